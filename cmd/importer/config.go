@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// errHelp is returned when -h or --help was asked for; it exits 0.
+var errHelp = flag.ErrHelp
+
+// config is everything the command line and environment say.
+type config struct {
+	input        string // "-" for standard input
+	mappingPath  string
+	baseURL      string
+	outDir       string
+	rate         float64
+	workers      int
+	batchSize    int
+	sandbox      bool
+	dryRun       bool
+	logFormat    string
+	logLevel     string
+	tokenFile    string
+	timeout      time.Duration
+	maxAttempts  int
+	retryInDoubt bool
+	version      bool
+	token        hubspot.Token
+}
+
+const usageText = `Usage: importer [flags] FILE.csv
+
+Loads a CSV file into HubSpot as line items, in batches of up to 100,
+and writes created.csv, failed.csv, in_doubt.csv and summary.json.
+FILE "-" reads standard input.
+
+Examples:
+  importer --sandbox --mapping samples/mapping.yaml samples/line_items.csv
+  HUBSPOT_ACCESS_TOKEN=pat-... importer --mapping mapping.yaml --out run1/ line_items.csv
+  importer --dry-run --mapping mapping.yaml line_items.csv
+
+Environment:
+  HUBSPOT_ACCESS_TOKEN  private app access token (or --token-file)
+  HUBSPOT_BASE_URL      API root (or --base-url)
+
+Exit codes: 0 all rows created, 3 some rows failed or are in doubt,
+1 fatal error, 2 usage error, 130 interrupted.
+
+Flags:
+`
+
+// parseConfig reads flags and environment. Problems are *usageError values.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("importer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	baseDefault := hubspot.DefaultBaseURL
+	if v := getenv("HUBSPOT_BASE_URL"); v != "" {
+		baseDefault = v
+	}
+	fs.StringVar(&c.mappingPath, "mapping", "", "YAML mapping `file`; without it every column maps to the property of the same name")
+	fs.StringVar(&c.baseURL, "base-url", baseDefault, "API root `URL` (env HUBSPOT_BASE_URL); plain http only to loopback hosts")
+	fs.StringVar(&c.outDir, "out", "", "report `folder` (default: the input's name with .import, e.g. line_items.import/)")
+	fs.Float64Var(&c.rate, "rate", 9, "requests per second at most (9 = 90 per 10 s, under the smallest portal's 100)")
+	fs.IntVar(&c.workers, "workers", 4, "requests in flight at most")
+	fs.IntVar(&c.batchSize, "batch-size", hubspot.MaxBatchInputs, "rows per request, 1 to 100")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "import into a built-in HubSpot emulator on a loopback port (no token, no network)")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "read, map and batch everything and write the reports and batches.jsonl; send nothing")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "console or json (default: console on a terminal, json otherwise)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.tokenFile, "token-file", "", "read the access token from `file` instead of HUBSPOT_ACCESS_TOKEN")
+	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "time limit of one HTTP request")
+	fs.IntVar(&c.maxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
+	fs.BoolVar(&c.retryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, &usageError{err.Error()}
+	}
+	if c.version {
+		return c, nil
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, &usageError{fmt.Sprintf("want exactly one input file, got %d arguments", fs.NArg())}
+	}
+	c.input = fs.Arg(0)
+	switch {
+	case c.rate < 0:
+		return nil, &usageError{"--rate must not be negative"}
+	case c.workers < 1:
+		return nil, &usageError{"--workers must be at least 1"}
+	case c.batchSize < 1 || c.batchSize > hubspot.MaxBatchInputs:
+		return nil, &usageError{fmt.Sprintf("--batch-size must be between 1 and %d", hubspot.MaxBatchInputs)}
+	case c.maxAttempts < 1:
+		return nil, &usageError{"--max-attempts must be at least 1"}
+	case c.timeout <= 0:
+		return nil, &usageError{"--timeout must be positive"}
+	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
+		return nil, &usageError{"--log-format must be console or json"}
+	}
+	if c.outDir == "" {
+		c.outDir = defaultOutDir(c.input)
+	}
+	if c.sandbox || c.dryRun {
+		return c, nil
+	}
+	if _, err := hubspot.ValidateBaseURL(c.baseURL); err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	tok, err := loadToken(c.tokenFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.token = tok
+	return c, nil
+}
+
+// loadToken reads the token from the file, else the environment. The error
+// never contains the token.
+func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return hubspot.Token{}, &usageError{fmt.Sprintf("--token-file: %v", err)}
+		}
+		t := hubspot.NewToken(string(b))
+		if t.Empty() {
+			return t, &usageError{fmt.Sprintf("--token-file %s is empty", file)}
+		}
+		return t, nil
+	}
+	t := hubspot.NewToken(getenv("HUBSPOT_ACCESS_TOKEN"))
+	if t.Empty() {
+		return t, &usageError{"no access token: set HUBSPOT_ACCESS_TOKEN or give --token-file (or use --sandbox or --dry-run)"}
+	}
+	return t, nil
+}
+
+// defaultOutDir names the report folder, in the working directory, after
+// the input: data/line_items.csv → line_items.import, standard input →
+// stdin.import.
+func defaultOutDir(input string) string {
+	if input == "-" {
+		return "stdin.import"
+	}
+	base := filepath.Base(input)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	return base + ".import"
+}

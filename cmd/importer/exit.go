@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/lineitems/importer/internal/importer"
+)
+
+// Exit codes, for cron jobs and scripts.
+const (
+	exitOK          = 0   // every row created
+	exitFatal       = 1   // bad token, missing scope, bad mapping, unreadable input, daily limit
+	exitUsage       = 2   // bad flags
+	exitRowsFailed  = 3   // finished, but some rows failed or are in doubt
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// usageError is a problem with the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitCode is the one place where an error becomes an exit code.
+func exitCode(err error) int {
+	var ue *usageError
+	var ie *importer.IncompleteError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &ie):
+		return exitRowsFailed
+	default:
+		return exitFatal
+	}
+}

@@ -1,0 +1,154 @@
+// Package chunker groups mapped rows into batch-create requests.
+//
+// A [Chunker] guarantees that every item added comes out in exactly one
+// batch, that no batch holds more than its size, and that no batch holds
+// two items with identical inputs (HubSpot merges those silently, so one of
+// them would get no result). Each batch's request body is encoded once,
+// when the batch is closed; callers resend the same bytes.
+package chunker
+
+import (
+	"fmt"
+	"hash/maphash"
+	"strconv"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// Item is one mapped row on its way to HubSpot.
+type Item struct {
+	Row    int      // 1-based data record number; also its objectWriteTraceId
+	Record []string // the row's cells, for the reports
+	Key    string   // the mapping's key value, "" if none
+	JSON   []byte   // the encoded CreateInput, trace id included
+	fp     uint64   // fingerprint of the input without its trace id
+}
+
+// TraceID is the objectWriteTraceId the item is sent with.
+func (it *Item) TraceID() string { return strconv.Itoa(it.Row) }
+
+// Batch is one batch-create request.
+type Batch struct {
+	Items []*Item
+	Body  []byte // the encoded BatchCreateRequest for Items
+}
+
+// Encode builds an Item from a mapped input.
+func Encode(row int, record []string, key string, in hubspot.CreateInput) *Item {
+	it := &Item{Row: row, Record: record, Key: key}
+	var ts, te int
+	it.JSON, ts, te = hubspot.AppendInput(make([]byte, 0, 256), in, strconv.Itoa(row))
+	var h maphash.Hash
+	h.SetSeed(seed)
+	_, _ = h.Write(it.JSON[:ts])
+	_, _ = h.Write(it.JSON[te:])
+	it.fp = h.Sum64()
+	return it
+}
+
+var seed = maphash.MakeSeed()
+
+// NewBatch encodes a batch of items. It is also how a batch is split.
+func NewBatch(items []*Item) *Batch {
+	n := len(`{"inputs":[]}`)
+	for _, it := range items {
+		n += len(it.JSON) + 1
+	}
+	body := make([]byte, 0, n)
+	body = append(body, `{"inputs":[`...)
+	for i, it := range items {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, it.JSON...)
+	}
+	body = append(body, "]}"...)
+	return &Batch{Items: items, Body: body}
+}
+
+// Chunker collects items into batches. It is not safe for concurrent use.
+type Chunker struct {
+	size     int
+	cur      []*Item
+	seen     map[uint64]struct{}
+	deferred []*Item
+}
+
+// New returns a Chunker for batches of at most size items; size must be
+// between 1 and hubspot.MaxBatchInputs.
+func New(size int) (*Chunker, error) {
+	if size < 1 || size > hubspot.MaxBatchInputs {
+		return nil, fmt.Errorf("batch size %d: must be between 1 and %d", size, hubspot.MaxBatchInputs)
+	}
+	return &Chunker{size: size, seen: make(map[uint64]struct{}, size)}, nil
+}
+
+// Add takes an item and returns the batches it completed, if any.
+// An item identical to one already in the open batch waits for a later
+// batch. At most size items wait; past that the open batch is closed early.
+func (c *Chunker) Add(it *Item) []*Batch {
+	var out []*Batch
+	if _, dup := c.seen[it.fp]; dup {
+		c.deferred = append(c.deferred, it)
+		if len(c.deferred) >= c.size {
+			out = append(out, c.close())
+			out = append(out, c.drain()...)
+		}
+		return out
+	}
+	c.put(it)
+	if len(c.cur) == c.size {
+		out = append(out, c.close())
+		out = append(out, c.drain()...)
+	}
+	return out
+}
+
+// Flush closes the open batch and empties the waiting items into further
+// batches. The Chunker is empty afterwards.
+func (c *Chunker) Flush() []*Batch {
+	var out []*Batch
+	for len(c.cur) > 0 || len(c.deferred) > 0 {
+		if len(c.cur) > 0 {
+			out = append(out, c.close())
+		}
+		out = append(out, c.drain()...)
+	}
+	return out
+}
+
+func (c *Chunker) put(it *Item) {
+	c.cur = append(c.cur, it)
+	c.seen[it.fp] = struct{}{}
+}
+
+func (c *Chunker) close() *Batch {
+	b := NewBatch(c.cur)
+	c.cur = make([]*Item, 0, c.size)
+	clear(c.seen)
+	return b
+}
+
+// drain moves waiting items into the open batch, which is empty when it
+// is called, closing batches that fill up on the way. It returns with fewer
+// than size items waiting.
+func (c *Chunker) drain() []*Batch {
+	var out []*Batch
+	for len(c.deferred) > 0 {
+		waiting := c.deferred
+		c.deferred = nil
+		for _, it := range waiting {
+			if _, dup := c.seen[it.fp]; dup || len(c.cur) == c.size {
+				c.deferred = append(c.deferred, it)
+				continue
+			}
+			c.put(it)
+		}
+		if len(c.cur) == c.size || len(c.deferred) >= c.size {
+			out = append(out, c.close())
+			continue
+		}
+		break
+	}
+	return out
+}

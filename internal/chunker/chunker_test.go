@@ -1,0 +1,133 @@
+package chunker
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+func item(row int, name string) *Item {
+	return Encode(row, []string{name}, "", hubspot.CreateInput{Properties: map[string]string{"name": name}})
+}
+
+// run feeds names through a Chunker and returns the batches.
+func run(t testing.TB, size int, names []string) []*Batch {
+	c, err := New(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*Batch
+	for i, n := range names {
+		out = append(out, c.Add(item(i+1, n))...)
+	}
+	return append(out, c.Flush()...)
+}
+
+// check asserts the Chunker's guarantees.
+func check(t testing.TB, size int, names []string, batches []*Batch) {
+	t.Helper()
+	seen := map[int]bool{}
+	for bi, b := range batches {
+		if len(b.Items) == 0 || len(b.Items) > size {
+			t.Fatalf("batch %d has %d items (size %d)", bi, len(b.Items), size)
+		}
+		var req hubspot.BatchCreateRequest
+		if err := json.Unmarshal(b.Body, &req); err != nil {
+			t.Fatalf("batch %d body is not JSON: %v", bi, err)
+		}
+		if len(req.Inputs) != len(b.Items) {
+			t.Fatalf("batch %d body has %d inputs for %d items", bi, len(req.Inputs), len(b.Items))
+		}
+		inBatch := map[string]bool{}
+		for i, it := range b.Items {
+			if seen[it.Row] {
+				t.Fatalf("row %d in two batches", it.Row)
+			}
+			seen[it.Row] = true
+			if req.Inputs[i].ObjectWriteTraceID != it.TraceID() {
+				t.Fatalf("body input %d has trace id %q, item row %d", i, req.Inputs[i].ObjectWriteTraceID, it.Row)
+			}
+			name := req.Inputs[i].Properties["name"]
+			if name != names[it.Row-1] {
+				t.Fatalf("row %d sent as %q, want %q", it.Row, name, names[it.Row-1])
+			}
+			if inBatch[name] {
+				t.Fatalf("batch %d holds two identical inputs %q", bi, name)
+			}
+			inBatch[name] = true
+		}
+	}
+	if len(seen) != len(names) {
+		t.Fatalf("%d rows came out of %d", len(seen), len(names))
+	}
+}
+
+func TestChunker(t *testing.T) {
+	many := func(n int, f func(i int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	cases := []struct {
+		name        string
+		size        int
+		names       []string
+		maxBatches  int // no more batches than this
+	}{
+		{"empty", 100, nil, 0},
+		{"one", 100, []string{"a"}, 1},
+		{"exactly full", 3, []string{"a", "b", "c"}, 1},
+		{"250 distinct in 100s", 100, many(250, func(i int) string { return fmt.Sprint(i) }), 3},
+		{"duplicates wait for the next batch", 3, []string{"a", "a", "b", "c", "d"}, 2},
+		{"all identical: one per batch", 10, many(25, func(int) string { return "same" }), 25},
+		{"pairs", 4, many(20, func(i int) string { return fmt.Sprint(i / 2) }), 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := run(t, tc.size, tc.names)
+			check(t, tc.size, tc.names, b)
+			if len(b) > tc.maxBatches {
+				t.Errorf("%d batches, want at most %d", len(b), tc.maxBatches)
+			}
+		})
+	}
+}
+
+func TestNewRejectsSizes(t *testing.T) {
+	for _, n := range []int{0, -1, 101} {
+		if _, err := New(n); err == nil {
+			t.Errorf("New(%d) accepted", n)
+		}
+	}
+}
+
+func FuzzChunker(f *testing.F) {
+	f.Add(uint8(3), []byte("aabbcdaa"))
+	f.Add(uint8(100), []byte("abc"))
+	f.Add(uint8(1), []byte("zzzz"))
+	f.Fuzz(func(t *testing.T, size uint8, data []byte) {
+		s := int(size%hubspot.MaxBatchInputs) + 1
+		names := make([]string, len(data))
+		for i, b := range data {
+			names[i] = string(rune('a' + b%8)) // few distinct values: many duplicates
+		}
+		check(t, s, names, run(t, s, names))
+	})
+}
+
+func BenchmarkChunker(b *testing.B) {
+	in := hubspot.CreateInput{Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12",
+		"hs_sku": "SKU-000123", "description": "Annual subscription"}}
+	c, _ := New(100)
+	b.ReportAllocs()
+	row := 0
+	for b.Loop() {
+		row++
+		in.Properties["hs_sku"] = fmt.Sprint(row)
+		c.Add(Encode(row, nil, "", in))
+	}
+}

@@ -1,0 +1,310 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultBaseURL is HubSpot's API root.
+const DefaultBaseURL = "https://api.hubapi.com"
+
+const (
+	batchCreatePath = "/crm/v3/objects/line_items/batch/create"
+	searchPath      = "/crm/v3/objects/line_items/search"
+	propertiesPath  = "/crm/v3/properties/line_items"
+)
+
+// maxResponseBytes bounds how much of an answer is read; a batch of 100
+// line items is well under it.
+const maxResponseBytes = 32 << 20
+
+// Token is an access token. Its String, GoString and MarshalJSON methods
+// never reveal the value, so a Token printed or logged by mistake shows as
+// "[REDACTED]".
+type Token struct{ value string }
+
+// NewToken wraps a secret. Surrounding white space is trimmed.
+func NewToken(s string) Token { return Token{value: strings.TrimSpace(s)} }
+
+// Empty reports whether the token holds no value.
+func (t Token) Empty() bool { return t.value == "" }
+
+// Reveal returns the secret; only the client's Authorization header and
+// redaction checks call it.
+func (t Token) Reveal() string { return t.value }
+
+func (Token) String() string               { return "[REDACTED]" }
+func (Token) GoString() string             { return "[REDACTED]" }
+func (Token) MarshalJSON() ([]byte, error) { return []byte(`"[REDACTED]"`), nil }
+
+// ValidateBaseURL checks an API root: https anywhere, plain http only to a
+// loopback host.
+func ValidateBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("base URL %q: plain http is allowed only to a loopback host; use https", raw)
+		}
+	default:
+		return nil, fmt.Errorf("base URL %q: scheme must be https (or http to a loopback host)", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("base URL %q: no host", raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}
+
+// IsLoopback reports whether host names this machine.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Client calls HubSpot's line-item endpoints. It is safe for concurrent use.
+// It does not retry: retry policy belongs to the caller.
+type Client struct {
+	http    *http.Client
+	base    string
+	token   Token
+	now     func() time.Time
+	agent   string
+	checked bool
+}
+
+// NewClient returns a client for the API root base. hc is used as is
+// (its Timeout bounds each call); nil means http.DefaultClient.
+func NewClient(hc *http.Client, base string, token Token, userAgent string) (*Client, error) {
+	u, err := ValidateBaseURL(base)
+	if err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{http: hc, base: u.String(), token: token, now: time.Now, agent: userAgent}, nil
+}
+
+// BatchResult is a 201 or 207 answer to a batch create.
+type BatchResult struct {
+	StatusCode int
+	BatchResponse
+	Rate RateLimit
+}
+
+// BatchCreate posts body, an already encoded BatchCreateRequest, to the
+// batch create endpoint. The same bytes may be passed again to resend.
+//
+// It returns a *BatchResult for 201 and 207, an *APIError for any other
+// status and a *TransportError when no answer was read.
+func (c *Client) BatchCreate(ctx context.Context, body []byte) (*BatchResult, error) {
+	res := &BatchResult{}
+	status, rate, err := c.do(ctx, http.MethodPost, batchCreatePath, body, &res.BatchResponse, http.StatusCreated, http.StatusMultiStatus)
+	res.StatusCode, res.Rate = status, rate
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Properties returns the portal's line-item property definitions.
+func (c *Client) Properties(ctx context.Context) ([]Property, error) {
+	var out struct {
+		Results []Property `json:"results"`
+	}
+	if _, _, err := c.do(ctx, http.MethodGet, propertiesPath, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// SearchRequest is HubSpot's PublicObjectSearchRequest.
+type SearchRequest struct {
+	FilterGroups []FilterGroup `json:"filterGroups"`
+	Properties   []string      `json:"properties"`
+	Sorts        []string      `json:"sorts"`
+	Limit        int           `json:"limit"`
+	After        string        `json:"after,omitempty"`
+}
+
+// FilterGroup is a conjunction of filters.
+type FilterGroup struct {
+	Filters []Filter `json:"filters"`
+}
+
+// Filter is one search condition.
+type Filter struct {
+	PropertyName string   `json:"propertyName"`
+	Operator     string   `json:"operator"`
+	Value        string   `json:"value,omitempty"`
+	Values       []string `json:"values,omitempty"`
+}
+
+// SearchResponse is one page of search results.
+type SearchResponse struct {
+	Total   int      `json:"total"`
+	Results []Object `json:"results"`
+	Paging  *struct {
+		Next *struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging,omitempty"`
+}
+
+// NextAfter returns the cursor of the next page, or "" on the last page.
+func (r *SearchResponse) NextAfter() string {
+	if r.Paging == nil || r.Paging.Next == nil {
+		return ""
+	}
+	return r.Paging.Next.After
+}
+
+// Search runs one page of a line-item search.
+func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResponse, error) {
+	if req.Sorts == nil {
+		req.Sorts = []string{}
+	}
+	if req.Properties == nil {
+		req.Properties = []string{}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var out SearchResponse
+	if _, _, err := c.do(ctx, http.MethodPost, searchPath, body, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// do sends one request and hands the answer to parseResponse.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any, ok ...int) (int, RateLimit, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, RateLimit{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.agent != "" {
+		req.Header.Set("User-Agent", c.agent)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, RateLimit{}, &TransportError{Sent: wrote.Load(), Err: scrub(err)}
+	}
+	return parseResponse(resp, c.now(), out, ok...)
+}
+
+// scrub removes the request URL from net/http's error text; it keeps the
+// cause. The URL holds no secret, but the error reads better without it.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, redactURL(ue.URL), ue.Err)
+	}
+	return err
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(url)"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// parseResponse is the one place where an HTTP answer becomes a typed value.
+// For a status in ok it decodes the body into out; for any other status it
+// returns an *APIError; a body that cannot be read is a *TransportError with
+// Sent set. The body is always closed.
+func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int, RateLimit, error) {
+	defer resp.Body.Close()
+	rate := ParseRateLimit(resp.Header)
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return resp.StatusCode, rate, &TransportError{Sent: true, Err: fmt.Errorf("reading %d answer: %w", resp.StatusCode, err)}
+	}
+	for _, s := range ok {
+		if resp.StatusCode != s {
+			continue
+		}
+		if out == nil {
+			return s, rate, nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			// A success status with a body we cannot read: HubSpot did act,
+			// but we do not know the ids. Report it as an unreadable answer.
+			return s, rate, &TransportError{Sent: true, Err: fmt.Errorf("decoding %d answer: %w", s, err)}
+		}
+		return s, rate, nil
+	}
+	return resp.StatusCode, rate, newAPIError(resp, data, rate, now)
+}
+
+func newAPIError(resp *http.Response, data []byte, rate RateLimit, now time.Time) *APIError {
+	var body struct {
+		Category      string              `json:"category"`
+		ErrorType     string              `json:"errorType"`
+		Message       string              `json:"message"`
+		CorrelationID string              `json:"correlationId"`
+		PolicyName    string              `json:"policyName"`
+		Errors        []ErrorDetail       `json:"errors"`
+		Context       map[string][]string `json:"context"`
+	}
+	e := &APIError{StatusCode: resp.StatusCode, Rate: rate, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	if json.Unmarshal(data, &body) == nil {
+		e.Category = body.Category
+		if e.Category == "" {
+			e.Category = body.ErrorType
+		}
+		e.Message, e.CorrelationID, e.PolicyName = body.Message, body.CorrelationID, body.PolicyName
+		e.Details, e.Context = body.Errors, body.Context
+	} else {
+		e.Message = strings.TrimSpace(string(truncate(data, 512)))
+	}
+	return e
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}

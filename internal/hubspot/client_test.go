@@ -1,0 +1,252 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func response(status int, body string, hdr map[string]string) *http.Response {
+	h := http.Header{}
+	for k, v := range hdr {
+		h.Set(k, v)
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))}
+}
+
+func TestParseResponse(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rateHdr := map[string]string{"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Remaining": "42",
+		"X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000"}
+	cases := []struct {
+		name       string
+		status     int
+		body       string
+		hdr        map[string]string
+		wantResult func(t *testing.T, r *BatchResponse)
+		wantErr    func(t *testing.T, err error)
+	}{
+		{
+			name: "201", status: 201, hdr: rateHdr,
+			body: `{"status":"COMPLETE","results":[{"id":"5","objectWriteTraceId":"2","properties":{"name":"a"},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z","archived":false}],"startedAt":"2026-01-01T00:00:00Z","completedAt":"2026-01-01T00:00:00Z"}`,
+			wantResult: func(t *testing.T, r *BatchResponse) {
+				if len(r.Results) != 1 || r.Results[0].ID != "5" || r.Results[0].ObjectWriteTraceID != "2" {
+					t.Errorf("results = %+v", r.Results)
+				}
+			},
+		},
+		{
+			name: "207 with embedded property errors", status: 207,
+			body: `{"status":"COMPLETE","results":[],"numErrors":1,"errors":[{"status":"error","category":"VALIDATION_ERROR","message":"Property values were not valid: [{\"isValid\":false,\"message\":\"Some value was not one of the allowed options\",\"error\":\"INVALID_OPTION\",\"name\":\"recurringbillingfrequency\"}]","context":{"objectWriteTraceId":["3"]},"errors":[]}],"startedAt":"2026-01-01T00:00:00Z","completedAt":"2026-01-01T00:00:00Z"}`,
+			wantResult: func(t *testing.T, r *BatchResponse) {
+				if len(r.Errors) != 1 {
+					t.Fatalf("errors = %+v", r.Errors)
+				}
+				e := r.Errors[0]
+				if got := e.TraceIDs(); len(got) != 1 || got[0] != "3" {
+					t.Errorf("trace ids = %v", got)
+				}
+				if e.Code() != "INVALID_OPTION" {
+					t.Errorf("code = %q", e.Code())
+				}
+				if m := e.ReadableMessage(); m != "recurringbillingfrequency: Some value was not one of the allowed options" {
+					t.Errorf("message = %q", m)
+				}
+			},
+		},
+		{
+			name: "401", status: 401,
+			body: `{"status":"error","message":"Authentication credentials not found.","correlationId":"c1","category":"INVALID_AUTHENTICATION"}`,
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Category != "INVALID_AUTHENTICATION" || ae.CorrelationID != "c1" {
+					t.Errorf("err = %#v", err)
+				}
+			},
+		},
+		{
+			name: "403 missing scopes", status: 403,
+			body: `{"status":"error","message":"This app hasn't been granted all required scopes to make this call.","correlationId":"c2","errors":[{"message":"One or more of the following scopes are required.","context":{"requiredGranularScopes":["crm.objects.line_items.write"]}}],"category":"MISSING_SCOPES"}`,
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || len(ae.MissingScopes()) != 1 || ae.MissingScopes()[0] != "crm.objects.line_items.write" {
+					t.Errorf("err = %#v", err)
+				}
+				if !strings.Contains(err.Error(), "crm.objects.line_items.write") {
+					t.Errorf("message %q does not name the scope", err)
+				}
+			},
+		},
+		{
+			name: "429 ten-secondly with Retry-After", status: 429, hdr: map[string]string{"Retry-After": "3", "X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Remaining": "0"},
+			body: `{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","correlationId":"c3","policyName":"TEN_SECONDLY_ROLLING","groupName":"api"}`,
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.PolicyName != PolicyTenSecondly || ae.RetryAfter != 3*time.Second || ae.Category != "RATE_LIMIT" || !ae.Rate.Known || ae.Rate.Remaining != 0 {
+					t.Errorf("err = %#v", err)
+				}
+			},
+		},
+		{
+			name: "429 daily", status: 429,
+			body: `{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT","correlationId":"c4","policyName":"DAILY","groupName":"api"}`,
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.PolicyName != PolicyDaily {
+					t.Errorf("err = %#v", err)
+				}
+			},
+		},
+		{
+			name: "502 with an HTML body", status: 502, body: "<html>Bad Gateway</html>",
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.StatusCode != 502 || ae.Message != "<html>Bad Gateway</html>" {
+					t.Errorf("err = %#v", err)
+				}
+			},
+		},
+		{
+			name: "201 with a body that is not JSON", status: 201, body: "{truncated",
+			wantErr: func(t *testing.T, err error) {
+				var te *TransportError
+				if !errors.As(err, &te) || !te.Sent {
+					t.Errorf("err = %#v, want a TransportError with Sent", err)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out BatchResponse
+			status, rate, err := parseResponse(response(tc.status, tc.body, tc.hdr), now, &out, 201, 207)
+			if status != tc.status {
+				t.Errorf("status = %d", status)
+			}
+			if tc.hdr != nil && tc.hdr["X-HubSpot-RateLimit-Max"] != "" && !rate.Known {
+				t.Errorf("rate headers not read")
+			}
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				tc.wantErr(t, err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			tc.wantResult(t, &out)
+		})
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	h := http.Header{}
+	h.Set("X-HubSpot-RateLimit-Max", "190")
+	h.Set("X-HubSpot-RateLimit-Remaining", "17")
+	h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
+	h.Set("X-HubSpot-RateLimit-Daily", "1000000")
+	h.Set("X-HubSpot-RateLimit-Daily-Remaining", "999")
+	got := ParseRateLimit(h)
+	want := RateLimit{Known: true, Max: 190, Remaining: 17, Interval: 10 * time.Second, DailyKnown: true, Daily: 1000000, DailyRemaining: 999}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if ParseRateLimit(http.Header{}).Known {
+		t.Error("empty headers read as known")
+	}
+}
+
+func TestTokenNeverPrints(t *testing.T) {
+	tok := NewToken(" pat-na1-secret-value \n")
+	if tok.Reveal() != "pat-na1-secret-value" {
+		t.Fatalf("Reveal = %q", tok.Reveal())
+	}
+	js, _ := json.Marshal(struct{ T Token }{tok})
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok), string(js)} {
+		if strings.Contains(s, "secret") {
+			t.Errorf("token leaked: %s", s)
+		}
+	}
+}
+
+func TestValidateBaseURL(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://api.hubapi.com", true},
+		{"https://api.hubapi.com/", true},
+		{"http://127.0.0.1:8080", true},
+		{"http://localhost:1", true},
+		{"http://[::1]:9", true},
+		{"http://api.hubapi.com", false},
+		{"http://10.0.0.1", false},
+		{"ftp://x", false},
+		{"https://", false},
+	} {
+		_, err := ValidateBaseURL(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+}
+
+func TestClientSendsAuthAndTellsSentFromUnsent(t *testing.T) {
+	var gotAuth, gotCT string
+	var gotBody []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotCT = r.Header.Get("Authorization"), r.Header.Get("Content-Type")
+		gotBody, _ = io.ReadAll(r.Body)
+		if r.URL.Path != batchCreatePath {
+			t.Errorf("path = %s", r.URL.Path)
+		}
+		if strings.Contains(string(gotBody), "drop") {
+			hj, _ := w.(http.Hijacker)
+			c, _, _ := hj.Hijack()
+			c.Close()
+			return
+		}
+		w.WriteHeader(201)
+		io.WriteString(w, `{"status":"COMPLETE","results":[{"id":"1","objectWriteTraceId":"1","properties":{}}]}`)
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.Client(), srv.URL, NewToken("tok-123"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.BatchCreate(context.Background(), []byte(`{"inputs":[]}`))
+	if err != nil || res.StatusCode != 201 || len(res.Results) != 1 {
+		t.Fatalf("res = %+v, err = %v", res, err)
+	}
+	if gotAuth != "Bearer tok-123" || gotCT != "application/json" || string(gotBody) != `{"inputs":[]}` {
+		t.Errorf("auth %q, content type %q, body %q", gotAuth, gotCT, gotBody)
+	}
+
+	_, err = c.BatchCreate(context.Background(), []byte(`{"drop":1}`))
+	var te *TransportError
+	if !errors.As(err, &te) || !te.Sent {
+		t.Errorf("dropped after send: err = %v, want TransportError with Sent", err)
+	}
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	c2, _ := NewClient(nil, "http://"+addr, NewToken("tok-123"), "")
+	_, err = c2.BatchCreate(context.Background(), []byte(`{}`))
+	if !errors.As(err, &te) || te.Sent {
+		t.Errorf("connection refused: err = %v, want TransportError without Sent", err)
+	}
+	if strings.Contains(err.Error(), "tok-123") {
+		t.Errorf("error reveals the token: %v", err)
+	}
+}

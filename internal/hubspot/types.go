@@ -1,0 +1,210 @@
+// Package hubspot holds the wire types of HubSpot's CRM v3 line-item API
+// and a small client for the calls the importer makes.
+//
+// Every HTTP response is turned into a typed result or a typed error by one
+// function, [ParseBatchResponse] (and its siblings for other endpoints, which
+// share [parseError]). Callers tell errors apart with errors.As:
+//
+//   - *APIError: HubSpot answered with a non-success status. Its StatusCode,
+//     Category and PolicyName say what went wrong.
+//   - *TransportError: no HTTP answer was read. Its Sent field says whether
+//     the request had been written in full, i.e. whether HubSpot may have
+//     acted on it.
+//
+// Property values are strings, as HubSpot's OpenAPI spec requires.
+package hubspot
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Association categories from HubSpot's AssociationSpec.
+const (
+	CategoryHubSpotDefined    = "HUBSPOT_DEFINED"
+	CategoryIntegratorDefined = "INTEGRATOR_DEFINED"
+	CategoryUserDefined       = "USER_DEFINED"
+	CategoryWork              = "WORK"
+)
+
+// MaxBatchInputs is the most inputs HubSpot accepts in one batch create.
+const MaxBatchInputs = 100
+
+// MaxPropertyValueLen is the longest property value HubSpot stores, in characters.
+const MaxPropertyValueLen = 65536
+
+// BatchCreateRequest is the body of POST /crm/v3/objects/line_items/batch/create
+// (BatchInputSimplePublicObjectBatchInputForCreate).
+type BatchCreateRequest struct {
+	Inputs []CreateInput `json:"inputs"`
+}
+
+// CreateInput is one line item to create (SimplePublicObjectBatchInputForCreate).
+// Associations is required by the spec, so it is always sent, as [] when empty.
+type CreateInput struct {
+	Associations       []Association     `json:"associations"`
+	ObjectWriteTraceID string            `json:"objectWriteTraceId,omitempty"`
+	Properties         map[string]string `json:"properties"`
+}
+
+// MarshalJSON encodes the input with a nil Associations slice as [] so that
+// every request carries the field the spec marks as required.
+func (in CreateInput) MarshalJSON() ([]byte, error) {
+	type plain CreateInput
+	p := plain(in)
+	if p.Associations == nil {
+		p.Associations = []Association{}
+	}
+	if p.Properties == nil {
+		p.Properties = map[string]string{}
+	}
+	return json.Marshal(p)
+}
+
+// Association links a new line item to an existing object (PublicAssociationsForObject).
+type Association struct {
+	To    ObjectID          `json:"to"`
+	Types []AssociationType `json:"types"`
+}
+
+// ObjectID names an existing CRM object (PublicObjectId).
+type ObjectID struct {
+	ID string `json:"id"`
+}
+
+// AssociationType is an AssociationSpec: the category and type id of a link.
+type AssociationType struct {
+	Category string `json:"associationCategory"`
+	TypeID   int    `json:"associationTypeId"`
+}
+
+// Object is a created CRM object as HubSpot returns it (SimplePublicObject).
+type Object struct {
+	ID                 string            `json:"id"`
+	ObjectWriteTraceID string            `json:"objectWriteTraceId,omitempty"`
+	Properties         map[string]string `json:"properties"`
+	CreatedAt          time.Time         `json:"createdAt"`
+	UpdatedAt          time.Time         `json:"updatedAt"`
+	Archived           bool              `json:"archived"`
+}
+
+// BatchResponse is the body of a 201 or 207 answer to a batch create
+// (BatchResponseSimplePublicObject / ...WithErrors).
+type BatchResponse struct {
+	Status    string          `json:"status"`
+	Results   []Object        `json:"results"`
+	Errors    []StandardError `json:"errors,omitempty"`
+	NumErrors int             `json:"numErrors,omitempty"`
+}
+
+// StandardError is one per-input error in a 207 answer.
+type StandardError struct {
+	Status   string              `json:"status"`
+	Category string              `json:"category"`
+	Message  string              `json:"message"`
+	Context  map[string][]string `json:"context"`
+	Errors   []ErrorDetail       `json:"errors"`
+	ID       string              `json:"id,omitempty"`
+}
+
+// TraceIDs returns the objectWriteTraceIds the error is about.
+func (e StandardError) TraceIDs() []string { return e.Context["objectWriteTraceId"] }
+
+// Code returns the most specific error code HubSpot gave: the first detail
+// code, else the code inside a "Property values were not valid" message,
+// else the category.
+func (e StandardError) Code() string {
+	return errorCode(e.Errors, e.Message, e.Category)
+}
+
+// ErrorDetail is HubSpot's ErrorDetail.
+type ErrorDetail struct {
+	Code        string              `json:"code,omitempty"`
+	Message     string              `json:"message"`
+	In          string              `json:"in,omitempty"`
+	SubCategory string              `json:"subCategory,omitempty"`
+	Context     map[string][]string `json:"context,omitempty"`
+}
+
+// propertyValidation is one element of the JSON array HubSpot embeds in
+// "Property values were not valid: [...]" messages.
+type propertyValidation struct {
+	IsValid bool   `json:"isValid"`
+	Message string `json:"message"`
+	Error   string `json:"error"`
+	Name    string `json:"name"`
+}
+
+const invalidPropsPrefix = "Property values were not valid: "
+
+// errorCode picks the most specific code out of a HubSpot error.
+func errorCode(details []ErrorDetail, message, category string) string {
+	for _, d := range details {
+		if d.Code != "" {
+			return d.Code
+		}
+	}
+	if pv := embeddedValidations(message); len(pv) > 0 && pv[0].Error != "" {
+		return pv[0].Error
+	}
+	return category
+}
+
+func embeddedValidations(message string) []propertyValidation {
+	i := strings.Index(message, invalidPropsPrefix)
+	if i < 0 {
+		return nil
+	}
+	var pv []propertyValidation
+	if err := json.Unmarshal([]byte(message[i+len(invalidPropsPrefix):]), &pv); err != nil {
+		return nil
+	}
+	return pv
+}
+
+// errorMessage renders the most readable message of a HubSpot error: the
+// embedded property messages when there are some, else the message itself.
+func errorMessage(message string) string {
+	pv := embeddedValidations(message)
+	if len(pv) == 0 {
+		return message
+	}
+	parts := make([]string, 0, len(pv))
+	for _, v := range pv {
+		m := v.Message
+		if m == "" {
+			m = v.Error
+		}
+		if v.Name != "" && !strings.Contains(m, v.Name) {
+			m = v.Name + ": " + m
+		}
+		parts = append(parts, m)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ReadableMessage returns the error's message with HubSpot's embedded JSON
+// list of property problems rendered as plain sentences.
+func (e StandardError) ReadableMessage() string { return errorMessage(e.Message) }
+
+// Property is a property definition from GET /crm/v3/properties/line_items.
+type Property struct {
+	Name                 string           `json:"name"`
+	Label                string           `json:"label"`
+	Type                 string           `json:"type"`
+	FieldType            string           `json:"fieldType"`
+	Options              []PropertyOption `json:"options"`
+	Calculated           bool             `json:"calculated"`
+	HasUniqueValue       bool             `json:"hasUniqueValue"`
+	ModificationMetadata struct {
+		ReadOnlyValue bool `json:"readOnlyValue"`
+	} `json:"modificationMetadata"`
+}
+
+// PropertyOption is one option of an enumeration property.
+type PropertyOption struct {
+	Label  string `json:"label"`
+	Value  string `json:"value"`
+	Hidden bool   `json:"hidden"`
+}

@@ -1,0 +1,271 @@
+// Package report writes the importer's account of every row: created.csv,
+// failed.csv, in_doubt.csv and summary.json.
+//
+// A [Writer] writes each outcome as it is recorded and flushes after every
+// call to Record, so the reports are complete up to the last batch answered
+// even if the process dies. Files are created with mode 0600: they hold
+// customer data.
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Status is what became of a row.
+type Status int
+
+// The possible outcomes of a row.
+const (
+	Created Status = iota + 1 // HubSpot created it; ID is set
+	Failed                    // HubSpot (or the importer, before sending) rejected it; safe to fix and send again
+	InDoubt                   // sent, but no clear answer came back: HubSpot may or may not have created it
+)
+
+func (s Status) String() string {
+	switch s {
+	case Created:
+		return "created"
+	case Failed:
+		return "failed"
+	case InDoubt:
+		return "in_doubt"
+	}
+	return "unknown"
+}
+
+// Outcome is the final state of one data row.
+type Outcome struct {
+	Row     int
+	Record  []string // the row's cells, in header order
+	Status  Status
+	ID      string // HubSpot id, for Created
+	Code    string // error code, for Failed and InDoubt
+	Message string
+}
+
+// File names inside the output folder.
+const (
+	CreatedFile = "created.csv"
+	FailedFile  = "failed.csv"
+	InDoubtFile = "in_doubt.csv"
+	SummaryFile = "summary.json"
+)
+
+// Counts tallies the outcomes recorded so far.
+type Counts struct {
+	Rows    int
+	Created int
+	Failed  int
+	InDoubt int
+	Codes   map[string]int // error code → rows, over failed and in-doubt rows
+}
+
+// Writer writes outcomes to the three CSV reports. It is safe for
+// concurrent use.
+type Writer struct {
+	mu      sync.Mutex
+	created *csv.Writer
+	failed  *csv.Writer
+	inDoubt *csv.Writer
+	files   []*os.File // set by Create
+	counts  Counts
+	width   int
+}
+
+// NewWriter writes reports for a CSV with the given header to the three
+// writers, starting with their header lines.
+func NewWriter(created, failed, inDoubt io.Writer, header []string) (*Writer, error) {
+	w := &Writer{
+		created: csv.NewWriter(created),
+		failed:  csv.NewWriter(failed),
+		inDoubt: csv.NewWriter(inDoubt),
+		counts:  Counts{Codes: map[string]int{}},
+		width:   len(header),
+	}
+	errHeader := append(append([]string{}, header...), "error_row", "error_code", "error_message")
+	_ = w.created.Write(append([]string{"row", "id"}, header...))
+	_ = w.failed.Write(errHeader)
+	_ = w.inDoubt.Write(errHeader)
+	return w, w.flush()
+}
+
+// Create opens the reports in dir (created with mode 0700 if missing),
+// truncating earlier ones.
+func Create(dir string, header []string) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("report folder: %w", err)
+	}
+	var files []*os.File
+	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		files = append(files, f)
+	}
+	w, err := NewWriter(files[0], files[1], files[2], header)
+	if err != nil {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, err
+	}
+	w.files = files
+	return w, nil
+}
+
+// Record writes outcomes and flushes the reports. A write error is
+// returned and is fatal: the reports can no longer be trusted.
+func (w *Writer) Record(outs ...Outcome) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range outs {
+		rec := fit(o.Record, w.width)
+		row := strconv.Itoa(o.Row)
+		w.counts.Rows++
+		switch o.Status {
+		case Created:
+			w.counts.Created++
+			_ = w.created.Write(append([]string{row, o.ID}, rec...))
+		case Failed:
+			w.counts.Failed++
+			w.counts.Codes[o.Code]++
+			_ = w.failed.Write(append(rec, row, o.Code, o.Message))
+		case InDoubt:
+			w.counts.InDoubt++
+			w.counts.Codes[o.Code]++
+			_ = w.inDoubt.Write(append(rec, row, o.Code, o.Message))
+		default:
+			return fmt.Errorf("report: row %d has no outcome", o.Row)
+		}
+	}
+	return w.flush()
+}
+
+// fit returns a copy of rec with exactly width cells.
+func fit(rec []string, width int) []string {
+	out := make([]string, width, width+3)
+	copy(out, rec)
+	return out
+}
+
+func (w *Writer) flush() error {
+	var errs []error
+	for _, cw := range []*csv.Writer{w.created, w.failed, w.inDoubt} {
+		cw.Flush()
+		errs = append(errs, cw.Error())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// Counts returns the tallies so far.
+func (w *Writer) Counts() Counts {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.counts
+	c.Codes = make(map[string]int, len(w.counts.Codes))
+	for k, v := range w.counts.Codes {
+		c.Codes[k] = v
+	}
+	return c
+}
+
+// Close flushes and closes files opened by Create.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	errs := []error{w.flush()}
+	for _, f := range w.files {
+		errs = append(errs, f.Sync(), f.Close())
+	}
+	w.files = nil
+	return errors.Join(errs...)
+}
+
+// Summary is summary.json.
+type Summary struct {
+	Input          string         `json:"input"`
+	OutDir         string         `json:"out_dir"`
+	DryRun         bool           `json:"dry_run"`
+	StartedAt      time.Time      `json:"started_at"`
+	FinishedAt     time.Time      `json:"finished_at"`
+	Rows           int            `json:"rows"`
+	Created        int            `json:"created"`
+	Failed         int            `json:"failed"`
+	InDoubt        int            `json:"in_doubt"`
+	Requests       int            `json:"requests"`
+	Retries        int            `json:"retries"`
+	Throttled      int            `json:"throttled"`
+	Batches        int            `json:"batches"`
+	ElapsedSeconds float64        `json:"elapsed_seconds"`
+	RowsPerSecond  float64        `json:"rows_per_second"`
+	ErrorCodes     []CodeCount    `json:"error_codes"`
+	Stopped        string         `json:"stopped,omitempty"` // why the run ended early, if it did
+	ExitCode       int            `json:"exit_code"`
+	Extra          map[string]any `json:"extra,omitempty"`
+}
+
+// CodeCount is how many rows ended with one error code.
+type CodeCount struct {
+	Code  string `json:"code"`
+	Count int    `json:"count"`
+}
+
+// TopCodes orders error codes by count, most frequent first.
+func TopCodes(codes map[string]int) []CodeCount {
+	out := make([]CodeCount, 0, len(codes))
+	for c, n := range codes {
+		out = append(out, CodeCount{Code: c, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out
+}
+
+// WriteSummary writes s as indented JSON.
+func WriteSummary(w io.Writer, s Summary) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteSummaryFile writes s to path with mode 0600, replacing it atomically.
+func WriteSummaryFile(path string, s Summary) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := WriteSummary(f, s); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

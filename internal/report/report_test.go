@@ -1,0 +1,124 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestReportsGolden(t *testing.T) {
+	var created, failed, inDoubt bytes.Buffer
+	w, err := NewWriter(&created, &failed, &inDoubt, []string{"SKU", "Product", "Unit Price"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := []Outcome{
+		{Row: 1, Record: []string{"SKU-1", "Widget", "10.00"}, Status: Created, ID: "36001"},
+		{Row: 2, Record: []string{"SKU-2", "Gadget, large", "-1"}, Status: Failed, Code: "INVALID_VALUE", Message: `price: "-1" is negative`},
+		{Row: 3, Record: []string{"SKU-3", "Multi\nline", "5"}, Status: InDoubt, Code: "HTTP_502", Message: "no clear answer"},
+		{Row: 4, Record: []string{"SKU-4"}, Status: Failed, Code: "MALFORMED_ROW", Message: "record has 1 fields"},
+		{Row: 5, Record: []string{"SKU-5", "Thing", "1"}, Status: Created, ID: "36002"},
+	}
+	if err := w.Record(outs[:2]...); err != nil {
+		t.Fatal(err)
+	}
+	// Outcomes are on disk (here: in the buffers) as soon as Record returns.
+	if !strings.Contains(created.String(), "36001") || !strings.Contains(failed.String(), "SKU-2") {
+		t.Fatal("Record did not flush")
+	}
+	if err := w.Record(outs[2:]...); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "created.csv", created.Bytes())
+	golden(t, "failed.csv", failed.Bytes())
+	golden(t, "in_doubt.csv", inDoubt.Bytes())
+	c := w.Counts()
+	if c.Rows != 5 || c.Created != 2 || c.Failed != 2 || c.InDoubt != 1 || c.Codes["HTTP_502"] != 1 {
+		t.Errorf("counts = %+v", c)
+	}
+}
+
+func TestRecordRejectsNoOutcome(t *testing.T) {
+	var b bytes.Buffer
+	w, _ := NewWriter(&b, &b, &b, []string{"a"})
+	if err := w.Record(Outcome{Row: 1}); err == nil {
+		t.Error("an outcome without a status was accepted")
+	}
+}
+
+func TestConcurrentRecord(t *testing.T) {
+	var created, failed, inDoubt bytes.Buffer
+	w, _ := NewWriter(&created, &failed, &inDoubt, []string{"a"})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				_ = w.Record(Outcome{Row: g*100 + i + 1, Record: []string{"x"}, Status: Created, ID: "1"})
+			}
+		})
+	}
+	wg.Wait()
+	if n := strings.Count(created.String(), "\n"); n != 801 {
+		t.Errorf("%d lines, want 801", n)
+	}
+}
+
+func TestCreateFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	w, err := Create(dir, []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSummaryFile(filepath.Join(dir, SummaryFile), Summary{Rows: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile, SummaryFile} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", name, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestSummaryGolden(t *testing.T) {
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s := Summary{Input: "in.csv", OutDir: "in.import", StartedAt: at, FinishedAt: at.Add(2 * time.Second),
+		Rows: 10, Created: 7, Failed: 2, InDoubt: 1, Requests: 3, Retries: 1, Throttled: 1, Batches: 2,
+		ElapsedSeconds: 2, RowsPerSecond: 5, ErrorCodes: TopCodes(map[string]int{"INVALID_OPTION": 1, "HTTP_502": 1, "INVALID_VALUE": 1}),
+		ExitCode: 3}
+	var b bytes.Buffer
+	if err := WriteSummary(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary.json", b.Bytes())
+}

@@ -1,0 +1,147 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// Action is what to do with a batch after one attempt to send it.
+type Action int
+
+// The actions [Policy.Decide] chooses from.
+const (
+	Accept      Action = iota + 1 // HubSpot answered 201/207: read the per-row results
+	Retry                         // HubSpot did not act on the batch: send the same bytes again after Wait
+	Split                         // the whole batch was rejected without per-row detail: send each half on its own
+	FailRows                      // every row of the batch failed, for Code and Message
+	MarkInDoubt                   // HubSpot may have acted on the batch; resending could create duplicates
+	Stop                          // fatal for the run (auth, daily limit, wrong endpoint): send nothing more
+)
+
+func (a Action) String() string {
+	return [...]string{"?", "accept", "retry", "split", "fail", "in-doubt", "stop"}[a]
+}
+
+// Decision is the outcome of [Policy.Decide].
+type Decision struct {
+	Action  Action
+	Wait    time.Duration // before a Retry
+	Code    string        // for FailRows and MarkInDoubt: the error code written to the report
+	Message string
+}
+
+// Policy decides what follows each attempt. It is a pure value: the same
+// inputs always give the same Decision.
+type Policy struct {
+	MaxAttempts  int           // sends per batch, the first included; <1 means 1
+	BaseDelay    time.Duration // first backoff after a 5xx or network error
+	ThrottleBase time.Duration // first backoff after a 429 without Retry-After
+	MaxDelay     time.Duration // cap of any backoff
+	RetryInDoubt bool          // resend even when HubSpot may have acted (risks duplicates)
+}
+
+// DefaultPolicy is the policy the importer uses unless told otherwise.
+var DefaultPolicy = Policy{
+	MaxAttempts:  8,
+	BaseDelay:    500 * time.Millisecond,
+	ThrottleBase: time.Second,
+	MaxDelay:     30 * time.Second,
+}
+
+// Decide is the one place that decides whether a batch may be sent again.
+// err is what the last attempt returned (nil for a 201/207), attempt counts
+// sends so far (1 after the first), items is the batch size and jitter is a
+// number in [0, 1) that spreads retries of concurrent workers.
+//
+// Batch create is not idempotent, so a resend is chosen only when HubSpot
+// cannot have acted on the batch: a request that was never fully sent, a
+// 429, a 423 or a 503. After a 500, 502 or 504, or a connection lost once
+// the request was sent, the rows are in doubt (unless RetryInDoubt).
+func (p Policy) Decide(err error, attempt, items int, jitter float64) Decision {
+	if err == nil {
+		return Decision{Action: Accept}
+	}
+	retry := func(base time.Duration, after time.Duration, code, msg string) Decision {
+		if attempt >= max(p.MaxAttempts, 1) {
+			return Decision{Action: FailRows, Code: code,
+				Message: fmt.Sprintf("gave up after %d attempts; HubSpot did not process the batch: %s", attempt, msg)}
+		}
+		return Decision{Action: Retry, Wait: max(after, Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg}
+	}
+	var te *hubspot.TransportError
+	if errors.As(err, &te) {
+		if !te.Sent {
+			return retry(p.BaseDelay, 0, "NOT_SENT", te.Error())
+		}
+		if p.RetryInDoubt {
+			return retry(p.BaseDelay, 0, "NO_ANSWER", te.Error())
+		}
+		code := "NO_ANSWER"
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = "TIMEOUT"
+		}
+		return Decision{Action: MarkInDoubt, Code: code, Message: te.Error() + "; HubSpot may have created these rows"}
+	}
+	var ae *hubspot.APIError
+	if !errors.As(err, &ae) {
+		return Decision{Action: Stop, Code: "INTERNAL", Message: err.Error()}
+	}
+	code := ae.Code()
+	if code == "" {
+		code = fmt.Sprintf("HTTP_%d", ae.StatusCode)
+	}
+	switch s := ae.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		if ae.PolicyName == hubspot.PolicyDaily {
+			return Decision{Action: Stop, Code: "DAILY_LIMIT", Message: ae.Error()}
+		}
+		return retry(p.ThrottleBase, ae.RetryAfter, "RATE_LIMIT", ae.Error())
+	case s == http.StatusLocked || s == http.StatusServiceUnavailable:
+		return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
+	case s >= 500:
+		if p.RetryInDoubt {
+			return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
+		}
+		return Decision{Action: MarkInDoubt, Code: fmt.Sprintf("HTTP_%d", s),
+			Message: ae.Error() + "; HubSpot may have created these rows"}
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return Decision{Action: Stop, Code: code, Message: authMessage(ae)}
+	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
+		return Decision{Action: Stop, Code: code, Message: ae.Error() + " (is --base-url the API root?)"}
+	case (s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusConflict || s == http.StatusUnprocessableEntity) && items > 1:
+		return Decision{Action: Split, Code: code, Message: ae.Error()}
+	}
+	return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
+}
+
+// authMessage says what to do about a 401 or 403. It never includes the token.
+func authMessage(ae *hubspot.APIError) string {
+	if ae.StatusCode == http.StatusUnauthorized {
+		return "HubSpot rejected the access token (401 " + ae.Category + "): check HUBSPOT_ACCESS_TOKEN or --token-file; the token may be wrong, expired or revoked"
+	}
+	if scopes := ae.MissingScopes(); len(scopes) > 0 {
+		return fmt.Sprintf("the access token lacks a required scope (403): grant %v to the private app", scopes)
+	}
+	return "HubSpot refused the request (403 " + ae.Category + "): the token needs the scope crm.objects.line_items.write"
+}
+
+// Backoff returns the wait before send attempt+1: capped exponential
+// (base·2^(attempt−1), at most max) with "equal jitter": half of it fixed,
+// half scaled by jitter in [0, 1).
+func Backoff(attempt int, base, max time.Duration, jitter float64) time.Duration {
+	if attempt < 1 || base <= 0 {
+		return 0
+	}
+	d := float64(base) * math.Pow(2, float64(attempt-1))
+	if max > 0 && d > float64(max) {
+		d = float64(max)
+	}
+	jitter = math.Min(math.Max(jitter, 0), 1)
+	return time.Duration(d/2 + d/2*jitter)
+}

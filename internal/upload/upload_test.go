@@ -1,0 +1,267 @@
+package upload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lineitems/importer/internal/chunker"
+	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/report"
+)
+
+func batchOf(rows ...int) *chunker.Batch {
+	items := make([]*chunker.Item, len(rows))
+	for i, r := range rows {
+		items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, "", hubspot.CreateInput{Properties: map[string]string{"name": fmt.Sprint("n", r)}})
+	}
+	return chunker.NewBatch(items)
+}
+
+func TestOutcomes(t *testing.T) {
+	b := batchOf(1, 2, 3, 4, 5)
+	res := &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
+		// Out of order, one unknown trace id, one result without an id, one row named twice.
+		Results: []hubspot.Object{{ID: "105", ObjectWriteTraceID: "5"}, {ID: "101", ObjectWriteTraceID: "1"},
+			{ID: "999", ObjectWriteTraceID: "77"}, {ID: "", ObjectWriteTraceID: "4"}, {ID: "102", ObjectWriteTraceID: "1"}},
+		Errors: []hubspot.StandardError{{Category: "VALIDATION_ERROR", Message: "bad",
+			Context: map[string][]string{"objectWriteTraceId": {"2"}}, Errors: []hubspot.ErrorDetail{{Code: "INVALID_OPTION", Message: "x"}}}},
+	}}
+	outs := Outcomes(b, res)
+	want := []struct {
+		st   report.Status
+		id   string
+		code string
+	}{
+		{report.Created, "101", ""},
+		{report.Failed, "", "INVALID_OPTION"},
+		{report.InDoubt, "", "MISSING_RESULT"},
+		{report.InDoubt, "", "MISSING_RESULT"},
+		{report.Created, "105", ""},
+	}
+	for i, w := range want {
+		o := outs[i]
+		if o.Row != i+1 || o.Status != w.st || o.ID != w.id || o.Code != w.code || o.Record[0] != fmt.Sprint("cell", i+1) {
+			t.Errorf("row %d: %+v, want %+v", i+1, o, w)
+		}
+	}
+}
+
+// fakeHubSpot answers batch creates from a script of errors, then creates
+// every input. It records the bodies it received.
+type fakeHubSpot struct {
+	mu     sync.Mutex
+	script []error
+	reject func(traces []string) error // whole-batch rejection, checked after the script
+	bodies [][]byte
+	nextID int
+}
+
+func (f *fakeHubSpot) BatchCreate(_ context.Context, body []byte) (*hubspot.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bodies = append(f.bodies, body)
+	if len(f.script) > 0 {
+		err := f.script[0]
+		f.script = f.script[1:]
+		if err != nil {
+			return nil, err
+		}
+	}
+	var req hubspot.BatchCreateRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	var traces []string
+	for _, in := range req.Inputs {
+		traces = append(traces, in.ObjectWriteTraceID)
+	}
+	if f.reject != nil {
+		if err := f.reject(traces); err != nil {
+			return nil, err
+		}
+	}
+	res := &hubspot.BatchResult{StatusCode: 201}
+	for _, tr := range traces {
+		f.nextID++
+		res.Results = append(res.Results, hubspot.Object{ID: strconv.Itoa(1000 + f.nextID), ObjectWriteTraceID: tr})
+	}
+	return res, nil
+}
+
+type memRecorder struct {
+	mu   sync.Mutex
+	outs map[int]report.Outcome
+	dups []int
+}
+
+func (m *memRecorder) Record(outs ...report.Outcome) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.outs == nil {
+		m.outs = map[int]report.Outcome{}
+	}
+	for _, o := range outs {
+		if _, ok := m.outs[o.Row]; ok {
+			m.dups = append(m.dups, o.Row)
+		}
+		m.outs[o.Row] = o
+	}
+	return nil
+}
+
+func (m *memRecorder) statuses() map[report.Status][]int {
+	out := map[report.Status][]int{}
+	for r, o := range m.outs {
+		out[o.Status] = append(out[o.Status], r)
+	}
+	for _, v := range out {
+		sort.Ints(v)
+	}
+	return out
+}
+
+func feed(bs ...*chunker.Batch) <-chan *chunker.Batch {
+	ch := make(chan *chunker.Batch, len(bs))
+	for _, b := range bs {
+		ch <- b
+	}
+	close(ch)
+	return ch
+}
+
+func TestUploaderRetriesWithSameBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeHubSpot{script: []error{
+			&hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyTenSecondly, RetryAfter: 2 * time.Second},
+			&hubspot.APIError{StatusCode: 503},
+			&hubspot.APIError{StatusCode: 503},
+			&hubspot.TransportError{Sent: false, Err: errors.New("connection refused")},
+		}}
+		rec := &memRecorder{}
+		u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 1, Jitter: func() float64 { return 0 }}
+		start := time.Now()
+		if err := u.Run(context.Background(), feed(batchOf(1, 2, 3))); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.statuses()[report.Created]; len(got) != 3 {
+			t.Fatalf("created %v", got)
+		}
+		for i, b := range f.bodies {
+			if string(b) != string(f.bodies[0]) {
+				t.Errorf("attempt %d sent different bytes", i+1)
+			}
+		}
+		st := u.Stats()
+		if st.Requests != 5 || st.Retries != 4 || st.Throttled != 1 {
+			t.Errorf("stats = %+v", st)
+		}
+		// On the fake clock: 2s (Retry-After beats the 0.5s backoff), then half of
+		// 0.5s·2^(n-1) for attempts 2, 3 and 4 (equal jitter at 0): 0.5s, 1s, 2s.
+		if el := time.Since(start); el != 5500*time.Millisecond {
+			t.Errorf("waited %v", el)
+		}
+	})
+}
+
+func TestUploaderSplitsWholeBatchRejection(t *testing.T) {
+	f := &fakeHubSpot{reject: func(traces []string) error {
+		for _, tr := range traces {
+			if tr == "6" {
+				return &hubspot.APIError{StatusCode: 400, Category: "VALIDATION_ERROR", Message: "One or more associations are invalid"}
+			}
+		}
+		return nil
+	}}
+	rec := &memRecorder{}
+	u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 2}
+	if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4, 5, 6, 7, 8), batchOf(9, 10))); err != nil {
+		t.Fatal(err)
+	}
+	st := rec.statuses()
+	if len(st[report.Created]) != 9 || len(st[report.Failed]) != 1 || st[report.Failed][0] != 6 {
+		t.Fatalf("statuses = %v", st)
+	}
+	if o := rec.outs[6]; o.Code != "VALIDATION_ERROR" || o.Message != "One or more associations are invalid" {
+		t.Errorf("row 6 = %+v", o)
+	}
+	// 8 → 4+4 → 2+2 → 1+1: 1 + 2 + 2 + 2 requests for the first batch, 1 for the second.
+	if n := u.Stats().Requests; n != 8 {
+		t.Errorf("%d requests, want 8", n)
+	}
+	if len(rec.dups) > 0 {
+		t.Errorf("rows recorded twice: %v", rec.dups)
+	}
+}
+
+func TestUploaderInDoubtAndStop(t *testing.T) {
+	cases := []struct {
+		name     string
+		err      error
+		policy   Policy
+		want     report.Status
+		wantCode string
+		stop     bool
+	}{
+		{"502 is in doubt", &hubspot.APIError{StatusCode: 502}, DefaultPolicy, report.InDoubt, "HTTP_502", false},
+		{"lost after send is in doubt", &hubspot.TransportError{Sent: true, Err: errors.New("EOF")}, DefaultPolicy, report.InDoubt, "NO_ANSWER", false},
+		{"401 stops", &hubspot.APIError{StatusCode: 401, Category: "INVALID_AUTHENTICATION"}, DefaultPolicy, report.Failed, "NOT_SENT", true},
+		{"daily limit stops", &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyDaily}, DefaultPolicy, report.Failed, "NOT_SENT", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeHubSpot{script: []error{tc.err}}
+			rec := &memRecorder{}
+			u := &Uploader{Sender: f, Recorder: rec, Policy: tc.policy, Workers: 1}
+			err := u.Run(context.Background(), feed(batchOf(1, 2)))
+			var se *StopError
+			if tc.stop != errors.As(err, &se) {
+				t.Fatalf("err = %v, stop = %v", err, tc.stop)
+			}
+			for _, r := range []int{1, 2} {
+				if o := rec.outs[r]; o.Status != tc.want || o.Code != tc.wantCode {
+					t.Errorf("row %d = %+v", r, o)
+				}
+			}
+		})
+	}
+}
+
+func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 503}}}
+		rec := &memRecorder{}
+		u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 1, Jitter: func() float64 { return 0 }}
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := make(chan *chunker.Batch, 2)
+		ch <- batchOf(1)
+		ch <- batchOf(2)
+		close(ch)
+		go func() {
+			time.Sleep(100 * time.Millisecond) // during the backoff after the 503
+			cancel()
+		}()
+		err := u.Run(ctx, ch)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if err := u.Drain(ch, "stopped"); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []int{1, 2} {
+			if o := rec.outs[r]; o.Status != report.Failed || o.Code != "NOT_SENT" {
+				t.Errorf("row %d = %+v", r, o)
+			}
+		}
+		if len(f.bodies) != 1 {
+			t.Errorf("%d requests after cancel, want 1", len(f.bodies))
+		}
+	})
+}
