@@ -73,10 +73,10 @@ func TestChunker(t *testing.T) {
 		return out
 	}
 	cases := []struct {
-		name        string
-		size        int
-		names       []string
-		maxBatches  int // no more batches than this
+		name       string
+		size       int
+		names      []string
+		maxBatches int // no more batches than this
 	}{
 		{"empty", 100, nil, 0},
 		{"one", 100, []string{"a"}, 1},

@@ -3,6 +3,7 @@ package hubspot
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,18 +32,28 @@ const maxResponseBytes = 32 << 20
 
 // Token is an access token. Its String, GoString and MarshalJSON methods
 // never reveal the value, so a Token printed or logged by mistake shows as
-// "[REDACTED]".
-type Token struct{ value string }
+// "[REDACTED]". The secret sits behind a pointer so that even a struct that
+// holds a Token in an unexported field, printed with %+v or %#v, shows an
+// address and not the value.
+type Token struct{ value *string }
 
 // NewToken wraps a secret. Surrounding white space is trimmed.
-func NewToken(s string) Token { return Token{value: strings.TrimSpace(s)} }
+func NewToken(s string) Token {
+	s = strings.TrimSpace(s)
+	return Token{value: &s}
+}
 
 // Empty reports whether the token holds no value.
-func (t Token) Empty() bool { return t.value == "" }
+func (t Token) Empty() bool { return t.value == nil || *t.value == "" }
 
 // Reveal returns the secret; only the client's Authorization header and
 // redaction checks call it.
-func (t Token) Reveal() string { return t.value }
+func (t Token) Reveal() string {
+	if t.value == nil {
+		return ""
+	}
+	return *t.value
+}
 
 func (Token) String() string               { return "[REDACTED]" }
 func (Token) GoString() string             { return "[REDACTED]" }
@@ -225,9 +236,27 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, RateLimit{}, &TransportError{Sent: wrote.Load(), Err: scrub(err)}
+		return 0, RateLimit{}, &TransportError{Sent: wrote.Load() || !beforeSend(err), Err: scrub(err)}
 	}
 	return parseResponse(resp, c.now(), out, ok...)
+}
+
+// beforeSend reports whether err certainly happened before any byte of the
+// request reached the server: a failed DNS lookup, dial or TLS handshake.
+// Anything else counts as possibly sent, so that a transport that cannot
+// tell errs on the side of "in doubt" rather than a duplicate.
+func beforeSend(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	var cert *tls.CertificateVerificationError
+	var rec tls.RecordHeaderError
+	switch {
+	case errors.As(err, &dns), errors.As(err, &cert), errors.As(err, &rec):
+		return true
+	case errors.As(err, &op):
+		return op.Op == "dial"
+	}
+	return false
 }
 
 // scrub removes the request URL from net/http's error text; it keeps the

@@ -172,7 +172,13 @@ func TestTokenNeverPrints(t *testing.T) {
 		t.Fatalf("Reveal = %q", tok.Reveal())
 	}
 	js, _ := json.Marshal(struct{ T Token }{tok})
-	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok), string(js)} {
+	type holder struct {
+		name  string
+		token Token
+	}
+	h := holder{"x", tok}
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok), string(js),
+		fmt.Sprintf("%v %+v %#v", h, h, h), fmt.Sprintf("%+v", &h)} {
 		if strings.Contains(s, "secret") {
 			t.Errorf("token leaked: %s", s)
 		}
