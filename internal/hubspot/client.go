@@ -94,12 +94,11 @@ func IsLoopback(host string) bool {
 // Client calls HubSpot's line-item endpoints. It is safe for concurrent use.
 // It does not retry: retry policy belongs to the caller.
 type Client struct {
-	http    *http.Client
-	base    string
-	token   Token
-	now     func() time.Time
-	agent   string
-	checked bool
+	http  *http.Client
+	base  string
+	token Token
+	now   func() time.Time
+	agent string
 }
 
 // NewClient returns a client for the API root base. hc is used as is

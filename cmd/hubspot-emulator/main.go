@@ -1,0 +1,77 @@
+// Command hubspot-emulator serves an emulated HubSpot portal over HTTP for
+// manual and end-to-end testing of the importer.
+//
+// Usage:
+//
+//	hubspot-emulator --token TOKEN [--addr 127.0.0.1:8080] [--rate-max 100]
+//	    [--rate-interval 10s] [--daily 0] [--seed-deals 1001-1010] [--error-rate 0]
+//	    [--latency 0] ...
+//
+// It prints the URL it listens on and serves until SIGINT or SIGTERM. It
+// refuses non-loopback addresses unless --allow-remote is given. Run with
+// -h for every flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lineitems/importer/internal/emulator"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hubspot-emulator:", err)
+		os.Exit(2)
+	}
+}
+
+// run parses args, listens and serves until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	srv := emulator.New(opts.config)
+	srv.SetFaults(opts.faults)
+	for _, s := range opts.seeds {
+		srv.SeedObjects(s.objectType, s.ids...)
+	}
+
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "hubspot-emulator listening on http://%s\n", ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	st := srv.Stats()
+	fmt.Fprintf(stdout, "hubspot-emulator stopped: %d requests, %d batch creates, %d line items, %d throttled, %d faults\n",
+		st.Requests, st.BatchCreates, len(srv.LineItems()), st.Throttled, st.Faults)
+	return nil
+}

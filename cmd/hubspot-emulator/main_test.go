@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, o *options)
+	}{
+		{name: "defaults", args: []string{"--token", "T"}, check: func(t *testing.T, o *options) {
+			if o.addr != "127.0.0.1:8080" || o.config.RateMax != 100 || o.config.RateInterval != 10*time.Second || o.config.Scopes != nil {
+				t.Errorf("options = %+v", o)
+			}
+		}},
+		{name: "seeds and faults", args: []string{"--token", "T", "--seed-deals", "1001-1003,2000", "--seed-objects", "quotes=5",
+			"--error-rate", "0.5", "--error-statuses", "503", "--latency", "250ms", "--scopes", "a, b"},
+			check: func(t *testing.T, o *options) {
+				if len(o.seeds) != 2 || !slices.Equal(o.seeds[0].ids, []string{"1001", "1002", "1003", "2000"}) || o.seeds[1].objectType != "quotes" {
+					t.Errorf("seeds = %+v", o.seeds)
+				}
+				if o.faults.ErrorRate != 0.5 || !slices.Equal(o.faults.ErrorStatuses, []int{503}) || o.faults.Latency != 250*time.Millisecond {
+					t.Errorf("faults = %+v", o.faults)
+				}
+				if !slices.Equal(o.config.Scopes, []string{"a", "b"}) {
+					t.Errorf("scopes = %v", o.config.Scopes)
+				}
+			}},
+		{name: "localhost", args: []string{"--token", "T", "--addr", "localhost:0"}},
+		{name: "ipv6 loopback", args: []string{"--token", "T", "--addr", "[::1]:0"}},
+		{name: "no token", args: nil, wantErr: "--token is required"},
+		{name: "all interfaces", args: []string{"--token", "T", "--addr", ":8080"}, wantErr: "non-loopback"},
+		{name: "public address", args: []string{"--token", "T", "--addr", "0.0.0.0:8080"}, wantErr: "non-loopback"},
+		{name: "allow remote", args: []string{"--token", "T", "--addr", "0.0.0.0:8080", "--allow-remote"}},
+		{name: "bad range", args: []string{"--token", "T", "--seed-deals", "9-1"}, wantErr: "invalid id range"},
+		{name: "bad seed type", args: []string{"--token", "T", "--seed-objects", "widgets=1"}, wantErr: "unknown object type"},
+		{name: "bad rate", args: []string{"--token", "T", "--error-rate", "2"}, wantErr: "between 0 and 1"},
+		{name: "bad status", args: []string{"--token", "T", "--commit-then-statuses", "x"}, wantErr: "invalid status"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseOptions(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.check != nil {
+				tt.check(t, o)
+			}
+		})
+	}
+}
+
+// syncBuffer passes each write to the test through a channel.
+type syncBuffer struct {
+	ch chan string
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.ch <- string(p)
+	return len(p), nil
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{ch: make(chan string, 4)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--token", "T", "--addr", "127.0.0.1:0", "--seed-deals", "1001"}, out, io.Discard)
+	}()
+
+	line := <-out.ch
+	m := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("first output line = %q", line)
+	}
+	req, _ := http.NewRequest(http.MethodPost, m[1]+"/crm/v3/objects/line_items/batch/create", bytes.NewBufferString(
+		`{"inputs":[{"properties":{"name":"x"},"associations":[{"to":{"id":"1001"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":20}]}]}]}`))
+	req.Header.Set("Authorization", "Bearer T")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("status = %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if last := <-out.ch; !strings.Contains(last, "1 line items") {
+		t.Errorf("summary = %q", last)
+	}
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/lineitems/importer/internal/emulator"
+)
+
+// options are the parsed command line.
+type options struct {
+	addr   string
+	config emulator.Config
+	faults emulator.Faults
+	seeds  []seed
+}
+
+// seed is a set of association targets to create.
+type seed struct {
+	objectType string
+	ids        []string
+}
+
+// seedFlag collects repeated --seed TYPE=IDS flags.
+type seedFlag []seed
+
+func (s *seedFlag) String() string { return "" }
+
+func (s *seedFlag) Set(v string) error {
+	typ, ids, ok := strings.Cut(v, "=")
+	if !ok {
+		return errors.New("want TYPE=IDS, e.g. quotes=2001-2005")
+	}
+	list, err := parseIDs(ids)
+	if err != nil {
+		return err
+	}
+	*s = append(*s, seed{typ, list})
+	return nil
+}
+
+// parseOptions parses the command line. Usage and errors go to stderr.
+func parseOptions(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("hubspot-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		o                     options
+		scopes, seedDeals     string
+		errStatuses, ctStatus string
+		allowRemote           bool
+		seeds                 seedFlag
+	)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.config.Token, "token", "", "the bearer token the portal accepts (required)")
+	fs.StringVar(&scopes, "scopes", "", "comma-separated granted scopes (default: line item read/write, line item schemas read, deals read)")
+	fs.IntVar(&o.config.RateMax, "rate-max", emulator.DefaultRateMax, "non-search requests per rate interval; negative: unlimited")
+	fs.DurationVar(&o.config.RateInterval, "rate-interval", emulator.DefaultRateInterval, "rolling burst window")
+	fs.IntVar(&o.config.DailyLimit, "daily", 0, "requests per UTC day; 0: unlimited")
+	fs.IntVar(&o.config.SearchPerSecond, "search-per-second", emulator.DefaultSearchPerSecond, "search requests per second; negative: unlimited")
+	fs.DurationVar(&o.config.SearchLag, "search-lag", 0, "delay before created line items become searchable")
+	fs.Int64Var(&o.config.Seed, "seed", 1, "seed for faults, ids and shuffling")
+	fs.StringVar(&seedDeals, "seed-deals", "", "deal ids to create, e.g. 1001-1010 or 1001,1005")
+	fs.Var(&seeds, "seed-objects", "TYPE=IDS association targets to create (repeatable), e.g. quotes=2001-2003")
+	fs.Float64Var(&o.faults.ErrorRate, "error-rate", 0, "fraction of requests answered with an error status before processing")
+	fs.StringVar(&errStatuses, "error-statuses", "", "comma-separated statuses for --error-rate (default 500,502,503)")
+	fs.Float64Var(&o.faults.RateLimitRate, "rate-limit-rate", 0, "fraction of requests answered with an injected 429")
+	fs.BoolVar(&o.faults.RetryAfter, "retry-after", false, "send Retry-After on injected 429s")
+	fs.DurationVar(&o.faults.Latency, "latency", 0, "latency added to every request")
+	fs.Float64Var(&o.faults.CommitThenDrop, "commit-then-drop", 0, "fraction of batch creates committed and then dropped")
+	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch creates committed and then answered with an error")
+	fs.StringVar(&ctStatus, "commit-then-statuses", "", "comma-separated statuses for --commit-then-error-rate (default 502,504)")
+	fs.BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.config.Token == "" {
+		return nil, errors.New("--token is required")
+	}
+	if scopes != "" {
+		o.config.Scopes = splitList(scopes)
+	}
+	var err error
+	if o.faults.ErrorStatuses, err = parseStatuses(errStatuses); err != nil {
+		return nil, fmt.Errorf("--error-statuses: %w", err)
+	}
+	if o.faults.CommitThenStatuses, err = parseStatuses(ctStatus); err != nil {
+		return nil, fmt.Errorf("--commit-then-statuses: %w", err)
+	}
+	for name, rate := range map[string]float64{"--error-rate": o.faults.ErrorRate, "--rate-limit-rate": o.faults.RateLimitRate,
+		"--commit-then-drop": o.faults.CommitThenDrop, "--commit-then-error-rate": o.faults.CommitThenErrorRate} {
+		if rate < 0 || rate > 1 {
+			return nil, fmt.Errorf("%s must be between 0 and 1", name)
+		}
+	}
+	if seedDeals != "" {
+		ids, err := parseIDs(seedDeals)
+		if err != nil {
+			return nil, fmt.Errorf("--seed-deals: %w", err)
+		}
+		o.seeds = append(o.seeds, seed{"deals", ids})
+	}
+	for _, s := range seeds {
+		if !validObjectType(s.objectType) {
+			return nil, fmt.Errorf("--seed-objects: unknown object type %q", s.objectType)
+		}
+		o.seeds = append(o.seeds, s)
+	}
+	if !allowRemote {
+		if err := requireLoopback(o.addr); err != nil {
+			return nil, err
+		}
+	}
+	return &o, nil
+}
+
+func validObjectType(t string) bool {
+	switch t {
+	case "deals", "quotes", "invoices", "orders", "carts", "subscriptions", "payments", "discounts":
+		return true
+	}
+	return false
+}
+
+// requireLoopback refuses addresses that listen beyond this machine.
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on non-loopback address %q; pass --allow-remote to do so", addr)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseStatuses(s string) ([]int, error) {
+	var out []int
+	for _, p := range splitList(s) {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 100 || n > 599 {
+			return nil, fmt.Errorf("invalid status %q", p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parseIDs expands "1001-1003,2000" to 1001, 1002, 1003, 2000.
+func parseIDs(s string) ([]string, error) {
+	var out []string
+	for _, part := range splitList(s) {
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			if _, err := strconv.ParseUint(part, 10, 64); err != nil {
+				return nil, fmt.Errorf("invalid id %q", part)
+			}
+			out = append(out, part)
+			continue
+		}
+		a, errA := strconv.ParseUint(lo, 10, 64)
+		b, errB := strconv.ParseUint(hi, 10, 64)
+		if errA != nil || errB != nil || a > b || b-a >= 100_000 {
+			return nil, fmt.Errorf("invalid id range %q", part)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, strconv.FormatUint(i, 10))
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no ids")
+	}
+	return out, nil
+}

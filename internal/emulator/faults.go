@@ -1,0 +1,74 @@
+package emulator
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+var (
+	defaultErrorStatuses      = []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
+	defaultCommitThenStatuses = []int{http.StatusBadGateway, http.StatusGatewayTimeout}
+)
+
+// drawGatewayFault draws Faults.ErrorRate and, on a hit, the status to answer.
+func (s *Server) drawGatewayFault() (status int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults
+	if f.ErrorRate <= 0 || s.rng.Float64() >= f.ErrorRate {
+		return 0, false
+	}
+	statuses := f.ErrorStatuses
+	if len(statuses) == 0 {
+		statuses = defaultErrorStatuses
+	}
+	s.stats.Faults++
+	return statuses[s.rng.IntN(len(statuses))], true
+}
+
+// commitFault is what happens to a batch create after its commit.
+type commitFault int
+
+const (
+	commitAnswer commitFault = iota // answer normally
+	commitDrop                      // drop the connection
+	commitError                     // answer with an error status
+)
+
+// drawCommitFault draws CommitThenDrop, then CommitThenErrorRate, for a
+// batch create that committed line items.
+func (s *Server) drawCommitFault() (commitFault, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults
+	if f.CommitThenDrop > 0 && s.rng.Float64() < f.CommitThenDrop {
+		s.stats.Faults++
+		return commitDrop, 0
+	}
+	if f.CommitThenErrorRate > 0 && s.rng.Float64() < f.CommitThenErrorRate {
+		statuses := f.CommitThenStatuses
+		if len(statuses) == 0 {
+			statuses = defaultCommitThenStatuses
+		}
+		s.stats.Faults++
+		return commitError, statuses[s.rng.IntN(len(statuses))]
+	}
+	return commitAnswer, 0
+}
+
+// writeGatewayError answers status the way the edge in front of HubSpot
+// does: 500 is HubSpot's own JSON "internal error"; other statuses are the
+// CDN's HTML page, so clients must not assume every error body is JSON.
+func (s *Server) writeGatewayError(w http.ResponseWriter, status int) {
+	if status == http.StatusInternalServerError {
+		s.writeError(w, status, apiError{Message: "internal error"})
+		return
+	}
+	text := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	body := fmt.Sprintf("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n", text, text)
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}

@@ -1,0 +1,396 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is an emulated HubSpot portal. It is an http.Handler and is safe
+// for concurrent use.
+type Server struct {
+	cfg    Config
+	scopes map[string]bool
+	start  time.Time
+
+	mu      sync.Mutex
+	rng     *rand.Rand
+	faults  Faults
+	props   map[string]*Property
+	order   []string                   // property names in insertion order
+	objects map[string]map[string]bool // seeded association targets: type -> id set
+	assoc   map[assocKey]assocDef      // association types from line_items
+	items   []*storedItem              // sorted by id (ids only grow)
+	nextID  int64
+	unique  map[string]map[string]string // property -> value -> owning line item id
+	limits  limiter
+	stats   Stats
+}
+
+// New returns a portal configured by cfg with HubSpot's default line item
+// properties and association types.
+func New(cfg Config) *Server {
+	if cfg.RateMax == 0 {
+		cfg.RateMax = DefaultRateMax
+	}
+	if cfg.RateInterval <= 0 {
+		cfg.RateInterval = DefaultRateInterval
+	}
+	if cfg.SearchPerSecond == 0 {
+		cfg.SearchPerSecond = DefaultSearchPerSecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	scopes := cfg.Scopes
+	if scopes == nil {
+		scopes = DefaultScopes()
+	}
+	cfg.Scopes = slices.Clone(scopes)
+	s := &Server{
+		cfg:     cfg,
+		scopes:  make(map[string]bool),
+		start:   cfg.Now(),
+		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Seed)^0x9e3779b97f4a7c15)),
+		props:   make(map[string]*Property),
+		objects: make(map[string]map[string]bool),
+		assoc:   make(map[assocKey]assocDef),
+		nextID:  37_400_000_000 + int64(cfg.Seed%1000)*1000,
+		unique:  make(map[string]map[string]string),
+	}
+	for _, sc := range cfg.Scopes {
+		s.scopes[sc] = true
+	}
+	for _, p := range defaultProperties() {
+		s.addProperty(p)
+	}
+	for _, a := range defaultAssociationTypes() {
+		s.assoc[assocKey{a.category, a.typeID}] = a
+	}
+	s.limits.reset(s.cfg.Now())
+	return s
+}
+
+// now reads the configured clock, truncated to HubSpot's millisecond precision.
+func (s *Server) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// AddProperty adds a property definition, or replaces the one of the same
+// name. Replacing a property does not revalidate stored line items.
+func (s *Server) AddProperty(p Property) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addProperty(p)
+}
+
+func (s *Server) addProperty(p Property) {
+	if p.GroupName == "" {
+		p.GroupName = defaultGroupName
+	}
+	if p.FieldType == "" {
+		p.FieldType = defaultFieldType(p.Type)
+	}
+	p.Options = slices.Clone(p.Options)
+	if _, ok := s.props[p.Name]; !ok {
+		s.order = append(s.order, p.Name)
+	}
+	s.props[p.Name] = &p
+}
+
+// SeedObjects makes ids of objectType exist as association targets.
+// objectType is one of deals, quotes, invoices, orders, carts, subscriptions,
+// payments or discounts; SeedObjects panics on any other.
+func (s *Server) SeedObjects(objectType string, ids ...string) {
+	if !slices.Contains(objectTypes, objectType) {
+		panic(fmt.Sprintf("emulator: SeedObjects: unknown object type %q (want one of %s)", objectType, strings.Join(objectTypes, ", ")))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.objects[objectType]
+	if set == nil {
+		set = make(map[string]bool)
+		s.objects[objectType] = set
+	}
+	for _, id := range ids {
+		set[id] = true
+	}
+}
+
+// AddAssociationLabel registers a custom association type from line items to
+// toObjectType, as a portal admin (USER_DEFINED) or an app
+// (INTEGRATOR_DEFINED, WORK) would. It panics if toObjectType is not a
+// seedable object type, if category is HUBSPOT_DEFINED or unknown, or if the
+// (category, typeID) pair already exists.
+func (s *Server) AddAssociationLabel(toObjectType string, category string, typeID int, label string) {
+	if !slices.Contains(objectTypes, toObjectType) {
+		panic(fmt.Sprintf("emulator: AddAssociationLabel: unknown object type %q", toObjectType))
+	}
+	switch category {
+	case CategoryUserDefined, CategoryIntegratorDefined, CategoryWork:
+	default:
+		panic(fmt.Sprintf("emulator: AddAssociationLabel: category %q cannot be registered", category))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := assocKey{category, typeID}
+	if _, dup := s.assoc[k]; dup {
+		panic(fmt.Sprintf("emulator: AddAssociationLabel: %s %d already exists", category, typeID))
+	}
+	s.assoc[k] = assocDef{category: category, typeID: typeID, toType: toObjectType, label: label}
+}
+
+// SetFaults replaces the fault settings. It is safe to call while requests
+// are being served; a request uses the settings current when it draws.
+func (s *Server) SetFaults(f Faults) {
+	f.ErrorStatuses = slices.Clone(f.ErrorStatuses)
+	f.CommitThenStatuses = slices.Clone(f.CommitThenStatuses)
+	s.mu.Lock()
+	s.faults = f
+	s.mu.Unlock()
+}
+
+// LineItems returns a deep copy of the created line items, sorted by ID
+// (numerically, which is also creation order).
+func (s *Server) LineItems() []LineItem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]LineItem, 0, len(s.items))
+	for _, it := range s.items {
+		out = append(out, LineItem{
+			ID:           it.id,
+			Properties:   cloneMap(it.props),
+			Associations: slices.Clone(it.assocs),
+			TraceID:      it.traceID,
+			CreatedAt:    it.created,
+		})
+	}
+	return out
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// ResetDaily starts a new day for the daily quota, as midnight would.
+func (s *Server) ResetDaily() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits.resetDay(s.cfg.Now())
+}
+
+// rateClass tells which limits an endpoint is subject to.
+type rateClass int
+
+const (
+	classBurst  rateClass = iota // ten-secondly window + daily
+	classSearch                  // secondly search limit + daily, no burst headers
+	classExempt                  // exempt from the burst window ("ten-secondly" exemption in the spec) + daily
+)
+
+// route is one emulated endpoint.
+type route struct {
+	method  string
+	class   rateClass
+	scopes  func(params []string) []string // any one of them suffices
+	handler func(s *Server, w http.ResponseWriter, r *http.Request, params []string)
+}
+
+// match finds the route for path, the methods allowed on it, and the path parameters.
+func match(path string) (routes []route, params []string) {
+	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	switch {
+	case path == "/crm/v3/objects/line_items/batch/create":
+		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsWrite), handler: (*Server).handleBatchCreate}}, nil
+	case path == "/crm/v3/objects/line_items/search":
+		return []route{{method: http.MethodPost, class: classSearch, scopes: fixed(ScopeLineItemsRead), handler: (*Server).handleSearch}}, nil
+	case len(seg) == 4 && seg[0] == "crm" && seg[1] == "v3" && seg[2] == "properties" && seg[3] != "":
+		return []route{{method: http.MethodGet, class: classBurst, scopes: fixed(ScopeLineItemSchemasRead), handler: (*Server).handleProperties}}, seg[3:]
+	case len(seg) == 6 && seg[0] == "crm" && seg[5] == "labels" && seg[3] != "" && seg[4] != "" &&
+		((seg[1] == "associations" && seg[2] == "v4") || (seg[1] == "v4" && seg[2] == "associations")):
+		return []route{{method: http.MethodGet, class: classExempt, scopes: labelScopes, handler: (*Server).handleLabels}}, seg[3:5]
+	}
+	return nil, nil
+}
+
+func fixed(scopes ...string) func([]string) []string {
+	return func([]string) []string { return scopes }
+}
+
+// ServeHTTP answers one request the way HubSpot would: latency, injected
+// gateway errors, authentication, rate limits and injected 429s, scopes,
+// then the endpoint itself.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.stats.Requests++
+	latency := s.faults.Latency
+	s.mu.Unlock()
+
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	routes, params := match(r.URL.Path)
+	if len(routes) == 0 {
+		s.writeError(w, http.StatusNotFound, apiError{Message: "resource not found"})
+		return
+	}
+	var rt *route
+	var allowed []string
+	for i := range routes {
+		allowed = append(allowed, routes[i].method)
+		if routes[i].method == r.Method {
+			rt = &routes[i]
+		}
+	}
+	if rt == nil {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeError(w, http.StatusMethodNotAllowed, apiError{Message: "HTTP 405 Method Not Allowed"})
+		return
+	}
+
+	if status, ok := s.drawGatewayFault(); ok {
+		s.writeGatewayError(w, status)
+		return
+	}
+
+	if !s.authenticated(r) {
+		s.writeError(w, http.StatusUnauthorized, apiError{
+			Message:  "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+			Category: "INVALID_AUTHENTICATION",
+		})
+		return
+	}
+
+	if !s.admit(w, rt.class) {
+		return
+	}
+
+	if req := rt.scopes(params); !s.hasAnyScope(req) {
+		s.writeError(w, http.StatusForbidden, apiError{
+			Message: "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+			Errors: []errorDetail{{
+				Message: "One or more of the following scopes are required.",
+				Context: map[string][]string{"requiredGranularScopes": req},
+			}},
+			Links:    map[string]string{"scopes": "https://developers.hubspot.com/scopes"},
+			Category: "MISSING_SCOPES",
+		})
+		return
+	}
+	rt.handler(s, w, r, params)
+}
+
+// authenticated reports whether r carries the portal's bearer token.
+func (s *Server) authenticated(r *http.Request) bool {
+	if s.cfg.Token == "" {
+		return false
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && token == s.cfg.Token
+}
+
+func (s *Server) hasAnyScope(req []string) bool {
+	for _, sc := range req {
+		if s.scopes[sc] {
+			return true
+		}
+	}
+	return false
+}
+
+// apiError is HubSpot's Error body. Field order follows HubSpot's.
+type apiError struct {
+	Status        string              `json:"status"`
+	Message       string              `json:"message"`
+	CorrelationID string              `json:"correlationId"`
+	Context       map[string][]string `json:"context,omitempty"`
+	Errors        []errorDetail       `json:"errors,omitempty"`
+	Links         map[string]string   `json:"links,omitempty"`
+	Category      string              `json:"category,omitempty"`
+}
+
+// errorDetail is HubSpot's ErrorDetail.
+type errorDetail struct {
+	Message string              `json:"message"`
+	Code    string              `json:"code,omitempty"`
+	In      string              `json:"in,omitempty"`
+	Context map[string][]string `json:"context,omitempty"`
+}
+
+// correlationID returns a random (seeded) version-4 UUID.
+func (s *Server) correlationID() string {
+	s.mu.Lock()
+	hi, lo := s.rng.Uint64(), s.rng.Uint64()
+	s.mu.Unlock()
+	hi = hi&^(0xf<<12) | 4<<12
+	lo = lo&^(0xc<<60) | 0x8<<60
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, (hi>>16)&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+}
+
+// writeError writes e with status, filling in status and correlation id.
+func (s *Server) writeError(w http.ResponseWriter, status int, e apiError) {
+	e.Status = "error"
+	if e.CorrelationID == "" {
+		e.CorrelationID = s.correlationID()
+	}
+	w.Header().Set("X-HubSpot-Correlation-Id", e.CorrelationID)
+	writeJSON(w, status, e)
+}
+
+// validationError writes a 400 VALIDATION_ERROR with msg.
+func (s *Server) validationError(w http.ResponseWriter, msg string) {
+	s.writeError(w, http.StatusBadRequest, apiError{Message: msg, Category: "VALIDATION_ERROR"})
+}
+
+// writeJSON writes v as HubSpot does: compact JSON, no HTML escaping.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body := marshal(v)
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// marshal encodes v without HTML escaping and without a trailing newline.
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("emulator: encoding response: %v", err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// formatInstant renders t like Java's Instant.toString at millisecond
+// precision, which is what HubSpot sends: no fraction when it is zero.
+func formatInstant(t time.Time) string {
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04:05Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000Z")
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,203 @@
+package emulator
+
+import "time"
+
+// Default values applied by [New] to zero fields of [Config] and [Faults].
+const (
+	// DefaultRateMax is the free-tier burst limit: 100 requests per rolling 10 s.
+	DefaultRateMax = 100
+	// DefaultRateInterval is the length of the rolling burst window.
+	DefaultRateInterval = 10 * time.Second
+	// DefaultSearchPerSecond is the CRM search limit: five requests per second per account.
+	DefaultSearchPerSecond = 5
+)
+
+// PortalID is the HubSpot account id the emulator reports in validation
+// messages and 429 group names.
+const PortalID = 48151623
+
+// Scopes understood by the emulator.
+const (
+	ScopeLineItemsRead       = "crm.objects.line_items.read"
+	ScopeLineItemsWrite      = "crm.objects.line_items.write"
+	ScopeLineItemSchemasRead = "crm.schemas.line_items.read"
+	ScopeDealsRead           = "crm.objects.deals.read"
+)
+
+// Limits of HubSpot's API (see the package documentation for sources).
+const (
+	defaultGroupName            = "lineiteminformation"
+	maxBatchInputs              = 100
+	maxPropertyValueRunes       = 65536
+	maxSearchLimit              = 200
+	defaultSearchLimit          = 10
+	maxSearchResults            = 10000
+	maxFilterGroups             = 5
+	maxFiltersPerGroup          = 6
+	maxFiltersTotal             = 18
+	maxInValues                 = 100
+	maxSearchBodyChars          = 3000
+	maxRequestBodyBytes   int64 = 16 << 20
+)
+
+// DefaultScopes are the scopes a portal grants when [Config.Scopes] is nil.
+func DefaultScopes() []string {
+	return []string{ScopeLineItemsRead, ScopeLineItemsWrite, ScopeLineItemSchemasRead, ScopeDealsRead}
+}
+
+// Config describes one emulated HubSpot portal. Zero values get the defaults
+// noted on each field; [New] copies the Config, so later changes to the
+// caller's value have no effect.
+type Config struct {
+	// Token is the one bearer token the portal accepts. An empty Token means
+	// every request is answered 401.
+	Token string
+	// Scopes are the granted scopes. nil means [DefaultScopes]; an empty
+	// non-nil slice grants nothing.
+	Scopes []string
+	// RateMax is the number of non-search requests allowed per RateInterval.
+	// 0 means [DefaultRateMax]; a negative value disables the burst limit.
+	RateMax int
+	// RateInterval is the rolling burst window: a request at time t counts
+	// against every window (t-RateInterval, t]. 0 means [DefaultRateInterval].
+	RateInterval time.Duration
+	// DailyLimit is the number of requests allowed per UTC day (as told by
+	// Now). 0 means unlimited.
+	DailyLimit int
+	// SearchPerSecond is the number of search requests allowed per rolling
+	// second. 0 means [DefaultSearchPerSecond]; negative disables the limit.
+	SearchPerSecond int
+	// SearchLag delays the moment a created line item becomes visible to the
+	// search endpoint, as HubSpot's search index does ("it may take a few
+	// moments"). 0 means created items are searchable at once.
+	SearchLag time.Duration
+	// Seed seeds all randomness: fault draws, id gaps, result shuffling and
+	// correlation ids. Equal seeds and equal request sequences give equal
+	// answers.
+	Seed int64
+	// Now is the clock. nil means time.Now. Every wait in the emulator uses
+	// time.Sleep-style timers and the request context, never a separate
+	// real-time source, so the emulator runs inside testing/synctest.
+	Now func() time.Time
+}
+
+// Faults are injected failures. The zero value injects nothing. Rates are
+// probabilities in [0, 1], drawn independently per request from the seeded
+// generator.
+type Faults struct {
+	// ErrorRate is the fraction of requests answered, before any
+	// authentication, rate limiting, processing or commit, with a status from
+	// ErrorStatuses (as a gateway in front of HubSpot would).
+	ErrorRate float64
+	// ErrorStatuses are the statuses used for ErrorRate; nil means {500, 502, 503}.
+	ErrorStatuses []int
+	// RateLimitRate is the fraction of authenticated requests answered with a
+	// 429 of the endpoint's own policy (TEN_SECONDLY_ROLLING, or SECONDLY for
+	// search) although the portal is within its limits. Such requests are not
+	// counted against any window or the daily quota.
+	RateLimitRate float64
+	// RetryAfter adds a Retry-After header (whole seconds) to injected 429s.
+	// Genuine 429s never carry one: HubSpot documents Retry-After only for
+	// workflow webhooks, not for API rate limits.
+	RetryAfter bool
+	// Latency is added before answering every request; a cancelled request
+	// context ends the wait at once.
+	Latency time.Duration
+	// CommitThenDrop is the fraction of batch creates whose line items are
+	// committed and whose connection is then dropped without an answer
+	// (panic(http.ErrAbortHandler); Transport returns an error).
+	CommitThenDrop float64
+	// CommitThenErrorRate is the fraction of batch creates whose line items
+	// are committed and then answered with a status from CommitThenStatuses.
+	CommitThenErrorRate float64
+	// CommitThenStatuses are the statuses used for CommitThenErrorRate; nil
+	// means {502, 504}.
+	CommitThenStatuses []int
+}
+
+// Property is a property definition of the line item object, as served by
+// GET /crm/v3/properties/line_items.
+type Property struct {
+	// Name is the internal name used in the API.
+	Name string
+	// Label is the name shown in HubSpot's UI.
+	Label string
+	// Type is the data type: string, number, date, datetime, enumeration or bool.
+	Type string
+	// FieldType is the UI control: text, textarea, number, date, select,
+	// radio, checkbox (multi-select), booleancheckbox, calculation_equation, ...
+	FieldType string
+	// Description is the help text.
+	Description string
+	// GroupName is the property group; "" means "lineiteminformation".
+	GroupName string
+	// Options are the allowed values of an enumeration or bool property.
+	Options []Option
+	// DisplayOrder orders properties in the UI.
+	DisplayOrder int
+	// ReadOnlyValue marks a property whose value the API may not set.
+	ReadOnlyValue bool
+	// Calculated marks a property HubSpot computes; it is read-only too.
+	Calculated bool
+	// HasUniqueValue makes HubSpot reject a value another line item already holds.
+	HasUniqueValue bool
+	// Hidden hides the property in HubSpot's UI.
+	Hidden bool
+	// HubSpotDefined marks a default (non-custom) property.
+	HubSpotDefined bool
+	// CalculationFormula is the formula of a calculated property, if known.
+	CalculationFormula string
+	// NumberDisplayHint is how a number is shown (e.g. "currency", "unformatted").
+	NumberDisplayHint string
+}
+
+// Option is one allowed value of an enumeration property.
+type Option struct {
+	Label        string
+	Value        string
+	Hidden       bool
+	DisplayOrder int
+}
+
+// LineItem is a created line item as the emulator stores it.
+type LineItem struct {
+	// ID is HubSpot's record id, a numeric string.
+	ID string
+	// Properties are the values the client sent (empty values dropped) plus
+	// hs_object_id, createdate and hs_lastmodifieddate.
+	Properties map[string]string
+	// Associations are the links created with the line item, one per type.
+	Associations []Association
+	// TraceID is the objectWriteTraceId the line item was created with, if any.
+	TraceID string
+	// CreatedAt is the commit time.
+	CreatedAt time.Time
+}
+
+// Association is one association of a created line item.
+type Association struct {
+	ToType   string // e.g. "deals"
+	ToID     string
+	Category string // HUBSPOT_DEFINED, USER_DEFINED, INTEGRATOR_DEFINED or WORK
+	TypeID   int
+}
+
+// Stats are counters of what the emulator saw and did.
+type Stats struct {
+	// Requests counts all HTTP requests received.
+	Requests int
+	// BatchCreates counts batch creates that reached processing (passed
+	// faults, authentication, rate limits and scopes).
+	BatchCreates int
+	// Throttled counts 429s sent: burst window, daily, search and injected.
+	Throttled int
+	// Faults counts injected fault responses (including dropped connections).
+	Faults int
+	// MaxInWindow is the highest number of authenticated non-search requests
+	// that reached the burst limiter, admitted or not, within any rolling
+	// RateInterval. A client that never exceeded the limit has
+	// MaxInWindow <= RateMax.
+	MaxInWindow int
+	// Searches counts search requests that reached processing.
+	Searches int
+}
