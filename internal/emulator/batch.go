@@ -234,7 +234,11 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []s
 
 	status, body, committed, fail := s.processBatch(inputs, started)
 	if fail != nil {
-		s.writeError(w, http.StatusBadRequest, *fail)
+		code := http.StatusBadRequest
+		if fail.httpStatus != 0 {
+			code = fail.httpStatus
+		}
+		s.writeError(w, code, *fail)
 		return
 	}
 	if committed > 0 {
@@ -331,14 +335,18 @@ func (s *Server) processBatch(inputs []createInput, started time.Time) (int, *ba
 				continue
 			}
 			if owner, taken := s.unique[name][val]; taken {
-				errs[i] = append(errs[i], propError{name, val, CodeUniqueConflict,
-					fmt.Sprintf("line item %s already has that value: %s=%q, and %s is a unique property", owner, name, val, name)})
-				continue
+				// HubSpot answers a create that collides with an existing
+				// record's unique value with a 409 CONFLICT for the whole
+				// batch, naming only the first collision ("Contact already
+				// exists. Existing ID: N" for contacts); the emulator does the
+				// same for line items, trace ids or not.
+				return 0, nil, 0, &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT",
+					Message: fmt.Sprintf("Line item already exists. Existing ID: %s", owner),
+					Context: map[string][]string{"propertyName": {name}, "existingId": {owner}}}
 			}
 			if claimed[name][val] {
-				errs[i] = append(errs[i], propError{name, val, CodeUniqueConflict,
-					fmt.Sprintf("another input of this batch already has that value: %s=%q, and %s is a unique property", name, val, name)})
-				continue
+				return reject(fmt.Sprintf("Duplicate unique values in batch input: %s=%q appears in more than one input, and %s is a unique property", name, val, name),
+					map[string][]string{"propertyName": {name}})
 			}
 			if claimed[name] == nil {
 				claimed[name] = make(map[string]bool)

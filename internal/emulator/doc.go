@@ -99,9 +99,12 @@
 //     400 VALIDATION_ERROR ("One or more associations are invalid", context
 //     INVALID_OBJECT_IDS ["DEAL=999 is not valid"], objectId, objectType),
 //     whatever the trace ids. Nothing is created.
-//   - A value of a hasUniqueValue property that another line item holds, or
-//     that an earlier input of the same batch holds, is a per-input error
-//     with code CONFLICTING_UNIQUE_VALUE (so a 207 when traced, else a 400).
+//   - A value of a hasUniqueValue property that another line item holds
+//     fails the whole batch with a 409 CONFLICT, "Line item already exists.
+//     Existing ID: N", naming the first collision only (as HubSpot does for
+//     contacts' unique email), whatever the trace ids. Two inputs of one
+//     batch with the same unique value fail the whole batch with a 400.
+//     Nothing is created in either case.
 //   - Number values must be plain decimals: optional "-", digits, optionally
 //     "." and digits ("1,234.50", "12e3", ".5", "+1" and "abc" fail with code
 //     INVALID_DOUBLE). quantity accepts decimals like any number property.
@@ -117,8 +120,8 @@
 //   - Strings longer than 65,536 characters fail with VALUE_TOO_LONG.
 //   - An empty value passes validation (except for unknown or read-only
 //     properties) and leaves the property unset; it is not stored.
-//   - The unverified codes are INVALID_DOUBLE, VALUE_TOO_LONG, INVALID_VALUE
-//     and CONFLICTING_UNIQUE_VALUE.
+//   - The unverified codes are INVALID_DOUBLE, VALUE_TOO_LONG and
+//     INVALID_VALUE.
 //   - 401s are not counted against any rate limit and carry no rate-limit
 //     headers (HubSpot cannot attribute them to a portal). 403s, 400s and
 //     every other answered request after authentication are counted.

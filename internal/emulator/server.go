@@ -322,6 +322,8 @@ type apiError struct {
 	Errors        []errorDetail       `json:"errors,omitempty"`
 	Links         map[string]string   `json:"links,omitempty"`
 	Category      string              `json:"category,omitempty"`
+	// httpStatus is the status a batch failure is answered with; 0 means 400.
+	httpStatus int
 }
 
 // errorDetail is HubSpot's ErrorDetail.

@@ -24,7 +24,6 @@ const (
 	CodeInvalidNumber       = "INVALID_DOUBLE"              // unverified
 	CodeValueTooLong        = "VALUE_TOO_LONG"              // unverified
 	CodeInvalidValue        = "INVALID_VALUE"               // unverified: negative price, bad term
-	CodeUniqueConflict      = "CONFLICTING_UNIQUE_VALUE"    // unverified
 )
 
 // propError is one invalid property value of one input.

@@ -85,28 +85,14 @@ func checkLayout(layout string) error {
 }
 
 // convertNumber accepts what HubSpot accepts for a number property: an
-// optional leading minus, digits, and at most one decimal point with digits
-// on at least one side. Thousands separators and exponents are rejected so
-// that "1,234.50" never becomes 1.
+// optional leading minus, digits, and optionally one decimal point followed
+// by digits. Thousands separators and exponents are rejected so that
+// "1,234.50" never becomes 1.
 func convertNumber(c string) (string, string) {
 	const want = "a plain number (digits with an optional '-' and one '.', no thousands separators or exponents)"
 	s := strings.TrimSpace(c)
-	body := strings.TrimPrefix(s, "-")
-	if body == "" {
-		return "", want
-	}
-	digits, dots := 0, 0
-	for i := 0; i < len(body); i++ {
-		switch ch := body[i]; {
-		case ch >= '0' && ch <= '9':
-			digits++
-		case ch == '.':
-			dots++
-		default:
-			return "", want
-		}
-	}
-	if digits == 0 || dots > 1 {
+	intPart, frac, hasDot := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if !isDigits(intPart) || (hasDot && !isDigits(frac)) {
 		return "", want
 	}
 	return s, ""

@@ -87,6 +87,9 @@ func TestMapRejectsValues(t *testing.T) {
 		{"Unit Price", "1.2.3", "Unit Price", "plain number"},
 		{"Unit Price", "-", "Unit Price", "plain number"},
 		{"Unit Price", "abc", "Unit Price", "plain number"},
+		{"Unit Price", ".5", "Unit Price", "plain number"},
+		{"Unit Price", "5.", "Unit Price", "plain number"},
+		{"Unit Price", "+1", "Unit Price", "plain number"},
 		{"Start", "2026-03-15", "Start", `"01/02/2006"`},
 		{"Start", "02/30/2026", "Start", "date"},
 		{"Billing", "Fortnightly", "Billing", `"Monthly", "Yearly"`},
@@ -113,7 +116,7 @@ func TestMapRejectsValues(t *testing.T) {
 }
 
 func TestNumbersAccepted(t *testing.T) {
-	for _, v := range []string{"0", "-1", "10.50", ".5", "5.", " 42 ", "-0.001"} {
+	for _, v := range []string{"0", "-1", "10.50", " 42 ", "-0.001", "007"} {
 		if _, want := convertNumber(v); want != "" {
 			t.Errorf("convertNumber(%q) rejected", v)
 		}
