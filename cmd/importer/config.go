@@ -36,6 +36,9 @@ type config struct {
 	timeout      time.Duration
 	maxAttempts  int
 	retryInDoubt bool
+	keyProperty  string
+	restart      bool
+	settleDelay  time.Duration
 	version      bool
 	token        hubspot.Token
 }
@@ -46,9 +49,13 @@ Loads a CSV file into HubSpot as line items, in batches of up to 100,
 and writes created.csv, failed.csv, in_doubt.csv and summary.json.
 FILE "-" reads standard input.
 
+Running the same command again resumes an import that stopped: rows
+already created or failed are not sent again (see --restart).
+
 Examples:
   importer --sandbox --mapping samples/mapping.yaml samples/line_items.csv
   HUBSPOT_ACCESS_TOKEN=pat-... importer --mapping mapping.yaml --out run1/ line_items.csv
+  importer --key-property import_key --mapping mapping.yaml line_items.csv
   importer --dry-run --mapping mapping.yaml line_items.csv
 
 Environment:
@@ -88,6 +95,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "time limit of one HTTP request")
 	fs.IntVar(&c.maxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
 	fs.BoolVar(&c.retryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
+	fs.StringVar(&c.keyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
+	fs.BoolVar(&c.restart, "restart", false, "discard the journal of an earlier run in --out and start over")
+	fs.DurationVar(&c.settleDelay, "lookup-delay", 2*time.Second, "wait before looking up rows without a clear answer, so HubSpot's search index can catch up")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +124,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, &usageError{"--max-attempts must be at least 1"}
 	case c.timeout <= 0:
 		return nil, &usageError{"--timeout must be positive"}
+	case c.settleDelay < 0:
+		return nil, &usageError{"--lookup-delay must not be negative"}
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
 	}

@@ -17,7 +17,8 @@ import (
 
 // sandbox is an in-process HubSpot emulator on a loopback port: a portal
 // with the default line-item properties, deals 1001 to 1020, and the free
-// tier's rate limit of 100 requests per 10 seconds.
+// tier's rate limit of 100 requests per 10 seconds. With --key-property,
+// the portal also has that property, with unique values.
 type sandbox struct {
 	URL   string
 	Token hubspot.Token
@@ -25,7 +26,7 @@ type sandbox struct {
 	done  chan error
 }
 
-func startSandbox(log *zap.Logger) (*sandbox, error) {
+func startSandbox(log *zap.Logger, keyProperty string) (*sandbox, error) {
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, err
@@ -37,6 +38,10 @@ func startSandbox(log *zap.Logger) (*sandbox, error) {
 		deals = append(deals, fmt.Sprint(id))
 	}
 	emu.SeedObjects("deals", deals...)
+	if keyProperty != "" {
+		// The sandbox portal has the custom unique property a key needs.
+		emu.AddProperty(emulator.Property{Name: keyProperty, Label: keyProperty, Type: "string", FieldType: "text", HasUniqueValue: true})
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

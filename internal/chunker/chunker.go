@@ -31,6 +31,9 @@ func (it *Item) TraceID() string { return strconv.Itoa(it.Row) }
 type Batch struct {
 	Items []*Item
 	Body  []byte // the encoded BatchCreateRequest for Items
+	// Recheck marks rows that an earlier run sent without getting a clear
+	// answer: they may exist already and are looked up before sending.
+	Recheck bool
 }
 
 // Encode builds an Item from a mapped input.

@@ -5,7 +5,8 @@
 // Run guarantees that every data row it read is recorded exactly once, as
 // created, failed or in doubt, in the order outcomes become known. Rows it
 // never read (because the run stopped) appear in no report; the summary
-// says the run stopped and why.
+// says the run stopped and why, and the journal lets the next run of the
+// same command pick up where this one ended.
 package importer
 
 import (
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/lineitems/importer/internal/chunker"
+	"github.com/lineitems/importer/internal/journal"
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/rows"
@@ -44,6 +46,19 @@ type Options struct {
 	Log       *zap.Logger
 	Progress  time.Duration // interval of the info progress line; 0 means 5s
 	Jitter    func() float64
+
+	// Journal, when set, identifies the run for its journal in OutDir; the
+	// journal of an earlier run of the same input and mapping is resumed.
+	// Zero (no fingerprints) means no journal, as for standard input.
+	Journal journal.Header
+	Restart bool // discard an earlier journal instead of resuming it
+
+	// KeyProperty is the unique line-item property that holds the mapping's
+	// key. Each row's key is sent in it, and rows without a clear answer are
+	// looked up by it with Finder.
+	KeyProperty string
+	Finder      upload.Finder
+	SettleDelay time.Duration // see upload.Uploader.SettleDelay
 }
 
 // Codes written to failed.csv for rows rejected before sending.
@@ -63,7 +78,7 @@ func (e *IncompleteError) Error() string {
 
 // SetupError is a problem found before any row was sent: an unreadable or
 // empty input, a mapping that does not fit the header, an unwritable
-// output folder.
+// output folder, a journal that belongs to another input.
 type SetupError struct{ Err error }
 
 func (e *SetupError) Error() string { return e.Err.Error() }
@@ -76,7 +91,7 @@ func (e *SetupError) Unwrap() error { return e.Err }
 //   - *SetupError before anything was sent;
 //   - *upload.StopError when HubSpot's answer stopped the run;
 //   - ctx's error when the run was interrupted;
-//   - any other error (I/O on the input or the reports) is fatal.
+//   - any other error (I/O on the input, the reports or the journal) is fatal.
 func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	start := time.Now()
 	log := o.Log
@@ -95,9 +110,29 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if err != nil {
 		return nil, &SetupError{err}
 	}
+	if o.KeyProperty != "" {
+		if err := checkKeyProperty(spec, o.KeyProperty); err != nil {
+			return nil, &SetupError{err}
+		}
+	}
 	ch, err := chunker.New(o.BatchSize)
 	if err != nil {
 		return nil, &SetupError{err}
+	}
+	recheck, _ := chunker.New(o.BatchSize)
+
+	var jr *journal.Journal
+	var prior *journal.State
+	if o.Journal.Input != "" && !o.DryRun {
+		jr, prior, err = journal.Open(o.OutDir, o.Journal, o.Restart)
+		if err != nil {
+			return nil, &SetupError{err}
+		}
+		defer jr.Close()
+		if c, f, d := prior.Counts(); c+f+d > 0 {
+			log.Info("resuming from the journal", zap.String("journal", filepath.Join(o.OutDir, journal.FileName)),
+				zap.Int("created_before", c), zap.Int("failed_before", f), zap.Int("in_doubt_before", d))
+		}
 	}
 	rep, err := report.Create(o.OutDir, rd.Header())
 	if err != nil {
@@ -114,12 +149,17 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		defer dry.Close()
 	}
 	up := &upload.Uploader{
-		Sender:   o.Sender,
-		Recorder: rep,
-		Policy:   o.Policy,
-		Workers:  o.Workers,
-		Log:      log,
-		Jitter:   o.Jitter,
+		Sender:      o.Sender,
+		Recorder:    rep,
+		Finder:      o.Finder,
+		Policy:      o.Policy,
+		Workers:     o.Workers,
+		Log:         log,
+		Jitter:      o.Jitter,
+		SettleDelay: o.SettleDelay,
+	}
+	if jr != nil {
+		up.Journal = jr
 	}
 	if o.Rate > 0 && !o.DryRun {
 		up.Limiter = rate.NewLimiter(rate.Limit(o.Rate), 1)
@@ -128,11 +168,13 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan *chunker.Batch, max(o.Workers, 1))
+	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, prior: prior,
+		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt}
 	var g errgroup.Group
 	var readErr error
 	g.Go(func() error {
 		defer close(batches)
-		readErr = produce(runCtx, rd, mapper, ch, rep, batches)
+		readErr = p.run(runCtx)
 		if readErr != nil {
 			cancel(readErr)
 		}
@@ -162,11 +204,21 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		Requests: st.Requests, Retries: st.Retries, Throttled: st.Throttled, Batches: st.Batches,
 		ElapsedSeconds: elapsed.Seconds(),
 		ErrorCodes:     report.TopCodes(counts.Codes),
+		Extra:          map[string]any{},
+	}
+	if p.carried > 0 {
+		sum.Extra["resumed"] = true
+		sum.Extra["rows_from_earlier_runs"] = p.carried
+	}
+	if st.Searched > 0 {
+		sum.Extra["rows_looked_up"] = st.Searched
+		sum.Extra["rows_found_by_key"] = st.Resolved
 	}
 	if dry != nil {
 		sum.Rows += dry.rows
 		sum.Batches = dry.batches
-		sum.Extra = map[string]any{"would_send": dry.rows, "batches_file": filepath.Join(o.OutDir, BatchesFile)}
+		sum.Extra["would_send"] = dry.rows
+		sum.Extra["batches_file"] = filepath.Join(o.OutDir, BatchesFile)
 		if err := dry.Close(); err != nil {
 			return sum, fmt.Errorf("writing %s: %w", BatchesFile, err)
 		}
@@ -193,74 +245,148 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	return sum, nil
 }
 
-// produce reads, maps and batches records until the input ends or ctx is
-// done. Rows rejected before sending are recorded as failed here. On a stop,
-// rows read but not handed over are recorded as not sent.
-func produce(ctx context.Context, rd *rows.Reader, m *mapping.Mapper, ch *chunker.Chunker, rep *report.Writer, out chan<- *chunker.Batch) error {
-	emit := func(bs []*chunker.Batch) bool {
-		for i, b := range bs {
-			select {
-			case out <- b:
-			case <-ctx.Done():
-				var items []*chunker.Item
-				for _, rest := range bs[i:] {
-					items = append(items, rest.Items...)
-				}
-				for _, rest := range ch.Flush() {
-					items = append(items, rest.Items...)
-				}
-				_ = rep.Record(notSent(items)...)
-				return false
-			}
-		}
-		return true
+// checkKeyProperty makes sure the key property carries the key column: the
+// mapping must name a key, and may map the property only from that column.
+func checkKeyProperty(spec *mapping.Spec, prop string) error {
+	if spec.Key == "" {
+		return fmt.Errorf("--key-property %s needs a key column: add `key: COLUMN` to the mapping", prop)
 	}
+	if p, ok := spec.Properties[prop]; ok && p.Column != spec.Key {
+		return fmt.Errorf("--key-property %s: the mapping fills it from column %q, but the key is column %q", prop, p.Column, spec.Key)
+	}
+	return nil
+}
+
+// producer reads, maps and batches records.
+type producer struct {
+	rd         *rows.Reader
+	m          *mapping.Mapper
+	ch         *chunker.Chunker // rows to send
+	recheck    *chunker.Chunker // rows to look up first
+	rep        *report.Writer
+	out        chan<- *chunker.Batch
+	prior      *journal.State
+	keyProp    string
+	canRecheck bool // a Finder can look rows up
+	resend     bool // --retry-in-doubt
+	carried    int  // rows whose outcome came from the journal
+}
+
+// run reads until the input ends or ctx is done. Rows rejected before
+// sending, and rows an earlier run finished, are recorded here. On a stop,
+// rows read but not handed over are recorded as not sent.
+func (p *producer) run(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
-			emit(ch.Flush())
+			p.flush(ctx)
 			return ctx.Err()
 		}
-		rec, err := rd.Read()
+		rec, err := p.rd.Read()
 		if errors.Is(err, io.EOF) {
-			if !emit(ch.Flush()) {
+			if !p.flush(ctx) {
 				return ctx.Err()
 			}
 			return nil
 		}
 		if err != nil {
-			emit(ch.Flush())
+			p.flush(ctx)
 			return err
 		}
-		if rec.Err != nil {
-			if err := rep.Record(report.Outcome{Row: rec.Row, Record: rd.Fit(rec.Fields), Status: report.Failed,
-				Code: CodeMalformed, Message: fmt.Sprintf("row %d (line %d): %v", rec.Row, rec.Line, rec.Err)}); err != nil {
-				return err
-			}
-			continue
-		}
-		in, err := m.Map(rec.Fields)
-		if err != nil {
-			code := "INVALID_VALUE"
-			var fe *mapping.FieldError
-			if errors.As(err, &fe) {
-				code = fe.Code()
-			}
-			if err := rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
-				Code: code, Message: fmt.Sprintf("row %d: %v", rec.Row, err)}); err != nil {
-				return err
-			}
-			continue
-		}
-		if !emit(ch.Add(chunker.Encode(rec.Row, rec.Fields, m.Key(rec.Fields), in))) {
-			return ctx.Err()
+		if err := p.one(ctx, rec); err != nil {
+			return err
 		}
 	}
+}
+
+// one handles a record. It returns ctx's error if the run stopped while the
+// record's batch was being handed over.
+func (p *producer) one(ctx context.Context, rec rows.Record) error {
+	if rec.Err != nil {
+		return p.rep.Record(report.Outcome{Row: rec.Row, Record: p.rd.Fit(rec.Fields), Status: report.Failed,
+			Code: CodeMalformed, Message: fmt.Sprintf("row %d (line %d): %v", rec.Row, rec.Line, rec.Err)})
+	}
+	in, err := p.m.Map(rec.Fields)
+	if err != nil {
+		code := "INVALID_VALUE"
+		var fe *mapping.FieldError
+		if errors.As(err, &fe) {
+			code = fe.Code()
+		}
+		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
+			Code: code, Message: fmt.Sprintf("row %d: %v", rec.Row, err)})
+	}
+	key := p.m.Key(rec.Fields)
+	if p.keyProp != "" && key != "" {
+		in.Properties[p.keyProp] = key
+	}
+	target := p.ch
+	switch prior := p.prior.Lookup(rec.Row); {
+	case prior.Status == report.Created || prior.Status == report.Failed:
+		p.carried++
+		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: prior.Status,
+			ID: prior.ID, Code: prior.Code, Message: prior.Message})
+	case prior.Sent || prior.Status == report.InDoubt:
+		switch {
+		case p.canRecheck:
+			target = p.recheck
+		case p.resend:
+		default:
+			p.carried++
+			code, msg := prior.Code, prior.Message
+			if code == "" {
+				code, msg = "NO_ANSWER", "an earlier run sent this row and stopped before the answer was recorded; HubSpot may have created it"
+			}
+			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code, Message: msg})
+		}
+	}
+	bs := target.Add(chunker.Encode(rec.Row, rec.Fields, key, in))
+	if target == p.recheck {
+		markRecheck(bs)
+	}
+	if !p.emit(ctx, bs) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func markRecheck(bs []*chunker.Batch) {
+	for _, b := range bs {
+		b.Recheck = true
+	}
+}
+
+// flush hands over what the chunkers hold.
+func (p *producer) flush(ctx context.Context) bool {
+	rb := p.recheck.Flush()
+	markRecheck(rb)
+	return p.emit(ctx, append(p.ch.Flush(), rb...))
+}
+
+// emit hands batches over; if the run stops first, it records every row it
+// holds as not sent and reports false.
+func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
+	for i, b := range bs {
+		select {
+		case p.out <- b:
+		case <-ctx.Done():
+			var items []*chunker.Item
+			for _, rest := range bs[i:] {
+				items = append(items, rest.Items...)
+			}
+			for _, rest := range append(p.ch.Flush(), p.recheck.Flush()...) {
+				items = append(items, rest.Items...)
+			}
+			_ = p.rep.Record(notSent(items)...)
+			return false
+		}
+	}
+	return true
 }
 
 func notSent(items []*chunker.Item) []report.Outcome {
 	outs := make([]report.Outcome, len(items))
 	for i, it := range items {
-		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: "NOT_SENT",
+		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: report.CodeNotSent,
 			Message: "not sent: the run stopped before this row was sent"}
 	}
 	return outs
@@ -318,7 +444,7 @@ func newDryRun(path string) (*dryRun, error) {
 
 func (d *dryRun) Run(ctx context.Context, batches <-chan *chunker.Batch) error {
 	for b := range batches {
-		d.w.Write(b.Body)
+		_, _ = d.w.Write(b.Body)
 		if err := d.w.WriteByte('\n'); err != nil {
 			return err
 		}

@@ -53,6 +53,11 @@ type Outcome struct {
 	Message string
 }
 
+// CodeNotSent is the error code of a row that HubSpot did not process
+// because the run stopped before the row could be sent. A later run of the
+// same import sends it.
+const CodeNotSent = "NOT_SENT"
+
 // File names inside the output folder.
 const (
 	CreatedFile = "created.csv"

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"time"
 
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/retry"
 )
 
 // Action is what to do with a batch after one attempt to send it.
@@ -34,6 +34,22 @@ type Decision struct {
 	Wait    time.Duration // before a Retry
 	Code    string        // for FailRows and MarkInDoubt: the error code written to the report
 	Message string
+	// Doubtful is set on a Retry after an answer that HubSpot may have acted
+	// on (only with RetryInDoubt): if the batch is then abandoned, its rows
+	// are in doubt rather than not sent.
+	Doubtful bool
+}
+
+// Attempt describes one send of a batch, for [Policy.Decide].
+type Attempt struct {
+	Err   error // what the send returned; nil for a 201/207
+	N     int   // sends of this batch so far, this one included
+	Items int   // rows in the batch
+	// Recheck is set when the rows got no clear answer earlier and are sent
+	// again because a search for their keys did not find them. A conflict
+	// on the key's unique value then means a row does exist after all.
+	Recheck bool
+	Jitter  float64 // in [0, 1), spreads the retries of concurrent workers
 }
 
 // Policy decides what follows each attempt. It is a pure value: the same
@@ -55,15 +71,13 @@ var DefaultPolicy = Policy{
 }
 
 // Decide is the one place that decides whether a batch may be sent again.
-// err is what the last attempt returned (nil for a 201/207), attempt counts
-// sends so far (1 after the first), items is the batch size and jitter is a
-// number in [0, 1) that spreads retries of concurrent workers.
 //
 // Batch create is not idempotent, so a resend is chosen only when HubSpot
 // cannot have acted on the batch: a request that was never fully sent, a
 // 429, a 423 or a 503. After a 500, 502 or 504, or a connection lost once
 // the request was sent, the rows are in doubt (unless RetryInDoubt).
-func (p Policy) Decide(err error, attempt, items int, jitter float64) Decision {
+func (p Policy) Decide(a Attempt) Decision {
+	err, attempt, items, jitter := a.Err, a.N, a.Items, a.Jitter
 	if err == nil {
 		return Decision{Action: Accept}
 	}
@@ -72,7 +86,7 @@ func (p Policy) Decide(err error, attempt, items int, jitter float64) Decision {
 			return Decision{Action: FailRows, Code: code,
 				Message: fmt.Sprintf("gave up after %d attempts; HubSpot did not process the batch: %s", attempt, msg)}
 		}
-		return Decision{Action: Retry, Wait: max(after, Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg}
+		return Decision{Action: Retry, Wait: max(after, retry.Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg}
 	}
 	var te *hubspot.TransportError
 	if errors.As(err, &te) {
@@ -80,7 +94,7 @@ func (p Policy) Decide(err error, attempt, items int, jitter float64) Decision {
 			return retry(p.BaseDelay, 0, "NOT_SENT", te.Error())
 		}
 		if p.RetryInDoubt {
-			return retry(p.BaseDelay, 0, "NO_ANSWER", te.Error())
+			return doubtful(retry(p.BaseDelay, 0, "NO_ANSWER", te.Error()))
 		}
 		code := "NO_ANSWER"
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -99,17 +113,21 @@ func (p Policy) Decide(err error, attempt, items int, jitter float64) Decision {
 	switch s := ae.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		if ae.PolicyName == hubspot.PolicyDaily {
-			return Decision{Action: Stop, Code: "DAILY_LIMIT", Message: ae.Error()}
+			return Decision{Action: Stop, Code: "DAILY_LIMIT", Message: "HubSpot's daily request limit for this portal is used up (429 DAILY). " +
+				"It resets at midnight in the portal's time zone; run the same command again after that and the import resumes where it stopped"}
 		}
 		return retry(p.ThrottleBase, ae.RetryAfter, "RATE_LIMIT", ae.Error())
 	case s == http.StatusLocked || s == http.StatusServiceUnavailable:
 		return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
 	case s >= 500:
 		if p.RetryInDoubt {
-			return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
+			return doubtful(retry(p.BaseDelay, ae.RetryAfter, code, ae.Error()))
 		}
 		return Decision{Action: MarkInDoubt, Code: fmt.Sprintf("HTTP_%d", s),
 			Message: ae.Error() + "; HubSpot may have created these rows"}
+	case s == http.StatusConflict && a.Recheck:
+		return Decision{Action: MarkInDoubt, Code: "CONFLICT",
+			Message: ae.Error() + "; a row sent again after no clear answer already exists"}
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		return Decision{Action: Stop, Code: code, Message: authMessage(ae)}
 	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
@@ -118,6 +136,16 @@ func (p Policy) Decide(err error, attempt, items int, jitter float64) Decision {
 		return Decision{Action: Split, Code: code, Message: ae.Error()}
 	}
 	return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
+}
+
+// doubtful marks a retry of a batch HubSpot may have acted on.
+func doubtful(d Decision) Decision {
+	if d.Action == Retry {
+		d.Doubtful = true
+	} else if d.Action == FailRows {
+		d.Action = MarkInDoubt
+	}
+	return d
 }
 
 // authMessage says what to do about a 401 or 403. It never includes the token.
@@ -129,19 +157,4 @@ func authMessage(ae *hubspot.APIError) string {
 		return fmt.Sprintf("the access token lacks a required scope (403): grant %v to the private app", scopes)
 	}
 	return "HubSpot refused the request (403 " + ae.Category + "): the token needs the scope crm.objects.line_items.write"
-}
-
-// Backoff returns the wait before send attempt+1: capped exponential
-// (base·2^(attempt−1), at most max) with "equal jitter": half of it fixed,
-// half scaled by jitter in [0, 1).
-func Backoff(attempt int, base, max time.Duration, jitter float64) time.Duration {
-	if attempt < 1 || base <= 0 {
-		return 0
-	}
-	d := float64(base) * math.Pow(2, float64(attempt-1))
-	if max > 0 && d > float64(max) {
-		d = float64(max)
-	}
-	jitter = math.Min(math.Max(jitter, 0), 1)
-	return time.Duration(d/2 + d/2*jitter)
 }

@@ -10,6 +10,7 @@ package upload
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/retry"
 )
 
 // Sender posts one encoded batch. *hubspot.Client implements it.
@@ -33,35 +35,62 @@ type Recorder interface {
 	Record(outs ...report.Outcome) error
 }
 
+// Journal keeps the durable record of what was sent and what became of
+// it. *journal.Journal implements it. Both calls return once the record is
+// on disk; an error is fatal.
+type Journal interface {
+	Sent(rows []int) error
+	Done(outs []report.Outcome) error
+}
+
+// Finder looks up which keys exist in HubSpot. *resolve.Resolver
+// implements it. An error means the lookup could not be completed.
+type Finder interface {
+	Find(ctx context.Context, keys []string) (map[string]string, error)
+}
+
 // Uploader sends batches. Set the fields before calling Run; do not change
 // them afterwards.
 type Uploader struct {
 	Sender   Sender
 	Recorder Recorder
+	Journal  Journal       // nil: no journal
+	Finder   Finder        // nil: rows without a clear answer stay in doubt
 	Limiter  *rate.Limiter // shared by all workers; nil means no limit
 	Policy   Policy
 	Workers  int // requests in flight at most; <1 means 1
 	Log      *zap.Logger
 	Jitter   func() float64 // nil means math/rand/v2
+	// SettleDelay is waited before searching for rows in doubt, so that
+	// HubSpot's search index catches up with a create it just committed;
+	// round n waits n times as long. 0 means none.
+	SettleDelay time.Duration
+	// MaxRounds bounds search-and-resend rounds for rows in doubt; <1 means 5.
+	MaxRounds int
 
 	requests  atomic.Int64
 	retries   atomic.Int64
 	throttled atomic.Int64
 	batches   atomic.Int64
+	resolved  atomic.Int64
+	searched  atomic.Int64
 }
 
 // Stats counts what the uploader did so far.
 type Stats struct {
-	Requests  int // HTTP requests sent
+	Requests  int // batch-create requests sent
 	Retries   int // resends
 	Throttled int // 429 answers
 	Batches   int // batches finished (split halves count on their own)
+	Searched  int // rows looked up by key after no clear answer
+	Resolved  int // of those, rows found created
 }
 
 // Stats returns the counters; it is safe to call while Run is going.
 func (u *Uploader) Stats() Stats {
 	return Stats{Requests: int(u.requests.Load()), Retries: int(u.retries.Load()),
-		Throttled: int(u.throttled.Load()), Batches: int(u.batches.Load())}
+		Throttled: int(u.throttled.Load()), Batches: int(u.batches.Load()),
+		Searched: int(u.searched.Load()), Resolved: int(u.resolved.Load())}
 }
 
 // StopError is returned by Run when HubSpot's answer means no further
@@ -116,7 +145,7 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 // for the caller to use after Run stopped early.
 func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
 	for b := range batches {
-		if err := u.Recorder.Record(notSent(b.Items, why)...); err != nil {
+		if err := u.record(notSent(b.Items, why)...); err != nil {
 			return err
 		}
 	}
@@ -126,29 +155,61 @@ func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
 func notSent(items []*chunker.Item, why string) []report.Outcome {
 	outs := make([]report.Outcome, len(items))
 	for i, it := range items {
-		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: "NOT_SENT",
+		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: report.CodeNotSent,
 			Message: "not sent: " + why}
 	}
 	return outs
 }
 
+// record writes outcomes to the journal, then to the reports: a crash in
+// between leaves the journal ahead, and the next run rebuilds the reports
+// from it.
+func (u *Uploader) record(outs ...report.Outcome) error {
+	if u.Journal != nil {
+		if err := u.Journal.Done(outs); err != nil {
+			return err
+		}
+	}
+	return u.Recorder.Record(outs...)
+}
+
 // send delivers one batch and records its rows. It returns an error only
-// when the run must stop.
+// when the run must stop. A batch marked Recheck holds rows that may exist
+// already: they are looked up before anything is sent.
 func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
+	if b.Recheck {
+		return u.settle(ctx, b.Items, "HTTP_UNKNOWN", "an earlier run sent these rows and got no clear answer", 0)
+	}
+	return u.sendRound(ctx, b, 0)
+}
+
+// sendRound sends a batch; round > 0 means its rows were sent before
+// without a clear answer and a search did not find them.
+func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) error {
 	log := u.log()
 	start := time.Now()
+	if u.Journal != nil {
+		rows := make([]int, len(b.Items))
+		for i, it := range b.Items {
+			rows[i] = it.Row
+		}
+		if err := u.Journal.Sent(rows); err != nil {
+			return err
+		}
+	}
+	doubt := false // an earlier attempt may have been processed
 	for attempt := 1; ; attempt++ {
 		if u.Limiter != nil {
 			if err := u.Limiter.Wait(ctx); err != nil {
-				return u.abandon(b, ctx)
+				return u.abandon(ctx, b, doubt)
 			}
 		}
 		u.requests.Add(1)
 		// The request itself is not cancelled with ctx: once sent, its answer
 		// is worth waiting for (the HTTP client's timeout bounds it).
 		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), b.Body)
-		d := u.Policy.Decide(err, attempt, len(b.Items), u.jitter())
-		if d.Action == Retry && d.Code == "RATE_LIMIT" || isThrottle(err) {
+		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(b.Items), Recheck: round > 0, Jitter: u.jitter()})
+		if isThrottle(err) {
 			u.throttled.Add(1)
 		}
 		switch d.Action {
@@ -158,33 +219,42 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
 			log.Debug("batch answered", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)),
 				zap.Int("status", res.StatusCode), zap.Int("errors", len(res.Errors)), zap.Int("attempts", attempt),
 				zap.Duration("took", time.Since(start)))
-			return u.Recorder.Record(outs...)
+			return u.record(outs...)
 		case Retry:
 			u.retries.Add(1)
+			doubt = doubt || d.Doubtful
 			log.Debug("batch will be resent", zap.Int("first_row", b.Items[0].Row), zap.String("code", d.Code),
 				zap.Int("attempt", attempt), zap.Duration("wait", d.Wait))
-			if !sleep(ctx, d.Wait) {
-				return u.abandon(b, ctx)
+			if !retry.Sleep(ctx, d.Wait) {
+				return u.abandon(ctx, b, doubt)
 			}
 		case Split:
 			mid := len(b.Items) / 2
 			log.Debug("batch rejected as a whole; splitting", zap.Int("first_row", b.Items[0].Row),
 				zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
-			if err := u.send(ctx, chunker.NewBatch(b.Items[:mid])); err != nil {
+			if err := u.sendRound(ctx, chunker.NewBatch(b.Items[:mid]), round); err != nil {
 				return err
 			}
-			return u.send(ctx, chunker.NewBatch(b.Items[mid:]))
-		case FailRows, MarkInDoubt:
+			return u.sendRound(ctx, chunker.NewBatch(b.Items[mid:]), round)
+		case MarkInDoubt:
 			u.batches.Add(1)
-			st := report.Failed
-			if d.Action == MarkInDoubt {
-				st = report.InDoubt
+			if u.Finder != nil {
+				log.Debug("batch got no clear answer; looking its rows up", zap.Int("first_row", b.Items[0].Row),
+					zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
+				return u.settle(ctx, b.Items, d.Code, d.Message, round+1)
 			}
-			log.Debug("batch not created", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)),
-				zap.String("outcome", st.String()), zap.String("code", d.Code))
-			return u.Recorder.Record(allRows(b.Items, st, d.Code, d.Message)...)
+			log.Debug("batch in doubt", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
+			return u.record(allRows(b.Items, report.InDoubt, d.Code, d.Message)...)
+		case FailRows:
+			u.batches.Add(1)
+			log.Debug("batch failed", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
+			return u.record(allRows(b.Items, report.Failed, d.Code, d.Message)...)
 		case Stop:
-			if err := u.Recorder.Record(notSent(b.Items, d.Message)...); err != nil {
+			outs := notSent(b.Items, d.Message)
+			if doubt {
+				outs = allRows(b.Items, report.InDoubt, d.Code, d.Message)
+			}
+			if err := u.record(outs...); err != nil {
 				return err
 			}
 			return &StopError{Code: d.Code, Msg: d.Message, Err: err}
@@ -192,20 +262,100 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
 	}
 }
 
+// settle resolves rows that got no clear answer: rows whose key is found
+// in HubSpot are created (with the id found), the others are sent again,
+// which cannot create a duplicate because the key property is unique. A
+// row with no key, a failed search or too many rounds leaves rows in doubt.
+func (u *Uploader) settle(ctx context.Context, items []*chunker.Item, code, msg string, round int) error {
+	log := u.log()
+	var keyed []*chunker.Item
+	var outs []report.Outcome
+	for _, it := range items {
+		if it.Key == "" {
+			outs = append(outs, outcome(it, report.InDoubt, code, msg+"; the row has no key to look it up by"))
+			continue
+		}
+		keyed = append(keyed, it)
+	}
+	if len(keyed) == 0 {
+		return u.record(outs...)
+	}
+	maxRounds := u.MaxRounds
+	if maxRounds < 1 {
+		maxRounds = 5
+	}
+	if round > maxRounds {
+		for _, it := range keyed {
+			outs = append(outs, outcome(it, report.InDoubt, code, fmt.Sprintf("%s; still unresolved after %d lookups", msg, round-1)))
+		}
+		return u.record(outs...)
+	}
+	if !retry.Sleep(ctx, time.Duration(max(round, 1))*u.SettleDelay) {
+		for _, it := range keyed {
+			outs = append(outs, outcome(it, report.InDoubt, code, msg+"; the run stopped before the rows could be looked up"))
+		}
+		return u.record(outs...)
+	}
+	keys := make([]string, len(keyed))
+	for i, it := range keyed {
+		keys[i] = it.Key
+	}
+	u.searched.Add(int64(len(keyed)))
+	found, err := u.Finder.Find(ctx, keys)
+	if err != nil {
+		log.Warn("looking up rows in doubt failed", zap.Int("rows", len(keyed)), zap.Error(err))
+		for _, it := range keyed {
+			outs = append(outs, outcome(it, report.InDoubt, code, msg+"; looking the row up by its key failed: "+err.Error()))
+		}
+		return u.record(outs...)
+	}
+	var missing []*chunker.Item
+	for _, it := range keyed {
+		if id, ok := found[it.Key]; ok {
+			o := outcome(it, report.Created, "", "")
+			o.ID = id
+			outs = append(outs, o)
+			u.resolved.Add(1)
+			continue
+		}
+		missing = append(missing, it)
+	}
+	log.Debug("rows in doubt looked up", zap.Int("found", len(keyed)-len(missing)), zap.Int("resending", len(missing)), zap.Int("round", round))
+	if len(outs) > 0 {
+		if err := u.record(outs...); err != nil {
+			return err
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return u.sendRound(ctx, chunker.NewBatch(missing), max(round, 1))
+}
+
+func outcome(it *chunker.Item, st report.Status, code, msg string) report.Outcome {
+	return report.Outcome{Row: it.Row, Record: it.Record, Status: st, Code: code, Message: msg}
+}
+
 func isThrottle(err error) bool {
 	var ae *hubspot.APIError
 	return errors.As(err, &ae) && ae.StatusCode == 429
 }
 
-// abandon records a batch that will not be sent because the run is stopping.
-func (u *Uploader) abandon(b *chunker.Batch, ctx context.Context) error {
-	return u.Recorder.Record(notSent(b.Items, "the run was stopped ("+context.Cause(ctx).Error()+")")...)
+// abandon records a batch that will not be sent (again) because the run is
+// stopping: not sent, or in doubt if an earlier attempt may have been
+// processed.
+func (u *Uploader) abandon(ctx context.Context, b *chunker.Batch, doubt bool) error {
+	why := "the run was stopped (" + context.Cause(ctx).Error() + ")"
+	if doubt {
+		return u.record(allRows(b.Items, report.InDoubt, "NO_ANSWER", "an earlier attempt got no clear answer and "+why)...)
+	}
+	return u.record(notSent(b.Items, why)...)
 }
 
 func allRows(items []*chunker.Item, st report.Status, code, msg string) []report.Outcome {
 	outs := make([]report.Outcome, len(items))
 	for i, it := range items {
-		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: st, Code: code, Message: msg}
+		outs[i] = outcome(it, st, code, msg)
 	}
 	return outs
 }
@@ -244,21 +394,6 @@ func Outcomes(b *chunker.Batch, res *hubspot.BatchResult) []report.Outcome {
 		outs[i].Row, outs[i].Record = it.Row, it.Record
 	}
 	return outs
-}
-
-// sleep waits for d or until ctx is done; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func (u *Uploader) jitter() float64 {

@@ -1,0 +1,426 @@
+// Package journal keeps the durable record of an import that lets a later
+// run resume it: which rows were sent and what became of them.
+//
+// The journal is an append-only file of lines, each "crc32 json\n". Before a
+// batch is sent its rows are recorded as sent; after the answer, their
+// outcomes. Every append is on disk (fsync) before it returns, and appends
+// of concurrent workers share one fsync (group commit). A kill -9 at any
+// instant leaves the file readable: a last line that is incomplete or fails
+// its checksum is a torn write and is dropped when the journal is opened. A
+// bad line anywhere else means the file was damaged, and Open refuses it.
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/lineitems/importer/internal/report"
+)
+
+// FileName is the journal's name inside the output folder.
+const FileName = "journal.log"
+
+const version = 1
+
+// Header identifies what a journal belongs to. A journal is resumed only by
+// a run with an equal Input, Mapping and KeyProperty.
+type Header struct {
+	Version     int       `json:"v"`
+	Input       string    `json:"input_sha256"`
+	Mapping     string    `json:"mapping_sha256"`
+	KeyProperty string    `json:"key_property,omitempty"`
+	Started     time.Time `json:"started"`
+}
+
+// MismatchError is returned by Open when the journal in the folder was made
+// for another input file, mapping or key property.
+type MismatchError struct{ What, Path string }
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%s was made for a different %s; run with --restart to discard it and start over, or choose another --out", e.Path, e.What)
+}
+
+// Row states kept in a State.
+const (
+	never   byte = iota // not sent by any earlier run
+	sent                // sent, no outcome recorded: in doubt
+	created             // created; id known
+	failed              // failed with HubSpot's reason
+	inDoubt             // recorded as in doubt
+)
+
+// State is what earlier runs recorded, by row. It costs about nine bytes a
+// row of the input, plus the messages of failed and in-doubt rows.
+type State struct {
+	status []byte
+	ids    []uint64          // created rows' ids when numeric
+	strIDs map[int]string    // ids that are not numbers
+	notes  map[int][2]string // code and message of failed and in-doubt rows
+}
+
+// Prior is the outcome an earlier run recorded for a row.
+type Prior struct {
+	Status  report.Status // 0 when the row was never sent
+	Sent    bool          // sent, but no outcome recorded (the process died)
+	ID      string
+	Code    string
+	Message string
+}
+
+// Lookup returns what earlier runs recorded for row.
+func (s *State) Lookup(row int) Prior {
+	if s == nil || row < 0 || row >= len(s.status) {
+		return Prior{}
+	}
+	switch s.status[row] {
+	case sent:
+		return Prior{Sent: true}
+	case created:
+		id := s.strIDs[row]
+		if id == "" {
+			id = strconv.FormatUint(s.ids[row], 10)
+		}
+		return Prior{Status: report.Created, ID: id}
+	case failed, inDoubt:
+		st := report.Failed
+		if s.status[row] == inDoubt {
+			st = report.InDoubt
+		}
+		n := s.notes[row]
+		return Prior{Status: st, Code: n[0], Message: n[1]}
+	}
+	return Prior{}
+}
+
+// Counts returns how many rows earlier runs left in each state.
+func (s *State) Counts() (createdRows, failedRows, doubtfulRows int) {
+	if s == nil {
+		return
+	}
+	for _, st := range s.status {
+		switch st {
+		case created:
+			createdRows++
+		case failed:
+			failedRows++
+		case sent, inDoubt:
+			doubtfulRows++
+		}
+	}
+	return
+}
+
+func (s *State) grow(row int) {
+	if row < len(s.status) {
+		return
+	}
+	n := max(row+1, 2*len(s.status))
+	s.status = append(s.status, make([]byte, n-len(s.status))...)
+	s.ids = append(s.ids, make([]uint64, n-len(s.ids))...)
+}
+
+func (s *State) set(row int, st byte) {
+	s.grow(row)
+	s.status[row] = st
+}
+
+// record is one journal line.
+type record struct {
+	T      string    `json:"t"`                // "start", "sent" or "done"
+	Header *Header   `json:"h,omitempty"`      // start
+	Rows   [][2]int  `json:"rows,omitempty"`   // sent: row ranges, inclusive
+	Out    []outcome `json:"out,omitempty"`    // done
+	Create [][2]any  `json:"create,omitempty"` // done: [row, id] pairs, the common case kept short
+}
+
+type outcome struct {
+	Row  int    `json:"r"`
+	S    string `json:"s"` // "f" failed, "d" in doubt, "n" not processed: send again
+	Code string `json:"c,omitempty"`
+	Msg  string `json:"m,omitempty"`
+}
+
+// Journal appends to a journal file. It is safe for concurrent use.
+type Journal struct {
+	f    *os.File
+	path string
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	buf     []byte
+	queued  uint64 // records appended to buf so far
+	synced  uint64 // records on disk
+	syncing bool
+	err     error // sticky write error
+}
+
+// Open opens the journal in dir for the run described by h. With restart,
+// or when there is none, it starts a new journal. Otherwise it checks that
+// the journal belongs to the same input, mapping and key property (else a
+// *MismatchError) and returns what earlier runs recorded.
+func Open(dir string, h Header, restart bool) (*Journal, *State, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	path := filepath.Join(dir, FileName)
+	h.Version = version
+	if !restart {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err == nil {
+			st, old, good, err := load(f, path)
+			if err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+			switch {
+			case old.Input != h.Input:
+				err = &MismatchError{"input file", path}
+			case old.Mapping != h.Mapping:
+				err = &MismatchError{"mapping", path}
+			case old.KeyProperty != h.KeyProperty:
+				err = &MismatchError{"--key-property", path}
+			}
+			if err == nil {
+				// Drop a torn last line before appending after it.
+				err = f.Truncate(good)
+			}
+			if err == nil {
+				_, err = f.Seek(good, io.SeekStart)
+			}
+			if err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+			return newJournal(f, path), st, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, nil, err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	j := newJournal(f, path)
+	if err := j.append(record{T: "start", Header: &h}); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if d, err := os.Open(dir); err == nil { // make the new file's name durable too
+		_ = d.Sync()
+		d.Close()
+	}
+	return j, &State{}, nil
+}
+
+func newJournal(f *os.File, path string) *Journal {
+	j := &Journal{f: f, path: path}
+	j.cond = sync.NewCond(&j.mu)
+	return j
+}
+
+// Fingerprint returns the hex SHA-256 of everything r yields.
+func Fingerprint(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// load reads a journal. It returns the state, the header, and the offset
+// after the last good line.
+func load(r io.Reader, path string) (*State, Header, int64, error) {
+	st := &State{strIDs: map[int]string{}, notes: map[int][2]string{}}
+	var h Header
+	br := bufio.NewReaderSize(r, 1<<20)
+	var good int64
+	for n := 0; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			// An unterminated last line is a torn write.
+			break
+		}
+		if err != nil {
+			return nil, h, 0, fmt.Errorf("reading %s: %w", path, err)
+		}
+		rec, ok := decode(line)
+		if !ok {
+			if rest, _ := br.Peek(1); len(rest) == 0 {
+				break // a torn last line
+			}
+			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; run with --restart to discard it (rows it recorded may then be sent again)", path, n+1)
+		}
+		if n == 0 {
+			if rec.T != "start" || rec.Header == nil {
+				return nil, h, 0, fmt.Errorf("%s is not an importer journal", path)
+			}
+			h = *rec.Header
+			if h.Version != version {
+				return nil, h, 0, fmt.Errorf("%s has version %d; this importer reads version %d", path, h.Version, version)
+			}
+		}
+		good += int64(len(line))
+		apply(st, rec)
+	}
+	if good == 0 {
+		return nil, h, 0, fmt.Errorf("%s has no header; run with --restart to discard it", path)
+	}
+	return st, h, good, nil
+}
+
+func decode(line []byte) (record, bool) {
+	var rec record
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	sum, body, ok := bytes.Cut(line, []byte(" "))
+	if !ok || len(sum) != 8 {
+		return rec, false
+	}
+	want, err := strconv.ParseUint(string(sum), 16, 32)
+	if err != nil || crc32.ChecksumIEEE(body) != uint32(want) {
+		return rec, false
+	}
+	return rec, json.Unmarshal(body, &rec) == nil
+}
+
+func apply(st *State, rec record) {
+	switch rec.T {
+	case "sent":
+		for _, r := range rec.Rows {
+			for row := r[0]; row <= r[1]; row++ {
+				st.set(row, sent)
+			}
+		}
+	case "done":
+		for _, c := range rec.Create {
+			row, _ := c[0].(float64)
+			id, _ := c[1].(string)
+			st.set(int(row), created)
+			if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n, 10) == id {
+				st.ids[int(row)] = n
+			} else {
+				st.strIDs[int(row)] = id
+			}
+		}
+		for _, o := range rec.Out {
+			switch o.S {
+			case "n":
+				st.set(o.Row, never)
+				delete(st.notes, o.Row)
+			case "d":
+				st.set(o.Row, inDoubt)
+				st.notes[o.Row] = [2]string{o.Code, o.Msg}
+			default:
+				st.set(o.Row, failed)
+				st.notes[o.Row] = [2]string{o.Code, o.Msg}
+			}
+		}
+	}
+}
+
+// Sent records that the rows are about to be sent. It returns once the
+// record is on disk.
+func (j *Journal) Sent(rows []int) error {
+	return j.append(record{T: "sent", Rows: ranges(rows)})
+}
+
+// Done records outcomes: created, failed and in doubt. A row that failed
+// with code NOT_SENT (HubSpot did not process it; the run stopped) is
+// recorded as never sent, so a later run sends it. It returns once the
+// record is on disk.
+func (j *Journal) Done(outs []report.Outcome) error {
+	rec := record{T: "done"}
+	for _, o := range outs {
+		switch {
+		case o.Status == report.Created:
+			rec.Create = append(rec.Create, [2]any{o.Row, o.ID})
+		case o.Status == report.Failed && o.Code == report.CodeNotSent:
+			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "n"})
+		case o.Status == report.Failed:
+			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "f", Code: o.Code, Msg: o.Message})
+		case o.Status == report.InDoubt:
+			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "d", Code: o.Code, Msg: o.Message})
+		}
+	}
+	if len(rec.Create) == 0 && len(rec.Out) == 0 {
+		return nil
+	}
+	return j.append(rec)
+}
+
+// ranges compresses row numbers into inclusive runs.
+func ranges(rows []int) [][2]int {
+	var out [][2]int
+	for _, r := range rows {
+		if n := len(out); n > 0 && out[n-1][1]+1 == r {
+			out[n-1][1] = r
+			continue
+		}
+		out = append(out, [2]int{r, r})
+	}
+	return out
+}
+
+// append writes one record and waits until it is on disk. Concurrent
+// callers share fsyncs: whoever finds no sync under way writes and syncs
+// everything queued so far.
+func (j *Journal) append(rec record) error {
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	j.buf = fmt.Appendf(j.buf, "%08x ", crc32.ChecksumIEEE(body))
+	j.buf = append(append(j.buf, body...), '\n')
+	j.queued++
+	me := j.queued
+	for j.synced < me && j.err == nil {
+		if j.syncing {
+			j.cond.Wait()
+			continue
+		}
+		j.syncing = true
+		buf, upto := j.buf, j.queued
+		j.buf = nil
+		j.mu.Unlock()
+		_, err := j.f.Write(buf)
+		if err == nil {
+			err = j.f.Sync()
+		}
+		j.mu.Lock()
+		j.syncing = false
+		if err != nil {
+			j.err = fmt.Errorf("journal %s: %w", j.path, err)
+		} else {
+			j.synced = upto
+		}
+		j.cond.Broadcast()
+	}
+	return j.err
+}
+
+// Close closes the file. Appends after Close fail.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.err = errors.New("journal closed")
+	}
+	return j.f.Close()
+}
