@@ -1,0 +1,228 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/journal"
+	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/resolve"
+	"github.com/lineitems/importer/internal/upload"
+)
+
+const keyProp = "import_key"
+
+// keyed prepares options that send each row's SKU in a unique property and
+// look rows without a clear answer up by it.
+func keyed(t testing.TB, emu *emulator.Server, o Options, client *hubspot.Client) Options {
+	emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+	o.KeyProperty = keyProp
+	o.Finder = resolve.New(client, keyProp)
+	o.SettleDelay = 2 * time.Second
+	return o
+}
+
+// withJournal turns the journal on, as the command does for a file.
+func withJournal(o Options) Options {
+	o.Journal = journal.Header{Input: "input-fingerprint", Mapping: "mapping-fingerprint", KeyProperty: o.KeyProperty}
+	return o
+}
+
+// checkPortal asserts that the portal holds each SKU at most once, and
+// exactly the created rows when nothing is in doubt.
+func checkPortal(t *testing.T, emu *emulator.Server, sum *report.Summary) map[string]int {
+	t.Helper()
+	perSKU := map[string]int{}
+	for _, li := range emu.LineItems() {
+		perSKU[li.Properties["hs_sku"]]++
+		if n := perSKU[li.Properties["hs_sku"]]; n > 1 {
+			t.Fatalf("SKU %s created %d times", li.Properties["hs_sku"], n)
+		}
+	}
+	if len(perSKU) < sum.Created || len(perSKU) > sum.Created+sum.InDoubt {
+		t.Fatalf("portal holds %d line items; created %d, in doubt %d", len(perSKU), sum.Created, sum.InDoubt)
+	}
+	return perSKU
+}
+
+func TestFaults(t *testing.T) {
+	const n = 3000
+	cases := []struct {
+		name    string
+		faults  emulator.Faults
+		keyed   bool
+		timeout time.Duration
+		// want: with a key every row is created; without, some are in doubt
+		wantDoubt bool
+	}{
+		{name: "20% 5xx and 10% 429 with Retry-After, keyed",
+			faults: emulator.Faults{ErrorRate: 0.2, RateLimitRate: 0.1, RetryAfter: true}, keyed: true},
+		{name: "20% 5xx and 10% 429 without Retry-After, keyed",
+			faults: emulator.Faults{ErrorRate: 0.2, RateLimitRate: 0.1}, keyed: true},
+		{name: "20% 5xx and 10% 429, no key: 500/502 leave rows in doubt",
+			faults: emulator.Faults{ErrorRate: 0.2, RateLimitRate: 0.1}, wantDoubt: true},
+		{name: "5% committed then dropped, 5% committed then 502/504, keyed",
+			faults: emulator.Faults{CommitThenDrop: 0.05, CommitThenErrorRate: 0.05}, keyed: true},
+		{name: "5% committed then dropped, 5% committed then 502/504, no key",
+			faults: emulator.Faults{CommitThenDrop: 0.05, CommitThenErrorRate: 0.05}, wantDoubt: true},
+		{name: "every fault at once, keyed",
+			faults: emulator.Faults{ErrorRate: 0.2, RateLimitRate: 0.1, CommitThenDrop: 0.05, CommitThenErrorRate: 0.05}, keyed: true},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				emu := newPortal(emulator.Config{RateMax: -1, Seed: int64(100 + i)})
+				emu.SetFaults(tc.faults)
+				client := inMemory(t, emu, time.Minute)
+				o := withJournal(options(t, generate(t, n, uint64(i)), client))
+				o.Policy.MaxAttempts = 30
+				o.BatchSize = 25 // 120 requests: enough for every fault to strike
+				if tc.keyed {
+					o = keyed(t, emu, o, client)
+				}
+				sum, err := Run(context.Background(), o)
+				st := emu.Stats()
+				t.Logf("created %d, in doubt %d, requests %d, retries %d, throttled %d, looked up %v, found %v; emulator faults %d, searches %d",
+					sum.Created, sum.InDoubt, sum.Requests, sum.Retries, sum.Throttled, sum.Extra["rows_looked_up"], sum.Extra["rows_found_by_key"], st.Faults, st.Searches)
+				checkAccounting(t, o.OutDir, n, sum, nil)
+				perSKU := checkPortal(t, emu, sum)
+				if tc.wantDoubt {
+					var ie *IncompleteError
+					if !errors.As(err, &ie) || sum.InDoubt == 0 || sum.Failed != 0 {
+						t.Fatalf("err = %v, summary %+v", err, sum)
+					}
+					return
+				}
+				if err != nil || sum.Created != n || len(perSKU) != n {
+					t.Fatalf("err = %v, summary %+v, portal %d", err, sum, len(perSKU))
+				}
+				if st.Faults == 0 || st.Searches == 0 && (tc.faults.CommitThenDrop > 0 || tc.faults.ErrorRate > 0) {
+					t.Fatalf("faults %d, searches %d: the test did not exercise what it names", st.Faults, st.Searches)
+				}
+			})
+		})
+	}
+}
+
+// TestSlowerThanTimeoutThenResume: every answer comes after the client's
+// timeout, so every row is in doubt; a rerun once HubSpot is healthy looks
+// them up, resends those not found, and ends with each row exactly once.
+func TestSlowerThanTimeoutThenResume(t *testing.T) {
+	for _, commit := range []bool{false, true} {
+		t.Run(fmt.Sprint("committed=", commit), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const n = 1000
+				emu := newPortal(emulator.Config{RateMax: -1, Seed: 21})
+				input := generate(t, n, 21)
+				client := inMemory(t, emu, 5*time.Second)
+				o := keyed(t, emu, withJournal(options(t, input, client)), client)
+				if commit {
+					// Half the batches are committed before the connection drops.
+					emu.SetFaults(emulator.Faults{CommitThenDrop: 0.5})
+				} else {
+					emu.SetFaults(emulator.Faults{Latency: 10 * time.Second})
+				}
+				sum, err := Run(context.Background(), o)
+				var ie *IncompleteError
+				if !commit && (!errors.As(err, &ie) || sum.InDoubt != n) {
+					t.Fatalf("first run: err %v, summary %+v", err, sum)
+				}
+				checkAccounting(t, o.OutDir, n, sum, nil)
+				checkPortal(t, emu, sum)
+
+				emu.SetFaults(emulator.Faults{})
+				o.Input = strings.NewReader(string(input))
+				sum, err = Run(context.Background(), o)
+				if err != nil || sum.Created != n {
+					t.Fatalf("rerun: err %v, summary %+v", err, sum)
+				}
+				if got := len(checkPortal(t, emu, sum)); got != n {
+					t.Fatalf("portal holds %d line items, want %d", got, n)
+				}
+				checkAccounting(t, o.OutDir, n, sum, emu)
+			})
+		})
+	}
+}
+
+// TestDailyLimitThenNextDay: the quota runs out mid-file, the run stops
+// with a message saying when it resets, and the rerun the next day
+// finishes without duplicates.
+func TestDailyLimitThenNextDay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 2000
+		emu := newPortal(emulator.Config{RateMax: -1, DailyLimit: 12, Seed: 4})
+		input := generate(t, n, 4)
+		client := inMemory(t, emu, time.Minute)
+		o := withJournal(options(t, input, client))
+		sum, err := Run(context.Background(), o)
+		var se *upload.StopError
+		if !errors.As(err, &se) || se.Code != "DAILY_LIMIT" || !strings.Contains(err.Error(), "resets at midnight") {
+			t.Fatalf("err = %v", err)
+		}
+		if sum.Created != 1200 || len(emu.LineItems()) != 1200 {
+			t.Fatalf("created %d, portal %d", sum.Created, len(emu.LineItems()))
+		}
+		checkAccounting(t, o.OutDir, sum.Rows, sum, emu)
+
+		emu.ResetDaily()
+		o.Input = strings.NewReader(string(input))
+		sum, err = Run(context.Background(), o)
+		if err != nil || sum.Created != n || sum.Requests != 8 {
+			t.Fatalf("next day: err %v, summary %+v", err, sum)
+		}
+		if got := len(checkPortal(t, emu, sum)); got != n {
+			t.Fatalf("portal holds %d", got)
+		}
+		checkAccounting(t, o.OutDir, n, sum, emu)
+	})
+}
+
+func TestJournalBelongsToOneInput(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1})
+	client, _ := hubspot.NewClient(&http.Client{Transport: emu.Transport()}, "http://127.0.0.1", hubspot.NewToken(token), "t")
+	o := withJournal(options(t, generate(t, 10, 1), client))
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []func(*Options){
+		func(o *Options) { o.Journal.Input = "another file" },
+		func(o *Options) { o.Journal.Mapping = "another mapping" },
+	} {
+		o2 := o
+		change(&o2)
+		o2.Input = strings.NewReader(string(generate(t, 10, 1)))
+		_, err := Run(context.Background(), o2)
+		var me *journal.MismatchError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), "--restart") {
+			t.Fatalf("err = %v, want a MismatchError naming --restart", err)
+		}
+		o2.Restart = true
+		o2.Input = strings.NewReader(string(generate(t, 10, 1)))
+		if sum, err := Run(context.Background(), o2); err != nil || sum.Created != 10 {
+			t.Fatalf("--restart: err %v, summary %+v", err, sum)
+		}
+	}
+	// Rerunning a finished import sends nothing and rewrites the same reports.
+	o.Journal.Input, o.Restart = "input-fingerprint", true
+	o.Input = strings.NewReader(string(generate(t, 10, 1)))
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	before := len(emu.LineItems())
+	o.Restart = false
+	o.Input = strings.NewReader(string(generate(t, 10, 1)))
+	sum, err := Run(context.Background(), o)
+	if err != nil || sum.Created != 10 || sum.Requests != 0 || len(emu.LineItems()) != before {
+		t.Fatalf("rerun: err %v, summary %+v, portal %d → %d", err, sum, before, len(emu.LineItems()))
+	}
+	checkAccounting(t, o.OutDir, 10, sum, nil)
+}
