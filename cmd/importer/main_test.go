@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -229,52 +231,187 @@ func TestBinary(t *testing.T) {
 			t.Errorf("exit %d: %s", exitOf(err), out)
 		}
 	})
-	t.Run("SIGTERM exits 130 with consistent reports", func(t *testing.T) {
-		dir := t.TempDir()
-		input := filepath.Join(dir, "big.csv")
-		f, _ := os.Create(input)
-		sample.Write(f, 20000, 3, nil)
-		f.Close()
+	t.Run("SIGTERM exits 130 with consistent reports and the rerun finishes", func(t *testing.T) {
+		p := newExternalPortal(t, 20000)
 		// 200 requests at 5/s would take 40 s; the signal comes after the first rows land.
-		cmd := exec.Command(bin, "--sandbox", "--rate", "5", "--mapping", filepath.Join(root, "samples/mapping.yaml"), input)
-		cmd.Dir = dir
+		cmd := p.command(bin, "--rate", "5")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		created := filepath.Join(dir, "big.import", "created.csv")
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			data, _ := os.ReadFile(created)
-			if bytes.Count(data, []byte("\n")) > 100 {
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("no rows created in time:\n%s", out.String())
-			}
-			time.Sleep(20 * time.Millisecond) // polling a child process: there is no clock to fake
-		}
+		p.waitForRows(t, cmd, 100, &out)
 		cmd.Process.Signal(syscall.SIGTERM)
 		err := cmd.Wait()
 		if code := exitOf(err); code != 130 {
 			t.Fatalf("exit %d, want 130\n%s", code, out.String())
 		}
-		var sum report.Summary
-		data, _ := os.ReadFile(filepath.Join(dir, "big.import", "summary.json"))
-		if err := json.Unmarshal(data, &sum); err != nil {
-			t.Fatalf("summary: %v", err)
+		sum := p.summary(t)
+		if sum.ExitCode != 130 || sum.Rows != p.reportLines(t) || sum.Created+sum.Failed+sum.InDoubt != sum.Rows || sum.Rows >= 20000 || sum.InDoubt != 0 {
+			t.Errorf("summary %+v, %d report lines", sum, p.reportLines(t))
 		}
-		lines := 0
-		for _, name := range []string{"created.csv", "failed.csv", "in_doubt.csv"} {
-			data, _ := os.ReadFile(filepath.Join(dir, "big.import", name))
-			lines += bytes.Count(data, []byte("\n")) - 1
+		if len(p.emu.LineItems()) != sum.Created {
+			t.Errorf("portal holds %d line items, summary says %d created", len(p.emu.LineItems()), sum.Created)
 		}
-		if sum.ExitCode != 130 || sum.Rows != lines || sum.Created+sum.Failed+sum.InDoubt != sum.Rows || sum.Rows >= 20000 || sum.InDoubt != 0 {
-			t.Errorf("summary %+v, %d report lines", sum, lines)
+
+		cmd = p.command(bin, "--rate", "0")
+		if out, err := cmd.CombinedOutput(); exitOf(err) != 0 {
+			t.Fatalf("rerun: exit %d\n%s", exitOf(err), out)
 		}
+		p.checkExactlyOnce(t)
 	})
+	t.Run("SIGKILL at random points, rerun until done: every row exactly once", func(t *testing.T) {
+		const n = 20000
+		p := newExternalPortal(t, n)
+		seed := uint64(time.Now().UnixNano())
+		t.Logf("kill timing seed %d", seed)
+		rng := rand.New(rand.NewPCG(seed, 7))
+		kills := 0
+		for kills < 12 {
+			cmd := p.command(bin, "--rate", "40", "--workers", "4", "--key-property", keyProp, "--lookup-delay", "50ms")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			// A child process runs on the real clock: there is no fake one to advance.
+			select {
+			case err := <-done:
+				t.Fatalf("finished before the kill (exit %d):\n%s", exitOf(err), out.String())
+			case <-time.After(time.Duration(100+rng.IntN(500)) * time.Millisecond):
+			}
+			cmd.Process.Kill()
+			<-done
+			kills++
+		}
+		cmd := p.command(bin, "--rate", "0", "--key-property", keyProp, "--lookup-delay", "50ms")
+		out, err := cmd.CombinedOutput()
+		if exitOf(err) != 0 {
+			t.Fatalf("final run: exit %d\n%s", exitOf(err), out)
+		}
+		sum := p.summary(t)
+		t.Logf("after %d kills: %+v", kills, sum)
+		p.checkExactlyOnce(t)
+	})
+}
+
+const keyProp = "import_key"
+
+// externalPortal is an emulator in the test process that importer
+// processes, started and killed by the test, import into.
+type externalPortal struct {
+	emu   *emulator.Server
+	url   string
+	dir   string
+	input string
+	n     int
+}
+
+func newExternalPortal(t *testing.T, n int) *externalPortal {
+	t.Helper()
+	emu := emulator.New(emulator.Config{Token: "pat-external", RateMax: -1, Seed: 3})
+	var deals []string
+	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
+		deals = append(deals, fmt.Sprint(id))
+	}
+	emu.SeedObjects("deals", deals...)
+	emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	input := filepath.Join(dir, "big.csv")
+	f, _ := os.Create(input)
+	if err := sample.Write(f, n, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return &externalPortal{emu: emu, url: srv.URL, dir: dir, input: input, n: n}
+}
+
+func (p *externalPortal) command(bin string, extra ...string) *exec.Cmd {
+	root, _ := filepath.Abs("../..")
+	args := append([]string{"--base-url", p.url, "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--log-format", "json"}, extra...)
+	cmd := exec.Command(bin, append(args, p.input)...)
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-external")
+	return cmd
+}
+
+func (p *externalPortal) outDir() string { return filepath.Join(p.dir, "big.import") }
+
+func (p *externalPortal) waitForRows(t *testing.T, cmd *exec.Cmd, rows int, out *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, _ := os.ReadFile(filepath.Join(p.outDir(), "created.csv"))
+		if bytes.Count(data, []byte("\n")) > rows {
+			return
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no rows created in time:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a child process: there is no clock to fake
+	}
+}
+
+func (p *externalPortal) summary(t *testing.T) report.Summary {
+	t.Helper()
+	var sum report.Summary
+	data, err := os.ReadFile(filepath.Join(p.outDir(), "summary.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &sum)
+	}
+	if err != nil {
+		t.Fatalf("summary: %v", err)
+	}
+	return sum
+}
+
+func (p *externalPortal) reportLines(t *testing.T) int {
+	lines := 0
+	for _, name := range []string{"created.csv", "failed.csv", "in_doubt.csv"} {
+		data, _ := os.ReadFile(filepath.Join(p.outDir(), name))
+		lines += bytes.Count(data, []byte("\n")) - 1
+	}
+	return lines
+}
+
+// checkExactlyOnce asserts that the portal holds every row of the input
+// exactly once and that created.csv names exactly the portal's ids.
+func (p *externalPortal) checkExactlyOnce(t *testing.T) {
+	t.Helper()
+	sum := p.summary(t)
+	if sum.Rows != p.n || sum.Created != p.n || sum.ExitCode != 0 {
+		t.Errorf("summary %+v", sum)
+	}
+	bySKU := map[string]string{}
+	for _, li := range p.emu.LineItems() {
+		sku := li.Properties["hs_sku"]
+		if prev, ok := bySKU[sku]; ok {
+			t.Fatalf("SKU %s created twice: ids %s and %s", sku, prev, li.ID)
+		}
+		bySKU[sku] = li.ID
+	}
+	if len(bySKU) != p.n {
+		t.Fatalf("portal holds %d line items, want %d", len(bySKU), p.n)
+	}
+	f, _ := os.Open(filepath.Join(p.outDir(), "created.csv"))
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs)-1 != p.n {
+		t.Fatalf("created.csv has %d rows", len(recs)-1)
+	}
+	for _, rec := range recs[1:] {
+		if bySKU[rec[2]] != rec[1] {
+			t.Fatalf("created.csv says %s is %s; the portal has %s", rec[2], rec[1], bySKU[rec[2]])
+		}
+	}
 }
 
 func exitOf(err error) int {

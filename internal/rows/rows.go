@@ -90,19 +90,19 @@ func (r *Reader) Read() (Record, error) {
 	if errors.Is(err, io.EOF) {
 		return Record{}, io.EOF
 	}
-	line, _ := r.csv.FieldPos(0)
 	var pe *csv.ParseError
 	if err != nil && !errors.As(err, &pe) {
 		return Record{}, fmt.Errorf("reading the CSV: %w", err)
 	}
 	r.row++
-	rec := Record{Row: r.row, Line: line}
+	rec := Record{Row: r.row}
 	if pe != nil {
 		rec.Line = pe.StartLine
 		rec.Err = fmt.Errorf("malformed CSV at line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
 		rec.Fields = fields
 		return rec, nil
 	}
+	rec.Line, _ = r.csv.FieldPos(0) // a record without error has at least one field
 	switch {
 	case len(fields) != r.width:
 		rec.Fields = fields
