@@ -88,8 +88,8 @@ func (s *State) Lookup(row int) Prior {
 	case sent:
 		return Prior{Sent: true}
 	case created:
-		id := s.strIDs[row]
-		if id == "" {
+		id, ok := s.strIDs[row]
+		if !ok {
 			id = strconv.FormatUint(s.ids[row], 10)
 		}
 		return Prior{Status: report.Created, ID: id}
@@ -310,6 +310,7 @@ func apply(st *State, rec record) {
 			st.set(int(row), created)
 			if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n, 10) == id {
 				st.ids[int(row)] = n
+				delete(st.strIDs, int(row))
 			} else {
 				st.strIDs[int(row)] = id
 			}

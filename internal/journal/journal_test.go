@@ -704,11 +704,9 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// BUG: State keeps a non-numeric id in strIDs and never clears it, so a row
-// that was created with a non-numeric id, later reset (NOT_SENT) and then
-// created again with a numeric id reads back the first, stale id: the last
-// record does not win. Unreachable through the importer today (a created
-// row is never sent again), but a latent inconsistency of State.
+// TestLaterCreateWinsOverStaleNonNumericID: a row created with a
+// non-numeric id, later reset (NOT_SENT) and created again with a numeric
+// id reads back the numeric one: the last record wins.
 func TestLaterCreateWinsOverStaleNonNumericID(t *testing.T) {
 	dir := t.TempDir()
 	j, _ := open(t, dir, header, false)

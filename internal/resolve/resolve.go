@@ -9,10 +9,13 @@ package resolve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -42,6 +45,8 @@ type Resolver struct {
 	Limiter     *rate.Limiter // search requests; nil means DefaultPerSec
 	MaxAttempts int           // per search request; <1 means 8
 	BaseDelay   time.Duration // first backoff; 0 means 1s
+
+	once sync.Once
 }
 
 // New returns a Resolver with HubSpot's search rate.
@@ -55,10 +60,10 @@ func New(s Searcher, property string) *Resolver {
 // an error: a failed search is never read as "not found".
 func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, error) {
 	found := make(map[string]string, len(keys))
-	want := make(map[string]string, len(keys)) // lower-case → key as given
+	want := make(map[string][]string, len(keys)) // lower-case → keys as given
 	for _, k := range keys {
-		if k != "" {
-			want[strings.ToLower(k)] = k
+		if k != "" && !slices.Contains(want[strings.ToLower(k)], k) {
+			want[strings.ToLower(k)] = append(want[strings.ToLower(k)], k)
 		}
 	}
 	for _, group := range r.groups(keys) {
@@ -75,7 +80,7 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 				return nil, err
 			}
 			for _, obj := range res.Results {
-				if k, ok := want[strings.ToLower(obj.Properties[r.Property])]; ok {
+				for _, k := range want[strings.ToLower(obj.Properties[r.Property])] {
 					found[k] = obj.ID
 				}
 			}
@@ -101,7 +106,7 @@ func (r *Resolver) groups(keys []string) [][]string {
 			continue
 		}
 		seen[v] = true
-		n := len(v) + 3 // quotes and comma
+		n := encodedLen(v) + 1 // and a comma
 		if len(cur) == maxInValues || (len(cur) > 0 && overhead+size+n > maxBodyChars) {
 			out = append(out, cur)
 			cur, size = nil, 0
@@ -115,6 +120,23 @@ func (r *Resolver) groups(keys []string) [][]string {
 	return out
 }
 
+// encodedLen is the length of v as a JSON string, as encoding/json writes
+// it (with <, > and & escaped).
+func encodedLen(v string) int {
+	b, _ := json.Marshal(v)
+	return len(b)
+}
+
+// limiter returns the search limiter, creating the default one once.
+func (r *Resolver) limiter() *rate.Limiter {
+	r.once.Do(func() {
+		if r.Limiter == nil {
+			r.Limiter = rate.NewLimiter(DefaultPerSec, 1)
+		}
+	})
+	return r.Limiter
+}
+
 // search runs one request, retrying every failure: a search changes
 // nothing, so it is always safe to repeat.
 func (r *Resolver) search(ctx context.Context, req hubspot.SearchRequest) (*hubspot.SearchResponse, error) {
@@ -126,10 +148,7 @@ func (r *Resolver) search(ctx context.Context, req hubspot.SearchRequest) (*hubs
 	if base <= 0 {
 		base = time.Second
 	}
-	lim := r.Limiter
-	if lim == nil {
-		lim = rate.NewLimiter(DefaultPerSec, 1)
-	}
+	lim := r.limiter()
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if err := lim.Wait(ctx); err != nil {

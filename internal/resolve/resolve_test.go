@@ -474,12 +474,11 @@ func TestFindSplitsLongBodies(t *testing.T) {
 	}
 }
 
-// BUG: groups estimates a value's share of the body as len(v)+3, but the
-// body is JSON from encoding/json, which writes '&', '<' and '>' as \u0026,
-// \u003c and \u003e (6 characters for 1) and '"' and '\' with a backslash.
-// Keys holding such characters ("R&D-...") make a body over HubSpot's 3,000
-// characters: a 400, which Find returns as an error (not retried), so rows
-// in doubt with such keys can never be resolved.
+// TestFindSplitsBodiesWithEscapedCharacters: encoding/json writes '&', '<'
+// and '>' as \u0026, \u003c and \u003e (6 characters for 1), and '"' and
+// '\' with a backslash; groups must count the encoded length, or keys such
+// as "R&D-..." make a body over HubSpot's 3,000 characters (a 400, never
+// retried, so such rows could not be resolved).
 func TestFindSplitsBodiesWithEscapedCharacters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPortal(t, emulator.Config{Seed: 5})
@@ -501,11 +500,10 @@ func TestFindSplitsBodiesWithEscapedCharacters(t *testing.T) {
 	})
 }
 
-// BUG: Find maps each lower-cased value back to one key as given (the last
-// one), so when the keys hold two spellings of one value only the last is
-// in the map, although both match the line item "without regard to case"
-// as Find documents. A caller that looks up found[key] for the other
-// spelling reads "not found" and sends the row again.
+// TestFindCaseVariantsOfOneKey: two spellings of one value both match the
+// line item "without regard to case" and both are in the map; otherwise a
+// caller looking up found[key] for one spelling would read "not found" and
+// send the row again.
 func TestFindCaseVariantsOfOneKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPortal(t, emulator.Config{Seed: 6})
@@ -555,11 +553,8 @@ func TestFindPacing(t *testing.T) {
 	})
 }
 
-// BUG: the Resolver's doc says a nil Limiter means DefaultPerSec, but
-// search makes a new limiter (with a full burst token) for every request
-// when Limiter is nil, so a Resolver built as a struct literal does not
-// pace its searches at all and HubSpot answers 429 past the fifth search in
-// a second. (resolve.New sets a Limiter, so the importer is not affected.)
+// TestFindNilLimiterPaces: a Resolver built as a struct literal, with a nil
+// Limiter, still paces its searches at DefaultPerSec.
 func TestFindNilLimiterPaces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPortal(t, emulator.Config{Seed: 8})

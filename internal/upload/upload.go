@@ -219,7 +219,24 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 			log.Debug("batch answered", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)),
 				zap.Int("status", res.StatusCode), zap.Int("errors", len(res.Errors)), zap.Int("attempts", attempt),
 				zap.Duration("took", time.Since(start)))
-			return u.record(outs...)
+			if u.Finder == nil {
+				return u.record(outs...)
+			}
+			// Rows the answer did not mention are looked up like any other
+			// row without a clear answer.
+			var known []report.Outcome
+			var unclear []*chunker.Item
+			for i, o := range outs {
+				if o.Status == report.InDoubt {
+					unclear = append(unclear, b.Items[i])
+					continue
+				}
+				known = append(known, o)
+			}
+			if err := u.record(known...); err != nil || len(unclear) == 0 {
+				return err
+			}
+			return u.settle(ctx, unclear, codeMissingResult, msgMissingResult, round+1)
 		case Retry:
 			u.retries.Add(1)
 			doubt = doubt || d.Doubtful
@@ -360,6 +377,11 @@ func allRows(items []*chunker.Item, st report.Status, code, msg string) []report
 	return outs
 }
 
+const (
+	codeMissingResult = "MISSING_RESULT"
+	msgMissingResult  = "HubSpot's answer named neither a result nor an error for this row"
+)
+
 // Outcomes matches a 201/207 answer to the batch's rows by
 // objectWriteTraceId, never by position. A row named by neither a result
 // nor an error is in doubt: HubSpot answered but did not say what became of
@@ -388,8 +410,7 @@ func Outcomes(b *chunker.Batch, res *hubspot.BatchResult) []report.Outcome {
 	}
 	for i, it := range b.Items {
 		if outs[i].Status == 0 {
-			outs[i] = report.Outcome{Status: report.InDoubt, Code: "MISSING_RESULT",
-				Message: "HubSpot's answer named neither a result nor an error for this row"}
+			outs[i] = report.Outcome{Status: report.InDoubt, Code: codeMissingResult, Message: msgMissingResult}
 		}
 		outs[i].Row, outs[i].Record = it.Row, it.Record
 	}

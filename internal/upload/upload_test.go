@@ -20,9 +20,33 @@ import (
 func batchOf(rows ...int) *chunker.Batch {
 	items := make([]*chunker.Item, len(rows))
 	for i, r := range rows {
-		items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, "", hubspot.CreateInput{Properties: map[string]string{"name": fmt.Sprint("n", r)}})
+		items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, fmt.Sprint("K", r), hubspot.CreateInput{Properties: map[string]string{"name": fmt.Sprint("n", r)}})
 	}
 	return chunker.NewBatch(items)
+}
+
+// fakeFinder knows some keys; err makes every lookup fail.
+type fakeFinder struct {
+	mu    sync.Mutex
+	known map[string]string
+	err   error
+	calls int
+}
+
+func (f *fakeFinder) Find(_ context.Context, keys []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		if id, ok := f.known[k]; ok {
+			out[k] = id
+		}
+	}
+	return out, nil
 }
 
 func TestOutcomes(t *testing.T) {
@@ -58,6 +82,7 @@ func TestOutcomes(t *testing.T) {
 // every input. It records the bodies it received.
 type fakeHubSpot struct {
 	mu     sync.Mutex
+	omit   map[string]bool // trace ids answered with neither a result nor an error
 	script []error
 	reject func(traces []string) error // whole-batch rejection, checked after the script
 	bodies [][]byte
@@ -90,6 +115,9 @@ func (f *fakeHubSpot) BatchCreate(_ context.Context, body []byte) (*hubspot.Batc
 	}
 	res := &hubspot.BatchResult{StatusCode: 201}
 	for _, tr := range traces {
+		if f.omit[tr] {
+			continue
+		}
 		f.nextID++
 		res.Results = append(res.Results, hubspot.Object{ID: strconv.Itoa(1000 + f.nextID), ObjectWriteTraceID: tr})
 	}
@@ -264,4 +292,74 @@ func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
 			t.Errorf("%d requests after cancel, want 1", len(f.bodies))
 		}
 	})
+}
+
+func TestSettleRowsWithoutAClearAnswer(t *testing.T) {
+	cases := []struct {
+		name        string
+		hub         *fakeHubSpot
+		finder      *fakeFinder
+		wantCreated []int
+		wantDoubt   []int
+		wantIDs     map[int]string // ids that must come from the lookup
+		wantResent  int            // bodies sent after the first
+	}{
+		{
+			name:        "502: found rows are created, the rest resent",
+			hub:         &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 502}}},
+			finder:      &fakeFinder{known: map[string]string{"K1": "900", "K3": "903"}},
+			wantCreated: []int{1, 2, 3, 4}, wantIDs: map[int]string{1: "900", 3: "903"}, wantResent: 1,
+		},
+		{
+			name:        "dropped after send: all found, nothing resent",
+			hub:         &fakeHubSpot{script: []error{&hubspot.TransportError{Sent: true, Err: errors.New("EOF")}}},
+			finder:      &fakeFinder{known: map[string]string{"K1": "1", "K2": "2", "K3": "3", "K4": "4"}},
+			wantCreated: []int{1, 2, 3, 4}, wantIDs: map[int]string{1: "1", 2: "2", 3: "3", 4: "4"},
+		},
+		{
+			name:        "a row missing from a 201 is looked up",
+			hub:         &fakeHubSpot{omit: map[string]bool{"2": true}},
+			finder:      &fakeFinder{known: map[string]string{"K2": "777"}},
+			wantCreated: []int{1, 2, 3, 4}, wantIDs: map[int]string{2: "777"},
+		},
+		{
+			name:      "a failed lookup leaves rows in doubt and sends nothing more",
+			hub:       &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 504}}},
+			finder:    &fakeFinder{err: errors.New("search unavailable")},
+			wantDoubt: []int{1, 2, 3, 4},
+		},
+		{
+			name: "a conflict on the resend means the row exists: looked up again",
+			hub: &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 502},
+				&hubspot.APIError{StatusCode: 409, Category: "CONFLICT", Message: "Line item already exists. Existing ID: 5"}}},
+			finder:      &fakeFinder{known: map[string]string{}},
+			wantCreated: []int{1, 2, 3, 4}, wantResent: 2,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &memRecorder{}
+				u := &Uploader{Sender: tc.hub, Recorder: rec, Finder: tc.finder, Policy: DefaultPolicy, Workers: 1, SettleDelay: time.Second}
+				if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
+					t.Fatal(err)
+				}
+				st := rec.statuses()
+				if fmt.Sprint(st[report.Created]) != fmt.Sprint(tc.wantCreated) || fmt.Sprint(st[report.InDoubt]) != fmt.Sprint(tc.wantDoubt) {
+					t.Fatalf("statuses %v", st)
+				}
+				for row, id := range tc.wantIDs {
+					if rec.outs[row].ID != id {
+						t.Errorf("row %d id %q, want %q from the lookup", row, rec.outs[row].ID, id)
+					}
+				}
+				if got := len(tc.hub.bodies) - 1; got != tc.wantResent {
+					t.Errorf("%d resends, want %d", got, tc.wantResent)
+				}
+				if len(rec.dups) > 0 {
+					t.Errorf("rows recorded twice: %v", rec.dups)
+				}
+			})
+		})
+	}
 }
