@@ -256,3 +256,21 @@ func TestClientSendsAuthAndTellsSentFromUnsent(t *testing.T) {
 		t.Errorf("error reveals the token: %v", err)
 	}
 }
+
+func TestClientVerifiesTLSCertificates(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a request reached a server whose certificate is not trusted")
+	}))
+	defer srv.Close()
+	// A client that does not trust the test server's self-signed certificate,
+	// as the importer's own client does not.
+	c, err := NewClient(&http.Client{}, srv.URL, NewToken("tok"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.BatchCreate(context.Background(), []byte(`{"inputs":[]}`))
+	var te *TransportError
+	if !errors.As(err, &te) || te.Sent || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("err = %v, want an unsent TransportError about the certificate", err)
+	}
+}
