@@ -26,15 +26,7 @@ func FuzzPipeline(f *testing.F) {
 	f.Add([]byte("Product,Price,Start,Billing,Deal\r\n\"a\nb\",1,,,\r\nx,\"1,2\",,,\nx\"y,1\n,,,,\n,,,,\n"), uint8(2))
 	f.Add([]byte("\xef\xbb\xbfProduct,Price,Start,Billing,Deal,error_row\n\xff,1,02/30/2026,Yearly,9,1\n"), uint8(1))
 	f.Add([]byte("Product,Price\n\"unterminated\n"), uint8(3))
-	spec, err := mapping.Load(strings.NewReader(`
-properties:
-  name: Product
-  price: {column: Price, type: number}
-  hs_recurring_billing_start_date: {column: Start, type: date, format: "01/02/2006"}
-  recurringbillingfrequency: {column: Billing, type: enum, values: {Monthly: monthly, Yearly: annually}}
-associations:
-  - {column: Deal, to: deal}
-`))
+	spec, err := mapping.Load(strings.NewReader(badInputMapping))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -295,6 +295,36 @@ func TestRateLimitNeverExceeded(t *testing.T) {
 	})
 }
 
+// TestSplittingStaysUnderTheRateLimit: batches rejected as a whole (an
+// association to a missing deal) are split until the bad row is alone; the
+// extra requests still go through the shared limiter.
+func TestSplittingStaysUnderTheRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: 100, RateInterval: 10 * time.Second, Seed: 6})
+		const n = 10000
+		var b bytes.Buffer
+		if err := sample.Write(&b, n, 12, func(i int, r *sample.Row) {
+			if i%250 == 0 {
+				r.DealID = "999999"
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		o := options(t, b.Bytes(), inMemory(t, emu, time.Minute))
+		o.Rate = 9
+		sum, err := Run(context.Background(), o)
+		var ie *IncompleteError
+		if !errors.As(err, &ie) || sum.Failed != n/250 || sum.Created != n-n/250 {
+			t.Fatalf("err %v, summary %+v", err, sum)
+		}
+		st := emu.Stats()
+		if sum.Requests <= n/100 || st.Throttled != 0 || st.MaxInWindow > 100 {
+			t.Fatalf("requests %d (no splitting?), emulator %+v", sum.Requests, st)
+		}
+		checkAccounting(t, o.OutDir, n, sum, emu)
+	})
+}
+
 func TestBadTokenStops(t *testing.T) {
 	emu := newPortal(emulator.Config{RateMax: -1})
 	srv := httptest.NewServer(emu)
