@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -47,6 +49,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, s := range opts.seeds {
 		srv.SeedObjects(s.objectType, s.ids...)
 	}
+	for _, name := range opts.unique {
+		srv.AddProperty(emulator.Property{Name: name, Label: name, Type: "string", FieldType: "text", HasUniqueValue: true})
+	}
+	if opts.cpuProfile != "" {
+		f, err := os.Create(opts.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
@@ -71,7 +86,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	st := srv.Stats()
+	items := srv.LineItems()
 	fmt.Fprintf(stdout, "hubspot-emulator stopped: %d requests, %d batch creates, %d line items, %d throttled, %d faults\n",
-		st.Requests, st.BatchCreates, len(srv.LineItems()), st.Throttled, st.Faults)
+		st.Requests, st.BatchCreates, len(items), st.Throttled, st.Faults)
+	if opts.reportJSON != "" {
+		return writeReport(opts.reportJSON, st, items, opts.distinct)
+	}
 	return nil
+}
+
+// writeReport writes the final counts, including how many line items share
+// a value of the distinct property with another one (duplicates).
+func writeReport(path string, st emulator.Stats, items []emulator.LineItem, prop string) error {
+	seen := make(map[string]int, len(items))
+	for _, li := range items {
+		seen[li.Properties[prop]]++
+	}
+	dups := 0
+	for _, n := range seen {
+		dups += n - 1
+	}
+	data, err := json.MarshalIndent(map[string]any{
+		"requests": st.Requests, "batch_creates": st.BatchCreates, "throttled": st.Throttled, "faults": st.Faults,
+		"max_in_window": st.MaxInWindow, "searches": st.Searches, "line_items": len(items),
+		"distinct_property": prop, "distinct_values": len(seen), "duplicates": dups,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
 }

@@ -14,10 +14,14 @@ import (
 
 // options are the parsed command line.
 type options struct {
-	addr   string
-	config emulator.Config
-	faults emulator.Faults
-	seeds  []seed
+	addr       string
+	config     emulator.Config
+	faults     emulator.Faults
+	seeds      []seed
+	unique     []string // custom text properties with unique values
+	cpuProfile string
+	reportJSON string // where to write the final counts on shutdown
+	distinct   string // property whose distinct values the report counts
 }
 
 // seed is a set of association targets to create.
@@ -75,6 +79,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch creates committed and then answered with an error")
 	fs.StringVar(&ctStatus, "commit-then-statuses", "", "comma-separated statuses for --commit-then-error-rate (default 502,504)")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
+	var unique string
+	fs.StringVar(&unique, "unique-property", "", "comma-separated names of custom line-item text properties with unique values to add")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file`")
+	fs.StringVar(&o.reportJSON, "report-json", "", "on shutdown, write the final counts as JSON to `file`")
+	fs.StringVar(&o.distinct, "distinct", "hs_sku", "property whose distinct values --report-json counts (to find duplicates)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -86,6 +95,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if scopes != "" {
 		o.config.Scopes = splitList(scopes)
+	}
+	if unique != "" {
+		o.unique = splitList(unique)
 	}
 	var err error
 	if o.faults.ErrorStatuses, err = parseStatuses(errStatuses); err != nil {

@@ -40,6 +40,7 @@ type config struct {
 	restart      bool
 	settleDelay  time.Duration
 	version      bool
+	cpuProfile   string
 	token        hubspot.Token
 }
 
@@ -99,6 +100,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.restart, "restart", false, "discard the journal of an earlier run in --out and start over")
 	fs.DurationVar(&c.settleDelay, "lookup-delay", 2*time.Second, "wait before looking up rows without a clear answer, so HubSpot's search index can catch up")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `file`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp

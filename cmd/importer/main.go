@@ -9,32 +9,58 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(importerMain()) }
+
+// importerMain wires flags, environment, logger and signals to run, and
+// returns the exit code; deferred work runs before the process exits.
+func importerMain() int {
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if err != nil {
 		if !errors.Is(err, errHelp) {
 			fmt.Fprintln(os.Stderr, "importer:", err)
 		}
-		os.Exit(exitCode(err))
+		return exitCode(err)
 	}
 	if cfg.version {
 		fmt.Println("importer", version)
-		return
+		return exitOK
 	}
 	log, err := newLogger(cfg.logFormat, cfg.logLevel, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "importer:", err)
-		os.Exit(exitUsage)
+		return exitUsage
+	}
+	defer func() { _ = log.Sync() }()
+	if cfg.cpuProfile != "" {
+		stop, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "importer:", err)
+			return exitUsage
+		}
+		defer stop()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	err = run(ctx, cfg, log, os.Stdout)
-	stop()
-	_ = log.Sync()
 	if err != nil && exitCode(err) != exitRowsFailed {
 		fmt.Fprintln(os.Stderr, "importer:", err)
 	}
-	os.Exit(exitCode(err))
+	return exitCode(err)
+}
+
+// startCPUProfile profiles the process until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -90,12 +90,21 @@ type Object struct {
 }
 
 // BatchResponse is the body of a 201 or 207 answer to a batch create
-// (BatchResponseSimplePublicObject / ...WithErrors).
+// (BatchResponseSimplePublicObject / ...WithErrors), reduced to what the
+// importer reads: decoding each result's properties would cost more than
+// the rest of the pipeline.
 type BatchResponse struct {
 	Status    string          `json:"status"`
-	Results   []Object        `json:"results"`
+	Results   []Created       `json:"results"`
 	Errors    []StandardError `json:"errors,omitempty"`
 	NumErrors int             `json:"numErrors,omitempty"`
+}
+
+// Created is the part of a created object (SimplePublicObject) that ties it
+// to its input: the new id and the objectWriteTraceId it was sent with.
+type Created struct {
+	ID                 string `json:"id"`
+	ObjectWriteTraceID string `json:"objectWriteTraceId,omitempty"`
 }
 
 // StandardError is one per-input error in a 207 answer.

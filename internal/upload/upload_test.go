@@ -53,7 +53,7 @@ func TestOutcomes(t *testing.T) {
 	b := batchOf(1, 2, 3, 4, 5)
 	res := &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
 		// Out of order, one unknown trace id, one result without an id, one row named twice.
-		Results: []hubspot.Object{{ID: "105", ObjectWriteTraceID: "5"}, {ID: "101", ObjectWriteTraceID: "1"},
+		Results: []hubspot.Created{{ID: "105", ObjectWriteTraceID: "5"}, {ID: "101", ObjectWriteTraceID: "1"},
 			{ID: "999", ObjectWriteTraceID: "77"}, {ID: "", ObjectWriteTraceID: "4"}, {ID: "102", ObjectWriteTraceID: "1"}},
 		Errors: []hubspot.StandardError{{Category: "VALIDATION_ERROR", Message: "bad",
 			Context: map[string][]string{"objectWriteTraceId": {"2"}}, Errors: []hubspot.ErrorDetail{{Code: "INVALID_OPTION", Message: "x"}}}},
@@ -119,7 +119,7 @@ func (f *fakeHubSpot) BatchCreate(_ context.Context, body []byte) (*hubspot.Batc
 			continue
 		}
 		f.nextID++
-		res.Results = append(res.Results, hubspot.Object{ID: strconv.Itoa(1000 + f.nextID), ObjectWriteTraceID: tr})
+		res.Results = append(res.Results, hubspot.Created{ID: strconv.Itoa(1000 + f.nextID), ObjectWriteTraceID: tr})
 	}
 	return res, nil
 }
