@@ -9,11 +9,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 )
 
 func main() { os.Exit(importerMain()) }
+
+// The importer's live heap is small and constant (a few batches in
+// flight), so the collector may let it grow further between cycles than
+// Go's default: GOGC=400 costs a few MiB and saves a fifth of the CPU. An
+// explicit GOGC in the environment wins.
+func init() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+}
 
 // importerMain wires flags, environment, logger and signals to run, and
 // returns the exit code; deferred work runs before the process exits.

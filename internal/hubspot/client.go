@@ -296,6 +296,9 @@ func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int,
 		if out == nil {
 			return s, rate, nil
 		}
+		if br, ok := out.(*BatchResponse); ok && decodeCreated(data, br) {
+			return s, rate, nil
+		}
 		if err := json.Unmarshal(data, out); err != nil {
 			// A success status with a body we cannot read: HubSpot did act,
 			// but we do not know the ids. Report it as an unreadable answer.
