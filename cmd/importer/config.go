@@ -37,6 +37,7 @@ type config struct {
 	maxAttempts  int
 	retryInDoubt bool
 	keyProperty  string
+	dailyReserve int
 	restart      bool
 	settleDelay  time.Duration
 	version      bool
@@ -85,7 +86,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.mappingPath, "mapping", "", "YAML mapping `file`; without it every column maps to the property of the same name")
 	fs.StringVar(&c.baseURL, "base-url", baseDefault, "API root `URL` (env HUBSPOT_BASE_URL); plain http only to loopback hosts")
 	fs.StringVar(&c.outDir, "out", "", "report `folder` (default: the input's name with .import, e.g. line_items.import/)")
-	fs.Float64Var(&c.rate, "rate", 9, "requests per second at most (9 = 90 per 10 s, under the smallest portal's 100)")
+	fs.Float64Var(&c.rate, "rate", 9, "requests per second at most, counted per rolling 10 s (9 = 90 per 10 s, under the smallest portal's 100); 0: only HubSpot's limit")
+	fs.IntVar(&c.dailyReserve, "daily-reserve", 0, "stop cleanly when the portal's daily quota is down to `N` requests, leaving them to other integrations")
 	fs.IntVar(&c.workers, "workers", 4, "requests in flight at most")
 	fs.IntVar(&c.batchSize, "batch-size", hubspot.MaxBatchInputs, "rows per request, 1 to 100")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "import into a built-in HubSpot emulator on a loopback port (no token, no network)")
@@ -126,6 +128,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, &usageError{"--max-attempts must be at least 1"}
 	case c.timeout <= 0:
 		return nil, &usageError{"--timeout must be positive"}
+	case c.dailyReserve < 0:
+		return nil, &usageError{"--daily-reserve must not be negative"}
 	case c.settleDelay < 0:
 		return nil, &usageError{"--lookup-delay must not be negative"}
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":

@@ -267,8 +267,12 @@ func TestBinary(t *testing.T) {
 		t.Logf("kill timing seed %d", seed)
 		rng := rand.New(rand.NewPCG(seed, 7))
 		kills := 0
+		// Every answer takes 30 ms, and each run may send 10 requests at once
+		// (--rate 1: 10 per 10 s) on 2 workers: the kills land before, during
+		// and after sends, lookups and journal writes.
+		p.emu.SetFaults(emulator.Faults{Latency: 30 * time.Millisecond})
 		for kills < 12 {
-			cmd := p.command(bin, "--rate", "40", "--workers", "4", "--key-property", keyProp, "--lookup-delay", "50ms")
+			cmd := p.command(bin, "--rate", "1", "--workers", "2", "--key-property", keyProp, "--lookup-delay", "50ms")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
@@ -286,6 +290,7 @@ func TestBinary(t *testing.T) {
 			<-done
 			kills++
 		}
+		p.emu.SetFaults(emulator.Faults{})
 		cmd := p.command(bin, "--rate", "0", "--key-property", keyProp, "--lookup-delay", "50ms")
 		out, err := cmd.CombinedOutput()
 		if exitOf(err) != 0 {

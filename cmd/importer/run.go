@@ -75,21 +75,22 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, stdout io.Writer) (e
 	policy.MaxAttempts = cfg.maxAttempts
 	policy.RetryInDoubt = cfg.retryInDoubt
 	opts := importer.Options{
-		Input:       in,
-		InputName:   inName,
-		Mapping:     spec,
-		OutDir:      cfg.outDir,
-		BatchSize:   cfg.batchSize,
-		Workers:     cfg.workers,
-		Rate:        cfg.rate,
-		Sender:      sender,
-		Policy:      policy,
-		DryRun:      cfg.dryRun,
-		Log:         log,
-		Restart:     cfg.restart,
-		KeyProperty: cfg.keyProperty,
-		Finder:      finder,
-		SettleDelay: cfg.settleDelay,
+		Input:        in,
+		InputName:    inName,
+		Mapping:      spec,
+		OutDir:       cfg.outDir,
+		BatchSize:    cfg.batchSize,
+		Workers:      cfg.workers,
+		Rate:         cfg.rate,
+		DailyReserve: cfg.dailyReserve,
+		Sender:       sender,
+		Policy:       policy,
+		DryRun:       cfg.dryRun,
+		Log:          log,
+		Restart:      cfg.restart,
+		KeyProperty:  cfg.keyProperty,
+		Finder:       finder,
+		SettleDelay:  cfg.settleDelay,
 	}
 	if inputSum != "" {
 		opts.Journal = journal.Header{Input: inputSum, Mapping: mappingSum, KeyProperty: cfg.keyProperty, Started: time.Now().UTC()}

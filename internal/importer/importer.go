@@ -15,17 +15,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/journal"
 	"github.com/lineitems/importer/internal/mapping"
+	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/rows"
 	"github.com/lineitems/importer/internal/upload"
@@ -39,13 +40,16 @@ type Options struct {
 	OutDir    string
 	BatchSize int     // 1..100
 	Workers   int     // requests in flight
-	Rate      float64 // requests per second at most; <=0 means no limit
-	Sender    upload.Sender
-	Policy    upload.Policy
-	DryRun    bool // map and batch, write batches.jsonl, send nothing
-	Log       *zap.Logger
-	Progress  time.Duration // interval of the info progress line; 0 means 5s
-	Jitter    func() float64
+	Rate      float64 // requests per second at most, counted per 10 s window; <=0 means no cap of the user's
+	// DailyReserve is how many requests of the portal's daily quota to
+	// leave for other integrations; the run stops cleanly before it.
+	DailyReserve int
+	Sender       upload.Sender
+	Policy       upload.Policy
+	DryRun       bool // map and batch, write batches.jsonl, send nothing
+	Log          *zap.Logger
+	Progress     time.Duration // interval of the info progress line; 0 means 5s
+	Jitter       func() float64
 
 	// Journal, when set, identifies the run for its journal in OutDir; the
 	// journal of an earlier run of the same input and mapping is resumed.
@@ -161,8 +165,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if jr != nil {
 		up.Journal = jr
 	}
-	if o.Rate > 0 && !o.DryRun {
-		up.Limiter = rate.NewLimiter(rate.Limit(o.Rate), 1)
+	var pc *pacer.Pacer
+	if !o.DryRun {
+		pc = pacer.New(pacer.Config{Cap: int(math.Floor(o.Rate * 10)), Interval: 10 * time.Second, DailyReserve: o.DailyReserve})
+		up.Pacer = pc
 	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -209,6 +215,17 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if p.carried > 0 {
 		sum.Extra["resumed"] = true
 		sum.Extra["rows_from_earlier_runs"] = p.carried
+	}
+	if pc != nil {
+		ps := pc.Stats()
+		if ps.PortalMax > 0 {
+			sum.Extra["portal_rate_limit"] = fmt.Sprintf("%d per %s", ps.PortalMax, ps.Interval)
+			sum.Extra["other_clients_requests_per_window"] = ps.Others
+		}
+		if ps.DailyRemaining >= 0 {
+			sum.Extra["daily_remaining"] = ps.DailyRemaining
+		}
+		sum.Extra["seconds_waiting_for_rate_limit"] = ps.Waited.Seconds()
 	}
 	if st.Searched > 0 {
 		sum.Extra["rows_looked_up"] = st.Searched

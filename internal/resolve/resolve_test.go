@@ -137,7 +137,8 @@ func (p *portal) create(t *testing.T, keys []string) map[string]string {
 			t.Fatalf("BatchCreate: status %d, %d results for %d inputs: %+v", res.StatusCode, len(res.Results), len(req.Inputs), res.Errors)
 		}
 		for _, o := range res.Results {
-			ids[o.Properties[keyProp]] = o.ID
+			n, _ := strconv.Atoi(o.ObjectWriteTraceID)
+			ids[keys[n-1]] = o.ID
 		}
 	}
 	if len(ids) != len(keys) {

@@ -17,10 +17,10 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/retry"
 )
@@ -49,14 +49,20 @@ type Finder interface {
 	Find(ctx context.Context, keys []string) (map[string]string, error)
 }
 
+// Pacer admits requests under the portal's rate limit and learns from each
+// answer. *pacer.Pacer implements it.
+type Pacer interface {
+	Acquire(ctx context.Context) (pacer.Release, error)
+}
+
 // Uploader sends batches. Set the fields before calling Run; do not change
 // them afterwards.
 type Uploader struct {
 	Sender   Sender
 	Recorder Recorder
-	Journal  Journal       // nil: no journal
-	Finder   Finder        // nil: rows without a clear answer stay in doubt
-	Limiter  *rate.Limiter // shared by all workers; nil means no limit
+	Journal  Journal // nil: no journal
+	Finder   Finder  // nil: rows without a clear answer stay in doubt
+	Pacer    Pacer   // shared by all workers; nil means no limit
 	Policy   Policy
 	Workers  int // requests in flight at most; <1 means 1
 	Log      *zap.Logger
@@ -199,8 +205,16 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 	}
 	doubt := false // an earlier attempt may have been processed
 	for attempt := 1; ; attempt++ {
-		if u.Limiter != nil {
-			if err := u.Limiter.Wait(ctx); err != nil {
+		release := func(hubspot.RateLimit, bool, time.Duration) {}
+		if u.Pacer != nil {
+			var err error
+			if release, err = u.Pacer.Acquire(ctx); errors.Is(err, pacer.ErrDailyReserve) {
+				msg := "the portal's daily request quota is down to --daily-reserve; run the same command again after HubSpot resets it at midnight (portal time zone) to resume"
+				if err := u.record(notSent(b.Items, msg)...); err != nil {
+					return err
+				}
+				return &StopError{Code: "DAILY_RESERVE", Msg: msg, Err: err}
+			} else if err != nil {
 				return u.abandon(ctx, b, doubt)
 			}
 		}
@@ -208,6 +222,7 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 		// The request itself is not cancelled with ctx: once sent, its answer
 		// is worth waiting for (the HTTP client's timeout bounds it).
 		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), b.Body)
+		release(rateOf(res, err))
 		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(b.Items), Recheck: round > 0, Jitter: u.jitter()})
 		if isThrottle(err) {
 			u.throttled.Add(1)
@@ -351,6 +366,18 @@ func (u *Uploader) settle(ctx context.Context, items []*chunker.Item, code, msg 
 
 func outcome(it *chunker.Item, st report.Status, code, msg string) report.Outcome {
 	return report.Outcome{Row: it.Row, Record: it.Record, Status: st, Code: code, Message: msg}
+}
+
+// rateOf extracts what an answer says about the rate limit.
+func rateOf(res *hubspot.BatchResult, err error) (hubspot.RateLimit, bool, time.Duration) {
+	if res != nil {
+		return res.Rate, false, 0
+	}
+	var ae *hubspot.APIError
+	if errors.As(err, &ae) {
+		return ae.Rate, ae.StatusCode == 429, ae.RetryAfter
+	}
+	return hubspot.RateLimit{}, false, 0
 }
 
 func isThrottle(err error) bool {

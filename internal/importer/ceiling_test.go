@@ -1,0 +1,138 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lineitems/importer/internal/emulator"
+)
+
+// ceiling is the fastest a perfect client can make calls requests under a
+// rolling window of max per interval: max at once, then max per interval.
+func ceiling(calls, max int, interval time.Duration) time.Duration {
+	if calls <= max {
+		return 0
+	}
+	return time.Duration(calls-max) * interval / time.Duration(max)
+}
+
+// TestAtTheCeiling runs the importer with --rate far above the portal's
+// limit, so that it must learn the limit from the headers, for at least 60 s
+// of fake time, with one row per request so that the test stays cheap.
+func TestAtTheCeiling(t *testing.T) {
+	for _, max := range []int{190, 100} {
+		t.Run(fmt.Sprint(max, " per 10 s"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// A multiple of max, for which the formula is exact: a perfect
+				// client sends max at 0 s, 10 s, ... 60 s.
+				calls := 7 * max
+				emu := newPortal(emulator.Config{RateMax: max, RateInterval: 10 * time.Second, Seed: 9})
+				o := options(t, generate(t, calls, 2), inMemory(t, emu, time.Minute))
+				o.BatchSize, o.Rate, o.Workers = 1, 50, 8
+				start := time.Now()
+				sum, err := Run(context.Background(), o)
+				elapsed := time.Since(start)
+				if err != nil || sum.Created != calls {
+					t.Fatalf("err %v, summary %+v", err, sum)
+				}
+				best := ceiling(calls, max, 10*time.Second)
+				st := emu.Stats()
+				share := float64(best) / float64(elapsed)
+				t.Logf("%d calls in %v; a perfect client needs %v: %.1f%% of the ceiling; %d throttled; max in window %d",
+					calls, elapsed, best, 100*share, sum.Throttled, st.MaxInWindow)
+				if share < 0.97 {
+					t.Errorf("%.1f%% of the ceiling, want at least 97%%", 100*share)
+				}
+				if float64(sum.Throttled) > 0.005*float64(sum.Requests) {
+					t.Errorf("%d of %d requests throttled, want under 0.5%%", sum.Throttled, sum.Requests)
+				}
+			})
+		})
+	}
+}
+
+// TestSharingThePortal: another app starts using half of the portal's limit
+// mid-run; the importer keeps to what is left, at 90% of it or more, with
+// under 0.5% of its requests throttled.
+func TestSharingThePortal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const max = 190
+		emu := newPortal(emulator.Config{RateMax: max, RateInterval: 10 * time.Second, Seed: 10})
+		ctx, stopOther := context.WithCancel(context.Background())
+		start := time.Now()
+		var wg sync.WaitGroup
+		var otherSent, otherThrottled, lateSent, lateThrottled int
+		wg.Go(func() {
+			// From 20 s on, 95 requests per 10 s, evenly spaced.
+			time.Sleep(20 * time.Second)
+			client := &http.Client{Transport: emu.Transport()}
+			tick := time.NewTicker(10 * time.Second / (max / 2))
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				body := fmt.Sprintf(`{"inputs":[{"associations":[],"objectWriteTraceId":"o%d","properties":{"name":"other %d"}}]}`, i, i)
+				req, _ := http.NewRequest("POST", "http://127.0.0.1/crm/v3/objects/line_items/batch/create", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+				otherSent++
+				late := time.Since(start) > 60*time.Second // 40 s after the other app started
+				if late {
+					lateSent++
+				}
+				if resp.StatusCode == 429 {
+					otherThrottled++
+					if late {
+						lateThrottled++
+					}
+				}
+			}
+		})
+
+		const calls = 2000
+		var b bytes.Buffer
+		b.Write(generate(t, calls, 3))
+		o := options(t, b.Bytes(), inMemory(t, emu, time.Minute))
+		o.BatchSize, o.Rate, o.Workers = 1, 50, 8
+		sum, err := Run(context.Background(), o)
+		elapsed := time.Since(start)
+		stopOther()
+		wg.Wait()
+		if err != nil || sum.Created != calls {
+			t.Fatalf("err %v, summary %+v", err, sum)
+		}
+		// A perfect client: max at once, max per 10 s until 20 s, then what is
+		// left (max/2 per 10 s).
+		done20 := max + 2*max // by 20 s, with the first window's burst
+		leftAfter := float64(max/2) / 10
+		best := 20*time.Second + time.Duration(float64(calls-done20)/leftAfter*float64(time.Second))
+		share := float64(best) / float64(elapsed)
+		t.Logf("%d calls in %v, a perfect client sharing the portal needs about %v: %.1f%%; throttled %d of %d; the other app sent %d (%d throttled)",
+			calls, elapsed, best, 100*share, sum.Throttled, sum.Requests, otherSent, otherThrottled)
+		if share < 0.90 {
+			t.Errorf("%.1f%% of what the other app leaves, want at least 90%%", 100*share)
+		}
+		if float64(sum.Throttled) > 0.005*float64(sum.Requests) {
+			t.Errorf("%d of %d requests throttled, want under 0.5%%", sum.Throttled, sum.Requests)
+		}
+		// The importer must not crowd the other app out of its half.
+		if lateSent == 0 || float64(lateThrottled) > 0.1*float64(lateSent) {
+			t.Errorf("40 s after it started, the other app still had %d of %d requests throttled", lateThrottled, lateSent)
+		}
+	})
+}

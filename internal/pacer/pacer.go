@@ -1,0 +1,297 @@
+// Package pacer keeps the importer's requests under HubSpot's rolling-window
+// rate limit, close to it but not over it, while other apps on the same
+// portal use part of it.
+//
+// HubSpot counts a portal's requests in a rolling window (Max requests per
+// Interval, e.g. 190 per 10 s) and reports the limit, what remains of it and
+// the window's length in X-HubSpot-RateLimit-* headers on every answer. The
+// fastest schedule a client can keep under such a window is a burst of Max
+// requests, then request k+Max exactly one Interval after request k. A
+// token bucket (golang.org/x/time/rate) cannot express that: with burst B
+// and rate r it admits B + r·Interval requests in one window, so staying
+// under Max costs either the burst or a fifth of the rate. Pacer therefore
+// keeps a log of its own requests and admits one when fewer than its budget
+// are still inside the window:
+//
+//	budget = min(cap, Max − others − share·Max if others > 0)
+//
+// cap is the user's limit (--rate), Max and Interval are learned from the
+// headers, and others is the largest number of requests by other clients
+// seen in the window over the last Interval (the portal's count from
+// Max − Remaining, less the requests of ours it can have counted). Alone on
+// the portal the importer uses all of it; once another client shows up
+// (in the counts, or as a 429 the importer did not expect), a share of the
+// window is kept free so that the other client's use can grow, be seen and
+// be left to it. An entry
+// leaves the log an Interval after its answer arrived (an upper bound of
+// when HubSpot counted it), or, while in flight, an Interval after it was
+// sent plus the recent round-trip time. After a 429 everything pauses.
+//
+// A Pacer also tracks the daily quota and refuses to start a request that
+// would eat into the part of it reserved for other integrations.
+package pacer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// ErrDailyReserve is returned by Acquire when the portal's daily quota is
+// down to the reserve the user asked to leave.
+var ErrDailyReserve = errors.New("the daily request quota is down to --daily-reserve")
+
+// Config configures a Pacer. Zero values get the defaults noted.
+type Config struct {
+	// Cap is the most requests per Interval the user allows (--rate × the
+	// interval in seconds); 0 means no cap of the user's own.
+	Cap int
+	// Interval is the assumed window until HubSpot reports one; 0 means 10 s.
+	Interval time.Duration
+	// Share is the part of the portal's window (0..1) left free, on top of
+	// their current use, while other clients are seen using the portal, so
+	// that their use can grow and show; 0 means 0.1. Alone, the Pacer uses
+	// the whole window.
+	Share float64
+	// DailyReserve is how many requests of the daily quota to leave for
+	// other integrations; 0 means none (HubSpot's own 429 DAILY stops the
+	// run then).
+	DailyReserve int
+	// Pause is the wait after a 429 without Retry-After; 0 means 1 s.
+	Pause time.Duration
+	// Slack is how long after a request leaves HubSpot's window its slot is
+	// reused; 0 means 50 ms. It absorbs clock and network skew and leaves
+	// gaps through which other clients' requests get in, and so show up in
+	// the counts, instead of meeting a window this client keeps full.
+	Slack time.Duration
+}
+
+// Pacer admits requests. It is safe for concurrent use.
+type Pacer struct {
+	cfg Config
+
+	mu         sync.Mutex
+	interval   time.Duration
+	portalMax  int
+	log        []*entry // our requests still inside the window, by send time
+	samples    []sample // others' usage seen, by time
+	pauseUntil time.Time
+	rtt        time.Duration // largest recent round trip
+	dailyKnown bool
+	dailyLeft  int
+	changed    chan struct{} // closed and replaced when the budget may have grown
+	stats      Stats
+}
+
+type entry struct {
+	sent, done time.Time
+}
+
+type sample struct {
+	at     time.Time
+	others int
+}
+
+// Stats describe what the Pacer learned.
+type Stats struct {
+	PortalMax      int           // the portal's limit per interval, 0 if not reported
+	Interval       time.Duration // the window
+	Others         int           // requests by other clients in the window, as last estimated
+	DailyRemaining int           // -1 if not reported
+	Throttled      int           // 429s observed
+	Waited         time.Duration // time requests spent waiting for a slot, summed
+}
+
+// New returns a Pacer.
+func New(cfg Config) *Pacer {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 10 * time.Second
+	}
+	if cfg.Pause <= 0 {
+		cfg.Pause = time.Second
+	}
+	if cfg.Slack <= 0 {
+		cfg.Slack = 50 * time.Millisecond
+	}
+	return &Pacer{cfg: cfg, interval: cfg.Interval, changed: make(chan struct{}), stats: Stats{DailyRemaining: -1}}
+}
+
+// Release reports the answer to an admitted request: its rate-limit
+// headers (if any), whether it was a 429, and the 429's Retry-After.
+type Release = func(rl hubspot.RateLimit, throttled bool, retryAfter time.Duration)
+
+// Acquire waits until a request may be sent, records it, and returns the
+// function to call with its answer. It returns ctx's error if ctx ends
+// first, and ErrDailyReserve when the daily quota is down to the reserve.
+func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
+	start := time.Now()
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		if p.cfg.DailyReserve > 0 && p.dailyKnown && p.dailyLeft <= p.cfg.DailyReserve {
+			p.mu.Unlock()
+			return nil, ErrDailyReserve
+		}
+		wait := p.admit(now)
+		if wait == 0 {
+			e := &entry{sent: now}
+			p.log = append(p.log, e)
+			if p.dailyKnown {
+				p.dailyLeft--
+			}
+			p.stats.Waited += now.Sub(start)
+			p.mu.Unlock()
+			return func(rl hubspot.RateLimit, throttled bool, retryAfter time.Duration) {
+				p.release(e, rl, throttled, retryAfter)
+			}, nil
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		case <-changed:
+			t.Stop()
+		}
+	}
+}
+
+// admit returns 0 if a request may go now, else how long to wait before
+// looking again. p.mu is held.
+func (p *Pacer) admit(now time.Time) time.Duration {
+	if now.Before(p.pauseUntil) {
+		return p.pauseUntil.Sub(now)
+	}
+	p.prune(now)
+	budget := p.budget(now)
+	if len(p.log) < budget {
+		return 0
+	}
+	// Wait until enough entries leave the window.
+	exp := make([]time.Time, len(p.log))
+	for i, e := range p.log {
+		exp[i] = p.expiry(e)
+	}
+	slices.SortFunc(exp, func(a, b time.Time) int { return a.Compare(b) })
+	return max(exp[len(exp)-budget].Sub(now), time.Millisecond)
+}
+
+// expiry is when an entry's slot may be reused: an interval after HubSpot
+// received it, bounded by the answer's arrival (or, while in flight, by the
+// send time plus the recent round trip), plus the slack.
+func (p *Pacer) expiry(e *entry) time.Time {
+	at := e.done
+	if at.IsZero() {
+		at = e.sent.Add(p.rtt)
+	}
+	return at.Add(p.interval + p.cfg.Slack)
+}
+
+func (p *Pacer) prune(now time.Time) {
+	keep := p.log[:0]
+	for _, e := range p.log {
+		if p.expiry(e).After(now) {
+			keep = append(keep, e)
+		}
+	}
+	clear(p.log[len(keep):])
+	p.log = keep
+	i := 0
+	for i < len(p.samples) && !p.samples[i].at.Add(p.interval).After(now) {
+		i++
+	}
+	p.samples = p.samples[i:]
+}
+
+// budget is how many of our requests may be in the window now.
+func (p *Pacer) budget(now time.Time) int {
+	b := math.MaxInt
+	if p.cfg.Cap > 0 {
+		b = p.cfg.Cap
+	}
+	if p.portalMax > 0 {
+		others := 0
+		for _, s := range p.samples {
+			others = max(others, s.others)
+		}
+		p.stats.Others = others
+		reserve := 0
+		if others > 0 {
+			share := p.cfg.Share
+			if share <= 0 {
+				share = 0.1
+			}
+			reserve = int(math.Ceil(share * float64(p.portalMax)))
+		}
+		b = min(b, p.portalMax-reserve-others)
+	}
+	return max(b, 1)
+}
+
+func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAfter time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	e.done = now
+	if rtt := now.Sub(e.sent); rtt > p.rtt {
+		p.rtt = rtt
+	} else {
+		p.rtt = (p.rtt*7 + rtt) / 8 // let an old spike fade
+	}
+	if throttled {
+		p.stats.Throttled++
+		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
+	}
+	if rl.Known && rl.Max > 0 {
+		p.portalMax = rl.Max
+		if rl.Interval > 0 {
+			p.interval = rl.Interval
+		}
+		// The portal counted Max − Remaining requests when it answered this
+		// one. Ours among them: those sent no later than this one and still
+		// in the window then. The rest are other clients'.
+		ours := 0
+		for _, o := range p.log {
+			if !o.sent.After(e.sent) {
+				ours++
+			}
+		}
+		p.samples = append(p.samples, sample{at: now, others: max(0, rl.Max-rl.Remaining-ours)})
+		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
+	}
+	if rl.DailyKnown {
+		sentAfter := 0
+		for _, o := range p.log {
+			if o.sent.After(e.sent) {
+				sentAfter++
+			}
+		}
+		p.dailyKnown = true
+		p.dailyLeft = rl.DailyRemaining - sentAfter
+		p.stats.DailyRemaining = rl.DailyRemaining
+	}
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Stats returns what the Pacer learned so far.
+func (p *Pacer) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}

@@ -1,0 +1,179 @@
+package pacer
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// window is a rolling-window server: it admits a request when fewer than
+// max were admitted in the last interval, as HubSpot does.
+type window struct {
+	max      int
+	interval time.Duration
+	admitted []time.Time
+}
+
+func (w *window) serve() (hubspot.RateLimit, bool) {
+	now := time.Now()
+	keep := w.admitted[:0]
+	for _, t := range w.admitted {
+		if t.After(now.Add(-w.interval)) {
+			keep = append(keep, t)
+		}
+	}
+	w.admitted = keep
+	throttled := len(w.admitted) >= w.max
+	if !throttled {
+		w.admitted = append(w.admitted, now)
+	}
+	return hubspot.RateLimit{Known: true, Max: w.max, Remaining: w.max - len(w.admitted), Interval: w.interval}, throttled
+}
+
+// send acquires and answers n requests one after another, and returns the
+// send times and the 429 count.
+func send(t *testing.T, p *Pacer, w *window, n int) (times []time.Time, throttled int) {
+	t.Helper()
+	for range n {
+		release, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, time.Now())
+		var rl hubspot.RateLimit
+		var thr bool
+		if w != nil {
+			rl, thr = w.serve()
+		}
+		if thr {
+			throttled++
+		}
+		release(rl, thr, 0)
+	}
+	return times, throttled
+}
+
+func maxInWindow(times []time.Time, interval time.Duration) int {
+	best := 0
+	for i := range times {
+		n := 0
+		for j := i; j < len(times) && times[j].Sub(times[i]) < interval; j++ {
+			n++
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+func TestCapWithoutHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{Cap: 90})
+		start := time.Now()
+		times, _ := send(t, p, nil, 300)
+		if got := maxInWindow(times, 10*time.Second); got > 90 {
+			t.Errorf("%d requests in one 10 s window, cap 90", got)
+		}
+		if d := times[89].Sub(start); d != 0 {
+			t.Errorf("the first 90 did not go at once: the 90th after %v", d)
+		}
+		if d := times[90].Sub(start); d < 10*time.Second {
+			t.Errorf("the 91st went after %v, inside the first window", d)
+		}
+	})
+}
+
+func TestLearnsThePortalLimit(t *testing.T) {
+	for _, limit := range []int{100, 190} {
+		synctest.Test(t, func(t *testing.T) {
+			w := &window{max: limit, interval: 10 * time.Second}
+			p := New(Config{Cap: 1000})
+			start := time.Now()
+			times, throttled := send(t, p, w, 7*limit)
+			if throttled != 0 || maxInWindow(times, 10*time.Second) > limit {
+				t.Errorf("limit %d: %d throttled, %d in a window", limit, throttled, maxInWindow(times, 10*time.Second))
+			}
+			if el := time.Since(start); el > 61*time.Second {
+				t.Errorf("limit %d: %v for 7 windows' worth; a perfect client needs 60 s", limit, el)
+			}
+			if st := p.Stats(); st.PortalMax != limit || st.Interval != 10*time.Second {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestPausesAfterA429(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		release, _ := p.Acquire(context.Background())
+		release(hubspot.RateLimit{}, true, 3*time.Second)
+		start := time.Now()
+		if _, err := p.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != 3*time.Second {
+			t.Errorf("waited %v after a 429 with Retry-After 3 s", waited)
+		}
+		if p.Stats().Throttled != 1 {
+			t.Errorf("stats %+v", p.Stats())
+		}
+	})
+}
+
+func TestLeavesRoomForOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		// The portal reports 60 of 100 used when only one of ours is in the window.
+		release, _ := p.Acquire(context.Background())
+		release(hubspot.RateLimit{Known: true, Max: 100, Remaining: 40, Interval: 10 * time.Second}, false, 0)
+		n := 1
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := p.Acquire(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			n++
+		}
+		// 100 − 59 others − 10 kept free = 31 of ours in the window.
+		if n != 31 || p.Stats().Others != 59 {
+			t.Errorf("admitted %d, others %d; want 31 and 59", n, p.Stats().Others)
+		}
+	})
+}
+
+func TestDailyReserve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{DailyReserve: 5})
+		release, _ := p.Acquire(context.Background())
+		release(hubspot.RateLimit{DailyKnown: true, Daily: 1000, DailyRemaining: 8}, false, 0)
+		for i := range 3 {
+			if _, err := p.Acquire(context.Background()); err != nil {
+				t.Fatalf("request %d refused: %v", i, err)
+			}
+		}
+		if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrDailyReserve) {
+			t.Fatalf("err = %v, want ErrDailyReserve with 5 left", err)
+		}
+	})
+}
+
+func TestAcquireHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{Cap: 1})
+		if _, err := p.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, err := p.Acquire(ctx); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 2*time.Second {
+			t.Fatalf("err %v after %v", err, time.Since(start))
+		}
+	})
+}
