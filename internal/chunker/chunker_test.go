@@ -131,3 +131,17 @@ func BenchmarkChunker(b *testing.B) {
 		c.Add(Encode(row, nil, "", in))
 	}
 }
+
+// BenchmarkNewBatch measures encoding one request body of 100 inputs from
+// their already encoded JSON.
+func BenchmarkNewBatch(b *testing.B) {
+	items := make([]*Item, 100)
+	for i := range items {
+		items[i] = Encode(i+1, nil, "", hubspot.CreateInput{Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50",
+			"quantity": "12", "hs_sku": fmt.Sprint("SKU-", i), "description": "Annual subscription"}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		NewBatch(items)
+	}
+}

@@ -201,3 +201,21 @@ func indexOf(ss []string, s string) int {
 	}
 	panic(s)
 }
+
+func BenchmarkMap(b *testing.B) {
+	s, err := Load(strings.NewReader(sampleYAML))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := s.Compile(header)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := []string{"SKU-1", "Widget", "3", "10.50", "03/15/2026", "Monthly", "yes", "2026-03-15T10:30:00+02:00", "1001", "", "55"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+// Command otherapp plays another integration on the same HubSpot portal:
+// it creates one line item at a time at a steady rate, so that a benchmark
+// can show the importer leaving it its share.
+//
+//	go run ./bench/otherapp --base-url URL --token T --per-10s 95 --after 20s --for 120s
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	base := flag.String("base-url", "http://127.0.0.1:8080", "API root")
+	token := flag.String("token", "", "bearer token")
+	per10s := flag.Int("per-10s", 95, "requests per 10 s, evenly spaced")
+	after := flag.Duration("after", 0, "wait this long before starting")
+	dur := flag.Duration("for", time.Minute, "how long to keep going")
+	flag.Parse()
+	time.Sleep(*after)
+	ctx, cancel := context.WithTimeout(context.Background(), *dur)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Second / time.Duration(*per10s))
+	defer tick.Stop()
+	client := &http.Client{Timeout: 30 * time.Second}
+	sent, ok, throttled := 0, 0, 0
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			out, _ := json.Marshal(map[string]int{"sent": sent, "ok": ok, "throttled": throttled})
+			fmt.Println(string(out))
+			return
+		case <-tick.C:
+		}
+		body := fmt.Sprintf(`{"inputs":[{"associations":[],"objectWriteTraceId":"other-%d","properties":{"name":"other app %d"}}]}`, i, i)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, *base+"/crm/v3/objects/line_items/batch/create", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+*token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() == nil {
+				fmt.Fprintln(os.Stderr, "otherapp:", err)
+			}
+			continue
+		}
+		resp.Body.Close()
+		sent++
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			ok++
+		case http.StatusTooManyRequests:
+			throttled++
+		}
+	}
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# bench/run.sh: measures the importer against the HubSpot emulator and
+# HubSpot's official Node.js client, prints a table and writes
+# bench/out/results.md (lines ready for BENCHMARKS.md).
+#
+# Usage: bench/run.sh [all|pipeline|ceiling|peer]   (default: all)
+# Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (8)
+#
+# Needs Go, Node.js with npm, and /usr/bin/time (apt-get install time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+BIN=$OUT/bin
+what=${1:-all}
+ROWS_SMALL=${BENCH_ROWS_SMALL:-1000000}
+ROWS_LARGE=${BENCH_ROWS_LARGE:-5000000}
+WORKERS=${BENCH_WORKERS:-8}
+TOKEN=bench-token
+PORT=18477
+BASE=http://127.0.0.1:$PORT
+
+mkdir -p "$OUT" "$BIN"
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time" >&2
+  apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
+fi
+echo "== building" >&2
+go build -o "$BIN/importer" ./cmd/importer
+go build -o "$BIN/emulator" ./cmd/hubspot-emulator
+go build -o "$BIN/gencsv" ./cmd/gencsv
+go build -o "$BIN/csvfloor" ./bench/csvfloor
+go build -o "$BIN/otherapp" ./bench/otherapp
+go build -o "$BIN/tabulate" ./bench/tabulate
+
+EMU_PID=
+# start_emulator DIR ARGS...: the emulator under /usr/bin/time, its report in DIR.
+start_emulator() {
+  local dir=$1; shift
+  /usr/bin/time -v -o "$dir/emulator.time" "$BIN/emulator" --addr 127.0.0.1:$PORT --token $TOKEN \
+    --seed-deals 1001-1020 --unique-property import_key --report-json "$dir/emulator.json" "$@" >"$dir/emulator.log" 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 100); do
+    grep -q listening "$dir/emulator.log" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "emulator did not start" >&2; cat "$dir/emulator.log" >&2; exit 1
+}
+stop_emulator() {
+  # The time wrapper passes the signal on; the emulator writes its report.
+  pkill -INT -P "$EMU_PID" 2>/dev/null || true
+  wait "$EMU_PID" 2>/dev/null || true
+  EMU_PID=
+}
+trap 'if [ -n "$EMU_PID" ]; then pkill -P "$EMU_PID" 2>/dev/null || true; fi' EXIT
+
+# import DIR FILE ARGS...: one importer run under /usr/bin/time.
+import() {
+  local dir=$1 file=$2; shift 2
+  rm -rf "$dir/out"
+  HUBSPOT_ACCESS_TOKEN=$TOKEN /usr/bin/time -v -o "$dir/importer.time" "$BIN/importer" --base-url $BASE \
+    --mapping samples/mapping.yaml --out "$dir/out" --log-format json "$@" "$file" >"$dir/importer.stdout" 2>"$dir/importer.log" || true
+  cp "$dir/out/summary.json" "$dir/importer.json"
+}
+
+gen() { # gen ROWS FILE
+  [ -s "$2" ] || "$BIN/gencsv" --rows "$1" --seed 42 >"$2"
+}
+
+pipeline() {
+  for rows in $ROWS_SMALL $ROWS_LARGE; do
+    local dir=$OUT/pipeline-$rows file=$OUT/rows-$rows.csv
+    mkdir -p "$dir"
+    echo "== pipeline: $rows rows into an unlimited emulator" >&2
+    gen "$rows" "$file"
+    "$BIN/csvfloor" "$file" >"$dir/csvfloor.json"
+    start_emulator "$dir" --rate-max -1
+    import "$dir" "$file" --rate 0 --workers "$WORKERS"
+    stop_emulator
+  done
+}
+
+ceiling() {
+  for max in 190 100; do
+    # 7 windows' worth of 100-row calls: a perfect client needs exactly 60 s.
+    local rows=$((7 * max * 100)) dir=$OUT/ceiling-$max file
+    file=$OUT/rows-$rows.csv
+    mkdir -p "$dir"
+    echo "== ceiling: $max per 10 s, $rows rows, --rate 50 (above the limit)" >&2
+    gen "$rows" "$file"
+    start_emulator "$dir" --rate-max "$max" --rate-interval 10s
+    import "$dir" "$file" --rate 50 --workers "$WORKERS"
+    stop_emulator
+  done
+  # Another app starts using half of the portal's limit 20 s into the run.
+  local max=190 dir=$OUT/shared-190 rows=$((12 * 190 * 100)) file
+  file=$OUT/rows-$rows.csv
+  mkdir -p "$dir"
+  echo "== shared: $max per 10 s, another app takes half from 20 s on" >&2
+  gen "$rows" "$file"
+  start_emulator "$dir" --rate-max "$max" --rate-interval 10s
+  "$BIN/otherapp" --base-url $BASE --token $TOKEN --per-10s $((max / 2)) --after 20s --for 600s >"$dir/otherapp.json" &
+  local other=$!
+  import "$dir" "$file" --rate 50 --workers "$WORKERS"
+  kill -INT $other 2>/dev/null || true
+  wait $other 2>/dev/null || true
+  stop_emulator
+}
+
+peer() {
+  echo "== installing the Node.js peer" >&2
+  (cd bench/peer && npm ci --no-audit --no-fund >/dev/null)
+  local max=190 rows=$((7 * 190 * 100)) file
+  file=$OUT/rows-$rows.csv
+  gen "$rows" "$file"
+  for faults in none gateway; do
+    local args=(--rate-max "$max" --rate-interval 10s) extra=()
+    if [ $faults = gateway ]; then
+      # 3% of calls fail before the batch is committed, 2% after it.
+      args+=(--error-rate 0.03 --error-statuses 500,502,503 --commit-then-error-rate 0.02 --commit-then-statuses 502,504)
+      extra=(--key-property import_key)
+    fi
+    local dir=$OUT/peer-$faults-importer
+    mkdir -p "$dir"
+    echo "== side by side ($faults): the importer" >&2
+    start_emulator "$dir" "${args[@]}"
+    import "$dir" "$file" --rate 50 --workers "$WORKERS" "${extra[@]}"
+    stop_emulator
+    dir=$OUT/peer-$faults-node
+    mkdir -p "$dir"
+    echo "== side by side ($faults): @hubspot/api-client" >&2
+    start_emulator "$dir" "${args[@]}"
+    /usr/bin/time -v -o "$dir/peer.time" node bench/peer/import.js --base-url $BASE --token $TOKEN \
+      --input "$file" --out "$dir/peer.json" >"$dir/peer.log" 2>&1 || true
+    stop_emulator
+  done
+}
+
+case $what in
+  all) pipeline; ceiling; peer ;;
+  pipeline) pipeline ;;
+  ceiling) ceiling ;;
+  peer) peer ;;
+  *) echo "usage: bench/run.sh [all|pipeline|ceiling|peer]" >&2; exit 2 ;;
+esac
+
+{
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); node $(node --version 2>/dev/null || echo none)"
+  echo "Date: $(date -u +%Y-%m-%dT%H:%MZ); command: bench/run.sh $what"
+} >"$OUT/machine.txt"
+"$BIN/tabulate" "$OUT" | tee "$OUT/results.md"
