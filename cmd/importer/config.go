@@ -42,6 +42,7 @@ type config struct {
 	settleDelay  time.Duration
 	version      bool
 	cpuProfile   string
+	summaryJSON  string
 	token        hubspot.Token
 }
 
@@ -63,6 +64,8 @@ Examples:
 Environment:
   HUBSPOT_ACCESS_TOKEN  private app access token (or --token-file)
   HUBSPOT_BASE_URL      API root (or --base-url)
+  IMPORTER_<FLAG>       any flag below, e.g. IMPORTER_RATE=5, IMPORTER_KEY_PROPERTY=import_key,
+                        IMPORTER_LOG_FORMAT=json; a flag on the command line wins
 
 Exit codes: 0 all rows created, 3 some rows failed or are in doubt,
 1 fatal error, 2 usage error, 130 interrupted.
@@ -103,6 +106,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.settleDelay, "lookup-delay", 2*time.Second, "wait before looking up rows without a clear answer, so HubSpot's search index can catch up")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `file`")
+	fs.StringVar(&c.summaryJSON, "summary-json", "", "also write the summary as JSON to `path` (- for standard output; the human summary then goes to standard error)")
+	if err := applyEnv(fs, getenv); err != nil {
+		return nil, err
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp
@@ -150,6 +157,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	c.token = tok
 	return c, nil
+}
+
+// envName is the environment variable that sets a flag: IMPORTER_ and the
+// flag's name in upper case with - as _.
+func envName(flagName string) string {
+	return "IMPORTER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets flags from IMPORTER_* variables before the command line is
+// parsed, so that flags given on the command line win.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || f.Name == "version" {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = &usageError{fmt.Sprintf("%s=%q: %v", envName(f.Name), v, e)}
+			}
+		}
+	})
+	return err
 }
 
 // loadToken reads the token from the file, else the environment. The error

@@ -7,18 +7,19 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
 )
 
-// newLogger builds the zap logger: console lines on a terminal, JSON
-// otherwise (format "auto"), or as asked.
-func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {
+// newLogger builds the zap logger writing to w: console lines on a
+// terminal, JSON otherwise (format "auto"), or as asked.
+func newLogger(format, level string, w io.Writer, terminal bool) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	if format == "auto" {
 		format = "json"
-		if isTerminal(w) {
+		if terminal {
 			format = "console"
 		}
 	}
@@ -37,12 +38,5 @@ func newLogger(format, level string, w io.Writer) (*zap.Logger, error) {
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

@@ -40,7 +40,8 @@ func importerMain() int {
 		fmt.Println("importer", version)
 		return exitOK
 	}
-	log, err := newLogger(cfg.logFormat, cfg.logLevel, os.Stderr)
+	out := console{stdout: os.Stdout, stderr: &barWriter{w: os.Stderr}, terminal: isTerminal(os.Stderr)}
+	log, err := newLogger(cfg.logFormat, cfg.logLevel, out.stderr, out.terminal)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "importer:", err)
 		return exitUsage
@@ -56,7 +57,7 @@ func importerMain() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = run(ctx, cfg, log, os.Stdout)
+	err = run(ctx, cfg, log, out)
 	if err != nil && exitCode(err) != exitRowsFailed {
 		fmt.Fprintln(os.Stderr, "importer:", err)
 	}

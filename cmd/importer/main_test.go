@@ -137,8 +137,8 @@ func TestTokenNeverInOutput(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logs, stdout bytes.Buffer
-			log, _ := newLogger("json", "debug", &logs)
-			err = run(context.Background(), cfg, log, &stdout)
+			log, _ := newLogger("json", "debug", &logs, false)
+			err = run(context.Background(), cfg, log, console{stdout: &stdout, stderr: &barWriter{w: &logs}})
 			_ = log.Sync()
 			if tc.name != "accepted" && exitCode(err) != exitFatal {
 				t.Fatalf("exit code %d (err %v), want 1", exitCode(err), err)
@@ -429,3 +429,5 @@ func exitOf(err error) int {
 	}
 	return 0
 }
+
+func jsonValid(s string) bool { return json.Valid([]byte(s)) }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,9 +28,17 @@ import (
 	"github.com/lineitems/importer/internal/upload"
 )
 
+// console is where a run talks to people: standard output for the
+// summary, standard error for logs and, on a terminal, the progress bar.
+type console struct {
+	stdout   io.Writer
+	stderr   *barWriter
+	terminal bool // standard error is a terminal: show a progress bar
+}
+
 // run performs one import as cfg says and writes summary.json. Its error
 // goes through exitCode.
-func run(ctx context.Context, cfg *config, log *zap.Logger, stdout io.Writer) (err error) {
+func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err error) {
 	var spec *mapping.Spec
 	mappingSum := "identity"
 	if cfg.mappingPath != "" {
@@ -39,7 +52,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, stdout io.Writer) (e
 		mappingSum, _ = journal.Fingerprint(bytes.NewReader(data))
 	}
 
-	in, inName, inputSum, err := openInput(cfg.input)
+	in, inName, inputSum, total, err := openInput(cfg.input, con.terminal)
 	if err != nil {
 		return err
 	}
@@ -101,7 +114,13 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, stdout io.Writer) (e
 		zap.Bool("sandbox", cfg.sandbox), zap.Bool("dry_run", cfg.dryRun),
 		zap.Float64("rate", cfg.rate), zap.Int("workers", cfg.workers), zap.String("key_property", cfg.keyProperty))
 
+	finishBar := func() {}
+	if con.terminal {
+		opts.OnProgress, finishBar = con.stderr.newBar(total)
+		opts.Progress = 200 * time.Millisecond
+	}
 	sum, err := importer.Run(ctx, opts)
+	finishBar()
 	if sum == nil {
 		return err
 	}
@@ -109,11 +128,24 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, stdout io.Writer) (e
 	if werr := report.WriteSummaryFile(filepath.Join(cfg.outDir, report.SummaryFile), *sum); werr != nil {
 		return errors.Join(err, fmt.Errorf("writing the summary: %w", werr))
 	}
+	human := con.stdout
+	switch cfg.summaryJSON {
+	case "":
+	case "-":
+		if werr := report.WriteSummary(con.stdout, *sum); werr != nil {
+			return errors.Join(err, werr)
+		}
+		human = con.stderr
+	default:
+		if werr := report.WriteSummaryFile(cfg.summaryJSON, *sum); werr != nil {
+			return errors.Join(err, fmt.Errorf("writing --summary-json: %w", werr))
+		}
+	}
 	log.Info("import finished", zap.Int("rows", sum.Rows), zap.Int("created", sum.Created),
 		zap.Int("failed", sum.Failed), zap.Int("in_doubt", sum.InDoubt), zap.Int("requests", sum.Requests),
 		zap.Int("retries", sum.Retries), zap.Int("throttled", sum.Throttled),
 		zap.Float64("elapsed_seconds", sum.ElapsedSeconds), zap.Int("exit_code", sum.ExitCode))
-	printSummary(stdout, sum, cfg.outDir)
+	printSummary(human, sum, cfg.outDir)
 	return err
 }
 
@@ -144,24 +176,53 @@ func checkKeyProperty(ctx context.Context, c *hubspot.Client, name string, log *
 }
 
 // openInput opens the input and, for a file, fingerprints it for the
-// journal (standard input cannot be read twice, so it has none).
-func openInput(name string) (io.ReadCloser, string, string, error) {
+// journal (standard input cannot be read twice, so it has none). With
+// count, the same pass counts the data records for the progress bar;
+// total is -1 when unknown.
+func openInput(name string, count bool) (in io.ReadCloser, display, sum string, total int, err error) {
 	if name == "-" {
-		return io.NopCloser(os.Stdin), "stdin", "", nil
+		return io.NopCloser(os.Stdin), "stdin", "", -1, nil
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, name, "", fmt.Errorf("input: %w", err)
+		return nil, name, "", -1, fmt.Errorf("input: %w", err)
 	}
-	sum, err := journal.Fingerprint(f)
+	total = -1
+	if count {
+		sum, total, err = fingerprintAndCount(f)
+	} else {
+		sum, err = journal.Fingerprint(f)
+	}
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
 		f.Close()
-		return nil, name, "", fmt.Errorf("input: %w", err)
+		return nil, name, "", -1, fmt.Errorf("input: %w", err)
 	}
-	return f, name, sum, nil
+	return f, name, sum, total, nil
+}
+
+// fingerprintAndCount hashes r and counts its CSV data records in one pass.
+// A malformed record counts as one, as the import will count it.
+func fingerprintAndCount(r io.Reader) (string, int, error) {
+	h := sha256.New()
+	cr := csv.NewReader(bufio.NewReaderSize(io.TeeReader(r, h), 1<<20))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	records := 0
+	for {
+		_, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var pe *csv.ParseError
+		if err != nil && !errors.As(err, &pe) {
+			return "", 0, err
+		}
+		records++
+	}
+	return hex.EncodeToString(h.Sum(nil)), max(records-1, 0), nil
 }
 
 func newHTTPClient(cfg *config) *http.Client {
@@ -171,18 +232,44 @@ func newHTTPClient(cfg *config) *http.Client {
 	return &http.Client{Transport: tr, Timeout: cfg.timeout}
 }
 
-// printSummary writes a few lines a person reads at the end of a run.
+// printSummary writes the table a person reads at the end of a run.
 func printSummary(w io.Writer, s *report.Summary, out string) {
-	fmt.Fprintf(w, "rows %d: created %d, failed %d, in doubt %d (%d requests, %d retries, %d throttled, %.1fs)\n",
-		s.Rows, s.Created, s.Failed, s.InDoubt, s.Requests, s.Retries, s.Throttled, s.ElapsedSeconds)
-	for i, c := range s.ErrorCodes {
-		if i == 5 {
-			break
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	verb := "Import finished"
+	if s.DryRun {
+		verb = "Dry run finished (nothing sent)"
+	}
+	fmt.Fprintf(w, "%s: %d of %d rows created.\n", verb, s.Created, s.Rows)
+	for _, r := range []struct {
+		k string
+		v any
+	}{
+		{"rows", s.Rows}, {"created", s.Created}, {"failed", s.Failed}, {"in doubt", s.InDoubt},
+		{"requests", s.Requests}, {"retries", s.Retries}, {"throttled (429)", s.Throttled},
+		{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
+		{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)},
+	} {
+		fmt.Fprintf(tw, "  %s\t%v\t\n", r.k, r.v)
+	}
+	tw.Flush()
+	if len(s.ErrorCodes) > 0 {
+		fmt.Fprintln(w, "Top errors:")
+		for i, c := range s.ErrorCodes {
+			if i == 5 {
+				break
+			}
+			fmt.Fprintf(w, "  %6d  %s\n", c.Count, c.Code)
 		}
-		fmt.Fprintf(w, "  %6d  %s\n", c.Count, c.Code)
 	}
 	if s.Stopped != "" {
-		fmt.Fprintf(w, "stopped: %s\n", s.Stopped)
+		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)
 	}
-	fmt.Fprintf(w, "reports: %s\n", out)
+	fmt.Fprintln(w, "Reports:")
+	files := []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.SummaryFile}
+	if s.DryRun {
+		files = append(files, importer.BatchesFile)
+	}
+	for _, f := range files {
+		fmt.Fprintf(w, "  %s\n", filepath.Join(out, f))
+	}
 }

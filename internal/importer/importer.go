@@ -48,7 +48,11 @@ type Options struct {
 	Policy       upload.Policy
 	DryRun       bool // map and batch, write batches.jsonl, send nothing
 	Log          *zap.Logger
-	Progress     time.Duration // interval of the info progress line; 0 means 5s
+	Progress     time.Duration // how often OnProgress is called; 0 means 5s
+	// OnProgress, when set, is called every Progress with the tallies so
+	// far and once more at the end; otherwise Run logs a progress line at
+	// info level every Progress.
+	OnProgress func(c report.Counts, elapsed time.Duration)
 	Jitter       func() float64
 
 	// Journal, when set, identifies the run for its journal in OutDir; the
@@ -186,7 +190,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 		return nil
 	})
-	stopProgress := progress(runCtx, log, rep, start, o.Progress)
+	onProgress := o.OnProgress
+	if onProgress == nil {
+		onProgress = logProgress(log)
+	}
+	stopProgress := progress(runCtx, rep, start, o.Progress, onProgress)
 	var upErr error
 	if dry != nil {
 		upErr = dry.Run(runCtx, batches)
@@ -199,6 +207,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	drainErr := up.Drain(batches, "the run stopped before this row was sent")
 	_ = g.Wait()
 	stopProgress()
+	if o.OnProgress != nil {
+		o.OnProgress(rep.Counts(), time.Since(start))
+	}
 
 	counts := rep.Counts()
 	st := up.Stats()
@@ -409,9 +420,9 @@ func notSent(items []*chunker.Item) []report.Outcome {
 	return outs
 }
 
-// progress logs a line at info level every interval until the returned
-// function is called.
-func progress(ctx context.Context, log *zap.Logger, rep *report.Writer, start time.Time, every time.Duration) func() {
+// progress calls report with the tallies every interval until the
+// returned function is called.
+func progress(ctx context.Context, rep *report.Writer, start time.Time, every time.Duration, report func(report.Counts, time.Duration)) func() {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
@@ -428,15 +439,20 @@ func progress(ctx context.Context, log *zap.Logger, rep *report.Writer, start ti
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				c := rep.Counts()
-				secs := time.Since(start).Seconds()
-				log.Info("progress", zap.Int("rows_done", c.Rows), zap.Int("created", c.Created),
-					zap.Int("failed", c.Failed), zap.Int("in_doubt", c.InDoubt),
-					zap.Float64("rows_per_second", float64(c.Rows)/secs))
+				report(rep.Counts(), time.Since(start))
 			}
 		}
 	}()
 	return func() { close(done); <-stopped }
+}
+
+// logProgress logs the tallies as an info line, for logs read by machines.
+func logProgress(log *zap.Logger) func(report.Counts, time.Duration) {
+	return func(c report.Counts, elapsed time.Duration) {
+		log.Info("progress", zap.Int("rows_done", c.Rows), zap.Int("created", c.Created),
+			zap.Int("failed", c.Failed), zap.Int("in_doubt", c.InDoubt),
+			zap.Float64("rows_per_second", float64(c.Rows)/elapsed.Seconds()))
+	}
 }
 
 // BatchesFile is where a dry run writes the request bodies it would send.

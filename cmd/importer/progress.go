@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/lineitems/importer/internal/report"
+)
+
+// barWriter is the terminal's standard error shared by log lines and the
+// progress bar: a log line first clears the bar, then the bar is drawn
+// again below it, so the two never mix on one line.
+type barWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	bar *progressbar.ProgressBar // nil until a bar is shown
+}
+
+func (b *barWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar == nil {
+		return b.w.Write(p)
+	}
+	_ = b.bar.Clear()
+	n, err := b.w.Write(p)
+	_ = b.bar.RenderBlank()
+	return n, err
+}
+
+// Sync lets zap flush through the writer.
+func (b *barWriter) Sync() error { return nil }
+
+// newBar shows a progress bar of total rows (-1 when unknown) on w, and
+// returns the function that updates it and the one that removes it.
+func (b *barWriter) newBar(total int) (update func(report.Counts, time.Duration), finish func()) {
+	bar := progressbar.NewOptions64(int64(total),
+		progressbar.OptionSetWriter(bareWriter{b}),
+		progressbar.OptionSetDescription("importing"),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionUseANSICodes(true),
+		// No spinner goroutine: the bar is drawn only under b.mu.
+		progressbar.OptionSetSpinnerChangeInterval(0),
+	)
+	b.mu.Lock()
+	b.bar = bar
+	b.mu.Unlock()
+	update = func(c report.Counts, _ time.Duration) {
+		desc := "importing"
+		if bad := c.Failed + c.InDoubt; bad > 0 {
+			desc = fmt.Sprintf("importing (%d failed, %d in doubt)", c.Failed, c.InDoubt)
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		bar.Describe(desc)
+		_ = bar.Set64(int64(c.Rows))
+	}
+	finish = func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		_ = bar.Finish()
+		_ = bar.Clear()
+		b.bar = nil
+	}
+	return update, finish
+}
+
+// bareWriter is how the bar itself writes: straight through, under the
+// lock its caller already holds.
+type bareWriter struct{ b *barWriter }
+
+func (w bareWriter) Write(p []byte) (int, error) { return w.b.w.Write(p) }

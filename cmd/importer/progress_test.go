@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/lineitems/importer/internal/sample"
+)
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+// TestProgressOnATerminal runs the importer under a pseudo-terminal: a
+// progress bar is drawn, log lines stay whole, and the summary table ends
+// the output.
+func TestProgressOnATerminal(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.csv")
+	f, _ := os.Create(input)
+	if err := sample.Write(f, 20000, 8, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	root, _ := filepath.Abs("../..")
+	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--rate", "0", input)
+	cmd.Dir = dir
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_, _ = io.Copy(&out, ptmx) // until the child exits and the pty closes
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, out.String())
+	}
+	text := ansi.ReplaceAllString(out.String(), "")
+	if !strings.Contains(text, "importing") || !strings.Contains(text, "rows/s") || !regexp.MustCompile(`\d+%`).MatchString(text) {
+		t.Errorf("no progress bar drawn:\n%s", text)
+	}
+	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' })
+	logLine := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+INFO\s`)
+	logs := 0
+	for _, l := range lines {
+		if !strings.Contains(l, "INFO") {
+			continue
+		}
+		logs++
+		if !logLine.MatchString(l) || strings.Contains(l, "importing") {
+			t.Errorf("a log line is garbled: %q", l)
+		}
+	}
+	if logs < 2 {
+		t.Errorf("%d console log lines, want the start and end lines at least:\n%s", logs, text)
+	}
+	if !strings.Contains(text, "Import finished: 20000 of 20000 rows created.") || !strings.Contains(text, "throttled (429)") {
+		t.Errorf("no summary table:\n%s", text)
+	}
+}
+
+// TestNoBarWithoutATerminal: under cron the output has no bar, the logs are
+// JSON, and --summary-json - puts the summary on standard output.
+func TestNoBarWithoutATerminal(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	root, _ := filepath.Abs("../..")
+	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--summary-json", "-",
+		filepath.Join(root, "samples/line_items.csv"))
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if exitOf(err) != 3 {
+		t.Fatalf("exit %d\n%s", exitOf(err), stderr.String())
+	}
+	if strings.Contains(stderr.String(), "importing") || strings.Contains(stderr.String(), "\r") {
+		t.Errorf("a progress bar was drawn without a terminal:\n%s", stderr.String())
+	}
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if strings.HasPrefix(l, "{") && !jsonValid(l) {
+			t.Errorf("log line is not JSON: %q", l)
+		}
+	}
+	if !jsonValid(stdout.String()) || !strings.Contains(stdout.String(), `"exit_code": 3`) {
+		t.Errorf("standard output is not the summary JSON:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "Import finished: 293 of 300 rows created.") {
+		t.Errorf("the human summary did not go to standard error:\n%s", stderr.String())
+	}
+}

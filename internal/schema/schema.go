@@ -1,0 +1,495 @@
+// Package schema checks mapped line-item inputs against the portal's
+// property definitions before anything is sent, so that a value HubSpot is
+// going to reject is reported (with what would be accepted) without
+// spending a request on it.
+//
+// [New] indexes the definitions from GET /crm/v3/properties/line_items;
+// [Schema.Check] returns one input's problems. The rules are HubSpot's as
+// the emulator in internal/emulator implements them (its package comment
+// lists the sources and the stricter choices), with the same codes:
+//
+//   - PROPERTY_DOESNT_EXIST: the property is not defined (even for an empty
+//     value).
+//   - READ_ONLY_VALUE: the property is calculated (amount, hs_term_in_months,
+//     ...) or has modificationMetadata.readOnlyValue (hs_object_id,
+//     createdate, ...), even for an empty value.
+//   - An empty value passes every other rule: HubSpot leaves the property
+//     unset.
+//   - LEADING_TRAILING_WHITESPACE: a value of any type but string that
+//     starts or ends with a Unicode space or an invisible format character
+//     (U+200B, U+FEFF, ...). Checked before the type's own rule.
+//   - number, INVALID_DOUBLE: an optional "-", digits, and optionally "."
+//     and digits ("1,234.50", "12e3", ".5", "5.", "+1" fail).
+//     INVALID_VALUE: a negative price ("-0" and "-0.00" are not negative).
+//   - date, INVALID_DATE: YYYY-MM-DD (a real calendar date), or epoch
+//     milliseconds or an ISO 8601 instant exactly at midnight UTC.
+//   - datetime, INVALID_LONG: epoch milliseconds (at most 19 digits, within
+//     int64), or ISO 8601 with seconds, at most three fraction digits and a
+//     zone (Z or ±hh:mm).
+//   - bool, INVALID_OPTION: "true" or "false".
+//   - enumeration, INVALID_OPTION: an option value, case-sensitive (labels
+//     fail; hidden options pass). fieldType checkbox (multi-select): ";"-
+//     separated option values, no empty part.
+//   - any other type (string and the rest), VALUE_TOO_LONG: more than 65,536
+//     characters (runes). INVALID_VALUE: hs_recurring_billing_period that is
+//     not an ISO 8601 period PnYnMnD or PnW.
+//   - hasUniqueValue, CONFLICT: a value an earlier accepted input of the same
+//     run already holds (see [Schema.Check]).
+//
+// Problems are reported in property-name order, every problem of the input
+// (HubSpot's 207 lists every invalid property too, but a unique-value
+// conflict fails the whole batch with a 409 that names only the first).
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// Codes of the problems Check reports. They are HubSpot's codes, as the
+// emulator uses them; CodeConflict is the category of HubSpot's 409 answer
+// to a create that repeats a unique value.
+const (
+	CodePropertyDoesntExist = "PROPERTY_DOESNT_EXIST"
+	CodeReadOnlyValue       = "READ_ONLY_VALUE"
+	CodeInvalidOption       = "INVALID_OPTION"
+	CodeInvalidDate         = "INVALID_DATE"
+	CodeInvalidLong         = "INVALID_LONG"
+	CodeWhitespace          = "LEADING_TRAILING_WHITESPACE"
+	CodeInvalidNumber       = "INVALID_DOUBLE"
+	CodeValueTooLong        = "VALUE_TOO_LONG"
+	CodeInvalidValue        = "INVALID_VALUE"
+	CodeConflict            = "CONFLICT"
+)
+
+// maxListedOptions is how many option values an Expected phrase names.
+const maxListedOptions = 12
+
+// Problem is one value HubSpot would reject.
+type Problem struct {
+	Property string // HubSpot property
+	Value    string
+	Code     string // HubSpot's validation code, one of the Code constants
+	Expected string // what would be accepted, as a phrase a person can act on
+}
+
+// Error renders the problem in one line; long values are shortened.
+func (p Problem) Error() string {
+	s := fmt.Sprintf("property %s, value %s: %s", p.Property, quote(p.Value), p.Code)
+	if p.Expected != "" {
+		s += ": expected " + p.Expected
+	}
+	return s
+}
+
+// property is one definition, indexed for checks.
+type property struct {
+	name       string
+	label      string
+	typ        string
+	fieldType  string
+	calculated bool
+	readOnly   bool
+	unique     bool
+	options    []hubspot.PropertyOption
+	values     map[string]struct{} // option values, for enumerations
+	listing    string              // "one of ..." phrase, for enumerations
+}
+
+// Schema is the portal's line-item property definitions, indexed for
+// checks. It is safe for concurrent use.
+//
+// A Schema remembers the values of unique-value (hasUniqueValue) properties
+// of the inputs it accepted, to report a repeat: its memory grows with the
+// number of distinct values of unique properties (each costs its length,
+// its input's trace id and about 50 bytes of map), and with nothing else.
+type Schema struct {
+	props   map[string]*property
+	suggest map[string]string // normalized name or label -> property name; "" if ambiguous
+
+	mu   sync.Mutex
+	seen map[string]map[string]string // unique property -> value -> trace id of the input that has it
+}
+
+// New indexes props. A later definition of the same name replaces an
+// earlier one.
+func New(props []hubspot.Property) *Schema {
+	s := &Schema{
+		props:   make(map[string]*property, len(props)),
+		suggest: make(map[string]string),
+		seen:    make(map[string]map[string]string),
+	}
+	for _, hp := range props {
+		p := &property{
+			name:       hp.Name,
+			label:      hp.Label,
+			typ:        hp.Type,
+			fieldType:  hp.FieldType,
+			calculated: hp.Calculated,
+			readOnly:   hp.ModificationMetadata.ReadOnlyValue,
+			unique:     hp.HasUniqueValue,
+			options:    slices.Clone(hp.Options),
+		}
+		if p.typ == "enumeration" {
+			p.values = make(map[string]struct{}, len(p.options))
+			for _, o := range p.options {
+				p.values[o.Value] = struct{}{}
+			}
+			p.listing = optionListing(p.options)
+		}
+		s.props[p.name] = p
+	}
+	for _, p := range s.props {
+		if p.calculated || p.readOnly {
+			continue
+		}
+		for _, k := range []string{normalize(p.name), normalize(p.label)} {
+			if k == "" {
+				continue
+			}
+			if other, ok := s.suggest[k]; ok && other != p.name {
+				s.suggest[k] = ""
+				continue
+			}
+			s.suggest[k] = p.name
+		}
+	}
+	return s
+}
+
+// Check returns the problems with one input, in property-name order; nil
+// if HubSpot would accept its properties. Associations are not checked here
+// (see [CheckAssociationTypes]).
+//
+// Check has one piece of state: when it accepts an input, it records the
+// input's values of unique-value properties with the input's
+// ObjectWriteTraceID, and reports a later input with the same value as a
+// CONFLICT (HubSpot creates the first and answers the second 409). An
+// input that has problems records nothing, since it will not be created.
+// Checking the same input (same non-empty trace id) again is not a
+// conflict. Values already stored in HubSpot are not known to Check.
+func (s *Schema) Check(in hubspot.CreateInput) []Problem {
+	if len(in.Properties) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(in.Properties))
+	for k := range in.Properties {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var problems []Problem
+	var claims []*property
+	for _, name := range names {
+		v := in.Properties[name]
+		p := s.props[name]
+		if pr, bad := s.check(name, p, v); bad {
+			problems = append(problems, pr)
+			continue
+		}
+		if p.unique && v != "" {
+			claims = append(claims, p)
+		}
+	}
+	if len(claims) == 0 {
+		return problems
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conflicts := false
+	for _, p := range claims {
+		v := in.Properties[p.name]
+		owner, taken := s.seen[p.name][v]
+		if !taken || (owner != "" && owner == in.ObjectWriteTraceID) {
+			continue
+		}
+		problems = append(problems, Problem{Property: p.name, Value: v, Code: CodeConflict, Expected: conflictPhrase(p.name, owner)})
+		conflicts = true
+	}
+	if conflicts {
+		slices.SortStableFunc(problems, func(a, b Problem) int { return strings.Compare(a.Property, b.Property) })
+		return problems
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	for _, p := range claims {
+		m := s.seen[p.name]
+		if m == nil {
+			m = make(map[string]string)
+			s.seen[p.name] = m
+		}
+		// Copies, so that a value cut from a larger buffer (encoding/csv
+		// slices a record's fields from one string) does not keep it alive.
+		m[strings.Clone(in.Properties[p.name])] = strings.Clone(in.ObjectWriteTraceID)
+	}
+	return nil
+}
+
+func conflictPhrase(name, owner string) string {
+	if owner == "" {
+		return fmt.Sprintf("a value no other input has: %s holds unique values and an earlier input has this one", name)
+	}
+	return fmt.Sprintf("a value no other input has: %s holds unique values and the input with objectWriteTraceId %s has this one", name, owner)
+}
+
+// CheckValue checks one value of one property, without the unique-value
+// rule (which needs the other inputs). ok is false when there is a problem.
+func (s *Schema) CheckValue(property, value string) (p Problem, ok bool) {
+	p, bad := s.check(property, s.props[property], value)
+	return p, !bad
+}
+
+// check applies every per-value rule, in the emulator's order.
+func (s *Schema) check(name string, p *property, v string) (Problem, bool) {
+	fail := func(code, expected string) (Problem, bool) {
+		return Problem{Property: name, Value: v, Code: code, Expected: expected}, true
+	}
+	if p == nil {
+		return fail(CodePropertyDoesntExist, s.existingPhrase(name))
+	}
+	if p.calculated {
+		return fail(CodeReadOnlyValue, fmt.Sprintf("no value: HubSpot calculates %s; remove it from the mapping", name))
+	}
+	if p.readOnly {
+		return fail(CodeReadOnlyValue, fmt.Sprintf("no value: %s is read-only; remove it from the mapping", name))
+	}
+	if v == "" {
+		return Problem{}, false
+	}
+	if p.typ != "string" && trimEdges(v) != v {
+		return fail(CodeWhitespace, fmt.Sprintf("no leading or trailing whitespace (%s)", quote(trimEdges(v))))
+	}
+	switch p.typ {
+	case "number":
+		if !plainNumber(v) {
+			return fail(CodeInvalidNumber, `a plain decimal number: digits with an optional leading "-" and at most one "." between digits, e.g. "1234.50" (no thousands separators, exponent or "+")`)
+		}
+		if name == "price" && negative(v) {
+			return fail(CodeInvalidValue, "a price of 0 or more")
+		}
+	case "date":
+		if ok, hint := checkDate(v); !ok {
+			return fail(CodeInvalidDate, datePhrase(hint))
+		}
+	case "datetime":
+		if !validDateTime(v) {
+			return fail(CodeInvalidLong, `a datetime: ISO 8601 with seconds, at most 3 fraction digits and a zone (e.g. "2024-03-01T13:45:00.000Z" or "2024-03-01T13:45:00+01:00"), or epoch milliseconds`)
+		}
+	case "bool":
+		if v != "true" && v != "false" {
+			exp := `"true" or "false"`
+			if sug, ok := s.OptionValue(name, v); ok {
+				exp += fmt.Sprintf("; did you mean %q?", sug)
+			}
+			return fail(CodeInvalidOption, exp)
+		}
+	case "enumeration":
+		if p.fieldType == "checkbox" {
+			for _, part := range strings.Split(v, ";") {
+				if _, ok := p.values[part]; !ok {
+					return fail(CodeInvalidOption, s.multiPhrase(p, v, part))
+				}
+			}
+		} else if _, ok := p.values[v]; !ok {
+			exp := p.listing
+			if sug, ok := s.OptionValue(name, v); ok {
+				exp += fmt.Sprintf("; did you mean %q?", sug)
+			}
+			return fail(CodeInvalidOption, exp)
+		}
+	default: // string and any other textual type
+		if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
+			return fail(CodeValueTooLong, fmt.Sprintf("at most %s characters (this value has %s)", thousands(hubspot.MaxPropertyValueLen), thousands(n)))
+		}
+		if name == "hs_recurring_billing_period" && !isoPeriod(v) {
+			return fail(CodeInvalidValue, `an ISO 8601 period PnYnMnD or PnW, e.g. "P12M", "P1Y" or "P2W"`)
+		}
+	}
+	return Problem{}, false
+}
+
+func (s *Schema) existingPhrase(name string) string {
+	if sug := s.suggest[normalize(name)]; sug != "" && sug != name {
+		p := s.props[sug]
+		if p.label != "" && p.label != sug {
+			return fmt.Sprintf("an existing line-item property; did you mean %s (label %q)?", sug, p.label)
+		}
+		return fmt.Sprintf("an existing line-item property; did you mean %s?", sug)
+	}
+	return "an existing line-item property (create it in HubSpot, or fix the mapping)"
+}
+
+func (s *Schema) multiPhrase(p *property, v, part string) string {
+	exp := `";"-separated values, each ` + p.listing
+	if part == "" {
+		return exp + "; no empty parts"
+	}
+	exp += fmt.Sprintf("; %s is not one", quote(part))
+	if sug, ok := s.OptionValue(p.name, v); ok {
+		exp += fmt.Sprintf("; did you mean %q?", sug)
+	}
+	return exp
+}
+
+func datePhrase(hint string) string {
+	const base = `a date as YYYY-MM-DD (e.g. "2024-03-01"), or epoch milliseconds at midnight UTC`
+	if hint != "" {
+		return base + "; " + hint
+	}
+	return base
+}
+
+// OptionValue maps an enumeration's option label or value to the value
+// HubSpot accepts, so that a caller can offer "did you mean". It tries, in
+// order, an exact value, a label (case-insensitive), then a value
+// (case-insensitive), each after trimming surrounding whitespace; a label or
+// value that matches several options is not mapped. For a checkbox
+// (multi-select) property each ";"-separated part is mapped. For a bool
+// property the values are "true" and "false" and the labels are those of
+// its options. ok is false for any other property, or when nothing matches.
+func (s *Schema) OptionValue(property, labelOrValue string) (value string, ok bool) {
+	p := s.props[property]
+	if p == nil {
+		return "", false
+	}
+	switch {
+	case p.typ == "bool":
+		opts := []hubspot.PropertyOption{{Label: "true", Value: "true"}, {Label: "false", Value: "false"}}
+		for _, o := range p.options {
+			if o.Value == "true" || o.Value == "false" {
+				opts = append(opts, o)
+			}
+		}
+		return matchOption(opts, labelOrValue)
+	case p.typ != "enumeration":
+		return "", false
+	case p.fieldType == "checkbox":
+		parts := strings.Split(labelOrValue, ";")
+		for i, part := range parts {
+			v, ok := matchOption(p.options, part)
+			if !ok {
+				return "", false
+			}
+			parts[i] = v
+		}
+		return strings.Join(parts, ";"), true
+	default:
+		return matchOption(p.options, labelOrValue)
+	}
+}
+
+func matchOption(opts []hubspot.PropertyOption, x string) (string, bool) {
+	x = trimEdges(x)
+	if x == "" {
+		return "", false
+	}
+	for _, o := range opts {
+		if o.Value == x {
+			return o.Value, true
+		}
+	}
+	for _, field := range []func(hubspot.PropertyOption) string{
+		func(o hubspot.PropertyOption) string { return o.Label },
+		func(o hubspot.PropertyOption) string { return o.Value },
+	} {
+		found, match := "", false
+		for _, o := range opts {
+			if !strings.EqualFold(field(o), x) {
+				continue
+			}
+			if match && found != o.Value {
+				return "", false // ambiguous
+			}
+			found, match = o.Value, true
+		}
+		if match {
+			return found, true
+		}
+	}
+	return "", false
+}
+
+// optionListing renders `one of "a", "b" (labels: "A", "B")`, naming the
+// visible options (all of them if every one is hidden), at most
+// maxListedOptions of them.
+func optionListing(opts []hubspot.PropertyOption) string {
+	var shown []hubspot.PropertyOption
+	for _, o := range opts {
+		if !o.Hidden {
+			shown = append(shown, o)
+		}
+	}
+	if len(shown) == 0 {
+		shown = opts
+	}
+	if len(shown) == 0 {
+		return "no value: the property has no options"
+	}
+	more := 0
+	if len(shown) > maxListedOptions {
+		more = len(shown) - maxListedOptions
+		shown = shown[:maxListedOptions]
+	}
+	values := make([]string, len(shown))
+	labels := make([]string, len(shown))
+	sameLabels := true
+	for i, o := range shown {
+		values[i] = fmt.Sprintf("%q", o.Value)
+		labels[i] = fmt.Sprintf("%q", o.Label)
+		sameLabels = sameLabels && (o.Label == o.Value || o.Label == "")
+	}
+	s := "one of " + strings.Join(values, ", ")
+	if more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	if !sameLabels {
+		s += " (labels: " + strings.Join(labels, ", ")
+		if more > 0 {
+			s += ", ..."
+		}
+		s += ")"
+	}
+	return s
+}
+
+// normalize folds a property name or label for "did you mean": lower case,
+// letters and digits only.
+func normalize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= utf8.RuneSelf {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// quote renders a value for a message: Go-quoted, shortened to 60
+// characters with its full length when longer.
+func quote(v string) string {
+	const keep = 60
+	if utf8.RuneCountInString(v) <= keep {
+		return fmt.Sprintf("%q", v)
+	}
+	n, i := 0, 0
+	for i = range v {
+		if n == keep-3 {
+			break
+		}
+		n++
+	}
+	return fmt.Sprintf("%q... (%s characters)", v[:i], thousands(utf8.RuneCountInString(v)))
+}
+
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

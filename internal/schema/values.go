@@ -1,0 +1,184 @@
+package schema
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// The matchers below are hand-written equivalents of the emulator's
+// regular expressions (the tests compare them on generated strings):
+//
+//	number    ^-?[0-9]+(\.[0-9]+)?$
+//	epoch ms  ^-?[0-9]{1,19}$, then strconv.ParseInt
+//	date      ^[0-9]{4}-[0-9]{2}-[0-9]{2}$, then time.Parse(time.DateOnly)
+//	instant   ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,3})?(Z|[+-][0-9]{2}:[0-9]{2})$,
+//	          then time.Parse(time.RFC3339Nano)
+//	period    ^P([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?$ and at least 3 characters
+
+// invisibleEdge reports runes HubSpot counts as leading or trailing
+// whitespace: Unicode spaces and invisible format characters.
+func invisibleEdge(r rune) bool {
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == '\u00a0'
+}
+
+func trimEdges(v string) string { return strings.TrimFunc(v, invisibleEdge) }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// digits returns the index after the run of digits starting at i.
+func digits(v string, i int) int {
+	for i < len(v) && isDigit(v[i]) {
+		i++
+	}
+	return i
+}
+
+// plainNumber: an optional "-", digits, optionally "." and digits.
+func plainNumber(v string) bool {
+	i := 0
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	j := digits(v, i)
+	if j == i {
+		return false
+	}
+	if j == len(v) {
+		return true
+	}
+	if v[j] != '.' {
+		return false
+	}
+	k := digits(v, j+1)
+	return k > j+1 && k == len(v)
+}
+
+// negative reports a number below zero ("-0" and "-0.00" are not).
+func negative(v string) bool {
+	return strings.HasPrefix(v, "-") && strings.Trim(v, "-0.") != ""
+}
+
+// epochMillis parses epoch milliseconds: an optional "-" and 1 to 19 digits
+// that fit an int64.
+func epochMillis(v string) (int64, bool, bool) {
+	i := 0
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	j := digits(v, i)
+	if j == i || j != len(v) || j-i > 19 {
+		return 0, false, false // not the shape
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	return ms, true, err == nil
+}
+
+// shape matches v against a pattern in which 'd' is a digit and every other
+// byte is itself.
+func shape(v, pattern string) bool {
+	if len(v) != len(pattern) {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if pattern[i] == 'd' {
+			if !isDigit(v[i]) {
+				return false
+			}
+		} else if v[i] != pattern[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isoDateShape(v string) bool { return shape(v, "dddd-dd-dd") }
+
+// isoInstantShape: date, time with seconds, up to 3 fraction digits, and
+// Z or ±hh:mm.
+func isoInstantShape(v string) bool {
+	const head = "dddd-dd-ddTdd:dd:dd"
+	if len(v) < len(head) || !shape(v[:len(head)], head) {
+		return false
+	}
+	rest := v[len(head):]
+	if rest != "" && rest[0] == '.' {
+		j := digits(rest, 1)
+		if j == 1 || j > 4 {
+			return false
+		}
+		rest = rest[j:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && shape(rest[1:], "dd:dd")
+}
+
+// checkDate validates a date value: YYYY-MM-DD, or epoch milliseconds or
+// an ISO instant exactly at midnight UTC. For an instant that is not at
+// midnight, hint names the time and the day's valid values.
+func checkDate(v string) (ok bool, hint string) {
+	var t, day time.Time // the instant in UTC; the calendar day to suggest
+	if isoDateShape(v) {
+		_, err := time.Parse(time.DateOnly, v)
+		return err == nil, ""
+	}
+	if ms, isShape, valid := epochMillis(v); isShape {
+		if !valid {
+			return false, ""
+		}
+		t = time.UnixMilli(ms).UTC()
+		day = t
+	} else if isoInstantShape(v) {
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return false, ""
+		}
+		day, t = t, t.UTC()
+	} else {
+		return false, ""
+	}
+	if t.Hour() != 0 || t.Minute() != 0 || t.Second() != 0 || t.Nanosecond() != 0 {
+		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+		return false, fmt.Sprintf("this value is at %s UTC, not midnight; that day is %q or %d", t.Format("15:04:05.000"), day.Format(time.DateOnly), day.UnixMilli())
+	}
+	return true, ""
+}
+
+// validDateTime accepts epoch milliseconds or an ISO 8601 instant with at
+// most millisecond precision and an explicit zone.
+func validDateTime(v string) bool {
+	if _, isShape, valid := epochMillis(v); isShape {
+		return valid
+	}
+	if isoInstantShape(v) {
+		_, err := time.Parse(time.RFC3339Nano, v)
+		return err == nil
+	}
+	return false
+}
+
+// isoPeriod accepts PnYnMnD or PnW periods (any of the parts, in that
+// order) of at least 3 characters.
+func isoPeriod(v string) bool {
+	if len(v) < 3 || v[0] != 'P' {
+		return false
+	}
+	units := "YMWD"
+	for i := 1; i < len(v); {
+		j := digits(v, i)
+		if j == i || j == len(v) {
+			return false
+		}
+		u := strings.IndexByte(units, v[j])
+		if u < 0 {
+			return false
+		}
+		units = units[u+1:]
+		i = j + 1
+	}
+	return true
+}
