@@ -53,7 +53,7 @@ type Options struct {
 	// far and once more at the end; otherwise Run logs a progress line at
 	// info level every Progress.
 	OnProgress func(c report.Counts, elapsed time.Duration)
-	Jitter       func() float64
+	Jitter     func() float64
 
 	// Journal, when set, identifies the run for its journal in OutDir; the
 	// journal of an earlier run of the same input and mapping is resumed.
