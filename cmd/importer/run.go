@@ -14,7 +14,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
+	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,6 +26,7 @@ import (
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/resolve"
+	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
 )
 
@@ -77,10 +79,14 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		}
 		sender = client
 		if cfg.keyProperty != "" {
-			if err := checkKeyProperty(ctx, client, cfg.keyProperty, log); err != nil {
-				return err
-			}
 			finder = resolve.New(client, cfg.keyProperty)
+		}
+	}
+	var portal *schema.Schema
+	tally := &schema.Tally{}
+	if client != nil {
+		if portal, err = checkPortal(ctx, client, spec, cfg.keyProperty, log); err != nil {
+			return err
 		}
 	}
 
@@ -104,6 +110,8 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		KeyProperty:  cfg.keyProperty,
 		Finder:       finder,
 		SettleDelay:  cfg.settleDelay,
+		Schema:       portal,
+		Tally:        tally,
 	}
 	if inputSum != "" {
 		opts.Journal = journal.Header{Input: inputSum, Mapping: mappingSum, KeyProperty: cfg.keyProperty, Started: time.Now().UTC()}
@@ -146,33 +154,117 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		zap.Int("retries", sum.Retries), zap.Int("throttled", sum.Throttled),
 		zap.Float64("elapsed_seconds", sum.ElapsedSeconds), zap.Int("exit_code", sum.ExitCode))
 	printSummary(human, sum, cfg.outDir)
+	if tally.Len() > 0 {
+		fmt.Fprintln(human, "Problems found before sending (rows in failed.csv, never sent):")
+		_ = tally.Write(human, 3)
+	}
 	return err
 }
 
-// checkKeyProperty makes sure the key property exists and holds unique
-// values: only then is a resend of a row that was not found safe. Without
-// the scope to read property definitions it warns and goes on.
-func checkKeyProperty(ctx context.Context, c *hubspot.Client, name string, log *zap.Logger) error {
+// checkPortal reads the portal's line-item property definitions and checks
+// the mapping against them before anything is sent: every mapped property
+// must exist and be writable, the key property must hold unique values,
+// and custom association types must exist. It returns the Schema that
+// checks each row's values, or nil when the token may not read property
+// definitions (the run goes on without those checks, as it says).
+func checkPortal(ctx context.Context, c *hubspot.Client, spec *mapping.Spec, keyProp string, log *zap.Logger) (*schema.Schema, error) {
 	props, err := c.Properties(ctx)
 	var ae *hubspot.APIError
 	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden {
-		log.Warn("cannot read line-item property definitions (scope crm.schemas.line_items.read); assuming --key-property has unique values",
-			zap.String("key_property", name))
-		return nil
+		log.Warn("the token may not read line-item property definitions (scope crm.schemas.line_items.read): values are not checked before sending, HubSpot will check them")
+		return nil, nil
+	}
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized {
+		return nil, errors.New("HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN or --token-file; the token may be wrong, expired or revoked")
 	}
 	if err != nil {
-		return fmt.Errorf("reading line-item properties to check --key-property: %w", err)
+		return nil, fmt.Errorf("reading the portal's line-item properties: %w", err)
 	}
-	for _, p := range props {
-		if p.Name != name {
-			continue
+	s := schema.New(props)
+	var problems []string
+	if spec != nil {
+		for _, name := range sortedNames(spec.Properties) {
+			if pr, ok := s.CheckValue(name, ""); !ok {
+				problems = append(problems, fmt.Sprintf("property %s (column %q): %v", name, spec.Properties[name].Column, pr))
+			}
 		}
-		if !p.HasUniqueValue {
-			return fmt.Errorf("--key-property %s: the property does not require unique values, so a resend could create a duplicate; use a property created with hasUniqueValue", name)
+	}
+	if keyProp != "" {
+		unique := false
+		found := false
+		for _, p := range props {
+			if p.Name == keyProp {
+				found, unique = true, p.HasUniqueValue
+			}
 		}
+		switch {
+		case !found:
+			problems = append(problems, fmt.Sprintf("--key-property %s: the portal has no line-item property of that name; create a text property with unique values", keyProp))
+		case !unique:
+			problems = append(problems, fmt.Sprintf("--key-property %s: the property does not require unique values, so a resend could create a duplicate; use a property created with hasUniqueValue", keyProp))
+		}
+	}
+	if spec != nil {
+		if err := checkAssociationTypes(ctx, c, spec, log); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("the mapping does not fit the portal:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return s, nil
+}
+
+// checkAssociationTypes looks up the portal's association labels when the
+// mapping uses a type id HubSpot does not define for line items.
+func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping.Spec, log *zap.Logger) error {
+	var types []hubspot.AssociationType
+	custom := false
+	for _, a := range spec.Associations {
+		if a.To != "" {
+			continue // a HubSpot-defined target: its type id is known
+		}
+		t := hubspot.AssociationType{Category: a.Category, TypeID: a.TypeID}
+		if t.Category == "" {
+			t.Category = hubspot.CategoryHubSpotDefined
+		}
+		if _, known := schema.TargetOf(t); !known {
+			custom = true
+		}
+		types = append(types, t)
+	}
+	if !custom {
 		return nil
 	}
-	return fmt.Errorf("--key-property %s: the portal has no line-item property of that name; create a text property with unique values", name)
+	labels := map[string][]schema.Label{}
+	for _, target := range schema.Targets() {
+		ls, err := c.AssociationLabels(ctx, target.Name)
+		var ae *hubspot.APIError
+		if errors.As(err, &ae) && (ae.StatusCode == http.StatusForbidden || ae.StatusCode == http.StatusNotFound) {
+			log.Warn("cannot read association labels; custom association types are not checked before sending",
+				zap.String("to", target.Name), zap.Int("status", ae.StatusCode))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading association labels to %s: %w", target.Name, err)
+		}
+		for _, l := range ls {
+			labels[target.Name] = append(labels[target.Name], schema.Label{Category: l.Category, TypeID: l.TypeID, Label: l.Label})
+		}
+	}
+	if errs := schema.CheckAssociationTypes(types, labels); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // openInput opens the input and, for a file, fingerprints it for the
@@ -234,7 +326,6 @@ func newHTTPClient(cfg *config) *http.Client {
 
 // printSummary writes the table a person reads at the end of a run.
 func printSummary(w io.Writer, s *report.Summary, out string) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	verb := "Import finished"
 	if s.DryRun {
 		verb = "Dry run finished (nothing sent)"
@@ -249,9 +340,8 @@ func printSummary(w io.Writer, s *report.Summary, out string) {
 		{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
 		{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)},
 	} {
-		fmt.Fprintf(tw, "  %s\t%v\t\n", r.k, r.v)
+		fmt.Fprintf(w, "  %-16s %10v\n", r.k, r.v)
 	}
-	tw.Flush()
 	if len(s.ErrorCodes) > 0 {
 		fmt.Fprintln(w, "Top errors:")
 		for i, c := range s.ErrorCodes {

@@ -147,6 +147,28 @@ func (c *Client) Properties(ctx context.Context) ([]Property, error) {
 	return out.Results, nil
 }
 
+// AssociationLabel is one association type from line items to an object
+// type (AssociationSpecWithLabel).
+type AssociationLabel struct {
+	Category string `json:"category"`
+	TypeID   int    `json:"typeId"`
+	Label    string `json:"label"`
+}
+
+// AssociationLabels returns the association types from line items to
+// toObjectType (e.g. "deals"), from
+// GET /crm/associations/v4/line_items/{toObjectType}/labels.
+func (c *Client) AssociationLabels(ctx context.Context, toObjectType string) ([]AssociationLabel, error) {
+	var out struct {
+		Results []AssociationLabel `json:"results"`
+	}
+	path := "/crm/associations/v4/line_items/" + url.PathEscape(toObjectType) + "/labels"
+	if _, _, err := c.do(ctx, http.MethodGet, path, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
 // SearchRequest is HubSpot's PublicObjectSearchRequest.
 type SearchRequest struct {
 	FilterGroups []FilterGroup `json:"filterGroups"`

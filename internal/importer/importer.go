@@ -18,17 +18,20 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lineitems/importer/internal/chunker"
+	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/journal"
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/rows"
+	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
 )
 
@@ -67,6 +70,13 @@ type Options struct {
 	KeyProperty string
 	Finder      upload.Finder
 	SettleDelay time.Duration // see upload.Uploader.SettleDelay
+
+	// Schema, when set, checks every mapped row against the portal's
+	// property definitions before it is sent: option labels become values,
+	// and a row HubSpot would reject fails here, with what was expected,
+	// and is never sent. Problems are added to Tally, if set.
+	Schema *schema.Schema
+	Tally  *schema.Tally
 }
 
 // Codes written to failed.csv for rows rejected before sending.
@@ -179,7 +189,8 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	defer cancel(nil)
 	batches := make(chan *chunker.Batch, max(o.Workers, 1))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, prior: prior,
-		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt}
+		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt,
+		schema: o.Schema, tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
 	var g errgroup.Group
 	var readErr error
 	g.Go(func() error {
@@ -298,6 +309,44 @@ type producer struct {
 	canRecheck bool // a Finder can look rows up
 	resend     bool // --retry-in-doubt
 	carried    int  // rows whose outcome came from the journal
+	schema     *schema.Schema
+	tally      *schema.Tally
+	columns    map[string]string // property → CSV column, for messages
+}
+
+// columnsOf maps each property to the CSV column it comes from.
+func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
+	cols := make(map[string]string, len(spec.Properties)+1)
+	for name, p := range spec.Properties {
+		cols[name] = p.Column
+	}
+	if keyProp != "" && spec.Key != "" {
+		cols[keyProp] = spec.Key
+	}
+	return cols
+}
+
+// validate checks a mapped row against the portal's definitions. It
+// returns the outcome of a row HubSpot would reject, or nil.
+func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *report.Outcome {
+	if p.schema == nil {
+		return nil
+	}
+	p.schema.Normalize(in)
+	probs := p.schema.Check(*in)
+	if len(probs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(probs))
+	for i, pr := range probs {
+		col := p.columns[pr.Property]
+		if p.tally != nil {
+			p.tally.Add(row, col, pr)
+		}
+		msgs[i] = fmt.Sprintf("column %q: %v", col, pr)
+	}
+	return &report.Outcome{Row: row, Record: fields, Status: report.Failed, Code: probs[0].Code,
+		Message: fmt.Sprintf("row %d: %s", row, strings.Join(msgs, "; "))}
 }
 
 // run reads until the input ends or ctx is done. Rows rejected before
@@ -339,6 +388,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		var fe *mapping.FieldError
 		if errors.As(err, &fe) {
 			code = fe.Code()
+			if p.tally != nil {
+				p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: code, Expected: fe.Expected})
+			}
 		}
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
 			Code: code, Message: fmt.Sprintf("row %d: %v", rec.Row, err)})
@@ -366,6 +418,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			}
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code, Message: msg})
 		}
+	}
+	if bad := p.validate(rec.Row, rec.Fields, &in); bad != nil {
+		return p.rep.Record(*bad)
 	}
 	bs := target.Add(chunker.Encode(rec.Row, rec.Fields, key, in))
 	if target == p.recheck {

@@ -493,3 +493,22 @@ func thousands(n int) string {
 	}
 	return s
 }
+
+// Normalize replaces, in place, each enumeration or bool value that names
+// an option by its label (or by its value in another case) with the
+// option's value, as HubSpot wants it. Values that match no option are
+// left for Check to report.
+func (s *Schema) Normalize(in *hubspot.CreateInput) {
+	for name, v := range in.Properties {
+		p := s.props[name]
+		if p == nil || (p.typ != "enumeration" && p.typ != "bool") {
+			continue
+		}
+		if _, exact := p.values[v]; exact {
+			continue
+		}
+		if nv, ok := s.OptionValue(name, v); ok {
+			in.Properties[name] = nv
+		}
+	}
+}

@@ -541,3 +541,24 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	s := schema.New([]hubspot.Property{
+		{Name: "freq", Type: "enumeration", FieldType: "select", Options: []hubspot.PropertyOption{{Label: "Monthly", Value: "monthly"}, {Label: "Yearly", Value: "annually"}}},
+		{Name: "tags", Type: "enumeration", FieldType: "checkbox", Options: []hubspot.PropertyOption{{Label: "Red", Value: "r"}, {Label: "Blue", Value: "b"}}},
+		{Name: "name", Type: "string", FieldType: "text"},
+	})
+	in := hubspot.CreateInput{Properties: map[string]string{"freq": "Yearly", "tags": "Red;b", "name": "Yearly"}}
+	s.Normalize(&in)
+	want := map[string]string{"freq": "annually", "tags": "r;b", "name": "Yearly"}
+	for k, v := range want {
+		if in.Properties[k] != v {
+			t.Errorf("%s = %q, want %q", k, in.Properties[k], v)
+		}
+	}
+	in = hubspot.CreateInput{Properties: map[string]string{"freq": "Fortnightly"}}
+	s.Normalize(&in)
+	if in.Properties["freq"] != "Fortnightly" || len(s.Check(in)) != 1 {
+		t.Errorf("an unknown label was changed or accepted: %v", in.Properties)
+	}
+}
