@@ -19,8 +19,16 @@ var version = "dev"
 // errHelp is returned when -h or --help was asked for; it exits 0.
 var errHelp = flag.ErrHelp
 
+// Commands besides the import itself.
+const (
+	cmdImport      = ""
+	cmdValidate    = "validate"
+	cmdInitMapping = "init-mapping"
+)
+
 // config is everything the command line and environment say.
 type config struct {
+	command      string // cmdImport, cmdValidate or cmdInitMapping
 	input        string // "-" for standard input
 	mappingPath  string
 	baseURL      string
@@ -47,10 +55,18 @@ type config struct {
 }
 
 const usageText = `Usage: importer [flags] FILE.csv
+       importer validate [flags] FILE.csv
+       importer init-mapping [flags] FILE.csv > mapping.yaml
 
 Loads a CSV file into HubSpot as line items, in batches of up to 100,
 and writes created.csv, failed.csv, in_doubt.csv and summary.json.
 FILE "-" reads standard input.
+
+validate checks every row against the mapping and the portal's property
+definitions and writes failed.csv, sending nothing: exit 0 when every row
+would be accepted, 3 when some would not, 1 on a fatal problem.
+init-mapping prints a starting mapping for the file's header, matched to
+the portal's properties when the token may read them.
 
 Running the same command again resumes an import that stopped: rows
 already created or failed are not sent again (see --restart).
@@ -60,6 +76,8 @@ Examples:
   HUBSPOT_ACCESS_TOKEN=pat-... importer --mapping mapping.yaml --out run1/ line_items.csv
   importer --key-property import_key --mapping mapping.yaml line_items.csv
   importer --dry-run --mapping mapping.yaml line_items.csv
+  importer validate --mapping mapping.yaml line_items.csv
+  importer init-mapping line_items.csv > mapping.yaml
 
 Environment:
   HUBSPOT_ACCESS_TOKEN  private app access token (or --token-file)
@@ -76,6 +94,9 @@ Flags:
 // parseConfig reads flags and environment. Problems are *usageError values.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	c := &config{}
+	if len(args) > 0 && (args[0] == cmdValidate || args[0] == cmdInitMapping) {
+		c.command, args = args[0], args[1:]
+	}
 	fs := flag.NewFlagSet("importer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -142,10 +163,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
 	}
-	if c.outDir == "" {
-		c.outDir = defaultOutDir(c.input)
+	if c.command == cmdValidate {
+		c.dryRun = true
 	}
-	if c.sandbox || c.dryRun {
+	if c.outDir == "" {
+		c.outDir = defaultOutDir(c.input, c.command)
+	}
+	if c.sandbox {
 		return c, nil
 	}
 	if _, err := hubspot.ValidateBaseURL(c.baseURL); err != nil {
@@ -153,6 +177,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	tok, err := loadToken(c.tokenFile, getenv)
 	if err != nil {
+		var ue *usageError
+		// A dry run and init-mapping work without a token, without the portal's checks.
+		if (c.command == cmdInitMapping || (c.dryRun && c.command != cmdValidate)) && errors.As(err, &ue) && tok.Empty() && c.tokenFile == "" {
+			return c, nil
+		}
 		return nil, err
 	}
 	c.token = tok
@@ -204,13 +233,17 @@ func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
 }
 
 // defaultOutDir names the report folder, in the working directory, after
-// the input: data/line_items.csv → line_items.import, standard input →
-// stdin.import.
-func defaultOutDir(input string) string {
+// the input: data/line_items.csv → line_items.import (line_items.validate
+// for validate), standard input → stdin.import.
+func defaultOutDir(input, command string) string {
+	ext := ".import"
+	if command == cmdValidate {
+		ext = ".validate"
+	}
 	if input == "-" {
-		return "stdin.import"
+		return "stdin" + ext
 	}
 	base := filepath.Base(input)
 	base = strings.TrimSuffix(base, filepath.Ext(base))
-	return base + ".import"
+	return base + ext
 }

@@ -434,3 +434,83 @@ func exitOf(err error) int {
 }
 
 func jsonValid(s string) bool { return json.Valid([]byte(s)) }
+
+func TestEnvironmentConfiguresFlags(t *testing.T) {
+	env := map[string]string{"HUBSPOT_ACCESS_TOKEN": "t", "IMPORTER_RATE": "5", "IMPORTER_KEY_PROPERTY": "import_key",
+		"IMPORTER_WORKERS": "2", "IMPORTER_LOG_FORMAT": "json", "IMPORTER_DRY_RUN": "true"}
+	c, err := parseConfig([]string{"--workers", "3", "a.csv"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The flag wins over the environment; the rest come from the environment.
+	if c.workers != 3 || c.rate != 5 || c.keyProperty != "import_key" || c.logFormat != "json" || !c.dryRun {
+		t.Errorf("config = %+v", c)
+	}
+	env["IMPORTER_RATE"] = "fast"
+	_, err = parseConfig([]string{"a.csv"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "IMPORTER_RATE") {
+		t.Errorf("err = %v, want a usage error naming IMPORTER_RATE", err)
+	}
+}
+
+func TestSubcommands(t *testing.T) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	t.Run("validate reports what HubSpot would reject and sends nothing", func(t *testing.T) {
+		dir := t.TempDir()
+		cmd := exec.Command(bin, "validate", "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), filepath.Join(root, "samples/line_items.csv"))
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if exitOf(err) != 3 {
+			t.Fatalf("exit %d\n%s", exitOf(err), out)
+		}
+		for _, want := range []string{"294 of 300 rows would be accepted", "PROPERTY", `row 121: "XYZ"`, `row 42: "-25.00"`, "INVALID_OPTION"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "line_items.validate", "batches.jsonl")); err == nil {
+			t.Error("validate wrote batches.jsonl")
+		}
+		var sum report.Summary
+		data, _ := os.ReadFile(filepath.Join(dir, "line_items.validate", "summary.json"))
+		if err := json.Unmarshal(data, &sum); err != nil || sum.Requests != 0 || sum.Created != 0 || sum.Failed != 6 {
+			t.Errorf("summary %+v (%v)", sum, err)
+		}
+	})
+	t.Run("validate exits 0 when every row would be accepted", func(t *testing.T) {
+		dir := t.TempDir()
+		input := filepath.Join(dir, "good.csv")
+		f, _ := os.Create(input)
+		sample.Write(f, 250, 9, nil)
+		f.Close()
+		cmd := exec.Command(bin, "validate", "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), input)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); exitOf(err) != 0 {
+			t.Fatalf("exit %d\n%s", exitOf(err), out)
+		}
+	})
+	t.Run("init-mapping prints a mapping that loads and fits the file", func(t *testing.T) {
+		dir := t.TempDir()
+		cmd := exec.Command(bin, "init-mapping", "--sandbox", filepath.Join(root, "samples/line_items.csv"))
+		cmd.Dir = dir
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		m := filepath.Join(dir, "m.yaml")
+		os.WriteFile(m, stdout.Bytes(), 0o600)
+		for _, want := range []string{"hs_sku: SKU", "price:", "{column: Deal ID, to: deal}", `# unmatched column: "Product"`} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("mapping lacks %q:\n%s", want, stdout.String())
+			}
+		}
+		cmd = exec.Command(bin, "validate", "--sandbox", "--mapping", m, filepath.Join(root, "samples/line_items.csv"))
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); exitOf(err) != 3 && exitOf(err) != 0 {
+			t.Fatalf("the suggested mapping does not work: exit %d\n%s", exitOf(err), out)
+		}
+	})
+}

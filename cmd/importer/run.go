@@ -26,6 +26,7 @@ import (
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/resolve"
+	"github.com/lineitems/importer/internal/rows"
 	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
 )
@@ -61,7 +62,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	defer in.Close()
 
 	baseURL, token := cfg.baseURL, cfg.token
-	if cfg.sandbox && !cfg.dryRun {
+	if cfg.sandbox {
 		sb, err := startSandbox(log, cfg.keyProperty)
 		if err != nil {
 			return fmt.Errorf("sandbox: %w", err)
@@ -72,11 +73,18 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	var client *hubspot.Client
 	var sender upload.Sender
 	var finder upload.Finder
-	if !cfg.dryRun {
+	if !token.Empty() {
 		client, err = hubspot.NewClient(newHTTPClient(cfg), baseURL, token, "lineitems-importer/"+version)
 		if err != nil {
 			return &usageError{err.Error()}
 		}
+	} else if cfg.dryRun {
+		log.Warn("no access token: the rows are not checked against the portal's property definitions")
+	}
+	if cfg.command == cmdInitMapping {
+		return initMapping(ctx, client, in, con.stdout, log)
+	}
+	if !cfg.dryRun {
 		sender = client
 		if cfg.keyProperty != "" {
 			finder = resolve.New(client, cfg.keyProperty)
@@ -104,7 +112,8 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		DailyReserve: cfg.dailyReserve,
 		Sender:       sender,
 		Policy:       policy,
-		DryRun:       cfg.dryRun,
+		DryRun:       cfg.dryRun && cfg.command != cmdValidate,
+		ValidateOnly: cfg.command == cmdValidate,
 		Log:          log,
 		Restart:      cfg.restart,
 		KeyProperty:  cfg.keyProperty,
@@ -153,11 +162,34 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		zap.Int("failed", sum.Failed), zap.Int("in_doubt", sum.InDoubt), zap.Int("requests", sum.Requests),
 		zap.Int("retries", sum.Retries), zap.Int("throttled", sum.Throttled),
 		zap.Float64("elapsed_seconds", sum.ElapsedSeconds), zap.Int("exit_code", sum.ExitCode))
-	printSummary(human, sum, cfg.outDir)
+	printSummary(human, sum, cfg.outDir, cfg.command)
 	if tally.Len() > 0 {
 		fmt.Fprintln(human, "Problems found before sending (rows in failed.csv, never sent):")
 		_ = tally.Write(human, 3)
 	}
+	return err
+}
+
+// initMapping prints a starting mapping for the input's header, matched to
+// the portal's properties when client may read them.
+func initMapping(ctx context.Context, client *hubspot.Client, in io.Reader, w io.Writer, log *zap.Logger) error {
+	rd, err := rows.NewReader(in)
+	if err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	var props []hubspot.Property
+	if client != nil {
+		props, err = client.Properties(ctx)
+		if err != nil {
+			log.Warn("cannot read the portal's line-item properties; every column maps to the property of the same name", zap.Error(err))
+			props = nil
+		}
+	}
+	data, err := mapping.Suggest(rd.Header(), props).YAML()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
 	return err
 }
 
@@ -325,12 +357,16 @@ func newHTTPClient(cfg *config) *http.Client {
 }
 
 // printSummary writes the table a person reads at the end of a run.
-func printSummary(w io.Writer, s *report.Summary, out string) {
-	verb := "Import finished"
-	if s.DryRun {
-		verb = "Dry run finished (nothing sent)"
+func printSummary(w io.Writer, s *report.Summary, out, command string) {
+	wouldSend, _ := s.Extra["would_send"].(int)
+	switch {
+	case command == cmdValidate:
+		fmt.Fprintf(w, "Validation finished (nothing sent): %d of %d rows would be accepted.\n", wouldSend, s.Rows)
+	case s.DryRun:
+		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
+	default:
+		fmt.Fprintf(w, "Import finished: %d of %d rows created.\n", s.Created, s.Rows)
 	}
-	fmt.Fprintf(w, "%s: %d of %d rows created.\n", verb, s.Created, s.Rows)
 	for _, r := range []struct {
 		k string
 		v any
@@ -356,7 +392,7 @@ func printSummary(w io.Writer, s *report.Summary, out string) {
 	}
 	fmt.Fprintln(w, "Reports:")
 	files := []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.SummaryFile}
-	if s.DryRun {
+	if s.DryRun && command != cmdValidate {
 		files = append(files, importer.BatchesFile)
 	}
 	for _, f := range files {

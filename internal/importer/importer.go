@@ -50,6 +50,9 @@ type Options struct {
 	Sender       upload.Sender
 	Policy       upload.Policy
 	DryRun       bool // map and batch, write batches.jsonl, send nothing
+	// ValidateOnly is a dry run that writes no batches.jsonl: only the
+	// reports of rows that would be rejected.
+	ValidateOnly bool
 	Log          *zap.Logger
 	Progress     time.Duration // how often OnProgress is called; 0 means 5s
 	// OnProgress, when set, is called every Progress with the tallies so
@@ -141,7 +144,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 
 	var jr *journal.Journal
 	var prior *journal.State
-	if o.Journal.Input != "" && !o.DryRun {
+	if o.Journal.Input != "" && !o.DryRun && !o.ValidateOnly {
 		jr, prior, err = journal.Open(o.OutDir, o.Journal, o.Restart)
 		if err != nil {
 			return nil, &SetupError{err}
@@ -159,8 +162,12 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	defer rep.Close()
 
 	var dry *dryRun
-	if o.DryRun {
-		dry, err = newDryRun(filepath.Join(o.OutDir, BatchesFile))
+	if o.DryRun || o.ValidateOnly {
+		path := filepath.Join(o.OutDir, BatchesFile)
+		if o.ValidateOnly {
+			path = os.DevNull
+		}
+		dry, err = newDryRun(path)
 		if err != nil {
 			return nil, &SetupError{err}
 		}
@@ -180,7 +187,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		up.Journal = jr
 	}
 	var pc *pacer.Pacer
-	if !o.DryRun {
+	if !o.DryRun && !o.ValidateOnly {
 		pc = pacer.New(pacer.Config{Cap: int(math.Floor(o.Rate * 10)), Interval: 10 * time.Second, DailyReserve: o.DailyReserve})
 		up.Pacer = pc
 	}
@@ -226,7 +233,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	st := up.Stats()
 	elapsed := time.Since(start)
 	sum := &report.Summary{
-		Input: o.InputName, OutDir: o.OutDir, DryRun: o.DryRun,
+		Input: o.InputName, OutDir: o.OutDir, DryRun: o.DryRun || o.ValidateOnly,
 		StartedAt: start.UTC(), FinishedAt: time.Now().UTC(),
 		Rows: counts.Rows, Created: counts.Created, Failed: counts.Failed, InDoubt: counts.InDoubt,
 		Requests: st.Requests, Retries: st.Retries, Throttled: st.Throttled, Batches: st.Batches,
@@ -257,7 +264,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		sum.Rows += dry.rows
 		sum.Batches = dry.batches
 		sum.Extra["would_send"] = dry.rows
-		sum.Extra["batches_file"] = filepath.Join(o.OutDir, BatchesFile)
+		if !o.ValidateOnly {
+			sum.Extra["batches_file"] = filepath.Join(o.OutDir, BatchesFile)
+		}
 		if err := dry.Close(); err != nil {
 			return sum, fmt.Errorf("writing %s: %w", BatchesFile, err)
 		}

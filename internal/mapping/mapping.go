@@ -6,6 +6,15 @@
 // problem with one record is a *[FieldError] naming the column, the value
 // and what was expected; it fails that record only. A problem with the
 // spec or the header is returned by Load or Compile and is fatal.
+//
+// A property's long form can transform the cell before it is converted
+// (trim, default), replace it with a constant (value), and read numbers,
+// dates and multi-select values the way spreadsheets write them (decimal,
+// thousands, percent, format, formats, separator); see [PropertySpec]. The
+// output is always in HubSpot's form for the type.
+//
+// [Suggest] proposes a spec for a header and the portal's properties, and
+// [Spec.YAML] writes a spec as a commented mapping file.
 package mapping
 
 import (
@@ -17,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -31,6 +41,7 @@ const (
 	TypeDate     = "date"
 	TypeDatetime = "datetime"
 	TypeEnum     = "enum"
+	TypeMulti    = "multi" // multi-select (checkbox) enumeration
 )
 
 // ReportColumns are the columns the importer appends to failed and in-doubt
@@ -42,15 +53,51 @@ type Spec struct {
 	Properties   map[string]PropertySpec `yaml:"properties"`
 	Associations []AssociationSpec       `yaml:"associations"`
 	Key          string                  `yaml:"key"`
+
+	// layout is how [Spec.YAML] writes the spec: the order of the
+	// properties and the comments. It does not change what the spec means.
+	layout *layout
 }
 
 // PropertySpec says where a property's value comes from and how it is
 // converted. In YAML it is either a column name or a mapping.
+//
+// A cell goes through these steps: Trim, then Default if it is empty (an
+// empty cell without a default sends nothing), then the conversion of Type.
+// Value replaces all of them with one constant for every row.
 type PropertySpec struct {
 	Column string            `yaml:"column"`
 	Type   string            `yaml:"type"`
 	Format string            `yaml:"format"`
 	Values map[string]string `yaml:"values"`
+
+	// Formats are date layouts (or format names) tried in order, for type
+	// date or datetime, instead of Format. Format and Formats accept Go
+	// layouts and the names iso, us, eu and epoch_ms.
+	Formats []string `yaml:"formats"`
+	// Trim removes white space around the cell before anything else.
+	// String cells are sent as they are without it; the other types
+	// ignore surrounding white space anyway.
+	Trim bool `yaml:"trim"`
+	// Default is the value used when the cell is empty (after Trim). It is
+	// converted like a cell.
+	Default string `yaml:"default"`
+	// Value is a constant sent for every row; Column must then be empty.
+	// It is converted like a cell.
+	Value string `yaml:"value"`
+	// Decimal is the decimal mark of type number: "." (the default) or ",".
+	Decimal string `yaml:"decimal"`
+	// Thousands is the separator between groups of three digits that type
+	// number accepts and drops: ".", ",", " " or "'". Without it, any
+	// separator is an error.
+	Thousands string `yaml:"thousands"`
+	// Percent lets type number end with "%", which is dropped. The number is
+	// not divided by 100: HubSpot's percentage properties store 12.5 for
+	// 12.5%.
+	Percent bool `yaml:"percent"`
+	// Separator is what separates the values of type multi in a cell
+	// (default ";"). HubSpot always gets them separated by ";".
+	Separator string `yaml:"separator"`
 }
 
 // UnmarshalYAML accepts "property: Column" as well as the long form.
@@ -116,31 +163,25 @@ func Load(r io.Reader) (*Spec, error) {
 		}
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	if err := s.check(); err != nil {
-		return nil, err
+	props := propertyNodes(data)
+	if errs := append(unknownPropertyKeys(props), s.problems()...); len(errs) > 0 {
+		return nil, fmt.Errorf("mapping: %w", errors.Join(errs...))
 	}
+	s.layout = layoutOf(props)
 	return &s, nil
 }
 
-func (s *Spec) check() error {
+// problems returns every mistake in s, naming the property or association.
+func (s *Spec) problems() []error {
 	var errs []error
 	for _, name := range sortedKeys(s.Properties) {
 		p := s.Properties[name]
-		if p.Column == "" {
-			errs = append(errs, fmt.Errorf("property %q: no column", name))
+		if p.Column == "" && p.Value == "" {
+			errs = append(errs, fmt.Errorf("property %q: no column (give column, or value for a constant)", name))
 		}
-		switch p.Type {
-		case "", TypeString, TypeNumber, TypeBool:
-		case TypeDate, TypeDatetime:
-		case TypeEnum:
-			if len(p.Values) == 0 {
-				errs = append(errs, fmt.Errorf("property %q: type enum needs values (label: internal value)", name))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("property %q: unknown type %q (want string, number, bool, date, datetime or enum)", name, p.Type))
-		}
-		if p.Type != TypeEnum && len(p.Values) > 0 {
-			errs = append(errs, fmt.Errorf("property %q: values are only for type enum", name))
+		_, perrs := newProperty(name, p)
+		for _, err := range perrs {
+			errs = append(errs, fmt.Errorf("property %q: %w", name, err))
 		}
 	}
 	for i, a := range s.Associations {
@@ -168,10 +209,7 @@ func (s *Spec) check() error {
 			errs = append(errs, fmt.Errorf("%s: needs to: (one of %s) or a positive type_id", where, strings.Join(AssociationTargets(), ", ")))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("mapping: %w", errors.Join(errs...))
-	}
-	return nil
+	return errs
 }
 
 // Identity returns the mapping used without a file: every column maps to
@@ -220,9 +258,103 @@ type Mapper struct {
 
 type boundProperty struct {
 	name string
-	col  int
+	col  int // -1 for a constant
 	conv converter
 	spec PropertySpec
+	trim bool
+
+	constant   bool // value is sent for every row
+	value      string
+	hasDefault bool // def is sent for an empty cell
+	def        string
+}
+
+// newProperty prepares property name as p says. It returns every problem
+// with p: keys that do not go with its type or with each other, and
+// settings that cannot convert anything. The column is not looked up.
+func newProperty(name string, p PropertySpec) (boundProperty, []error) {
+	b := boundProperty{name: name, col: -1, spec: p, trim: p.Trim}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	known := true
+	switch p.Type {
+	case "", TypeString, TypeNumber, TypeBool, TypeDate, TypeDatetime:
+	case TypeEnum, TypeMulti:
+		if len(p.Values) == 0 {
+			bad("type %s needs values (label: internal value)", p.Type)
+		}
+	default:
+		known = false
+		bad("unknown type %q (want string, number, bool, date, datetime, enum or multi)", p.Type)
+	}
+	if p.Value != "" && p.Column != "" {
+		bad("give either column or value (a constant for every row), not both")
+	}
+	if p.Value != "" && p.Default != "" {
+		bad("default is never used with value")
+	}
+	if len(p.Values) > 0 && p.Type != TypeEnum && p.Type != TypeMulti {
+		bad("values are only for type enum or multi")
+	}
+	if p.Type != TypeDate && p.Type != TypeDatetime {
+		if p.Format != "" {
+			bad("format is only for type date or datetime")
+		}
+		if len(p.Formats) > 0 {
+			bad("formats are only for type date or datetime")
+		}
+	}
+	if p.Format != "" && len(p.Formats) > 0 {
+		bad("give either format or formats, not both")
+	}
+	if p.Type != TypeNumber {
+		if p.Decimal != "" {
+			bad("decimal is only for type number")
+		}
+		if p.Thousands != "" {
+			bad("thousands is only for type number")
+		}
+		if p.Percent {
+			bad("percent is only for type number")
+		}
+	}
+	if p.Type != TypeMulti && p.Separator != "" {
+		bad("separator is only for type multi")
+	}
+	if !known || len(errs) > 0 {
+		return b, errs
+	}
+	conv, err := newConverter(p)
+	if err != nil {
+		return b, []error{err}
+	}
+	b.conv = conv
+	// A constant and a default are converted once, here, so that a bad one
+	// is a mistake in the mapping rather than in every row.
+	prepare := func(what, s string) string {
+		c := s
+		if p.Trim {
+			c = trimCell(c)
+		}
+		if c == "" {
+			bad("%s %q is blank", what, s)
+			return ""
+		}
+		v, want := conv(c)
+		if want != "" {
+			bad("%s %q is not %s", what, s, want)
+		} else if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
+			bad("%s is %d characters long; HubSpot takes at most %d", what, n, hubspot.MaxPropertyValueLen)
+		}
+		return v
+	}
+	if p.Value != "" {
+		b.constant, b.value = true, prepare("value", p.Value)
+	}
+	if p.Default != "" {
+		b.hasDefault, b.def = true, prepare("default", p.Default)
+	}
+	return b, errs
 }
 
 type boundAssociation struct {
@@ -259,12 +391,14 @@ func (s *Spec) Compile(header []string) (*Mapper, error) {
 	m := &Mapper{key: -1, width: len(header)}
 	for _, name := range sortedKeys(s.Properties) {
 		p := s.Properties[name]
-		i := col("property "+name, p.Column)
-		conv, err := newConverter(p)
-		if err != nil {
+		bp, perrs := newProperty(name, p)
+		for _, err := range perrs {
 			errs = append(errs, fmt.Errorf("property %s: %w", name, err))
 		}
-		m.props = append(m.props, boundProperty{name: name, col: i, conv: conv, spec: p})
+		if !bp.constant {
+			bp.col = col("property "+name, p.Column)
+		}
+		m.props = append(m.props, bp)
 	}
 	for _, a := range s.Associations {
 		i := col("association", a.Column)
@@ -301,17 +435,32 @@ func (m *Mapper) HasKey() bool { return m.key >= 0 }
 // association. The record must have exactly the header's width; callers
 // reject ragged records before calling Map.
 func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
+	if len(record) < m.width {
+		return hubspot.CreateInput{}, fmt.Errorf("mapping: the record has %d fields, the header %d", len(record), m.width)
+	}
 	in := hubspot.CreateInput{Properties: make(map[string]string, len(m.props))}
-	for _, p := range m.props {
-		cell := record[p.col]
-		if cell == "" {
+	for i := range m.props {
+		p := &m.props[i]
+		if p.constant {
+			in.Properties[p.name] = p.value
 			continue
 		}
-		v, expected := p.conv(cell)
+		cell := record[p.col]
+		c := cell
+		if p.trim {
+			c = trimCell(c)
+		}
+		if c == "" {
+			if p.hasDefault {
+				in.Properties[p.name] = p.def
+			}
+			continue
+		}
+		v, expected := p.conv(c)
 		if expected != "" {
 			return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: expected}
 		}
-		if n := len([]rune(v)); n > hubspot.MaxPropertyValueLen {
+		if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
 			return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
 				Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
 		}
