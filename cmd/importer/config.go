@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/lineitems/importer/internal/hubspot"
 )
@@ -140,6 +143,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.version {
 		return c, nil
 	}
+	if c.mappingPath != "" {
+		if err := applyMappingSettings(fs, c.mappingPath, getenv); err != nil {
+			return nil, err
+		}
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return nil, &usageError{fmt.Sprintf("want exactly one input file, got %d arguments", fs.NArg())}
@@ -209,6 +217,41 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// applyMappingSettings sets flags from the mapping file's settings section,
+// unless the command line or an IMPORTER_* variable set them.
+func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &usageError{fmt.Sprintf("--mapping: %v", err)}
+	}
+	var doc struct {
+		Settings map[string]string `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // mapping.Load reports a malformed file with its line numbers
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	names := make([]string, 0, len(doc.Settings))
+	for k := range doc.Settings {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f := fs.Lookup(name)
+		switch {
+		case f == nil || name == "mapping" || name == "version" || name == "token-file":
+			return &usageError{fmt.Sprintf("%s: settings: %q is not a setting a mapping can make (use a flag name such as rate or key-property)", path, name)}
+		case given[name] || getenv(envName(name)) != "":
+			continue
+		}
+		if err := fs.Set(name, doc.Settings[name]); err != nil {
+			return &usageError{fmt.Sprintf("%s: settings: %s: %v", path, name, err)}
+		}
+	}
+	return nil
 }
 
 // loadToken reads the token from the file, else the environment. The error

@@ -454,6 +454,25 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 	}
 }
 
+func TestMappingSettings(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.yaml")
+	os.WriteFile(m, []byte("properties: {name: Product}\nsettings:\n  rate: 4\n  workers: 2\n  key-property: import_key\n"), 0o600)
+	env := map[string]string{"HUBSPOT_ACCESS_TOKEN": "t", "IMPORTER_WORKERS": "6"}
+	c, err := parseConfig([]string{"--mapping", m, "--rate", "7", "a.csv"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flag > environment > mapping settings
+	if c.rate != 7 || c.workers != 6 || c.keyProperty != "import_key" {
+		t.Errorf("config = %+v", c)
+	}
+	os.WriteFile(m, []byte("properties: {name: Product}\nsettings: {token-file: /x}\n"), 0o600)
+	if _, err := parseConfig([]string{"--mapping", m, "a.csv"}, func(k string) string { return env[k] }, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "token-file") {
+		t.Errorf("err = %v, want token-file refused", err)
+	}
+}
+
 func TestSubcommands(t *testing.T) {
 	bin := buildBinary(t)
 	root, _ := filepath.Abs("../..")

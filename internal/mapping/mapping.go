@@ -53,6 +53,10 @@ type Spec struct {
 	Properties   map[string]PropertySpec `yaml:"properties"`
 	Associations []AssociationSpec       `yaml:"associations"`
 	Key          string                  `yaml:"key"`
+	// Settings are the importer's flags for this file (flag name: value,
+	// e.g. "key-property: import_key"). The command line and IMPORTER_*
+	// variables win over them; the command checks the names.
+	Settings map[string]string `yaml:"settings"`
 
 	// layout is how [Spec.YAML] writes the spec: the order of the
 	// properties and the comments. It does not change what the spec means.
