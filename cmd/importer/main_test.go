@@ -210,6 +210,12 @@ func TestBinary(t *testing.T) {
 		if !json.Valid(bytes.Split(out, []byte("\n"))[0]) {
 			t.Errorf("log is not JSON when not on a terminal: %s", bytes.Split(out, []byte("\n"))[0])
 		}
+		// The validation table names the rows the portal's definitions reject.
+		for _, want := range []string{"Problems found before sending", `row 121: "XYZ"`, `row 42: "-25.00"`} {
+			if !bytes.Contains(out, []byte(want)) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
 	})
 	t.Run("version", func(t *testing.T) {
 		out, err := exec.Command(bin, "--version").CombinedOutput()
@@ -532,4 +538,61 @@ func TestSubcommands(t *testing.T) {
 			t.Fatalf("the suggested mapping does not work: exit %d\n%s", exitOf(err), out)
 		}
 	})
+}
+
+// TestPortalChecks: the mapping is checked against the portal before
+// anything is sent: a property that does not exist or is calculated, a key
+// property without unique values, and a custom association type the portal
+// lacks are fatal, named in the message; a custom type the portal has passes.
+func TestPortalChecks(t *testing.T) {
+	cases := []struct {
+		name, mapping, keyProp, want string
+	}{
+		{"unknown property", "properties: {nmae: Product}\n", "", "nmae"},
+		{"calculated property", "properties: {name: Product, amount: Unit Price}\n", "", "amount"},
+		{"key property without unique values", "properties: {name: Product}\nkey: SKU\n", "hs_sku", "unique"},
+		{"custom association type the portal lacks", "properties: {name: Product}\nassociations: [{column: Deal ID, type_id: 78, category: USER_DEFINED}]\n", "", "78"},
+		{"custom association type the portal has", "properties: {name: Product}\nassociations: [{column: Deal ID, type_id: 77, category: USER_DEFINED}]\n", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			emu := emulator.New(emulator.Config{Token: "pat-x", RateMax: -1})
+			emu.SeedObjects("deals", "1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010",
+				"1011", "1012", "1013", "1014", "1015", "1016", "1017", "1018", "1019", "1020")
+			emu.AddAssociationLabel("deals", emulator.CategoryUserDefined, 77, "Upsell item")
+			srv := httptest.NewServer(emu)
+			defer srv.Close()
+			dir := t.TempDir()
+			m := filepath.Join(dir, "m.yaml")
+			os.WriteFile(m, []byte(tc.mapping), 0o600)
+			root, _ := filepath.Abs("../..")
+			args := []string{"--base-url", srv.URL, "--mapping", m, "--out", filepath.Join(dir, "out")}
+			if tc.keyProp != "" {
+				args = append(args, "--key-property", tc.keyProp)
+			}
+			cfg, err := parseConfig(append(args, filepath.Join(root, "samples/line_items.csv")),
+				func(k string) string { return map[string]string{"HUBSPOT_ACCESS_TOKEN": "pat-x"}[k] }, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs, stdout bytes.Buffer
+			log, _ := newLogger("json", "info", &logs, false)
+			err = run(context.Background(), cfg, log, console{stdout: &stdout, stderr: &barWriter{w: &logs}})
+			if tc.want == "" {
+				if exitCode(err) == exitFatal {
+					t.Fatalf("err = %v", err)
+				}
+				if len(emu.LineItems()) == 0 {
+					t.Fatal("nothing was created")
+				}
+				return
+			}
+			if exitCode(err) != exitFatal || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("exit %d, err %v; want a fatal error naming %q", exitCode(err), err, tc.want)
+			}
+			if n := emu.Stats().BatchCreates; n != 0 {
+				t.Errorf("%d batch creates were sent", n)
+			}
+		})
+	}
 }
