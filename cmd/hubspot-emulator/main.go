@@ -86,29 +86,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	st := srv.Stats()
-	items := srv.LineItems()
+	// Counted without LineItems(), which would copy millions of line items.
+	n := srv.LineItemCount()
 	fmt.Fprintf(stdout, "hubspot-emulator stopped: %d requests, %d batch creates, %d line items, %d throttled, %d faults\n",
-		st.Requests, st.BatchCreates, len(items), st.Throttled, st.Faults)
+		st.Requests, st.BatchCreates, n, st.Throttled, st.Faults)
 	if opts.reportJSON != "" {
-		return writeReport(opts.reportJSON, st, items, opts.distinct)
+		return writeReport(opts.reportJSON, st, n, srv.PropertyValueCounts(opts.distinct), opts.distinct)
 	}
 	return nil
 }
 
-// writeReport writes the final counts, including how many line items share
-// a value of the distinct property with another one (duplicates).
-func writeReport(path string, st emulator.Stats, items []emulator.LineItem, prop string) error {
-	seen := make(map[string]int, len(items))
-	for _, li := range items {
-		seen[li.Properties[prop]]++
-	}
+// writeReport writes the final counts, including how many of the n line
+// items share a value of the distinct property with another one
+// (duplicates); seen counts the line items holding each value.
+func writeReport(path string, st emulator.Stats, n int, seen map[string]int, prop string) error {
 	dups := 0
-	for _, n := range seen {
-		dups += n - 1
+	for _, c := range seen {
+		dups += c - 1
 	}
 	data, err := json.MarshalIndent(map[string]any{
 		"requests": st.Requests, "batch_creates": st.BatchCreates, "throttled": st.Throttled, "faults": st.Faults,
-		"max_in_window": st.MaxInWindow, "searches": st.Searches, "line_items": len(items),
+		"max_in_window": st.MaxInWindow, "searches": st.Searches, "line_items": n,
 		"distinct_property": prop, "distinct_values": len(seen), "duplicates": dups,
 	}, "", "  ")
 	if err != nil {

@@ -1,41 +1,49 @@
 package emulator
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
-
-// storedItem is a committed line item. It is guarded by Server.mu.
-type storedItem struct {
-	id      string
-	idNum   int64
-	props   map[string]string
-	assocs  []Association
-	traceID string
-	created time.Time
-}
 
 // createInput is one parsed SimplePublicObjectBatchInputForCreate.
 type createInput struct {
 	index   int
-	props   map[string]string
+	props   []propKV // sorted by name, names unique
 	assocs  []assocInput
 	traceID string // "" when absent
-	key     string // canonical form of props and assocs, for merging duplicates
+	// tracePlain is whether traceID is its own JSON encoding (see batchParser.plain).
+	tracePlain bool
+	key        []byte // canonical form of props and assocs, for merging duplicates
+	hash       uint64 // of key
+}
+
+// propKV is one property value of an input.
+type propKV struct {
+	name, value string
+	def         *Property // s.props[name], set by processBatch
+	// plain is whether name and value are their own JSON encodings (see
+	// batchParser.plain), so they need no escaping.
+	plain bool
 }
 
 type assocInput struct {
-	ToID  string      `json:"to"`
-	Types []assocSpec `json:"types"`
+	ToID  string
+	Types []assocSpec
+	// typesFrom and typesTo locate Types in batchScratch.types while parsing.
+	typesFrom, typesTo int
 }
 
 type assocSpec struct {
-	Category string `json:"category"`
-	TypeID   int    `json:"typeId"`
+	Category string
+	TypeID   int
 }
 
 var associationCategories = []string{CategoryHubSpotDefined, CategoryIntegratorDefined, CategoryUserDefined, CategoryWork}
@@ -90,12 +98,15 @@ func parseInput(v any, path string) (createInput, error) {
 	if !ok {
 		return in, inputErrorf("Cannot deserialize value of type `java.util.HashMap` from %s at %s.properties", jsonKind(m["properties"]), path)
 	}
-	in.props = make(map[string]string, len(props))
+	in.props = make([]propKV, 0, len(props))
 	for k, pv := range props {
-		if in.props[k], err = asString(pv, path+".properties."+k); err != nil {
+		v, err := asString(pv, path+".properties."+k)
+		if err != nil {
 			return in, err
 		}
+		in.props = append(in.props, propKV{name: k, value: v})
 	}
+	slices.SortFunc(in.props, func(a, b propKV) int { return strings.Compare(a.name, b.name) })
 	assocs, err := asArray(m["associations"], path+".associations")
 	if err != nil {
 		return in, err
@@ -151,10 +162,6 @@ func parseInput(v any, path string) (createInput, error) {
 		}
 		in.assocs = append(in.assocs, ai)
 	}
-	in.key = string(marshal(struct {
-		P map[string]string `json:"p"`
-		A []assocInput      `json:"a"`
-	}{in.props, in.assocs}))
 	return in, nil
 }
 
@@ -204,15 +211,21 @@ type standardError struct {
 	Errors   []errorDetail       `json:"errors"`
 }
 
-// batchResponse is BatchResponseSimplePublicObject (201) and
-// BatchResponseSimplePublicObjectWithErrors (207).
-type batchResponse struct {
-	Status      string          `json:"status"`
-	Results     []wireObject    `json:"results"`
-	NumErrors   int             `json:"numErrors,omitempty"`
-	Errors      []standardError `json:"errors,omitempty"`
-	StartedAt   string          `json:"startedAt"`
-	CompletedAt string          `json:"completedAt"`
+// batchOutcome is what a committed batch create answers: a 201 or 207
+// batchResponse. appendBatchResponse encodes it.
+type batchOutcome struct {
+	status      int
+	created     []createdItem   // results, in answer order
+	errors      []standardError // in answer order
+	ts          string          // createdAt of the results
+	startedAt   string
+	completedAt string
+}
+
+// createdItem is one result: the line item created from in.
+type createdItem struct {
+	in *createInput
+	id int64
 }
 
 // handleBatchCreate serves POST /crm/v3/objects/line_items/batch/create.
@@ -222,17 +235,36 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []s
 	s.mu.Unlock()
 	started := s.now()
 
-	v, _, ok := s.readJSON(w, r)
+	sc := scratchPool.Get().(*batchScratch)
+	defer sc.release()
+	raw, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
-	inputs, err := parseBatch(v)
-	if err != nil {
-		s.validationError(w, err.Error())
-		return
+	// The parsed strings share the body's memory instead of a copy of it,
+	// which is safe as raw is never modified: readBody filled a buffer of its
+	// own, and the generic path below only reads it.
+	inputs, ok := parseBatchFast(unsafe.String(unsafe.SliceData(raw), len(raw)), sc)
+	if !ok {
+		v, ok := s.decodeJSON(w, raw)
+		if !ok {
+			return
+		}
+		var err error
+		if inputs, err = parseBatch(v); err != nil {
+			s.validationError(w, err.Error())
+			return
+		}
+	}
+	sc.keys = sc.keys[:0]
+	for i := range inputs {
+		start := len(sc.keys)
+		sc.keys = appendInputKey(sc.keys, &inputs[i])
+		inputs[i].hash = maphash.Bytes(s.hashSeed, sc.keys[start:])
+		inputs[i].key = sc.keys[start:len(sc.keys):len(sc.keys)]
 	}
 
-	status, body, committed, fail := s.processBatch(inputs, started)
+	out, fail := s.processBatch(sc, inputs, started)
 	if fail != nil {
 		code := http.StatusBadRequest
 		if fail.httpStatus != 0 {
@@ -241,7 +273,7 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []s
 		s.writeError(w, code, *fail)
 		return
 	}
-	if committed > 0 {
+	if len(out.created) > 0 {
 		switch fault, st := s.drawCommitFault(); fault {
 		case commitDrop:
 			panic(http.ErrAbortHandler)
@@ -250,48 +282,85 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []s
 			return
 		}
 	}
-	writeJSON(w, status, body)
+	sc.out = appendBatchResponse(sc.out[:0], &out)
+	writeBody(w, out.status, sc.out)
+}
+
+// appendInputKey appends an encoding of in's properties and associations
+// that two inputs share exactly when both are equal.
+func appendInputKey(dst []byte, in *createInput) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(in.props)))
+	for _, p := range in.props {
+		dst = appendUvarintString(dst, p.name)
+		dst = appendUvarintString(dst, p.value)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(in.assocs)))
+	for _, a := range in.assocs {
+		dst = appendUvarintString(dst, a.ToID)
+		dst = binary.AppendUvarint(dst, uint64(len(a.Types)))
+		for _, t := range a.Types {
+			dst = appendUvarintString(dst, t.Category)
+			dst = binary.AppendVarint(dst, int64(t.TypeID))
+		}
+	}
+	return dst
 }
 
 // processBatch validates and commits a parsed batch under the store lock.
-// It returns the status and body to send, how many line items it
-// committed, or a whole-batch 400 error (nothing committed).
-func (s *Server) processBatch(inputs []createInput, started time.Time) (int, *batchResponse, int, *apiError) {
+// It returns what to answer, or a whole-batch error (nothing committed).
+func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started time.Time) (batchOutcome, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	reject := func(msg string, ctx map[string][]string) (int, *batchResponse, int, *apiError) {
-		return 0, nil, 0, &apiError{Message: msg, Context: ctx, Category: "VALIDATION_ERROR"}
+	reject := func(msg string, ctx map[string][]string) (batchOutcome, *apiError) {
+		return batchOutcome{}, &apiError{Message: msg, Context: ctx, Category: "VALIDATION_ERROR"}
 	}
 
 	// Trace ids must be unique, except on inputs that are merged anyway.
-	traceKey := make(map[string]string)
-	for _, in := range inputs {
+	if sc.trace == nil {
+		sc.trace = make(map[string]int, maxBatchInputs)
+	}
+	for i := range inputs {
+		in := &inputs[i]
 		if in.traceID == "" {
 			continue
 		}
-		if k, dup := traceKey[in.traceID]; dup && k != in.key {
+		if j, dup := sc.trace[in.traceID]; dup && !bytes.Equal(inputs[j].key, in.key) {
 			return reject(fmt.Sprintf("Duplicate objectWriteTraceId %q: each input must have a unique objectWriteTraceId", in.traceID), nil)
 		}
-		traceKey[in.traceID] = in.key
+		sc.trace[in.traceID] = i
 	}
 
 	// HubSpot merges identical inputs: only the first of each is processed.
-	seen := make(map[string]bool)
-	var unique []createInput
-	for _, in := range inputs {
-		if !seen[in.key] {
-			seen[in.key] = true
-			unique = append(unique, in)
+	if sc.byHash == nil {
+		sc.byHash = make(map[uint64]int, maxBatchInputs)
+	}
+	unique := make([]*createInput, 0, len(inputs))
+	for i := range inputs {
+		in := &inputs[i]
+		if j, ok := sc.byHash[in.hash]; !ok {
+			sc.byHash[in.hash] = i
+		} else if bytes.Equal(inputs[j].key, in.key) || slices.ContainsFunc(unique, func(u *createInput) bool { return bytes.Equal(u.key, in.key) }) {
+			continue
 		}
+		unique = append(unique, in)
 	}
 
 	// Associations are checked for the whole batch first.
 	var badIDs, badObjIDs, badTypes []string
+	var last struct { // the association type looked up last
+		key assocKey
+		def assocDef
+		ok  bool
+	}
 	for _, in := range unique {
 		for _, a := range in.assocs {
 			toType := ""
 			for _, t := range a.Types {
-				def, ok := s.assoc[assocKey{t.Category, t.TypeID}]
+				if k := (assocKey{t.Category, t.TypeID}); !last.ok || k != last.key {
+					last.key = k
+					last.def, last.ok = s.assoc[k]
+				}
+				def, ok := last.def, last.ok
 				if !ok {
 					return reject(fmt.Sprintf("Invalid association type: %s association type id %d does not exist from line_items (0-8)", t.Category, t.TypeID),
 						map[string][]string{"associationTypeId": {strconv.Itoa(t.TypeID)}, "associationCategory": {t.Category}})
@@ -317,16 +386,14 @@ func (s *Server) processBatch(inputs []createInput, started time.Time) (int, *ba
 
 	// Property values, then unique values against the store and the batch.
 	errs := make([][]propError, len(unique))
-	claimed := make(map[string]map[string]bool)
+	var claimed map[string]map[string]bool
+	sc.slots = sc.slots[:0]
 	for i, in := range unique {
-		names := make([]string, 0, len(in.props))
-		for k := range in.props {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			val := in.props[name]
-			p := s.props[name]
+		for j := range in.props { // sorted by name
+			kv := &in.props[j]
+			name, val := kv.name, kv.value
+			p := s.slot(sc, j, name).def
+			kv.def = p
 			if e := validateValue(name, p, val); e != nil {
 				errs[i] = append(errs[i], *e)
 				continue
@@ -340,13 +407,17 @@ func (s *Server) processBatch(inputs []createInput, started time.Time) (int, *ba
 				// batch, naming only the first collision ("Contact already
 				// exists. Existing ID: N" for contacts); the emulator does the
 				// same for line items, trace ids or not.
-				return 0, nil, 0, &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT",
-					Message: fmt.Sprintf("Line item already exists. Existing ID: %s", owner),
-					Context: map[string][]string{"propertyName": {name}, "existingId": {owner}}}
+				ownerID := strconv.FormatInt(owner, 10)
+				return batchOutcome{}, &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT",
+					Message: fmt.Sprintf("Line item already exists. Existing ID: %s", ownerID),
+					Context: map[string][]string{"propertyName": {name}, "existingId": {ownerID}}}
 			}
 			if claimed[name][val] {
 				return reject(fmt.Sprintf("Duplicate unique values in batch input: %s=%q appears in more than one input, and %s is a unique property", name, val, name),
 					map[string][]string{"propertyName": {name}})
+			}
+			if claimed == nil {
+				claimed = make(map[string]map[string]bool)
 			}
 			if claimed[name] == nil {
 				claimed[name] = make(map[string]bool)
@@ -368,46 +439,45 @@ func (s *Server) processBatch(inputs []createInput, started time.Time) (int, *ba
 		for _, i := range invalid {
 			all = append(all, errs[i]...)
 		}
-		return 0, nil, 0, &apiError{Message: propertyMessage(all), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
+		return batchOutcome{}, &apiError{Message: propertyMessage(all), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
 	}
 
 	// Commit the valid inputs.
-	resp := &batchResponse{Status: "COMPLETE", Results: []wireObject{}, StartedAt: formatInstant(started)}
+	out := batchOutcome{status: http.StatusCreated, startedAt: formatInstant(started)}
 	now := s.now()
-	ts := formatInstant(now)
+	out.ts = formatInstant(now)
+	out.created = make([]createdItem, 0, len(unique)-len(invalid))
+	batch := uint32(len(s.batches))
+	sc.data = sc.data[:0]
+	var offs [maxBatchInputs]uint32
 	for i, in := range unique {
 		if len(errs[i]) > 0 {
 			continue
 		}
 		s.nextID += 1 + int64(s.rng.IntN(3))
-		item := &storedItem{idNum: s.nextID, id: strconv.FormatInt(s.nextID, 10), props: make(map[string]string), traceID: in.traceID, created: now}
-		for k, v := range in.props {
-			if v == "" {
+		for _, kv := range in.props {
+			if kv.value == "" {
 				continue
 			}
-			item.props[k] = v
-			if p := s.props[k]; p != nil && p.HasUniqueValue {
-				if s.unique[k] == nil {
-					s.unique[k] = make(map[string]string)
+			if p := kv.def; p != nil && p.HasUniqueValue {
+				if s.unique[kv.name] == nil {
+					s.unique[kv.name] = make(map[string]int64)
 				}
-				s.unique[k][v] = item.id
+				s.unique[kv.name][strings.Clone(kv.value)] = s.nextID
 			}
 		}
-		item.props["hs_object_id"] = item.id
-		item.props["createdate"] = ts
-		item.props["hs_lastmodifieddate"] = ts
-		for _, a := range in.assocs {
-			for _, t := range a.Types {
-				item.assocs = append(item.assocs, Association{ToType: s.assoc[assocKey{t.Category, t.TypeID}].toType, ToID: a.ToID, Category: t.Category, TypeID: t.TypeID})
-			}
+		offs[len(out.created)] = uint32(len(sc.data))
+		sc.data = s.appendItemData(sc, sc.data, in)
+		out.created = append(out.created, createdItem{in: in, id: s.nextID})
+	}
+	if len(out.created) > 0 {
+		s.batches = append(s.batches, batchRecord{data: string(sc.data), created: now, ts: out.ts})
+		for j, c := range out.created {
+			s.items.add(storedItem{idNum: c.id, batch: batch, off: offs[j]})
 		}
-		s.items = append(s.items, item)
-		obj := item.wire(nil)
-		obj.ObjectWriteTraceID = in.traceID
-		resp.Results = append(resp.Results, obj)
 	}
 	for _, i := range invalid {
-		resp.Errors = append(resp.Errors, standardError{
+		out.errors = append(out.errors, standardError{
 			Status:   "error",
 			Category: "VALIDATION_ERROR",
 			Message:  propertyMessage(errs[i]),
@@ -415,35 +485,11 @@ func (s *Server) processBatch(inputs []createInput, started time.Time) (int, *ba
 			Errors:   propertyDetails(errs[i]),
 		})
 	}
-	resp.NumErrors = len(resp.Errors)
-	s.rng.Shuffle(len(resp.Results), func(a, b int) { resp.Results[a], resp.Results[b] = resp.Results[b], resp.Results[a] })
-	s.rng.Shuffle(len(resp.Errors), func(a, b int) { resp.Errors[a], resp.Errors[b] = resp.Errors[b], resp.Errors[a] })
-	resp.CompletedAt = formatInstant(s.now())
-	status := http.StatusCreated
+	s.rng.Shuffle(len(out.created), func(a, b int) { out.created[a], out.created[b] = out.created[b], out.created[a] })
+	s.rng.Shuffle(len(out.errors), func(a, b int) { out.errors[a], out.errors[b] = out.errors[b], out.errors[a] })
+	out.completedAt = formatInstant(s.now())
 	if len(invalid) > 0 {
-		status = http.StatusMultiStatus
+		out.status = http.StatusMultiStatus
 	}
-	return status, resp, len(resp.Results), nil
-}
-
-// wire renders the item as a SimplePublicObject. With only == nil every
-// stored property is included; otherwise the named properties (null when
-// unset) plus HubSpot's always-returned ones.
-func (it *storedItem) wire(only []string) wireObject {
-	props := make(map[string]*string)
-	if only == nil {
-		for k, v := range it.props {
-			props[k] = &v
-		}
-	} else {
-		for _, k := range append([]string{"createdate", "hs_lastmodifieddate", "hs_object_id"}, only...) {
-			if v, ok := it.props[k]; ok {
-				props[k] = &v
-			} else {
-				props[k] = nil
-			}
-		}
-	}
-	ts := formatInstant(it.created)
-	return wireObject{ID: it.id, Properties: props, CreatedAt: ts, UpdatedAt: ts}
+	return out, nil
 }

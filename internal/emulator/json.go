@@ -26,16 +26,29 @@ func inputErrorf(format string, args ...any) error {
 // readJSON checks the content type, reads the body and decodes it with
 // json.Number for numbers. On failure it has answered and returns ok false.
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) (v any, raw []byte, ok bool) {
+	if raw, ok = s.readBody(w, r); !ok {
+		return nil, nil, false
+	}
+	if v, ok = s.decodeJSON(w, raw); !ok {
+		return nil, nil, false
+	}
+	return v, raw, true
+}
+
+// readBody checks the content type and reads the body into a new buffer
+// that nothing else refers to. It answers an empty body (only whitespace)
+// too. On failure it has answered and returns ok false.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (raw []byte, ok bool) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		s.writeError(w, http.StatusUnsupportedMediaType, apiError{Message: "Cannot parse content. No Content-Type defined."})
-		return nil, nil, false
+		return nil, false
 	}
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		s.writeError(w, http.StatusUnsupportedMediaType, apiError{Message: "HTTP 415 Unsupported Media Type"})
-		return nil, nil, false
+		return nil, false
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBodyBytes))
+	raw, err := readAll(http.MaxBytesReader(w, r.Body, maxRequestBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -43,24 +56,52 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) (v any, raw []
 		} else {
 			s.writeError(w, http.StatusBadRequest, apiError{Message: "Invalid JSON input: could not read the request body"})
 		}
-		return nil, nil, false
+		return nil, false
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		s.validationError(w, "Invalid JSON input: a request body was expected, but none found")
-		return nil, nil, false
+		return nil, false
 	}
+	return raw, true
+}
+
+// readAll is io.ReadAll, with a first buffer large enough for a body of
+// the announced length (if believable).
+func readAll(rd io.Reader, length int64) ([]byte, error) {
+	b := make([]byte, 0, 512)
+	if length > 0 && length <= maxRequestBodyBytes {
+		b = make([]byte, 0, length+1) // +1: the read that sees EOF needs room
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
+}
+
+// decodeJSON decodes a whole body into generic values, with json.Number for
+// numbers. On failure it has answered and returns ok false.
+func (s *Server) decodeJSON(w http.ResponseWriter, raw []byte) (v any, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
 		s.writeError(w, http.StatusBadRequest, apiError{Message: syntaxMessage(raw, err)})
-		return nil, nil, false
+		return nil, false
 	}
 	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRight(raw, " \t\r\n"))) {
 		line, col := lineCol(raw, int(dec.InputOffset()))
 		s.writeError(w, http.StatusBadRequest, apiError{Message: fmt.Sprintf("Invalid input JSON on line %d, column %d: Unexpected trailing content after the JSON value", line, col)})
-		return nil, nil, false
+		return nil, false
 	}
-	return v, raw, true
+	return v, true
 }
 
 // syntaxMessage renders a decoding error the way HubSpot's Jackson-based

@@ -10,11 +10,11 @@ import (
 
 // limiter is the rate-limit state of the portal. It is guarded by Server.mu.
 type limiter struct {
-	burst  []time.Time // admitted burst-class requests, oldest first
-	seen   []time.Time // every burst-class request that reached the limiter
-	search []time.Time // admitted search requests
-	day    time.Time   // UTC midnight starting the current day
-	daily  int         // requests admitted today
+	burst  window    // admitted burst-class requests, oldest first
+	seen   window    // every burst-class request that reached the limiter
+	search window    // admitted search requests
+	day    time.Time // UTC midnight starting the current day
+	daily  int       // requests admitted today
 }
 
 func (l *limiter) reset(now time.Time) { l.resetDay(now) }
@@ -29,13 +29,34 @@ func midnightUTC(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
+// window is a queue of request times, oldest first. Dropping from the
+// front is amortised O(1): the live times are ts[head:], and they are moved
+// to the front of ts only once the dead prefix is at least as long.
+type window struct {
+	ts   []time.Time
+	head int
+}
+
+// len is the number of times in the window.
+func (w *window) len() int { return len(w.ts) - w.head }
+
+// first is the oldest time; the window must not be empty.
+func (w *window) first() time.Time { return w.ts[w.head] }
+
+func (w *window) push(t time.Time) { w.ts = append(w.ts, t) }
+
 // prune drops the times at or before cutoff: a window holds (now-interval, now].
-func prune(ts []time.Time, cutoff time.Time) []time.Time {
-	i := 0
-	for i < len(ts) && !ts[i].After(cutoff) {
-		i++
+func (w *window) prune(cutoff time.Time) {
+	for w.head < len(w.ts) && !w.ts[w.head].After(cutoff) {
+		w.head++
 	}
-	return append(ts[:0], ts[i:]...)
+	switch {
+	case w.head == len(w.ts):
+		w.ts, w.head = w.ts[:0], 0
+	case w.head >= 64 && w.head >= len(w.ts)-w.head:
+		n := copy(w.ts, w.ts[w.head:])
+		w.ts, w.head = w.ts[:n], 0
+	}
 }
 
 // rateLimitBody is HubSpot's 429 body.
@@ -75,12 +96,13 @@ func (s *Server) admit(w http.ResponseWriter, class rateClass) bool {
 	}
 	interval, rateMax := s.cfg.RateInterval, s.cfg.RateMax
 	if class == classBurst {
-		l.seen = append(prune(l.seen, now.Add(-interval)), now)
-		s.stats.MaxInWindow = max(s.stats.MaxInWindow, len(l.seen))
-		l.burst = prune(l.burst, now.Add(-interval))
+		l.seen.prune(now.Add(-interval))
+		l.seen.push(now)
+		s.stats.MaxInWindow = max(s.stats.MaxInWindow, l.seen.len())
+		l.burst.prune(now.Add(-interval))
 	}
 	if class == classSearch {
-		l.search = prune(l.search, now.Add(-time.Second))
+		l.search.prune(now.Add(-time.Second))
 	}
 
 	policy := ""
@@ -94,24 +116,24 @@ func (s *Server) admit(w http.ResponseWriter, class rateClass) bool {
 		}
 		if s.faults.RetryAfter {
 			retryAfter = 1
-			if class == classBurst && rateMax > 0 && len(l.burst) >= rateMax {
-				retryAfter = int(math.Ceil(l.burst[0].Add(interval).Sub(now).Seconds()))
+			if class == classBurst && rateMax > 0 && l.burst.len() >= rateMax {
+				retryAfter = int(math.Ceil(l.burst.first().Add(interval).Sub(now).Seconds()))
 			}
 			retryAfter = max(retryAfter, 1)
 		}
 		s.stats.Faults++
 	case s.cfg.DailyLimit > 0 && l.daily >= s.cfg.DailyLimit:
 		policy = PolicyDaily
-	case class == classBurst && rateMax > 0 && len(l.burst) >= rateMax:
+	case class == classBurst && rateMax > 0 && l.burst.len() >= rateMax:
 		policy = PolicyTenSecondly
-	case class == classSearch && s.cfg.SearchPerSecond > 0 && len(l.search) >= s.cfg.SearchPerSecond:
+	case class == classSearch && s.cfg.SearchPerSecond > 0 && l.search.len() >= s.cfg.SearchPerSecond:
 		policy = PolicySecondly
 	default:
 		switch class {
 		case classBurst:
-			l.burst = append(l.burst, now)
+			l.burst.push(now)
 		case classSearch:
-			l.search = append(l.search, now)
+			l.search.push(now)
 		}
 		l.daily++
 	}
@@ -121,7 +143,7 @@ func (s *Server) admit(w http.ResponseWriter, class rateClass) bool {
 
 	h := w.Header()
 	if class == classBurst && rateMax > 0 {
-		remaining := rateMax - len(l.burst)
+		remaining := rateMax - l.burst.len()
 		if policy != "" {
 			remaining = 0
 		}

@@ -18,6 +18,7 @@ var filterOperators = []string{"BETWEEN", "CONTAINS_TOKEN", "EQ", "GT", "GTE", "
 // filter is one parsed Filter.
 type filter struct {
 	prop     string
+	ref      propRef // prop, resolved by handleSearch
 	op       string
 	value    string
 	high     string
@@ -35,6 +36,7 @@ type searchRequest struct {
 	sortProp   string
 	sortDesc   bool
 	query      string
+	queryRefs  []propRef // queryProps, resolved by handleSearch
 }
 
 // parseSearch checks a search body against PublicObjectSearchRequest and
@@ -297,25 +299,50 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, _ []string
 		s.validationError(w, err.Error())
 		return
 	}
+	for _, g := range req.groups {
+		for i := range g {
+			g[i].ref = s.ref(g[i].prop)
+		}
+	}
+	if req.query != "" {
+		req.queryRefs = make([]propRef, len(queryProps))
+		for i, name := range queryProps {
+			req.queryRefs[i] = s.ref(name)
+		}
+	}
 	now := s.cfg.Now()
 	var hits []*storedItem
-	for _, it := range s.items {
-		if it.created.Add(s.cfg.SearchLag).After(now) {
+	for i := range s.items.len() {
+		it := s.items.at(i)
+		if s.batches[it.batch].created.Add(s.cfg.SearchLag).After(now) {
 			continue // not indexed yet
 		}
-		if req.matches(it) {
+		if req.matches(s, s.view(it)) {
 			hits = append(hits, it)
 		}
 	}
 	if req.sortProp != "" {
 		typ := s.props[req.sortProp].Type
-		slices.SortStableFunc(hits, func(a, b *storedItem) int {
-			c := compareValues(typ, a.props[req.sortProp], b.props[req.sortProp])
+		type keyed struct {
+			it  *storedItem
+			val string
+		}
+		sorted := make([]keyed, len(hits))
+		ref := s.ref(req.sortProp)
+		for i, it := range hits {
+			val, _ := s.value(s.view(it), ref)
+			sorted[i] = keyed{it, val}
+		}
+		slices.SortStableFunc(sorted, func(a, b keyed) int {
+			c := compareValues(typ, a.val, b.val)
 			if req.sortDesc {
 				c = -c
 			}
 			return c
 		})
+		for i := range sorted {
+			hits[i] = sorted[i].it
+		}
 	}
 	total := len(hits)
 	end := min(req.after+req.limit, total, maxSearchResults)
@@ -325,7 +352,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, _ []string
 		only = []string{}
 	}
 	for i := req.after; i < end; i++ {
-		resp.Results = append(resp.Results, hits[i].wire(only))
+		resp.Results = append(resp.Results, s.searchResult(hits[i], only))
 	}
 	s.mu.Unlock()
 	if end < min(total, maxSearchResults) {
@@ -335,10 +362,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, _ []string
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// matches reports whether it satisfies any filter group (all filters of it)
-// and the free-text query.
-func (req *searchRequest) matches(it *storedItem) bool {
-	if req.query != "" && !matchesQuery(it, req.query) {
+// matches reports whether the item satisfies any filter group (all filters
+// of it) and the free-text query. Guarded by s.mu.
+func (req *searchRequest) matches(s *Server, v view) bool {
+	if req.query != "" && !req.matchesQuery(s, v) {
 		return false
 	}
 	if len(req.groups) == 0 {
@@ -347,7 +374,8 @@ func (req *searchRequest) matches(it *storedItem) bool {
 	for _, g := range req.groups {
 		all := true
 		for _, f := range g {
-			if !f.matches(it) {
+			val, has := s.value(v, f.ref)
+			if !f.matches(val, has) {
 				all = false
 				break
 			}
@@ -359,19 +387,39 @@ func (req *searchRequest) matches(it *storedItem) bool {
 	return false
 }
 
-// matchesQuery searches the line item's default searchable text properties.
-func matchesQuery(it *storedItem, q string) bool {
-	q = strings.ToLower(q)
-	for _, name := range []string{"name", "description", "hs_sku", "hs_object_id"} {
-		if strings.Contains(strings.ToLower(it.props[name]), q) {
+// queryProps are the line item's default searchable text properties.
+var queryProps = []string{"name", "description", "hs_sku", "hs_object_id"}
+
+// matchesQuery searches the line item's queryProps for the query.
+func (req *searchRequest) matchesQuery(s *Server, v view) bool {
+	q := strings.ToLower(req.query)
+	for _, r := range req.queryRefs {
+		val, _ := s.value(v, r)
+		if strings.Contains(strings.ToLower(val), q) {
 			return true
 		}
 	}
 	return false
 }
 
-func (f filter) matches(it *storedItem) bool {
-	v, has := it.props[f.prop]
+// searchResult renders a stored item as a search result: the named
+// properties (null when unset) plus HubSpot's always-returned ones.
+func (s *Server) searchResult(it *storedItem, only []string) wireObject {
+	v := s.view(it)
+	props := make(map[string]*string)
+	for _, k := range append([]string{"createdate", "hs_lastmodifieddate", "hs_object_id"}, only...) {
+		if val, ok := s.get(v, k); ok {
+			props[k] = &val
+		} else {
+			props[k] = nil
+		}
+	}
+	return wireObject{ID: v.id(), Properties: props, CreatedAt: v.batch.ts, UpdatedAt: v.batch.ts}
+}
+
+// matches reports whether a value (has false: the property is unset)
+// satisfies the filter.
+func (f filter) matches(v string, has bool) bool {
 	switch f.op {
 	case "HAS_PROPERTY":
 		return has
@@ -436,7 +484,30 @@ func (f filter) inEqual(stored, want string) bool {
 	case "number", "date", "datetime":
 		return compareValues(f.propType, stored, want) == 0
 	}
-	return strings.ToLower(stored) == want
+	return lowerEquals(stored, want)
+}
+
+// lowerEquals reports whether strings.ToLower(s) == want, without
+// allocating when s is ASCII.
+func lowerEquals(s, want string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return strings.ToLower(s) == want
+		}
+	}
+	if len(s) != len(want) {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // compareValues orders two values of a property type; unparsable and empty

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -27,11 +28,20 @@ type Server struct {
 	order   []string                   // property names in insertion order
 	objects map[string]map[string]bool // seeded association targets: type -> id set
 	assoc   map[assocKey]assocDef      // association types from line_items
-	items   []*storedItem              // sorted by id (ids only grow)
+	items   itemList                   // sorted by id (ids only grow)
+	batches []batchRecord              // what the items of each committing batch share
 	nextID  int64
-	unique  map[string]map[string]string // property -> value -> owning line item id
+	unique  map[string]map[string]int64 // property -> value -> owning line item id
 	limits  limiter
 	stats   Stats
+
+	// Interned property names and association types of stored items.
+	names      []string
+	nameIdx    map[string]int
+	assocTypes []Association // without ToID
+	assocIdx   map[assocKey]int
+
+	hashSeed maphash.Seed // for hashing input keys
 }
 
 // New returns a portal configured by cfg with HubSpot's default line item
@@ -63,7 +73,11 @@ func New(cfg Config) *Server {
 		objects: make(map[string]map[string]bool),
 		assoc:   make(map[assocKey]assocDef),
 		nextID:  37_400_000_000 + int64(cfg.Seed%1000)*1000,
-		unique:  make(map[string]map[string]string),
+		unique:  make(map[string]map[string]int64),
+
+		nameIdx:  make(map[string]int),
+		assocIdx: make(map[assocKey]int),
+		hashSeed: maphash.MakeSeed(),
 	}
 	for _, sc := range cfg.Scopes {
 		s.scopes[sc] = true
@@ -160,17 +174,35 @@ func (s *Server) SetFaults(f Faults) {
 func (s *Server) LineItems() []LineItem {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]LineItem, 0, len(s.items))
-	for _, it := range s.items {
-		out = append(out, LineItem{
-			ID:           it.id,
-			Properties:   cloneMap(it.props),
-			Associations: slices.Clone(it.assocs),
-			TraceID:      it.traceID,
-			CreatedAt:    it.created,
-		})
+	out := make([]LineItem, s.items.len())
+	for i := range out {
+		out[i] = s.lineItem(s.items.at(i))
 	}
 	return out
+}
+
+// LineItemCount returns the number of created line items: len(LineItems())
+// without copying them.
+func (s *Server) LineItemCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.items.len()
+}
+
+// PropertyValueCounts returns how many created line items hold each value
+// of the property name, counting those without it under "". It is what
+// counting LineItems()[i].Properties[name] would give, without copying
+// every line item.
+func (s *Server) PropertyValueCounts(name string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := make(map[string]int, s.items.len())
+	ref := s.ref(name)
+	for i := range s.items.len() {
+		v, _ := s.value(s.view(s.items.at(i)), ref)
+		counts[v]++
+	}
+	return counts
 }
 
 // Stats returns a snapshot of the counters.
@@ -387,12 +419,4 @@ func formatInstant(t time.Time) string {
 		return t.Format("2006-01-02T15:04:05Z")
 	}
 	return t.Format("2006-01-02T15:04:05.000Z")
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

@@ -1,0 +1,224 @@
+package emulator
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// This file encodes the batch create answer by hand. It writes exactly the
+// bytes marshal (encoding/json without HTML escaping) writes for a
+// batchResponse: fields in struct order, property keys sorted, strings
+// escaped the same way. TestGoldenWire and the fuzz tests compare the two.
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string escaped as encoding/json does
+// with SetEscapeHTML(false): quote, backslash and control characters are
+// escaped (\b, \f, \n, \r, \t by name, the rest as \u00XX), U+2028 and
+// U+2029 as \u2028 and \u2029, and invalid UTF-8 becomes \ufffd.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if plainStringByte[s[i]] {
+			i++
+			continue
+		}
+		if b := s[i]; b < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// systemProps are the properties every created line item carries, sorted.
+var systemProps = [...]string{"createdate", "hs_lastmodifieddate", "hs_object_id"}
+
+func isSystemProp(name string) bool {
+	return name == "createdate" || name == "hs_lastmodifieddate" || name == "hs_object_id"
+}
+
+// appendCreated appends the SimplePublicObject of a line item created from
+// in with id and timestamp ts, as a batch create result: its non-empty
+// properties plus createdate, hs_lastmodifieddate and hs_object_id, keys
+// sorted, then createdAt, updatedAt, archived and objectWriteTraceId.
+func appendCreated(dst []byte, in *createInput, id int64, ts string) []byte {
+	dst = append(dst, `{"id":"`...)
+	dst = strconv.AppendInt(dst, id, 10)
+	dst = append(dst, `","properties":{`...)
+	// The properties in name order: the non-empty ones of in merged with
+	// the system ones, which replace any of in with the same name.
+	first := true
+	sys := 0
+	for i := 0; i <= len(in.props); i++ {
+		var p propKV
+		if i < len(in.props) {
+			if p = in.props[i]; p.value == "" || isSystemProp(p.name) {
+				continue
+			}
+		}
+		for ; sys < len(systemProps) && (i == len(in.props) || systemProps[sys] < p.name); sys++ {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = append(dst, '"')
+			dst = append(dst, systemProps[sys]...)
+			dst = append(dst, `":"`...)
+			if sys == 2 {
+				dst = strconv.AppendInt(dst, id, 10)
+			} else {
+				dst = append(dst, ts...) // an instant needs no escaping
+			}
+			dst = append(dst, '"')
+		}
+		if i == len(in.props) {
+			break
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		if p.plain {
+			dst = append(dst, '"')
+			dst = append(dst, p.name...)
+			dst = append(dst, `":"`...)
+			dst = append(dst, p.value...)
+			dst = append(dst, '"')
+		} else {
+			dst = appendJSONString(dst, p.name)
+			dst = append(dst, ':')
+			dst = appendJSONString(dst, p.value)
+		}
+	}
+	dst = append(dst, `},"createdAt":"`...)
+	dst = append(dst, ts...)
+	dst = append(dst, `","updatedAt":"`...)
+	dst = append(dst, ts...)
+	dst = append(dst, `","archived":false`...)
+	if in.traceID != "" {
+		dst = append(dst, `,"objectWriteTraceId":`...)
+		if in.tracePlain {
+			dst = append(dst, '"')
+			dst = append(dst, in.traceID...)
+			dst = append(dst, '"')
+		} else {
+			dst = appendJSONString(dst, in.traceID)
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendBatchResponse appends the batchResponse of out as marshal would.
+func appendBatchResponse(dst []byte, out *batchOutcome) []byte {
+	dst = append(dst, `{"status":"COMPLETE","results":[`...)
+	for i, c := range out.created {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendCreated(dst, c.in, c.id, out.ts)
+	}
+	dst = append(dst, ']')
+	if len(out.errors) > 0 {
+		dst = append(dst, `,"numErrors":`...)
+		dst = strconv.AppendInt(dst, int64(len(out.errors)), 10)
+		dst = append(dst, `,"errors":`...)
+		dst = append(dst, marshal(out.errors)...)
+	}
+	dst = append(dst, `,"startedAt":`...)
+	dst = appendJSONString(dst, out.startedAt)
+	dst = append(dst, `,"completedAt":`...)
+	dst = appendJSONString(dst, out.completedAt)
+	return append(dst, '}')
+}
+
+// writeBody writes an encoded JSON body as writeJSON does.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// scratchPool holds the per-request buffers of batch creates.
+var scratchPool = sync.Pool{New: func() any { return new(batchScratch) }}
+
+// batchScratch is the reusable working memory of one batch create.
+type batchScratch struct {
+	out    []byte
+	keys   []byte
+	data   []byte
+	props  []propKV
+	assocs []assocInput
+	types  []assocSpec
+	inputs []createInput
+	trace  map[string]int
+	byHash map[uint64]int
+	slots  []nameSlot
+	spare  nameSlot // returned by slot when slots is full
+	// lastAssoc caches the association type interned last.
+	lastAssoc struct {
+		key assocKey
+		idx int
+		set bool
+	}
+}
+
+// maxPooledBytes bounds the buffers kept for reuse, so one huge request does
+// not pin its memory.
+const maxPooledBytes = 1 << 20
+
+func (sc *batchScratch) release() {
+	if cap(sc.out) > maxPooledBytes || cap(sc.keys) > maxPooledBytes || cap(sc.data) > maxPooledBytes {
+		return
+	}
+	clear(sc.props[:cap(sc.props)])
+	clear(sc.assocs[:cap(sc.assocs)])
+	clear(sc.types[:cap(sc.types)])
+	clear(sc.inputs[:cap(sc.inputs)])
+	clear(sc.slots[:cap(sc.slots)])
+	sc.slots = sc.slots[:0]
+	sc.spare = nameSlot{}
+	sc.lastAssoc.set = false
+	clear(sc.trace)
+	clear(sc.byHash)
+	scratchPool.Put(sc)
+}
