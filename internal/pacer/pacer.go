@@ -20,9 +20,9 @@
 // seen in the window over the last Interval (the portal's count from
 // Max − Remaining, less the requests of ours it can have counted). Alone on
 // the portal the importer uses all of it; once another client shows up
-// (in the counts, or as a 429 the importer did not expect), a share of the
-// window is kept free so that the other client's use can grow, be seen and
-// be left to it. An entry
+// (in the counts beyond what our own requests in flight can explain, or
+// as a 429 the importer did not expect), a share of the window is kept
+// free so that the other client's use can grow, be seen and be left to it. An entry
 // leaves the log an Interval after its answer arrived (an upper bound of
 // when HubSpot counted it), or, while in flight, an Interval after it was
 // sent plus the recent round-trip time. After a 429 everything pauses.
@@ -81,20 +81,26 @@ type Pacer struct {
 	log        []*entry // our requests still inside the window, by send time
 	samples    []sample // others' usage seen, by time
 	pauseUntil time.Time
-	rtt        time.Duration // largest recent round trip
-	dailyKnown bool
-	dailyLeft  int
-	changed    chan struct{} // closed and replaced when the budget may have grown
-	stats      Stats
+	// othersSeenUntil is set by a 429 that proves other clients present.
+	othersSeenUntil time.Time
+	rtt             time.Duration // largest recent round trip
+	dailyKnown      bool
+	dailyLeft       int
+	changed         chan struct{} // closed and replaced when the budget may have grown
+	stats           Stats
 }
 
 type entry struct {
 	sent, done time.Time
 }
 
+// sample is what one answer said about other clients' requests in the
+// window. The portal's count includes ours sent before the answered
+// request, and possibly ours sent while it was in flight: so the others
+// numbered at least least and at most most.
 type sample struct {
-	at     time.Time
-	others int
+	at          time.Time
+	least, most int
 }
 
 // Stats describe what the Pacer learned.
@@ -218,13 +224,19 @@ func (p *Pacer) budget(now time.Time) int {
 		b = p.cfg.Cap
 	}
 	if p.portalMax > 0 {
-		others := 0
+		// Other clients are present when some answer proves it (least > 0,
+		// or a 429 the log did not expect); then count them generously.
+		others, present := 0, now.Before(p.othersSeenUntil)
 		for _, s := range p.samples {
-			others = max(others, s.others)
+			present = present || s.least > 0
+			others = max(others, s.most)
+		}
+		if !present {
+			others = 0
 		}
 		p.stats.Others = others
 		reserve := 0
-		if others > 0 {
+		if present {
 			share := p.cfg.Share
 			if share <= 0 {
 				share = 0.1
@@ -249,6 +261,11 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 	if throttled {
 		p.stats.Throttled++
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
+		if p.portalMax > 0 && len(p.log) <= p.portalMax {
+			// Throttled with no more of ours in the window than the limit:
+			// someone else is using the portal.
+			p.othersSeenUntil = now.Add(p.interval)
+		}
 	}
 	if rl.Known && rl.Max > 0 {
 		p.portalMax = rl.Max
@@ -256,15 +273,19 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.interval = rl.Interval
 		}
 		// The portal counted Max − Remaining requests when it answered this
-		// one. Ours among them: those sent no later than this one and still
-		// in the window then. The rest are other clients'.
-		ours := 0
+		// one. Ours among them: surely those sent no later than this one,
+		// perhaps those sent while it was in flight. The rest are others'.
+		before, during := 0, 0
 		for _, o := range p.log {
-			if !o.sent.After(e.sent) {
-				ours++
+			switch {
+			case !o.sent.After(e.sent):
+				before++
+			case o.sent.Before(now):
+				during++
 			}
 		}
-		p.samples = append(p.samples, sample{at: now, others: max(0, rl.Max-rl.Remaining-ours)})
+		count := rl.Max - rl.Remaining
+		p.samples = append(p.samples, sample{at: now, least: max(0, count-before-during), most: max(0, count-before)})
 		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
 	}
 	if rl.DailyKnown {

@@ -177,3 +177,37 @@ func TestAcquireHonoursContext(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnRequestsInFlightAreNotOthers: with several requests in flight, the
+// portal's count includes ours sent after the one answered; that is no
+// reason to think another client is there and hold back a share.
+func TestOwnRequestsInFlightAreNotOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		var releases []Release
+		for range 8 {
+			r, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			releases = append(releases, r)
+			time.Sleep(time.Millisecond)
+		}
+		for _, r := range releases {
+			r(hubspot.RateLimit{Known: true, Max: 100, Remaining: 92, Interval: 10 * time.Second}, false, 0)
+		}
+		n := 8
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := p.Acquire(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			n++
+		}
+		if n != 100 || p.Stats().Others != 0 {
+			t.Errorf("admitted %d of 100 with others %d; the importer's own requests were taken for another client's", n, p.Stats().Others)
+		}
+	})
+}
