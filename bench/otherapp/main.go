@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -23,8 +25,14 @@ func main() {
 	after := flag.Duration("after", 0, "wait this long before starting")
 	dur := flag.Duration("for", time.Minute, "how long to keep going")
 	flag.Parse()
-	time.Sleep(*after)
-	ctx, cancel := context.WithTimeout(context.Background(), *dur)
+	// SIGINT or SIGTERM ends the run early; the counts are printed either way.
+	sig, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-time.After(*after):
+	case <-sig.Done():
+	}
+	ctx, cancel := context.WithTimeout(sig, *dur)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Second / time.Duration(*per10s))
 	defer tick.Stop()
