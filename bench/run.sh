@@ -47,8 +47,8 @@ start_emulator() {
   echo "emulator did not start" >&2; cat "$dir/emulator.log" >&2; exit 1
 }
 stop_emulator() {
-  # The time wrapper passes the signal on; the emulator writes its report.
-  pkill -INT -P "$EMU_PID" 2>/dev/null || true
+  # Signal the emulator under the time wrapper; it writes its report and exits.
+  pkill -TERM -P "$EMU_PID" 2>/dev/null || true
   wait "$EMU_PID" 2>/dev/null || true
   EMU_PID=
 }
@@ -102,7 +102,7 @@ ceiling() {
   "$BIN/otherapp" --base-url $BASE --token $TOKEN --per-10s $((max / 2)) --after 20s --for 600s >"$dir/otherapp.json" &
   local other=$!
   import "$dir" "$file" --rate 50 --workers "$WORKERS"
-  kill -INT $other 2>/dev/null || true
+  kill -TERM $other 2>/dev/null || true
   wait $other 2>/dev/null || true
   stop_emulator
 }
