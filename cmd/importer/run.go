@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -73,8 +74,9 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	var client *hubspot.Client
 	var sender upload.Sender
 	var finder upload.Finder
+	counted := &countingTransport{}
 	if !token.Empty() {
-		client, err = hubspot.NewClient(newHTTPClient(cfg), baseURL, token, "lineitems-importer/"+version)
+		client, err = hubspot.NewClient(newHTTPClient(cfg, counted), baseURL, token, "lineitems-importer/"+version)
 		if err != nil {
 			return &usageError{err.Error()}
 		}
@@ -97,6 +99,9 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 			return err
 		}
 	}
+	// The checks' requests count in the portal's window like the creates.
+	pc := importer.NewPacer(cfg.rate, cfg.dailyReserve)
+	pc.Note(int(counted.n.Load()))
 
 	policy := upload.DefaultPolicy
 	policy.MaxAttempts = cfg.maxAttempts
@@ -109,6 +114,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		BatchSize:    cfg.batchSize,
 		Workers:      cfg.workers,
 		Rate:         cfg.rate,
+		Pacer:        pc,
 		DailyReserve: cfg.dailyReserve,
 		Sender:       sender,
 		Policy:       policy,
@@ -349,11 +355,24 @@ func fingerprintAndCount(r io.Reader) (string, int, error) {
 	return hex.EncodeToString(h.Sum(nil)), max(records-1, 0), nil
 }
 
-func newHTTPClient(cfg *config) *http.Client {
+func newHTTPClient(cfg *config, counter *countingTransport) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.workers + 1
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	return &http.Client{Transport: tr, Timeout: cfg.timeout}
+	counter.next = tr
+	return &http.Client{Transport: counter, Timeout: cfg.timeout}
+}
+
+// countingTransport counts the requests that go through it, so that the
+// pacer learns of those made before the import.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.next.RoundTrip(r)
 }
 
 // printSummary writes the table a person reads at the end of a run.

@@ -47,9 +47,13 @@ type Options struct {
 	// DailyReserve is how many requests of the portal's daily quota to
 	// leave for other integrations; the run stops cleanly before it.
 	DailyReserve int
-	Sender       upload.Sender
-	Policy       upload.Policy
-	DryRun       bool // map and batch, write batches.jsonl, send nothing
+	// Pacer, when set, paces the batch creates instead of one built from
+	// Rate and DailyReserve (so that a caller can tell it of requests it
+	// made itself).
+	Pacer  *pacer.Pacer
+	Sender upload.Sender
+	Policy upload.Policy
+	DryRun bool // map and batch, write batches.jsonl, send nothing
 	// ValidateOnly is a dry run that writes no batches.jsonl: only the
 	// reports of rows that would be rejected.
 	ValidateOnly bool
@@ -186,9 +190,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if jr != nil {
 		up.Journal = jr
 	}
-	var pc *pacer.Pacer
+	pc := o.Pacer
 	if !o.DryRun && !o.ValidateOnly {
-		pc = pacer.New(pacer.Config{Cap: int(math.Floor(o.Rate * 10)), Interval: 10 * time.Second, DailyReserve: o.DailyReserve})
+		if pc == nil {
+			pc = NewPacer(o.Rate, o.DailyReserve)
+		}
 		up.Pacer = pc
 	}
 
@@ -291,6 +297,12 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt}
 	}
 	return sum, nil
+}
+
+// NewPacer returns the pacer for --rate (requests per second, counted per
+// 10 s window; 0 means no cap of the user's) and --daily-reserve.
+func NewPacer(rate float64, dailyReserve int) *pacer.Pacer {
+	return pacer.New(pacer.Config{Cap: int(math.Floor(rate * 10)), Interval: 10 * time.Second, DailyReserve: dailyReserve})
 }
 
 // checkKeyProperty makes sure the key property carries the key column: the

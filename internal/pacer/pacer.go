@@ -310,6 +310,18 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
+// Note records n requests of this client that were made without Acquire
+// and answered just now (such as reading property definitions before an
+// import), so that they are not taken for another client's.
+func (p *Pacer) Note(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for range n {
+		p.log = append(p.log, &entry{sent: now, done: now})
+	}
+}
+
 // Stats returns what the Pacer learned so far.
 func (p *Pacer) Stats() Stats {
 	p.mu.Lock()

@@ -211,3 +211,28 @@ func TestOwnRequestsInFlightAreNotOthers(t *testing.T) {
 		}
 	})
 }
+
+// TestNotedRequestsAreOurs: requests made outside Acquire (reading
+// property definitions) and told with Note are not taken for another
+// client's.
+func TestNotedRequestsAreOurs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		p.Note(2)
+		release, _ := p.Acquire(context.Background())
+		release(hubspot.RateLimit{Known: true, Max: 100, Remaining: 97, Interval: 10 * time.Second}, false, 0)
+		n := 1
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := p.Acquire(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			n++
+		}
+		if n != 98 || p.Stats().Others != 0 {
+			t.Errorf("admitted %d (want 98 beside the 2 noted), others %d", n, p.Stats().Others)
+		}
+	})
+}
