@@ -13,7 +13,7 @@
 // keeps a log of its own requests and admits one when fewer than its budget
 // are still inside the window:
 //
-//	budget = min(cap, Max − others − share·Max if others > 0)
+//	budget = min(cap, Max − others − share·Max if others are present)
 //
 // cap is the user's limit (--rate), Max and Interval are learned from the
 // headers, and others is the largest number of requests by other clients
@@ -21,8 +21,9 @@
 // Max − Remaining, less the requests of ours it can have counted). Alone on
 // the portal the importer uses all of it; once another client shows up
 // (in the counts beyond what our own requests in flight can explain, or
-// as a 429 the importer did not expect), a share of the window is kept
-// free so that the other client's use can grow, be seen and be left to it. An entry
+// as a 429 the importer did not expect), a share of the window (10%) is
+// kept free while the other client's use grows, so that it can grow, be
+// seen and be left to it; once its use is steady, 2% is kept free. An entry
 // leaves the log an Interval after its answer arrived (an upper bound of
 // when HubSpot counted it), or, while in flight, an Interval after it was
 // sent plus the recent round-trip time. After a 429 everything pauses.
@@ -54,10 +55,15 @@ type Config struct {
 	// Interval is the assumed window until HubSpot reports one; 0 means 10 s.
 	Interval time.Duration
 	// Share is the part of the portal's window (0..1) left free, on top of
-	// their current use, while other clients are seen using the portal, so
-	// that their use can grow and show; 0 means 0.1. Alone, the Pacer uses
+	// their current use, while other clients' use is seen growing, so that
+	// it can grow further and show; 0 means 0.1. Once their use has been
+	// steady for an interval, only Keep is left free; alone, the Pacer uses
 	// the whole window.
 	Share float64
+	// Keep is the part of the window left free beside steady other clients,
+	// so that a new rise in their use can show; 0 means 0.02 (at least one
+	// request).
+	Keep float64
 	// DailyReserve is how many requests of the daily quota to leave for
 	// other integrations; 0 means none (HubSpot's own 429 DAILY stops the
 	// run then).
@@ -83,6 +89,7 @@ type Pacer struct {
 	pauseUntil time.Time
 	// othersSeenUntil is set by a 429 that proves other clients present.
 	othersSeenUntil time.Time
+	othersGrew      time.Time     // when other clients' use was last seen rising
 	rtt             time.Duration // largest recent round trip
 	dailyKnown      bool
 	dailyLeft       int
@@ -241,7 +248,13 @@ func (p *Pacer) budget(now time.Time) int {
 			if share <= 0 {
 				share = 0.1
 			}
-			reserve = int(math.Ceil(share * float64(p.portalMax)))
+			if !now.Before(p.othersGrew.Add(p.interval)) {
+				share = p.cfg.Keep
+				if share <= 0 {
+					share = 0.02
+				}
+			}
+			reserve = max(1, int(math.Ceil(share*float64(p.portalMax))))
 		}
 		b = min(b, p.portalMax-reserve-others)
 	}
@@ -263,8 +276,9 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
 		if p.portalMax > 0 && len(p.log) <= p.portalMax {
 			// Throttled with no more of ours in the window than the limit:
-			// someone else is using the portal.
+			// someone else is using the portal, more than before.
 			p.othersSeenUntil = now.Add(p.interval)
+			p.othersGrew = now
 		}
 	}
 	if rl.Known && rl.Max > 0 {
@@ -285,7 +299,17 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			}
 		}
 		count := rl.Max - rl.Remaining
-		p.samples = append(p.samples, sample{at: now, least: max(0, count-before-during), most: max(0, count-before)})
+		smp := sample{at: now, least: max(0, count-before-during), most: max(0, count-before)}
+		// Their use grew when this answer shows more of it, beyond what our
+		// own requests in flight can explain, than the window held before.
+		peak := 0
+		for _, o := range p.samples {
+			peak = max(peak, o.most)
+		}
+		if smp.least > 0 && smp.most > peak+during {
+			p.othersGrew = now
+		}
+		p.samples = append(p.samples, smp)
 		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
 	}
 	if rl.DailyKnown {
