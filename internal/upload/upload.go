@@ -210,10 +210,7 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 			var err error
 			if release, err = u.Pacer.Acquire(ctx); errors.Is(err, pacer.ErrDailyReserve) {
 				msg := "the portal's daily request quota is down to --daily-reserve; run the same command again after HubSpot resets it at midnight (portal time zone) to resume"
-				if err := u.record(notSent(b.Items, msg)...); err != nil {
-					return err
-				}
-				return &StopError{Code: "DAILY_RESERVE", Msg: msg, Err: err}
+				return u.stop(b, doubt, &StopError{Code: "DAILY_RESERVE", Msg: msg, Err: err})
 			} else if err != nil {
 				return u.abandon(ctx, b, doubt)
 			}
@@ -282,16 +279,23 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 			log.Debug("batch failed", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
 			return u.record(allRows(b.Items, report.Failed, d.Code, d.Message)...)
 		case Stop:
-			outs := notSent(b.Items, d.Message)
-			if doubt {
-				outs = allRows(b.Items, report.InDoubt, d.Code, d.Message)
-			}
-			if err := u.record(outs...); err != nil {
-				return err
-			}
-			return &StopError{Code: d.Code, Msg: d.Message, Err: err}
+			return u.stop(b, doubt, &StopError{Code: d.Code, Msg: d.Message, Err: err})
 		}
 	}
+}
+
+// stop records a batch that will not be sent (again) because the run must
+// stop, and returns se: its rows were not sent, or are in doubt if an
+// earlier attempt may have been processed.
+func (u *Uploader) stop(b *chunker.Batch, doubt bool, se *StopError) error {
+	outs := notSent(b.Items, se.Msg)
+	if doubt {
+		outs = allRows(b.Items, report.InDoubt, se.Code, se.Msg)
+	}
+	if err := u.record(outs...); err != nil {
+		return err
+	}
+	return se
 }
 
 // settle resolves rows that got no clear answer: rows whose key is found
