@@ -226,3 +226,30 @@ func TestJournalBelongsToOneInput(t *testing.T) {
 	}
 	checkAccounting(t, o.OutDir, 10, sum, nil)
 }
+
+// TestDailyReserve: with --daily-reserve the run stops before eating into
+// the quota left for other integrations, and resumes the next day.
+func TestDailyReserve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, DailyLimit: 20, Seed: 4})
+		input := generate(t, 1000, 4)
+		o := withJournal(options(t, input, inMemory(t, emu, time.Minute)))
+		o.Workers, o.DailyReserve = 1, 15
+		sum, err := Run(context.Background(), o)
+		var se *upload.StopError
+		if !errors.As(err, &se) || se.Code != "DAILY_RESERVE" {
+			t.Fatalf("err = %v", err)
+		}
+		if sum.Requests != 5 || sum.Created != 500 || emu.Stats().Throttled != 0 {
+			t.Fatalf("requests %d, created %d, throttled %d; want 5 requests leaving 15 of 20", sum.Requests, sum.Created, emu.Stats().Throttled)
+		}
+		if got := sum.Extra["daily_remaining"]; got != 15 {
+			t.Errorf("summary daily_remaining = %v", got)
+		}
+		emu.ResetDaily()
+		o.Input = strings.NewReader(string(input))
+		if sum, err = Run(context.Background(), o); err != nil || sum.Created != 1000 || len(checkPortal(t, emu, sum)) != 1000 {
+			t.Fatalf("next day: err %v, summary %+v", err, sum)
+		}
+	})
+}
