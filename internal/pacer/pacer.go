@@ -183,8 +183,12 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 	if now.Before(p.pauseUntil) {
 		return p.pauseUntil.Sub(now)
 	}
-	p.prune(now)
+	p.prune(now, false)
 	budget := p.budget(now)
+	if len(p.log) < budget {
+		return 0
+	}
+	p.prune(now, true)
 	if len(p.log) < budget {
 		return 0
 	}
@@ -208,20 +212,34 @@ func (p *Pacer) expiry(e *entry) time.Time {
 	return at.Add(p.interval + p.cfg.Slack)
 }
 
-func (p *Pacer) prune(now time.Time) {
-	keep := p.log[:0]
-	for _, e := range p.log {
-		if p.expiry(e).After(now) {
-			keep = append(keep, e)
-		}
-	}
-	clear(p.log[len(keep):])
-	p.log = keep
+// prune drops expired entries. The log is in send order, so expiries are
+// nearly in order too: dropping from the front is cheap and nearly exact.
+// With exact, every expired entry goes; that costs a pass over the log,
+// which is small whenever its count matters (under a limit).
+func (p *Pacer) prune(now time.Time, exact bool) {
 	i := 0
-	for i < len(p.samples) && !p.samples[i].at.Add(p.interval).After(now) {
+	for i < len(p.log) && !p.expiry(p.log[i]).After(now) {
 		i++
 	}
-	p.samples = p.samples[i:]
+	if i > 0 {
+		clear(p.log[:i])
+		p.log = p.log[i:]
+	}
+	if exact {
+		keep := p.log[:0]
+		for _, e := range p.log {
+			if p.expiry(e).After(now) {
+				keep = append(keep, e)
+			}
+		}
+		clear(p.log[len(keep):])
+		p.log = keep
+	}
+	j := 0
+	for j < len(p.samples) && !p.samples[j].at.Add(p.interval).After(now) {
+		j++
+	}
+	p.samples = p.samples[j:]
 }
 
 // budget is how many of our requests may be in the window now.
@@ -282,6 +300,7 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		}
 	}
 	if rl.Known && rl.Max > 0 {
+		p.prune(now, true) // count ours exactly
 		p.portalMax = rl.Max
 		if rl.Interval > 0 {
 			p.interval = rl.Interval

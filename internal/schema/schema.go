@@ -177,15 +177,11 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 	if len(in.Properties) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(in.Properties))
-	for k := range in.Properties {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	// Map order; the problems, if any, are sorted at the end (most rows
+	// have none, and sorting every row's names costs more than checking).
 	var problems []Problem
 	var claims []*property
-	for _, name := range names {
-		v := in.Properties[name]
+	for name, v := range in.Properties {
 		p := s.props[name]
 		if pr, bad := s.check(name, p, v); bad {
 			problems = append(problems, pr)
@@ -195,6 +191,8 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 			claims = append(claims, p)
 		}
 	}
+	byProperty := func(a, b Problem) int { return strings.Compare(a.Property, b.Property) }
+	slices.SortStableFunc(problems, byProperty)
 	if len(claims) == 0 {
 		return problems
 	}
@@ -211,7 +209,7 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 		conflicts = true
 	}
 	if conflicts {
-		slices.SortStableFunc(problems, func(a, b Problem) int { return strings.Compare(a.Property, b.Property) })
+		slices.SortStableFunc(problems, byProperty)
 		return problems
 	}
 	if len(problems) > 0 {
