@@ -11,7 +11,8 @@ import (
 )
 
 // newLogger builds the zap logger writing to w: console lines on a
-// terminal, JSON otherwise (format "auto"), or as asked.
+// terminal, JSON otherwise (format "auto"), or as asked. Writes to w are
+// serialised: the workers log concurrently.
 func newLogger(format, level string, w io.Writer, terminal bool) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
@@ -35,7 +36,7 @@ func newLogger(format, level string, w io.Writer, terminal bool) (*zap.Logger, e
 	default:
 		return nil, fmt.Errorf("--log-format %q: want console or json", format)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)), nil
 }
 
 // isTerminal reports whether f is a terminal.
