@@ -476,13 +476,8 @@ func (f filter) equal(stored, want string) bool {
 // values must be lowercase, so they are compared with the lowercased value.
 func (f filter) inEqual(stored, want string) bool {
 	switch f.propType {
-	case "enumeration":
-		if f.checkbox {
-			return slices.Contains(strings.Split(stored, ";"), want)
-		}
-		return stored == want
-	case "number", "date", "datetime":
-		return compareValues(f.propType, stored, want) == 0
+	case "enumeration", "number", "date", "datetime":
+		return f.equal(stored, want)
 	}
 	return lowerEquals(stored, want)
 }
