@@ -228,7 +228,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if upErr != nil {
 		cancel(upErr)
 	}
-	drainErr := up.Drain(batches, "the run stopped before this row was sent")
+	drainErr := up.Drain(batches, stoppedBeforeSent)
 	_ = g.Wait()
 	stopProgress()
 	if o.OnProgress != nil {
@@ -480,21 +480,15 @@ func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 			for _, rest := range append(p.ch.Flush(), p.recheck.Flush()...) {
 				items = append(items, rest.Items...)
 			}
-			_ = p.rep.Record(notSent(items)...)
+			_ = p.rep.Record(upload.NotSent(items, stoppedBeforeSent)...)
 			return false
 		}
 	}
 	return true
 }
 
-func notSent(items []*chunker.Item) []report.Outcome {
-	outs := make([]report.Outcome, len(items))
-	for i, it := range items {
-		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: report.CodeNotSent,
-			Message: "not sent: the run stopped before this row was sent"}
-	}
-	return outs
-}
+// stoppedBeforeSent is why rows read but never handed to HubSpot are not sent.
+const stoppedBeforeSent = "the run stopped before this row was sent"
 
 // progress calls report with the tallies every interval until the
 // returned function is called.

@@ -151,14 +151,16 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 // for the caller to use after Run stopped early.
 func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
 	for b := range batches {
-		if err := u.record(notSent(b.Items, why)...); err != nil {
+		if err := u.record(NotSent(b.Items, why)...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func notSent(items []*chunker.Item, why string) []report.Outcome {
+// NotSent returns the outcomes of rows the run will not send because it is
+// stopping: failed with code NOT_SENT, so that a later run sends them.
+func NotSent(items []*chunker.Item, why string) []report.Outcome {
 	outs := make([]report.Outcome, len(items))
 	for i, it := range items {
 		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: report.CodeNotSent,
@@ -219,11 +221,12 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 		// The request itself is not cancelled with ctx: once sent, its answer
 		// is worth waiting for (the HTTP client's timeout bounds it).
 		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), b.Body)
-		release(rateOf(res, err))
-		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(b.Items), Recheck: round > 0, Jitter: u.jitter()})
-		if isThrottle(err) {
+		rl, throttled, retryAfter := rateOf(res, err)
+		release(rl, throttled, retryAfter)
+		if throttled {
 			u.throttled.Add(1)
 		}
+		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(b.Items), Recheck: round > 0, Jitter: u.jitter()})
 		switch d.Action {
 		case Accept:
 			u.batches.Add(1)
@@ -288,7 +291,7 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 // stop, and returns se: its rows were not sent, or are in doubt if an
 // earlier attempt may have been processed.
 func (u *Uploader) stop(b *chunker.Batch, doubt bool, se *StopError) error {
-	outs := notSent(b.Items, se.Msg)
+	outs := NotSent(b.Items, se.Msg)
 	if doubt {
 		outs = allRows(b.Items, report.InDoubt, se.Code, se.Msg)
 	}
@@ -372,7 +375,8 @@ func outcome(it *chunker.Item, st report.Status, code, msg string) report.Outcom
 	return report.Outcome{Row: it.Row, Record: it.Record, Status: st, Code: code, Message: msg}
 }
 
-// rateOf extracts what an answer says about the rate limit.
+// rateOf extracts what an answer says about the rate limit: the headers,
+// whether it was a 429, and its Retry-After.
 func rateOf(res *hubspot.BatchResult, err error) (hubspot.RateLimit, bool, time.Duration) {
 	if res != nil {
 		return res.Rate, false, 0
@@ -384,11 +388,6 @@ func rateOf(res *hubspot.BatchResult, err error) (hubspot.RateLimit, bool, time.
 	return hubspot.RateLimit{}, false, 0
 }
 
-func isThrottle(err error) bool {
-	var ae *hubspot.APIError
-	return errors.As(err, &ae) && ae.StatusCode == 429
-}
-
 // abandon records a batch that will not be sent (again) because the run is
 // stopping: not sent, or in doubt if an earlier attempt may have been
 // processed.
@@ -397,7 +396,7 @@ func (u *Uploader) abandon(ctx context.Context, b *chunker.Batch, doubt bool) er
 	if doubt {
 		return u.record(allRows(b.Items, report.InDoubt, "NO_ANSWER", "an earlier attempt got no clear answer and "+why)...)
 	}
-	return u.record(notSent(b.Items, why)...)
+	return u.record(NotSent(b.Items, why)...)
 }
 
 func allRows(items []*chunker.Item, st report.Status, code, msg string) []report.Outcome {
