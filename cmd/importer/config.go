@@ -5,9 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -234,12 +235,7 @@ func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) str
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	names := make([]string, 0, len(doc.Settings))
-	for k := range doc.Settings {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(doc.Settings)) {
 		f := fs.Lookup(name)
 		switch {
 		case f == nil || name == "mapping" || name == "version" || name == "token-file":

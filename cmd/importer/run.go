@@ -10,11 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -221,7 +222,7 @@ func checkPortal(ctx context.Context, c *hubspot.Client, spec *mapping.Spec, key
 	s := schema.New(props)
 	var problems []string
 	if spec != nil {
-		for _, name := range sortedNames(spec.Properties) {
+		for _, name := range slices.Sorted(maps.Keys(spec.Properties)) {
 			if pr, ok := s.CheckValue(name, ""); !ok {
 				problems = append(problems, fmt.Sprintf("property %s (column %q): %v", name, spec.Properties[name].Column, pr))
 			}
@@ -294,15 +295,6 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 		return errors.Join(errs...)
 	}
 	return nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // openInput opens the input and, for a file, fingerprints it for the
