@@ -9,7 +9,7 @@ import (
 )
 
 func item(row int, name string) *Item {
-	return Encode(row, []string{name}, "", hubspot.CreateInput{Properties: map[string]string{"name": name}})
+	return Encode(row, []string{name}, "", hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": name})})
 }
 
 // run feeds names through a Chunker and returns the batches.
@@ -49,7 +49,7 @@ func check(t testing.TB, size int, names []string, batches []*Batch) {
 			if req.Inputs[i].ObjectWriteTraceID != it.TraceID() {
 				t.Fatalf("body input %d has trace id %q, item row %d", i, req.Inputs[i].ObjectWriteTraceID, it.Row)
 			}
-			name := req.Inputs[i].Properties["name"]
+			name := req.Inputs[i].Properties.Value("name")
 			if name != names[it.Row-1] {
 				t.Fatalf("row %d sent as %q, want %q", it.Row, name, names[it.Row-1])
 			}
@@ -120,14 +120,14 @@ func FuzzChunker(f *testing.F) {
 }
 
 func BenchmarkChunker(b *testing.B) {
-	in := hubspot.CreateInput{Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12",
-		"hs_sku": "SKU-000123", "description": "Annual subscription"}}
+	in := hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12",
+		"hs_sku": "SKU-000123", "description": "Annual subscription"})}
 	c, _ := New(100)
 	b.ReportAllocs()
 	row := 0
 	for b.Loop() {
 		row++
-		in.Properties["hs_sku"] = fmt.Sprint(row)
+		in.Properties.Set("hs_sku", fmt.Sprint(row))
 		c.Add(Encode(row, nil, "", in))
 	}
 }
@@ -137,8 +137,8 @@ func BenchmarkChunker(b *testing.B) {
 func BenchmarkNewBatch(b *testing.B) {
 	items := make([]*Item, 100)
 	for i := range items {
-		items[i] = Encode(i+1, nil, "", hubspot.CreateInput{Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50",
-			"quantity": "12", "hs_sku": fmt.Sprint("SKU-", i), "description": "Annual subscription"}})
+		items[i] = Encode(i+1, nil, "", hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": "Enterprise plan seat", "price": "1234.50",
+			"quantity": "12", "hs_sku": fmt.Sprint("SKU-", i), "description": "Annual subscription"})})
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,7 +1,6 @@
 package hubspot
 
 import (
-	"sort"
 	"strconv"
 	"unicode/utf8"
 )
@@ -40,21 +39,9 @@ func AppendInput(dst []byte, in CreateInput, traceID string) (out []byte, traceS
 		dst = append(dst, ',')
 	}
 	traceEnd = len(dst)
-	dst = append(dst, `"properties":{`...)
-	keys := make([]string, 0, len(in.Properties))
-	for k := range in.Properties {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, k)
-		dst = append(dst, ':')
-		dst = appendString(dst, in.Properties[k])
-	}
-	dst = append(dst, "}}"...)
+	dst = append(dst, `"properties":`...)
+	dst = appendValues(dst, in.Properties)
+	dst = append(dst, '}')
 	return dst, traceStart, traceEnd
 }
 

@@ -2,7 +2,9 @@ package hubspot
 
 import (
 	"encoding/json"
+	"maps"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestAppendInputMatchesEncodingJSON(t *testing.T) {
@@ -12,14 +14,15 @@ func TestAppendInputMatchesEncodingJSON(t *testing.T) {
 		trace string
 	}{
 		{"empty", CreateInput{}, ""},
-		{"props and trace", CreateInput{Properties: map[string]string{"name": "Widget", "price": "10.50", "quantity": "3"}}, "17"},
-		{"escapes", CreateInput{Properties: map[string]string{"description": "a \"q\" \\ <b>&\n\t\r\x01 \u2028 é 😀", "k<": "\xff bad"}}, "1"},
+		{"props and trace", CreateInput{Properties: ValuesOf(map[string]string{"name": "Widget", "price": "10.50", "quantity": "3"})}, "17"},
+		{"escapes", CreateInput{Properties: ValuesOf(map[string]string{"description": "a \"q\" \\ <b>&\n\t\r\x01 \u2028 é 😀", "k<": "\xff bad"})}, "1"},
+		{"unsorted, a name twice", CreateInput{Properties: PropertyValues{{"quantity", "3"}, {"name", "A"}, {"price", "1"}, {"name", "B"}}}, "5"},
 		{"associations", CreateInput{
 			Associations: []Association{
 				{To: ObjectID{ID: "1001"}, Types: []AssociationType{{Category: CategoryHubSpotDefined, TypeID: 20}}},
 				{To: ObjectID{ID: "7"}, Types: []AssociationType{{Category: CategoryUserDefined, TypeID: 3}, {Category: CategoryHubSpotDefined, TypeID: 68}}},
 			},
-			Properties: map[string]string{"name": "x"},
+			Properties: PropertyValues{{"name", "x"}},
 		}, "99"},
 	}
 	for _, tc := range cases {
@@ -29,10 +32,21 @@ func TestAppendInputMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// mapInput is CreateInput with its properties as a map: encoding/json's
+// encoding of it is what AppendInput must match.
+type mapInput struct {
+	Associations       []Association     `json:"associations"`
+	ObjectWriteTraceID string            `json:"objectWriteTraceId,omitempty"`
+	Properties         map[string]string `json:"properties"`
+}
+
 func checkEncoding(t *testing.T, in CreateInput, trace string) {
 	t.Helper()
-	in.ObjectWriteTraceID = trace
-	want, err := json.Marshal(in)
+	ref := mapInput{Associations: in.Associations, ObjectWriteTraceID: trace, Properties: in.Properties.Map()}
+	if ref.Associations == nil {
+		ref.Associations = []Association{}
+	}
+	want, err := json.Marshal(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +54,26 @@ func checkEncoding(t *testing.T, in CreateInput, trace string) {
 	if string(got) != string(want) {
 		t.Fatalf("AppendInput:\n got %s\nwant %s", got, want)
 	}
-	in.ObjectWriteTraceID = ""
-	without, _ := json.Marshal(in)
+	in.ObjectWriteTraceID = trace
+	if viaMarshal, err := json.Marshal(in); err != nil || string(viaMarshal) != string(want) {
+		t.Fatalf("json.Marshal(CreateInput):\n got %s (%v)\nwant %s", viaMarshal, err, want)
+	}
+	ref.ObjectWriteTraceID = ""
+	without, _ := json.Marshal(ref)
 	if s := string(got[:ts]) + string(got[te:]); s != string(without) {
 		t.Fatalf("bytes outside the trace id field:\n got %s\nwant %s", s, without)
+	}
+	for _, nv := range in.Properties {
+		if !utf8.ValidString(nv.Name) || !utf8.ValidString(nv.Value) {
+			return // decoding replaces invalid UTF-8: no round trip
+		}
+	}
+	var back CreateInput
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(back.Properties.Map(), ref.Properties) {
+		t.Fatalf("decoded properties %v, want %v", back.Properties, ref.Properties)
 	}
 }
 
@@ -51,7 +81,7 @@ func FuzzAppendInput(f *testing.F) {
 	f.Add("name", "Widget", "1001", "5")
 	f.Add("d\"esc", "<a>\u2028\xff\x00", "", "")
 	f.Fuzz(func(t *testing.T, k, v, assoc, trace string) {
-		in := CreateInput{Properties: map[string]string{k: v, "price": v + "1"}}
+		in := CreateInput{Properties: PropertyValues{{k, v}, {"price", v + "1"}, {k, v + "2"}}}
 		if assoc != "" {
 			in.Associations = []Association{{To: ObjectID{ID: assoc}, Types: []AssociationType{{Category: k, TypeID: len(v)}}}}
 		}
@@ -62,9 +92,9 @@ func FuzzAppendInput(f *testing.F) {
 func BenchmarkAppendInput(b *testing.B) {
 	in := CreateInput{
 		Associations: []Association{{To: ObjectID{ID: "1001"}, Types: []AssociationType{{Category: CategoryHubSpotDefined, TypeID: 20}}}},
-		Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12", "hs_sku": "SKU-000123",
+		Properties: ValuesOf(map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12", "hs_sku": "SKU-000123",
 			"description": "Annual subscription, billed monthly", "recurringbillingfrequency": "monthly", "hs_recurring_billing_start_date": "2026-01-01",
-			"discount": "10", "hs_line_item_currency_code": "USD"},
+			"discount": "10", "hs_line_item_currency_code": "USD"}),
 	}
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
@@ -76,9 +106,9 @@ func BenchmarkAppendInput(b *testing.B) {
 func BenchmarkJSONMarshalInput(b *testing.B) {
 	in := CreateInput{
 		Associations: []Association{{To: ObjectID{ID: "1001"}, Types: []AssociationType{{Category: CategoryHubSpotDefined, TypeID: 20}}}},
-		Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12", "hs_sku": "SKU-000123",
+		Properties: ValuesOf(map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12", "hs_sku": "SKU-000123",
 			"description": "Annual subscription, billed monthly", "recurringbillingfrequency": "monthly", "hs_recurring_billing_start_date": "2026-01-01",
-			"discount": "10", "hs_line_item_currency_code": "USD"},
+			"discount": "10", "hs_line_item_currency_code": "USD"}),
 		ObjectWriteTraceID: "123456",
 	}
 	b.ReportAllocs()

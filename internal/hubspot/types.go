@@ -43,9 +43,9 @@ type BatchCreateRequest struct {
 // CreateInput is one line item to create (SimplePublicObjectBatchInputForCreate).
 // Associations is required by the spec, so it is always sent, as [] when empty.
 type CreateInput struct {
-	Associations       []Association     `json:"associations"`
-	ObjectWriteTraceID string            `json:"objectWriteTraceId,omitempty"`
-	Properties         map[string]string `json:"properties"`
+	Associations       []Association  `json:"associations"`
+	ObjectWriteTraceID string         `json:"objectWriteTraceId,omitempty"`
+	Properties         PropertyValues `json:"properties"`
 }
 
 // MarshalJSON encodes the input with a nil Associations slice as [] so that
@@ -55,9 +55,6 @@ func (in CreateInput) MarshalJSON() ([]byte, error) {
 	p := plain(in)
 	if p.Associations == nil {
 		p.Associations = []Association{}
-	}
-	if p.Properties == nil {
-		p.Properties = map[string]string{}
 	}
 	return json.Marshal(p)
 }

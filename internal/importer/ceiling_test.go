@@ -60,7 +60,8 @@ func TestAtTheCeiling(t *testing.T) {
 
 // TestSharingThePortal: another app starts using half of the portal's limit
 // mid-run; the importer keeps to what is left, at 90% of it or more, with
-// under 0.5% of its requests throttled.
+// under 0.5% of its requests throttled, and within 40 s the other app gets
+// all it asks for.
 func TestSharingThePortal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const max = 190
@@ -130,11 +131,13 @@ func TestSharingThePortal(t *testing.T) {
 		if float64(sum.Throttled) > 0.005*float64(sum.Requests) {
 			t.Errorf("%d of %d requests throttled, want under 0.5%%", sum.Throttled, sum.Requests)
 		}
-		// What the other app gets is logged, not asserted: HubSpot's headers
-		// do not show its rejected requests, and depending on how the two
-		// interleave the importer can keep most of the window (see the
-		// README's section on rate). The importer's own share and 429s are
-		// what is guaranteed.
+		// The other app's rejected requests are invisible in HubSpot's
+		// headers; the pacer leaves room for its use to double every
+		// interval until it has half the window, so 40 s after it started
+		// it gets what it asks for.
+		if lateSent == 0 || float64(lateThrottled) > 0.01*float64(lateSent) {
+			t.Errorf("40 s after it started, the other app had %d of %d requests throttled, want under 1%%", lateThrottled, lateSent)
+		}
 		t.Logf("40 s after it started, the other app had %d of %d requests throttled", lateThrottled, lateSent)
 	})
 }

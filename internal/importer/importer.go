@@ -418,7 +418,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	key := p.m.Key(rec.Fields)
 	if p.keyProp != "" && key != "" {
-		in.Properties[p.keyProp] = key
+		in.Properties.Set(p.keyProp, key)
 	}
 	target := p.ch
 	switch prior := p.prior.Lookup(rec.Row); {

@@ -177,7 +177,12 @@ func FuzzMap(f *testing.F) {
 			}
 			return
 		}
-		for name, v := range in.Properties {
+		for i, nv := range in.Properties {
+			if i > 0 && in.Properties[i-1].Name >= nv.Name {
+				t.Fatalf("Map(%q): properties not in strict name order: %v", rec, in.Properties)
+			}
+		}
+		for name, v := range in.Properties.Map() {
 			p := spec.Properties[name]
 			if err := checkForm(p, v); err != nil {
 				t.Fatalf("Map(%q): %s = %q: %v", rec, name, v, err)

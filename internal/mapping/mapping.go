@@ -442,11 +442,11 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 	if len(record) < m.width {
 		return hubspot.CreateInput{}, fmt.Errorf("mapping: the record has %d fields, the header %d", len(record), m.width)
 	}
-	in := hubspot.CreateInput{Properties: make(map[string]string, len(m.props))}
+	in := hubspot.CreateInput{Properties: make(hubspot.PropertyValues, 0, len(m.props)+1)}
 	for i := range m.props {
 		p := &m.props[i]
 		if p.constant {
-			in.Properties[p.name] = p.value
+			in.Properties = append(in.Properties, hubspot.NameValue{Name: p.name, Value: p.value})
 			continue
 		}
 		cell := record[p.col]
@@ -456,7 +456,7 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 		}
 		if c == "" {
 			if p.hasDefault {
-				in.Properties[p.name] = p.def
+				in.Properties = append(in.Properties, hubspot.NameValue{Name: p.name, Value: p.def})
 			}
 			continue
 		}
@@ -468,7 +468,7 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 			return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
 				Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
 		}
-		in.Properties[p.name] = v
+		in.Properties = append(in.Properties, hubspot.NameValue{Name: p.name, Value: v})
 	}
 	for _, a := range m.assocs {
 		cell := strings.TrimSpace(record[a.col])

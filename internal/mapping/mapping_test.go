@@ -51,7 +51,7 @@ func TestMap(t *testing.T) {
 		"name": "Widget", "quantity": "3", "price": "10.50", "hs_recurring_billing_start_date": "2026-03-15",
 		"recurringbillingfrequency": "monthly", "hs_taxable": "true", "hs_signed_at": "2026-03-15T08:30:00.000Z",
 	}
-	if !reflect.DeepEqual(in.Properties, wantProps) {
+	if !reflect.DeepEqual(in.Properties, hubspot.ValuesOf(wantProps)) {
 		t.Errorf("properties = %v\nwant %v", in.Properties, wantProps)
 	}
 	wantAssoc := []hubspot.Association{
@@ -127,7 +127,7 @@ func TestEnumAcceptsInternalValue(t *testing.T) {
 	m := compile(t)
 	rec := []string{"", "", "", "", "", "annually", "", "", "", "", ""}
 	in, err := m.Map(rec)
-	if err != nil || in.Properties["recurringbillingfrequency"] != "annually" {
+	if err != nil || in.Properties.Value("recurringbillingfrequency") != "annually" {
 		t.Errorf("in = %+v, err = %v", in, err)
 	}
 }

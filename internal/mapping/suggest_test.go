@@ -170,7 +170,7 @@ func TestSuggestRoundTrip(t *testing.T) {
 		"recurringbillingfrequency": "annually", "hs_line_item_currency_code": "EUR",
 		"colors": "red;blue;two_tone", "hs_taxable": "true", "legacy": "false",
 	}
-	if !reflect.DeepEqual(in.Properties, wantProps) {
+	if !reflect.DeepEqual(in.Properties, hubspot.ValuesOf(wantProps)) {
 		t.Errorf("properties = %v\nwant %v", in.Properties, wantProps)
 	}
 	if len(in.Associations) != 1 || in.Associations[0].To.ID != "1001" || in.Associations[0].Types[0].TypeID != 20 {

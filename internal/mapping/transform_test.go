@@ -20,7 +20,7 @@ func mapCell(t *testing.T, prop, cell string) (string, bool, error) {
 		t.Fatalf("Compile(%s): %v", prop, err)
 	}
 	in, err := m.Map([]string{cell})
-	v, ok := in.Properties["p"]
+	v, ok := in.Properties.Get("p")
 	return v, ok, err
 }
 
@@ -281,12 +281,12 @@ properties:
 			t.Fatal(err)
 		}
 		for k, v := range want {
-			if in.Properties[k] != v {
-				t.Errorf("row %q: %s = %q, want %q", rec, k, in.Properties[k], v)
+			if in.Properties.Value(k) != v {
+				t.Errorf("row %q: %s = %q, want %q", rec, k, in.Properties.Value(k), v)
 			}
 		}
-		if rec[0] != "" && in.Properties["name"] != rec[0] {
-			t.Errorf("name = %q", in.Properties["name"])
+		if rec[0] != "" && in.Properties.Value("name") != rec[0] {
+			t.Errorf("name = %q", in.Properties.Value("name"))
 		}
 	}
 }

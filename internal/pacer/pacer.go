@@ -13,17 +13,21 @@
 // keeps a log of its own requests and admits one when fewer than its budget
 // are still inside the window:
 //
-//	budget = min(cap, Max − others − share·Max if others are present)
+//	budget = min(cap, Max − others − room if others are present)
 //
 // cap is the user's limit (--rate), Max and Interval are learned from the
 // headers, and others is the largest number of requests by other clients
 // seen in the window over the last Interval (the portal's count from
 // Max − Remaining, less the requests of ours it can have counted). Alone on
-// the portal the importer uses all of it; once another client shows up
-// (in the counts beyond what our own requests in flight can explain, or
-// as a 429 the importer did not expect), a share of the window (10%) is
-// kept free while the other client's use grows, so that it can grow, be
-// seen and be left to it; once its use is steady, 2% is kept free. An entry
+// the portal the importer uses all of it. Once another client shows up (in
+// the counts beyond what our own requests in flight can explain, or as a
+// 429 the importer did not expect), room is kept free while the other
+// client's use grows: as much again as it uses, up to half the window
+// between them, and at least 10% of the window. HubSpot's headers never
+// show a client's rejected requests, only its admitted ones, so a newcomer
+// can only show its demand through room left to it: this lets its use
+// double every interval until it has half the portal. Once its use is
+// steady for an interval, 2% is kept free. An entry
 // leaves the log an Interval after its answer arrived (an upper bound of
 // when HubSpot counted it), or, while in flight, an Interval after it was
 // sent plus the recent round-trip time. After a 429 everything pauses.
@@ -54,9 +58,10 @@ type Config struct {
 	Cap int
 	// Interval is the assumed window until HubSpot reports one; 0 means 10 s.
 	Interval time.Duration
-	// Share is the part of the portal's window (0..1) left free, on top of
-	// their current use, while other clients' use is seen growing, so that
-	// it can grow further and show; 0 means 0.1. Once their use has been
+	// Share is the least part of the portal's window (0..1) left free, on
+	// top of their current use, while other clients' use is seen growing,
+	// so that it can grow further and show (more is left while it is under
+	// half the window: see the package documentation); 0 means 0.1. Once their use has been
 	// steady for an interval, only Keep is left free; alone, the Pacer uses
 	// the whole window.
 	Share float64
@@ -262,21 +267,33 @@ func (p *Pacer) budget(now time.Time) int {
 		p.stats.Others = others
 		reserve := 0
 		if present {
-			share := p.cfg.Share
-			if share <= 0 {
-				share = 0.1
-			}
-			if !now.Before(p.othersGrew.Add(p.interval)) {
-				share = p.cfg.Keep
-				if share <= 0 {
-					share = 0.02
-				}
-			}
-			reserve = max(1, int(math.Ceil(share*float64(p.portalMax))))
+			reserve = p.reserve(now, others)
 		}
 		b = min(b, p.portalMax-reserve-others)
 	}
 	return max(b, 1)
+}
+
+// reserve is how much of the window to leave free beside others' use.
+// While their use grows, the room is the larger of Share of the window and
+// their own use, up to half the window between them: a newcomer's use can
+// double every interval until it has half the portal, and grows by Share
+// beyond that. Once their use has been steady for an interval, Keep is left.
+func (p *Pacer) reserve(now time.Time, others int) int {
+	keep := p.cfg.Keep
+	if keep <= 0 {
+		keep = 0.02
+	}
+	n := max(1, int(math.Ceil(keep*float64(p.portalMax))))
+	if !now.Before(p.othersGrew.Add(p.interval)) {
+		return n
+	}
+	share := p.cfg.Share
+	if share <= 0 {
+		share = 0.1
+	}
+	n = max(n, int(math.Ceil(share*float64(p.portalMax))))
+	return max(n, min(others, p.portalMax/2-others))
 }
 
 func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAfter time.Duration) {
@@ -306,10 +323,16 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.interval = rl.Interval
 		}
 		// The portal counted Max − Remaining requests when it answered this
-		// one. Ours among them: surely those sent no later than this one,
-		// perhaps those sent while it was in flight. The rest are others'.
+		// one. Ours among them: those sent no later than this one, and
+		// perhaps those sent while it was in flight; not those answered an
+		// interval or more before this one was sent, which had left the
+		// window (the log keeps entries longer, to be safe about sending).
+		// The rest are others'.
 		before, during := 0, 0
 		for _, o := range p.log {
+			if !o.done.IsZero() && !o.done.Add(p.interval).After(e.sent) {
+				continue
+			}
 			switch {
 			case !o.sent.After(e.sent):
 				before++

@@ -224,3 +224,54 @@ func admitNow(p *Pacer) int {
 		n++
 	}
 }
+
+// TestNewcomerCanDouble: while another client's use grows and is under half
+// the window, the pacer leaves it as much room again as it uses, so that
+// its use can double every interval; its rejected requests never show.
+func TestNewcomerCanDouble(t *testing.T) {
+	for _, tc := range []struct {
+		others, want int // others' use seen; ours admitted in the window
+	}{
+		{5, 100 - 5 - 10},   // 10% of the window is the least left for growth
+		{20, 100 - 20 - 20}, // as much again as they use,
+		{30, 100 - 30 - 20}, // up to half the window between them,
+		{45, 100 - 45 - 10}, // and 10% beyond it
+		{70, 100 - 70 - 10},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			p := New(Config{})
+			release, _ := p.Acquire(context.Background())
+			release(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - tc.others - 1, Interval: 10 * time.Second}, false, 0)
+			if n := 1 + admitNow(p); n != tc.want || p.Stats().Others != tc.others {
+				t.Errorf("others %d: admitted %d, want %d (stats %+v)", tc.others, n, tc.want, p.Stats())
+			}
+		})
+	}
+}
+
+// TestRequestsOutOfTheWindowAreNotOurs: a request of ours answered an
+// interval or more before another was sent had left HubSpot's count when
+// HubSpot answered the second, even though the pacer still holds its slot
+// for a moment: the count is others'.
+func TestRequestsOutOfTheWindowAreNotOurs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{Slack: time.Second})
+		var old []Release
+		for range 10 {
+			r, _ := p.Acquire(context.Background())
+			old = append(old, r)
+		}
+		for _, r := range old {
+			r(hubspot.RateLimit{Known: true, Max: 100, Remaining: 90, Interval: 10 * time.Second}, false, 0)
+		}
+		// 10.5 s later: the ten have left HubSpot's window, not the pacer's
+		// log (slack 1 s). The portal counts 4 requests: one is the new one.
+		time.Sleep(10*time.Second + 500*time.Millisecond)
+		r, _ := p.Acquire(context.Background())
+		r(hubspot.RateLimit{Known: true, Max: 100, Remaining: 96, Interval: 10 * time.Second}, false, 0)
+		admitNow(p)
+		if got := p.Stats().Others; got != 3 {
+			t.Errorf("others = %d, want 3", got)
+		}
+	})
+}

@@ -119,7 +119,7 @@ func (p *portal) create(t *testing.T, keys []string) map[string]string {
 		for i, k := range keys[start:min(start+hubspot.MaxBatchInputs, len(keys))] {
 			req.Inputs = append(req.Inputs, hubspot.CreateInput{
 				ObjectWriteTraceID: strconv.Itoa(start + i + 1),
-				Properties:         map[string]string{keyProp: k},
+				Properties:         hubspot.PropertyValues{{Name: keyProp, Value: k}},
 			})
 		}
 		body, err := json.Marshal(req)

@@ -190,7 +190,7 @@ func TestConsistentWithEmulator(t *testing.T) {
 	}
 	mismatches, accepted := 0, 0
 	for i, c := range cases {
-		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1), Properties: map[string]string{c.property: c.value}}
+		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1), Properties: hubspot.ValuesOf(map[string]string{c.property: c.value})}
 		_, hc := newPortal(t) // a fresh portal, so that unique values do not collide
 		want := create(t, hc, in)
 		if want == nil {
@@ -217,7 +217,7 @@ func TestConsistentWithEmulator(t *testing.T) {
 			"hs_recurring_billing_start_date": "2024-03-01", "billed_at": "1709300000000", "recurringbillingfrequency": "monthly"},
 	}
 	for i, p := range multi {
-		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint("m", i), Properties: p}
+		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint("m", i), Properties: hubspot.ValuesOf(p)}
 		_, hc := newPortal(t)
 		want := create(t, hc, in)
 		if got := checkCodes(schema.New(defs).Check(in)); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -241,7 +241,7 @@ func TestUniqueValuesConsistentWithEmulator(t *testing.T) {
 		{"import_key": "A"},                  // case-sensitive
 	}
 	for i, p := range steps {
-		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1), Properties: p}
+		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1), Properties: hubspot.ValuesOf(p)}
 		want := create(t, hc, in)
 		if got := checkCodes(s.Check(in)); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("step %d %v: Check %v, emulator %v", i, p, got, want)
@@ -291,7 +291,7 @@ func TestAssociationTypesConsistentWithEmulator(t *testing.T) {
 	for i, typ := range types {
 		in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1),
 			Associations: []hubspot.Association{{To: hubspot.ObjectID{ID: "1"}, Types: []at{typ}}},
-			Properties:   map[string]string{"name": fmt.Sprint("item ", i)}}
+			Properties:   hubspot.PropertyValues{{Name: "name", Value: fmt.Sprint("item ", i)}}}
 		accepted := create(t, hc, in) == nil
 		errs := schema.CheckAssociationTypes([]at{typ}, labels)
 		if accepted != (len(errs) == 0) {

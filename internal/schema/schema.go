@@ -177,11 +177,12 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 	if len(in.Properties) == 0 {
 		return nil
 	}
-	// Map order; the problems, if any, are sorted at the end (most rows
-	// have none, and sorting every row's names costs more than checking).
+	// The input's order, which is name order unless it was built by hand;
+	// the problems, if any, are sorted at the end to be sure.
 	var problems []Problem
 	var claims []*property
-	for name, v := range in.Properties {
+	for _, nv := range in.Properties {
+		name, v := nv.Name, nv.Value
 		p := s.props[name]
 		if pr, bad := s.check(name, p, v); bad {
 			problems = append(problems, pr)
@@ -200,7 +201,7 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 	defer s.mu.Unlock()
 	conflicts := false
 	for _, p := range claims {
-		v := in.Properties[p.name]
+		v := in.Properties.Value(p.name)
 		owner, taken := s.seen[p.name][v]
 		if !taken || (owner != "" && owner == in.ObjectWriteTraceID) {
 			continue
@@ -223,7 +224,7 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 		}
 		// Copies, so that a value cut from a larger buffer (encoding/csv
 		// slices a record's fields from one string) does not keep it alive.
-		m[strings.Clone(in.Properties[p.name])] = strings.Clone(in.ObjectWriteTraceID)
+		m[strings.Clone(in.Properties.Value(p.name))] = strings.Clone(in.ObjectWriteTraceID)
 	}
 	return nil
 }
@@ -497,16 +498,16 @@ func thousands(n int) string {
 // option's value, as HubSpot wants it. Values that match no option are
 // left for Check to report.
 func (s *Schema) Normalize(in *hubspot.CreateInput) {
-	for name, v := range in.Properties {
-		p := s.props[name]
+	for i, nv := range in.Properties {
+		p := s.props[nv.Name]
 		if p == nil || (p.typ != "enumeration" && p.typ != "bool") {
 			continue
 		}
-		if _, exact := p.values[v]; exact {
+		if _, exact := p.values[nv.Value]; exact {
 			continue
 		}
-		if nv, ok := s.OptionValue(name, v); ok {
-			in.Properties[name] = nv
+		if v, ok := s.OptionValue(nv.Name, nv.Value); ok {
+			in.Properties[i].Value = v
 		}
 	}
 }

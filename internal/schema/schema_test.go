@@ -177,7 +177,7 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := schema.New(testProperties())
-			got := s.Check(hubspot.CreateInput{ObjectWriteTraceID: "1", Properties: tt.props})
+			got := s.Check(hubspot.CreateInput{ObjectWriteTraceID: "1", Properties: hubspot.ValuesOf(tt.props)})
 			if fmt.Sprint(codes(got)) != fmt.Sprint(tt.want) {
 				t.Fatalf("Check = %v, want %v", got, tt.want)
 			}
@@ -218,12 +218,12 @@ func TestCheckUnique(t *testing.T) {
 		{"9", map[string]string{"import_key": "A"}, nil}, // case-sensitive, like the emulator
 	}
 	for i, st := range steps {
-		got := s.Check(hubspot.CreateInput{ObjectWriteTraceID: st.trace, Properties: st.props})
+		got := s.Check(hubspot.CreateInput{ObjectWriteTraceID: st.trace, Properties: hubspot.ValuesOf(st.props)})
 		if fmt.Sprint(codes(got)) != fmt.Sprint(st.want) {
 			t.Fatalf("step %d: Check = %v, want %v", i, got, st.want)
 		}
 	}
-	got := s.Check(hubspot.CreateInput{ObjectWriteTraceID: "10", Properties: map[string]string{"import_key": "b"}})
+	got := s.Check(hubspot.CreateInput{ObjectWriteTraceID: "10", Properties: hubspot.ValuesOf(map[string]string{"import_key": "b"})})
 	if len(got) != 1 || !strings.Contains(got[0].Expected, "objectWriteTraceId 2 has this one") {
 		t.Fatalf("conflict = %v", got)
 	}
@@ -239,7 +239,7 @@ func TestCheckUniqueConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range 100 {
-				in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i*1000 + j), Properties: map[string]string{"import_key": fmt.Sprint(j)}}
+				in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i*1000 + j), Properties: hubspot.ValuesOf(map[string]string{"import_key": fmt.Sprint(j)})}
 				if s.Check(in) == nil {
 					mu.Lock()
 					accepted++
@@ -362,7 +362,7 @@ func TestTallyGolden(t *testing.T) {
 		{"Billing", map[string]string{"recurringbillingfrequency": "Fortnightly"}},
 	}
 	for i, r := range rows {
-		for _, p := range s.Check(hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1), Properties: r.props}) {
+		for _, p := range s.Check(hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(i + 1), Properties: hubspot.ValuesOf(r.props)}) {
 			tally.Add(i+1, r.column, p)
 		}
 	}
@@ -530,10 +530,10 @@ func TestTargets(t *testing.T) {
 
 func BenchmarkCheck(b *testing.B) {
 	s := schema.New(testProperties())
-	in := hubspot.CreateInput{ObjectWriteTraceID: "1", Properties: map[string]string{
+	in := hubspot.CreateInput{ObjectWriteTraceID: "1", Properties: hubspot.ValuesOf(map[string]string{
 		"name": "Widget", "quantity": "3", "price": "10.50", "hs_recurring_billing_start_date": "2024-03-01",
 		"billed_at": "2024-03-01T13:45:00.123Z", "recurringbillingfrequency": "monthly", "channels": "web;store", "gift": "false",
-	}}
+	})}
 	b.ReportAllocs()
 	for b.Loop() {
 		if s.Check(in) != nil {
@@ -548,17 +548,17 @@ func TestNormalize(t *testing.T) {
 		{Name: "tags", Type: "enumeration", FieldType: "checkbox", Options: []hubspot.PropertyOption{{Label: "Red", Value: "r"}, {Label: "Blue", Value: "b"}}},
 		{Name: "name", Type: "string", FieldType: "text"},
 	})
-	in := hubspot.CreateInput{Properties: map[string]string{"freq": "Yearly", "tags": "Red;b", "name": "Yearly"}}
+	in := hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"freq": "Yearly", "tags": "Red;b", "name": "Yearly"})}
 	s.Normalize(&in)
 	want := map[string]string{"freq": "annually", "tags": "r;b", "name": "Yearly"}
 	for k, v := range want {
-		if in.Properties[k] != v {
-			t.Errorf("%s = %q, want %q", k, in.Properties[k], v)
+		if in.Properties.Value(k) != v {
+			t.Errorf("%s = %q, want %q", k, in.Properties.Value(k), v)
 		}
 	}
-	in = hubspot.CreateInput{Properties: map[string]string{"freq": "Fortnightly"}}
+	in = hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"freq": "Fortnightly"})}
 	s.Normalize(&in)
-	if in.Properties["freq"] != "Fortnightly" || len(s.Check(in)) != 1 {
+	if in.Properties.Value("freq") != "Fortnightly" || len(s.Check(in)) != 1 {
 		t.Errorf("an unknown label was changed or accepted: %v", in.Properties)
 	}
 }

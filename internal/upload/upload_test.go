@@ -20,7 +20,7 @@ import (
 func batchOf(rows ...int) *chunker.Batch {
 	items := make([]*chunker.Item, len(rows))
 	for i, r := range rows {
-		items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, fmt.Sprint("K", r), hubspot.CreateInput{Properties: map[string]string{"name": fmt.Sprint("n", r)}})
+		items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, fmt.Sprint("K", r), hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": fmt.Sprint("n", r)})})
 	}
 	return chunker.NewBatch(items)
 }
