@@ -280,6 +280,13 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if elapsed > 0 {
 		sum.RowsPerSecond = float64(counts.Rows) / elapsed.Seconds()
 	}
+	if jr != nil {
+		// Takes the last outcomes to disk; the reports hold them anyway, so a
+		// failure here only weakens a resume after a power loss.
+		if err := jr.Close(); err != nil {
+			log.Warn("closing the journal", zap.Error(err))
+		}
+	}
 	if err := rep.Close(); err != nil {
 		return sum, fmt.Errorf("closing reports: %w", err)
 	}

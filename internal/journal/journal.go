@@ -3,8 +3,10 @@
 //
 // The journal is an append-only file of lines, each "crc32 json\n". Before a
 // batch is sent its rows are recorded as sent; after the answer, their
-// outcomes. Every append is on disk (fsync) before it returns, and appends
-// of concurrent workers share one fsync (group commit). A kill -9 at any
+// outcomes. A sent record is on disk (fsync) before Sent returns, so that
+// no request goes out unrecorded; an outcome is written to the file before
+// Done returns, and reaches the disk with the next fsync. Appends of
+// concurrent workers share writes and fsyncs (group commit). A kill -9 at any
 // instant leaves the file readable: a last line that is incomplete or fails
 // its checksum is a torn write and is dropped when the journal is opened. A
 // bad line anywhere else means the file was damaged, and Open refuses it.
@@ -154,16 +156,18 @@ type outcome struct {
 
 // Journal appends to a journal file. It is safe for concurrent use.
 type Journal struct {
-	f    *os.File
+	f    file
 	path string
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	buf     []byte
-	queued  uint64 // records appended to buf so far
-	synced  uint64 // records on disk
-	syncing bool
-	err     error // sticky write error
+	buf      []byte
+	queued   uint64 // records appended to buf so far
+	written  uint64 // records written to the file
+	synced   uint64 // records on disk
+	mustSync uint64 // the last queued record that must reach the disk
+	busy     bool   // a caller is writing (and perhaps syncing)
+	err      error  // sticky write error
 }
 
 // Open opens the journal in dir for the run described by h. With restart,
@@ -214,7 +218,7 @@ func Open(dir string, h Header, restart bool) (*Journal, *State, error) {
 		return nil, nil, err
 	}
 	j := newJournal(f, path)
-	if err := j.append(record{T: "start", Header: &h}); err != nil {
+	if err := j.append(record{T: "start", Header: &h}, true); err != nil {
 		f.Close()
 		return nil, nil, err
 	}
@@ -223,6 +227,13 @@ func Open(dir string, h Header, restart bool) (*Journal, *State, error) {
 		d.Close()
 	}
 	return j, &State{}, nil
+}
+
+// file is what a Journal needs of its *os.File.
+type file interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Close() error
 }
 
 func newJournal(f *os.File, path string) *Journal {
@@ -334,13 +345,17 @@ func apply(st *State, rec record) {
 // Sent records that the rows are about to be sent. It returns once the
 // record is on disk.
 func (j *Journal) Sent(rows []int) error {
-	return j.append(record{T: "sent", Rows: ranges(rows)})
+	return j.append(record{T: "sent", Rows: ranges(rows)}, true)
 }
 
 // Done records outcomes: created, failed and in doubt. A row that failed
 // with code NOT_SENT (HubSpot did not process it; the run stopped) is
 // recorded as never sent, so a later run sends it. It returns once the
-// record is on disk.
+// record is written to the file, which a killed process cannot undo; it
+// reaches the disk with the next Sent or Close. After a power loss, an
+// outcome that had not is missing, and a later run treats its rows as sent
+// without an answer: looked up by key, or reported in doubt, never resent
+// blindly.
 func (j *Journal) Done(outs []report.Outcome) error {
 	rec := record{T: "done"}
 	for _, o := range outs {
@@ -358,7 +373,7 @@ func (j *Journal) Done(outs []report.Outcome) error {
 	if len(rec.Create) == 0 && len(rec.Out) == 0 {
 		return nil
 	}
-	return j.append(rec)
+	return j.append(rec, false)
 }
 
 // ranges compresses row numbers into inclusive runs.
@@ -374,10 +389,13 @@ func ranges(rows []int) [][2]int {
 	return out
 }
 
-// append writes one record and waits until it is on disk. Concurrent
-// callers share fsyncs: whoever finds no sync under way writes and syncs
-// everything queued so far.
-func (j *Journal) append(rec record) error {
+// append writes one record. With durable, it returns once the record is on
+// disk; otherwise once it is written to the file (in the operating system's
+// cache, where a killed process cannot lose it), and the next fsync takes
+// it to disk. Concurrent callers share writes and fsyncs: whoever finds
+// none under way writes everything queued so far, and syncs it if any of
+// it must be durable.
+func (j *Journal) append(rec record, durable bool) error {
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -391,37 +409,59 @@ func (j *Journal) append(rec record) error {
 	j.buf = append(append(j.buf, body...), '\n')
 	j.queued++
 	me := j.queued
-	for j.synced < me && j.err == nil {
-		if j.syncing {
+	if durable {
+		j.mustSync = me
+	}
+	for (j.written < me || (durable && j.synced < me)) && j.err == nil {
+		if j.busy {
 			j.cond.Wait()
 			continue
 		}
-		j.syncing = true
-		buf, upto := j.buf, j.queued
+		j.busy = true
+		buf, upto, sync := j.buf, j.queued, j.mustSync > j.synced
 		j.buf = nil
 		j.mu.Unlock()
-		_, err := j.f.Write(buf)
-		if err == nil {
+		var err error
+		if len(buf) > 0 {
+			_, err = j.f.Write(buf)
+		}
+		if err == nil && sync {
 			err = j.f.Sync()
 		}
 		j.mu.Lock()
-		j.syncing = false
+		j.busy = false
 		if err != nil {
 			j.err = fmt.Errorf("journal %s: %w", j.path, err)
 		} else {
-			j.synced = upto
+			j.written = upto
+			if sync {
+				j.synced = upto
+			}
 		}
 		j.cond.Broadcast()
 	}
 	return j.err
 }
 
-// Close closes the file. Appends after Close fail.
+// Close takes what is written to disk and closes the file. Appends after
+// Close fail.
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for j.busy {
+		j.cond.Wait()
+	}
+	err := j.err
+	if err == nil && j.written > j.synced {
+		if err = j.f.Sync(); err != nil {
+			err = fmt.Errorf("journal %s: %w", j.path, err)
+		}
+	}
 	if j.err == nil {
 		j.err = errors.New("journal closed")
 	}
-	return j.f.Close()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

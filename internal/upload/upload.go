@@ -36,8 +36,9 @@ type Recorder interface {
 }
 
 // Journal keeps the durable record of what was sent and what became of
-// it. *journal.Journal implements it. Both calls return once the record is
-// on disk; an error is fatal.
+// it. *journal.Journal implements it. Sent returns once the record is on
+// disk, Done once it is written where a killed process cannot lose it; an
+// error is fatal.
 type Journal interface {
 	Sent(rows []int) error
 	Done(outs []report.Outcome) error
