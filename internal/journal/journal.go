@@ -159,8 +159,8 @@ type Journal struct {
 	f    file
 	path string
 
-	mu      sync.Mutex
-	cond    *sync.Cond
+	mu       sync.Mutex
+	cond     *sync.Cond
 	buf      []byte
 	queued   uint64 // records appended to buf so far
 	written  uint64 // records written to the file
