@@ -300,6 +300,18 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
+// readBody reads an answer's body, at most maxResponseBytes of it. A body
+// of known length is read into one buffer of that size rather than a
+// growing one.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		data := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, data)
+		return data, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+}
+
 // parseResponse is the one place where an HTTP answer becomes a typed value.
 // For a status in ok it decodes the body into out; for any other status it
 // returns an *APIError; a body that cannot be read is a *TransportError with
@@ -307,7 +319,7 @@ func redactURL(raw string) string {
 func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int, RateLimit, error) {
 	defer resp.Body.Close()
 	rate := ParseRateLimit(resp.Header)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	data, err := readBody(resp)
 	if err != nil {
 		return resp.StatusCode, rate, &TransportError{Sent: true, Err: fmt.Errorf("reading %d answer: %w", resp.StatusCode, err)}
 	}

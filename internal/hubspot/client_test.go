@@ -222,6 +222,14 @@ func TestClientSendsAuthAndTellsSentFromUnsent(t *testing.T) {
 			c.Close()
 			return
 		}
+		if strings.Contains(string(gotBody), "short") {
+			// A 201 that declares more body than arrives before the drop.
+			hj, _ := w.(http.Hijacker)
+			c, _, _ := hj.Hijack()
+			io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"status\":\"COMPLETE\",\"results\":[")
+			c.Close()
+			return
+		}
 		w.WriteHeader(201)
 		io.WriteString(w, `{"status":"COMPLETE","results":[{"id":"1","objectWriteTraceId":"1","properties":{}}]}`)
 	}))
@@ -242,6 +250,11 @@ func TestClientSendsAuthAndTellsSentFromUnsent(t *testing.T) {
 	var te *TransportError
 	if !errors.As(err, &te) || !te.Sent {
 		t.Errorf("dropped after send: err = %v, want TransportError with Sent", err)
+	}
+
+	_, err = c.BatchCreate(context.Background(), []byte(`{"short":1}`))
+	if !errors.As(err, &te) || !te.Sent {
+		t.Errorf("answer cut short: err = %v, want TransportError with Sent", err)
 	}
 
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

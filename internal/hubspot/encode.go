@@ -47,6 +47,15 @@ func AppendInput(dst []byte, in CreateInput, traceID string) (out []byte, traceS
 
 const hexDigits = "0123456789abcdef"
 
+// htmlSafe marks the ASCII bytes encoding/json writes as they are: not
+// control characters, quote, backslash, <, > or &.
+var htmlSafe = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string, escaped as encoding/json does:
 // control characters, quote, backslash, <, >, &, U+2028 and U+2029 are
 // escaped and invalid UTF-8 becomes U+FFFD.
@@ -54,11 +63,11 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if htmlSafe[s[i]] {
+			i++
+			continue
+		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '"', '\\':
@@ -69,6 +78,10 @@ func appendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
 			}

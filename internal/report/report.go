@@ -85,6 +85,7 @@ type Writer struct {
 	files   []*os.File // set by Create
 	counts  Counts
 	width   int
+	line    []string // reused for each report line
 }
 
 // NewWriter writes reports for a CSV with the given header to the three
@@ -138,33 +139,41 @@ func (w *Writer) Record(outs ...Outcome) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, o := range outs {
-		rec := fit(o.Record, w.width)
 		row := strconv.Itoa(o.Row)
 		w.counts.Rows++
+		line := w.line[:0]
 		switch o.Status {
 		case Created:
 			w.counts.Created++
-			_ = w.created.Write(append([]string{row, o.ID}, rec...))
+			line = appendFit(append(line, row, o.ID), o.Record, w.width)
+			_ = w.created.Write(line)
 		case Failed:
 			w.counts.Failed++
 			w.counts.Codes[o.Code]++
-			_ = w.failed.Write(append(rec, row, o.Code, o.Message))
+			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
+			_ = w.failed.Write(line)
 		case InDoubt:
 			w.counts.InDoubt++
 			w.counts.Codes[o.Code]++
-			_ = w.inDoubt.Write(append(rec, row, o.Code, o.Message))
+			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
+			_ = w.inDoubt.Write(line)
 		default:
 			return fmt.Errorf("report: row %d has no outcome", o.Row)
 		}
+		clear(line)
+		w.line = line[:0]
 	}
 	return w.flush()
 }
 
-// fit returns a copy of rec with exactly width cells.
-func fit(rec []string, width int) []string {
-	out := make([]string, width, width+3)
-	copy(out, rec)
-	return out
+// appendFit appends rec's cells to line, cut or padded with empty cells to
+// exactly width.
+func appendFit(line, rec []string, width int) []string {
+	line = append(line, rec[:min(len(rec), width)]...)
+	for range width - min(len(rec), width) {
+		line = append(line, "")
+	}
+	return line
 }
 
 func (w *Writer) flush() error {
