@@ -324,12 +324,10 @@ func (p *batchParser) assocTypes() bool {
 // ws skips JSON whitespace.
 func (p *batchParser) ws() {
 	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
+		if c := p.s[p.i]; c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return
 		}
+		p.i++
 	}
 }
 
@@ -354,22 +352,8 @@ var plainStringByte = func() (t [256]bool) {
 }()
 
 // skipPlain returns the index of the first byte at or after i that is not
-// plainStringByte, or len(s). It tests eight bytes at a time.
+// plainStringByte, or len(s).
 func skipPlain(s string, i int) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q := x ^ (ones * '"')
-		b := x ^ (ones * '\\')
-		// A byte has its high bit set, is below 0x20, or is a quote or a backslash.
-		if (x|(x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b)&high != 0 {
-			break
-		}
-	}
 	for i < len(s) && plainStringByte[s[i]] {
 		i++
 	}

@@ -464,9 +464,11 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 		if expected != "" {
 			return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: expected}
 		}
-		if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
-			return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
-				Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
+		if len(v) > hubspot.MaxPropertyValueLen { // a value has no more characters than bytes
+			if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
+				return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
+					Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
+			}
 		}
 		in.Properties = append(in.Properties, hubspot.NameValue{Name: p.name, Value: v})
 	}

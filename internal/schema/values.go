@@ -24,7 +24,17 @@ func invisibleEdge(r rune) bool {
 	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == '\u00a0'
 }
 
-func trimEdges(v string) string { return strings.TrimFunc(v, invisibleEdge) }
+func trimEdges(v string) string {
+	// Most values start and end with a visible ASCII character.
+	if v == "" || (plainEdge(v[0]) && plainEdge(v[len(v)-1])) {
+		return v
+	}
+	return strings.TrimFunc(v, invisibleEdge)
+}
+
+// plainEdge reports whether b is a visible ASCII character, which
+// invisibleEdge never trims.
+func plainEdge(b byte) bool { return b > ' ' && b < 0x7f }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
