@@ -10,6 +10,7 @@ package chunker
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 
 	"github.com/lineitems/importer/internal/hubspot"
@@ -38,9 +39,37 @@ type Batch struct {
 
 // Encode builds an Item from a mapped input.
 func Encode(row int, record []string, key string, in hubspot.CreateInput) *Item {
+	var e Encoder
+	return e.Encode(row, record, key, in)
+}
+
+// An Encoder builds Items like [Encode], placing their encodings side by
+// side in shared blocks of memory instead of one allocation each. A block
+// stays in memory while any of its items does. It is not safe for
+// concurrent use.
+type Encoder struct {
+	scratch []byte
+	block   []byte
+}
+
+const blockSize = 64 << 10
+
+// Encode builds an Item from a mapped input.
+func (e *Encoder) Encode(row int, record []string, key string, in hubspot.CreateInput) *Item {
 	it := &Item{Row: row, Record: record, Key: key}
 	var ts, te int
-	it.JSON, ts, te = hubspot.AppendInput(make([]byte, 0, 256), in, strconv.Itoa(row))
+	e.scratch, ts, te = hubspot.AppendInput(e.scratch[:0], in, strconv.Itoa(row))
+	n := len(e.scratch)
+	if n > blockSize/4 {
+		it.JSON = slices.Clone(e.scratch)
+	} else {
+		if cap(e.block)-len(e.block) < n {
+			e.block = make([]byte, 0, blockSize)
+		}
+		start := len(e.block)
+		e.block = append(e.block, e.scratch...)
+		it.JSON = e.block[start : start+n : start+n]
+	}
 	var h maphash.Hash
 	h.SetSeed(seed)
 	_, _ = h.Write(it.JSON[:ts])

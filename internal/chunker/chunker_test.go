@@ -3,6 +3,7 @@ package chunker
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/lineitems/importer/internal/hubspot"
@@ -143,5 +144,33 @@ func BenchmarkNewBatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewBatch(items)
+	}
+}
+
+// TestEncoderSharesBlocksSafely: items from an Encoder hold the same bytes
+// as Encode's, whatever their size, and appending to one never touches
+// another's.
+func TestEncoderSharesBlocksSafely(t *testing.T) {
+	var e Encoder
+	var items []*Item
+	var wants []string
+	for i := range 2000 {
+		name := strings.Repeat("x", i%7*i) // some longer than a quarter block
+		in := hubspot.CreateInput{Properties: hubspot.PropertyValues{{Name: "name", Value: name}, {Name: "price", Value: fmt.Sprint(i)}}}
+		it := e.Encode(i+1, nil, "", in)
+		want := Encode(i+1, nil, "", in)
+		if string(it.JSON) != string(want.JSON) || it.fp != want.fp {
+			t.Fatalf("item %d: Encoder gives %s, Encode %s", i+1, it.JSON, want.JSON)
+		}
+		items = append(items, it)
+		wants = append(wants, string(want.JSON))
+	}
+	for _, it := range items {
+		_ = append(it.JSON, "garbage"...)
+	}
+	for i, it := range items {
+		if string(it.JSON) != wants[i] {
+			t.Fatalf("item %d changed after appends to others: %s", i+1, it.JSON)
+		}
 	}
 }

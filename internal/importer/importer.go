@@ -340,6 +340,7 @@ type producer struct {
 	schema     *schema.Schema
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
+	enc        chunker.Encoder
 }
 
 // columnsOf maps each property to the CSV column it comes from.
@@ -450,7 +451,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if bad := p.validate(rec.Row, rec.Fields, &in); bad != nil {
 		return p.rep.Record(*bad)
 	}
-	bs := target.Add(chunker.Encode(rec.Row, rec.Fields, key, in))
+	bs := target.Add(p.enc.Encode(rec.Row, rec.Fields, key, in))
 	if target == p.recheck {
 		markRecheck(bs)
 	}

@@ -396,7 +396,7 @@ func ranges(rows []int) [][2]int {
 // none under way writes everything queued so far, and syncs it if any of
 // it must be durable.
 func (j *Journal) append(rec record, durable bool) error {
-	body, err := json.Marshal(rec)
+	body, err := marshal(rec)
 	if err != nil {
 		return err
 	}
@@ -441,6 +441,62 @@ func (j *Journal) append(rec record, durable bool) error {
 		j.cond.Broadcast()
 	}
 	return j.err
+}
+
+// marshal encodes rec as encoding/json does. The two records written for
+// every batch, sent rows and created rows, are encoded by hand.
+func marshal(rec record) ([]byte, error) {
+	if rec.Header != nil || rec.Out != nil || (rec.Rows != nil) == (rec.Create != nil) {
+		return json.Marshal(rec)
+	}
+	b := make([]byte, 0, 32+24*(len(rec.Rows)+len(rec.Create)))
+	switch {
+	case rec.T == "sent" && len(rec.Rows) > 0:
+		b = append(b, `{"t":"sent","rows":[`...)
+		for i, r := range rec.Rows {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(r[0]), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(r[1]), 10)
+			b = append(b, ']')
+		}
+	case rec.T == "done" && len(rec.Create) > 0:
+		b = append(b, `{"t":"done","create":[`...)
+		for i, c := range rec.Create {
+			row, ok1 := c[0].(int)
+			id, ok2 := c[1].(string)
+			if !ok1 || !ok2 || !plainID(id) {
+				return json.Marshal(rec)
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(row), 10)
+			b = append(b, ',', '"')
+			b = append(b, id...)
+			b = append(b, '"', ']')
+		}
+	default:
+		return json.Marshal(rec)
+	}
+	return append(b, "]}"...), nil
+}
+
+// plainID reports whether encoding/json writes id as it is: letters,
+// digits, '-' and '_' need no escaping.
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Close takes what is written to disk and closes the file. Appends after
