@@ -341,6 +341,7 @@ type producer struct {
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
 	enc        chunker.Encoder
+	in         hubspot.CreateInput
 }
 
 // columnsOf maps each property to the CSV column it comes from.
@@ -411,8 +412,10 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: p.rd.Fit(rec.Fields), Status: report.Failed,
 			Code: CodeMalformed, Message: fmt.Sprintf("row %d (line %d): %v", rec.Row, rec.Line, rec.Err)})
 	}
-	in, err := p.m.Map(rec.Fields)
-	if err != nil {
+	// p.in is reused row after row: nothing keeps it past this call (the
+	// encoder copies what it needs).
+	in := &p.in
+	if err := p.m.MapInto(in, rec.Fields); err != nil {
 		code := "INVALID_VALUE"
 		var fe *mapping.FieldError
 		if errors.As(err, &fe) {
@@ -448,10 +451,10 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code, Message: msg})
 		}
 	}
-	if bad := p.validate(rec.Row, rec.Fields, &in); bad != nil {
+	if bad := p.validate(rec.Row, rec.Fields, in); bad != nil {
 		return p.rep.Record(*bad)
 	}
-	bs := target.Add(p.enc.Encode(rec.Row, rec.Fields, key, in))
+	bs := target.Add(p.enc.Encode(rec.Row, rec.Fields, key, *in))
 	if target == p.recheck {
 		markRecheck(bs)
 	}

@@ -140,11 +140,30 @@ func (s *State) set(row int, st byte) {
 
 // record is one journal line.
 type record struct {
-	T      string    `json:"t"`                // "start", "sent" or "done"
-	Header *Header   `json:"h,omitempty"`      // start
-	Rows   [][2]int  `json:"rows,omitempty"`   // sent: row ranges, inclusive
-	Out    []outcome `json:"out,omitempty"`    // done
-	Create [][2]any  `json:"create,omitempty"` // done: [row, id] pairs, the common case kept short
+	T      string       `json:"t"`                // "start", "sent" or "done"
+	Header *Header      `json:"h,omitempty"`      // start
+	Rows   [][2]int     `json:"rows,omitempty"`   // sent: row ranges, inclusive
+	Out    []outcome    `json:"out,omitempty"`    // done
+	Create []createdRow `json:"create,omitempty"` // done: [row, id] pairs, the common case kept short
+}
+
+// createdRow is a created row's number and HubSpot id, written [row,"id"].
+type createdRow struct {
+	Row int
+	ID  string
+}
+
+func (c createdRow) MarshalJSON() ([]byte, error) { return json.Marshal([2]any{c.Row, c.ID}) }
+
+func (c *createdRow) UnmarshalJSON(b []byte) error {
+	var pair [2]any
+	if err := json.Unmarshal(b, &pair); err != nil {
+		return err
+	}
+	row, _ := pair[0].(float64)
+	id, _ := pair[1].(string)
+	*c = createdRow{Row: int(row), ID: id}
+	return nil
 }
 
 type outcome struct {
@@ -316,14 +335,12 @@ func apply(st *State, rec record) {
 		}
 	case "done":
 		for _, c := range rec.Create {
-			row, _ := c[0].(float64)
-			id, _ := c[1].(string)
-			st.set(int(row), created)
-			if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n, 10) == id {
-				st.ids[int(row)] = n
-				delete(st.strIDs, int(row))
+			st.set(c.Row, created)
+			if n, err := strconv.ParseUint(c.ID, 10, 64); err == nil && strconv.FormatUint(n, 10) == c.ID {
+				st.ids[c.Row] = n
+				delete(st.strIDs, c.Row)
 			} else {
-				st.strIDs[int(row)] = id
+				st.strIDs[c.Row] = c.ID
 			}
 		}
 		for _, o := range rec.Out {
@@ -361,7 +378,7 @@ func (j *Journal) Done(outs []report.Outcome) error {
 	for _, o := range outs {
 		switch {
 		case o.Status == report.Created:
-			rec.Create = append(rec.Create, [2]any{o.Row, o.ID})
+			rec.Create = append(rec.Create, createdRow{o.Row, o.ID})
 		case o.Status == report.Failed && o.Code == report.CodeNotSent:
 			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "n"})
 		case o.Status == report.Failed:
@@ -466,18 +483,16 @@ func marshal(rec record) ([]byte, error) {
 	case rec.T == "done" && len(rec.Create) > 0:
 		b = append(b, `{"t":"done","create":[`...)
 		for i, c := range rec.Create {
-			row, ok1 := c[0].(int)
-			id, ok2 := c[1].(string)
-			if !ok1 || !ok2 || !plainID(id) {
+			if !plainID(c.ID) {
 				return json.Marshal(rec)
 			}
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(row), 10)
+			b = strconv.AppendInt(b, int64(c.Row), 10)
 			b = append(b, ',', '"')
-			b = append(b, id...)
+			b = append(b, c.ID...)
 			b = append(b, '"', ']')
 		}
 	default:

@@ -12,12 +12,12 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 	recs := []record{
 		{T: "sent", Rows: [][2]int{{1, 1}}},
 		{T: "sent", Rows: [][2]int{{1, 100}, {102, 150}, {-3, 0}}},
-		{T: "done", Create: [][2]any{{1, "37400000001"}, {2, "s-2"}, {3, "A_b"}}},
-		{T: "done", Create: [][2]any{{1, `needs "escaping" <&>`}, {2, "7"}}},
-		{T: "done", Create: [][2]any{{1, "é"}}},
-		{T: "done", Create: [][2]any{{1, ""}}},
+		{T: "done", Create: []createdRow{{1, "37400000001"}, {2, "s-2"}, {3, "A_b"}}},
+		{T: "done", Create: []createdRow{{1, `needs "escaping" <&>`}, {2, "7"}}},
+		{T: "done", Create: []createdRow{{1, "é"}}},
+		{T: "done", Create: []createdRow{{1, ""}}},
 		{T: "done", Out: []outcome{{Row: 4, S: "f", Code: "X", Msg: "m"}}},
-		{T: "done", Out: []outcome{{Row: 4, S: "n"}}, Create: [][2]any{{5, "9"}}},
+		{T: "done", Out: []outcome{{Row: 4, S: "n"}}, Create: []createdRow{{5, "9"}}},
 		{T: "start", Header: &Header{Version: 1, Input: "abc", Mapping: "def"}},
 		{T: "sent"},
 		{T: "done"},
@@ -40,7 +40,7 @@ func FuzzMarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b int, id string, row int) {
 		for _, rec := range []record{
 			{T: "sent", Rows: [][2]int{{a, b}, {row, row}}},
-			{T: "done", Create: [][2]any{{row, id}, {a, "1"}}},
+			{T: "done", Create: []createdRow{{row, id}, {a, "1"}}},
 		} {
 			want, _ := json.Marshal(rec)
 			got, err := marshal(rec)

@@ -362,9 +362,9 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 }
 
 type boundAssociation struct {
-	col  int
-	name string
-	typ  hubspot.AssociationType
+	col   int
+	name  string
+	types []hubspot.AssociationType // one; shared by every input
 }
 
 // Compile binds s to header. It fails, naming every problem, when the
@@ -413,7 +413,7 @@ func (s *Spec) Compile(header []string) (*Mapper, error) {
 		if t.Category == "" {
 			t.Category = hubspot.CategoryHubSpotDefined
 		}
-		m.assocs = append(m.assocs, boundAssociation{col: i, name: a.Column, typ: t})
+		m.assocs = append(m.assocs, boundAssociation{col: i, name: a.Column, types: []hubspot.AssociationType{t}})
 	}
 	if s.Key != "" {
 		m.key = col("key", s.Key)
@@ -437,12 +437,27 @@ func (m *Mapper) HasKey() bool { return m.key >= 0 }
 
 // Map converts one record. Empty cells send nothing: no property, no
 // association. The record must have exactly the header's width; callers
-// reject ragged records before calling Map.
+// reject ragged records before calling Map. The input's properties are in
+// name order. Its associations' Types slices are shared by every input the
+// Mapper makes: they must not be modified.
 func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
-	if len(record) < m.width {
-		return hubspot.CreateInput{}, fmt.Errorf("mapping: the record has %d fields, the header %d", len(record), m.width)
+	var in hubspot.CreateInput
+	if err := m.MapInto(&in, record); err != nil {
+		return hubspot.CreateInput{}, err
 	}
-	in := hubspot.CreateInput{Properties: make(hubspot.PropertyValues, 0, len(m.props)+1)}
+	return in, nil
+}
+
+// MapInto is Map into *in, reusing the memory of its Properties and
+// Associations slices: what an earlier call put there is overwritten. On
+// an error *in holds part of the record.
+func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
+	if len(record) < m.width {
+		return fmt.Errorf("mapping: the record has %d fields, the header %d", len(record), m.width)
+	}
+	in.ObjectWriteTraceID = ""
+	in.Properties = slices.Grow(in.Properties[:0], len(m.props)+1)
+	in.Associations = in.Associations[:0]
 	for i := range m.props {
 		p := &m.props[i]
 		if p.constant {
@@ -462,11 +477,11 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 		}
 		v, expected := p.conv(c)
 		if expected != "" {
-			return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: expected}
+			return &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: expected}
 		}
 		if len(v) > hubspot.MaxPropertyValueLen { // a value has no more characters than bytes
 			if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
-				return hubspot.CreateInput{}, &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
+				return &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
 					Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
 			}
 		}
@@ -478,14 +493,11 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 			continue
 		}
 		if !isDigits(cell) {
-			return hubspot.CreateInput{}, &FieldError{Column: a.name, Value: cell, Expected: "a HubSpot record id (digits only)"}
+			return &FieldError{Column: a.name, Value: cell, Expected: "a HubSpot record id (digits only)"}
 		}
-		in.Associations = append(in.Associations, hubspot.Association{
-			To:    hubspot.ObjectID{ID: cell},
-			Types: []hubspot.AssociationType{a.typ},
-		})
+		in.Associations = append(in.Associations, hubspot.Association{To: hubspot.ObjectID{ID: cell}, Types: a.types})
 	}
-	return in, nil
+	return nil
 }
 
 func isDigits(s string) bool {

@@ -90,13 +90,14 @@ func (r *Reader) Read() (Record, error) {
 	if errors.Is(err, io.EOF) {
 		return Record{}, io.EOF
 	}
-	var pe *csv.ParseError
-	if err != nil && !errors.As(err, &pe) {
-		return Record{}, fmt.Errorf("reading the CSV: %w", err)
-	}
 	r.row++
 	rec := Record{Row: r.row}
-	if pe != nil {
+	if err != nil {
+		var pe *csv.ParseError
+		if !errors.As(err, &pe) {
+			r.row--
+			return Record{}, fmt.Errorf("reading the CSV: %w", err)
+		}
 		rec.Line = pe.StartLine
 		rec.Err = fmt.Errorf("malformed CSV at line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
 		rec.Fields = fields
