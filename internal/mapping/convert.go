@@ -228,6 +228,7 @@ type dateFormat struct {
 	layout string // Go layout; "" for epoch_ms
 	epoch  bool
 	shown  string // in messages
+	fast   *dateOnly
 }
 
 func parseDateFormat(s string) (dateFormat, error) {
@@ -235,12 +236,107 @@ func parseDateFormat(s string) (dateFormat, error) {
 		return dateFormat{epoch: true, shown: "epoch_ms (milliseconds since 1970-01-01 UTC)"}, nil
 	}
 	if n, ok := namedFormats[s]; ok {
-		return dateFormat{layout: n.layout, shown: n.shown}, nil
+		return dateFormat{layout: n.layout, shown: n.shown, fast: compileDateOnly(n.layout)}, nil
 	}
 	if err := checkLayout(s); err != nil {
 		return dateFormat{}, err
 	}
-	return dateFormat{layout: s, shown: strconv.Quote(s)}, nil
+	return dateFormat{layout: s, shown: strconv.Quote(s), fast: compileDateOnly(s)}, nil
+}
+
+// dateOnly reads a layout of the form F S F S F, where the fields F are
+// 2006, 01 and 02 in some order and the separators S are single characters
+// from "/-. ", without time.Parse, which dominates the cost of mapping a
+// row with a date. It accepts exactly what time.Parse accepts and writes
+// what Format(time.DateOnly) writes (a fuzz target compares them).
+type dateOnly struct {
+	order [3]byte // 'y', 'm' and 'd' in the layout's order
+	sep   [2]byte
+}
+
+func compileDateOnly(layout string) *dateOnly {
+	var d dateOnly
+	rest := layout
+	for i := range 3 {
+		if i > 0 {
+			if rest == "" || !strings.ContainsRune("/-. ", rune(rest[0])) {
+				return nil
+			}
+			d.sep[i-1], rest = rest[0], rest[1:]
+		}
+		switch {
+		case strings.HasPrefix(rest, "2006"):
+			d.order[i], rest = 'y', rest[4:]
+		case strings.HasPrefix(rest, "01"):
+			d.order[i], rest = 'm', rest[2:]
+		case strings.HasPrefix(rest, "02"):
+			d.order[i], rest = 'd', rest[2:]
+		default:
+			return nil
+		}
+	}
+	if rest != "" || d.order[0] == d.order[1] || d.order[1] == d.order[2] || d.order[0] == d.order[2] {
+		return nil
+	}
+	return &d
+}
+
+// convert returns s as YYYY-MM-DD, or false if time.Parse would refuse it.
+func (d *dateOnly) convert(s string) (string, bool) {
+	if len(s) != 10 {
+		return "", false
+	}
+	var out [10]byte
+	out[4], out[7] = '-', '-'
+	pos := 0
+	for i, f := range d.order {
+		if i > 0 {
+			if s[pos] != d.sep[i-1] {
+				return "", false
+			}
+			pos++
+		}
+		n, at := 2, 5 // where the field goes in YYYY-MM-DD
+		switch f {
+		case 'y':
+			n, at = 4, 0
+		case 'd':
+			at = 8
+		}
+		for k := range n {
+			c := s[pos+k]
+			if c < '0' || c > '9' {
+				return "", false
+			}
+			out[at+k] = c
+		}
+		pos += n
+	}
+	num := func(b []byte) int {
+		v := 0
+		for _, c := range b {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, m, day := num(out[0:4]), num(out[5:7]), num(out[8:10])
+	if m < 1 || m > 12 || day < 1 || day > daysIn(m, y) {
+		return "", false
+	}
+	return string(out[:]), true
+}
+
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 func (f dateFormat) parse(s string) (time.Time, bool) {
@@ -333,6 +429,9 @@ func (d *dateConverter) convert(c string) (string, string) {
 
 // convertWith converts s written in format f, or reports false.
 func (d *dateConverter) convertWith(f dateFormat, s string) (string, bool) {
+	if f.fast != nil && !d.datetime {
+		return f.fast.convert(s)
+	}
 	t, ok := f.parse(s)
 	if !ok {
 		return "", false

@@ -256,3 +256,40 @@ func FuzzYAMLRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDateOnly: the fast reading of numeric date layouts agrees with
+// time.Parse and Format(time.DateOnly) on every input, for every shape of
+// layout it takes.
+func FuzzDateOnly(f *testing.F) {
+	for _, s := range []string{"03/15/2026", "15.03.2026", "2026-03-15", "02/29/2024", "02/29/2023", "00/10/2026", "1/2/2026", "2026-3-15 ", "+026-03-15", "9999-12-31", "0000-01-01"} {
+		f.Add(s)
+	}
+	var layouts []string
+	for _, order := range [][3]string{{"01", "02", "2006"}, {"02", "01", "2006"}, {"2006", "01", "02"}, {"2006", "02", "01"}, {"01", "2006", "02"}} {
+		for _, sep := range []string{"/", "-", ".", " "} {
+			layouts = append(layouts, order[0]+sep+order[1]+sep+order[2])
+		}
+	}
+	layouts = append(layouts, "01/02-2006")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, layout := range layouts {
+			d := compileDateOnly(layout)
+			if d == nil {
+				t.Fatalf("layout %q not taken", layout)
+			}
+			got, ok := d.convert(s)
+			want, err := time.Parse(layout, s)
+			if ok != (err == nil) || (ok && got != want.Format(time.DateOnly)) {
+				t.Fatalf("layout %q, %q: fast %q, %v; time.Parse %v, %v", layout, s, got, ok, want.Format(time.DateOnly), err)
+			}
+		}
+	})
+}
+
+func TestDateOnlyTakesOnlyNumericDates(t *testing.T) {
+	for _, layout := range []string{"2006-01-02T15:04:05Z07:00", "Jan 2, 2006", "01/02/06", "1/2/2006", "2006-01-02 ", "2006--01-02", "01/01/2006", "2006/01:02", "_2/01/2006"} {
+		if compileDateOnly(layout) != nil {
+			t.Errorf("layout %q read without time.Parse", layout)
+		}
+	}
+}
