@@ -4,7 +4,8 @@
 # bench/out/results.md (lines ready for BENCHMARKS.md).
 #
 # Usage: bench/run.sh [all|pipeline|ceiling|shared|peer]   (default: all)
-# Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (8)
+# Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (16),
+#        BENCH_REPEAT (3: runs of each pipeline size)
 #
 # Needs Go, Node.js with npm, and /usr/bin/time (apt-get install time).
 set -euo pipefail
@@ -15,7 +16,8 @@ BIN=$OUT/bin
 what=${1:-all}
 ROWS_SMALL=${BENCH_ROWS_SMALL:-1000000}
 ROWS_LARGE=${BENCH_ROWS_LARGE:-5000000}
-WORKERS=${BENCH_WORKERS:-8}
+WORKERS=${BENCH_WORKERS:-16}
+REPEAT=${BENCH_REPEAT:-3}
 TOKEN=bench-token
 PORT=18477
 BASE=http://127.0.0.1:$PORT
@@ -68,15 +70,23 @@ gen() { # gen ROWS FILE
 }
 
 pipeline() {
+  # Each size is imported REPEAT times: this machine's speed varies from one
+  # minute to the next, and the table gives every run and their median.
   for rows in $ROWS_SMALL $ROWS_LARGE; do
-    local dir=$OUT/pipeline-$rows file=$OUT/rows-$rows.csv
-    mkdir -p "$dir"
-    echo "== pipeline: $rows rows into an unlimited emulator" >&2
+    local base=$OUT/pipeline-$rows file=$OUT/rows-$rows.csv
+    rm -rf "$base"
+    mkdir -p "$base"
     gen "$rows" "$file"
-    "$BIN/csvfloor" "$file" >"$dir/csvfloor.json"
-    start_emulator "$dir" --rate-max -1
-    import "$dir" "$file" --rate 0 --workers "$WORKERS"
-    stop_emulator
+    "$BIN/csvfloor" "$file" >"$base/csvfloor.json"
+    for k in $(seq "$REPEAT"); do
+      local dir=$base/run-$k
+      mkdir -p "$dir"
+      echo "== pipeline: $rows rows into an unlimited emulator (run $k of $REPEAT)" >&2
+      start_emulator "$dir" --rate-max -1
+      import "$dir" "$file" --rate 0 --workers "$WORKERS"
+      stop_emulator
+      rm -rf "$dir/out" # the reports of millions of rows; the summary is kept
+    done
   done
 }
 

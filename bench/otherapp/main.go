@@ -37,11 +37,14 @@ func main() {
 	tick := time.NewTicker(10 * time.Second / time.Duration(*per10s))
 	defer tick.Stop()
 	client := &http.Client{Timeout: 30 * time.Second}
-	sent, ok, throttled := 0, 0, 0
+	// Counts from 40 s on show what it gets once the importer has made room.
+	sent, ok, throttled, lateSent, lateThrottled := 0, 0, 0, 0, 0
+	start := time.Now()
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
-			out, _ := json.Marshal(map[string]int{"sent": sent, "ok": ok, "throttled": throttled})
+			out, _ := json.Marshal(map[string]int{"sent": sent, "ok": ok, "throttled": throttled,
+				"sent_after_40s": lateSent, "throttled_after_40s": lateThrottled})
 			fmt.Println(string(out))
 			return
 		case <-tick.C:
@@ -59,11 +62,18 @@ func main() {
 		}
 		resp.Body.Close()
 		sent++
+		late := time.Since(start) >= 40*time.Second
+		if late {
+			lateSent++
+		}
 		switch resp.StatusCode {
 		case http.StatusCreated:
 			ok++
 		case http.StatusTooManyRequests:
 			throttled++
+			if late {
+				lateThrottled++
+			}
 		}
 	}
 }

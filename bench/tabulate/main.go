@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,23 +95,49 @@ func pipeline(dir string) {
 	if len(matches) == 0 {
 		return
 	}
+	slices.SortFunc(matches, func(a, b string) int { return pipelineRows(a) - pipelineRows(b) })
 	fmt.Println("### Pipeline cost (unlimited emulator on the same machine)")
 	fmt.Println()
-	fmt.Println("| rows | created | wall s | rows/s | importer CPU s per 1M rows | importer peak RSS MiB | emulator CPU s per 1M rows | emulator peak RSS MiB | encoding/csv alone, rows/s |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| rows | run | created | wall s | rows/s | importer CPU s per 1M rows | importer peak RSS MiB | emulator CPU s per 1M rows | emulator peak RSS MiB | encoding/csv alone, rows/s |")
+	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, d := range matches {
-		sum := readJSON(filepath.Join(d, "importer.json"))
-		floor := readJSON(filepath.Join(d, "csvfloor.json"))
-		icpu, irss, _, _ := timeV(filepath.Join(d, "importer.time"))
-		ecpu, erss, _, _ := timeV(filepath.Join(d, "emulator.time"))
-		rows := num(sum, "rows")
-		if rows == 0 {
-			continue
+		floor := num(readJSON(filepath.Join(d, "csvfloor.json")), "rows_per_second")
+		runs, _ := filepath.Glob(filepath.Join(d, "run-*"))
+		var rates, icpus, ecpus, irsss, ersss []float64
+		for _, r := range runs {
+			sum := readJSON(filepath.Join(r, "importer.json"))
+			icpu, irss, _, _ := timeV(filepath.Join(r, "importer.time"))
+			ecpu, erss, _, _ := timeV(filepath.Join(r, "emulator.time"))
+			rows := num(sum, "rows")
+			if rows == 0 {
+				continue
+			}
+			rate := num(sum, "rows_per_second")
+			fmt.Printf("| %.0f | %s | %.0f | %.1f | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f |\n", rows, strings.TrimPrefix(filepath.Base(r), "run-"),
+				num(sum, "created"), num(sum, "elapsed_seconds"), rate, icpu/rows*1e6, irss, ecpu/rows*1e6, erss, floor)
+			rates, icpus, ecpus = append(rates, rate), append(icpus, icpu/rows*1e6), append(ecpus, ecpu/rows*1e6)
+			irsss, ersss = append(irsss, irss), append(ersss, erss)
 		}
-		fmt.Printf("| %.0f | %.0f | %.1f | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f |\n", rows, num(sum, "created"), num(sum, "elapsed_seconds"),
-			num(sum, "rows_per_second"), icpu/rows*1e6, irss, ecpu/rows*1e6, erss, num(floor, "rows_per_second"))
+		if len(rates) > 1 {
+			fmt.Printf("| %d | **median** (RSS: highest) | | | **%.0f** | %.1f | %.1f | %.1f | %.0f | |\n", pipelineRows(d),
+				median(rates), median(icpus), slices.Max(irsss), median(ecpus), slices.Max(ersss))
+		}
 	}
 	fmt.Println()
+}
+
+// pipelineRows is the row count in a pipeline-ROWS folder's name.
+func pipelineRows(d string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "pipeline-"))
+	return n
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func ceiling(dir string) {
@@ -148,12 +175,14 @@ func ceiling(dir string) {
 		otherRate := otherOK / active // per second, over the time both ran
 		left := max/10 - otherRate
 		best := 20 + (calls-3*max)/left
+		// Had the other app got all it asked for, half the limit.
+		bestHalf := 20 + (calls-3*max)/(max/20)
 		fmt.Println("Another app starts 20 s into the run and asks for half of the portal's limit (95 of 190 per 10 s):")
 		fmt.Println()
-		fmt.Println("| calls | wall s | other app: sent, created, throttled | left to the importer, calls/s | perfect client s | share of what is left | importer 429s / calls |")
-		fmt.Println("|---:|---:|---|---:|---:|---:|---:|")
-		fmt.Printf("| %.0f | %.1f | %.0f, %.0f, %.0f | %.2f | %.1f | %.1f%% | %.2f%% |\n", calls, el, num(other, "sent"), otherOK, num(other, "throttled"),
-			left, best, 100*best/el, 100*num(sum, "throttled")/calls)
+		fmt.Println("| calls | wall s | other app: sent, created, throttled | other app from 40 s on: sent, throttled | perfect client s, the other app getting half | share of what is left | left by the other app's created calls, calls/s | perfect client s | share of that | importer 429s / calls |")
+		fmt.Println("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|")
+		fmt.Printf("| %.0f | %.1f | %.0f, %.0f, %.0f | %.0f, %.0f | %.1f | %.1f%% | %.2f | %.1f | %.1f%% | %.2f%% |\n", calls, el, num(other, "sent"), otherOK, num(other, "throttled"),
+			num(other, "sent_after_40s"), num(other, "throttled_after_40s"), bestHalf, 100*bestHalf/el, left, best, 100*best/el, 100*num(sum, "throttled")/calls)
 		fmt.Println()
 	}
 }
