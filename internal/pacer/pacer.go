@@ -27,7 +27,11 @@
 // show a client's rejected requests, only its admitted ones, so a newcomer
 // can only show its demand through room left to it: this lets its use
 // double every interval until it has half the portal. Once its use is
-// steady for an interval, 2% is kept free. An entry
+// steady for an interval, 2% is kept free. One answer's count is loose by
+// our requests in flight beside it, so others is the largest over the last
+// interval of the tightest bound of each tenth of it. After a tenth of an
+// interval without an answer, one request goes first and the rest wait for
+// its answer, so that a burst follows a fresh count. An entry
 // leaves the log an Interval after its answer arrived (an upper bound of
 // when HubSpot counted it), or, while in flight, an Interval after it was
 // sent plus the recent round-trip time. After a 429 everything pauses.
@@ -96,6 +100,7 @@ type Pacer struct {
 	othersSeenUntil time.Time
 	othersGrew      time.Time     // when other clients' use was last seen rising
 	rtt             time.Duration // largest recent round trip
+	lastHeard       time.Time     // when rate-limit headers last arrived
 	dailyKnown      bool
 	dailyLeft       int
 	changed         chan struct{} // closed and replaced when the budget may have grown
@@ -189,6 +194,17 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 		return p.pauseUntil.Sub(now)
 	}
 	p.prune(now, false)
+	if p.portalMax > 0 && now.Sub(p.lastHeard) > p.interval/10 {
+		// What the portal last said is stale (the window has been full of
+		// ours and quiet): one request goes first, and the rest wait for
+		// its answer, so that a burst of sends follows a fresh count of
+		// the other clients' use instead of a count from a window ago.
+		for _, e := range p.log {
+			if e.done.IsZero() && !e.sent.Before(p.lastHeard) {
+				return p.interval / 100 // or sooner, when an answer comes
+			}
+		}
+	}
 	budget := p.budget(now)
 	if len(p.log) < budget {
 		return 0
@@ -256,11 +272,11 @@ func (p *Pacer) budget(now time.Time) int {
 	if p.portalMax > 0 {
 		// Other clients are present when some answer proves it (least > 0,
 		// or a 429 the log did not expect); then count them generously.
-		others, present := 0, now.Before(p.othersSeenUntil)
+		present := now.Before(p.othersSeenUntil)
 		for _, s := range p.samples {
 			present = present || s.least > 0
-			others = max(others, s.most)
 		}
+		others := p.othersEstimate()
 		if !present {
 			others = 0
 		}
@@ -296,6 +312,26 @@ func (p *Pacer) reserve(now time.Time, others int) int {
 	return max(n, min(others, p.portalMax/2-others))
 }
 
+// othersEstimate is the most requests by other clients the window held at
+// any time in the last interval, as far as the samples tell. One sample's
+// upper bound counts our requests in flight beside it as others' (HubSpot
+// may or may not have counted them), which with many workers is loose by
+// as many. Other clients' use changes little within a tenth of the
+// interval, so the smallest upper bound of each tenth is taken, and the
+// largest of those.
+func (p *Pacer) othersEstimate() int {
+	est, slice := 0, p.interval/10
+	for i := 0; i < len(p.samples); {
+		end := p.samples[i].at.Add(slice)
+		low := p.samples[i].most
+		for i++; i < len(p.samples) && p.samples[i].at.Before(end); i++ {
+			low = min(low, p.samples[i].most)
+		}
+		est = max(est, low)
+	}
+	return est
+}
+
 func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAfter time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -317,42 +353,43 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		}
 	}
 	if rl.Known && rl.Max > 0 {
-		p.prune(now, true) // count ours exactly
+		p.lastHeard = now
 		p.portalMax = rl.Max
 		if rl.Interval > 0 {
 			p.interval = rl.Interval
 		}
+		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
+	}
+	// A 429's count says only that the window was full, and this request
+	// is not in it: it is no sample of the others' use.
+	if rl.Known && rl.Max > 0 && !throttled {
+		p.prune(now, true) // count ours exactly
 		// The portal counted Max − Remaining requests when it answered this
-		// one. Ours among them: those sent no later than this one, and
-		// perhaps those sent while it was in flight; not those answered an
-		// interval or more before this one was sent, which had left the
-		// window (the log keeps entries longer, to be safe about sending).
-		// The rest are others'.
-		before, during := 0, 0
+		// one; the rest of the count are others'. Ours among them surely:
+		// this one, and those answered before it was sent (so received
+		// before it) and sent less than an interval ago (so not yet out of
+		// the window). Perhaps: any other in the log (all were sent by
+		// now), except those answered an interval or more before this one
+		// was sent, which had left the window (the log keeps entries
+		// longer, to be safe about sending).
+		sure, possible := 0, 0
 		for _, o := range p.log {
-			if !o.done.IsZero() && !o.done.Add(p.interval).After(e.sent) {
+			if o != e && !o.done.IsZero() && !o.done.Add(p.interval).After(e.sent) {
 				continue
 			}
-			switch {
-			case !o.sent.After(e.sent):
-				before++
-			case o.sent.Before(now):
-				during++
+			possible++
+			if o == e || (!o.done.IsZero() && o.done.Before(e.sent) && o.sent.Add(p.interval).After(now)) {
+				sure++
 			}
 		}
 		count := rl.Max - rl.Remaining
-		smp := sample{at: now, least: max(0, count-before-during), most: max(0, count-before)}
-		// Their use grew when this answer shows more of it, beyond what our
-		// own requests in flight can explain, than the window held before.
-		peak := 0
-		for _, o := range p.samples {
-			peak = max(peak, o.most)
-		}
-		if smp.least > 0 && smp.most > peak+during {
+		smp := sample{at: now, least: max(0, count-possible), most: max(0, count-sure)}
+		// Their use grew when this answer shows surely more of it than the
+		// window can have held at any time in the last interval.
+		if smp.least > 0 && smp.least > p.othersEstimate() {
 			p.othersGrew = now
 		}
 		p.samples = append(p.samples, smp)
-		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
 	}
 	if rl.DailyKnown {
 		sentAfter := 0

@@ -275,3 +275,94 @@ func TestRequestsOutOfTheWindowAreNotOurs(t *testing.T) {
 		}
 	})
 }
+
+// TestOthersEstimateTakesTheTightestBoundOfEachTenth: within a tenth of the
+// interval, the smallest upper bound of the others' use holds for all of
+// it; over the interval, the largest of those is the estimate.
+func TestOthersEstimateTakesTheTightestBoundOfEachTenth(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := New(Config{})
+	for _, s := range []struct {
+		ms   int
+		most int
+	}{
+		{0, 20}, {300, 5}, {900, 7}, // first tenth: 5
+		{1000, 12}, {1500, 9}, // second: 9
+		{5000, 30},            // alone in its tenth: 30
+		{6100, 31}, {6500, 4}, // a tenth from 6100: 4
+	} {
+		p.samples = append(p.samples, sample{at: t0.Add(time.Duration(s.ms) * time.Millisecond), most: s.most})
+	}
+	if got := p.othersEstimate(); got != 30 {
+		t.Errorf("estimate %d, want 30", got)
+	}
+	p.samples = p.samples[:5]
+	if got := p.othersEstimate(); got != 9 {
+		t.Errorf("estimate %d, want 9", got)
+	}
+}
+
+// TestConcurrentRequestsDoNotInflateOthers: with many requests of ours in
+// flight at once, one answer cannot tell whether HubSpot counted the
+// others; the next answer, sent after they were answered, can.
+func TestConcurrentRequestsDoNotInflateOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		// 16 in flight; the portal counts all 16 and 40 of another app's.
+		var rs []Release
+		for range 16 {
+			r, _ := p.Acquire(context.Background())
+			rs = append(rs, r)
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(5 * time.Millisecond)
+		for _, r := range rs {
+			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - 56, Interval: 10 * time.Second}, false, 0)
+		}
+		// One more, sent after all 16 were answered: 57 counted.
+		time.Sleep(time.Millisecond)
+		r, _ := p.Acquire(context.Background())
+		time.Sleep(5 * time.Millisecond)
+		r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - 57, Interval: 10 * time.Second}, false, 0)
+		admitNow(p)
+		if got := p.Stats().Others; got != 40 {
+			t.Errorf("others = %d, want 40 (the 16 in flight together are not others')", got)
+		}
+	})
+}
+
+// TestProbesAfterSilence: when the portal has said nothing for a tenth of
+// the interval, one request goes first and the others wait for its answer,
+// so that a burst follows a fresh count.
+func TestProbesAfterSilence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		rl := hubspot.RateLimit{Known: true, Max: 100, Remaining: 99, Interval: 10 * time.Second}
+		r, _ := p.Acquire(context.Background())
+		r(rl, false, 0)
+		// Fresh: several may go at once.
+		if n := admitNow(p); n < 2 {
+			t.Fatalf("admitted %d while the count is fresh", n)
+		}
+		time.Sleep(20 * time.Second) // everything has left the window; the count is stale
+		probe, _ := p.Acquire(context.Background())
+		var second Release
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			second, _ = p.Acquire(context.Background())
+		}()
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("a second request went before the probe's answer")
+		default:
+		}
+		probe(rl, false, 0)
+		<-done
+		if second == nil {
+			t.Fatal("the second request was not admitted after the probe's answer")
+		}
+	})
+}
