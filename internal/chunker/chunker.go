@@ -37,10 +37,24 @@ type Batch struct {
 	Recheck bool
 }
 
-// Encode builds an Item from a mapped input.
+// Encode builds an Item from a mapped input, its encoding in memory of its
+// own. An [Encoder] does the same for many items at less cost.
 func Encode(row int, record []string, key string, in hubspot.CreateInput) *Item {
-	var e Encoder
-	return e.Encode(row, record, key, in)
+	it := &Item{Row: row, Record: record, Key: key}
+	var ts, te int
+	it.JSON, ts, te = hubspot.AppendInput(make([]byte, 0, 512), in, strconv.Itoa(row))
+	it.fingerprint(ts, te)
+	return it
+}
+
+// fingerprint hashes the item's encoding without its trace id field, which
+// spans JSON[ts:te].
+func (it *Item) fingerprint(ts, te int) {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	_, _ = h.Write(it.JSON[:ts])
+	_, _ = h.Write(it.JSON[te:])
+	it.fp = h.Sum64()
 }
 
 // An Encoder builds Items like [Encode], placing their encodings side by
@@ -70,11 +84,7 @@ func (e *Encoder) Encode(row int, record []string, key string, in hubspot.Create
 		e.block = append(e.block, e.scratch...)
 		it.JSON = e.block[start : start+n : start+n]
 	}
-	var h maphash.Hash
-	h.SetSeed(seed)
-	_, _ = h.Write(it.JSON[:ts])
-	_, _ = h.Write(it.JSON[te:])
-	it.fp = h.Sum64()
+	it.fingerprint(ts, te)
 	return it
 }
 

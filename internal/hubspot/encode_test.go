@@ -103,12 +103,14 @@ func BenchmarkAppendInput(b *testing.B) {
 	}
 }
 
+// BenchmarkJSONMarshalInput encodes the same input as BenchmarkAppendInput
+// with encoding/json, its properties as a map, for comparison.
 func BenchmarkJSONMarshalInput(b *testing.B) {
-	in := CreateInput{
+	in := mapInput{
 		Associations: []Association{{To: ObjectID{ID: "1001"}, Types: []AssociationType{{Category: CategoryHubSpotDefined, TypeID: 20}}}},
-		Properties: ValuesOf(map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12", "hs_sku": "SKU-000123",
+		Properties: map[string]string{"name": "Enterprise plan seat", "price": "1234.50", "quantity": "12", "hs_sku": "SKU-000123",
 			"description": "Annual subscription, billed monthly", "recurringbillingfrequency": "monthly", "hs_recurring_billing_start_date": "2026-01-01",
-			"discount": "10", "hs_line_item_currency_code": "USD"}),
+			"discount": "10", "hs_line_item_currency_code": "USD"},
 		ObjectWriteTraceID: "123456",
 	}
 	b.ReportAllocs()
