@@ -63,6 +63,12 @@ func TestAtTheCeiling(t *testing.T) {
 // under 0.5% of its requests throttled, and within 40 s the other app gets
 // all it asks for.
 func TestSharingThePortal(t *testing.T) {
+	for _, workers := range []int{8, 16} {
+		t.Run(fmt.Sprint(workers, " workers"), func(t *testing.T) { sharingThePortal(t, workers) })
+	}
+}
+
+func sharingThePortal(t *testing.T, workers int) {
 	synctest.Test(t, func(t *testing.T) {
 		const max = 190
 		emu := newPortal(emulator.Config{RateMax: max, RateInterval: 10 * time.Second, Seed: 10})
@@ -109,7 +115,7 @@ func TestSharingThePortal(t *testing.T) {
 		var b bytes.Buffer
 		b.Write(generate(t, calls, 3))
 		o := options(t, b.Bytes(), inMemory(t, emu, time.Minute))
-		o.BatchSize, o.Rate, o.Workers = 1, 50, 8
+		o.BatchSize, o.Rate, o.Workers = 1, 50, workers
 		sum, err := Run(context.Background(), o)
 		elapsed := time.Since(start)
 		stopOther()

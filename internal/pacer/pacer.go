@@ -257,7 +257,7 @@ func (p *Pacer) prune(now time.Time, exact bool) {
 		p.log = keep
 	}
 	j := 0
-	for j < len(p.samples) && !p.samples[j].at.Add(p.interval).After(now) {
+	for j < len(p.samples) && !p.samples[j].at.Add(2*p.interval).After(now) {
 		j++
 	}
 	p.samples = p.samples[j:]
@@ -274,9 +274,9 @@ func (p *Pacer) budget(now time.Time) int {
 		// or a 429 the log did not expect); then count them generously.
 		present := now.Before(p.othersSeenUntil)
 		for _, s := range p.samples {
-			present = present || s.least > 0
+			present = present || (s.least > 0 && s.at.Add(p.interval).After(now))
 		}
-		others := p.othersEstimate()
+		others := p.othersEstimate(now)
 		if !present {
 			others = 0
 		}
@@ -290,17 +290,23 @@ func (p *Pacer) budget(now time.Time) int {
 	return max(b, 1)
 }
 
+// keep is how many requests of the window are left free beside other
+// clients' steady use.
+func (p *Pacer) keep() int {
+	keep := p.cfg.Keep
+	if keep <= 0 {
+		keep = 0.02
+	}
+	return max(1, int(math.Ceil(keep*float64(p.portalMax))))
+}
+
 // reserve is how much of the window to leave free beside others' use.
 // While their use grows, the room is the larger of Share of the window and
 // their own use, up to half the window between them: a newcomer's use can
 // double every interval until it has half the portal, and grows by Share
 // beyond that. Once their use has been steady for an interval, Keep is left.
 func (p *Pacer) reserve(now time.Time, others int) int {
-	keep := p.cfg.Keep
-	if keep <= 0 {
-		keep = 0.02
-	}
-	n := max(1, int(math.Ceil(keep*float64(p.portalMax))))
+	n := p.keep()
 	if !now.Before(p.othersGrew.Add(p.interval)) {
 		return n
 	}
@@ -319,12 +325,25 @@ func (p *Pacer) reserve(now time.Time, others int) int {
 // as many. Other clients' use changes little within a tenth of the
 // interval, so the smallest upper bound of each tenth is taken, and the
 // largest of those.
-func (p *Pacer) othersEstimate() int {
+func (p *Pacer) othersEstimate(now time.Time) int {
+	return p.estimate(now.Add(-p.interval), time.Time{})
+}
+
+// estimate is othersEstimate over the samples taken from from, and before
+// to unless to is zero. (Samples are kept for two intervals.)
+func (p *Pacer) estimate(from, to time.Time) int {
 	est, slice := 0, p.interval/10
 	for i := 0; i < len(p.samples); {
-		end := p.samples[i].at.Add(slice)
-		low := p.samples[i].most
-		for i++; i < len(p.samples) && p.samples[i].at.Before(end); i++ {
+		s := p.samples[i]
+		if s.at.Before(from) {
+			i++
+			continue
+		}
+		if !to.IsZero() && !s.at.Before(to) {
+			break
+		}
+		end, low := s.at.Add(slice), s.most
+		for i++; i < len(p.samples) && p.samples[i].at.Before(end) && (to.IsZero() || p.samples[i].at.Before(to)); i++ {
 			low = min(low, p.samples[i].most)
 		}
 		est = max(est, low)
@@ -384,12 +403,25 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		}
 		count := rl.Max - rl.Remaining
 		smp := sample{at: now, least: max(0, count-possible), most: max(0, count-sure)}
-		// Their use grew when this answer shows surely more of it than the
-		// window can have held at any time in the last interval.
-		if smp.least > 0 && smp.least > p.othersEstimate() {
+		// Their use grew when the tightest count of the last tenth of the
+		// interval is above every earlier tenth's by half the room kept
+		// beside steady use or more: a client that fills the room it is
+		// left wants more, and a rise of one is the jitter of a steady one.
+		// The last two intervals before the last tenth are compared with, so
+		// that a quiet interval (the window full of ours) does not make
+		// every count look new.
+		slice := p.interval / 10
+		prior := p.estimate(now.Add(-2*p.interval), now.Add(-slice))
+		p.samples = append(p.samples, smp)
+		recent := smp.most
+		for _, o := range p.samples {
+			if !o.at.Before(now.Add(-slice)) {
+				recent = min(recent, o.most)
+			}
+		}
+		if recent >= prior+max(1, p.keep()/2) {
 			p.othersGrew = now
 		}
-		p.samples = append(p.samples, smp)
 	}
 	if rl.DailyKnown {
 		sentAfter := 0

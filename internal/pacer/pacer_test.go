@@ -293,11 +293,11 @@ func TestOthersEstimateTakesTheTightestBoundOfEachTenth(t *testing.T) {
 	} {
 		p.samples = append(p.samples, sample{at: t0.Add(time.Duration(s.ms) * time.Millisecond), most: s.most})
 	}
-	if got := p.othersEstimate(); got != 30 {
+	if got := p.estimate(t0, time.Time{}); got != 30 {
 		t.Errorf("estimate %d, want 30", got)
 	}
 	p.samples = p.samples[:5]
-	if got := p.othersEstimate(); got != 9 {
+	if got := p.estimate(t0, time.Time{}); got != 9 {
 		t.Errorf("estimate %d, want 9", got)
 	}
 }
@@ -363,6 +363,53 @@ func TestProbesAfterSilence(t *testing.T) {
 		<-done
 		if second == nil {
 			t.Fatal("the second request was not admitted after the probe's answer")
+		}
+	})
+}
+
+// TestFillingTheKeptRoomIsGrowth: beside another client's steady use the
+// pacer keeps 2% free; a client that fills it wants more, and gets room to
+// double, even though no single answer proves its growth (each is loose by
+// our requests in flight).
+func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		var sent []time.Time // ours, as the portal counts them
+		answer := func(others int) {
+			r, _ := p.Acquire(context.Background())
+			sent = append(sent, time.Now())
+			ours := 0
+			for _, at := range sent {
+				if at.After(time.Now().Add(-10 * time.Second)) {
+					ours++
+				}
+			}
+			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
+		}
+		answer(40) // a newcomer: room to grow
+		time.Sleep(11 * time.Second)
+		answer(40) // steady for an interval
+		p.mu.Lock()
+		steady := p.budget(time.Now())
+		p.mu.Unlock()
+		if steady != 190-40-4 {
+			t.Fatalf("steady budget %d, want %d", steady, 190-40-4)
+		}
+		time.Sleep(2 * time.Second)
+		answer(41) // jitter: still steady
+		p.mu.Lock()
+		jitter := p.budget(time.Now())
+		p.mu.Unlock()
+		if jitter != 190-41-4 {
+			t.Fatalf("budget after a rise of one %d, want %d", jitter, 190-41-4)
+		}
+		time.Sleep(2 * time.Second)
+		answer(44) // it took the room kept free
+		p.mu.Lock()
+		grown := p.budget(time.Now())
+		p.mu.Unlock()
+		if grown != 190-44-44 {
+			t.Fatalf("budget after the other client filled the kept room %d, want %d", grown, 190-44-44)
 		}
 	})
 }
