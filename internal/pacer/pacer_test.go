@@ -175,15 +175,7 @@ func TestAcquireHonoursContext(t *testing.T) {
 func TestOwnRequestsInFlightAreNotOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{})
-		var releases []Release
-		for range 8 {
-			r, err := p.Acquire(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			releases = append(releases, r)
-			time.Sleep(time.Millisecond)
-		}
+		releases := acquireSpaced(t, p, 8)
 		for _, r := range releases {
 			r(hubspot.RateLimit{Known: true, Max: 100, Remaining: 92, Interval: 10 * time.Second}, false, 0)
 		}
@@ -208,6 +200,22 @@ func TestNotedRequestsAreOurs(t *testing.T) {
 			t.Errorf("admitted %d (want 98 beside the 2 noted), others %d", n, p.Stats().Others)
 		}
 	})
+}
+
+// acquireSpaced acquires n requests a millisecond apart and returns their
+// releases, unanswered.
+func acquireSpaced(t *testing.T, p *Pacer, n int) []Release {
+	t.Helper()
+	var rs []Release
+	for range n {
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+		time.Sleep(time.Millisecond)
+	}
+	return rs
 }
 
 // admitNow counts the requests p admits within the next second, without
@@ -309,12 +317,7 @@ func TestConcurrentRequestsDoNotInflateOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{})
 		// 16 in flight; the portal counts all 16 and 40 of another app's.
-		var rs []Release
-		for range 16 {
-			r, _ := p.Acquire(context.Background())
-			rs = append(rs, r)
-			time.Sleep(time.Millisecond)
-		}
+		rs := acquireSpaced(t, p, 16)
 		time.Sleep(5 * time.Millisecond)
 		for _, r := range rs {
 			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - 56, Interval: 10 * time.Second}, false, 0)
@@ -386,30 +389,25 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 			}
 			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
 		}
-		answer(40) // a newcomer: room to grow
-		time.Sleep(11 * time.Second)
-		answer(40) // steady for an interval
-		p.mu.Lock()
-		steady := p.budget(time.Now())
-		p.mu.Unlock()
-		if steady != 190-40-4 {
-			t.Fatalf("steady budget %d, want %d", steady, 190-40-4)
-		}
-		time.Sleep(2 * time.Second)
-		answer(41) // jitter: still steady
-		p.mu.Lock()
-		jitter := p.budget(time.Now())
-		p.mu.Unlock()
-		if jitter != 190-41-4 {
-			t.Fatalf("budget after a rise of one %d, want %d", jitter, 190-41-4)
-		}
-		time.Sleep(2 * time.Second)
-		answer(44) // it took the room kept free
-		p.mu.Lock()
-		grown := p.budget(time.Now())
-		p.mu.Unlock()
-		if grown != 190-44-44 {
-			t.Fatalf("budget after the other client filled the kept room %d, want %d", grown, 190-44-44)
+		for _, step := range []struct {
+			wait   time.Duration // before the answer
+			others int
+			budget int // ours allowed in the window after it
+			what   string
+		}{
+			{0, 40, 190 - 40 - 40, "a newcomer: as much room again"},
+			{11 * time.Second, 40, 190 - 40 - 4, "steady for an interval: 2% kept"},
+			{2 * time.Second, 41, 190 - 41 - 4, "a rise of one is jitter: still steady"},
+			{2 * time.Second, 44, 190 - 44 - 44, "it took the room kept free: room to double"},
+		} {
+			time.Sleep(step.wait)
+			answer(step.others)
+			p.mu.Lock()
+			got := p.budget(time.Now())
+			p.mu.Unlock()
+			if got != step.budget {
+				t.Fatalf("%s: budget %d, want %d", step.what, got, step.budget)
+			}
 		}
 	})
 }
