@@ -65,9 +65,9 @@ type Config struct {
 	// Share is the least part of the portal's window (0..1) left free, on
 	// top of their current use, while other clients' use is seen growing,
 	// so that it can grow further and show (more is left while it is under
-	// half the window: see the package documentation); 0 means 0.1. Once their use has been
-	// steady for an interval, only Keep is left free; alone, the Pacer uses
-	// the whole window.
+	// half the window: see the package documentation); 0 means 0.1. Once
+	// their use has been steady for an interval, only Keep is left free;
+	// alone, the Pacer uses the whole window.
 	Share float64
 	// Keep is the part of the window left free beside steady other clients,
 	// so that a new rise in their use can show; 0 means 0.02 (at least one
@@ -332,19 +332,24 @@ func (p *Pacer) othersEstimate(now time.Time) int {
 // estimate is othersEstimate over the samples taken from from, and before
 // to unless to is zero. (Samples are kept for two intervals.)
 func (p *Pacer) estimate(from, to time.Time) int {
+	s := p.samples // in time order
+	lo := 0
+	for lo < len(s) && s[lo].at.Before(from) {
+		lo++
+	}
+	hi := len(s)
+	if !to.IsZero() {
+		hi = lo
+		for hi < len(s) && s[hi].at.Before(to) {
+			hi++
+		}
+	}
+	s = s[lo:hi]
 	est, slice := 0, p.interval/10
-	for i := 0; i < len(p.samples); {
-		s := p.samples[i]
-		if s.at.Before(from) {
-			i++
-			continue
-		}
-		if !to.IsZero() && !s.at.Before(to) {
-			break
-		}
-		end, low := s.at.Add(slice), s.most
-		for i++; i < len(p.samples) && p.samples[i].at.Before(end) && (to.IsZero() || p.samples[i].at.Before(to)); i++ {
-			low = min(low, p.samples[i].most)
+	for i := 0; i < len(s); {
+		end, low := s[i].at.Add(slice), s[i].most
+		for i++; i < len(s) && s[i].at.Before(end); i++ {
+			low = min(low, s[i].most)
 		}
 		est = max(est, low)
 	}
@@ -413,12 +418,7 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		slice := p.interval / 10
 		prior := p.estimate(now.Add(-2*p.interval), now.Add(-slice))
 		p.samples = append(p.samples, smp)
-		recent := smp.most
-		for _, o := range p.samples {
-			if !o.at.Before(now.Add(-slice)) {
-				recent = min(recent, o.most)
-			}
-		}
+		recent := p.estimate(now.Add(-slice), time.Time{}) // one tenth: its tightest count
 		if recent >= prior+max(1, p.keep()/2) {
 			p.othersGrew = now
 		}
