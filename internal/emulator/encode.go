@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/lineitems/importer/internal/jsonstr"
 )
 
 // This file encodes the batch create answer by hand. It writes exactly the
@@ -12,62 +13,9 @@ import (
 // batchResponse: fields in struct order, property keys sorted, strings
 // escaped the same way. TestGoldenWire and the fuzz tests compare the two.
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string escaped as encoding/json does
-// with SetEscapeHTML(false): quote, backslash and control characters are
-// escaped (\b, \f, \n, \r, \t by name, the rest as \u00XX), U+2028 and
-// U+2029 as \u2028 and \u2029, and invalid UTF-8 becomes \ufffd.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if plainStringByte[s[i]] {
-			i++
-			continue
-		}
-		if b := s[i]; b < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendJSONString appends s as a JSON string escaped as HubSpot's answers
+// are: as encoding/json does with SetEscapeHTML(false).
+func appendJSONString(dst []byte, s string) []byte { return jsonstr.Append(dst, s, false) }
 
 // systemProps are the properties every created line item carries, sorted.
 var systemProps = [...]string{"createdate", "hs_lastmodifieddate", "hs_object_id"}

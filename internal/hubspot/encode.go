@@ -2,7 +2,8 @@ package hubspot
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/lineitems/importer/internal/jsonstr"
 )
 
 // AppendInput appends the JSON encoding of in, with traceID as its
@@ -45,67 +46,6 @@ func AppendInput(dst []byte, in CreateInput, traceID string) (out []byte, traceS
 	return dst, traceStart, traceEnd
 }
 
-const hexDigits = "0123456789abcdef"
-
-// htmlSafe marks the ASCII bytes encoding/json writes as they are: not
-// control characters, quote, backslash, <, > or &.
-var htmlSafe = func() (t [256]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
-	}
-	return t
-}()
-
-// appendString appends s as a JSON string, escaped as encoding/json does:
-// control characters, quote, backslash, <, >, &, U+2028 and U+2029 are
-// escaped and invalid UTF-8 becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if htmlSafe[s[i]] {
-			i++
-			continue
-		}
-		if b := s[i]; b < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendString appends s as a JSON string, escaped as encoding/json.Marshal
+// does (HTML-safe).
+func appendString(dst []byte, s string) []byte { return jsonstr.Append(dst, s, true) }
