@@ -320,23 +320,11 @@ func (d *dateOnly) convert(s string) (string, bool) {
 		return v
 	}
 	y, m, day := num(out[0:4]), num(out[5:7]), num(out[8:10])
-	if m < 1 || m > 12 || day < 1 || day > daysIn(m, y) {
+	// Day 0 of the next month is the last of this one.
+	if m < 1 || m > 12 || day < 1 || day > time.Date(y, time.Month(m+1), 0, 0, 0, 0, 0, time.UTC).Day() {
 		return "", false
 	}
 	return string(out[:]), true
-}
-
-func daysIn(m, y int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
 
 func (f dateFormat) parse(s string) (time.Time, bool) {
