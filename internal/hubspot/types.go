@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Association categories from HubSpot's AssociationSpec.
@@ -33,6 +34,19 @@ const MaxBatchInputs = 100
 
 // MaxPropertyValueLen is the longest property value HubSpot stores, in characters.
 const MaxPropertyValueLen = 65536
+
+// TooLong returns v's length in characters if it is over
+// MaxPropertyValueLen, else 0. Only values longer than that in bytes are
+// counted: a value has no more characters than bytes.
+func TooLong(v string) int {
+	if len(v) <= MaxPropertyValueLen {
+		return 0
+	}
+	if n := utf8.RuneCountInString(v); n > MaxPropertyValueLen {
+		return n
+	}
+	return 0
+}
 
 // BatchCreateRequest is the body of POST /crm/v3/objects/line_items/batch/create
 // (BatchInputSimplePublicObjectBatchInputForCreate).

@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,24 @@ func TestPropertyValuesEncodeAsTheirMap(t *testing.T) {
 		got, err := tc.vs.MarshalJSON()
 		if err != nil || string(got) != tc.want {
 			t.Errorf("%v: got %s (%v), want %s", tc.vs, got, err, tc.want)
+		}
+	}
+}
+
+func TestTooLong(t *testing.T) {
+	max := MaxPropertyValueLen
+	for _, tc := range []struct {
+		v    string
+		want int
+	}{
+		{"", 0},
+		{strings.Repeat("a", max), 0},
+		{strings.Repeat("a", max+1), max + 1},
+		{strings.Repeat("é", max), 0}, // 2·max bytes, max characters
+		{strings.Repeat("é", max+1), max + 1},
+	} {
+		if got := TooLong(tc.v); got != tc.want {
+			t.Errorf("TooLong(%d bytes) = %d, want %d", len(tc.v), got, tc.want)
 		}
 	}
 }

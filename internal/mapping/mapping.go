@@ -26,7 +26,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -347,7 +346,7 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 		v, want := conv(c)
 		if want != "" {
 			bad("%s %q is not %s", what, s, want)
-		} else if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
+		} else if n := hubspot.TooLong(v); n > 0 {
 			bad("%s is %d characters long; HubSpot takes at most %d", what, n, hubspot.MaxPropertyValueLen)
 		}
 		return v
@@ -479,11 +478,9 @@ func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 		if expected != "" {
 			return &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: expected}
 		}
-		if len(v) > hubspot.MaxPropertyValueLen { // a value has no more characters than bytes
-			if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
-				return &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
-					Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
-			}
+		if n := hubspot.TooLong(v); n > 0 {
+			return &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
+				Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
 		}
 		in.Properties = append(in.Properties, hubspot.NameValue{Name: p.name, Value: v})
 	}

@@ -302,10 +302,8 @@ func (s *Schema) check(name string, p *property, v string) (Problem, bool) {
 			return fail(CodeInvalidOption, exp)
 		}
 	default: // string and any other textual type
-		if len(v) > hubspot.MaxPropertyValueLen { // a value has no more characters than bytes
-			if n := utf8.RuneCountInString(v); n > hubspot.MaxPropertyValueLen {
-				return fail(CodeValueTooLong, fmt.Sprintf("at most %s characters (this value has %s)", thousands(hubspot.MaxPropertyValueLen), thousands(n)))
-			}
+		if n := hubspot.TooLong(v); n > 0 {
+			return fail(CodeValueTooLong, fmt.Sprintf("at most %s characters (this value has %s)", thousands(hubspot.MaxPropertyValueLen), thousands(n)))
 		}
 		if name == "hs_recurring_billing_period" && !isoPeriod(v) {
 			return fail(CodeInvalidValue, `an ISO 8601 period PnYnMnD or PnW, e.g. "P12M", "P1Y" or "P2W"`)
