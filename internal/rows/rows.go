@@ -90,19 +90,19 @@ func (r *Reader) Read() (Record, error) {
 	if errors.Is(err, io.EOF) {
 		return Record{}, io.EOF
 	}
-	r.row++
-	rec := Record{Row: r.row}
 	if err != nil {
+		// Declared here: a ParseError target taken by errors.As escapes to
+		// the heap, which a clean record should not pay for.
 		var pe *csv.ParseError
 		if !errors.As(err, &pe) {
-			r.row--
 			return Record{}, fmt.Errorf("reading the CSV: %w", err)
 		}
-		rec.Line = pe.StartLine
-		rec.Err = fmt.Errorf("malformed CSV at line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
-		rec.Fields = fields
-		return rec, nil
+		r.row++
+		return Record{Row: r.row, Line: pe.StartLine, Fields: fields,
+			Err: fmt.Errorf("malformed CSV at line %d, column %d: %v", pe.Line, pe.Column, pe.Err)}, nil
 	}
+	r.row++
+	rec := Record{Row: r.row}
 	rec.Line, _ = r.csv.FieldPos(0) // a record without error has at least one field
 	switch {
 	case len(fields) != r.width:
