@@ -117,6 +117,21 @@ func open(t *testing.T, dir string, h journal.Header, restart bool) (*journal.Jo
 	return j, st
 }
 
+// written makes a journal in dir for header from ops, closes it, and
+// returns its path and contents.
+func written(t *testing.T, dir string, ops []op) (path string, data []byte) {
+	t.Helper()
+	j, _ := open(t, dir, header, false)
+	play(t, j, ops)
+	closeJ(t, j)
+	path = filepath.Join(dir, journal.FileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, data
+}
+
 func closeJ(t *testing.T, j *journal.Journal) {
 	t.Helper()
 	if err := j.Close(); err != nil {
@@ -264,13 +279,7 @@ func TestNilStateAndEmptyDone(t *testing.T) {
 
 func TestLineFormat(t *testing.T) {
 	dir := t.TempDir()
-	j, _ := open(t, dir, header, false)
-	play(t, j, sampleOps)
-	closeJ(t, j)
-	data, err := os.ReadFile(filepath.Join(dir, journal.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data := written(t, dir, sampleOps)
 	if !bytes.HasSuffix(data, []byte("\n")) {
 		t.Fatalf("journal does not end with a newline: %q", data)
 	}
@@ -314,14 +323,7 @@ func TestTornTail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, journal.FileName)
-			j, _ := open(t, dir, header, false)
-			play(t, j, ops)
-			closeJ(t, j)
-			good, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, good := written(t, dir, ops)
 			appendFile(t, path, tc.tail)
 
 			j, st := open(t, dir, header, false)
@@ -369,14 +371,7 @@ func appendFile(t *testing.T, path string, data []byte) {
 
 func TestDamagedMiddleIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, journal.FileName)
-	j, _ := open(t, dir, header, false)
-	play(t, j, sampleOps)
-	closeJ(t, j)
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, orig := written(t, dir, sampleOps)
 	// The last line starts after the second-to-last newline. Flipping that
 	// newline merges the last two lines into one last line, which Open
 	// reads as a torn write by design; every other byte before the last
@@ -480,14 +475,7 @@ func TestMismatch(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, journal.FileName)
-			j, _ := open(t, dir, header, false)
-			play(t, j, sampleOps)
-			closeJ(t, j)
-			orig, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			path, orig := written(t, dir, sampleOps)
 
 			other := header
 			tc.change(&other)
@@ -626,14 +614,7 @@ func TestConcurrentAppends(t *testing.T) {
 // holds in full, or (before the header is complete) fail with an error, and
 // must accept further appends.
 func TestKillAtEveryByte(t *testing.T) {
-	src := t.TempDir()
-	j, _ := open(t, src, header, false)
-	play(t, j, sampleOps)
-	closeJ(t, j)
-	full, err := os.ReadFile(filepath.Join(src, journal.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, full := written(t, t.TempDir(), sampleOps)
 	dir := t.TempDir()
 	path := filepath.Join(dir, journal.FileName)
 	extra := []report.Outcome{created(50, "5050")}
