@@ -135,14 +135,7 @@ func TestSuggest(t *testing.T) {
 // spec, compiles for the header, and converts a row.
 func TestSuggestRoundTrip(t *testing.T) {
 	s := Suggest(suggestHeader, suggestProps())
-	y, err := s.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(bytes.NewReader(y))
-	if err != nil {
-		t.Fatalf("Load: %v\n%s", err, y)
-	}
+	y, back := roundTrip(t, s)
 	if !reflect.DeepEqual(back.Properties, s.Properties) || !reflect.DeepEqual(back.Associations, s.Associations) || back.Key != s.Key {
 		t.Errorf("loaded back as %+v\nwant %+v", back, s)
 	}
@@ -214,14 +207,7 @@ func TestSuggestIdentity(t *testing.T) {
 	if !reflect.DeepEqual(s.Properties, want) || len(s.Associations) != 0 {
 		t.Errorf("Suggest(header, nil) = %+v, want %+v", s, want)
 	}
-	y, err := s.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(bytes.NewReader(y))
-	if err != nil {
-		t.Fatalf("Load: %v\n%s", err, y)
-	}
+	y, back := roundTrip(t, s)
 	if !reflect.DeepEqual(back.Properties, want) {
 		t.Errorf("loaded back as %+v", back.Properties)
 	}
@@ -242,16 +228,9 @@ func TestSuggestIdentity(t *testing.T) {
 func TestSuggestNoMatch(t *testing.T) {
 	header := []string{"Foo"}
 	s := Suggest(header, []hubspot.Property{})
-	y, err := s.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
+	y, back := roundTrip(t, s)
 	if !strings.Contains(string(y), "properties: {}\n  # unmatched column: \"Foo\"\n") {
 		t.Errorf("YAML:\n%s", y)
-	}
-	back, err := Load(bytes.NewReader(y))
-	if err != nil {
-		t.Fatal(err)
 	}
 	if _, err := back.Compile(header); err != nil {
 		t.Fatal(err)
@@ -284,14 +263,7 @@ key: SKU
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := s.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(bytes.NewReader(y))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, y)
-	}
+	y, back := roundTrip(t, s)
 	if !reflect.DeepEqual(back, s) {
 		t.Errorf("loaded back as %+v\nwant %+v\n%s", back, s, y)
 	}
@@ -367,4 +339,19 @@ func TestYAMLRejectsInvalidUTF8(t *testing.T) {
 	if _, err := s.YAML(); err == nil {
 		t.Error("no error")
 	}
+}
+
+// roundTrip writes s as YAML and loads it back, failing the test if
+// either step fails.
+func roundTrip(t *testing.T, s *Spec) (yaml []byte, back *Spec) {
+	t.Helper()
+	yaml, err := s.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err = Load(bytes.NewReader(yaml))
+	if err != nil {
+		t.Fatalf("Load: %v\n%s", err, yaml)
+	}
+	return yaml, back
 }
