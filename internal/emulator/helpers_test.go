@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/lineitems/importer/internal/emulator"
@@ -37,6 +38,30 @@ type response struct {
 	header http.Header
 	raw    []byte
 	body   map[string]any
+}
+
+// postOverHTTP posts body to the batch-create endpoint of the real server
+// hs with the given Content-Length (-1: none, the body goes chunked), and
+// returns the answer with its body read.
+func postOverHTTP(t *testing.T, hs *httptest.Server, body io.Reader, length int64) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, hs.URL+"/crm/v3/objects/line_items/batch/create", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = length
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, raw
 }
 
 func (c *client) send(ctx context.Context, method, path string, body any, header map[string]string) (*response, error) {

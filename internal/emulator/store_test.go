@@ -162,22 +162,7 @@ func TestBodyReading(t *testing.T) {
 	defer hs.Close()
 	post := func(body io.Reader, length int64) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, hs.URL+"/crm/v3/objects/line_items/batch/create", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.ContentLength = length
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hs.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, raw := postOverHTTP(t, hs, body, length)
 		return resp.StatusCode, string(raw)
 	}
 	body := benchBodies(1, 100)[0]
