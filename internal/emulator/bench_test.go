@@ -1,11 +1,9 @@
 package emulator_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"syscall"
 	"testing"
@@ -99,12 +97,7 @@ func BenchmarkBatchCreate(b *testing.B) {
 	cpu0 := cpuTime()
 	i := 0
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/crm/v3/objects/line_items/batch/create", bytes.NewReader(bodies[i%len(bodies)]))
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
-		if rec.Code != http.StatusCreated {
+		if rec := serve(b, srv, "/crm/v3/objects/line_items/batch/create", bodies[i%len(bodies)]); rec.Code != http.StatusCreated {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
 		}
 		i++
@@ -118,24 +111,14 @@ func BenchmarkBatchCreate(b *testing.B) {
 func BenchmarkSearch(b *testing.B) {
 	srv := newBenchServer()
 	for _, body := range benchBodies(1000, 100) {
-		req := httptest.NewRequest(http.MethodPost, "/crm/v3/objects/line_items/batch/create", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
-		if rec.Code != http.StatusCreated {
+		if rec := serve(b, srv, "/crm/v3/objects/line_items/batch/create", body); rec.Code != http.StatusCreated {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
 		}
 	}
 	body := []byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0050000","sku-0099999"]}]}],"properties":["hs_sku","name"],"limit":100}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/crm/v3/objects/line_items/search", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
+		if rec := serve(b, srv, "/crm/v3/objects/line_items/search", body); rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
 		}
 	}

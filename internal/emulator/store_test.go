@@ -15,9 +15,10 @@ import (
 	"github.com/lineitems/importer/internal/emulator"
 )
 
-func serve(t testing.TB, srv *emulator.Server, path, body string) *httptest.ResponseRecorder {
+// serve posts body to path through srv's handler.
+func serve(t testing.TB, srv *emulator.Server, path string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader([]byte(body)))
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
@@ -45,7 +46,7 @@ func TestManyLineItems(t *testing.T) {
 		for _, in := range req.Inputs {
 			sent[in.TraceID] = in.Properties
 		}
-		rec := serve(t, srv, "/crm/v3/objects/line_items/batch/create", string(body))
+		rec := serve(t, srv, "/crm/v3/objects/line_items/batch/create", body)
 		if rec.Code != http.StatusCreated {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
 		}
@@ -101,7 +102,7 @@ func TestManyLineItems(t *testing.T) {
 
 	// Items on both sides of a chunk boundary (16,384) are found.
 	rec := serve(t, srv, "/crm/v3/objects/line_items/search",
-		`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0000001","sku-0016384","sku-0016385","sku-0025000"]}]}],"properties":["hs_sku"],"sorts":[{"propertyName":"hs_sku","direction":"DESCENDING"}]}`)
+		[]byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0000001","sku-0016384","sku-0016385","sku-0025000"]}]}],"properties":["hs_sku"],"sorts":[{"propertyName":"hs_sku","direction":"DESCENDING"}]}`))
 	var found struct {
 		Total   int `json:"total"`
 		Results []struct {
@@ -131,7 +132,7 @@ func TestConcurrentBatchesAndReads(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; i < len(bodies); i += 4 {
-				if rec := serve(t, srv, "/crm/v3/objects/line_items/batch/create", string(bodies[i])); rec.Code != http.StatusCreated {
+				if rec := serve(t, srv, "/crm/v3/objects/line_items/batch/create", bodies[i]); rec.Code != http.StatusCreated {
 					t.Errorf("status %d: %s", rec.Code, rec.Body.Bytes())
 				}
 			}
@@ -139,7 +140,7 @@ func TestConcurrentBatchesAndReads(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range 20 {
-			if rec := serve(t, srv, "/crm/v3/objects/line_items/search", `{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"HAS_PROPERTY"}]}],"sorts":["-price"],"query":"sku"}`); rec.Code != http.StatusOK {
+			if rec := serve(t, srv, "/crm/v3/objects/line_items/search", []byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"HAS_PROPERTY"}]}],"sorts":["-price"],"query":"sku"}`)); rec.Code != http.StatusOK {
 				t.Errorf("search status %d: %s", rec.Code, rec.Body.Bytes())
 			}
 			srv.AddProperty(emulator.Property{Name: fmt.Sprint("custom_", i), Label: "x", Type: "string"})
