@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/lineitems/importer/internal/jsonstr"
 )
 
 // batchParser reads a batch create body in one pass, straight into
@@ -341,25 +343,6 @@ func (p *batchParser) consume(c byte) bool {
 	return false
 }
 
-// plainStringByte[c] is whether c stands for itself inside a JSON string
-// and is ASCII: not a control character, quote, backslash or the start of
-// a multi-byte sequence.
-var plainStringByte = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// skipPlain returns the index of the first byte at or after i that is not
-// plainStringByte, or len(s).
-func skipPlain(s string, i int) int {
-	for i < len(s) && plainStringByte[s[i]] {
-		i++
-	}
-	return i
-}
-
 // str parses a JSON string. Without escapes the result shares the body's
 // memory.
 func (p *batchParser) str() (string, bool) {
@@ -371,7 +354,7 @@ func (p *batchParser) str() (string, bool) {
 	start := p.i
 	p.plain = true
 	for {
-		p.i = skipPlain(p.s, p.i)
+		p.i = jsonstr.Plain(p.s, p.i)
 		if p.i >= len(p.s) {
 			return "", false
 		}

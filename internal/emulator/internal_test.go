@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lineitems/importer/internal/jsonstr"
 )
 
 // The regular expressions the hand-written matchers of validate.go replace.
@@ -135,14 +137,7 @@ type batchResponse struct {
 }
 
 // plainASCII is what batchParser.plain means: s needs no escaping.
-func plainASCII(s string) bool {
-	for i := range len(s) {
-		if !plainStringByte[s[i]] {
-			return false
-		}
-	}
-	return true
-}
+func plainASCII(s string) bool { return jsonstr.Plain(s, 0) == len(s) }
 
 // TestAppendBatchResponse compares the hand-written encoder with
 // encoding/json on random batch outcomes.
@@ -207,29 +202,6 @@ func TestLowerEquals(t *testing.T) {
 		for _, w := range words {
 			if got, want := lowerEquals(s, w), strings.ToLower(s) == w; got != want {
 				t.Errorf("lowerEquals(%q, %q) = %v, want %v", s, w, got, want)
-			}
-		}
-	}
-}
-
-func TestSkipPlain(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 100000 {
-		b := make([]byte, r.IntN(40))
-		for i := range b {
-			b[i] = byte(0x20 + r.IntN(0x60))
-			if r.IntN(30) == 0 {
-				b[i] = byte(r.IntN(256))
-			}
-		}
-		s := string(b)
-		for i := 0; i <= len(s); i += 1 + r.IntN(5) {
-			want := i
-			for want < len(s) && plainStringByte[s[want]] {
-				want++
-			}
-			if got := skipPlain(s, i); got != want {
-				t.Fatalf("skipPlain(%q, %d) = %d, want %d", s, i, got, want)
 			}
 		}
 	}

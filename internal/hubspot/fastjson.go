@@ -1,6 +1,10 @@
 package hubspot
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/lineitems/importer/internal/jsonstr"
+)
 
 // decodeCreated is a fast path for the common answer to a batch create: a
 // 201 whose "results" hold each new object's id and objectWriteTraceId
@@ -87,31 +91,27 @@ func (s *scanner) eat(c byte) bool {
 	return true
 }
 
-// strStop marks the bytes that end the fast scan of a string: its closing
-// quote, an escape, or a control character (which JSON does not allow).
-var strStop = func() (t [256]bool) {
-	for c := range 0x20 {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
-
 // str reads a string without escapes and returns its bytes (aliasing b).
 func (s *scanner) str() ([]byte, bool) {
 	if !s.eat('"') {
 		return nil, false
 	}
 	b, i := s.b, s.i
-	for i < len(b) && !strStop[b[i]] {
-		i++
+	for {
+		i = jsonstr.Plain(b, i)
+		if i == len(b) {
+			return nil, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			v := b[s.i:i]
+			s.i = i + 1
+			return v, true
+		case c < 0x20 || c == '\\':
+			return nil, false
+		}
+		i++ // a byte of 0x80 or more
 	}
-	if i == len(b) || b[i] != '"' {
-		return nil, false
-	}
-	v := b[s.i:i]
-	s.i = i + 1
-	return v, true
 }
 
 // object reads {"key": value, ...}, calling member for each key with the

@@ -203,7 +203,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	batches := make(chan *chunker.Batch, max(o.Workers, 1))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt,
-		schema: o.Schema, tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
+		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
+	if o.Schema != nil {
+		p.checker = o.Schema.NewChecker()
+	}
 	var g errgroup.Group
 	var readErr error
 	g.Go(func() error {
@@ -334,10 +337,10 @@ type producer struct {
 	out        chan<- *chunker.Batch
 	prior      *journal.State
 	keyProp    string
-	canRecheck bool // a Finder can look rows up
-	resend     bool // --retry-in-doubt
-	carried    int  // rows whose outcome came from the journal
-	schema     *schema.Schema
+	canRecheck bool            // a Finder can look rows up
+	resend     bool            // --retry-in-doubt
+	carried    int             // rows whose outcome came from the journal
+	checker    *schema.Checker // nil without a Schema
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
 	enc        chunker.Encoder
@@ -359,11 +362,11 @@ func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
 // validate checks a mapped row against the portal's definitions. It
 // returns the outcome of a row HubSpot would reject, or nil.
 func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *report.Outcome {
-	if p.schema == nil {
+	if p.checker == nil {
 		return nil
 	}
-	p.schema.Normalize(in)
-	probs := p.schema.Check(*in)
+	p.checker.Normalize(in)
+	probs := p.checker.Check(*in)
 	if len(probs) == 0 {
 		return nil
 	}

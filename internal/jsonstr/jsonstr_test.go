@@ -38,3 +38,57 @@ func FuzzAppend(f *testing.F) {
 		}
 	})
 }
+
+// plainRef is Plain one byte at a time.
+func plainRef(s string, i int) int {
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// checkPlain compares Plain with plainRef from every start in s, on both
+// string and []byte.
+func checkPlain(t *testing.T, s string) {
+	t.Helper()
+	for i := 0; i <= len(s); i++ {
+		want := plainRef(s, i)
+		if got := Plain(s, i); got != want {
+			t.Fatalf("Plain(%q, %d) = %d, want %d", s, i, got, want)
+		}
+		if got := Plain([]byte(s), i); got != want {
+			t.Fatalf("Plain([]byte(%q), %d) = %d, want %d", s, i, got, want)
+		}
+	}
+}
+
+var plainSeeds = []string{
+	"", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnopq",
+	`abcdefg"`, `abcdefgh"`, `abc"defgh"`, `ab\cdefghij`, "abcdefghij\x1fk", "\x00abcdefgh", "abcdefgh\x7f\x20\x21!",
+	"abcdé", "abcdefghijklmnoé", "\xff\xff\xff\xff\xff\xff\xff\xff",
+	// a byte just below or above each stop, and stops after others in the word
+	"\x1f\x20\x21\x22\x23\x5b\x5c\x5d\x7e\x7f\x80", "ab\x01\"\\\x80cdefgh", "!#[]~~~~~~~~",
+}
+
+func TestPlain(t *testing.T) {
+	for _, s := range plainSeeds {
+		checkPlain(t, s)
+	}
+	// Every byte value at every position of a 16-byte run of plain bytes.
+	for c := range 256 {
+		for at := range 16 {
+			b := []byte("0123456789abcdef")
+			b[at] = byte(c)
+			checkPlain(t, string(b))
+		}
+	}
+}
+
+func FuzzPlain(f *testing.F) {
+	for _, s := range plainSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkPlain(t, s) })
+}

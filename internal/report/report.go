@@ -8,7 +8,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,9 +78,9 @@ type Counts struct {
 // concurrent use.
 type Writer struct {
 	mu      sync.Mutex
-	created *csv.Writer
-	failed  *csv.Writer
-	inDoubt *csv.Writer
+	created *lineWriter
+	failed  *lineWriter
+	inDoubt *lineWriter
 	files   []*os.File // set by Create
 	counts  Counts
 	width   int
@@ -92,16 +91,16 @@ type Writer struct {
 // writers, starting with their header lines.
 func NewWriter(created, failed, inDoubt io.Writer, header []string) (*Writer, error) {
 	w := &Writer{
-		created: csv.NewWriter(created),
-		failed:  csv.NewWriter(failed),
-		inDoubt: csv.NewWriter(inDoubt),
+		created: newLineWriter(created),
+		failed:  newLineWriter(failed),
+		inDoubt: newLineWriter(inDoubt),
 		counts:  Counts{Codes: map[string]int{}},
 		width:   len(header),
 	}
 	errHeader := append(append([]string{}, header...), "error_row", "error_code", "error_message")
-	_ = w.created.Write(append([]string{"row", "id"}, header...))
-	_ = w.failed.Write(errHeader)
-	_ = w.inDoubt.Write(errHeader)
+	w.created.Write(append([]string{"row", "id"}, header...))
+	w.failed.Write(errHeader)
+	w.inDoubt.Write(errHeader)
 	return w, w.flush()
 }
 
@@ -146,17 +145,17 @@ func (w *Writer) Record(outs ...Outcome) error {
 		case Created:
 			w.counts.Created++
 			line = appendFit(append(line, row, o.ID), o.Record, w.width)
-			_ = w.created.Write(line)
+			w.created.Write(line)
 		case Failed:
 			w.counts.Failed++
 			w.counts.Codes[o.Code]++
 			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
-			_ = w.failed.Write(line)
+			w.failed.Write(line)
 		case InDoubt:
 			w.counts.InDoubt++
 			w.counts.Codes[o.Code]++
 			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
-			_ = w.inDoubt.Write(line)
+			w.inDoubt.Write(line)
 		default:
 			return fmt.Errorf("report: row %d has no outcome", o.Row)
 		}
@@ -178,9 +177,8 @@ func appendFit(line, rec []string, width int) []string {
 
 func (w *Writer) flush() error {
 	var errs []error
-	for _, cw := range []*csv.Writer{w.created, w.failed, w.inDoubt} {
-		cw.Flush()
-		errs = append(errs, cw.Error())
+	for _, lw := range []*lineWriter{w.created, w.failed, w.inDoubt} {
+		errs = append(errs, lw.Flush())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -174,6 +174,22 @@ func New(props []hubspot.Property) *Schema {
 // Checking the same input (same non-empty trace id) again is not a
 // conflict. Values already stored in HubSpot are not known to Check.
 func (s *Schema) Check(in hubspot.CreateInput) []Problem {
+	return s.check(in, s.lookup(in.Properties, nil))
+}
+
+// lookup returns the definitions of ps's properties, nil for those the
+// portal does not have, in ps's order, appended to dst[:0].
+func (s *Schema) lookup(ps hubspot.PropertyValues, dst []*property) []*property {
+	dst = dst[:0]
+	for _, nv := range ps {
+		dst = append(dst, s.props[nv.Name])
+	}
+	return dst
+}
+
+// check is Check with in's property definitions already looked up: defs[i]
+// is the definition of in.Properties[i].
+func (s *Schema) check(in hubspot.CreateInput, defs []*property) []Problem {
 	if len(in.Properties) == 0 {
 		return nil
 	}
@@ -181,10 +197,10 @@ func (s *Schema) Check(in hubspot.CreateInput) []Problem {
 	// the problems, if any, are sorted at the end to be sure.
 	var problems []Problem
 	var claims []*property
-	for _, nv := range in.Properties {
+	for i, nv := range in.Properties {
 		name, v := nv.Name, nv.Value
-		p := s.props[name]
-		if pr, bad := s.check(name, p, v); bad {
+		p := defs[i]
+		if pr, bad := s.checkValue(name, p, v); bad {
 			problems = append(problems, pr)
 			continue
 		}
@@ -239,12 +255,12 @@ func conflictPhrase(name, owner string) string {
 // CheckValue checks one value of one property, without the unique-value
 // rule (which needs the other inputs). ok is false when there is a problem.
 func (s *Schema) CheckValue(property, value string) (p Problem, ok bool) {
-	p, bad := s.check(property, s.props[property], value)
+	p, bad := s.checkValue(property, s.props[property], value)
 	return p, !bad
 }
 
-// check applies every per-value rule, in the emulator's order.
-func (s *Schema) check(name string, p *property, v string) (Problem, bool) {
+// checkValue applies every per-value rule, in the emulator's order.
+func (s *Schema) checkValue(name string, p *property, v string) (Problem, bool) {
 	fail := func(code, expected string) (Problem, bool) {
 		return Problem{Property: name, Value: v, Code: code, Expected: expected}, true
 	}
@@ -498,8 +514,14 @@ func thousands(n int) string {
 // option's value, as HubSpot wants it. Values that match no option are
 // left for Check to report.
 func (s *Schema) Normalize(in *hubspot.CreateInput) {
+	s.normalize(in, s.lookup(in.Properties, nil))
+}
+
+// normalize is Normalize with in's property definitions already looked up,
+// as for check.
+func (s *Schema) normalize(in *hubspot.CreateInput, defs []*property) {
 	for i, nv := range in.Properties {
-		p := s.props[nv.Name]
+		p := defs[i]
 		if p == nil || (p.typ != "enumeration" && p.typ != "bool") {
 			continue
 		}

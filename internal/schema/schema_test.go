@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -197,6 +198,31 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+
+	// One Checker takes every case, forwards then backwards, so that its
+	// remembered definitions meet inputs with other names, counts and
+	// orders; it must agree with Schema every time. The two schemas see
+	// the same inputs, so their unique-value state stays the same.
+	t.Run("Checker", func(t *testing.T) {
+		ref, s := schema.New(testProperties()), schema.New(testProperties())
+		c := s.NewChecker()
+		order := make([]int, 0, 2*len(tests))
+		for i := range tests {
+			order = append(order, i)
+		}
+		for i := range tests {
+			order = append(order, len(tests)-1-i)
+		}
+		for k, i := range order {
+			tt := tests[i]
+			in := hubspot.CreateInput{ObjectWriteTraceID: fmt.Sprint(k), Properties: hubspot.ValuesOf(tt.props)}
+			want := ref.Check(in)
+			got := c.Check(in)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: Checker.Check = %v, Schema.Check = %v", tt.name, got, want)
+			}
+		}
+	})
 }
 
 func TestCheckUnique(t *testing.T) {
@@ -548,17 +574,30 @@ func TestNormalize(t *testing.T) {
 		{Name: "tags", Type: "enumeration", FieldType: "checkbox", Options: []hubspot.PropertyOption{{Label: "Red", Value: "r"}, {Label: "Blue", Value: "b"}}},
 		{Name: "name", Type: "string", FieldType: "text"},
 	})
-	in := hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"freq": "Yearly", "tags": "Red;b", "name": "Yearly"})}
-	s.Normalize(&in)
-	want := map[string]string{"freq": "annually", "tags": "r;b", "name": "Yearly"}
-	for k, v := range want {
-		if in.Properties.Value(k) != v {
-			t.Errorf("%s = %q, want %q", k, in.Properties.Value(k), v)
+	c := s.NewChecker()
+	for _, norm := range []struct {
+		name      string
+		normalize func(*hubspot.CreateInput)
+	}{{"Schema", s.Normalize}, {"Checker", c.Normalize}} {
+		in := hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"freq": "Yearly", "tags": "Red;b", "name": "Yearly"})}
+		norm.normalize(&in)
+		want := map[string]string{"freq": "annually", "tags": "r;b", "name": "Yearly"}
+		for k, v := range want {
+			if in.Properties.Value(k) != v {
+				t.Errorf("%s: %s = %q, want %q", norm.name, k, in.Properties.Value(k), v)
+			}
 		}
-	}
-	in = hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"freq": "Fortnightly"})}
-	s.Normalize(&in)
-	if in.Properties.Value("freq") != "Fortnightly" || len(s.Check(in)) != 1 {
-		t.Errorf("an unknown label was changed or accepted: %v", in.Properties)
+		// The same number of properties under other names: "name" now
+		// stands where "freq" stood.
+		in = hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": "Monthly", "tags": "Blue", "zzz": "Yearly"})}
+		norm.normalize(&in)
+		if got := in.Properties.Map(); !reflect.DeepEqual(got, map[string]string{"name": "Monthly", "tags": "b", "zzz": "Yearly"}) {
+			t.Errorf("%s: other names: %v", norm.name, got)
+		}
+		in = hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"freq": "Fortnightly"})}
+		norm.normalize(&in)
+		if in.Properties.Value("freq") != "Fortnightly" || len(s.Check(in)) != 1 {
+			t.Errorf("%s: an unknown label was changed or accepted: %v", norm.name, in.Properties)
+		}
 	}
 }

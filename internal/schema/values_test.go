@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // The emulator's regular expressions (internal/emulator/validate.go), which
@@ -35,6 +36,12 @@ func compareMatchers(t *testing.T, v string) {
 	if got, want := isoDateShape(v), emuISODate.MatchString(v); got != want {
 		t.Errorf("isoDateShape(%q) = %v, regexp %v", v, got, want)
 	}
+	if isoDateShape(v) {
+		_, err := time.Parse(time.DateOnly, v)
+		if got := calendarDay(v); got != (err == nil) {
+			t.Errorf("calendarDay(%q) = %v, time.Parse: %v", v, got, err)
+		}
+	}
 	if got, want := isoInstantShape(v), emuISODateTime.MatchString(v); got != want {
 		t.Errorf("isoInstantShape(%q) = %v, regexp %v", v, got, want)
 	}
@@ -46,7 +53,8 @@ func compareMatchers(t *testing.T, v string) {
 var matcherSeeds = []string{
 	"", "-", "0", "-0", "1.5", "-1.5", ".5", "5.", "1.2.3", "+1", "12e3", "1,5", "１",
 	"1709251200000", "-1709251200000", "9223372036854775807", "9223372036854775808", "12345678901234567890",
-	"2024-03-01", "2024-3-01", "2024-03-01T00:00:00Z", "2024-03-01T00:00:00.1Z", "2024-03-01T00:00:00.123Z",
+	"2024-03-01", "2024-3-01", "2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "0000-02-29",
+	"2024-13-01", "2024-00-10", "2024-04-31", "2024-12-31", "2024-12-32", "9999-12-31", "2024-03-01T00:00:00Z", "2024-03-01T00:00:00.1Z", "2024-03-01T00:00:00.123Z",
 	"2024-03-01T00:00:00.1234Z", "2024-03-01T00:00:00.Z", "2024-03-01T00:00:00+01:00", "2024-03-01T00:00:00+0100",
 	"2024-03-01T00:00:00-01:00", "2024-03-01T00:00:00", "2024-03-01T00:00Z", "2024-03-01T00:00:00z",
 	"P", "P1", "P1Y", "P12M", "P2W", "P1Y2M3W4D", "P1D1Y", "PY", "P1Y1Y", "PT1H", "P1Y\n", "1\n",
