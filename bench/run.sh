@@ -4,7 +4,7 @@
 # bench/out/results.md (lines ready for BENCHMARKS.md).
 #
 # Usage: bench/run.sh [all|pipeline|ceiling|shared|peer]   (default: all)
-# Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (16),
+# Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (32),
 #        BENCH_REPEAT (3: runs of each pipeline size)
 #
 # Needs Go, Node.js with npm, and /usr/bin/time (apt-get install time).
@@ -16,7 +16,7 @@ BIN=$OUT/bin
 what=${1:-all}
 ROWS_SMALL=${BENCH_ROWS_SMALL:-1000000}
 ROWS_LARGE=${BENCH_ROWS_LARGE:-5000000}
-WORKERS=${BENCH_WORKERS:-16}
+WORKERS=${BENCH_WORKERS:-32}
 REPEAT=${BENCH_REPEAT:-3}
 TOKEN=bench-token
 PORT=18477

@@ -61,7 +61,7 @@ func TestParseConfig(t *testing.T) {
 		errText string
 	}{
 		{name: "defaults", args: []string{"data/line_items.csv"}, env: withTok, check: func(t *testing.T, c *config) {
-			if c.outDir != "line_items.import" || c.rate != 9 || c.workers != 16 || c.batchSize != 100 || c.token.Reveal() != "pat-env" || c.baseURL != "https://api.hubapi.com" {
+			if c.outDir != "line_items.import" || c.rate != 9 || c.workers != 32 || c.batchSize != 100 || c.token.Reveal() != "pat-env" || c.baseURL != "https://api.hubapi.com" {
 				t.Errorf("config = %+v", c)
 			}
 		}},

@@ -105,6 +105,15 @@ func NewBatch(items []*Item) *Batch {
 		body = append(body, it.JSON...)
 	}
 	body = append(body, "]}"...)
+	// Each item's encoding now points into the body, so that the memory it
+	// came from (an Encoder's block, or a batch that was split) is not
+	// kept alive beside the body.
+	at := len(`{"inputs":[`)
+	for _, it := range items {
+		n := len(it.JSON)
+		it.JSON = body[at : at+n : at+n]
+		at += n + 1
+	}
 	return &Batch{Items: items, Body: body}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/lineitems/importer/internal/hubspot"
 )
@@ -175,5 +176,44 @@ func TestEncoderSharesBlocksSafely(t *testing.T) {
 		if string(it.JSON) != wants[i] {
 			t.Fatalf("item %d changed after appends to others: %s", i+1, it.JSON)
 		}
+	}
+}
+
+// TestBatchHoldsItsItems: after NewBatch, each item's encoding is the same
+// bytes, held in the batch's body (so the Encoder block it came from can
+// be freed), and appending to one does not touch the body; splitting the
+// batch again moves them into the halves' bodies.
+func TestBatchHoldsItsItems(t *testing.T) {
+	var e Encoder
+	var items []*Item
+	var wants []string
+	for i := range 10 {
+		it := e.Encode(i+1, nil, "", hubspot.CreateInput{Properties: hubspot.PropertyValues{{Name: "name", Value: strings.Repeat("n", i)}}})
+		items = append(items, it)
+		wants = append(wants, string(it.JSON))
+	}
+	within := func(b []byte, body []byte) bool {
+		p, start := uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+		return len(b) > 0 && p >= start && p+uintptr(len(b)) <= start+uintptr(len(body))
+	}
+	whole := NewBatch(items)
+	halves := []*Batch{whole}
+	for round := range 2 {
+		for _, b := range halves {
+			body := string(b.Body)
+			for i, it := range b.Items {
+				if string(it.JSON) != wants[it.Row-1] {
+					t.Fatalf("round %d: item %d holds %s, want %s", round, i, it.JSON, wants[it.Row-1])
+				}
+				if !within(it.JSON, b.Body) {
+					t.Fatalf("round %d: item %d's encoding is not in its batch's body", round, i)
+				}
+				_ = append(it.JSON, "garbage"...)
+			}
+			if string(b.Body) != body {
+				t.Fatalf("round %d: appending to an item changed the body: %s", round, b.Body)
+			}
+		}
+		halves = []*Batch{NewBatch(whole.Items[:5]), NewBatch(whole.Items[5:])}
 	}
 }

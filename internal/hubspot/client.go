@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -300,17 +302,39 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// readBody reads an answer's body, at most maxResponseBytes of it. A body
-// of known length is read into one buffer of that size rather than a
-// growing one.
-func readBody(resp *http.Response) ([]byte, error) {
+// readBody appends an answer's body, at most maxResponseBytes of it, to
+// dst[:0]. A body of known length is read in one piece.
+func readBody(resp *http.Response, dst []byte) ([]byte, error) {
 	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
-		data := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, data)
-		return data, err
+		dst = slices.Grow(dst[:0], int(n))[:n]
+		_, err := io.ReadFull(resp.Body, dst)
+		return dst, err
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	dst = dst[:0]
+	r := io.LimitReader(resp.Body, maxResponseBytes)
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, 512)
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
 }
+
+// bodies holds answer buffers for reuse: a batch's answer is tens of KiB,
+// and a new buffer for each would be most of what the importer allocates.
+// Every decoding path copies what it keeps, so a buffer goes back to the
+// pool once parseResponse returns.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept in bodies.
+const maxPooledBody = 1 << 20
 
 // parseResponse is the one place where an HTTP answer becomes a typed value.
 // For a status in ok it decodes the body into out; for any other status it
@@ -319,7 +343,14 @@ func readBody(resp *http.Response) ([]byte, error) {
 func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int, RateLimit, error) {
 	defer resp.Body.Close()
 	rate := ParseRateLimit(resp.Header)
-	data, err := readBody(resp)
+	buf := bodies.Get().(*[]byte)
+	data, err := readBody(resp, *buf)
+	defer func() {
+		if cap(data) <= maxPooledBody {
+			*buf = data[:0]
+			bodies.Put(buf)
+		}
+	}()
 	if err != nil {
 		return resp.StatusCode, rate, &TransportError{Sent: true, Err: fmt.Errorf("reading %d answer: %w", resp.StatusCode, err)}
 	}

@@ -287,3 +287,51 @@ func TestClientVerifiesTLSCertificates(t *testing.T) {
 		t.Fatalf("err = %v, want an unsent TransportError about the certificate", err)
 	}
 }
+
+// TestAnswersOutliveTheirBuffers parses answers one after another, as the
+// pooled body buffers get reused, and checks that what each parse returned
+// (ids, trace ids, error messages) is unchanged by the later parses.
+func TestAnswersOutliveTheirBuffers(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	created := func(id, trace string) string {
+		return `{"status":"COMPLETE","results":[{"id":"` + id + `","objectWriteTraceId":"` + trace + `","properties":{}}],"startedAt":"x","completedAt":"y"}`
+	}
+	withErrors := func(trace, msg string) string {
+		return `{"status":"COMPLETE","results":[],"numErrors":1,"errors":[{"status":"error","category":"VALIDATION_ERROR","message":"` + msg + `","context":{"objectWriteTraceId":["` + trace + `"]}}]}`
+	}
+	type kept struct {
+		resp BatchResponse
+		err  error
+		want string
+	}
+	var all []kept
+	for i := range 50 {
+		id, trace, msg := fmt.Sprintf("%04d", i), fmt.Sprintf("%03d", i), fmt.Sprintf("message %03d", i)
+		var body string
+		status := 201
+		switch i % 3 {
+		case 0:
+			body = created(id, trace)
+		case 1:
+			status, body = 207, withErrors(trace, msg)
+		case 2:
+			status, body = 502, "<html>gateway "+id+"</html>"
+		}
+		resp := response(status, body, nil)
+		if i%2 == 0 {
+			resp.ContentLength = int64(len(body)) // the path that reads a known length
+		}
+		var k kept
+		_, _, k.err = parseResponse(resp, now, &k.resp, 201, 207)
+		k.want = fmt.Sprint(k.resp, k.err)
+		all = append(all, k)
+	}
+	for i, k := range all {
+		if got := fmt.Sprint(k.resp, k.err); got != k.want {
+			t.Errorf("answer %d changed after later answers: %s, was %s", i, got, k.want)
+		}
+		if i%3 == 0 && (len(k.resp.Results) != 1 || k.resp.Results[0].ID != fmt.Sprintf("%04d", i)) {
+			t.Errorf("answer %d: results %+v", i, k.resp.Results)
+		}
+	}
+}

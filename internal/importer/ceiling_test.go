@@ -63,7 +63,7 @@ func TestAtTheCeiling(t *testing.T) {
 // under 0.5% of its requests throttled, and within 40 s the other app gets
 // all it asks for.
 func TestSharingThePortal(t *testing.T) {
-	for _, workers := range []int{8, 16} {
+	for _, workers := range []int{8, 16, 32} {
 		t.Run(fmt.Sprint(workers, " workers"), func(t *testing.T) { sharingThePortal(t, workers) })
 	}
 }
