@@ -49,6 +49,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/keyset"
 )
 
 // Codes of the problems Check reports. They are HubSpot's codes, as the
@@ -107,13 +108,14 @@ type property struct {
 // A Schema remembers the values of unique-value (hasUniqueValue) properties
 // of the inputs it accepted, to report a repeat: its memory grows with the
 // number of distinct values of unique properties (each costs its length,
-// its input's trace id and about 50 bytes of map), and with nothing else.
+// its input's trace id and about 16 bytes, in a [keyset.Set] outside the
+// Go heap), and with nothing else.
 type Schema struct {
 	props   map[string]*property
 	suggest map[string]string // normalized name or label -> property name; "" if ambiguous
 
 	mu   sync.Mutex
-	seen map[string]map[string]string // unique property -> value -> trace id of the input that has it
+	seen map[string]*keyset.Set // unique property -> value -> trace id of the input that has it
 }
 
 // New indexes props. A later definition of the same name replaces an
@@ -122,7 +124,7 @@ func New(props []hubspot.Property) *Schema {
 	s := &Schema{
 		props:   make(map[string]*property, len(props)),
 		suggest: make(map[string]string),
-		seen:    make(map[string]map[string]string),
+		seen:    make(map[string]*keyset.Set),
 	}
 	for _, hp := range props {
 		p := &property{
@@ -218,7 +220,11 @@ func (s *Schema) check(in hubspot.CreateInput, defs []*property) []Problem {
 	conflicts := false
 	for _, p := range claims {
 		v := in.Properties.Value(p.name)
-		owner, taken := s.seen[p.name][v]
+		var owner string
+		taken := false
+		if set := s.seen[p.name]; set != nil {
+			owner, taken = set.Get(v)
+		}
 		if !taken || (owner != "" && owner == in.ObjectWriteTraceID) {
 			continue
 		}
@@ -233,14 +239,12 @@ func (s *Schema) check(in hubspot.CreateInput, defs []*property) []Problem {
 		return problems
 	}
 	for _, p := range claims {
-		m := s.seen[p.name]
-		if m == nil {
-			m = make(map[string]string)
-			s.seen[p.name] = m
+		set := s.seen[p.name]
+		if set == nil {
+			set = new(keyset.Set)
+			s.seen[p.name] = set
 		}
-		// Copies, so that a value cut from a larger buffer (encoding/csv
-		// slices a record's fields from one string) does not keep it alive.
-		m[strings.Clone(in.Properties.Value(p.name))] = strings.Clone(in.ObjectWriteTraceID)
+		set.Add(in.Properties.Value(p.name), in.ObjectWriteTraceID)
 	}
 	return nil
 }
