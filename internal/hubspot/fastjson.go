@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/lineitems/importer/internal/jsonstr"
 )
@@ -110,7 +111,13 @@ func (s *scanner) str() ([]byte, bool) {
 		case c < 0x20 || c == '\\':
 			return nil, false
 		}
-		i++ // a byte of 0x80 or more
+		// A byte of 0x80 or more: encoding/json would replace invalid
+		// UTF-8 with U+FFFD, so leave such a string to it.
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return nil, false
+		}
+		i += size
 	}
 }
 

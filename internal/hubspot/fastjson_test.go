@@ -26,6 +26,8 @@ func TestDecodeCreated(t *testing.T) {
 		`{"results":[{"id":1}]}`,                                        // wrong type
 		`{"results":[{"id":"1",}]}`,
 		`{"results":[01]}`,
+		"{\"results\":[{\"id\":\"1\xff\"}]}",         // invalid UTF-8: encoding/json makes it U+FFFD
+		"{\"results\":[{\"id\":\"1\xed\xa0\x80\"}]}", // a surrogate half, invalid in UTF-8
 		``,
 	} {
 		var r BatchResponse
@@ -38,6 +40,7 @@ func TestDecodeCreated(t *testing.T) {
 func FuzzDecodeCreated(f *testing.F) {
 	f.Add([]byte(sample201))
 	f.Add([]byte(`{"results":[]}`))
+	f.Add([]byte("{\"results\":[{\"id\":\"é\xff\",\"objectWriteTraceId\":\"日本\"}]}"))
 	f.Add([]byte(`{"status":"COMPLETE","results":[{"id":"1","objectWriteTraceId":"1","properties":{"a":"b"}}],"x":[null,{"y":-0.5E+2}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fast BatchResponse

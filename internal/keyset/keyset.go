@@ -27,14 +27,23 @@ const (
 )
 
 // Set is a set of distinct strings, each with an owner. The zero Set is
-// empty and ready to use. A Set is not safe for concurrent use.
+// empty and ready to use. A Set is not safe for concurrent use, and must
+// not be copied after first use (go vet reports copies): its memory is
+// released when the Set it was first used as becomes unreachable.
 type Set struct {
+	_      noCopy
 	seed   maphash.Seed
 	slots  []uint64 // 0: empty; else hash tag << refBits | (reference + 1)
 	n      int
 	chunks [][]byte // the entries, encoded by put
 	free   *releaser
 }
+
+// noCopy makes go vet's copylocks check report copies of a Set.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 // releaser owns the Set's memory, so that a cleanup can free it without
 // keeping the Set reachable.
@@ -88,37 +97,45 @@ func (s *Set) Get(v string) (owner string, ok bool) {
 	if s.n == 0 {
 		return "", false
 	}
-	h := maphash.String(s.seed, v)
-	for i := s.start(h); ; i = (i + 1) & (len(s.slots) - 1) {
-		slot := s.slots[i]
-		if slot == 0 {
-			return "", false
-		}
-		if slot>>refBits != tag(h) {
-			continue
-		}
-		if k, o := s.entry(slot&refMask - 1); k == v {
-			return string(o), true
-		}
+	if i, found := s.find(v, maphash.String(s.seed, v)); found {
+		_, o := s.entry(s.slots[i]&refMask - 1)
+		owner, ok = string(o), true
 	}
+	// The reads above are of memory that the cleanup frees once s is
+	// unreachable; s must stay reachable until they are done.
+	runtime.KeepAlive(s)
+	return owner, ok
 }
 
-// Add puts v in the set with owner, or changes v's owner if it is there.
+// find returns the slot that holds v, or the empty slot where v would go.
+func (s *Set) find(v string, h uint64) (i int, found bool) {
+	for i = s.start(h); s.slots[i] != 0; i = (i + 1) & (len(s.slots) - 1) {
+		if s.slots[i]>>refBits != tag(h) {
+			continue
+		}
+		if k, _ := s.entry(s.slots[i]&refMask - 1); k == v {
+			return i, true
+		}
+	}
+	return i, false
+}
+
+// Add puts v in the set with owner, or changes v's owner if it is there
+// with another one. Adding v again with the same owner takes no memory.
 func (s *Set) Add(v, owner string) {
 	s.init()
 	if s.n+1 > len(s.slots)/4*3 {
 		s.grow()
 	}
 	h := maphash.String(s.seed, v)
-	i := s.start(h)
-	for ; s.slots[i] != 0; i = (i + 1) & (len(s.slots) - 1) {
-		if s.slots[i]>>refBits == tag(h) {
-			if k, _ := s.entry(s.slots[i]&refMask - 1); k == v {
-				break // replaced below; the old entry's bytes stay unused
-			}
+	i, found := s.find(v, h)
+	if found {
+		if _, o := s.entry(s.slots[i]&refMask - 1); string(o) == owner {
+			runtime.KeepAlive(s)
+			return
 		}
-	}
-	if s.slots[i] == 0 {
+		// Replaced below; the old entry's bytes stay unused.
+	} else {
 		s.n++
 	}
 	s.slots[i] = tag(h)<<refBits | (s.put(v, owner) + 1)
