@@ -102,18 +102,14 @@ func NewBatch(items []*Item) *Batch {
 		if i > 0 {
 			body = append(body, ',')
 		}
+		// The item's encoding then points into the body (which never grows
+		// past n), so that the memory it came from (an Encoder's block, or
+		// a batch that was split) is not kept alive beside the body.
+		start := len(body)
 		body = append(body, it.JSON...)
+		it.JSON = body[start:len(body):len(body)]
 	}
 	body = append(body, "]}"...)
-	// Each item's encoding now points into the body, so that the memory it
-	// came from (an Encoder's block, or a batch that was split) is not
-	// kept alive beside the body.
-	at := len(`{"inputs":[`)
-	for _, it := range items {
-		n := len(it.JSON)
-		it.JSON = body[at : at+n : at+n]
-		at += n + 1
-	}
 	return &Batch{Items: items, Body: body}
 }
 
