@@ -176,17 +176,17 @@ func New(props []hubspot.Property) *Schema {
 // Checking the same input (same non-empty trace id) again is not a
 // conflict. Values already stored in HubSpot are not known to Check.
 func (s *Schema) Check(in hubspot.CreateInput) []Problem {
-	return s.check(in, s.lookup(in.Properties, nil))
+	return s.check(in, s.lookup(in.Properties))
 }
 
 // lookup returns the definitions of ps's properties, nil for those the
-// portal does not have, in ps's order, appended to dst[:0].
-func (s *Schema) lookup(ps hubspot.PropertyValues, dst []*property) []*property {
-	dst = dst[:0]
-	for _, nv := range ps {
-		dst = append(dst, s.props[nv.Name])
+// portal does not have, in ps's order.
+func (s *Schema) lookup(ps hubspot.PropertyValues) []*property {
+	defs := make([]*property, len(ps))
+	for i, nv := range ps {
+		defs[i] = s.props[nv.Name]
 	}
-	return dst
+	return defs
 }
 
 // check is Check with in's property definitions already looked up: defs[i]
@@ -518,7 +518,7 @@ func thousands(n int) string {
 // option's value, as HubSpot wants it. Values that match no option are
 // left for Check to report.
 func (s *Schema) Normalize(in *hubspot.CreateInput) {
-	s.normalize(in, s.lookup(in.Properties, nil))
+	s.normalize(in, s.lookup(in.Properties))
 }
 
 // normalize is Normalize with in's property definitions already looked up,
