@@ -153,6 +153,69 @@ func TestSlowerThanTimeoutThenResume(t *testing.T) {
 	}
 }
 
+// finderFunc adapts a function to upload.Finder.
+type finderFunc func(ctx context.Context, keys []string) (map[string]string, error)
+
+func (f finderFunc) Find(ctx context.Context, keys []string) (map[string]string, error) {
+	return f(ctx, keys)
+}
+
+// TestStopBeforeLookupKeepsRowsInDoubt: every row of a first run is created
+// but gets no answer; a second run, which must look them up before sending
+// them again, is stopped at its first lookup, with the rest of its lookups
+// queued. Those rows must stay in doubt, not become "not sent": a third run
+// would otherwise send them blindly and create each one twice.
+func TestStopBeforeLookupKeepsRowsInDoubt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 200
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 8})
+		input := generate(t, n, 8)
+		client := inMemory(t, emu, time.Minute)
+		o := keyed(t, emu, withJournal(options(t, input, client)), client)
+		o.Workers, o.BatchSize = 1, 25
+		lookups := o.Finder
+		unreachable := errors.New("search is unreachable")
+
+		emu.SetFaults(emulator.Faults{CommitThenDrop: 1})
+		o.Finder = finderFunc(func(context.Context, []string) (map[string]string, error) { return nil, unreachable })
+		sum, err := Run(context.Background(), o)
+		if sum.InDoubt != n || len(emu.LineItems()) != n {
+			t.Fatalf("first run: err %v, summary %+v, portal %d; want every row created and in doubt", err, sum, len(emu.LineItems()))
+		}
+
+		emu.SetFaults(emulator.Faults{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		calls := 0
+		o.Finder = finderFunc(func(context.Context, []string) (map[string]string, error) {
+			calls++
+			cancel()
+			return nil, unreachable
+		})
+		o.Input = strings.NewReader(string(input))
+		sum, err = Run(ctx, o)
+		if !errors.Is(err, context.Canceled) || calls != 1 {
+			t.Fatalf("second run: err %v after %d lookups; want it stopped at the first", err, calls)
+		}
+		// It stopped reading too; every row it read must still be in doubt.
+		if sum.Rows < 50 || sum.InDoubt != sum.Rows || sum.Requests != 0 {
+			t.Fatalf("second run: summary %+v; want every row read still in doubt and nothing sent", sum)
+		}
+		checkAccounting(t, o.OutDir, sum.Rows, sum, nil)
+
+		o.Finder = lookups
+		o.Input = strings.NewReader(string(input))
+		sum, err = Run(context.Background(), o)
+		if err != nil || sum.Created != n || sum.Requests != 0 {
+			t.Fatalf("third run: err %v, summary %+v; want every row found by its key, none sent", err, sum)
+		}
+		if got := len(checkPortal(t, emu, sum)); got != n {
+			t.Fatalf("portal holds %d line items, want %d", got, n)
+		}
+		checkAccounting(t, o.OutDir, n, sum, emu)
+	})
+}
+
 // TestDailyLimitThenNextDay: the quota runs out mid-file, the run stops
 // with a message saying when it resets, and the rerun the next day
 // finishes without duplicates.

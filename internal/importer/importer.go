@@ -18,6 +18,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,7 +202,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan *chunker.Batch, max(o.Workers, 1))
-	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, prior: prior,
+	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
 	if o.Schema != nil {
@@ -335,6 +336,7 @@ type producer struct {
 	recheck    *chunker.Chunker // rows to look up first
 	rep        *report.Writer
 	out        chan<- *chunker.Batch
+	discard    func(*chunker.Batch, string) error // records a batch the run will not send
 	prior      *journal.State
 	keyProp    string
 	canRecheck bool            // a Finder can look rows up
@@ -480,21 +482,18 @@ func (p *producer) flush(ctx context.Context) bool {
 	return p.emit(ctx, append(p.ch.Flush(), rb...))
 }
 
-// emit hands batches over; if the run stops first, it records every row it
-// holds as not sent and reports false.
+// emit hands batches over; if the run stops first, it discards every batch
+// it holds (see [upload.Unsent]) and reports false.
 func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 	for i, b := range bs {
 		select {
 		case p.out <- b:
 		case <-ctx.Done():
-			var items []*chunker.Item
-			for _, rest := range bs[i:] {
-				items = append(items, rest.Items...)
+			rb := p.recheck.Flush()
+			markRecheck(rb)
+			for _, rest := range slices.Concat(bs[i:], p.ch.Flush(), rb) {
+				_ = p.discard(rest, stoppedBeforeSent)
 			}
-			for _, rest := range append(p.ch.Flush(), p.recheck.Flush()...) {
-				items = append(items, rest.Items...)
-			}
-			_ = p.rep.Record(upload.NotSent(items, stoppedBeforeSent)...)
 			return false
 		}
 	}

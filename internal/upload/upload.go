@@ -148,15 +148,36 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 	return ctx.Err()
 }
 
-// Drain records every row of the batches still in the channel as not sent,
-// for the caller to use after Run stopped early.
+// Drain records every row of the batches still in the channel with
+// [Unsent], for the caller to use after Run stopped early.
 func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
 	for b := range batches {
-		if err := u.record(NotSent(b.Items, why)...); err != nil {
+		if err := u.Discard(b, why); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Discard records the rows of a batch the run will not send because it is
+// stopping, as [Unsent] describes them, in the journal and the reports.
+// An error is fatal.
+func (u *Uploader) Discard(b *chunker.Batch, why string) error {
+	return u.record(Unsent(b, why)...)
+}
+
+// Unsent returns the outcomes of a batch's rows when the run stops before
+// sending it: [NotSent], so that a later run sends them, except for a
+// batch marked Recheck. Its rows were sent by an earlier run without a
+// clear answer and were not looked up: they stay in doubt, so that a later
+// run looks them up too instead of sending them blindly. why says why the
+// run stopped.
+func Unsent(b *chunker.Batch, why string) []report.Outcome {
+	if !b.Recheck {
+		return NotSent(b.Items, why)
+	}
+	return allRows(b.Items, report.InDoubt, "NO_ANSWER",
+		"an earlier run sent this row and got no clear answer; this run stopped before looking it up")
 }
 
 // NotSent returns the outcomes of rows the run will not send because it is

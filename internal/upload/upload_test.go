@@ -294,6 +294,32 @@ func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
 	})
 }
 
+// TestUnsent: rows of a batch the run stops before sending are not sent,
+// so a later run sends them; rows an earlier run sent without a clear
+// answer stay in doubt, so a later run looks them up first.
+func TestUnsent(t *testing.T) {
+	recheck := batchOf(3, 4)
+	recheck.Recheck = true
+	for _, tc := range []struct {
+		b    *chunker.Batch
+		st   report.Status
+		code string
+	}{
+		{batchOf(1, 2), report.Failed, report.CodeNotSent},
+		{recheck, report.InDoubt, "NO_ANSWER"},
+	} {
+		outs := Unsent(tc.b, "stopped")
+		if len(outs) != len(tc.b.Items) {
+			t.Fatalf("%d outcomes for %d rows", len(outs), len(tc.b.Items))
+		}
+		for i, o := range outs {
+			if o.Row != tc.b.Items[i].Row || o.Status != tc.st || o.Code != tc.code || o.Message == "" {
+				t.Errorf("recheck=%v: %+v, want status %v code %s", tc.b.Recheck, o, tc.st, tc.code)
+			}
+		}
+	}
+}
+
 func TestSettleRowsWithoutAClearAnswer(t *testing.T) {
 	cases := []struct {
 		name        string
