@@ -35,6 +35,10 @@ type Batch struct {
 	// Recheck marks rows that an earlier run sent without getting a clear
 	// answer: they may exist already and are looked up before sending.
 	Recheck bool
+	// Ticket is the journal's ticket for the record that the batch's rows
+	// are sent (see journal.Journal.Queue), set by whoever hands the batch
+	// over; 0 if none.
+	Ticket uint64
 }
 
 // Encode builds an Item from a mapped input, its encoding in memory of its

@@ -202,7 +202,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan *chunker.Batch, max(o.Workers, 1))
-	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, prior: prior,
+	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
 	if o.Schema != nil {
@@ -337,6 +337,8 @@ type producer struct {
 	rep        *report.Writer
 	out        chan<- *chunker.Batch
 	discard    func(*chunker.Batch, string) error // records a batch the run will not send
+	jr         *journal.Journal                   // nil: no journal
+	sent       []int                              // rows of a batch, for the journal
 	prior      *journal.State
 	keyProp    string
 	canRecheck bool            // a Finder can look rows up
@@ -486,6 +488,13 @@ func (p *producer) flush(ctx context.Context) bool {
 // it holds (see [upload.Unsent]) and reports false.
 func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 	for i, b := range bs {
+		if p.jr != nil && !b.Recheck { // a recheck batch is looked up before anything is sent
+			p.sent = p.sent[:0]
+			for _, it := range b.Items {
+				p.sent = append(p.sent, it.Row)
+			}
+			b.Ticket = p.jr.Queue(p.sent)
+		}
 		select {
 		case p.out <- b:
 		case <-ctx.Done():

@@ -1,10 +1,13 @@
 package journal
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lineitems/importer/internal/report"
 )
@@ -103,5 +106,288 @@ func TestSentIsOnDiskDoneIsWritten(t *testing.T) {
 	defer j2.Close()
 	if c, f, d := st.Counts(); c != 2 || f != 1 || d != 0 {
 		t.Errorf("reopened: %d created, %d failed, %d in doubt; want 2, 1, 0", c, f, d)
+	}
+}
+
+// openCounted opens a new journal in a temporary folder with its file
+// wrapped in a syncCounter and its clock at the test's hands.
+func openCounted(t *testing.T) (*Journal, *syncCounter, *time.Time) {
+	t.Helper()
+	j, _, err := Open(t.TempDir(), Header{Input: "in", Mapping: "m"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	c := counting(t, j)
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	j.now = func() time.Time { return clock }
+	return j, c, &clock
+}
+
+// counting wraps j's file in a syncCounter that knows the header on disk.
+func counting(t *testing.T, j *Journal) *syncCounter {
+	t.Helper()
+	fi, err := os.Stat(j.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &syncCounter{file: j.f, written: int(fi.Size()), synced: []int{int(fi.Size())}}
+	j.f = c
+	return c
+}
+
+// onDisk returns what a journal would hold after a power loss now: its
+// fsynced bytes only.
+func onDisk(t *testing.T, j *Journal, c *syncCounter) *State {
+	t.Helper()
+	data, err := os.ReadFile(j.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n := c.state()
+	st, _, _, err := load(bytes.NewReader(data[:n]), j.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// batchRows returns the rows of the k-th batch of ten (k from 1).
+func batchRows(k int) []int {
+	rows := make([]int, 10)
+	for i := range rows {
+		rows[i] = 10*(k-1) + i + 1
+	}
+	return rows
+}
+
+// sentOnDisk returns how many whole batches, counted from the first, the
+// disk holds as sent, checking that no later batch is there in part.
+func sentOnDisk(t *testing.T, st *State, batches int) int {
+	t.Helper()
+	n := 0
+	for k := 1; k <= batches; k++ {
+		rows := batchRows(k)
+		if st.Lookup(rows[0]).Sent != st.Lookup(rows[len(rows)-1]).Sent {
+			t.Fatalf("batch %d is on disk in part", k)
+		}
+		if !st.Lookup(rows[0]).Sent {
+			break
+		}
+		n = k
+	}
+	for k := n + 1; k <= batches; k++ {
+		if st.Lookup(batchRows(k)[0]).Sent {
+			t.Fatalf("batch %d is on disk though batch %d is not", k, n+1)
+		}
+	}
+	return n
+}
+
+// TestQueuedRecordsAtALowPace: when batches go out slower than one per
+// 20 ms (as under HubSpot's limits), each awaited record is on disk when
+// Await returns and no record queued behind it is: after a crash, no row
+// that was not sent is taken for sent.
+func TestQueuedRecordsAtALowPace(t *testing.T) {
+	j, c, clock := openCounted(t)
+	const batches = 10
+	tickets := make([]uint64, batches+1)
+	for k := 1; k <= batches; k++ {
+		tickets[k] = j.Queue(batchRows(k))
+	}
+	before := len(c.synced)
+	for k := 1; k <= batches; k++ {
+		*clock = clock.Add(100 * time.Millisecond)
+		if err := j.Await(tickets[k]); err != nil {
+			t.Fatal(err)
+		}
+		if got := sentOnDisk(t, onDisk(t, j, c), batches); got != k {
+			t.Fatalf("after awaiting batch %d, batches 1 to %d are on disk", k, got)
+		}
+	}
+	if n := len(c.synced) - before; n != batches {
+		t.Errorf("%d fsyncs for %d batches, want one each", n, batches)
+	}
+}
+
+// TestQueuedRecordsAheadAtAHighPace: at a thousand batches a second, an
+// fsync also takes the records queued behind the awaited one, about as many
+// as go out in 20 ms, so there are about 20 times fewer fsyncs; every
+// awaited record is on disk when Await returns. When the pace drops, the
+// records ahead stop.
+func TestQueuedRecordsAheadAtAHighPace(t *testing.T) {
+	j, c, clock := openCounted(t)
+	const fast, slow = 200, 40
+	const batches = fast + slow
+	tickets := make([]uint64, batches+1)
+	for k := 1; k <= batches; k++ {
+		tickets[k] = j.Queue(batchRows(k))
+	}
+	before := len(c.synced)
+	mostAhead := 0
+	for k := 1; k <= batches; k++ {
+		step := time.Millisecond
+		if k > fast {
+			step = 100 * time.Millisecond
+		}
+		*clock = clock.Add(step)
+		if err := j.Await(tickets[k]); err != nil {
+			t.Fatal(err)
+		}
+		got := sentOnDisk(t, onDisk(t, j, c), batches)
+		if got < k {
+			t.Fatalf("Await(batch %d) returned with batches 1 to %d on disk", k, got)
+		}
+		// The records that went ahead at the fast pace are used up by then.
+		if k > fast+21 && got > k {
+			t.Fatalf("at 10 batches a second, batch %d is on disk while batch %d is awaited", got, k)
+		}
+		mostAhead = max(mostAhead, got-k)
+	}
+	fsyncs := len(c.synced) - before
+	t.Logf("%d fsyncs for %d batches; at most %d records ahead", fsyncs, batches, mostAhead)
+	if fsyncs > fast/15+slow+2 {
+		t.Errorf("%d fsyncs: the records ahead did not save fsyncs", fsyncs)
+	}
+	if mostAhead > 21 || mostAhead < 15 {
+		t.Errorf("at most %d records ahead; want about 20 (a thousand a second for 20 ms)", mostAhead)
+	}
+}
+
+// TestCancelledRecordIsNotWritten: a batch cancelled before its record is
+// written never appears as sent, even when records behind it go to disk
+// ahead; one cancelled after its record was written is superseded by its
+// not-sent outcomes.
+func TestCancelledRecordIsNotWritten(t *testing.T) {
+	j, c, clock := openCounted(t)
+	t1, t2, t3 := j.Queue(batchRows(1)), j.Queue(batchRows(2)), j.Queue(batchRows(3))
+	t4 := j.Queue(batchRows(4))
+	if err := j.Await(t1); err != nil {
+		t.Fatal(err)
+	}
+	j.Cancel(t2)
+	*clock = clock.Add(time.Millisecond) // a fast pace: records go ahead
+	if err := j.Await(t3); err != nil {
+		t.Fatal(err)
+	}
+	st := onDisk(t, j, c)
+	if st.Lookup(batchRows(2)[0]).Sent || !st.Lookup(batchRows(4)[0]).Sent {
+		t.Fatalf("batch 2 (cancelled) sent on disk: %v; batch 4 (ahead) sent on disk: %v; want false, true",
+			st.Lookup(batchRows(2)[0]).Sent, st.Lookup(batchRows(4)[0]).Sent)
+	}
+	j.Cancel(t4) // too late: the not-sent outcomes supersede it
+	var outs []report.Outcome
+	for _, r := range append(batchRows(2), batchRows(4)...) {
+		outs = append(outs, report.Outcome{Row: r, Status: report.Failed, Code: report.CodeNotSent})
+	}
+	if err := j.Done(outs); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = onDisk(t, j, c)
+	for k, want := range map[int]bool{1: true, 2: false, 3: true, 4: false} {
+		for _, r := range batchRows(k) {
+			if got := st.Lookup(r).Sent; got != want {
+				t.Fatalf("row %d of batch %d: sent = %v, want %v", r, k, got, want)
+			}
+		}
+	}
+}
+
+// TestAwaitErrors: a ticket never handed out, and any ticket after Close,
+// are errors.
+func TestAwaitErrors(t *testing.T) {
+	j, _, _ := openCounted(t)
+	tk := j.Queue([]int{1})
+	for _, bad := range []uint64{0, tk + 1} {
+		if err := j.Await(bad); err == nil {
+			t.Errorf("Await(%d) with one ticket handed out: no error", bad)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Await(tk); err == nil {
+		t.Error("Await after Close: no error")
+	}
+}
+
+// TestConcurrentQueueAndAwait: one producer queues batches and workers
+// await them in any order they take them, with the real clock. Each record
+// is on disk when its Await returns, and the journal reopens with every
+// row as its last record says.
+func TestConcurrentQueueAndAwait(t *testing.T) {
+	dir := t.TempDir()
+	j, _, err := Open(dir, Header{Input: "in", Mapping: "m"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := counting(t, j)
+	const batches, workers = 300, 8
+	type batch struct {
+		k      int
+		ticket uint64
+	}
+	ch := make(chan batch, 16)
+	go func() {
+		for k := 1; k <= batches; k++ {
+			ch <- batch{k, j.Queue(batchRows(k))}
+		}
+		close(ch)
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for b := range ch {
+				if err := j.Await(b.ticket); err != nil {
+					errs <- err
+					return
+				}
+				data, err := os.ReadFile(j.path)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, n := c.state()
+				st, _, _, err := load(bytes.NewReader(data[:n]), j.path)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, r := range batchRows(b.k) {
+					if p := st.Lookup(r); !p.Sent && p.Status == 0 {
+						errs <- fmt.Errorf("Await for batch %d returned before row %d was on disk", b.k, r)
+						return
+					}
+				}
+				var outs []report.Outcome
+				for _, r := range batchRows(b.k) {
+					outs = append(outs, report.Outcome{Row: r, Status: report.Created, ID: fmt.Sprint(1000 + r)})
+				}
+				if err := j.Done(outs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j2, st, err := Open(dir, Header{Input: "in", Mapping: "m"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if created, f, d := st.Counts(); created != 10*batches || f != 0 || d != 0 {
+		t.Errorf("reopened: %d created, %d failed, %d in doubt; want %d, 0, 0", created, f, d, 10*batches)
 	}
 }

@@ -3,13 +3,15 @@
 //
 // The journal is an append-only file of lines, each "crc32 json\n". Before a
 // batch is sent its rows are recorded as sent; after the answer, their
-// outcomes. A sent record is on disk (fsync) before Sent returns, so that
-// no request goes out unrecorded; an outcome is written to the file before
-// Done returns, and reaches the disk with the next fsync. Appends of
-// concurrent workers share writes and fsyncs (group commit). A kill -9 at any
-// instant leaves the file readable: a last line that is incomplete or fails
-// its checksum is a torn write and is dropped when the journal is opened. A
-// bad line anywhere else means the file was damaged, and Open refuses it.
+// outcomes. A sent record is on disk (fsync) before Sent or Await returns,
+// so that no request goes out unrecorded; an outcome is written to the file
+// before Done returns, and reaches the disk with the next fsync. Appends of
+// concurrent workers share writes and fsyncs (group commit), and at high
+// rates an fsync also takes along the sent records queued for the batches
+// next in line (see [Journal.Queue]). A kill -9 at any instant leaves the
+// file readable: a last line that is incomplete or fails its checksum is a
+// torn write and is dropped when the journal is opened. A bad line anywhere
+// else means the file was damaged, and Open refuses it.
 package journal
 
 import (
@@ -24,6 +26,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -177,6 +180,7 @@ type outcome struct {
 type Journal struct {
 	f    file
 	path string
+	now  func() time.Time
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -187,7 +191,31 @@ type Journal struct {
 	mustSync uint64 // the last queued record that must reach the disk
 	busy     bool   // a caller is writing (and perhaps syncing)
 	err      error  // sticky write error
+
+	// Sent records queued ahead of their batches (see Queue).
+	ahead    []queuedSent // not yet in buf, in ticket order
+	tickets  uint64       // last ticket handed out
+	admitted uint64       // last ticket moved into buf
+	durable  uint64       // last ticket on disk
+	want     uint64       // last ticket a caller of Await waits for
+	lead     time.Time    // when Await last moved records into buf
+	leadWant uint64       // want at that time
 }
+
+// queuedSent is a sent record waiting in memory, encoded.
+type queuedSent struct {
+	ticket uint64
+	line   []byte
+}
+
+// Write-ahead of queued sent records: when batches go out faster than one
+// per aheadWindow, an fsync made for one batch also takes to disk the sent
+// records of the batches queued behind it, as many as were sent in the last
+// aheadWindow, and at most maxAhead.
+const (
+	aheadWindow = 20 * time.Millisecond
+	maxAhead    = 64
+)
 
 // Open opens the journal in dir for the run described by h. With restart,
 // or when there is none, it starts a new journal. Otherwise it checks that
@@ -256,7 +284,7 @@ type file interface {
 }
 
 func newJournal(f *os.File, path string) *Journal {
-	j := &Journal{f: f, path: path}
+	j := &Journal{f: f, path: path, now: time.Now}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -406,6 +434,88 @@ func ranges(rows []int) [][2]int {
 	return out
 }
 
+// Queue records, in memory, that the rows are about to be handed to a
+// sender, and returns the ticket to pass to [Journal.Await] before they are
+// sent. Batches must be queued in the order they will be sent. Nothing is
+// written yet: the record reaches the disk when its ticket is awaited, or
+// earlier, when batches go out faster than one per 20 ms, with the fsync
+// made for a batch ahead of it (at most as many records ahead as batches
+// were sent in the last 20 ms, and at most 64). A batch that will not be
+// sent after all must be given to [Journal.Cancel] before its rows' outcomes
+// are recorded.
+//
+// A record taken to disk ahead of its batch says the rows were sent though
+// they were not yet; if the process dies then, a later run treats them as
+// rows sent without an answer: looked up by key, or reported in doubt,
+// never sent blindly.
+func (j *Journal) Queue(rows []int) uint64 {
+	line, err := encodeLine(nil, record{T: "sent", Rows: ranges(rows)})
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	j.tickets++
+	j.ahead = append(j.ahead, queuedSent{j.tickets, line})
+	return j.tickets
+}
+
+// Await returns once the sent record queued with ticket t is on disk. An
+// error is fatal: the batch must not be sent.
+func (j *Journal) Await(t uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if t == 0 || t > j.tickets {
+		return fmt.Errorf("journal: no record was queued with ticket %d", t)
+	}
+	j.want = max(j.want, t)
+	for j.durable < t && j.err == nil {
+		if j.busy {
+			j.cond.Wait()
+			continue
+		}
+		j.admit()
+		j.mustSync = j.queued
+		j.flush()
+	}
+	return j.err
+}
+
+// Cancel drops the sent record queued with ticket t if it is still in
+// memory. If it is already in the file, the outcomes recorded next (not
+// sent) supersede it.
+func (j *Journal) Cancel(t uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, q := range j.ahead {
+		if q.ticket == t {
+			j.ahead = slices.Delete(j.ahead, i, i+1)
+			return
+		}
+	}
+}
+
+// admit moves the queued records up to the awaited ticket into buf, and
+// those queued behind it that the recent pace of sending calls for. j.mu is
+// held.
+func (j *Journal) admit() {
+	now := j.now()
+	extra := 0
+	if dt := now.Sub(j.lead); !j.lead.IsZero() && dt > 0 {
+		extra = int(float64(j.want-j.leadWant) * float64(aheadWindow) / float64(dt))
+	}
+	j.lead, j.leadWant = now, j.want
+	upto := j.want + uint64(min(extra, maxAhead))
+	n := 0
+	for ; n < len(j.ahead) && j.ahead[n].ticket <= upto; n++ {
+		j.buf = append(j.buf, j.ahead[n].line...)
+		j.queued++
+		j.admitted = j.ahead[n].ticket
+	}
+	clear(j.ahead[:n])
+	j.ahead = j.ahead[n:]
+}
+
 // append writes one record. With durable, it returns once the record is on
 // disk; otherwise once it is written to the file (in the operating system's
 // cache, where a killed process cannot lose it), and the next fsync takes
@@ -413,7 +523,7 @@ func ranges(rows []int) [][2]int {
 // none under way writes everything queued so far, and syncs it if any of
 // it must be durable.
 func (j *Journal) append(rec record, durable bool) error {
-	body, err := marshal(rec)
+	line, err := encodeLine(nil, rec)
 	if err != nil {
 		return err
 	}
@@ -422,8 +532,7 @@ func (j *Journal) append(rec record, durable bool) error {
 	if j.err != nil {
 		return j.err
 	}
-	j.buf = fmt.Appendf(j.buf, "%08x ", crc32.ChecksumIEEE(body))
-	j.buf = append(append(j.buf, body...), '\n')
+	j.buf = append(j.buf, line...)
 	j.queued++
 	me := j.queued
 	if durable {
@@ -434,30 +543,47 @@ func (j *Journal) append(rec record, durable bool) error {
 			j.cond.Wait()
 			continue
 		}
-		j.busy = true
-		buf, upto, sync := j.buf, j.queued, j.mustSync > j.synced
-		j.buf = nil
-		j.mu.Unlock()
-		var err error
-		if len(buf) > 0 {
-			_, err = j.f.Write(buf)
-		}
-		if err == nil && sync {
-			err = j.f.Sync()
-		}
-		j.mu.Lock()
-		j.busy = false
-		if err != nil {
-			j.err = fmt.Errorf("journal %s: %w", j.path, err)
-		} else {
-			j.written = upto
-			if sync {
-				j.synced = upto
-			}
-		}
-		j.cond.Broadcast()
+		j.flush()
 	}
 	return j.err
+}
+
+// flush writes everything in buf, and syncs it if any of it must be
+// durable. j.mu is held, and released while writing; no flush is under way.
+func (j *Journal) flush() {
+	j.busy = true
+	buf, upto, admitted, sync := j.buf, j.queued, j.admitted, j.mustSync > j.synced
+	j.buf = nil
+	j.mu.Unlock()
+	var err error
+	if len(buf) > 0 {
+		_, err = j.f.Write(buf)
+	}
+	if err == nil && sync {
+		err = j.f.Sync()
+	}
+	j.mu.Lock()
+	j.busy = false
+	if err != nil {
+		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+	} else {
+		j.written = upto
+		if sync {
+			j.synced = upto
+			j.durable = admitted
+		}
+	}
+	j.cond.Broadcast()
+}
+
+// encodeLine appends rec's journal line to b: checksum, JSON, newline.
+func encodeLine(b []byte, rec record) ([]byte, error) {
+	body, err := marshal(rec)
+	if err != nil {
+		return b, err
+	}
+	b = fmt.Appendf(b, "%08x ", crc32.ChecksumIEEE(body))
+	return append(append(b, body...), '\n'), nil
 }
 
 // marshal encodes rec as encoding/json does. The two records written for

@@ -37,10 +37,14 @@ type Recorder interface {
 
 // Journal keeps the durable record of what was sent and what became of
 // it. *journal.Journal implements it. Sent returns once the record is on
-// disk, Done once it is written where a killed process cannot lose it; an
-// error is fatal.
+// disk; Await does the same for the record queued for a batch with its
+// Ticket; Cancel drops that record for a batch that will not be sent; Done
+// returns once the outcomes are written where a killed process cannot lose
+// them. An error is fatal.
 type Journal interface {
 	Sent(rows []int) error
+	Await(ticket uint64) error
+	Cancel(ticket uint64)
 	Done(outs []report.Outcome) error
 }
 
@@ -163,7 +167,16 @@ func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
 // stopping, as [Unsent] describes them, in the journal and the reports.
 // An error is fatal.
 func (u *Uploader) Discard(b *chunker.Batch, why string) error {
+	u.cancel(b)
 	return u.record(Unsent(b, why)...)
+}
+
+// cancel drops the journal record queued for b if it is not written yet:
+// b will not be sent (again), and its outcomes are about to be recorded.
+func (u *Uploader) cancel(b *chunker.Batch) {
+	if u.Journal != nil && b.Ticket != 0 {
+		u.Journal.Cancel(b.Ticket)
+	}
 }
 
 // Unsent returns the outcomes of a batch's rows when the run stops before
@@ -218,15 +231,6 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
 func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) error {
 	log := u.log()
 	start := time.Now()
-	if u.Journal != nil {
-		rows := make([]int, len(b.Items))
-		for i, it := range b.Items {
-			rows[i] = it.Row
-		}
-		if err := u.Journal.Sent(rows); err != nil {
-			return err
-		}
-	}
 	doubt := false // an earlier attempt may have been processed
 	for attempt := 1; ; attempt++ {
 		release := func(hubspot.RateLimit, bool, time.Duration) {}
@@ -237,6 +241,14 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 				return u.stop(b, doubt, &StopError{Code: "DAILY_RESERVE", Msg: msg, Err: err})
 			} else if err != nil {
 				return u.abandon(ctx, b, doubt)
+			}
+		}
+		if attempt == 1 {
+			// Journalled once a slot is granted, so that rows waiting for
+			// one are not on record as sent.
+			if err := u.journalSent(b, round); err != nil {
+				release(hubspot.RateLimit{}, false, 0)
+				return err
 			}
 		}
 		u.requests.Add(1)
@@ -309,10 +321,28 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 	}
 }
 
+// journalSent returns once the journal has the batch's rows on disk as
+// sent: its queued record when the batch came from the channel, else a
+// record of its own.
+func (u *Uploader) journalSent(b *chunker.Batch, round int) error {
+	if u.Journal == nil {
+		return nil
+	}
+	if b.Ticket != 0 && round == 0 {
+		return u.Journal.Await(b.Ticket)
+	}
+	rows := make([]int, len(b.Items))
+	for i, it := range b.Items {
+		rows[i] = it.Row
+	}
+	return u.Journal.Sent(rows)
+}
+
 // stop records a batch that will not be sent (again) because the run must
 // stop, and returns se: its rows were not sent, or are in doubt if an
 // earlier attempt may have been processed.
 func (u *Uploader) stop(b *chunker.Batch, doubt bool, se *StopError) error {
+	u.cancel(b)
 	outs := NotSent(b.Items, se.Msg)
 	if doubt {
 		outs = allRows(b.Items, report.InDoubt, se.Code, se.Msg)
@@ -414,6 +444,7 @@ func rateOf(res *hubspot.BatchResult, err error) (hubspot.RateLimit, bool, time.
 // stopping: not sent, or in doubt if an earlier attempt may have been
 // processed.
 func (u *Uploader) abandon(ctx context.Context, b *chunker.Batch, doubt bool) error {
+	u.cancel(b)
 	why := "the run was stopped (" + context.Cause(ctx).Error() + ")"
 	if doubt {
 		return u.record(allRows(b.Items, report.InDoubt, "NO_ANSWER", "an earlier attempt got no clear answer and "+why)...)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 )
 
@@ -388,4 +389,101 @@ func TestSettleRowsWithoutAClearAnswer(t *testing.T) {
 			})
 		})
 	}
+}
+
+// logJournal records the calls an Uploader makes to its journal, in order,
+// and when each Sent or Await was made, whether a request had been sent.
+type logJournal struct {
+	mu    sync.Mutex
+	calls []string
+	hub   *fakeHubSpot
+}
+
+func (l *logJournal) log(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, fmt.Sprintf(format, args...))
+}
+
+func (l *logJournal) requests() int {
+	l.hub.mu.Lock()
+	defer l.hub.mu.Unlock()
+	return len(l.hub.bodies)
+}
+
+func (l *logJournal) Sent(rows []int) error {
+	l.log("sent %v after %d requests", rows, l.requests())
+	return nil
+}
+
+func (l *logJournal) Await(t uint64) error {
+	l.log("await %d after %d requests", t, l.requests())
+	return nil
+}
+
+func (l *logJournal) Cancel(t uint64) { l.log("cancel %d", t) }
+
+func (l *logJournal) Done(outs []report.Outcome) error {
+	var rows []string
+	for _, o := range outs {
+		rows = append(rows, fmt.Sprintf("%d:%s", o.Row, o.Code))
+	}
+	l.log("done %v", rows)
+	return nil
+}
+
+// blockedPacer admits nothing until ctx ends.
+type blockedPacer struct{}
+
+func (blockedPacer) Acquire(ctx context.Context) (pacer.Release, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestUploaderJournal: a batch handed over with a journal ticket awaits
+// its queued record before it is sent; the halves of a split batch record
+// themselves; a batch that never gets a slot from the pacer is not on
+// record as sent: its queued record is cancelled and its rows recorded as
+// not sent.
+func TestUploaderJournal(t *testing.T) {
+	t.Run("ticket, then split halves", func(t *testing.T) {
+		f := &fakeHubSpot{reject: func(traces []string) error {
+			if len(traces) > 1 {
+				return &hubspot.APIError{StatusCode: 400, Category: "VALIDATION_ERROR", Message: "One or more associations are invalid"}
+			}
+			return nil
+		}}
+		j := &logJournal{hub: f}
+		b := batchOf(1, 2)
+		b.Ticket = 7
+		u := &Uploader{Sender: f, Recorder: &memRecorder{}, Journal: j, Policy: DefaultPolicy, Workers: 1}
+		if err := u.Run(context.Background(), feed(b)); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"await 7 after 0 requests", "sent [1] after 1 requests", "done [1:]", "sent [2] after 2 requests", "done [2:]"}
+		if fmt.Sprint(j.calls) != fmt.Sprint(want) {
+			t.Errorf("journal calls:\n%q\nwant\n%q", j.calls, want)
+		}
+	})
+	t.Run("no slot from the pacer", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fakeHubSpot{}
+			j := &logJournal{hub: f}
+			b := batchOf(1, 2)
+			b.Ticket = 3
+			u := &Uploader{Sender: f, Recorder: &memRecorder{}, Journal: j, Pacer: blockedPacer{}, Policy: DefaultPolicy, Workers: 1}
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				time.Sleep(time.Second)
+				cancel()
+			}()
+			if err := u.Run(ctx, feed(b)); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v", err)
+			}
+			want := []string{"cancel 3", "done [1:NOT_SENT 2:NOT_SENT]"}
+			if fmt.Sprint(j.calls) != fmt.Sprint(want) {
+				t.Errorf("journal calls:\n%q\nwant\n%q", j.calls, want)
+			}
+		})
+	})
 }
