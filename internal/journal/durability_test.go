@@ -296,15 +296,20 @@ func TestCancelledRecordIsNotWritten(t *testing.T) {
 	}
 }
 
-// TestAwaitErrors: a ticket never handed out, and any ticket after Close,
-// are errors.
+// TestAwaitErrors: a ticket never handed out, a cancelled one, and any
+// ticket after Close, are errors.
 func TestAwaitErrors(t *testing.T) {
 	j, _, _ := openCounted(t)
+	gone := j.Queue([]int{2})
+	j.Cancel(gone)
 	tk := j.Queue([]int{1})
-	for _, bad := range []uint64{0, tk + 1} {
+	for _, bad := range []uint64{0, gone, tk + 1} {
 		if err := j.Await(bad); err == nil {
-			t.Errorf("Await(%d) with one ticket handed out: no error", bad)
+			t.Errorf("Await(%d) with tickets %d (cancelled) and %d handed out: no error", bad, gone, tk)
 		}
+	}
+	if err := j.Await(tk); err != nil {
+		t.Fatal(err)
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)

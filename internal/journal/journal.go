@@ -461,7 +461,8 @@ func (j *Journal) Queue(rows []int) uint64 {
 }
 
 // Await returns once the sent record queued with ticket t is on disk. An
-// error is fatal: the batch must not be sent.
+// error is fatal: the batch must not be sent. Awaiting a cancelled ticket
+// is an error.
 func (j *Journal) Await(t uint64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -473,6 +474,9 @@ func (j *Journal) Await(t uint64) error {
 		if j.busy {
 			j.cond.Wait()
 			continue
+		}
+		if t > j.admitted && !j.pending(t) {
+			return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
 		}
 		j.admit()
 		j.mustSync = j.queued
@@ -487,12 +491,18 @@ func (j *Journal) Await(t uint64) error {
 func (j *Journal) Cancel(t uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i, q := range j.ahead {
+	j.ahead = slices.DeleteFunc(j.ahead, func(q queuedSent) bool { return q.ticket == t })
+}
+
+// pending reports whether the record queued with ticket t is still in
+// memory. j.mu is held.
+func (j *Journal) pending(t uint64) bool {
+	for _, q := range j.ahead {
 		if q.ticket == t {
-			j.ahead = slices.Delete(j.ahead, i, i+1)
-			return
+			return true
 		}
 	}
+	return false
 }
 
 // admit moves the queued records up to the awaited ticket into buf, and
