@@ -270,45 +270,58 @@ func TestBinary(t *testing.T) {
 		p.checkExactlyOnce(t)
 	})
 	t.Run("SIGKILL at random points, rerun until done: every row exactly once", func(t *testing.T) {
-		const n = 20000
-		p := newExternalPortal(t, n)
-		seed := uint64(time.Now().UnixNano())
-		t.Logf("kill timing seed %d", seed)
-		rng := rand.New(rand.NewPCG(seed, 7))
-		kills := 0
 		// Every answer takes 30 ms, and each run may send 10 requests at once
 		// (--rate 1: 10 per 10 s) on 2 workers: the kills land before, during
 		// and after sends, lookups and journal writes.
+		p := newExternalPortal(t, 20000)
 		p.emu.SetFaults(emulator.Faults{Latency: 30 * time.Millisecond})
-		for kills < 12 {
-			cmd := p.command(bin, "--rate", "1", "--workers", "2", "--key-property", keyProp, "--lookup-delay", "50ms")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			// A child process runs on the real clock: there is no fake one to advance.
-			select {
-			case err := <-done:
-				t.Fatalf("finished before the kill (exit %d):\n%s", exitOf(err), out.String())
-			case <-time.After(time.Duration(100+rng.IntN(500)) * time.Millisecond):
-			}
-			cmd.Process.Kill()
-			<-done
-			kills++
-		}
-		p.emu.SetFaults(emulator.Faults{})
-		cmd := p.command(bin, "--rate", "0", "--key-property", keyProp, "--lookup-delay", "50ms")
-		out, err := cmd.CombinedOutput()
-		if exitOf(err) != 0 {
-			t.Fatalf("final run: exit %d\n%s", exitOf(err), out)
-		}
-		sum := p.summary(t)
-		t.Logf("after %d kills: %+v", kills, sum)
-		p.checkExactlyOnce(t)
+		p.killRepeatedly(t, bin, 12, "--rate", "1", "--workers", "2")
 	})
+	t.Run("SIGKILL at a high pace, rerun until done: every row exactly once", func(t *testing.T) {
+		// No rate limit, 8 workers and 15 ms answers: hundreds of batches a
+		// second, so that the journal writes "sent" records ahead of their
+		// batches when the kills land.
+		p := newExternalPortal(t, 200000)
+		p.emu.SetFaults(emulator.Faults{Latency: 15 * time.Millisecond})
+		p.killRepeatedly(t, bin, 5, "--rate", "0", "--workers", "8")
+	})
+}
+
+// killRepeatedly runs the importer with args (and --key-property) and kills
+// it with SIGKILL 100 to 600 ms after it starts, kills times; then it runs
+// it to the end and checks that every row is in the portal exactly once.
+func (p *externalPortal) killRepeatedly(t *testing.T, bin string, kills int, args ...string) {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill timing seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	keyed := []string{"--key-property", keyProp, "--lookup-delay", "50ms"}
+	for range kills {
+		cmd := p.command(bin, append(args, keyed...)...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		// A child process runs on the real clock: there is no fake one to advance.
+		select {
+		case err := <-done:
+			t.Fatalf("finished before the kill (exit %d):\n%s", exitOf(err), out.String())
+		case <-time.After(time.Duration(100+rng.IntN(500)) * time.Millisecond):
+		}
+		cmd.Process.Kill()
+		<-done
+	}
+	p.emu.SetFaults(emulator.Faults{})
+	cmd := p.command(bin, append([]string{"--rate", "0"}, keyed...)...)
+	out, err := cmd.CombinedOutput()
+	if exitOf(err) != 0 {
+		t.Fatalf("final run: exit %d\n%s", exitOf(err), out)
+	}
+	t.Logf("after %d kills: %+v", kills, p.summary(t))
+	p.checkExactlyOnce(t)
 }
 
 const keyProp = "import_key"
