@@ -193,13 +193,48 @@ type Journal struct {
 	err      error  // sticky write error
 
 	// Sent records queued ahead of their batches (see Queue).
-	ahead    []queuedSent // not yet in buf, in ticket order
-	tickets  uint64       // last ticket handed out
-	admitted uint64       // last ticket moved into buf
-	durable  uint64       // last ticket on disk
-	want     uint64       // last ticket a caller of Await waits for
-	lead     time.Time    // when Await last moved records into buf
-	leadWant uint64       // want at that time
+	ahead     []queuedSent        // not yet in buf, in ticket order
+	tickets   uint64              // last ticket handed out
+	admitted  uint64              // last ticket moved into buf
+	durable   uint64              // last ticket on disk
+	want      uint64              // last ticket a caller of Await waits for
+	cancelled map[uint64]struct{} // tickets given to Cancel
+	pace      pace                // calls of Await in the last second
+}
+
+// pace counts events in the last second, in ten buckets of 100 ms.
+type pace struct {
+	origin time.Time
+	n      [10]int
+	bucket [10]int64 // which 100 ms since origin each slot counts
+}
+
+func (p *pace) index(now time.Time) int64 {
+	if p.origin.IsZero() {
+		p.origin = now
+	}
+	return max(int64(now.Sub(p.origin)/(100*time.Millisecond)), 0)
+}
+
+// add counts one event at now.
+func (p *pace) add(now time.Time) {
+	b := p.index(now)
+	i := b % int64(len(p.n))
+	if p.bucket[i] != b {
+		p.bucket[i], p.n[i] = b, 0
+	}
+	p.n[i]++
+}
+
+// lastSecond returns how many events were counted in the second up to now.
+func (p *pace) lastSecond(now time.Time) int {
+	b, sum := p.index(now), 0
+	for i, n := range p.n {
+		if age := b - p.bucket[i]; age >= 0 && age < int64(len(p.n)) {
+			sum += n
+		}
+	}
+	return sum
 }
 
 // queuedSent is a sent record waiting in memory, encoded.
@@ -208,13 +243,13 @@ type queuedSent struct {
 	line   []byte
 }
 
-// Write-ahead of queued sent records: when batches go out faster than one
-// per aheadWindow, an fsync made for one batch also takes to disk the sent
-// records of the batches queued behind it, as many as were sent in the last
-// aheadWindow, and at most maxAhead.
+// Write-ahead of queued sent records: an fsync made for one batch also
+// takes to disk the sent records of the batches queued behind it, one for
+// every perAhead batches awaited in the last second, and at most maxAhead.
+// Below perAhead batches a second, none.
 const (
-	aheadWindow = 20 * time.Millisecond
-	maxAhead    = 64
+	perAhead = 50
+	maxAhead = 64
 )
 
 // Open opens the journal in dir for the run described by h. With restart,
@@ -438,11 +473,10 @@ func ranges(rows []int) [][2]int {
 // sender, and returns the ticket to pass to [Journal.Await] before they are
 // sent. Batches must be queued in the order they will be sent. Nothing is
 // written yet: the record reaches the disk when its ticket is awaited, or
-// earlier, when batches go out faster than one per 20 ms, with the fsync
-// made for a batch ahead of it (at most as many records ahead as batches
-// were sent in the last 20 ms, and at most 64). A batch that will not be
-// sent after all must be given to [Journal.Cancel] before its rows' outcomes
-// are recorded.
+// earlier, when batches go out at 50 a second or more, with the fsync made
+// for a batch ahead of it (one record ahead for every 50 batches awaited in
+// the last second, and at most 64). A batch that will not be sent after all
+// must be given to [Journal.Cancel] before its rows' outcomes are recorded.
 //
 // A record taken to disk ahead of its batch says the rows were sent though
 // they were not yet; if the process dies then, a later run treats them as
@@ -469,14 +503,15 @@ func (j *Journal) Await(t uint64) error {
 	if t == 0 || t > j.tickets {
 		return fmt.Errorf("journal: no record was queued with ticket %d", t)
 	}
+	if _, ok := j.cancelled[t]; ok {
+		return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
+	}
+	j.pace.add(j.now())
 	j.want = max(j.want, t)
 	for j.durable < t && j.err == nil {
 		if j.busy {
 			j.cond.Wait()
 			continue
-		}
-		if t > j.admitted && !j.pending(t) {
-			return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
 		}
 		j.admit()
 		j.mustSync = j.queued
@@ -487,35 +522,22 @@ func (j *Journal) Await(t uint64) error {
 
 // Cancel drops the sent record queued with ticket t if it is still in
 // memory. If it is already in the file, the outcomes recorded next (not
-// sent) supersede it.
+// sent) supersede it. Either way the ticket may no longer be awaited.
 func (j *Journal) Cancel(t uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.ahead = slices.DeleteFunc(j.ahead, func(q queuedSent) bool { return q.ticket == t })
-}
-
-// pending reports whether the record queued with ticket t is still in
-// memory. j.mu is held.
-func (j *Journal) pending(t uint64) bool {
-	for _, q := range j.ahead {
-		if q.ticket == t {
-			return true
-		}
+	if j.cancelled == nil {
+		j.cancelled = map[uint64]struct{}{}
 	}
-	return false
+	j.cancelled[t] = struct{}{}
 }
 
 // admit moves the queued records up to the awaited ticket into buf, and
 // those queued behind it that the recent pace of sending calls for. j.mu is
 // held.
 func (j *Journal) admit() {
-	now := j.now()
-	extra := 0
-	if dt := now.Sub(j.lead); !j.lead.IsZero() && dt > 0 {
-		extra = int(float64(j.want-j.leadWant) * float64(aheadWindow) / float64(dt))
-	}
-	j.lead, j.leadWant = now, j.want
-	upto := j.want + uint64(min(extra, maxAhead))
+	upto := j.want + uint64(min(j.pace.lastSecond(j.now())/perAhead, maxAhead))
 	n := 0
 	for ; n < len(j.ahead) && j.ahead[n].ticket <= upto; n++ {
 		j.buf = append(j.buf, j.ahead[n].line...)

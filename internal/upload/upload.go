@@ -223,15 +223,17 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
 	if b.Recheck {
 		return u.settle(ctx, b.Items, "HTTP_UNKNOWN", "an earlier run sent these rows and got no clear answer", 0)
 	}
-	return u.sendRound(ctx, b, 0)
+	return u.sendRound(ctx, b, 0, false)
 }
 
 // sendRound sends a batch; round > 0 means its rows were sent before
-// without a clear answer and a search did not find them.
-func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) error {
+// without a clear answer and a search did not find them. doubt says that
+// an earlier attempt may have been processed (a search can lag behind a
+// create): if the run stops before this batch is answered, its rows are
+// then in doubt, not NOT_SENT, so that a later run looks them up again.
+func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int, doubt bool) error {
 	log := u.log()
 	start := time.Now()
-	doubt := false // an earlier attempt may have been processed
 	for attempt := 1; ; attempt++ {
 		release := func(hubspot.RateLimit, bool, time.Duration) {}
 		if u.Pacer != nil {
@@ -250,6 +252,10 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 				release(hubspot.RateLimit{}, false, 0)
 				return err
 			}
+		}
+		if ctx.Err() != nil { // stopped while waiting for the slot or the disk
+			release(hubspot.RateLimit{}, false, 0)
+			return u.abandon(ctx, b, doubt)
 		}
 		u.requests.Add(1)
 		// The request itself is not cancelled with ctx: once sent, its answer
@@ -298,10 +304,10 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int) e
 			mid := len(b.Items) / 2
 			log.Debug("batch rejected as a whole; splitting", zap.Int("first_row", b.Items[0].Row),
 				zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
-			if err := u.sendRound(ctx, chunker.NewBatch(b.Items[:mid]), round); err != nil {
+			if err := u.sendRound(ctx, chunker.NewBatch(b.Items[:mid]), round, doubt); err != nil {
 				return err
 			}
-			return u.sendRound(ctx, chunker.NewBatch(b.Items[mid:]), round)
+			return u.sendRound(ctx, chunker.NewBatch(b.Items[mid:]), round, doubt)
 		case MarkInDoubt:
 			u.batches.Add(1)
 			if u.Finder != nil {
@@ -420,7 +426,7 @@ func (u *Uploader) settle(ctx context.Context, items []*chunker.Item, code, msg 
 	if len(missing) == 0 {
 		return nil
 	}
-	return u.sendRound(ctx, chunker.NewBatch(missing), max(round, 1))
+	return u.sendRound(ctx, chunker.NewBatch(missing), max(round, 1), true)
 }
 
 func outcome(it *chunker.Item, st report.Status, code, msg string) report.Outcome {

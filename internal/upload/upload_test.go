@@ -487,3 +487,77 @@ func TestUploaderJournal(t *testing.T) {
 		})
 	})
 }
+
+// grantOnce gives the first request a slot at once and holds every later
+// one until ctx ends.
+type grantOnce struct{ granted bool }
+
+func (g *grantOnce) Acquire(ctx context.Context) (pacer.Release, error) {
+	if !g.granted {
+		g.granted = true
+		return func(hubspot.RateLimit, bool, time.Duration) {}, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestStopsLeaveRowsRightlyRecorded: a run stopped while a batch waits for
+// the disk sends nothing more and records the batch not sent; a run stopped
+// before it resends rows that a search did not find leaves them in doubt,
+// since the search may have lagged behind a create, so that a later run
+// looks them up again instead of sending them blindly.
+func TestStopsLeaveRowsRightlyRecorded(t *testing.T) {
+	t.Run("stopped while the journal syncs", func(t *testing.T) {
+		f := &fakeHubSpot{}
+		ctx, cancel := context.WithCancel(context.Background())
+		j := &stoppingJournal{logJournal: logJournal{hub: f}, stop: cancel}
+		rec := &memRecorder{}
+		b := batchOf(1, 2)
+		b.Ticket = 1
+		u := &Uploader{Sender: f, Recorder: rec, Journal: j, Policy: DefaultPolicy, Workers: 1}
+		if err := u.Run(ctx, feed(b)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if len(f.bodies) != 0 {
+			t.Errorf("%d requests after the stop", len(f.bodies))
+		}
+		for _, r := range []int{1, 2} {
+			if o := rec.outs[r]; o.Status != report.Failed || o.Code != report.CodeNotSent {
+				t.Errorf("row %d = %+v, want NOT_SENT", r, o)
+			}
+		}
+	})
+	t.Run("stopped before a resend after a search", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fakeHubSpot{omit: map[string]bool{"2": true}} // row 2 gets no result
+			rec := &memRecorder{}
+			u := &Uploader{Sender: f, Recorder: rec, Finder: &fakeFinder{known: map[string]string{}},
+				Pacer: &grantOnce{}, Policy: DefaultPolicy, Workers: 1, SettleDelay: time.Second}
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(time.Minute, cancel) // long after the search, while the resend waits
+			if err := u.Run(ctx, feed(batchOf(1, 2))); !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v", err)
+			}
+			if o := rec.outs[1]; o.Status != report.Created {
+				t.Errorf("row 1 = %+v", o)
+			}
+			if o := rec.outs[2]; o.Status != report.InDoubt {
+				t.Errorf("row 2 = %+v, want in doubt", o)
+			}
+			if len(f.bodies) != 1 {
+				t.Errorf("%d requests, want 1", len(f.bodies))
+			}
+		})
+	})
+}
+
+// stoppingJournal stops the run while a batch waits for its record.
+type stoppingJournal struct {
+	logJournal
+	stop func()
+}
+
+func (s *stoppingJournal) Await(t uint64) error {
+	s.stop()
+	return s.logJournal.Await(t)
+}
