@@ -195,29 +195,45 @@ func sentOnDisk(t *testing.T, st *State, batches int) int {
 	return n
 }
 
-// TestQueuedRecordsAtALowPace: when batches go out slower than one per
-// 20 ms (as under HubSpot's limits), each awaited record is on disk when
-// Await returns and no record queued behind it is: after a crash, no row
-// that was not sent is taken for sent.
-func TestQueuedRecordsAtALowPace(t *testing.T) {
-	j, c, clock := openCounted(t)
-	const batches = 10
-	tickets := make([]uint64, batches+1)
-	for k := 1; k <= batches; k++ {
-		tickets[k] = j.Queue(batchRows(k))
-	}
-	before := len(c.synced)
-	for k := 1; k <= batches; k++ {
-		*clock = clock.Add(100 * time.Millisecond)
-		if err := j.Await(tickets[k]); err != nil {
-			t.Fatal(err)
-		}
-		if got := sentOnDisk(t, onDisk(t, j, c), batches); got != k {
-			t.Fatalf("after awaiting batch %d, batches 1 to %d are on disk", k, got)
-		}
-	}
-	if n := len(c.synced) - before; n != batches {
-		t.Errorf("%d fsyncs for %d batches, want one each", n, batches)
+// TestQueuedRecordsAtHubSpotsPace: when fewer than 50 batches go out a
+// second, as under HubSpot's limits, steadily or in bursts of slots, each
+// awaited record is on disk when Await returns, with an fsync of its own,
+// and no record queued behind it is: after a crash, no row that was not
+// sent is taken for sent.
+func TestQueuedRecordsAtHubSpotsPace(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		step func(k int) time.Duration // the wait before awaiting batch k
+	}{
+		{"ten a second", func(int) time.Duration { return 100 * time.Millisecond }},
+		{"bursts of four, four times a second", func(k int) time.Duration {
+			if k%4 == 1 {
+				return 250 * time.Millisecond
+			}
+			return time.Microsecond
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j, c, clock := openCounted(t)
+			const batches = 80
+			tickets := make([]uint64, batches+1)
+			for k := 1; k <= batches; k++ {
+				tickets[k] = j.Queue(batchRows(k))
+			}
+			before := len(c.synced)
+			for k := 1; k <= batches; k++ {
+				*clock = clock.Add(tc.step(k))
+				if err := j.Await(tickets[k]); err != nil {
+					t.Fatal(err)
+				}
+				if got := sentOnDisk(t, onDisk(t, j, c), batches); got != k {
+					t.Fatalf("after awaiting batch %d, batches 1 to %d are on disk", k, got)
+				}
+			}
+			if n := len(c.synced) - before; n != batches {
+				t.Errorf("%d fsyncs for %d batches, want one each", n, batches)
+			}
+		})
 	}
 }
 
@@ -272,32 +288,6 @@ func TestQueuedRecordsAheadAtAHighPace(t *testing.T) {
 	// The count covers the last 0.9 to 1 s, in buckets of 100 ms.
 	if mostAhead < 18 || mostAhead > 20 {
 		t.Errorf("at most %d records ahead; want 18 to 20 (a thousand a second, one per 50)", mostAhead)
-	}
-}
-
-// TestQueuedRecordsInBursts: batches that get their slots in bursts, four
-// at a time four times a second (as the pacer releases them), go out at 16
-// a second: no record goes ahead of its batch, however close together the
-// four come.
-func TestQueuedRecordsInBursts(t *testing.T) {
-	j, c, clock := openCounted(t)
-	const batches = 80
-	tickets := make([]uint64, batches+1)
-	for k := 1; k <= batches; k++ {
-		tickets[k] = j.Queue(batchRows(k))
-	}
-	for k := 1; k <= batches; k++ {
-		step := time.Microsecond
-		if k%4 == 1 {
-			step = 250 * time.Millisecond
-		}
-		*clock = clock.Add(step)
-		if err := j.Await(tickets[k]); err != nil {
-			t.Fatal(err)
-		}
-		if got := sentOnDisk(t, onDisk(t, j, c), batches); got != k {
-			t.Fatalf("after awaiting batch %d, batches 1 to %d are on disk", k, got)
-		}
 	}
 }
 
