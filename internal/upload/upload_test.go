@@ -488,19 +488,6 @@ func TestUploaderJournal(t *testing.T) {
 	})
 }
 
-// grantOnce gives the first request a slot at once and holds every later
-// one until ctx ends.
-type grantOnce struct{ granted bool }
-
-func (g *grantOnce) Acquire(ctx context.Context) (pacer.Release, error) {
-	if !g.granted {
-		g.granted = true
-		return func(hubspot.RateLimit, bool, time.Duration) {}, nil
-	}
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
-
 // TestStopsLeaveRowsRightlyRecorded: a run stopped while a batch waits for
 // the disk sends nothing more and records the batch not sent; a run stopped
 // before it resends rows that a search did not find leaves them in doubt,
@@ -532,7 +519,7 @@ func TestStopsLeaveRowsRightlyRecorded(t *testing.T) {
 			f := &fakeHubSpot{omit: map[string]bool{"2": true}} // row 2 gets no result
 			rec := &memRecorder{}
 			u := &Uploader{Sender: f, Recorder: rec, Finder: &fakeFinder{known: map[string]string{}},
-				Pacer: &grantOnce{}, Policy: DefaultPolicy, Workers: 1, SettleDelay: time.Second}
+				Pacer: &grantN{n: 1}, Policy: DefaultPolicy, Workers: 1, SettleDelay: time.Second}
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(time.Minute, cancel) // long after the search, while the resend waits
 			if err := u.Run(ctx, feed(batchOf(1, 2))); !errors.Is(err, context.Canceled) {
@@ -548,6 +535,47 @@ func TestStopsLeaveRowsRightlyRecorded(t *testing.T) {
 				t.Errorf("%d requests, want 1", len(f.bodies))
 			}
 		})
+	})
+}
+
+// grantN gives the first n requests a slot at once and holds every later
+// one until ctx ends.
+type grantN struct{ n int }
+
+func (g *grantN) Acquire(ctx context.Context) (pacer.Release, error) {
+	if g.n > 0 {
+		g.n--
+		return func(hubspot.RateLimit, bool, time.Duration) {}, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestStopBeforeHalvesOfADoubtfulBatch: a batch answered 502 (HubSpot may
+// have created it), resent under --retry-in-doubt and then rejected as a
+// whole, is split; if the run stops before the halves are sent, their rows
+// are in doubt, not NOT_SENT.
+func TestStopBeforeHalvesOfADoubtfulBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		whole := &hubspot.APIError{StatusCode: 400, Category: "VALIDATION_ERROR", Message: "One or more associations are invalid"}
+		f := &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 502}, whole}}
+		rec := &memRecorder{}
+		policy := DefaultPolicy
+		policy.RetryInDoubt = true
+		u := &Uploader{Sender: f, Recorder: rec, Pacer: &grantN{n: 2}, Policy: policy, Workers: 1, Jitter: func() float64 { return 0 }}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Minute, cancel)
+		if err := u.Run(ctx, feed(batchOf(1, 2, 3, 4))); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if len(f.bodies) != 2 {
+			t.Fatalf("%d requests, want 2 (the 502, then the 400)", len(f.bodies))
+		}
+		for r := 1; r <= 4; r++ {
+			if o := rec.outs[r]; o.Status != report.InDoubt {
+				t.Errorf("row %d = %+v, want in doubt", r, o)
+			}
+		}
 	})
 }
 
