@@ -48,6 +48,23 @@ func TooLong(v string) int {
 	return 0
 }
 
+// CalendarDay reports whether v, of the shape YYYY-MM-DD (digits and
+// dashes: the caller has checked), names a day of the calendar, the way
+// time.Parse(time.DateOnly, v) would accept it, without its cost. Date
+// properties take such days.
+func CalendarDay(v string) bool {
+	num := func(s string) int {
+		n := 0
+		for i := range len(s) {
+			n = n*10 + int(s[i]-'0')
+		}
+		return n
+	}
+	y, m, d := num(v[0:4]), num(v[5:7]), num(v[8:10])
+	// Day 0 of the next month is the last of this one.
+	return m >= 1 && m <= 12 && d >= 1 && d <= time.Date(y, time.Month(m+1), 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
 // BatchCreateRequest is the body of POST /crm/v3/objects/line_items/batch/create
 // (BatchInputSimplePublicObjectBatchInputForCreate).
 type BatchCreateRequest struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/lineitems/importer/internal/hubspot"
 )
 
 // converter turns a non-empty cell into HubSpot's string form. On failure it
@@ -312,19 +314,10 @@ func (d *dateOnly) convert(s string) (string, bool) {
 		}
 		pos += n
 	}
-	num := func(b []byte) int {
-		v := 0
-		for _, c := range b {
-			v = v*10 + int(c-'0')
-		}
-		return v
+	if v := string(out[:]); hubspot.CalendarDay(v) {
+		return v, true
 	}
-	y, m, day := num(out[0:4]), num(out[5:7]), num(out[8:10])
-	// Day 0 of the next month is the last of this one.
-	if m < 1 || m > 12 || day < 1 || day > time.Date(y, time.Month(m+1), 0, 0, 0, 0, 0, time.UTC).Day() {
-		return "", false
-	}
-	return string(out[:]), true
+	return "", false
 }
 
 func (f dateFormat) parse(s string) (time.Time, bool) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/lineitems/importer/internal/hubspot"
 )
 
 // The matchers below are hand-written equivalents of the emulator's
@@ -106,22 +108,6 @@ func shape(v, pattern string) bool {
 
 func isoDateShape(v string) bool { return shape(v, "dddd-dd-dd") }
 
-// calendarDay reports whether v, of isoDateShape, names a day of the
-// calendar, as time.Parse(time.DateOnly, v) does (a fuzz target compares
-// them), without its cost.
-func calendarDay(v string) bool {
-	num := func(s string) int {
-		n := 0
-		for i := range len(s) {
-			n = n*10 + int(s[i]-'0')
-		}
-		return n
-	}
-	y, m, d := num(v[0:4]), num(v[5:7]), num(v[8:10])
-	// Day 0 of the next month is the last of this one.
-	return m >= 1 && m <= 12 && d >= 1 && d <= time.Date(y, time.Month(m+1), 0, 0, 0, 0, 0, time.UTC).Day()
-}
-
 // isoInstantShape: date, time with seconds, up to 3 fraction digits, and
 // Z or ±hh:mm.
 func isoInstantShape(v string) bool {
@@ -149,7 +135,7 @@ func isoInstantShape(v string) bool {
 func checkDate(v string) (ok bool, hint string) {
 	var t, day time.Time // the instant in UTC; the calendar day to suggest
 	if isoDateShape(v) {
-		return calendarDay(v), ""
+		return hubspot.CalendarDay(v), ""
 	}
 	if ms, isShape, valid := epochMillis(v); isShape {
 		if !valid {

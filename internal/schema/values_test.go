@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
 )
 
 // The emulator's regular expressions (internal/emulator/validate.go), which
@@ -38,8 +40,8 @@ func compareMatchers(t *testing.T, v string) {
 	}
 	if isoDateShape(v) {
 		_, err := time.Parse(time.DateOnly, v)
-		if got := calendarDay(v); got != (err == nil) {
-			t.Errorf("calendarDay(%q) = %v, time.Parse: %v", v, got, err)
+		if got := hubspot.CalendarDay(v); got != (err == nil) {
+			t.Errorf("hubspot.CalendarDay(%q) = %v, time.Parse: %v", v, got, err)
 		}
 	}
 	if got, want := isoInstantShape(v), emuISODateTime.MatchString(v); got != want {
