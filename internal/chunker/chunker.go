@@ -41,6 +41,14 @@ type Batch struct {
 	Ticket uint64
 }
 
+// AppendRows appends the row numbers of b's items to dst, in order.
+func (b *Batch) AppendRows(dst []int) []int {
+	for _, it := range b.Items {
+		dst = append(dst, it.Row)
+	}
+	return dst
+}
+
 // Encode builds an Item from a mapped input, its encoding in memory of its
 // own. An [Encoder] does the same for many items at less cost.
 func Encode(row int, record []string, key string, in hubspot.CreateInput) *Item {

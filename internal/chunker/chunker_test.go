@@ -217,3 +217,11 @@ func TestBatchHoldsItsItems(t *testing.T) {
 		halves = []*Batch{NewBatch(whole.Items[:5]), NewBatch(whole.Items[5:])}
 	}
 }
+
+func TestAppendRows(t *testing.T) {
+	b := NewBatch([]*Item{item(7, "a"), item(3, "b"), item(12, "c")})
+	got := b.AppendRows([]int{1})
+	if fmt.Sprint(got) != "[1 7 3 12]" {
+		t.Errorf("AppendRows([1]) = %v, want [1 7 3 12]", got)
+	}
+}

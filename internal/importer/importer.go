@@ -489,10 +489,7 @@ func (p *producer) flush(ctx context.Context) bool {
 func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 	for i, b := range bs {
 		if p.jr != nil && !b.Recheck { // a recheck batch is looked up before anything is sent
-			p.sent = p.sent[:0]
-			for _, it := range b.Items {
-				p.sent = append(p.sent, it.Row)
-			}
+			p.sent = b.AppendRows(p.sent[:0])
 			b.Ticket = p.jr.Queue(p.sent)
 		}
 		select {

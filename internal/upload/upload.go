@@ -248,7 +248,7 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int, d
 		if attempt == 1 {
 			// Journalled once a slot is granted, so that rows waiting for
 			// one are not on record as sent.
-			if err := u.journalSent(b, round); err != nil {
+			if err := u.journalSent(b); err != nil {
 				release(hubspot.RateLimit{}, false, 0)
 				return err
 			}
@@ -328,20 +328,16 @@ func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int, d
 }
 
 // journalSent returns once the journal has the batch's rows on disk as
-// sent: its queued record when the batch came from the channel, else a
-// record of its own.
-func (u *Uploader) journalSent(b *chunker.Batch, round int) error {
+// sent: its queued record when the batch came from the channel with a
+// ticket, else (split halves, resends after a search) a record of its own.
+func (u *Uploader) journalSent(b *chunker.Batch) error {
 	if u.Journal == nil {
 		return nil
 	}
-	if b.Ticket != 0 && round == 0 {
+	if b.Ticket != 0 {
 		return u.Journal.Await(b.Ticket)
 	}
-	rows := make([]int, len(b.Items))
-	for i, it := range b.Items {
-		rows[i] = it.Row
-	}
-	return u.Journal.Sent(rows)
+	return u.Journal.Sent(b.AppendRows(make([]int, 0, len(b.Items))))
 }
 
 // stop records a batch that will not be sent (again) because the run must
