@@ -140,27 +140,42 @@ func counting(t *testing.T, j *Journal) *syncCounter {
 // fsynced bytes only.
 func onDisk(t *testing.T, j *Journal, c *syncCounter) *State {
 	t.Helper()
-	_, n := c.state() // before reading: what is on disk by then is in the file
-	data, err := os.ReadFile(j.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _, _, err := load(bytes.NewReader(data[:n]), j.path)
+	st, err := loadOnDisk(j, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-// linesOnDisk returns how many whole lines of the journal are on disk.
-func linesOnDisk(t *testing.T, j *Journal, c *syncCounter) int {
-	t.Helper()
+// loadOnDisk is onDisk for callers that cannot stop the test.
+func loadOnDisk(j *Journal, c *syncCounter) (*State, error) {
+	data, err := bytesOnDisk(j, c)
+	if err != nil {
+		return nil, err
+	}
+	st, _, _, err := load(bytes.NewReader(data), j.path)
+	return st, err
+}
+
+// bytesOnDisk returns the fsynced part of j's file. It asks how much that
+// is before reading, since other callers may be writing on.
+func bytesOnDisk(j *Journal, c *syncCounter) ([]byte, error) {
 	_, n := c.state()
 	data, err := os.ReadFile(j.path)
 	if err != nil {
+		return nil, err
+	}
+	return data[:n], nil
+}
+
+// linesOnDisk returns how many whole lines of the journal are on disk.
+func linesOnDisk(t *testing.T, j *Journal, c *syncCounter) int {
+	t.Helper()
+	data, err := bytesOnDisk(j, c)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Count(data[:n], []byte("\n"))
+	return bytes.Count(data, []byte("\n"))
 }
 
 // batchRows returns the rows of the k-th batch of ten (k from 1).
@@ -393,13 +408,7 @@ func TestConcurrentQueueAndAwait(t *testing.T) {
 					errs <- err
 					return
 				}
-				_, n := c.state() // before reading, as other workers write on
-				data, err := os.ReadFile(j.path)
-				if err != nil {
-					errs <- err
-					return
-				}
-				st, _, _, err := load(bytes.NewReader(data[:n]), j.path)
+				st, err := loadOnDisk(j, c)
 				if err != nil {
 					errs <- err
 					return
