@@ -5,7 +5,8 @@
 //
 //	hubspot-emulator --token TOKEN [--addr 127.0.0.1:8080] [--rate-max 100]
 //	    [--rate-interval 10s] [--daily 0] [--seed-deals 1001-1010] [--error-rate 0]
-//	    [--latency 0] ...
+//	    [--latency 0] [--unique-property external_id] [--unique-case-insensitive]
+//	    [--conflict-per-row] ...
 //
 // It prints the URL it listens on and serves until SIGINT or SIGTERM. It
 // refuses non-loopback addresses unless --allow-remote is given. Run with
@@ -106,7 +107,7 @@ func writeReport(path string, st emulator.Stats, n int, seen map[string]int, pro
 	}
 	data, err := json.MarshalIndent(map[string]any{
 		"requests": st.Requests, "batch_creates": st.BatchCreates, "throttled": st.Throttled, "faults": st.Faults,
-		"max_in_window": st.MaxInWindow, "searches": st.Searches, "line_items": n,
+		"max_in_window": st.MaxInWindow, "searches": st.Searches, "batch_reads": st.BatchReads, "line_items": n,
 		"distinct_property": prop, "distinct_values": len(seen), "duplicates": dups,
 	}, "", "  ")
 	if err != nil {

@@ -23,7 +23,23 @@ func TestParseOptions(t *testing.T) {
 			if o.addr != "127.0.0.1:8080" || o.config.RateMax != 100 || o.config.RateInterval != 10*time.Second || o.config.Scopes != nil {
 				t.Errorf("options = %+v", o)
 			}
+			if o.config.UniqueCaseInsensitive || o.config.ConflictPerRow {
+				t.Errorf("unique switches on by default: %+v", o.config)
+			}
 		}},
+		{name: "unique switches", args: []string{"--token", "T", "--unique-property", "external_id", "--unique-case-insensitive", "--conflict-per-row"},
+			check: func(t *testing.T, o *options) {
+				if !o.config.UniqueCaseInsensitive || !o.config.ConflictPerRow || !slices.Equal(o.unique, []string{"external_id"}) {
+					t.Errorf("config = %+v, unique = %v", o.config, o.unique)
+				}
+			}},
+		{name: "unique switches off", args: []string{"--token", "T", "--unique-case-insensitive=false", "--conflict-per-row=false"},
+			check: func(t *testing.T, o *options) {
+				if o.config.UniqueCaseInsensitive || o.config.ConflictPerRow {
+					t.Errorf("config = %+v", o.config)
+				}
+			}},
+		{name: "unique switch with a value", args: []string{"--token", "T", "--conflict-per-row=maybe"}, wantErr: "invalid boolean value"},
 		{name: "seeds and faults", args: []string{"--token", "T", "--seed-deals", "1001-1003,2000", "--seed-objects", "quotes=5",
 			"--error-rate", "0.5", "--error-statuses", "503", "--latency", "250ms", "--scopes", "a, b"},
 			check: func(t *testing.T, o *options) {
@@ -108,5 +124,95 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	if last := <-out.ch; !strings.Contains(last, "1 line items") {
 		t.Errorf("summary = %q", last)
+	}
+}
+
+// startRun runs the command with args on a free loopback port and returns
+// its base URL and a function that stops it and returns run's error.
+func startRun(t *testing.T, args ...string) (base string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{ch: make(chan string, 4)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--token", "T", "--addr", "127.0.0.1:0"}, args...), out, io.Discard)
+	}()
+	var line string
+	select {
+	case line = <-out.ch:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	}
+	m := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(line)
+	if m == nil {
+		cancel()
+		t.Fatalf("first output line = %q", line)
+	}
+	return m[1], func() error {
+		cancel()
+		err := <-done
+		<-out.ch // the summary
+		return err
+	}
+}
+
+// post sends body to base+path with the token T and returns the status and body.
+func post(t *testing.T, base, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer T")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(raw)
+}
+
+func TestRunPassesUniqueSwitches(t *testing.T) {
+	const (
+		create = "/crm/v3/objects/line_items/batch/create"
+		read   = "/crm/v3/objects/line_items/batch/read"
+	)
+	row := func(trace, v string) string {
+		return `{"objectWriteTraceId":"` + trace + `","properties":{"external_id":"` + v + `"},"associations":[]}`
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		conflict   int // status of a create whose value differs from a stored one in case only
+		taken      int // status of a create holding a stored value and a new one
+		readStatus int // status of a batch read by a case form of a stored value that was never sent
+	}{
+		{"defaults", nil, http.StatusCreated, http.StatusConflict, http.StatusMultiStatus},
+		{"case-insensitive", []string{"--unique-case-insensitive"}, http.StatusConflict, http.StatusConflict, http.StatusOK},
+		{"per row", []string{"--conflict-per-row"}, http.StatusCreated, http.StatusMultiStatus, http.StatusMultiStatus},
+		{"both", []string{"--unique-case-insensitive", "--conflict-per-row"}, http.StatusMultiStatus, http.StatusMultiStatus, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, stop := startRun(t, append([]string{"--unique-property", "external_id"}, tt.args...)...)
+			if status, body := post(t, base, create, `{"inputs":[`+row("a", "EXT-1")+`]}`); status != http.StatusCreated {
+				t.Fatalf("seeding: %d %s", status, body)
+			}
+			if status, body := post(t, base, create, `{"inputs":[`+row("b", "ext-1")+`]}`); status != tt.conflict {
+				t.Errorf("other case: %d %s, want %d", status, body, tt.conflict)
+			}
+			if status, body := post(t, base, create, `{"inputs":[`+row("c", "EXT-1")+`,`+row("d", "NEW-1")+`]}`); status != tt.taken {
+				t.Errorf("taken value: %d %s, want %d", status, body, tt.taken)
+			}
+			if status, body := post(t, base, read, `{"idProperty":"external_id","inputs":[{"id":"Ext-1"}],"properties":[],"propertiesWithHistory":[]}`); status != tt.readStatus {
+				t.Errorf("read: %d %s, want %d", status, body, tt.readStatus)
+			}
+			if err := stop(); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+		})
 	}
 }

@@ -128,7 +128,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.retryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
 	fs.StringVar(&c.keyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
 	fs.BoolVar(&c.restart, "restart", false, "discard the journal of an earlier run in --out and start over")
-	fs.DurationVar(&c.settleDelay, "lookup-delay", 2*time.Second, "wait before looking up rows without a clear answer, so HubSpot's search index can catch up")
+	fs.DurationVar(&c.settleDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `file`")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "also write the summary as JSON to `path` (- for standard output; the human summary then goes to standard error)")

@@ -74,7 +74,6 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	}
 	var client *hubspot.Client
 	var sender upload.Sender
-	var finder upload.Finder
 	counted := &countingTransport{}
 	if !token.Empty() {
 		client, err = hubspot.NewClient(newHTTPClient(cfg, counted), baseURL, token, "lineitems-importer/"+version)
@@ -87,12 +86,6 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	if cfg.command == cmdInitMapping {
 		return initMapping(ctx, client, in, con.stdout, log)
 	}
-	if !cfg.dryRun {
-		sender = client
-		if cfg.keyProperty != "" {
-			finder = resolve.New(client, cfg.keyProperty)
-		}
-	}
 	var portal *schema.Schema
 	tally := &schema.Tally{}
 	if client != nil {
@@ -103,6 +96,10 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	// The checks' requests count in the portal's window like the creates.
 	pc := importer.NewPacer(cfg.rate, cfg.dailyReserve)
 	pc.Note(int(counted.n.Load()))
+	var reader resolve.Reader
+	if !cfg.dryRun {
+		sender, reader = client, client
+	}
 
 	policy := upload.DefaultPolicy
 	policy.MaxAttempts = cfg.maxAttempts
@@ -124,7 +121,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		Log:          log,
 		Restart:      cfg.restart,
 		KeyProperty:  cfg.keyProperty,
-		Finder:       finder,
+		Reader:       reader,
 		SettleDelay:  cfg.settleDelay,
 		Schema:       portal,
 		Tally:        tally,

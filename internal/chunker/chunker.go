@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/rowstate"
 )
 
 // Item is one mapped row on its way to HubSpot.
@@ -22,7 +23,10 @@ type Item struct {
 	Record []string // the row's cells, for the reports
 	Key    string   // the mapping's key value, "" if none
 	JSON   []byte   // the encoded CreateInput, trace id included
-	fp     uint64   // fingerprint of the input without its trace id
+	// State is where the row stands with HubSpot: whether a request that
+	// carried it may have been processed, and whether it has an outcome.
+	State rowstate.Row
+	fp    uint64 // fingerprint of the input without its trace id
 }
 
 // TraceID is the objectWriteTraceId the item is sent with.

@@ -203,12 +203,23 @@ type wireObject struct {
 }
 
 // standardError is HubSpot's StandardError, one failed input of a 207.
+// Every field the spec marks required is always sent; use newStandardError.
 type standardError struct {
 	Status   string              `json:"status"`
 	Category string              `json:"category"`
 	Message  string              `json:"message"`
 	Context  map[string][]string `json:"context"`
 	Errors   []errorDetail       `json:"errors"`
+	Links    map[string]string   `json:"links"`
+}
+
+// newStandardError returns a StandardError with status "error", errs as
+// its errors (an empty list when errs is nil) and empty links.
+func newStandardError(category, msg string, ctx map[string][]string, errs []errorDetail) standardError {
+	if errs == nil {
+		errs = []errorDetail{}
+	}
+	return standardError{Status: "error", Category: category, Message: msg, Context: ctx, Errors: errs, Links: map[string]string{}}
 }
 
 // batchOutcome is what a committed batch create answers: a 201 or 207
@@ -264,6 +275,11 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []s
 		inputs[i].key = sc.keys[start:len(sc.keys):len(sc.keys)]
 	}
 
+	if d := s.drawLateCommit(); d > 0 {
+		// Not cancelled with the request: HubSpot goes on with a batch whose
+		// client has stopped waiting.
+		time.Sleep(d)
+	}
 	out, fail := s.processBatch(sc, inputs, started)
 	if fail != nil {
 		code := http.StatusBadRequest
@@ -385,7 +401,9 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	}
 
 	// Property values, then unique values against the store and the batch.
+	// Unique values are compared by s.uniqueKey.
 	errs := make([][]propError, len(unique))
+	var conflicts []string // with ConflictPerRow: the owner's id of each input's first collision, or ""
 	var claimed map[string]map[string]bool
 	sc.slots = sc.slots[:0]
 	for i, in := range unique {
@@ -401,18 +419,32 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 			if p == nil || !p.HasUniqueValue || val == "" {
 				continue
 			}
-			if owner, taken := s.unique[name][val]; taken {
+			key := s.uniqueKey(val)
+			if owner, taken := s.unique[name][key]; taken {
+				ownerID := strconv.FormatInt(owner, 10)
+				if s.cfg.ConflictPerRow && in.traceID != "" {
+					// Reported as this input's own error. The value is not
+					// claimed: an input that holds it too collides with the
+					// stored line item as well.
+					if conflicts == nil {
+						conflicts = make([]string, len(unique))
+					}
+					if conflicts[i] == "" {
+						conflicts[i] = ownerID
+					}
+					continue
+				}
 				// HubSpot answers a create that collides with an existing
 				// record's unique value with a 409 CONFLICT for the whole
 				// batch, naming only the first collision ("Contact already
 				// exists. Existing ID: N" for contacts); the emulator does the
-				// same for line items, trace ids or not.
-				ownerID := strconv.FormatInt(owner, 10)
+				// same for line items, trace ids or not, unless ConflictPerRow
+				// asks for errors per input (which need a trace id).
 				return batchOutcome{}, &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT",
-					Message: fmt.Sprintf("Line item already exists. Existing ID: %s", ownerID),
+					Message: conflictMessage(ownerID),
 					Context: map[string][]string{"propertyName": {name}, "existingId": {ownerID}}}
 			}
-			if claimed[name][val] {
+			if claimed[name][key] {
 				return reject(fmt.Sprintf("Duplicate unique values in batch input: %s=%q appears in more than one input, and %s is a unique property", name, val, name),
 					map[string][]string{"propertyName": {name}})
 			}
@@ -422,21 +454,25 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 			if claimed[name] == nil {
 				claimed[name] = make(map[string]bool)
 			}
-			claimed[name][val] = true
+			claimed[name][key] = true
 		}
 	}
 
-	var invalid []int
+	// failed are the inputs answered with an error: invalid values, or
+	// (with ConflictPerRow) a collision with a stored line item.
+	var failed []int
 	untraced := false
 	for i := range unique {
 		if len(errs[i]) > 0 {
-			invalid = append(invalid, i)
+			failed = append(failed, i)
 			untraced = untraced || unique[i].traceID == ""
+		} else if conflicts != nil && conflicts[i] != "" {
+			failed = append(failed, i)
 		}
 	}
 	if untraced {
 		var all []propError
-		for _, i := range invalid {
+		for _, i := range failed {
 			all = append(all, errs[i]...)
 		}
 		return batchOutcome{}, &apiError{Message: propertyMessage(all), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
@@ -446,12 +482,12 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	out := batchOutcome{status: http.StatusCreated, startedAt: formatInstant(started)}
 	now := s.now()
 	out.ts = formatInstant(now)
-	out.created = make([]createdItem, 0, len(unique)-len(invalid))
+	out.created = make([]createdItem, 0, len(unique)-len(failed))
 	batch := uint32(len(s.batches))
 	sc.data = sc.data[:0]
 	var offs [maxBatchInputs]uint32
 	for i, in := range unique {
-		if len(errs[i]) > 0 {
+		if len(errs[i]) > 0 || (conflicts != nil && conflicts[i] != "") {
 			continue
 		}
 		s.nextID += 1 + int64(s.rng.IntN(3))
@@ -463,7 +499,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 				if s.unique[kv.name] == nil {
 					s.unique[kv.name] = make(map[string]int64)
 				}
-				s.unique[kv.name][strings.Clone(kv.value)] = s.nextID
+				s.unique[kv.name][strings.Clone(s.uniqueKey(kv.value))] = s.nextID
 			}
 		}
 		offs[len(out.created)] = uint32(len(sc.data))
@@ -476,20 +512,27 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 			s.items.add(storedItem{idNum: c.id, batch: batch, off: offs[j]})
 		}
 	}
-	for _, i := range invalid {
-		out.errors = append(out.errors, standardError{
-			Status:   "error",
-			Category: "VALIDATION_ERROR",
-			Message:  propertyMessage(errs[i]),
-			Context:  map[string][]string{"objectWriteTraceId": {unique[i].traceID}},
-			Errors:   propertyDetails(errs[i]),
-		})
+	for _, i := range failed {
+		ctx := map[string][]string{"objectWriteTraceId": {unique[i].traceID}}
+		if len(errs[i]) > 0 { // invalid values are reported before a collision
+			out.errors = append(out.errors, newStandardError("VALIDATION_ERROR", propertyMessage(errs[i]), ctx, propertyDetails(errs[i])))
+			continue
+		}
+		owner := conflicts[i]
+		ctx["existingId"] = []string{owner}
+		out.errors = append(out.errors, newStandardError("CONFLICT", conflictMessage(owner), ctx, nil))
 	}
 	s.rng.Shuffle(len(out.created), func(a, b int) { out.created[a], out.created[b] = out.created[b], out.created[a] })
 	s.rng.Shuffle(len(out.errors), func(a, b int) { out.errors[a], out.errors[b] = out.errors[b], out.errors[a] })
 	out.completedAt = formatInstant(s.now())
-	if len(invalid) > 0 {
+	if len(failed) > 0 {
 		out.status = http.StatusMultiStatus
 	}
 	return out, nil
+}
+
+// conflictMessage is the message of a create whose unique value the line
+// item ownerID already holds.
+func conflictMessage(ownerID string) string {
+	return "Line item already exists. Existing ID: " + ownerID
 }

@@ -115,7 +115,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
 		}
 	}
-	body := []byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0050000","sku-0099999"]}]}],"properties":["hs_sku","name"],"limit":100}`)
+	body := []byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0050000","sku-0099999"]}]}],"properties":["hs_sku","name"],"limit":100,"after":"0"}`)
 	b.ReportAllocs()
 	for b.Loop() {
 		if rec := serve(b, srv, "/crm/v3/objects/line_items/search", body); rec.Code != http.StatusOK {

@@ -1,7 +1,7 @@
 // Package emulator is an in-process emulation of one HubSpot portal, strict
-// enough to test the importer against: the line item batch create, search,
-// properties and association label endpoints, HubSpot's rate limits, and
-// injected failures.
+// enough to test the importer against: the line item batch create, batch
+// read, search, properties and association label endpoints, HubSpot's rate
+// limits, and injected failures.
 //
 // It is as strict as real HubSpot and, where HubSpot's behaviour could not
 // be established, stricter: a client that works against the emulator should
@@ -11,6 +11,7 @@
 // # Endpoints
 //
 //   - POST /crm/v3/objects/line_items/batch/create (scope crm.objects.line_items.write)
+//   - POST /crm/v3/objects/line_items/batch/read (scope crm.objects.line_items.read)
 //   - POST /crm/v3/objects/line_items/search (scope crm.objects.line_items.read)
 //   - GET /crm/v3/properties/line_items (scope crm.schemas.line_items.read)
 //   - GET /crm/associations/v4/line_items/{toObjectType}/labels, also served as
@@ -52,11 +53,29 @@
 //     genuine 429s carry none.
 //   - The search endpoint and the labels endpoint carry the spec extension
 //     x-hubspot-rate-limit-exemptions: ["ten-secondly"]; they are not counted
-//     in the burst window.
+//     in the burst window. Batch read carries none, so it is counted like
+//     batch create.
+//   - Batch read, from lineItems.json: the body is
+//     BatchReadInputSimplePublicObjectId, whose inputs ([{"id": string}]),
+//     properties and propertiesWithHistory (lists of names) are required and
+//     idProperty ("a custom unique value property"; "Do not include this
+//     parameter if retrieving by record ID") is optional; the query
+//     parameter archived is a boolean, default false ("Whether to return only
+//     results that have been archived"). The answer is 200
+//     BatchResponseSimplePublicObject {status, results, startedAt,
+//     completedAt} or 207 BatchResponseSimplePublicObjectWithErrors, which
+//     adds numErrors and errors.
+//   - StandardError, the element of a 207's errors, requires status,
+//     category, message, context, errors and links (lineItems.json); every
+//     207 error the emulator sends has all six, errors [] and links {} when
+//     there is nothing to put in them.
+//   - PublicObjectSearchRequest (lineItems.json, and the 2026-09 spec alike)
+//     requires after, filterGroups, limit, properties and sorts.
 //   - Search limits, from the "Search the CRM" guide: 5 requests/s per
 //     account; default page 10, at most 200; paging past 10,000 results is a
 //     400; at most 5 filterGroups, 6 filters per group, 18 filters in all;
-//     after is an integer formatted as a string; one sort rule; EQ is
+//     after is an integer formatted as a string ("0" is the first page); one
+//     sort rule; EQ is
 //     case-insensitive except on enumerations; IN/NOT_IN on string
 //     properties need lowercase values; "a query can contain a maximum of
 //     3,000 characters. If the body of your request exceeds 3,000 characters,
@@ -105,6 +124,22 @@
 //     contacts' unique email), whatever the trace ids. Two inputs of one
 //     batch with the same unique value fail the whole batch with a 400.
 //     Nothing is created in either case.
+//   - With Config.ConflictPerRow, such a collision is answered per input
+//     instead: a 207 in which each colliding input gets the error
+//     {"status":"error","category":"CONFLICT","message":"Line item already
+//     exists. Existing ID: N","context":{"objectWriteTraceId":[its trace
+//     id],"existingId":["N"]},"errors":[],"links":{}} and the other valid
+//     inputs are created (and subject to commit faults). This shape is
+//     modelled on the 409's, not verified. An input with invalid values gets
+//     only its VALIDATION_ERROR; a colliding input without a trace id still
+//     fails the whole batch with the 409, naming its collision; two inputs
+//     holding the same taken value both get a CONFLICT.
+//   - HubSpot does not document whether unique values that differ only in
+//     letter case collide. By default they do not: values compare byte for
+//     byte. With Config.UniqueCaseInsensitive they compare as
+//     strings.EqualFold does (so "ı" and "i" still differ), for creates,
+//     duplicates within a batch and batch read by idProperty; search is
+//     unaffected.
 //   - Number values must be plain decimals: optional "-", digits, optionally
 //     "." and digits ("1,234.50", "12e3", ".5", "+1" and "abc" fail with code
 //     INVALID_DOUBLE). quantity accepts decimals like any number property.
@@ -127,18 +162,45 @@
 //     every other answered request after authentication are counted.
 //   - Requests answered 429 are not counted against the window or the day.
 //   - The daily quota resets at midnight UTC (HubSpot uses the account's time
-//     zone) or on ResetDaily. Search and label requests count towards it.
+//     zone) or on ResetDaily. Search, batch read and label requests count
+//     towards it.
 //   - Only granular scopes are accepted; the legacy "e-commerce" scope the
 //     spec also lists is not.
-//   - Search: a body over 3,000 characters is a 400 (the docs' sentence read
-//     literally); IN/NOT_IN take at most 100 values; a filter or sort on an
+//   - Search: a body without after (or with after null) is a 400
+//     VALIDATION_ERROR, as the spec requires it; whether HubSpot itself
+//     rejects it is not verified. The other fields the spec requires
+//     (filterGroups, limit, properties, sorts) are not enforced and may be
+//     left out. A body over 3,000 characters is a 400 (the docs'
+//     sentence read literally); IN/NOT_IN take at most 100 values; a filter or sort on an
 //     unknown property is a 400; limit must be 1..200; results are ordered by
 //     id unless sorted; requested properties without a value come back as
 //     null, and createdate, hs_lastmodifieddate and hs_object_id always come
 //     back. Config.SearchLag can delay indexing, as HubSpot's index does.
+//   - Batch read: an input that names no line item gets its own error
+//     {"status":"error","category":"OBJECT_NOT_FOUND","message":"Could not
+//     get some LINE_ITEM objects, they may be deleted or not exist. Check
+//     that ids are valid.","context":{"ids":[the id as sent]},"errors":[],
+//     "links":{}}, one per distinct id sent; this message, category and shape
+//     are modelled, not verified (HubSpot may well list several ids in one
+//     error). Some found: 207 with results and errors; none found: 207 with
+//     empty results. A line item named twice (or, with
+//     UniqueCaseInsensitive, in two cases) is answered once. Without
+//     idProperty an id must be the record id as HubSpot writes it ("0123",
+//     "+123" and " 123" are not found). idProperty must name a property with
+//     hasUniqueValue (hs_object_id has not), else the request is a 400; line
+//     items are then found by the value they were created with. Results hold
+//     the requested properties that have a value (unset ones are left out,
+//     unlike search's nulls; unknown names are ignored) plus createdate,
+//     hs_lastmodifieddate and hs_object_id. A non-empty
+//     propertiesWithHistory is a 400, as the emulator keeps no history.
+//     archived=true finds nothing (nothing is ever archived); an archived
+//     value other than true or false is a 400. Inputs are limited as for
+//     creates (1 to 100). Batch read reads the store, so SearchLag does not
+//     delay it, and it writes nothing, so commit faults do not apply.
 //   - Injected gateway errors (Faults.ErrorRate) answer 500 with HubSpot's
 //     JSON "internal error" and other statuses with an HTML page; commit-then
-//     errors use the same pages.
+//     errors (batch creates that committed line items only) use the same
+//     pages.
 //   - Line item ids start near 37,400,000,000 and increase with small random
 //     gaps; results and errors of a batch come back in a seeded random order.
 package emulator

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 var (
@@ -71,4 +72,20 @@ func (s *Server) writeGatewayError(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
+}
+
+// drawLateCommit draws Faults.LateCommitRate for a batch create and returns
+// how long its processing is put off, or 0.
+func (s *Server) drawLateCommit() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults
+	if f.LateCommitRate <= 0 || s.rng.Float64() >= f.LateCommitRate {
+		return 0
+	}
+	s.stats.Faults++
+	if f.LateCommit > 0 {
+		return f.LateCommit
+	}
+	return 30 * time.Second
 }

@@ -69,7 +69,7 @@ func TestInjectedRateLimit(t *testing.T) {
 			t.Errorf("injected 429: %v %s", r.header, r.raw)
 		}
 	}
-	r := c.search(map[string]any{})
+	r := c.search(firstPage())
 	wantStatus(t, r, http.StatusTooManyRequests)
 	if r.body["policyName"] != emulator.PolicySecondly {
 		t.Errorf("injected search 429: %s", r.raw)
@@ -102,7 +102,7 @@ func TestCommitThenDrop(t *testing.T) {
 	}
 	// A batch that commits nothing is answered normally, and search is unaffected.
 	wantStatus(t, c.create(input("", props("price", "bad"))), http.StatusBadRequest)
-	wantStatus(t, c.search(map[string]any{}), http.StatusOK)
+	wantStatus(t, c.search(firstPage()), http.StatusOK)
 	if st := c.srv.Stats(); st.Faults != 1 || st.BatchCreates != 2 {
 		t.Errorf("stats = %+v", st)
 	}
@@ -181,7 +181,7 @@ func TestConcurrentUse(t *testing.T) {
 				if err == nil && r.status == http.StatusOK {
 					t.Errorf("unexpected 200")
 				}
-				_, _ = c.send(context.Background(), http.MethodPost, "/crm/v3/objects/line_items/search", map[string]any{}, nil)
+				_, _ = c.send(context.Background(), http.MethodPost, "/crm/v3/objects/line_items/search", firstPage(), nil)
 			}
 		})
 	}
@@ -200,4 +200,30 @@ func TestConcurrentUse(t *testing.T) {
 	if len(c.srv.LineItems()) != st.BatchCreates {
 		t.Errorf("%d line items for %d processed batch creates", len(c.srv.LineItems()), st.BatchCreates)
 	}
+}
+
+// TestLateCommit: a batch create that HubSpot processes after its client
+// stopped waiting still creates its line items, later.
+func TestLateCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newClient(t, emulator.Config{RateMax: -1})
+		c.srv.SetFaults(emulator.Faults{LateCommitRate: 1, LateCommit: 20 * time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		body := map[string]any{"inputs": []map[string]any{input("1", props("name", "late"))}}
+		if r, err := c.send(ctx, http.MethodPost, "/crm/v3/objects/line_items/batch/create", body, nil); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("answer %+v, %v; want the client's timeout", r, err)
+		}
+		time.Sleep(10 * time.Second) // 10 s after arrival: not yet
+		if n := c.srv.LineItemCount(); n != 0 {
+			t.Fatalf("%d line items before the late commit", n)
+		}
+		time.Sleep(15 * time.Second) // 25 s after arrival
+		if n := c.srv.LineItemCount(); n != 1 {
+			t.Fatalf("%d line items after the late commit, want 1", n)
+		}
+		if st := c.srv.Stats(); st.Faults != 1 {
+			t.Errorf("faults %d, want 1", st.Faults)
+		}
+	})
 }

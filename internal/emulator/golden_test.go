@@ -150,16 +150,29 @@ func goldenCases() []goldenCase {
 		return goldenCase{name: name, path: "/crm/v3/objects/line_items/search", body: body}
 	}
 	cases = append(cases,
-		search("search all", `{"limit":200}`),
-		search("search eq", `{"filterGroups":[{"filters":[{"propertyName":"name","operator":"EQ","value":"SAME"}]}],"properties":["name","price","nope"]}`),
-		search("search in", `{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["s001","s050","sku-1"]}]}],"properties":["hs_sku"]}`),
+		search("search all", `{"limit":200,"after":"0"}`),
+		search("search eq", `{"filterGroups":[{"filters":[{"propertyName":"name","operator":"EQ","value":"SAME"}]}],"properties":["name","price","nope"],"after":"0"}`),
+		search("search in", `{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["s001","s050","sku-1"]}]}],"properties":["hs_sku"],"after":"0"}`),
 		search("search has", `{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"HAS_PROPERTY"}]}],"sorts":[{"propertyName":"price","direction":"DESCENDING"}],"limit":3,"after":"2","properties":["price","hs_sku"]}`),
-		search("search not has", `{"filters":[{"propertyName":"price","operator":"NOT_HAS_PROPERTY"}],"sorts":["name"],"properties":["name","description"]}`),
-		search("search query", `{"query":"sAmE","properties":[]}`),
-		search("search id", `{"filterGroups":[{"filters":[{"propertyName":"hs_object_id","operator":"GT","value":"0"},{"propertyName":"createdate","operator":"HAS_PROPERTY"}]}],"sorts":["-hs_object_id"],"limit":2}`),
-		search("search between", `{"filterGroups":[{"filters":[{"propertyName":"price","operator":"BETWEEN","value":"10","highValue":"20"}]},{"filters":[{"propertyName":"name","operator":"CONTAINS_TOKEN","value":"fi*"}]}],"properties":["price","name"]}`),
-		search("search neq", `{"filterGroups":[{"filters":[{"propertyName":"custom_colors","operator":"EQ","value":"blue"},{"propertyName":"external_id","operator":"NEQ","value":"x"}]}],"properties":["custom_colors","custom_when","custom_flag"]}`),
-		search("search bad", `{"filterGroups":[{"filters":[{"propertyName":"nope","operator":"EQ","value":"x"}]}]}`),
+		search("search not has", `{"filters":[{"propertyName":"price","operator":"NOT_HAS_PROPERTY"}],"sorts":["name"],"properties":["name","description"],"after":"0"}`),
+		search("search query", `{"query":"sAmE","properties":[],"after":"0"}`),
+		search("search id", `{"filterGroups":[{"filters":[{"propertyName":"hs_object_id","operator":"GT","value":"0"},{"propertyName":"createdate","operator":"HAS_PROPERTY"}]}],"sorts":["-hs_object_id"],"limit":2,"after":"0"}`),
+		search("search between", `{"filterGroups":[{"filters":[{"propertyName":"price","operator":"BETWEEN","value":"10","highValue":"20"}]},{"filters":[{"propertyName":"name","operator":"CONTAINS_TOKEN","value":"fi*"}]}],"properties":["price","name"],"after":"0"}`),
+		search("search neq", `{"filterGroups":[{"filters":[{"propertyName":"custom_colors","operator":"EQ","value":"blue"},{"propertyName":"external_id","operator":"NEQ","value":"x"}]}],"properties":["custom_colors","custom_when","custom_flag"],"after":"0"}`),
+		search("search bad", `{"filterGroups":[{"filters":[{"propertyName":"nope","operator":"EQ","value":"x"}]}],"after":"0"}`),
+		search("search without after", `{"filterGroups":[],"sorts":[],"properties":[],"limit":10}`),
+	)
+	read := func(name, body string) goldenCase {
+		return goldenCase{name: name, path: "/crm/v3/objects/line_items/batch/read", body: body}
+	}
+	cases = append(cases,
+		read("read by id", `{"inputs":[{"id":"37400007002"},{"id":"37400007003"},{"id":"37400007002"},{"id":"1"},{"id":"037400007002"},{"id":"+37400007002"},{"id":"1"}],"properties":["name","price","nope","hs_object_id","hs_sku"],"propertiesWithHistory":[]}`),
+		read("read by unique value", `{"idProperty":"external_id","inputs":[{"id":"X-1"},{"id":"x-1"},{"id":"X-404"}],"properties":["external_id","name","hs_sku"],"propertiesWithHistory":[]}`),
+		read("read found", `{"inputs":[{"id":"37400007005"}],"properties":[],"propertiesWithHistory":[]}`),
+		read("read none found", `{"inputs":[{"id":"2"},{"id":"<&>"}],"properties":["name"],"propertiesWithHistory":[]}`),
+		read("read bad idProperty", `{"idProperty":"hs_sku","inputs":[{"id":"S001"}],"properties":[],"propertiesWithHistory":[]}`),
+		read("read missing required", `{"inputs":[{"id":"1"}]}`),
+		read("read unknown field", `{"inputs":[{"id":"1"}],"properties":[],"propertiesWithHistory":[],"archived":false}`),
 	)
 	return cases
 }

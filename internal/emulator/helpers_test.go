@@ -127,6 +127,10 @@ func (c *client) create(inputs ...map[string]any) *response {
 	return c.do(http.MethodPost, "/crm/v3/objects/line_items/batch/create", map[string]any{"inputs": inputs})
 }
 
+// firstPage is the smallest search body: the spec requires after, and
+// "0" asks for the first page.
+func firstPage() map[string]any { return map[string]any{"after": "0"} }
+
 func (c *client) search(body any) *response {
 	c.t.Helper()
 	return c.do(http.MethodPost, "/crm/v3/objects/line_items/search", body)

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/lineitems/importer/internal/jsonstr"
 )
@@ -126,15 +128,9 @@ func FuzzAppendJSONString(f *testing.F) {
 	f.Fuzz(checkString)
 }
 
-// batchResponse is the struct appendBatchResponse encodes by hand.
-type batchResponse struct {
-	Status      string          `json:"status"`
-	Results     []wireObject    `json:"results"`
-	NumErrors   int             `json:"numErrors,omitempty"`
-	Errors      []standardError `json:"errors,omitempty"`
-	StartedAt   string          `json:"startedAt"`
-	CompletedAt string          `json:"completedAt"`
-}
+// batchResponse is the struct appendBatchResponse encodes by hand: the
+// same fields as a batch read's answer.
+type batchResponse = batchReadResponse
 
 // plainASCII is what batchParser.plain means: s needs no escaping.
 func plainASCII(s string) bool { return jsonstr.Plain(s, 0) == len(s) }
@@ -180,8 +176,11 @@ func TestAppendBatchResponse(t *testing.T) {
 			want.Results = append(want.Results, wireObject{ID: idStr, Properties: props, CreatedAt: out.ts, UpdatedAt: out.ts, ObjectWriteTraceID: in.traceID})
 		}
 		for range r.IntN(3) {
-			e := standardError{Status: "error", Category: "VALIDATION_ERROR", Message: "m <&>", Context: map[string][]string{"objectWriteTraceId": {"t"}},
-				Errors: []errorDetail{{Message: "x", Code: "C", Context: map[string][]string{"propertyName": {"p"}}}}}
+			e := newStandardError("VALIDATION_ERROR", "m <&>", map[string][]string{"objectWriteTraceId": {"t"}},
+				[]errorDetail{{Message: "x", Code: "C", Context: map[string][]string{"propertyName": {"p"}}}})
+			if r.IntN(2) == 0 {
+				e = newStandardError("CONFLICT", conflictMessage("12"), map[string][]string{"objectWriteTraceId": {"t"}, "existingId": {"12"}}, nil)
+			}
 			out.errors = append(out.errors, e)
 			want.Errors = append(want.Errors, e)
 		}
@@ -205,4 +204,54 @@ func TestLowerEquals(t *testing.T) {
 			}
 		}
 	}
+}
+
+// foldWords are strings whose case folding is tricky: ASCII, Latin-1, the
+// Kelvin sign and long s (which fold to ASCII), Greek sigmas, Turkish i's,
+// sharp s, Cherokee and Deseret letters.
+var foldWords = []string{"", "a", "A", "sku-1", "SKU-1", "Sku-1", "sku-2", "ÀB", "àb", "àB", "İ", "i̇", "ı", "I", "i",
+	"K", "k", "\u212a", "S", "s", "\u017f", "ß", "ẞ", "SS", "ss", "Σ", "σ", "ς", "ΟΔΟΣ", "οδος", "οδοσ",
+	"\u13a0", "\uab70", "\U00010400", "\U00010428", "Ǆ", "ǅ", "ǆ", "\ufffd", "x\u0301", "ǰ", "J̌"}
+
+// checkFold compares foldKey with strings.EqualFold on a and b.
+func checkFold(t *testing.T, a, b string) {
+	t.Helper()
+	if !utf8.ValidString(a) || !utf8.ValidString(b) {
+		return // EqualFold reads every invalid byte as U+FFFD; stored values are valid UTF-8
+	}
+	if got, want := foldKey(a) == foldKey(b), strings.EqualFold(a, b); got != want {
+		t.Errorf("foldKey(%q) = %q, foldKey(%q) = %q: equal %v, EqualFold says %v", a, foldKey(a), b, foldKey(b), got, want)
+	}
+}
+
+func TestFoldKeyIsEqualFold(t *testing.T) {
+	for _, a := range foldWords {
+		for _, b := range foldWords {
+			checkFold(t, a, b)
+		}
+		if k := foldKey(a); foldKey(k) != k {
+			t.Errorf("foldKey(%q) = %q is not its own key", a, k)
+		}
+	}
+	// Every rune with a case against its simple fold and case mappings.
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if unicode.SimpleFold(r) == r && unicode.ToUpper(r) == r && unicode.ToLower(r) == r {
+			continue // no case (this includes the surrogates)
+		}
+		a := string(r)
+		checkFold(t, a, string(unicode.SimpleFold(r)))
+		checkFold(t, a, string(unicode.ToUpper(r)))
+		checkFold(t, a, string(unicode.ToLower(r)))
+		checkFold(t, a, strings.ToLower(strings.ToUpper(a)))
+	}
+	if s := "PLAIN-UPPER 123"; unsafe.StringData(foldKey(s)) != unsafe.StringData(s) {
+		t.Error("foldKey copied a string that needs no folding")
+	}
+}
+
+func FuzzFoldKey(f *testing.F) {
+	for i, w := range foldWords {
+		f.Add(w, foldWords[(i+1)%len(foldWords)])
+	}
+	f.Fuzz(checkFold)
 }

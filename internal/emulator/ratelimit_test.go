@@ -97,7 +97,7 @@ func TestDailyQuota(t *testing.T) {
 			}
 		}
 		// Search counts towards the day and carries the daily headers only.
-		r := c.search(map[string]any{})
+		r := c.search(firstPage())
 		wantStatus(t, r, http.StatusOK)
 		if r.header.Get("X-HubSpot-RateLimit-Daily-Remaining") != "0" || r.header.Get("X-HubSpot-RateLimit-Max") != "" {
 			t.Errorf("search headers: %v", r.header)
@@ -107,7 +107,7 @@ func TestDailyQuota(t *testing.T) {
 		if r.body["policyName"] != emulator.PolicyDaily || r.body["message"] != "You have reached your daily limit." {
 			t.Errorf("daily 429: %s", r.raw)
 		}
-		wantStatus(t, c.search(map[string]any{}), http.StatusTooManyRequests)
+		wantStatus(t, c.search(firstPage()), http.StatusTooManyRequests)
 
 		c.srv.ResetDaily()
 		wantStatus(t, get(), http.StatusOK)
@@ -129,7 +129,7 @@ func TestSearchSecondlyLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newClient(t, emulator.Config{RateMax: 2})
 		for range 5 {
-			r := c.search(map[string]any{})
+			r := c.search(firstPage())
 			wantStatus(t, r, http.StatusOK)
 			for _, h := range []string{"X-HubSpot-RateLimit-Max", "X-HubSpot-RateLimit-Remaining", "X-HubSpot-RateLimit-Interval-Milliseconds"} {
 				if r.header.Get(h) != "" {
@@ -137,7 +137,7 @@ func TestSearchSecondlyLimit(t *testing.T) {
 				}
 			}
 		}
-		r := c.search(map[string]any{})
+		r := c.search(firstPage())
 		wantStatus(t, r, http.StatusTooManyRequests)
 		if r.body["policyName"] != emulator.PolicySecondly || r.body["message"] != "You have reached your secondly limit." || r.body["errorType"] != "RATE_LIMIT" {
 			t.Errorf("search 429: %s", r.raw)
@@ -145,7 +145,7 @@ func TestSearchSecondlyLimit(t *testing.T) {
 		// Searches do not use the burst window (RateMax 2).
 		wantStatus(t, c.create(input("", props("name", "x"))), http.StatusCreated)
 		time.Sleep(time.Second)
-		wantStatus(t, c.search(map[string]any{}), http.StatusOK)
+		wantStatus(t, c.search(firstPage()), http.StatusOK)
 		if st := c.srv.Stats(); st.Searches != 6 || st.Throttled != 1 || st.MaxInWindow != 1 {
 			t.Errorf("stats = %+v", st)
 		}

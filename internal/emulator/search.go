@@ -46,6 +46,11 @@ func parseSearch(v any, props map[string]*Property) (*searchRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The spec marks after, filterGroups, limit, properties and sorts
+	// required; only after is enforced (see the package documentation).
+	if err := requireFields(m, "", "after"); err != nil {
+		return nil, err
+	}
 	req := &searchRequest{limit: defaultSearchLimit}
 	if q, ok := m["query"]; ok && q != nil {
 		if req.query, err = asString(q, "query"); err != nil {
@@ -60,19 +65,15 @@ func parseSearch(v any, props map[string]*Property) (*searchRequest, error) {
 			return nil, &inputError{msg: fmt.Sprintf("Invalid input JSON: limit must be between 1 and %d (got %d)", maxSearchLimit, req.limit)}
 		}
 	}
-	if a, ok := m["after"]; ok && a != nil {
-		as, err := asString(a, "after")
-		if err != nil {
-			return nil, err
-		}
-		n, err := strconv.Atoi(as)
-		if err != nil || n < 0 {
-			return nil, &inputError{msg: fmt.Sprintf("Invalid input JSON: after must be a non-negative integer formatted as a string (got %q)", as)}
-		}
-		if n >= maxSearchResults {
-			return nil, &inputError{msg: fmt.Sprintf("Invalid input: search results are limited to %d; paging beyond them (after=%d) is not allowed", maxSearchResults, n)}
-		}
-		req.after = n
+	after, err := asString(m["after"], "after") // "0" asks for the first page
+	if err != nil {
+		return nil, err
+	}
+	if req.after, err = strconv.Atoi(after); err != nil || req.after < 0 {
+		return nil, &inputError{msg: fmt.Sprintf("Invalid input JSON: after must be a non-negative integer formatted as a string (got %q)", after)}
+	}
+	if req.after >= maxSearchResults {
+		return nil, &inputError{msg: fmt.Sprintf("Invalid input: search results are limited to %d; paging beyond them (after=%d) is not allowed", maxSearchResults, req.after)}
 	}
 	if p, ok := m["properties"]; ok && p != nil {
 		arr, err := asArray(p, "properties")
@@ -404,13 +405,22 @@ func (req *searchRequest) matchesQuery(s *Server, v view) bool {
 
 // searchResult renders a stored item as a search result: the named
 // properties (null when unset) plus HubSpot's always-returned ones.
+// Guarded by s.mu.
 func (s *Server) searchResult(it *storedItem, only []string) wireObject {
+	return s.publicObject(it, only, true)
+}
+
+// publicObject renders a stored item as a SimplePublicObject holding the
+// named properties and createdate, hs_lastmodifieddate and hs_object_id.
+// A named property without a value is null if nulls is set, else left out.
+// Guarded by s.mu.
+func (s *Server) publicObject(it *storedItem, only []string, nulls bool) wireObject {
 	v := s.view(it)
-	props := make(map[string]*string)
-	for _, k := range append([]string{"createdate", "hs_lastmodifieddate", "hs_object_id"}, only...) {
+	props := make(map[string]*string, len(systemProps)+len(only))
+	for _, k := range slices.Concat(systemProps[:], only) {
 		if val, ok := s.get(v, k); ok {
 			props[k] = &val
-		} else {
+		} else if nulls {
 			props[k] = nil
 		}
 	}

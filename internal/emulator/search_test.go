@@ -47,7 +47,7 @@ func groups(filters ...[]map[string]any) map[string]any {
 	for _, f := range filters {
 		gs = append(gs, map[string]any{"filters": f})
 	}
-	return map[string]any{"filterGroups": gs, "properties": []string{"hs_sku"}, "limit": 100}
+	return map[string]any{"filterGroups": gs, "properties": []string{"hs_sku"}, "limit": 100, "after": "0"}
 }
 
 func TestSearchFilters(t *testing.T) {
@@ -67,10 +67,10 @@ func TestSearchFilters(t *testing.T) {
 		{"OR across groups", groups([]map[string]any{eq("hs_sku", "SKU-01")}, []map[string]any{eq("hs_sku", "SKU-24")}), []string{"SKU-01", "SKU-24"}},
 		{"BETWEEN", groups([]map[string]any{{"propertyName": "price", "operator": "BETWEEN", "value": "10", "highValue": "12"}}), []string{"SKU-10", "SKU-11", "SKU-12"}},
 		{"HAS_PROPERTY", groups([]map[string]any{{"propertyName": "recurringbillingfrequency", "operator": "NOT_HAS_PROPERTY"}, {"propertyName": "price", "operator": "LT", "value": "6"}}), []string{"SKU-01", "SKU-03", "SKU-05"}},
-		{"top-level filters", map[string]any{"filters": []map[string]any{eq("hs_sku", "SKU-07")}, "properties": []string{"hs_sku"}}, []string{"SKU-07"}},
-		{"query", map[string]any{"query": "item 13", "properties": []string{"hs_sku"}}, []string{"SKU-13"}},
-		{"sort descending", map[string]any{"sorts": []map[string]any{{"propertyName": "price", "direction": "DESCENDING"}}, "limit": 3, "properties": []string{"hs_sku"}}, []string{"SKU-24", "SKU-23", "SKU-22"}},
-		{"sort string form", map[string]any{"sorts": []string{"-price"}, "limit": 2, "properties": []string{"hs_sku"}}, []string{"SKU-24", "SKU-23"}},
+		{"top-level filters", map[string]any{"filters": []map[string]any{eq("hs_sku", "SKU-07")}, "properties": []string{"hs_sku"}, "after": "0"}, []string{"SKU-07"}},
+		{"query", map[string]any{"query": "item 13", "properties": []string{"hs_sku"}, "after": "0"}, []string{"SKU-13"}},
+		{"sort descending", map[string]any{"sorts": []map[string]any{{"propertyName": "price", "direction": "DESCENDING"}}, "limit": 3, "properties": []string{"hs_sku"}, "after": "0"}, []string{"SKU-24", "SKU-23", "SKU-22"}},
+		{"sort string form", map[string]any{"sorts": []string{"-price"}, "limit": 2, "properties": []string{"hs_sku"}, "after": "0"}, []string{"SKU-24", "SKU-23"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,14 +90,10 @@ func TestSearchPaging(t *testing.T) {
 	c := newClient(t, emulator.Config{RateMax: -1, SearchPerSecond: -1})
 	seedItems(t, c, 25)
 	var all []string
-	after := ""
+	after := "0" // the first page
 	pages := 0
 	for {
-		body := map[string]any{"limit": 10, "properties": []string{"hs_sku", "tax"}}
-		if after != "" {
-			body["after"] = after
-		}
-		r := c.search(body)
+		r := c.search(map[string]any{"limit": 10, "properties": []string{"hs_sku", "tax"}, "after": after})
 		wantStatus(t, r, http.StatusOK)
 		pages++
 		if r.body["total"] != float64(25) {
@@ -126,7 +122,7 @@ func TestSearchPaging(t *testing.T) {
 	if pages != 3 || len(all) != 25 || !slices.IsSorted(all) {
 		t.Errorf("pages=%d results=%v", pages, all)
 	}
-	r := c.search(map[string]any{})
+	r := c.search(firstPage())
 	if n := len(list(t, r.body, "results")); n != 10 {
 		t.Errorf("default page has %d results, want 10", n)
 	}
@@ -154,10 +150,15 @@ func TestSearchLimits(t *testing.T) {
 		{"limit 200", map[string]any{"limit": 200}, 200, ""},
 		{"limit 201", map[string]any{"limit": 201}, 400, "limit"},
 		{"limit 0", map[string]any{"limit": 0}, 400, "limit"},
+		{"after 0", map[string]any{"after": "0"}, 200, ""},
 		{"after 9999", map[string]any{"after": "9999"}, 200, ""},
 		{"after 10000", map[string]any{"after": "10000"}, 400, "10000"},
 		{"after not a number", map[string]any{"after": "abc"}, 400, "after"},
 		{"after as JSON number", `{"after":10}`, 400, "after"},
+		{"after missing", `{"limit":10,"filterGroups":[],"sorts":[],"properties":[]}`, 400, "required attributes are not set [after]"},
+		{"after null", `{"after":null}`, 400, "required attributes are not set [after]"},
+		{"after empty", `{"after":""}`, 400, "after"},
+		{"after negative", `{"after":"-1"}`, 400, "after"},
 		{"5 groups of 3", map[string]any{"filterGroups": []map[string]any{{"filters": six[:3]}, {"filters": six[:3]}, {"filters": six[:3]}, {"filters": six[:3]}, {"filters": six[:3]}}}, 200, ""},
 		{"5 groups of 4", map[string]any{"filterGroups": []map[string]any{{"filters": six[:4]}, {"filters": six[:4]}, {"filters": six[:4]}, {"filters": six[:4]}, {"filters": six[:4]}}}, 400, "too many filters (count: 20, max allowed: 18)"},
 		{"6 groups", map[string]any{"filterGroups": []map[string]any{{"filters": six[:1]}, {"filters": six[:1]}, {"filters": six[:1]}, {"filters": six[:1]}, {"filters": six[:1]}, {"filters": six[:1]}}}, 400, "too many filterGroups"},
@@ -176,6 +177,12 @@ func TestSearchLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Each map body asks for the first page unless it names another.
+			if m, ok := tt.body.(map[string]any); ok {
+				if _, ok := m["after"]; !ok {
+					m["after"] = "0"
+				}
+			}
 			c := newClient(t, emulator.Config{})
 			r := c.search(tt.body)
 			wantStatus(t, r, tt.status)
@@ -200,11 +207,11 @@ func TestSearchLag(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newClient(t, emulator.Config{SearchLag: 5 * time.Second})
 		seedItems(t, c, 2)
-		if r := c.search(map[string]any{}); r.body["total"] != float64(0) {
+		if r := c.search(firstPage()); r.body["total"] != float64(0) {
 			t.Errorf("fresh items are searchable: %s", r.raw)
 		}
 		time.Sleep(5 * time.Second)
-		if r := c.search(map[string]any{}); r.body["total"] != float64(2) {
+		if r := c.search(firstPage()); r.body["total"] != float64(2) {
 			t.Errorf("indexed items not searchable: %s", r.raw)
 		}
 	})

@@ -242,6 +242,8 @@ func match(path string) (routes []route, params []string) {
 	switch {
 	case path == "/crm/v3/objects/line_items/batch/create":
 		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsWrite), handler: (*Server).handleBatchCreate}}, nil
+	case path == "/crm/v3/objects/line_items/batch/read":
+		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsRead), handler: (*Server).handleBatchRead}}, nil
 	case path == "/crm/v3/objects/line_items/search":
 		return []route{{method: http.MethodPost, class: classSearch, scopes: fixed(ScopeLineItemsRead), handler: (*Server).handleSearch}}, nil
 	case len(seg) == 4 && seg[0] == "crm" && seg[1] == "v3" && seg[2] == "properties" && seg[3] != "":

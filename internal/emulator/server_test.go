@@ -61,6 +61,7 @@ func TestMissingScopes(t *testing.T) {
 	}{
 		{http.MethodPost, "/crm/v3/objects/line_items/batch/create", map[string]any{"inputs": []any{}}, []string{emulator.ScopeLineItemsRead}, emulator.ScopeLineItemsWrite},
 		{http.MethodPost, "/crm/v3/objects/line_items/search", map[string]any{}, []string{emulator.ScopeLineItemsWrite}, emulator.ScopeLineItemsRead},
+		{http.MethodPost, "/crm/v3/objects/line_items/batch/read", map[string]any{}, []string{emulator.ScopeLineItemsWrite, emulator.ScopeLineItemSchemasRead}, emulator.ScopeLineItemsRead},
 		{http.MethodGet, "/crm/v3/properties/line_items", nil, []string{emulator.ScopeLineItemsRead}, emulator.ScopeLineItemSchemasRead},
 		{http.MethodGet, "/crm/v4/associations/line_items/deals/labels", nil, []string{}, emulator.ScopeLineItemsRead},
 	}
@@ -87,11 +88,14 @@ func TestMissingScopes(t *testing.T) {
 
 func TestRoutingErrors(t *testing.T) {
 	c := newClient(t, emulator.Config{})
-	r := c.do(http.MethodGet, "/crm/v3/objects/line_items/batch/create", nil)
-	wantStatus(t, r, http.StatusMethodNotAllowed)
-	if r.header.Get("Allow") != http.MethodPost {
-		t.Errorf("Allow = %q", r.header.Get("Allow"))
+	for _, path := range []string{"/crm/v3/objects/line_items/batch/create", "/crm/v3/objects/line_items/batch/read"} {
+		r := c.do(http.MethodGet, path, nil)
+		wantStatus(t, r, http.StatusMethodNotAllowed)
+		if r.header.Get("Allow") != http.MethodPost {
+			t.Errorf("%s: Allow = %q", path, r.header.Get("Allow"))
+		}
 	}
+	var r *response
 	for _, path := range []string{"/crm/v3/objects/line_items", "/crm/v3/objects/deals/batch/create", "/nope", "/crm/v3/objects/line_items/batch/create/"} {
 		r = c.do(http.MethodPost, path, map[string]any{})
 		wantStatus(t, r, http.StatusNotFound)

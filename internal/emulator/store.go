@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/binary"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,15 @@ func (l *itemList) add(it storedItem) {
 	c := &l.chunks[len(l.chunks)-1]
 	*c = append(*c, it)
 	l.n++
+}
+
+// find returns the item with id, or nil if there is none.
+func (l *itemList) find(id int64) *storedItem {
+	i := sort.Search(l.n, func(i int) bool { return l.at(i).idNum >= id })
+	if i < l.n && l.at(i).idNum == id {
+		return l.at(i)
+	}
+	return nil
 }
 
 // nameIndex interns a property name. Guarded by Server.mu.

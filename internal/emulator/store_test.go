@@ -102,7 +102,7 @@ func TestManyLineItems(t *testing.T) {
 
 	// Items on both sides of a chunk boundary (16,384) are found.
 	rec := serve(t, srv, "/crm/v3/objects/line_items/search",
-		[]byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0000001","sku-0016384","sku-0016385","sku-0025000"]}]}],"properties":["hs_sku"],"sorts":[{"propertyName":"hs_sku","direction":"DESCENDING"}]}`))
+		[]byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"IN","values":["sku-0000001","sku-0016384","sku-0016385","sku-0025000"]}]}],"properties":["hs_sku"],"sorts":[{"propertyName":"hs_sku","direction":"DESCENDING"}],"after":"0"}`))
 	var found struct {
 		Total   int `json:"total"`
 		Results []struct {
@@ -140,7 +140,7 @@ func TestConcurrentBatchesAndReads(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range 20 {
-			if rec := serve(t, srv, "/crm/v3/objects/line_items/search", []byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"HAS_PROPERTY"}]}],"sorts":["-price"],"query":"sku"}`)); rec.Code != http.StatusOK {
+			if rec := serve(t, srv, "/crm/v3/objects/line_items/search", []byte(`{"filterGroups":[{"filters":[{"propertyName":"hs_sku","operator":"HAS_PROPERTY"}]}],"sorts":["-price"],"query":"sku","after":"0"}`)); rec.Code != http.StatusOK {
 				t.Errorf("search status %d: %s", rec.Code, rec.Body.Bytes())
 			}
 			srv.AddProperty(emulator.Property{Name: fmt.Sprint("custom_", i), Label: "x", Type: "string"})

@@ -37,6 +37,7 @@ const (
 	maxFiltersTotal             = 18
 	maxInValues                 = 100
 	maxSearchBodyChars          = 3000
+	maxBatchReadInputs          = 100
 	maxRequestBodyBytes   int64 = 16 << 20
 )
 
@@ -71,6 +72,21 @@ type Config struct {
 	// search endpoint, as HubSpot's search index does ("it may take a few
 	// moments"). 0 means created items are searchable at once.
 	SearchLag time.Duration
+	// UniqueCaseInsensitive makes values of a hasUniqueValue property that
+	// differ only in letter case (as strings.EqualFold tells) the same value:
+	// such a create conflicts with the line item holding the other form, two
+	// inputs of one batch holding both forms are duplicates, and batch read
+	// by idProperty finds the line item whatever the case of the id asked
+	// for. HubSpot does not document which it does; false (the default)
+	// compares unique values byte for byte. Search is unaffected.
+	UniqueCaseInsensitive bool
+	// ConflictPerRow changes how a batch create input whose unique value
+	// another line item already holds is answered. false (the default) fails
+	// the whole batch with a 409 CONFLICT and creates nothing. true answers
+	// 207: each such input gets a CONFLICT error of its own and the batch's
+	// other valid inputs are created; a conflicting input without an
+	// objectWriteTraceId still fails the whole batch with a 409.
+	ConflictPerRow bool
 	// Seed seeds all randomness: fault draws, id gaps, result shuffling and
 	// correlation ids. Equal seeds and equal request sequences give equal
 	// answers.
@@ -113,6 +129,14 @@ type Faults struct {
 	// CommitThenStatuses are the statuses used for CommitThenErrorRate; nil
 	// means {502, 504}.
 	CommitThenStatuses []int
+	// LateCommitRate is the fraction of batch creates that HubSpot goes on
+	// processing after the client stopped waiting: the batch is processed
+	// LateCommit after it arrived, whatever became of the connection (a
+	// client whose timeout is shorter sees no answer, and a lookup made in
+	// the meantime does not find the rows yet).
+	LateCommitRate float64
+	// LateCommit is the delay of a late commit; 0 means 30 s.
+	LateCommit time.Duration
 }
 
 // Property is a property definition of the line item object, as served by
@@ -200,4 +224,6 @@ type Stats struct {
 	MaxInWindow int
 	// Searches counts search requests that reached processing.
 	Searches int
+	// BatchReads counts batch read requests that reached processing.
+	BatchReads int
 }

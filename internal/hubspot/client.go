@@ -25,6 +25,7 @@ const DefaultBaseURL = "https://api.hubapi.com"
 const (
 	batchCreatePath = "/crm/v3/objects/line_items/batch/create"
 	searchPath      = "/crm/v3/objects/line_items/search"
+	batchReadPath   = "/crm/v3/objects/line_items/batch/read"
 	propertiesPath  = "/crm/v3/properties/line_items"
 )
 
@@ -177,7 +178,9 @@ type SearchRequest struct {
 	Properties   []string      `json:"properties"`
 	Sorts        []string      `json:"sorts"`
 	Limit        int           `json:"limit"`
-	After        string        `json:"after,omitempty"`
+	// After is the paging cursor. HubSpot's spec requires it; "" is sent
+	// as "0", the first page, as HubSpot's own clients do.
+	After string `json:"after"`
 }
 
 // FilterGroup is a conjunction of filters.
@@ -220,6 +223,9 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResponse
 	if req.Properties == nil {
 		req.Properties = []string{}
 	}
+	if req.After == "" {
+		req.After = "0"
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -229,6 +235,51 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResponse
 		return nil, err
 	}
 	return &out, nil
+}
+
+// BatchReadRequest is HubSpot's BatchReadInputSimplePublicObjectId: line
+// items by id or, with IDProperty, by the values of a unique property.
+type BatchReadRequest struct {
+	IDProperty            string     `json:"idProperty,omitempty"`
+	Inputs                []ObjectID `json:"inputs"`
+	Properties            []string   `json:"properties"`
+	PropertiesWithHistory []string   `json:"propertiesWithHistory"`
+}
+
+// BatchReadResult is a 200 or 207 answer to a batch read: the records
+// found, and an error for each input that was not.
+type BatchReadResult struct {
+	StatusCode int
+	Results    []Object        `json:"results"`
+	Errors     []StandardError `json:"errors,omitempty"`
+	Rate       RateLimit       `json:"-"`
+}
+
+// BatchRead reads up to 100 line items by id or by a unique property's
+// values (POST /crm/v3/objects/line_items/batch/read). It reads the records
+// themselves, not the search index, so it sees a create as soon as HubSpot
+// committed it.
+//
+// It returns a *BatchReadResult for 200 and 207, an *APIError for any other
+// status and a *TransportError when no answer was read.
+func (c *Client) BatchRead(ctx context.Context, req BatchReadRequest) (*BatchReadResult, error) {
+	if req.Properties == nil {
+		req.Properties = []string{}
+	}
+	if req.PropertiesWithHistory == nil {
+		req.PropertiesWithHistory = []string{}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	res := &BatchReadResult{}
+	status, rate, err := c.do(ctx, http.MethodPost, batchReadPath, body, res, http.StatusOK, http.StatusMultiStatus)
+	res.StatusCode, res.Rate = status, rate
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // do sends one request and hands the answer to parseResponse.

@@ -14,7 +14,6 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/journal"
 	"github.com/lineitems/importer/internal/report"
-	"github.com/lineitems/importer/internal/resolve"
 	"github.com/lineitems/importer/internal/upload"
 )
 
@@ -25,7 +24,7 @@ const keyProp = "import_key"
 func keyed(t testing.TB, emu *emulator.Server, o Options, client *hubspot.Client) Options {
 	emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
 	o.KeyProperty = keyProp
-	o.Finder = resolve.New(client, keyProp)
+	o.Reader = client
 	o.SettleDelay = 2 * time.Second
 	return o
 }
@@ -91,7 +90,7 @@ func TestFaults(t *testing.T) {
 				sum, err := Run(context.Background(), o)
 				st := emu.Stats()
 				t.Logf("created %d, in doubt %d, requests %d, retries %d, throttled %d, looked up %v, found %v; emulator faults %d, searches %d",
-					sum.Created, sum.InDoubt, sum.Requests, sum.Retries, sum.Throttled, sum.Extra["rows_looked_up"], sum.Extra["rows_found_by_key"], st.Faults, st.Searches)
+					sum.Created, sum.InDoubt, sum.Requests, sum.Retries, sum.Throttled, sum.Extra["rows_looked_up"], sum.Extra["rows_found_by_key"], st.Faults, st.BatchReads)
 				checkAccounting(t, o.OutDir, n, sum, nil)
 				perSKU := checkPortal(t, emu, sum)
 				if tc.wantDoubt {
@@ -104,8 +103,8 @@ func TestFaults(t *testing.T) {
 				if err != nil || sum.Created != n || len(perSKU) != n {
 					t.Fatalf("err = %v, summary %+v, portal %d", err, sum, len(perSKU))
 				}
-				if st.Faults == 0 || st.Searches == 0 && (tc.faults.CommitThenDrop > 0 || tc.faults.ErrorRate > 0) {
-					t.Fatalf("faults %d, searches %d: the test did not exercise what it names", st.Faults, st.Searches)
+				if st.Faults == 0 || st.BatchReads == 0 && (tc.faults.CommitThenDrop > 0 || tc.faults.ErrorRate > 0) {
+					t.Fatalf("faults %d, searches %d: the test did not exercise what it names", st.Faults, st.BatchReads)
 				}
 			})
 		})

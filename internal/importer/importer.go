@@ -31,6 +31,7 @@ import (
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/resolve"
 	"github.com/lineitems/importer/internal/rows"
 	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
@@ -76,6 +77,10 @@ type Options struct {
 	// key. Each row's key is sent in it, and rows without a clear answer are
 	// looked up by it with Finder.
 	KeyProperty string
+	// Reader, when set with KeyProperty, looks rows up by key through a
+	// resolve.Resolver paced with the run's pacer (batch reads count in the
+	// same window as the creates). Finder, when set, is used instead.
+	Reader      resolve.Reader
 	Finder      upload.Finder
 	SettleDelay time.Duration // see upload.Uploader.SettleDelay
 
@@ -85,6 +90,9 @@ type Options struct {
 	// and is never sent. Problems are added to Tally, if set.
 	Schema *schema.Schema
 	Tally  *schema.Tally
+
+	// OpenReport opens each report file; nil means report.OpenFile.
+	OpenReport report.Opener
 }
 
 // Codes written to failed.csv for rows rejected before sending.
@@ -160,7 +168,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 				zap.Int("created_before", c), zap.Int("failed_before", f), zap.Int("in_doubt_before", d))
 		}
 	}
-	rep, err := report.Create(o.OutDir, rd.Header())
+	openReport := o.OpenReport
+	if openReport == nil {
+		openReport = report.OpenFile
+	}
+	rep, err := report.CreateWith(o.OutDir, rd.Header(), openReport)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
@@ -178,10 +190,18 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 		defer dry.Close()
 	}
+	pc := o.Pacer
+	if !o.DryRun && !o.ValidateOnly && pc == nil {
+		pc = NewPacer(o.Rate, o.DailyReserve)
+	}
+	finder := o.Finder
+	if finder == nil && o.Reader != nil && o.KeyProperty != "" && pc != nil {
+		finder = resolve.New(o.Reader, o.KeyProperty, pc)
+	}
 	up := &upload.Uploader{
 		Sender:      o.Sender,
 		Recorder:    rep,
-		Finder:      o.Finder,
+		Finder:      finder,
 		Policy:      o.Policy,
 		Workers:     o.Workers,
 		Log:         log,
@@ -191,11 +211,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if jr != nil {
 		up.Journal = jr
 	}
-	pc := o.Pacer
-	if !o.DryRun && !o.ValidateOnly {
-		if pc == nil {
-			pc = NewPacer(o.Rate, o.DailyReserve)
-		}
+	if pc != nil {
 		up.Pacer = pc
 	}
 
@@ -203,7 +219,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	defer cancel(nil)
 	batches := make(chan *chunker.Batch, max(o.Workers, 1))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
-		keyProp: o.KeyProperty, canRecheck: o.Finder != nil, resend: o.Policy.RetryInDoubt,
+		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
 	if o.Schema != nil {
 		p.checker = o.Schema.NewChecker()
@@ -364,14 +380,17 @@ func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
 }
 
 // validate checks a mapped row against the portal's definitions. It
-// returns the outcome of a row HubSpot would reject, or nil.
-func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *report.Outcome {
+// returns the outcome of a row HubSpot would reject, or nil. A row that
+// may exist already (an earlier run sent it without a clear answer) is
+// normalised but never failed here: the definitions may have changed since
+// it was sent, and it is looked up before anything else.
+func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput, mayExist bool) *report.Outcome {
 	if p.checker == nil {
 		return nil
 	}
 	p.checker.Normalize(in)
 	probs := p.checker.Check(*in)
-	if len(probs) == 0 {
+	if len(probs) == 0 || mayExist {
 		return nil
 	}
 	msgs := make([]string, len(probs))
@@ -439,12 +458,18 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		in.Properties.Set(p.keyProp, key)
 	}
 	target := p.ch
+	mayExist := false
 	switch prior := p.prior.Lookup(rec.Row); {
 	case prior.Status == report.Created || prior.Status == report.Failed:
 		p.carried++
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: prior.Status,
 			ID: prior.ID, Code: prior.Code, Message: prior.Message})
 	case prior.Sent || prior.Status == report.InDoubt:
+		// An earlier run sent the row without a clear answer: it may exist.
+		// It is not checked against the portal's definitions again (they
+		// may have changed since): it is looked up first, and a resend is
+		// judged by HubSpot's answer.
+		mayExist = true
 		switch {
 		case p.canRecheck:
 			target = p.recheck
@@ -458,10 +483,14 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code, Message: msg})
 		}
 	}
-	if bad := p.validate(rec.Row, rec.Fields, in); bad != nil {
+	if bad := p.validate(rec.Row, rec.Fields, in, mayExist); bad != nil {
 		return p.rep.Record(*bad)
 	}
-	bs := target.Add(p.enc.Encode(rec.Row, rec.Fields, key, *in))
+	it := p.enc.Encode(rec.Row, rec.Fields, key, *in)
+	if mayExist {
+		it.State.Resume()
+	}
+	bs := target.Add(it)
 	if target == p.recheck {
 		markRecheck(bs)
 	}

@@ -81,7 +81,7 @@ type Writer struct {
 	created *lineWriter
 	failed  *lineWriter
 	inDoubt *lineWriter
-	files   []*os.File // set by Create
+	files   []File // set by Create
 	counts  Counts
 	width   int
 	line    []string // reused for each report line
@@ -104,15 +104,35 @@ func NewWriter(created, failed, inDoubt io.Writer, header []string) (*Writer, er
 	return w, w.flush()
 }
 
+// File is what a Writer needs of a report file. *os.File implements it.
+type File interface {
+	io.Writer
+	Sync() error
+	Close() error
+}
+
+// Opener creates (or truncates) the report file at path.
+type Opener func(path string) (File, error)
+
+// OpenFile is the Opener of real files, with mode 0600.
+func OpenFile(path string) (File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+}
+
 // Create opens the reports in dir (created with mode 0700 if missing),
 // truncating earlier ones.
 func Create(dir string, header []string) (*Writer, error) {
+	return CreateWith(dir, header, OpenFile)
+}
+
+// CreateWith is Create with the files opened by open.
+func CreateWith(dir string, header []string, open Opener) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
-	var files []*os.File
+	var files []File
 	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile} {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		f, err := open(filepath.Join(dir, name))
 		if err != nil {
 			for _, f := range files {
 				f.Close()

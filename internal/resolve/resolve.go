@@ -1,145 +1,129 @@
 // Package resolve finds out whether rows whose create got no clear answer
-// exist in HubSpot, by searching for their keys.
+// exist in HubSpot, by reading line items by their key.
 //
 // It relies on a line-item property with unique values that holds each
 // row's key: then a key found means the row was created (and gives its id),
 // and a resend of a key not found cannot create a second line item, because
 // HubSpot refuses a second record with the same unique value.
+//
+// Lookups use POST /crm/v3/objects/line_items/batch/read with idProperty,
+// which reads the records themselves: unlike the search API, whose index
+// HubSpot documents may lag behind a create by "a few moments", it sees a
+// create as soon as HubSpot committed it, and it matches the value itself
+// rather than a tokenised, case-folded form of it. Search is not used.
 package resolve
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
-	"sync"
+	"net/http"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/retry"
 )
 
-// Searcher runs one page of a line-item search. *hubspot.Client implements it.
-type Searcher interface {
-	Search(ctx context.Context, req hubspot.SearchRequest) (*hubspot.SearchResponse, error)
+// Reader reads line items by a unique property. *hubspot.Client
+// implements it.
+type Reader interface {
+	BatchRead(ctx context.Context, req hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error)
 }
 
-// HubSpot's search limits.
-const (
-	maxInValues   = 100  // values of one IN filter
-	maxBodyChars  = 3000 // characters of a search request body
-	pageSize      = 100
-	DefaultPerSec = 4 // under HubSpot's 5 search requests per second
-)
+// Pacer admits requests under the portal's rate limit: batch reads count
+// against the same 10-second window as batch creates. *pacer.Pacer
+// implements it.
+type Pacer interface {
+	Acquire(ctx context.Context) (pacer.Release, error)
+}
+
+// MaxInputs is HubSpot's limit of inputs in one batch read.
+const MaxInputs = 100
 
 // Resolver looks keys up. Set the fields before use; it is safe for
 // concurrent use afterwards.
 type Resolver struct {
-	Searcher    Searcher
+	Reader      Reader
 	Property    string        // the unique property that holds the key
-	Limiter     *rate.Limiter // search requests; nil means DefaultPerSec
-	MaxAttempts int           // per search request; <1 means 8
+	Pacer       Pacer         // nil: no pacing of its own
+	MaxAttempts int           // per request; <1 means 8
 	BaseDelay   time.Duration // first backoff; 0 means 1s
-
-	once sync.Once
+	MaxDelay    time.Duration // longest backoff or Retry-After; 0 means 30s
 }
 
-// New returns a Resolver with HubSpot's search rate.
-func New(s Searcher, property string) *Resolver {
-	return &Resolver{Searcher: s, Property: property, Limiter: rate.NewLimiter(DefaultPerSec, 1)}
+// New returns a Resolver that reads through r and paces its requests with p.
+func New(r Reader, property string, p Pacer) *Resolver {
+	return &Resolver{Reader: r, Property: property, Pacer: p}
 }
 
 // Find returns the ids of the line items whose Property equals one of keys
-// (compared without regard to case, as HubSpot's IN filter does). Keys not
-// found are absent from the map. A search that fails after its retries is
-// an error: a failed search is never read as "not found".
+// exactly, byte for byte. A record whose value differs from a key only in
+// case (which a portal that compares unique values without regard to case
+// may return) is not that key's. Keys not found are absent from the map.
+//
+// An error means the lookup could not be completed, and says nothing about
+// any key: a failed lookup is never read as "not found". It wraps the
+// *hubspot.APIError when HubSpot refused the request (a 401, 403, 429
+// DAILY or 477 is returned at once), and pacer.ErrDailyReserve when the
+// portal's daily quota is down to the reserve.
 func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, error) {
 	found := make(map[string]string, len(keys))
-	want := make(map[string][]string, len(keys)) // lower-case → keys as given
-	for _, k := range keys {
-		if k != "" && !slices.Contains(want[strings.ToLower(k)], k) {
-			want[strings.ToLower(k)] = append(want[strings.ToLower(k)], k)
+	want := make(map[string]bool, len(keys))
+	var group []string
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
 		}
-	}
-	for _, group := range r.groups(keys) {
-		after := ""
-		for {
-			req := hubspot.SearchRequest{
-				FilterGroups: []hubspot.FilterGroup{{Filters: []hubspot.Filter{{PropertyName: r.Property, Operator: "IN", Values: group}}}},
-				Properties:   []string{r.Property},
-				Limit:        pageSize,
-				After:        after,
+		res, err := r.read(ctx, group)
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Errors {
+			if e.Category != "OBJECT_NOT_FOUND" {
+				return fmt.Errorf("reading line items by %s: HubSpot answered %s: %s", r.Property, e.Category, e.ReadableMessage())
 			}
-			res, err := r.search(ctx, req)
-			if err != nil {
+		}
+		for _, obj := range res.Results {
+			v := obj.Properties[r.Property]
+			if !want[v] {
+				continue
+			}
+			if id, dup := found[v]; dup && id != obj.ID {
+				return fmt.Errorf("reading line items by %s: two line items (%s and %s) hold the value %q of a unique property", r.Property, id, obj.ID, v)
+			}
+			found[v] = obj.ID
+		}
+		group = group[:0]
+		return nil
+	}
+	for _, k := range keys {
+		if k == "" || want[k] {
+			continue
+		}
+		want[k] = true
+		group = append(group, k)
+		if len(group) == MaxInputs {
+			if err := flush(); err != nil {
 				return nil, err
 			}
-			for _, obj := range res.Results {
-				for _, k := range want[strings.ToLower(obj.Properties[r.Property])] {
-					found[k] = obj.ID
-				}
-			}
-			if after = res.NextAfter(); after == "" {
-				break
-			}
 		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return found, nil
 }
 
-// groups splits keys into IN filters within HubSpot's limits. Values are
-// lower-cased: HubSpot's IN filter on a string property needs lower case.
-func (r *Resolver) groups(keys []string) [][]string {
-	var out [][]string
-	var cur []string
-	size := 0
-	overhead := 200 + len(r.Property)*2
-	seen := map[string]bool{}
-	for _, k := range keys {
-		v := strings.ToLower(k)
-		if v == "" || seen[v] {
-			continue
-		}
-		seen[v] = true
-		n := encodedLen(v) + 1 // and a comma
-		if len(cur) == maxInValues || (len(cur) > 0 && overhead+size+n > maxBodyChars) {
-			out = append(out, cur)
-			cur, size = nil, 0
-		}
-		cur = append(cur, v)
-		size += n
+// read runs one batch read, retrying what may be retried: a read changes
+// nothing, so a 5xx or a lost answer is simply asked again.
+func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadResult, error) {
+	req := hubspot.BatchReadRequest{IDProperty: r.Property, Properties: []string{r.Property},
+		Inputs: make([]hubspot.ObjectID, len(keys))}
+	for i, k := range keys {
+		req.Inputs[i] = hubspot.ObjectID{ID: k}
 	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
-}
-
-// encodedLen is the length of v as a JSON string, as encoding/json writes
-// it (with <, > and & escaped).
-func encodedLen(v string) int {
-	b, _ := json.Marshal(v)
-	return len(b)
-}
-
-// limiter returns the search limiter, creating the default one once.
-func (r *Resolver) limiter() *rate.Limiter {
-	r.once.Do(func() {
-		if r.Limiter == nil {
-			r.Limiter = rate.NewLimiter(DefaultPerSec, 1)
-		}
-	})
-	return r.Limiter
-}
-
-// search runs one request, retrying every failure: a search changes
-// nothing, so it is always safe to repeat.
-func (r *Resolver) search(ctx context.Context, req hubspot.SearchRequest) (*hubspot.SearchResponse, error) {
 	attempts := r.MaxAttempts
 	if attempts < 1 {
 		attempts = 8
@@ -148,33 +132,57 @@ func (r *Resolver) search(ctx context.Context, req hubspot.SearchRequest) (*hubs
 	if base <= 0 {
 		base = time.Second
 	}
-	lim := r.limiter()
+	maxDelay := r.MaxDelay
+	if maxDelay <= 0 {
+		maxDelay = 30 * time.Second
+	}
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if err := lim.Wait(ctx); err != nil {
-			return nil, err
+		release := func(hubspot.RateLimit, bool, time.Duration) {}
+		if r.Pacer != nil {
+			var err error
+			if release, err = r.Pacer.Acquire(ctx); err != nil {
+				return nil, fmt.Errorf("reading line items by %s: %w", r.Property, err)
+			}
 		}
-		res, err := r.Searcher.Search(ctx, req)
+		res, err := r.Reader.BatchRead(ctx, req)
+		var ae *hubspot.APIError
+		errors.As(err, &ae)
+		switch {
+		case res != nil:
+			release(res.Rate, false, 0)
+		case ae != nil:
+			release(ae.Rate, ae.StatusCode == http.StatusTooManyRequests, ae.RetryAfter)
+		default:
+			release(hubspot.RateLimit{}, false, 0)
+		}
 		if err == nil {
 			return res, nil
 		}
 		last = err
-		var ae *hubspot.APIError
-		if errors.As(err, &ae) {
-			switch {
-			case ae.StatusCode == 401 || ae.StatusCode == 403:
-				return nil, fmt.Errorf("searching for keys: %w", err)
-			case ae.StatusCode == 400:
-				return nil, fmt.Errorf("searching for keys (HubSpot rejected the search): %w", err)
-			}
+		if ae != nil && final(ae) {
+			return nil, fmt.Errorf("reading line items by %s: %w", r.Property, err)
 		}
-		wait := retry.Backoff(attempt, base, 30*time.Second, rand.Float64())
-		if ae != nil && ae.RetryAfter > wait {
-			wait = ae.RetryAfter
+		wait := retry.Backoff(attempt, base, maxDelay, rand.Float64())
+		if ae != nil {
+			wait = max(wait, min(ae.RetryAfter, maxDelay))
 		}
 		if !retry.Sleep(ctx, wait) {
-			return nil, ctx.Err()
+			return nil, context.Cause(ctx)
 		}
 	}
-	return nil, fmt.Errorf("searching for keys: gave up after %d attempts: %w", attempts, last)
+	return nil, fmt.Errorf("reading line items by %s: gave up after %d attempts: %w", r.Property, attempts, last)
+}
+
+// final reports whether an answer will not change if the read is repeated
+// soon: a rejected token or scope, a bad request, the daily limit, or a
+// portal being migrated.
+func final(ae *hubspot.APIError) bool {
+	switch s := ae.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		return ae.PolicyName == hubspot.PolicyDaily
+	case s == http.StatusLocked, s >= 500:
+		return false
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,10 +23,15 @@ const (
 	FailRows                      // every row of the batch failed, for Code and Message
 	MarkInDoubt                   // HubSpot may have acted on the batch; resending could create duplicates
 	Stop                          // fatal for the run (auth, daily limit, wrong endpoint): send nothing more
+	// Conflict: HubSpot refused a one-row batch because another record
+	// holds one of its unique values (409). Nothing was created by this
+	// request; if an earlier request for the row may have created it, the
+	// row is looked up by its key.
+	Conflict
 )
 
 func (a Action) String() string {
-	return [...]string{"?", "accept", "retry", "split", "fail", "in-doubt", "stop"}[a]
+	return [...]string{"?", "accept", "retry", "split", "fail", "in-doubt", "stop", "conflict"}[a]
 }
 
 // Decision is the outcome of [Policy.Decide].
@@ -35,21 +41,19 @@ type Decision struct {
 	Code    string        // for FailRows and MarkInDoubt: the error code written to the report
 	Message string
 	// Doubtful is set on a Retry after an answer that HubSpot may have acted
-	// on (only with RetryInDoubt): if the batch is then abandoned, its rows
-	// are in doubt rather than not sent.
+	// on (only with RetryInDoubt): the rows may exist from now on.
 	Doubtful bool
+	// Capped is set when the answer's Retry-After was longer than
+	// MaxRetryAfter and Wait was cut to it.
+	Capped bool
 }
 
 // Attempt describes one send of a batch, for [Policy.Decide].
 type Attempt struct {
-	Err   error // what the send returned; nil for a 201/207
-	N     int   // sends of this batch so far, this one included
-	Items int   // rows in the batch
-	// Recheck is set when the rows got no clear answer earlier and are sent
-	// again because a search for their keys did not find them. A conflict
-	// on the key's unique value then means a row does exist after all.
-	Recheck bool
-	Jitter  float64 // in [0, 1), spreads the retries of concurrent workers
+	Err    error   // what the send returned; nil for a 201/207
+	N      int     // sends of this batch so far, this one included
+	Items  int     // rows in the batch
+	Jitter float64 // in [0, 1), spreads the retries of concurrent workers
 }
 
 // Policy decides what follows each attempt. It is a pure value: the same
@@ -59,16 +63,29 @@ type Policy struct {
 	BaseDelay    time.Duration // first backoff after a 5xx or network error
 	ThrottleBase time.Duration // first backoff after a 429 without Retry-After
 	MaxDelay     time.Duration // cap of any backoff
-	RetryInDoubt bool          // resend even when HubSpot may have acted (risks duplicates)
+	// MaxRetryAfter caps a Retry-After header (0 means 60 s): a value far
+	// beyond HubSpot's 10-second window is a mistake (milliseconds sent as
+	// seconds, say), and would stall every worker.
+	MaxRetryAfter time.Duration
+	// LockWait is the least wait after a 423 (0 means 2 s): HubSpot
+	// documents a record lock of about two seconds.
+	LockWait     time.Duration
+	RetryInDoubt bool // resend even when HubSpot may have acted (risks duplicates)
 }
 
 // DefaultPolicy is the policy the importer uses unless told otherwise.
 var DefaultPolicy = Policy{
-	MaxAttempts:  8,
-	BaseDelay:    500 * time.Millisecond,
-	ThrottleBase: time.Second,
-	MaxDelay:     30 * time.Second,
+	MaxAttempts:   8,
+	BaseDelay:     500 * time.Millisecond,
+	ThrottleBase:  time.Second,
+	MaxDelay:      30 * time.Second,
+	MaxRetryAfter: 60 * time.Second,
+	LockWait:      2 * time.Second,
 }
+
+// StatusMigrating is HubSpot's 477 "Migration in Progress": the portal is
+// being moved between data centres and writes are refused for a while.
+const StatusMigrating = 477
 
 // Decide is the one place that decides whether a batch may be sent again.
 //
@@ -86,7 +103,11 @@ func (p Policy) Decide(a Attempt) Decision {
 			return Decision{Action: FailRows, Code: code,
 				Message: fmt.Sprintf("gave up after %d attempts; HubSpot did not process the batch: %s", attempt, msg)}
 		}
-		return Decision{Action: Retry, Wait: max(after, retry.Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg}
+		capped := false
+		if limit := cmp.Or(p.MaxRetryAfter, 60*time.Second); after > limit {
+			after, capped = limit, true
+		}
+		return Decision{Action: Retry, Wait: max(after, retry.Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg, Capped: capped}
 	}
 	var te *hubspot.TransportError
 	if errors.As(err, &te) {
@@ -117,23 +138,27 @@ func (p Policy) Decide(a Attempt) Decision {
 				"It resets at midnight in the portal's time zone; run the same command again after that and the import resumes where it stopped"}
 		}
 		return retry(p.ThrottleBase, ae.RetryAfter, "RATE_LIMIT", ae.Error())
-	case s == http.StatusLocked || s == http.StatusServiceUnavailable:
+	case s == http.StatusLocked:
+		return retry(p.BaseDelay, max(ae.RetryAfter, cmp.Or(p.LockWait, 2*time.Second)), code, ae.Error())
+	case s == http.StatusServiceUnavailable:
 		return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
+	case s == StatusMigrating:
+		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
+			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}
 	case s >= 500:
 		if p.RetryInDoubt {
 			return doubtful(retry(p.BaseDelay, ae.RetryAfter, code, ae.Error()))
 		}
 		return Decision{Action: MarkInDoubt, Code: fmt.Sprintf("HTTP_%d", s),
 			Message: ae.Error() + "; HubSpot may have created these rows"}
-	case s == http.StatusConflict && a.Recheck:
-		return Decision{Action: MarkInDoubt, Code: "CONFLICT",
-			Message: ae.Error() + "; a row sent again after no clear answer already exists"}
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		return Decision{Action: Stop, Code: code, Message: authMessage(ae)}
 	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
 		return Decision{Action: Stop, Code: code, Message: ae.Error() + " (is --base-url the API root?)"}
 	case (s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusConflict || s == http.StatusUnprocessableEntity) && items > 1:
 		return Decision{Action: Split, Code: code, Message: ae.Error()}
+	case s == http.StatusConflict:
+		return Decision{Action: Conflict, Code: "CONFLICT", Message: ae.ReadableMessage()}
 	}
 	return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
 }

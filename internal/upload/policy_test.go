@@ -31,7 +31,7 @@ func TestDecide(t *testing.T) {
 		want    Action
 		code    string
 		wait    time.Duration // checked when non-zero (jitter 0 gives half the backoff)
-		recheck bool
+		capped  bool
 	}{
 		{"success", p, nil, 1, 100, Accept, "", 0, false},
 		{"429 rolling retried", p, apiErr(429, hubspot.PolicyTenSecondly, 0), 1, 100, Retry, "RATE_LIMIT", 500 * time.Millisecond, false},
@@ -55,16 +55,18 @@ func TestDecide(t *testing.T) {
 		{"400 on a batch splits", p, apiErr(400, "", 0), 1, 2, Split, "X", 0, false},
 		{"400 on one row fails it", p, apiErr(400, "", 0), 1, 1, FailRows, "X", 0, false},
 		{"413 splits", p, apiErr(413, "", 0), 1, 50, Split, "X", 0, false},
-		{"409 on one row fails it", p, apiErr(409, "", 0), 1, 1, FailRows, "X", 0, false},
+		{"409 on one row is a conflict", p, apiErr(409, "", 0), 1, 1, Conflict, "CONFLICT", 0, false},
 		{"other error stops", p, errors.New("boom"), 1, 1, Stop, "INTERNAL", 0, false},
 		{"409 on a batch splits", p, apiErr(409, "", 0), 1, 10, Split, "X", 0, false},
-		{"409 on a recheck means the row exists", p, apiErr(409, "", 0), 1, 10, MarkInDoubt, "CONFLICT", 0, true},
-		{"409 on a recheck of one row too", p, apiErr(409, "", 0), 1, 1, MarkInDoubt, "CONFLICT", 0, true},
+		{"423 waits at least the documented lock", p, apiErr(423, "", 0), 1, 10, Retry, "X", 2 * time.Second, false},
+		{"423 honours a longer Retry-After", p, apiErr(423, "", 3*time.Second), 1, 10, Retry, "X", 3 * time.Second, false},
+		{"429 with an absurd Retry-After waits the cap", p, apiErr(429, hubspot.PolicyTenSecondly, 3*time.Hour), 1, 100, Retry, "RATE_LIMIT", 60 * time.Second, true},
+		{"477 stops resumably", p, apiErr(477, "", 0), 1, 100, Stop, "MIGRATION_IN_PROGRESS", 0, false},
 		{"502 resent on request, attempts used up: in doubt, not failed", inDoubtOK, apiErr(502, "", 0), 3, 100, MarkInDoubt, "X", 0, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := tc.p.Decide(Attempt{Err: tc.err, N: tc.attempt, Items: tc.items, Recheck: tc.recheck})
+			d := tc.p.Decide(Attempt{Err: tc.err, N: tc.attempt, Items: tc.items})
 			if d.Action != tc.want {
 				t.Fatalf("action = %v, want %v (%+v)", d.Action, tc.want, d)
 			}
@@ -76,6 +78,9 @@ func TestDecide(t *testing.T) {
 			}
 			if d.Action == Retry && d.Wait <= 0 {
 				t.Errorf("retry without a wait")
+			}
+			if d.Capped != tc.capped {
+				t.Errorf("capped = %v", d.Capped)
 			}
 		})
 	}

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/retry"
+	"github.com/lineitems/importer/internal/rowstate"
 )
 
 // Sender posts one encoded batch. *hubspot.Client implements it.
@@ -121,9 +124,11 @@ func (e *StopError) Unwrap() error { return e.Err }
 // done or a StopError occurs. Once ctx is done no new request starts; a
 // request already under way is given its answer (bounded by the HTTP
 // client's timeout) so that its rows are not left in doubt. Rows of a batch
-// taken but not sent are recorded as failed with code NOT_SENT.
+// taken but not sent are recorded as not sent, or as in doubt if an earlier
+// request for them may have been processed (see package rowstate).
 //
-// It returns nil, ctx.Err(), a *StopError, or a Recorder error (fatal).
+// It returns nil, ctx.Err(), a *StopError, or a *RecordError or other error
+// from the journal or the reports (fatal).
 func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for range max(u.Workers, 1) {
@@ -152,23 +157,24 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 	return ctx.Err()
 }
 
-// Drain records every row of the batches still in the channel with
-// [Unsent], for the caller to use after Run stopped early.
+// Drain records every row of the batches still in the channel as
+// [Uploader.Discard] does, for the caller to use after Run stopped early.
 func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
+	var errs []error
 	for b := range batches {
-		if err := u.Discard(b, why); err != nil {
-			return err
-		}
+		errs = append(errs, u.Discard(b, why))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Discard records the rows of a batch the run will not send because it is
-// stopping, as [Unsent] describes them, in the journal and the reports.
-// An error is fatal.
+// stopping: not sent, so that a later run sends them, or in doubt for rows
+// that an earlier request may have created (a batch marked Recheck), so
+// that a later run looks them up instead of sending them blindly. why says
+// why the run stopped. An error is fatal.
 func (u *Uploader) Discard(b *chunker.Batch, why string) error {
 	u.cancel(b)
-	return u.record(Unsent(b, why)...)
+	return u.conclude(b.Items, stopped(why))
 }
 
 // cancel drops the journal record queued for b if it is not written yet:
@@ -176,218 +182,396 @@ func (u *Uploader) Discard(b *chunker.Batch, why string) error {
 func (u *Uploader) cancel(b *chunker.Batch) {
 	if u.Journal != nil && b.Ticket != 0 {
 		u.Journal.Cancel(b.Ticket)
+		b.Ticket = 0
 	}
 }
 
-// Unsent returns the outcomes of a batch's rows when the run stops before
-// sending it: [NotSent], so that a later run sends them, except for a
-// batch marked Recheck. Its rows were sent by an earlier run without a
-// clear answer and were not looked up: they stay in doubt, so that a later
-// run looks them up too instead of sending them blindly. why says why the
-// run stopped.
-func Unsent(b *chunker.Batch, why string) []report.Outcome {
-	if !b.Recheck {
-		return NotSent(b.Items, why)
-	}
-	return allRows(b.Items, report.InDoubt, "NO_ANSWER",
-		"an earlier run sent this row and got no clear answer; this run stopped before looking it up")
+// stopped is the verdict on a row the run does not (re)send because it stops.
+func stopped(why string) func(*chunker.Item) rowstate.Verdict {
+	return func(*chunker.Item) rowstate.Verdict { return rowstate.Verdict{Kind: rowstate.NotSent, Message: why} }
 }
 
-// NotSent returns the outcomes of rows the run will not send because it is
-// stopping: failed with code NOT_SENT, so that a later run sends them.
-func NotSent(items []*chunker.Item, why string) []report.Outcome {
-	outs := make([]report.Outcome, len(items))
-	for i, it := range items {
-		outs[i] = report.Outcome{Row: it.Row, Record: it.Record, Status: report.Failed, Code: report.CodeNotSent,
-			Message: "not sent: " + why}
-	}
-	return outs
+// same returns one verdict for every row.
+func same(v rowstate.Verdict) func(*chunker.Item) rowstate.Verdict {
+	return func(*chunker.Item) rowstate.Verdict { return v }
 }
+
+// conclude closes each item with its verdict (see package rowstate, which
+// decides what may be recorded for a row that may exist) and records the
+// outcomes. It is the one place where the uploader records outcomes.
+func (u *Uploader) conclude(items []*chunker.Item, verdict func(*chunker.Item) rowstate.Verdict) error {
+	outs := make([]report.Outcome, 0, len(items))
+	for _, it := range items {
+		o, err := it.State.Close(verdict(it))
+		if err != nil {
+			return fmt.Errorf("row %d: %w", it.Row, err)
+		}
+		o.Row, o.Record = it.Row, it.Record
+		outs = append(outs, o)
+	}
+	return u.record(outs)
+}
+
+// RecordError is returned when outcomes HubSpot gave could not be written
+// to the journal, the reports, or both. It says where they can still be
+// found; the run stops, since its account can no longer be trusted.
+type RecordError struct {
+	Rows    string // the rows concerned, e.g. "rows 101-200"
+	Created int    // how many of them HubSpot created
+	Journal error  // nil if the journal holds them
+	Reports error  // nil if the reports hold them
+}
+
+func (e *RecordError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "recording the outcomes of %s (%d created in HubSpot) failed: ", e.Rows, e.Created)
+	switch {
+	case e.Journal != nil && e.Reports != nil:
+		fmt.Fprintf(&b, "journal: %v; reports: %v. The created rows and their ids are in the error log lines above", e.Journal, e.Reports)
+	case e.Journal != nil:
+		fmt.Fprintf(&b, "journal: %v. The reports hold them; a run resumed from this journal will look those rows up again", e.Journal)
+	default:
+		fmt.Fprintf(&b, "reports: %v. The journal holds them: once the folder is writable, run the same command again and the reports are rebuilt from it", e.Reports)
+	}
+	return b.String()
+}
+
+func (e *RecordError) Unwrap() []error { return []error{e.Journal, e.Reports} }
 
 // record writes outcomes to the journal, then to the reports: a crash in
 // between leaves the journal ahead, and the next run rebuilds the reports
-// from it.
-func (u *Uploader) record(outs ...report.Outcome) error {
+// from it. A failure of one does not keep the outcomes from the other;
+// when either fails, created rows and their ids are also logged.
+func (u *Uploader) record(outs []report.Outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	var jerr, rerr error
 	if u.Journal != nil {
-		if err := u.Journal.Done(outs); err != nil {
-			return err
+		jerr = u.Journal.Done(outs)
+	}
+	rerr = u.Recorder.Record(outs...)
+	if jerr == nil && rerr == nil {
+		return nil
+	}
+	e := &RecordError{Rows: rowSpan(outs), Journal: jerr, Reports: rerr}
+	for _, o := range outs {
+		if o.Status == report.Created {
+			e.Created++
+			u.log().Error("created in HubSpot, but not recorded everywhere", zap.Int("row", o.Row), zap.String("id", o.ID))
 		}
 	}
-	return u.Recorder.Record(outs...)
+	return e
 }
 
-// send delivers one batch and records its rows. It returns an error only
-// when the run must stop. A batch marked Recheck holds rows that may exist
-// already: they are looked up before anything is sent.
-func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
-	if b.Recheck {
-		return u.settle(ctx, b.Items, "HTTP_UNKNOWN", "an earlier run sent these rows and got no clear answer", 0)
+// rowSpan names the rows of outs for a message.
+func rowSpan(outs []report.Outcome) string {
+	lo, hi := outs[0].Row, outs[0].Row
+	for _, o := range outs {
+		lo, hi = min(lo, o.Row), max(hi, o.Row)
 	}
-	return u.sendRound(ctx, b, 0, false)
+	if lo == hi {
+		return fmt.Sprintf("row %d", lo)
+	}
+	return fmt.Sprintf("%d rows between %d and %d", len(outs), lo, hi)
 }
 
-// sendRound sends a batch; round > 0 means its rows were sent before
-// without a clear answer and a search did not find them. doubt says that
-// an earlier attempt may have been processed (a search can lag behind a
-// create): if the run stops before this batch is answered, its rows are
-// then in doubt, not NOT_SENT, so that a later run looks them up again.
-func (u *Uploader) sendRound(ctx context.Context, b *chunker.Batch, round int, doubt bool) error {
+// job is a piece of work on some of a batch's rows: send them, or look
+// them up by key first.
+type job struct {
+	items  []*chunker.Item
+	body   []byte         // the encoded request; nil means encode items
+	batch  *chunker.Batch // the batch from the channel, while the job is all of it
+	lookup bool           // look the rows up before anything else
+	// conflict: HubSpot refused the rows because another record holds
+	// their key; a lookup that does not find a row's exact key then proves
+	// the row does not exist.
+	conflict  bool
+	round     int // lookups done so far for these rows
+	code, msg string
+}
+
+// send delivers one batch and records every one of its rows exactly once.
+// It returns an error only when the run must stop; every row it did not
+// settle is then recorded as the run stopping leaves it.
+func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
+	todo := []job{{items: b.Items, body: b.Body, batch: b, lookup: b.Recheck,
+		code: "NO_ANSWER", msg: "an earlier run sent this row and got no clear answer"}}
+	var stop error
+	var errs []error
+	for len(todo) > 0 {
+		j := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if stop == nil {
+			next, err := u.do(ctx, j)
+			if err == nil {
+				for i := len(next) - 1; i >= 0; i-- { // the first half goes first
+					todo = append(todo, next[i])
+				}
+				continue
+			}
+			stop = err
+		}
+		// The run stops: whatever this job's rows still lack, they get now.
+		// A queued journal record that they are sent goes first, so that it
+		// cannot land after their outcomes.
+		if j.batch != nil {
+			u.cancel(j.batch)
+		}
+		why := "the run stopped before this row was sent (" + stopReason(ctx, stop) + ")"
+		var open []*chunker.Item
+		for _, it := range j.items {
+			if it.State.State() != rowstate.Closed {
+				open = append(open, it)
+			}
+		}
+		errs = append(errs, u.conclude(open, stopped(why)))
+	}
+	u.cancel(b)
+	if stop != nil && ctx.Err() != nil && errors.Is(stop, context.Cause(ctx)) {
+		stop = nil // the caller knows; Run returns ctx.Err()
+	}
+	return errors.Join(append([]error{stop}, errs...)...)
+}
+
+// stopReason says why the run stops, for the rows' messages.
+func stopReason(ctx context.Context, err error) string {
+	var se *StopError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx).Error()
+	}
+	return err.Error()
+}
+
+// do runs one job. It records the rows it settles and returns the jobs
+// that follow for the others. On an error it leaves unrecorded the rows it
+// did not settle, for send to record.
+func (u *Uploader) do(ctx context.Context, j job) ([]job, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	if j.lookup {
+		return u.lookUp(ctx, j)
+	}
+	return u.post(ctx, j)
+}
+
+// post sends a job's rows until HubSpot answers them or a decision ends it.
+func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 	log := u.log()
 	start := time.Now()
+	body := j.body
+	if body == nil {
+		body = chunker.NewBatch(j.items).Body
+	}
 	for attempt := 1; ; attempt++ {
 		release := func(hubspot.RateLimit, bool, time.Duration) {}
 		if u.Pacer != nil {
 			var err error
 			if release, err = u.Pacer.Acquire(ctx); errors.Is(err, pacer.ErrDailyReserve) {
-				msg := "the portal's daily request quota is down to --daily-reserve; run the same command again after HubSpot resets it at midnight (portal time zone) to resume"
-				return u.stop(b, doubt, &StopError{Code: "DAILY_RESERVE", Msg: msg, Err: err})
+				return nil, dailyReserve(err)
 			} else if err != nil {
-				return u.abandon(ctx, b, doubt)
+				return nil, context.Cause(ctx)
 			}
 		}
 		if attempt == 1 {
 			// Journalled once a slot is granted, so that rows waiting for
 			// one are not on record as sent.
-			if err := u.journalSent(b); err != nil {
+			if err := u.journalSent(j); err != nil {
 				release(hubspot.RateLimit{}, false, 0)
-				return err
+				return nil, err
 			}
 		}
 		if ctx.Err() != nil { // stopped while waiting for the slot or the disk
 			release(hubspot.RateLimit{}, false, 0)
-			return u.abandon(ctx, b, doubt)
+			return nil, context.Cause(ctx)
+		}
+		// Whether an earlier request may have created each row: a unique
+		// value conflict then may be the row itself.
+		before := make([]bool, len(j.items))
+		for i, it := range j.items {
+			before[i] = it.State.MayExist()
+			if err := it.State.Begin(); err != nil {
+				release(hubspot.RateLimit{}, false, 0)
+				return nil, fmt.Errorf("row %d: %w", it.Row, err)
+			}
 		}
 		u.requests.Add(1)
 		// The request itself is not cancelled with ctx: once sent, its answer
 		// is worth waiting for (the HTTP client's timeout bounds it).
-		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), b.Body)
+		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), body)
 		rl, throttled, retryAfter := rateOf(res, err)
 		release(rl, throttled, retryAfter)
 		if throttled {
 			u.throttled.Add(1)
 		}
-		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(b.Items), Recheck: round > 0, Jitter: u.jitter()})
+		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(j.items), Jitter: u.jitter()})
 		switch d.Action {
 		case Accept:
 			u.batches.Add(1)
-			outs := Outcomes(b, res)
-			log.Debug("batch answered", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)),
+			log.Debug("batch answered", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)),
 				zap.Int("status", res.StatusCode), zap.Int("errors", len(res.Errors)), zap.Int("attempts", attempt),
 				zap.Duration("took", time.Since(start)))
-			if u.Finder == nil {
-				return u.record(outs...)
-			}
-			// Rows the answer did not mention are looked up like any other
-			// row without a clear answer.
-			var known []report.Outcome
-			var unclear []*chunker.Item
-			for i, o := range outs {
-				if o.Status == report.InDoubt {
-					unclear = append(unclear, b.Items[i])
-					continue
-				}
-				known = append(known, o)
-			}
-			if err := u.record(known...); err != nil || len(unclear) == 0 {
-				return err
-			}
-			return u.settle(ctx, unclear, codeMissingResult, msgMissingResult, round+1)
+			return u.accept(j, res, before)
 		case Retry:
 			u.retries.Add(1)
-			doubt = doubt || d.Doubtful
-			log.Debug("batch will be resent", zap.Int("first_row", b.Items[0].Row), zap.String("code", d.Code),
+			for _, it := range j.items {
+				if d.Doubtful {
+					it.State.Unclear()
+				} else {
+					it.State.NotProcessed()
+				}
+			}
+			if d.Capped {
+				log.Warn("HubSpot asked for a wait longer than the cap; waiting the cap instead",
+					zap.Duration("wait", d.Wait), zap.String("code", d.Code))
+			}
+			log.Debug("batch will be resent", zap.Int("first_row", j.items[0].Row), zap.String("code", d.Code),
 				zap.Int("attempt", attempt), zap.Duration("wait", d.Wait))
 			if !retry.Sleep(ctx, d.Wait) {
-				return u.abandon(ctx, b, doubt)
+				return nil, context.Cause(ctx)
 			}
 		case Split:
-			mid := len(b.Items) / 2
-			log.Debug("batch rejected as a whole; splitting", zap.Int("first_row", b.Items[0].Row),
-				zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
-			if err := u.sendRound(ctx, chunker.NewBatch(b.Items[:mid]), round, doubt); err != nil {
-				return err
-			}
-			return u.sendRound(ctx, chunker.NewBatch(b.Items[mid:]), round, doubt)
+			notProcessed(j.items)
+			mid := len(j.items) / 2
+			log.Debug("batch rejected as a whole; splitting", zap.Int("first_row", j.items[0].Row),
+				zap.Int("rows", len(j.items)), zap.String("code", d.Code))
+			first, second := j, j
+			first.items, first.body, first.batch = j.items[:mid], nil, nil
+			second.items, second.body, second.batch = j.items[mid:], nil, nil
+			return []job{first, second}, nil
+		case Conflict:
+			u.batches.Add(1)
+			notProcessed(j.items)
+			return u.conflicted(j.items, d.Message)
 		case MarkInDoubt:
 			u.batches.Add(1)
-			if u.Finder != nil {
-				log.Debug("batch got no clear answer; looking its rows up", zap.Int("first_row", b.Items[0].Row),
-					zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
-				return u.settle(ctx, b.Items, d.Code, d.Message, round+1)
+			for _, it := range j.items {
+				it.State.Unclear()
 			}
-			log.Debug("batch in doubt", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
-			return u.record(allRows(b.Items, report.InDoubt, d.Code, d.Message)...)
+			log.Debug("batch got no clear answer", zap.Int("first_row", j.items[0].Row),
+				zap.Int("rows", len(j.items)), zap.String("code", d.Code))
+			return u.doubt(j, j.items, d.Code, d.Message)
 		case FailRows:
 			u.batches.Add(1)
-			log.Debug("batch failed", zap.Int("first_row", b.Items[0].Row), zap.Int("rows", len(b.Items)), zap.String("code", d.Code))
-			return u.record(allRows(b.Items, report.Failed, d.Code, d.Message)...)
+			notProcessed(j.items)
+			log.Debug("batch failed", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code))
+			return nil, u.conclude(j.items, same(rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: d.Message}))
 		case Stop:
-			return u.stop(b, doubt, &StopError{Code: d.Code, Msg: d.Message, Err: err})
+			notProcessed(j.items)
+			return nil, &StopError{Code: d.Code, Msg: d.Message, Err: err}
 		}
 	}
 }
 
-// journalSent returns once the journal has the batch's rows on disk as
-// sent: its queued record when the batch came from the channel with a
-// ticket, else (split halves, resends after a search) a record of its own.
-func (u *Uploader) journalSent(b *chunker.Batch) error {
-	if u.Journal == nil {
-		return nil
-	}
-	if b.Ticket != 0 {
-		return u.Journal.Await(b.Ticket)
-	}
-	return u.Journal.Sent(b.AppendRows(make([]int, 0, len(b.Items))))
-}
-
-// stop records a batch that will not be sent (again) because the run must
-// stop, and returns se: its rows were not sent, or are in doubt if an
-// earlier attempt may have been processed.
-func (u *Uploader) stop(b *chunker.Batch, doubt bool, se *StopError) error {
-	u.cancel(b)
-	outs := NotSent(b.Items, se.Msg)
-	if doubt {
-		outs = allRows(b.Items, report.InDoubt, se.Code, se.Msg)
-	}
-	if err := u.record(outs...); err != nil {
-		return err
-	}
-	return se
-}
-
-// settle resolves rows that got no clear answer: rows whose key is found
-// in HubSpot are created (with the id found), the others are sent again,
-// which cannot create a duplicate because the key property is unique. A
-// row with no key, a failed search or too many rounds leaves rows in doubt.
-func (u *Uploader) settle(ctx context.Context, items []*chunker.Item, code, msg string, round int) error {
-	log := u.log()
-	var keyed []*chunker.Item
-	var outs []report.Outcome
+func notProcessed(items []*chunker.Item) {
 	for _, it := range items {
-		if it.Key == "" {
-			outs = append(outs, outcome(it, report.InDoubt, code, msg+"; the row has no key to look it up by"))
+		it.State.NotProcessed()
+	}
+}
+
+// accept settles the rows of a 201/207 answer. Rows the answer names are
+// created or failed; a unique-value conflict on a row that an earlier
+// request may have created is looked up; rows it does not name are in
+// doubt, and looked up like any other row without a clear answer.
+func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
+	verdicts := Outcomes(j.items, res)
+	var done, unclear, conflict []*chunker.Item
+	var conflictMsg string
+	for i, it := range j.items {
+		v := verdicts[i]
+		switch {
+		case v.Kind == rowstate.Doubt:
+			it.State.Unclear()
+			unclear = append(unclear, it)
+			continue
+		case v.Kind == rowstate.Failed && v.Code == "CONFLICT" && before[i] && u.Finder != nil && it.Key != "":
+			it.State.NotProcessed()
+			conflict, conflictMsg = append(conflict, it), v.Message
+			continue
+		}
+		it.State.NotProcessed() // this request's fate is known; Close decides from the row's past
+		done = append(done, it)
+	}
+	byItem := make(map[*chunker.Item]rowstate.Verdict, len(done))
+	for i, it := range j.items {
+		byItem[it] = verdicts[i]
+	}
+	if err := u.conclude(done, func(it *chunker.Item) rowstate.Verdict { return byItem[it] }); err != nil {
+		return nil, err
+	}
+	var next []job
+	if len(conflict) > 0 {
+		next = append(next, job{items: conflict, lookup: true, conflict: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
+	}
+	if len(unclear) > 0 {
+		more, err := u.doubt(j, unclear, codeMissingResult, msgMissingResult)
+		if err != nil {
+			return nil, err
+		}
+		next = append(next, more...)
+	}
+	return next, nil
+}
+
+// conflicted handles a one-row batch that HubSpot refused because another
+// record holds one of its unique values. If an earlier request for the row
+// may have created it, that record may be the row itself: it is looked up
+// by key. Otherwise the row failed.
+func (u *Uploader) conflicted(items []*chunker.Item, msg string) ([]job, error) {
+	var look []*chunker.Item
+	for _, it := range items {
+		if it.State.MayExist() && u.Finder != nil && it.Key != "" {
+			look = append(look, it)
+		}
+	}
+	if len(look) > 0 {
+		return []job{{items: look, lookup: true, conflict: true, code: "CONFLICT", msg: msg}}, nil
+	}
+	return nil, u.conclude(items, same(rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT", Message: msg}))
+}
+
+// doubt handles rows that got no clear answer: with a Finder, rows with a
+// key are looked up; the others are in doubt.
+func (u *Uploader) doubt(j job, items []*chunker.Item, code, msg string) ([]job, error) {
+	if u.Finder == nil {
+		return nil, u.conclude(items, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: code, Message: msg + "; HubSpot may have created these rows"}))
+	}
+	return []job{{items: items, lookup: true, round: j.round, code: code, msg: msg}}, nil
+}
+
+// lookUp looks a job's rows up by key. Rows found are created (with the id
+// found); the others are sent again, which cannot create a duplicate
+// because the key property is unique, unless the lookup followed a
+// conflict, which then proves that another record holds the key. A row with
+// no key, a failed lookup or too many rounds leaves rows in doubt.
+func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
+	log := u.log()
+	var keyed, unkeyed []*chunker.Item
+	for _, it := range j.items {
+		if it.Key == "" || u.Finder == nil {
+			unkeyed = append(unkeyed, it)
 			continue
 		}
 		keyed = append(keyed, it)
 	}
-	if len(keyed) == 0 {
-		return u.record(outs...)
+	if err := u.conclude(unkeyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+		Message: j.msg + "; the row has no key to look it up by"})); err != nil || len(keyed) == 0 {
+		return nil, err
 	}
 	maxRounds := u.MaxRounds
 	if maxRounds < 1 {
 		maxRounds = 5
 	}
-	if round > maxRounds {
-		for _, it := range keyed {
-			outs = append(outs, outcome(it, report.InDoubt, code, fmt.Sprintf("%s; still unresolved after %d lookups", msg, round-1)))
-		}
-		return u.record(outs...)
+	if j.round >= maxRounds {
+		return nil, u.conclude(keyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+			Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msg, j.round)}))
 	}
-	if !retry.Sleep(ctx, time.Duration(max(round, 1))*u.SettleDelay) {
-		for _, it := range keyed {
-			outs = append(outs, outcome(it, report.InDoubt, code, msg+"; the run stopped before the rows could be looked up"))
-		}
-		return u.record(outs...)
+	if !retry.Sleep(ctx, time.Duration(j.round+1)*u.SettleDelay) {
+		return nil, context.Cause(ctx)
 	}
 	keys := make([]string, len(keyed))
 	for i, it := range keyed {
@@ -396,37 +580,82 @@ func (u *Uploader) settle(ctx context.Context, items []*chunker.Item, code, msg 
 	u.searched.Add(int64(len(keyed)))
 	found, err := u.Finder.Find(ctx, keys)
 	if err != nil {
-		log.Warn("looking up rows in doubt failed", zap.Int("rows", len(keyed)), zap.Error(err))
-		for _, it := range keyed {
-			outs = append(outs, outcome(it, report.InDoubt, code, msg+"; looking the row up by its key failed: "+err.Error()))
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
 		}
-		return u.record(outs...)
+		if se := lookupStop(u.Policy, err); se != nil {
+			return nil, se
+		}
+		log.Warn("looking up rows in doubt failed", zap.Int("rows", len(keyed)), zap.Error(err))
+		return nil, u.conclude(keyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+			Message: j.msg + "; looking the row up by its key failed: " + err.Error()}))
 	}
-	var missing []*chunker.Item
+	var hit, missing []*chunker.Item
 	for _, it := range keyed {
-		if id, ok := found[it.Key]; ok {
-			o := outcome(it, report.Created, "", "")
-			o.ID = id
-			outs = append(outs, o)
+		if _, ok := found[it.Key]; ok {
+			hit = append(hit, it)
 			u.resolved.Add(1)
 			continue
 		}
 		missing = append(missing, it)
 	}
-	log.Debug("rows in doubt looked up", zap.Int("found", len(keyed)-len(missing)), zap.Int("resending", len(missing)), zap.Int("round", round))
-	if len(outs) > 0 {
-		if err := u.record(outs...); err != nil {
-			return err
-		}
+	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
+	if err := u.conclude(hit, func(it *chunker.Item) rowstate.Verdict {
+		return rowstate.Verdict{Kind: rowstate.Created, ID: found[it.Key]}
+	}); err != nil {
+		return nil, err
 	}
 	if len(missing) == 0 {
-		return nil
+		return nil, nil
 	}
-	return u.sendRound(ctx, chunker.NewBatch(missing), max(round, 1), true)
+	if j.conflict {
+		return nil, u.conclude(missing, same(rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
+			Message: j.msg + "; no line item holds this row's key exactly, so the conflicting record is another one (HubSpot compared the values without regard to case)"}))
+	}
+	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
 }
 
-func outcome(it *chunker.Item, st report.Status, code, msg string) report.Outcome {
-	return report.Outcome{Row: it.Row, Record: it.Record, Status: st, Code: code, Message: msg}
+// lookupStop returns the StopError for a lookup that failed in a way that
+// stops the run (the daily limit or reserve, a rejected token or scope, a
+// portal being migrated), or nil when only its rows are left in doubt.
+func lookupStop(p Policy, err error) *StopError {
+	if errors.Is(err, pacer.ErrDailyReserve) {
+		return dailyReserve(err)
+	}
+	var ae *hubspot.APIError
+	if !errors.As(err, &ae) || ae.StatusCode >= 500 || ae.StatusCode == http.StatusTooManyRequests && ae.PolicyName != hubspot.PolicyDaily {
+		return nil
+	}
+	if d := p.Decide(Attempt{Err: ae, N: max(p.MaxAttempts, 1), Items: 1}); d.Action == Stop {
+		return &StopError{Code: d.Code, Msg: d.Message, Err: err}
+	}
+	return nil
+}
+
+// dailyReserve is the StopError for a pacer that refuses a slot because
+// the portal's daily quota is down to --daily-reserve.
+func dailyReserve(err error) *StopError {
+	return &StopError{Code: "DAILY_RESERVE", Err: err,
+		Msg: "the portal's daily request quota is down to --daily-reserve; run the same command again after HubSpot resets it at midnight (portal time zone) to resume"}
+}
+
+// journalSent returns once the journal has the job's rows on disk as sent:
+// the record queued with the batch's ticket, else (split halves, resends
+// after a lookup) a record of its own.
+func (u *Uploader) journalSent(j job) error {
+	if u.Journal == nil {
+		return nil
+	}
+	if b := j.batch; b != nil && b.Ticket != 0 {
+		t := b.Ticket
+		b.Ticket = 0 // awaited: nothing left to cancel
+		return u.Journal.Await(t)
+	}
+	rows := make([]int, len(j.items))
+	for i, it := range j.items {
+		rows[i] = it.Row
+	}
+	return u.Journal.Sent(rows)
 }
 
 // rateOf extracts what an answer says about the rate limit: the headers,
@@ -442,64 +671,42 @@ func rateOf(res *hubspot.BatchResult, err error) (hubspot.RateLimit, bool, time.
 	return hubspot.RateLimit{}, false, 0
 }
 
-// abandon records a batch that will not be sent (again) because the run is
-// stopping: not sent, or in doubt if an earlier attempt may have been
-// processed.
-func (u *Uploader) abandon(ctx context.Context, b *chunker.Batch, doubt bool) error {
-	u.cancel(b)
-	why := "the run was stopped (" + context.Cause(ctx).Error() + ")"
-	if doubt {
-		return u.record(allRows(b.Items, report.InDoubt, "NO_ANSWER", "an earlier attempt got no clear answer and "+why)...)
-	}
-	return u.record(NotSent(b.Items, why)...)
-}
-
-func allRows(items []*chunker.Item, st report.Status, code, msg string) []report.Outcome {
-	outs := make([]report.Outcome, len(items))
-	for i, it := range items {
-		outs[i] = outcome(it, st, code, msg)
-	}
-	return outs
-}
-
 const (
 	codeMissingResult = "MISSING_RESULT"
 	msgMissingResult  = "HubSpot's answer named neither a result nor an error for this row"
 )
 
-// Outcomes matches a 201/207 answer to the batch's rows by
-// objectWriteTraceId, never by position. A row named by neither a result
-// nor an error is in doubt: HubSpot answered but did not say what became of
-// it.
-func Outcomes(b *chunker.Batch, res *hubspot.BatchResult) []report.Outcome {
-	byTrace := make(map[string]int, len(b.Items))
-	for i, it := range b.Items {
+// Outcomes matches a 201/207 answer to the rows by objectWriteTraceId,
+// never by position, and returns a verdict for each: created, failed with
+// the row's own error, or in doubt for a row the answer does not name.
+func Outcomes(items []*chunker.Item, res *hubspot.BatchResult) []rowstate.Verdict {
+	byTrace := make(map[string]int, len(items))
+	for i, it := range items {
 		byTrace[it.TraceID()] = i
 	}
-	outs := make([]report.Outcome, len(b.Items))
+	out := make([]rowstate.Verdict, len(items))
 	for _, r := range res.Results {
 		i, ok := byTrace[r.ObjectWriteTraceID]
-		if !ok || outs[i].Status != 0 || r.ID == "" {
+		if !ok || out[i].Kind != 0 || r.ID == "" {
 			continue
 		}
-		outs[i] = report.Outcome{Status: report.Created, ID: r.ID}
+		out[i] = rowstate.Verdict{Kind: rowstate.Created, ID: r.ID}
 	}
 	for _, e := range res.Errors {
 		for _, t := range e.TraceIDs() {
 			i, ok := byTrace[t]
-			if !ok || outs[i].Status != 0 {
+			if !ok || out[i].Kind != 0 {
 				continue
 			}
-			outs[i] = report.Outcome{Status: report.Failed, Code: e.Code(), Message: e.ReadableMessage()}
+			out[i] = rowstate.Verdict{Kind: rowstate.Failed, Code: e.Code(), Message: e.ReadableMessage()}
 		}
 	}
-	for i, it := range b.Items {
-		if outs[i].Status == 0 {
-			outs[i] = report.Outcome{Status: report.InDoubt, Code: codeMissingResult, Message: msgMissingResult}
+	for i := range out {
+		if out[i].Kind == 0 {
+			out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: codeMissingResult, Message: msgMissingResult}
 		}
-		outs[i].Row, outs[i].Record = it.Row, it.Record
 	}
-	return outs
+	return out
 }
 
 func (u *Uploader) jitter() float64 {

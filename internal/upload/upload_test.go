@@ -16,6 +16,7 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/rowstate"
 )
 
 func batchOf(rows ...int) *chunker.Batch {
@@ -59,22 +60,20 @@ func TestOutcomes(t *testing.T) {
 		Errors: []hubspot.StandardError{{Category: "VALIDATION_ERROR", Message: "bad",
 			Context: map[string][]string{"objectWriteTraceId": {"2"}}, Errors: []hubspot.ErrorDetail{{Code: "INVALID_OPTION", Message: "x"}}}},
 	}}
-	outs := Outcomes(b, res)
-	want := []struct {
-		st   report.Status
-		id   string
-		code string
-	}{
-		{report.Created, "101", ""},
-		{report.Failed, "", "INVALID_OPTION"},
-		{report.InDoubt, "", "MISSING_RESULT"},
-		{report.InDoubt, "", "MISSING_RESULT"},
-		{report.Created, "105", ""},
+	outs := Outcomes(b.Items, res)
+	want := []rowstate.Verdict{
+		{Kind: rowstate.Created, ID: "101"},
+		{Kind: rowstate.Failed, Code: "INVALID_OPTION", Message: "bad"},
+		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: msgMissingResult},
+		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: msgMissingResult},
+		{Kind: rowstate.Created, ID: "105"},
+	}
+	if len(outs) != len(want) {
+		t.Fatalf("%d verdicts for %d rows", len(outs), len(want))
 	}
 	for i, w := range want {
-		o := outs[i]
-		if o.Row != i+1 || o.Status != w.st || o.ID != w.id || o.Code != w.code || o.Record[0] != fmt.Sprint("cell", i+1) {
-			t.Errorf("row %d: %+v, want %+v", i+1, o, w)
+		if outs[i] != w {
+			t.Errorf("row %d: %+v, want %+v", i+1, outs[i], w)
 		}
 	}
 }
@@ -86,8 +85,13 @@ type fakeHubSpot struct {
 	omit   map[string]bool // trace ids answered with neither a result nor an error
 	script []error
 	reject func(traces []string) error // whole-batch rejection, checked after the script
-	bodies [][]byte
-	nextID int
+	// conflicts maps trace ids to the id of a line item that holds the
+	// row's unique value: a 409 for the whole batch, or with perRow a
+	// per-row CONFLICT error in a 207.
+	conflicts map[string]string
+	perRow    bool
+	bodies    [][]byte
+	nextID    int
 }
 
 func (f *fakeHubSpot) BatchCreate(_ context.Context, body []byte) (*hubspot.BatchResult, error) {
@@ -116,7 +120,20 @@ func (f *fakeHubSpot) BatchCreate(_ context.Context, body []byte) (*hubspot.Batc
 	}
 	res := &hubspot.BatchResult{StatusCode: 201}
 	for _, tr := range traces {
-		if f.omit[tr] {
+		id, ok := f.conflicts[tr]
+		if !ok {
+			continue
+		}
+		msg := "Line item already exists. Existing ID: " + id
+		if !f.perRow {
+			return nil, &hubspot.APIError{StatusCode: 409, Category: "CONFLICT", Message: msg}
+		}
+		res.StatusCode = 207
+		res.Errors = append(res.Errors, hubspot.StandardError{Status: "error", Category: "CONFLICT", Message: msg,
+			Context: map[string][]string{"objectWriteTraceId": {tr}}})
+	}
+	for _, tr := range traces {
+		if _, ok := f.conflicts[tr]; f.omit[tr] || ok {
 			continue
 		}
 		f.nextID++
@@ -295,12 +312,15 @@ func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
 	})
 }
 
-// TestUnsent: rows of a batch the run stops before sending are not sent,
+// TestDiscard: rows of a batch the run stops before sending are not sent,
 // so a later run sends them; rows an earlier run sent without a clear
 // answer stay in doubt, so a later run looks them up first.
-func TestUnsent(t *testing.T) {
+func TestDiscard(t *testing.T) {
 	recheck := batchOf(3, 4)
 	recheck.Recheck = true
+	for _, it := range recheck.Items {
+		it.State.Resume()
+	}
 	for _, tc := range []struct {
 		b    *chunker.Batch
 		st   report.Status
@@ -309,14 +329,21 @@ func TestUnsent(t *testing.T) {
 		{batchOf(1, 2), report.Failed, report.CodeNotSent},
 		{recheck, report.InDoubt, "NO_ANSWER"},
 	} {
-		outs := Unsent(tc.b, "stopped")
-		if len(outs) != len(tc.b.Items) {
-			t.Fatalf("%d outcomes for %d rows", len(outs), len(tc.b.Items))
+		rec := &memRecorder{}
+		u := &Uploader{Recorder: rec}
+		if err := u.Discard(tc.b, "stopped"); err != nil {
+			t.Fatal(err)
 		}
-		for i, o := range outs {
-			if o.Row != tc.b.Items[i].Row || o.Status != tc.st || o.Code != tc.code || o.Message == "" {
+		if len(rec.outs) != len(tc.b.Items) {
+			t.Fatalf("%d outcomes for %d rows", len(rec.outs), len(tc.b.Items))
+		}
+		for _, it := range tc.b.Items {
+			if o := rec.outs[it.Row]; o.Status != tc.st || o.Code != tc.code || o.Message == "" {
 				t.Errorf("recheck=%v: %+v, want status %v code %s", tc.b.Recheck, o, tc.st, tc.code)
 			}
+		}
+		if err := u.Discard(tc.b, "again"); !errors.Is(err, rowstate.ErrClosed) {
+			t.Errorf("discarding the rows again: %v, want ErrClosed", err)
 		}
 	}
 }
@@ -356,11 +383,11 @@ func TestSettleRowsWithoutAClearAnswer(t *testing.T) {
 			wantDoubt: []int{1, 2, 3, 4},
 		},
 		{
-			name: "a conflict on the resend means the row exists: looked up again",
+			name: "a conflict on the resend is split until the rows that conflict stand alone",
 			hub: &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 502},
 				&hubspot.APIError{StatusCode: 409, Category: "CONFLICT", Message: "Line item already exists. Existing ID: 5"}}},
 			finder:      &fakeFinder{known: map[string]string{}},
-			wantCreated: []int{1, 2, 3, 4}, wantResent: 2,
+			wantCreated: []int{1, 2, 3, 4}, wantResent: 3,
 		},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,260 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/pacer"
+	"github.com/lineitems/importer/internal/report"
+)
+
+// checkOnce fails the test unless every one of rows was recorded exactly once.
+func checkOnce(t *testing.T, rec *memRecorder, rows ...int) {
+	t.Helper()
+	if len(rec.dups) > 0 {
+		t.Errorf("rows recorded twice: %v", rec.dups)
+	}
+	for _, r := range rows {
+		if _, ok := rec.outs[r]; !ok {
+			t.Errorf("row %d recorded nowhere", r)
+		}
+	}
+	if len(rec.outs) != len(rows) {
+		t.Errorf("%d rows recorded, want %d", len(rec.outs), len(rows))
+	}
+}
+
+func repeat(err error, n int) []error {
+	out := make([]error, n)
+	for i := range out {
+		out[i] = err
+	}
+	return out
+}
+
+// TestDoubtfulResendRefused: rows that HubSpot may have created (a 502)
+// and whose resend is then refused until the attempts run out (429s, 423s,
+// 503s, connection refused) stay in doubt: failed.csv would tell a later
+// run to send them as new rows.
+func TestDoubtfulResendRefused(t *testing.T) {
+	refusals := map[string]error{
+		"429":                &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyTenSecondly},
+		"423":                &hubspot.APIError{StatusCode: 423, Category: "LOCKED"},
+		"503":                &hubspot.APIError{StatusCode: 503},
+		"connection refused": &hubspot.TransportError{Sent: false, Err: errors.New("connection refused")},
+	}
+	for name, refusal := range refusals {
+		for _, keyed := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, looked up first=%v", name, keyed), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					policy := DefaultPolicy
+					policy.MaxAttempts = 3
+					var finder Finder
+					script := []error{&hubspot.APIError{StatusCode: 502}}
+					if keyed {
+						finder = &fakeFinder{known: map[string]string{}} // the lookup finds nothing: resent
+						script = append(script, repeat(refusal, 3)...)
+					} else {
+						policy.RetryInDoubt = true
+						script = append(script, repeat(refusal, 2)...)
+					}
+					f := &fakeHubSpot{script: script}
+					rec := &memRecorder{}
+					u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: policy, Workers: 1}
+					if err := u.Run(context.Background(), feed(batchOf(1, 2))); err != nil {
+						t.Fatal(err)
+					}
+					checkOnce(t, rec, 1, 2)
+					for _, r := range []int{1, 2} {
+						if o := rec.outs[r]; o.Status != report.InDoubt {
+							t.Errorf("row %d = %+v, want in doubt", r, o)
+						}
+					}
+					if len(f.script) != 0 {
+						t.Errorf("%d scripted answers unused", len(f.script))
+					}
+				})
+			})
+		}
+	}
+}
+
+// reservePacer grants n slots, then refuses with pacer.ErrDailyReserve.
+type reservePacer struct{ n int }
+
+func (p *reservePacer) Acquire(context.Context) (pacer.Release, error) {
+	if p.n == 0 {
+		return nil, pacer.ErrDailyReserve
+	}
+	p.n--
+	return func(hubspot.RateLimit, bool, time.Duration) {}, nil
+}
+
+// TestSplitMeetsStop: a batch rejected as a whole is split, and the first
+// half meets a stop; the second half must be recorded too, not lost.
+func TestSplitMeetsStop(t *testing.T) {
+	whole := &hubspot.APIError{StatusCode: 400, Category: "VALIDATION_ERROR", Message: "One or more associations are invalid"}
+	cases := []struct {
+		name   string
+		script []error
+		pacer  Pacer
+		code   string
+	}{
+		{"429 DAILY", []error{whole, &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyDaily}}, nil, "DAILY_LIMIT"},
+		{"401", []error{whole, &hubspot.APIError{StatusCode: 401, Category: "INVALID_AUTHENTICATION"}}, nil, "INVALID_AUTHENTICATION"},
+		{"477", []error{whole, &hubspot.APIError{StatusCode: 477}}, nil, "MIGRATION_IN_PROGRESS"},
+		{"--daily-reserve", []error{whole}, &reservePacer{n: 1}, "DAILY_RESERVE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeHubSpot{script: tc.script}
+			rec := &memRecorder{}
+			u := &Uploader{Sender: f, Recorder: rec, Pacer: tc.pacer, Policy: DefaultPolicy, Workers: 1}
+			err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4)))
+			var se *StopError
+			if !errors.As(err, &se) || se.Code != tc.code {
+				t.Fatalf("err = %v, want a stop %s", err, tc.code)
+			}
+			checkOnce(t, rec, 1, 2, 3, 4)
+			for r := 1; r <= 4; r++ {
+				if o := rec.outs[r]; o.Status != report.Failed || o.Code != report.CodeNotSent {
+					t.Errorf("row %d = %+v, want NOT_SENT", r, o)
+				}
+			}
+		})
+	}
+}
+
+// failingJournal fails every Done; failingRecorder every Record.
+type failingJournal struct{ logJournal }
+
+var errDiskFull = errors.New("no space left on device")
+
+func (*failingJournal) Done([]report.Outcome) error { return errDiskFull }
+
+type failingRecorder struct{}
+
+func (failingRecorder) Record(...report.Outcome) error { return errDiskFull }
+
+// TestWriteErrorKeepsWhatHubSpotSaid: when the journal or the reports
+// cannot be written after HubSpot created rows, the other still gets them,
+// and the error says where they are.
+func TestWriteErrorKeepsWhatHubSpotSaid(t *testing.T) {
+	t.Run("journal fails", func(t *testing.T) {
+		f := &fakeHubSpot{}
+		rec := &memRecorder{}
+		u := &Uploader{Sender: f, Recorder: rec, Journal: &failingJournal{logJournal{hub: f}}, Policy: DefaultPolicy, Workers: 1}
+		err := u.Run(context.Background(), feed(batchOf(1, 2)))
+		var re *RecordError
+		if !errors.As(err, &re) || !errors.Is(err, errDiskFull) || re.Created != 2 || !strings.Contains(err.Error(), "reports hold them") {
+			t.Fatalf("err = %v", err)
+		}
+		for _, r := range []int{1, 2} {
+			if o := rec.outs[r]; o.Status != report.Created || o.ID == "" {
+				t.Errorf("row %d = %+v, want created with its id in the reports", r, o)
+			}
+		}
+	})
+	t.Run("reports fail", func(t *testing.T) {
+		f := &fakeHubSpot{}
+		j := &logJournal{hub: f}
+		u := &Uploader{Sender: f, Recorder: failingRecorder{}, Journal: j, Policy: DefaultPolicy, Workers: 1}
+		err := u.Run(context.Background(), feed(batchOf(1, 2)))
+		var re *RecordError
+		if !errors.As(err, &re) || re.Journal != nil || !strings.Contains(err.Error(), "journal holds them") {
+			t.Fatalf("err = %v", err)
+		}
+		if got := fmt.Sprint(j.calls); !strings.Contains(got, "done [1: 2:]") {
+			t.Errorf("journal calls %s: the created rows are not in it", got)
+		}
+	})
+}
+
+// sequenceFinder answers each lookup from the next map of a list (the
+// last one repeats), so a test can let a row appear between lookups.
+type sequenceFinder struct {
+	mu    sync.Mutex
+	known []map[string]string
+	calls int
+}
+
+func (s *sequenceFinder) Find(_ context.Context, keys []string) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.known[min(s.calls, len(s.known)-1)]
+	s.calls++
+	out := map[string]string{}
+	for _, k := range keys {
+		if id, ok := m[k]; ok {
+			out[k] = id
+		}
+	}
+	return out, nil
+}
+
+// TestConflict: a unique-value conflict, reported as a 409 for the whole
+// batch or as a per-row error in a 207, is narrowed down to the row that
+// conflicts; the others are created. For a row an earlier request may have
+// created, the conflict may be the row itself: it is looked up, and is
+// created (with the id found) or, if no line item holds its exact key,
+// failed. For a row sent for the first time it is a failure.
+func TestConflict(t *testing.T) {
+	cases := []struct {
+		name   string
+		first  error // the first answer; nil means the batch goes straight to the conflict
+		finder []map[string]string
+		status report.Status
+		id     string
+	}{
+		{"first send: someone else's record", nil, []map[string]string{{}}, report.Failed, ""},
+		{"after a 502: the row itself", &hubspot.APIError{StatusCode: 502}, []map[string]string{{}, {"K3": "903"}}, report.Created, "903"},
+		{"after a 502: a key that differs in case", &hubspot.APIError{StatusCode: 502}, []map[string]string{{}}, report.Failed, ""},
+	}
+	for _, tc := range cases {
+		for _, perRow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, per row=%v", tc.name, perRow), func(t *testing.T) {
+				f := &fakeHubSpot{conflicts: map[string]string{"3": "903"}, perRow: perRow}
+				if tc.first != nil {
+					f.script = []error{tc.first}
+				}
+				finder := &sequenceFinder{known: tc.finder}
+				rec := &memRecorder{}
+				u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+				if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
+					t.Fatal(err)
+				}
+				checkOnce(t, rec, 1, 2, 3, 4)
+				for _, r := range []int{1, 2, 4} {
+					if o := rec.outs[r]; o.Status != report.Created {
+						t.Errorf("innocent row %d = %+v, want created", r, o)
+					}
+				}
+				o := rec.outs[3]
+				if o.Status != tc.status || o.ID != tc.id {
+					t.Errorf("row 3 = %+v, want %v %q", o, tc.status, tc.id)
+				}
+				if o.Status == report.Failed && (o.Code != "CONFLICT" || !strings.Contains(o.Message, "Existing ID: 903")) {
+					t.Errorf("row 3 = %+v, want CONFLICT naming the existing id", o)
+				}
+				// A 409 for the whole batch is narrowed by halves: 4 → 2+2 → 1+1.
+				want := 1
+				if !perRow {
+					want = 5
+				}
+				if tc.first != nil {
+					want++
+				}
+				if len(f.bodies) != want {
+					t.Errorf("%d requests, want %d", len(f.bodies), want)
+				}
+			})
+		}
+	}
+}
