@@ -27,6 +27,11 @@
 // routing (404/405); Faults.ErrorRate (gateway errors, before anything is
 // counted); bearer authentication (401); the rate limiter, where
 // Faults.RateLimitRate is drawn first (429); scopes (403); the endpoint.
+// A batch create then draws Faults.LateCommitRate (its processing is put
+// off by Faults.LateCommit, and goes on even if the client has gone, as
+// HubSpot's does: a client that timed out can find its rows created later)
+// and, once it has committed line items, the commit faults
+// (Faults.CommitThenDrop, Faults.CommitThenErrorRate).
 //
 // # What was looked up, and where
 //

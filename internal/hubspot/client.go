@@ -300,6 +300,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	if err != nil {
 		return 0, RateLimit{}, err
 	}
+	// Without GetBody, nothing below the caller's retry policy can send
+	// the body again: net/http's HTTP/2 transport would otherwise resend a
+	// request after a RST_STREAM or GOAWAY on its own, and follow a 307 or
+	// 308 with the same body. Whether a POST is sent again is for the
+	// caller to decide, with what it knows of the answer.
+	req.GetBody = nil
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	req.Header.Set("Accept", "application/json")
 	if body != nil {

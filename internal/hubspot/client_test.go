@@ -335,3 +335,57 @@ func TestAnswersOutliveTheirBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingBelowThePolicyResends: a POST is sent once per call. The
+// request carries no GetBody, so neither net/http's HTTP/2 transport (after
+// a RST_STREAM or GOAWAY) nor its redirect handling (307, 308) can send the
+// body again on its own; a 307 comes back as an answer.
+func TestNothingBelowThePolicyResends(t *testing.T) {
+	var creates, elsewhere int
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == batchCreatePath {
+			creates++
+			http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+			return
+		}
+		elsewhere++
+		w.WriteHeader(201)
+		io.WriteString(w, `{"status":"COMPLETE","results":[]}`)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	var getBody []bool
+	hc := srv.Client()
+	next := hc.Transport
+	hc.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		getBody = append(getBody, r.GetBody != nil)
+		resp, err := next.RoundTrip(r)
+		if err == nil && resp.ProtoMajor != 2 {
+			t.Errorf("answered over %s, want HTTP/2", resp.Proto)
+		}
+		return resp, err
+	})
+	c, err := NewClient(hc, srv.URL, NewToken("tok"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.BatchCreate(context.Background(), []byte(`{"inputs":[]}`))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("err = %v, want the 307 as an *APIError", err)
+	}
+	if creates != 1 || elsewhere != 0 {
+		t.Errorf("%d creates, %d requests elsewhere; want the body sent once", creates, elsewhere)
+	}
+	if _, err := c.BatchRead(context.Background(), BatchReadRequest{Inputs: []ObjectID{{ID: "1"}}}); err == nil {
+		t.Error("batch read of a server without the endpoint succeeded")
+	}
+	if len(getBody) != 2 || getBody[0] || getBody[1] {
+		t.Errorf("GetBody set on requests: %v", getBody)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
