@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
@@ -82,6 +83,10 @@ type Uploader struct {
 	// MaxRounds bounds search-and-resend rounds for rows in doubt; <1 means 5.
 	MaxRounds int
 
+	// Warnings that every worker may meet at once are logged at most
+	// once in 10 s each.
+	cappedWarn, lookupWarn rate.Sometimes
+
 	requests  atomic.Int64
 	retries   atomic.Int64
 	throttled atomic.Int64
@@ -130,6 +135,7 @@ func (e *StopError) Unwrap() error { return e.Err }
 // It returns nil, ctx.Err(), a *StopError, or a *RecordError or other error
 // from the journal or the reports (fatal).
 func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error {
+	u.cappedWarn.Interval, u.lookupWarn.Interval = 10*time.Second, 10*time.Second
 	g, gctx := errgroup.WithContext(ctx)
 	for range max(u.Workers, 1) {
 		g.Go(func() error {
@@ -426,8 +432,10 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 				}
 			}
 			if d.Capped {
-				log.Warn("HubSpot asked for a wait longer than the cap; waiting the cap instead",
-					zap.Duration("wait", d.Wait), zap.String("code", d.Code))
+				u.cappedWarn.Do(func() {
+					log.Warn("HubSpot asked for a wait longer than the cap; waiting the cap instead",
+						zap.Duration("wait", d.Wait), zap.String("code", d.Code))
+				})
 			}
 			log.Debug("batch will be resent", zap.Int("first_row", j.items[0].Row), zap.String("code", d.Code),
 				zap.Int("attempt", attempt), zap.Duration("wait", d.Wait))
@@ -586,7 +594,9 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		if se := lookupStop(u.Policy, err); se != nil {
 			return nil, se
 		}
-		log.Warn("looking up rows in doubt failed", zap.Int("rows", len(keyed)), zap.Error(err))
+		u.lookupWarn.Do(func() {
+			log.Warn("looking up rows in doubt failed; they stay in doubt", zap.Int("rows", len(keyed)), zap.Error(err))
+		})
 		return nil, u.conclude(keyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
 			Message: j.msg + "; looking the row up by its key failed: " + err.Error()}))
 	}
