@@ -220,6 +220,13 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	return err
 }
 
+// mappingSettings are the flags a mapping file's settings section may set:
+// settings about the data and its pace. Never where the token goes
+// (base-url, token-file), where files are written (out, cpuprofile,
+// summary-json) or what is discarded or risked (restart, retry-in-doubt):
+// a mapping file is data that may come from someone else.
+var mappingSettings = []string{"batch-size", "daily-reserve", "key-property", "lookup-delay", "max-attempts", "rate", "timeout", "workers"}
+
 // applyMappingSettings sets flags from the mapping file's settings section,
 // unless the command line or an IMPORTER_* variable set them.
 func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) string) error {
@@ -236,10 +243,12 @@ func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) str
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for _, name := range slices.Sorted(maps.Keys(doc.Settings)) {
-		f := fs.Lookup(name)
 		switch {
-		case f == nil || name == "mapping" || name == "version" || name == "token-file":
-			return &usageError{fmt.Sprintf("%s: settings: %q is not a setting a mapping can make (use a flag name such as rate or key-property)", path, name)}
+		case fs.Lookup(name) == nil:
+			return &usageError{fmt.Sprintf("%s: settings: %q is not a setting; a mapping may set %s", path, name, strings.Join(mappingSettings, ", "))}
+		case !slices.Contains(mappingSettings, name):
+			return &usageError{fmt.Sprintf("%s: settings: %q cannot be set in a mapping file. A mapping is data, and may carry only settings about the data (%s); "+
+				"where the token goes, where reports are written and what is discarded are for the command line or IMPORTER_* variables", path, name, strings.Join(mappingSettings, ", "))}
 		case given[name] || getenv(envName(name)) != "":
 			continue
 		}

@@ -486,9 +486,24 @@ func TestMappingSettings(t *testing.T) {
 	if c.rate != 7 || c.workers != 6 || c.keyProperty != "import_key" {
 		t.Errorf("config = %+v", c)
 	}
-	os.WriteFile(m, []byte("properties: {name: Product}\nsettings: {token-file: /x}\n"), 0o600)
-	if _, err := parseConfig([]string{"--mapping", m, "a.csv"}, func(k string) string { return env[k] }, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "token-file") {
-		t.Errorf("err = %v, want token-file refused", err)
+	// A mapping is data: it may not say where the token goes, where files
+	// are written, or what is discarded or risked.
+	for _, name := range []string{"token-file", "base-url", "out", "restart", "retry-in-doubt", "cpuprofile", "summary-json", "log-format", "sandbox", "dry-run", "mapping", "version"} {
+		os.WriteFile(m, []byte("properties: {name: Product}\nsettings: {"+name+": x}\n"), 0o600)
+		_, err := parseConfig([]string{"--mapping", m, "a.csv"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "key-property") {
+			t.Errorf("settings {%s: x}: err = %v, want it refused, naming the settings a mapping may make", name, err)
+		}
+	}
+	var help bytes.Buffer
+	if _, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &help); !errors.Is(err, errHelp) {
+		t.Fatal(err)
+	}
+	for _, name := range mappingSettings {
+		if !strings.Contains(help.String(), "  -"+name+" ") {
+			t.Errorf("mapping setting %q is not a flag", name)
+		}
 	}
 }
 
