@@ -51,6 +51,7 @@ type config struct {
 	keyProperty  string
 	dailyReserve int
 	restart      bool
+	waitLock     time.Duration
 	settleDelay  time.Duration
 	version      bool
 	cpuProfile   string
@@ -90,7 +91,8 @@ Environment:
                         IMPORTER_LOG_FORMAT=json; a flag on the command line wins
 
 Exit codes: 0 all rows created, 3 some rows failed or are in doubt,
-1 fatal error, 2 usage error, 130 interrupted.
+1 fatal error, 2 usage error, 75 another run is using --out (try again
+later), 130 interrupted.
 
 Flags:
 `
@@ -127,6 +129,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.maxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
 	fs.BoolVar(&c.retryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
 	fs.StringVar(&c.keyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
+	fs.DurationVar(&c.waitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
 	fs.BoolVar(&c.restart, "restart", false, "discard the journal of an earlier run in --out and start over")
 	fs.DurationVar(&c.settleDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -169,6 +172,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, &usageError{"--daily-reserve must not be negative"}
 	case c.settleDelay < 0:
 		return nil, &usageError{"--lookup-delay must not be negative"}
+	case c.waitLock < 0:
+		return nil, &usageError{"--wait-lock must not be negative"}
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/lineitems/importer/internal/importer"
+	"github.com/lineitems/importer/internal/runlock"
 )
 
 // Exit codes, for cron jobs and scripts.
@@ -13,6 +14,7 @@ const (
 	exitFatal       = 1   // bad token, missing scope, bad mapping, unreadable input, daily limit
 	exitUsage       = 2   // bad flags
 	exitRowsFailed  = 3   // finished, but some rows failed or are in doubt
+	exitLocked      = 75  // another run holds --out (EX_TEMPFAIL): try again later
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
@@ -25,6 +27,7 @@ func (e *usageError) Error() string { return e.msg }
 func exitCode(err error) int {
 	var ue *usageError
 	var ie *importer.IncompleteError
+	var he *runlock.HeldError
 	switch {
 	case err == nil:
 		return exitOK
@@ -32,6 +35,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &he):
+		return exitLocked
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ie):

@@ -22,6 +22,7 @@ import (
 	"github.com/lineitems/importer/internal/emulator"
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/runlock"
 	"github.com/lineitems/importer/internal/sample"
 	"github.com/lineitems/importer/internal/upload"
 )
@@ -37,6 +38,7 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", context.Canceled), 130},
 		{&importer.IncompleteError{Failed: 1}, 3},
 		{&upload.StopError{Code: "DAILY_LIMIT"}, 1},
+		{fmt.Errorf("run: %w", &runlock.HeldError{Dir: "out", PID: 7}), 75},
 		{&importer.SetupError{Err: errors.New("bad mapping")}, 1},
 		{errors.New("disk full"), 1},
 	}
@@ -623,4 +625,44 @@ func TestPortalChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOverlappingRuns: while one run imports into a folder, a second run
+// of the same command (cron starting the next night's job, or a person)
+// exits at once with code 75, naming the holder, and sends nothing; with
+// --wait-lock it waits, then gives up the same way. After the first run
+// is stopped, the command finishes the import with every row once.
+func TestOverlappingRuns(t *testing.T) {
+	bin := buildBinary(t)
+	p := newExternalPortal(t, 3000)
+	first := p.command(bin, "--rate", "1", "--key-property", keyProp)
+	var out bytes.Buffer
+	first.Stdout, first.Stderr = &out, &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitForRows(t, first, 100, &out)
+	before := p.emu.Stats().BatchCreates
+	for _, extra := range [][]string{nil, {"--wait-lock", "300ms"}} {
+		second := p.command(bin, append([]string{"--rate", "0", "--key-property", keyProp}, extra...)...)
+		msg, err := second.CombinedOutput()
+		if code := exitOf(err); code != 75 {
+			t.Fatalf("second run %v: exit %d, want 75\n%s", extra, code, msg)
+		}
+		if want := fmt.Sprintf("pid %d", first.Process.Pid); !strings.Contains(string(msg), want) {
+			t.Errorf("second run's message does not name the holder (%s):\n%s", want, msg)
+		}
+	}
+	// The first run sends at 1 a second; the second runs sent nothing.
+	if sent := p.emu.Stats().BatchCreates - before; sent > 5 {
+		t.Errorf("%d batches sent while the second runs were refused", sent)
+	}
+	first.Process.Signal(syscall.SIGTERM)
+	if code := exitOf(first.Wait()); code != 130 {
+		t.Fatalf("first run: exit %d\n%s", code, out.String())
+	}
+	if msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp).CombinedOutput(); exitOf(err) != 0 {
+		t.Fatalf("final run: exit %d\n%s", exitOf(err), msg)
+	}
+	p.checkExactlyOnce(t)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/resolve"
 	"github.com/lineitems/importer/internal/rows"
+	"github.com/lineitems/importer/internal/runlock"
 	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
 )
@@ -44,6 +45,15 @@ type console struct {
 // run performs one import as cfg says and writes summary.json. Its error
 // goes through exitCode.
 func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err error) {
+	if cfg.command != cmdInitMapping {
+		// One run at a time per folder: two writers would each send what the
+		// other is sending, and the reports would match neither.
+		lock, err := runlock.Acquire(ctx, cfg.outDir, cfg.waitLock, time.Second)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	var spec *mapping.Spec
 	mappingSum := "identity"
 	if cfg.mappingPath != "" {
