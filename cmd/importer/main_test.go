@@ -666,3 +666,53 @@ func TestOverlappingRuns(t *testing.T) {
 	}
 	p.checkExactlyOnce(t)
 }
+
+func TestInputOutsideOut(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run1")
+	os.MkdirAll(out, 0o700)
+	os.WriteFile(filepath.Join(out, "failed.csv"), []byte("a\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "in.csv"), []byte("a\n"), 0o600)
+	os.Symlink(out, filepath.Join(dir, "link"))
+	cases := []struct {
+		input, out, summary string
+		refused             bool
+	}{
+		{filepath.Join(out, "failed.csv"), out, "", true},
+		{filepath.Join(dir, "link", "failed.csv"), out, "", true}, // through a link to the folder
+		{filepath.Join(out, "failed.csv"), filepath.Join(dir, "link"), "", true},
+		{filepath.Join(out, "sub", "new.csv"), out, "", true}, // not there yet
+		{filepath.Join(dir, "in.csv"), out, "", false},
+		{filepath.Join(dir, "in.csv"), dir + "/run1x", "", false}, // a sibling with a common prefix
+		{filepath.Join(dir, "in.csv"), filepath.Join(dir, "other"), filepath.Join(dir, "in.csv"), true},
+		{"-", out, "", false},
+	}
+	for _, tc := range cases {
+		err := inputOutsideOut(tc.input, tc.out, tc.summary)
+		if (err != nil) != tc.refused {
+			t.Errorf("input %s, --out %s, --summary-json %q: err = %v, want refused %v", tc.input, tc.out, tc.summary, err, tc.refused)
+		}
+	}
+}
+
+// TestFeedingBackFromTheReportFolder: the input inside --out is refused
+// before anything is written, and the file is left as the user fixed it.
+func TestFeedingBackFromTheReportFolder(t *testing.T) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run1")
+	os.MkdirAll(out, 0o700)
+	sampleCSV, _ := os.ReadFile(filepath.Join(root, "samples/line_items.csv"))
+	fixed := filepath.Join(out, "failed.csv")
+	os.WriteFile(fixed, sampleCSV, 0o600)
+	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--out", out, "--restart", fixed)
+	cmd.Dir = dir
+	msg, err := cmd.CombinedOutput()
+	if code := exitOf(err); code != 1 || !strings.Contains(string(msg), "lies inside") {
+		t.Fatalf("exit %d, want 1 with a message\n%s", code, msg)
+	}
+	if after, _ := os.ReadFile(fixed); !bytes.Equal(after, sampleCSV) {
+		t.Fatalf("the input was changed: %d bytes, was %d", len(after), len(sampleCSV))
+	}
+}

@@ -46,6 +46,9 @@ type console struct {
 // goes through exitCode.
 func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err error) {
 	if cfg.command != cmdInitMapping {
+		if err := inputOutsideOut(cfg.input, cfg.outDir, cfg.summaryJSON); err != nil {
+			return err
+		}
 		// One run at a time per folder: two writers would each send what the
 		// other is sending, and the reports would match neither.
 		lock, err := runlock.Acquire(ctx, cfg.outDir, cfg.waitLock, time.Second)
@@ -415,5 +418,52 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	}
 	for _, f := range files {
 		fmt.Fprintf(w, "  %s\n", filepath.Join(out, f))
+	}
+}
+
+// inputOutsideOut refuses an input that lies inside the folder the run
+// writes its reports to (a fixed failed.csv fed back from there would be
+// truncated by the run that reads it), or that is the --summary-json file.
+// Paths are compared after resolving symbolic links.
+func inputOutsideOut(input, outDir, summaryJSON string) error {
+	if input == "-" {
+		return nil
+	}
+	in, err := resolvePath(input)
+	if err != nil {
+		return nil // an input that cannot be resolved fails when it is opened
+	}
+	out, err := resolvePath(outDir)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(out, in); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("the input %s lies inside %s, the folder this run writes its reports to, and would be overwritten while it is read: "+
+			"copy it elsewhere first (e.g. cp %s fixed.csv) or give another --out", input, outDir, input)
+	}
+	if summaryJSON != "" && summaryJSON != "-" {
+		if sj, err := resolvePath(summaryJSON); err == nil && sj == in {
+			return fmt.Errorf("--summary-json %s is the input file", summaryJSON)
+		}
+	}
+	return nil
+}
+
+// resolvePath returns the absolute path of p with symbolic links resolved,
+// for as much of it as exists.
+func resolvePath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
 	}
 }
