@@ -181,7 +181,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		c.dryRun = true
 	}
 	if c.outDir == "" {
-		c.outDir = defaultOutDir(c.input, c.command)
+		c.outDir = defaultOutDir(c.input, c.command, c.dryRun)
 	}
 	if c.sandbox {
 		return c, nil
@@ -287,11 +287,15 @@ func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
 
 // defaultOutDir names the report folder, in the working directory, after
 // the input: data/line_items.csv → line_items.import (line_items.validate
-// for validate), standard input → stdin.import.
-func defaultOutDir(input, command string) string {
+// for validate, line_items.dry-run for a dry run, so that neither writes
+// over a real import's reports), standard input → stdin.import.
+func defaultOutDir(input, command string, dryRun bool) string {
 	ext := ".import"
-	if command == cmdValidate {
+	switch {
+	case command == cmdValidate:
 		ext = ".validate"
+	case dryRun:
+		ext = ".dry-run"
 	}
 	if input == "-" {
 		return "stdin" + ext

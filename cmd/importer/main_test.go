@@ -716,3 +716,38 @@ func TestFeedingBackFromTheReportFolder(t *testing.T) {
 		t.Fatalf("the input was changed: %d bytes, was %d", len(after), len(sampleCSV))
 	}
 }
+
+// TestDryRunsKeepOffImports: --dry-run and validate write to folders of
+// their own by default, and refuse a folder that holds an import's journal,
+// so a finished import's reports are never overwritten by a check.
+func TestDryRunsKeepOffImports(t *testing.T) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	run := func(args ...string) ([]byte, int) {
+		cmd := exec.Command(bin, append(append(args, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml")), filepath.Join(root, "samples/line_items.csv"))...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		return out, exitOf(err)
+	}
+	if out, code := run(); code != 3 {
+		t.Fatalf("import: exit %d\n%s", code, out)
+	}
+	created := filepath.Join(dir, "line_items.import", "created.csv")
+	before, _ := os.ReadFile(created)
+	if out, code := run("--dry-run"); code == 1 || code == 2 {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "line_items.dry-run", "batches.jsonl")); err != nil {
+		t.Errorf("the dry run did not write to line_items.dry-run: %v", err)
+	}
+	for _, args := range [][]string{{"--dry-run", "--out", "line_items.import"}, {"validate", "--out", "line_items.import"}} {
+		out, code := run(args...)
+		if code != 1 || !strings.Contains(string(out), "journal") {
+			t.Errorf("%v: exit %d, want 1 with a message\n%s", args, code, out)
+		}
+	}
+	if after, _ := os.ReadFile(created); !bytes.Equal(before, after) || len(before) == 0 {
+		t.Errorf("the import's created.csv changed (%d bytes, was %d)", len(after), len(before))
+	}
+}

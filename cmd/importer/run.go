@@ -49,6 +49,13 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		if err := inputOutsideOut(cfg.input, cfg.outDir, cfg.summaryJSON); err != nil {
 			return err
 		}
+		if cfg.dryRun {
+			// A dry run or validate writes reports too: never over an import's.
+			if _, err := os.Stat(filepath.Join(cfg.outDir, journal.FileName)); err == nil {
+				return fmt.Errorf("%s holds an import's journal and reports; a dry run or validate would write over them: give another --out (by default they write to %s)",
+					cfg.outDir, defaultOutDir(cfg.input, cfg.command, true))
+			}
+		}
 		// One run at a time per folder: two writers would each send what the
 		// other is sending, and the reports would match neither.
 		lock, err := runlock.Acquire(ctx, cfg.outDir, cfg.waitLock, time.Second)
