@@ -64,7 +64,8 @@ const usageText = `Usage: importer [flags] FILE.csv
        importer init-mapping [flags] FILE.csv > mapping.yaml
 
 Loads a CSV file into HubSpot as line items, in batches of up to 100,
-and writes created.csv, failed.csv, in_doubt.csv and summary.json.
+and writes created.csv, failed.csv, in_doubt.csv, not_sent.csv and
+summary.json.
 FILE "-" reads standard input.
 
 validate checks every row against the mapping and the portal's property

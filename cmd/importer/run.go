@@ -399,7 +399,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		k string
 		v any
 	}{
-		{"rows", s.Rows}, {"created", s.Created}, {"failed", s.Failed}, {"in doubt", s.InDoubt},
+		{"rows", s.Rows}, {"created", s.Created}, {"failed", s.Failed}, {"in doubt", s.InDoubt}, {"not sent", s.NotSent},
 		{"requests", s.Requests}, {"retries", s.Retries}, {"throttled (429)", s.Throttled},
 		{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
 		{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)},
@@ -419,7 +419,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)
 	}
 	fmt.Fprintln(w, "Reports:")
-	files := []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.SummaryFile}
+	files := []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile, report.SummaryFile}
 	if s.DryRun && command != cmdValidate {
 		files = append(files, importer.BatchesFile)
 	}

@@ -220,6 +220,15 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResponse
 	if req.Sorts == nil {
 		req.Sorts = []string{}
 	}
+	// The spec wants arrays, never null.
+	if req.FilterGroups == nil {
+		req.FilterGroups = []FilterGroup{}
+	}
+	for i := range req.FilterGroups {
+		if req.FilterGroups[i].Filters == nil {
+			req.FilterGroups[i].Filters = []Filter{}
+		}
+	}
 	if req.Properties == nil {
 		req.Properties = []string{}
 	}

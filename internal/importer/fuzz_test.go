@@ -39,8 +39,8 @@ func FuzzPipeline(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var created, failed, doubt bytes.Buffer
-		rep, err := report.NewWriter(&created, &failed, &doubt, rd.Header())
+		var created, failed, doubt, notSent bytes.Buffer
+		rep, err := report.NewWriter(&created, &failed, &doubt, &notSent, rd.Header())
 		if err != nil {
 			t.Fatal(err)
 		}

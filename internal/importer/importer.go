@@ -3,7 +3,7 @@
 // every row it read in the reports.
 //
 // Run guarantees that every data row it read is recorded exactly once, as
-// created, failed or in doubt, in the order outcomes become known. Rows it
+// created, failed, in doubt or not sent, in the order outcomes become known. Rows it
 // never read (because the run stopped) appear in no report; the summary
 // says the run stopped and why, and the journal lets the next run of the
 // same command pick up where this one ended.
@@ -103,11 +103,15 @@ const (
 // IncompleteError is returned when the run finished but not every row was
 // created.
 type IncompleteError struct {
-	Failed, InDoubt int
+	Failed, InDoubt, NotSent int
 }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("%d rows failed and %d are in doubt", e.Failed, e.InDoubt)
+	msg := fmt.Sprintf("%d rows failed and %d are in doubt", e.Failed, e.InDoubt)
+	if e.NotSent > 0 {
+		msg += fmt.Sprintf("; %d were not sent (HubSpot kept refusing them for the moment: run the same command again to send them)", e.NotSent)
+	}
+	return msg
 }
 
 // SetupError is a problem found before any row was sent: an unreadable or
@@ -261,7 +265,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	sum := &report.Summary{
 		Input: o.InputName, OutDir: o.OutDir, DryRun: o.DryRun || o.ValidateOnly,
 		StartedAt: start.UTC(), FinishedAt: time.Now().UTC(),
-		Rows: counts.Rows, Created: counts.Created, Failed: counts.Failed, InDoubt: counts.InDoubt,
+		Rows: counts.Rows, Created: counts.Created, Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent,
 		Requests: st.Requests, Retries: st.Retries, Throttled: st.Throttled, Batches: st.Batches,
 		ElapsedSeconds: elapsed.Seconds(),
 		ErrorCodes:     report.TopCodes(counts.Codes),
@@ -320,8 +324,8 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	case drainErr != nil:
 		return sum, drainErr
 	}
-	if n := counts.Failed + counts.InDoubt; n > 0 {
-		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt}
+	if n := counts.Failed + counts.InDoubt + counts.NotSent; n > 0 {
+		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent}
 	}
 	return sum, nil
 }

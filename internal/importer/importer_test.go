@@ -93,7 +93,7 @@ func readCSV(t testing.TB, path string) [][]string {
 func checkAccounting(t *testing.T, dir string, n int, sum *report.Summary, emu *emulator.Server) {
 	t.Helper()
 	rows := map[string]string{}
-	for _, name := range []string{report.CreatedFile, report.FailedFile, report.InDoubtFile} {
+	for _, name := range []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile} {
 		recs := readCSV(t, filepath.Join(dir, name))
 		for _, rec := range recs[1:] {
 			row := rec[0]
@@ -109,8 +109,8 @@ func checkAccounting(t *testing.T, dir string, n int, sum *report.Summary, emu *
 	if len(rows) != n {
 		t.Fatalf("reports account for %d rows, want %d", len(rows), n)
 	}
-	if sum.Rows != n || sum.Created+sum.Failed+sum.InDoubt != n {
-		t.Fatalf("summary rows %d = %d + %d + %d, want %d", sum.Rows, sum.Created, sum.Failed, sum.InDoubt, n)
+	if sum.Rows != n || sum.Created+sum.Failed+sum.InDoubt+sum.NotSent != n {
+		t.Fatalf("summary rows %d = %d + %d + %d + %d, want %d", sum.Rows, sum.Created, sum.Failed, sum.InDoubt, sum.NotSent, n)
 	}
 	if emu == nil {
 		return

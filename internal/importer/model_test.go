@@ -297,13 +297,13 @@ func checkModel(t *testing.T, label string, emu *emulator.Server, dir string, ke
 			fail("row %d (key %q) reported created as %s; the portal holds %+v for that key", row, keys[row-1], id, li)
 		}
 	}
-	for _, name := range []string{report.FailedFile, report.InDoubtFile} {
+	for _, name := range []string{report.FailedFile, report.InDoubtFile, report.NotSentFile} {
 		for _, rec := range readCSV(t, filepath.Join(dir, name))[1:] {
 			row, code := atoi(rec[len(rec)-3]), rec[len(rec)-2]
 			record(row, name)
-			if name == report.FailedFile {
+			if name != report.InDoubtFile {
 				if li, ok := byKey[keys[row-1]]; ok {
-					fail("row %d (key %q) reported failed (%s: %s) but the portal holds it as %s", row, keys[row-1], code, rec[len(rec)-1], li.ID)
+					fail("row %d (key %q) reported in %s (%s: %s) but the portal holds it as %s", row, keys[row-1], name, code, rec[len(rec)-1], li.ID)
 				}
 			}
 		}
@@ -311,7 +311,7 @@ func checkModel(t *testing.T, label string, emu *emulator.Server, dir string, ke
 	if len(seen) != sum.Rows {
 		fail("the reports hold %d rows; the run read %d", len(seen), sum.Rows)
 	}
-	if sum.Created+sum.Failed+sum.InDoubt != sum.Rows {
+	if sum.Created+sum.Failed+sum.InDoubt+sum.NotSent != sum.Rows {
 		fail("summary %+v does not add up", sum)
 	}
 }

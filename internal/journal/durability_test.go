@@ -332,7 +332,7 @@ func TestCancelledRecordIsNotWritten(t *testing.T) {
 	j.Cancel(t4) // too late: the not-sent outcomes supersede it
 	var outs []report.Outcome
 	for _, r := range append(batchRows(2), batchRows(4)...) {
-		outs = append(outs, report.Outcome{Row: r, Status: report.Failed, Code: report.CodeNotSent})
+		outs = append(outs, report.Outcome{Row: r, Status: report.NotSent, Code: report.CodeNotSent})
 	}
 	if err := j.Done(outs); err != nil {
 		t.Fatal(err)

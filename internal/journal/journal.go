@@ -428,9 +428,9 @@ func (j *Journal) Sent(rows []int) error {
 	return j.append(record{T: "sent", Rows: ranges(rows)}, true)
 }
 
-// Done records outcomes: created, failed and in doubt. A row that failed
-// with code NOT_SENT (HubSpot did not process it; the run stopped) is
-// recorded as never sent, so a later run sends it. It returns once the
+// Done records outcomes: created, failed, in doubt and not sent. A row not
+// sent (HubSpot did not process it) is recorded as never sent, so a later
+// run sends it. It returns once the
 // record is written to the file, which a killed process cannot undo; it
 // reaches the disk with the next Sent or Close. After a power loss, an
 // outcome that had not is missing, and a later run treats its rows as sent
@@ -442,7 +442,7 @@ func (j *Journal) Done(outs []report.Outcome) error {
 		switch {
 		case o.Status == report.Created:
 			rec.Create = append(rec.Create, createdRow{o.Row, o.ID})
-		case o.Status == report.Failed && o.Code == report.CodeNotSent:
+		case o.Status == report.NotSent:
 			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "n"})
 		case o.Status == report.Failed:
 			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "f", Code: o.Code, Msg: o.Message})

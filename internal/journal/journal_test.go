@@ -46,7 +46,7 @@ func (m model) apply(o op) {
 		switch {
 		case out.Status == report.Created:
 			m[out.Row] = journal.Prior{Status: report.Created, ID: out.ID}
-		case out.Status == report.Failed && out.Code == report.CodeNotSent:
+		case out.Status == report.NotSent:
 			delete(m, out.Row)
 		default:
 			m[out.Row] = journal.Prior{Status: out.Status, Code: out.Code, Message: out.Message}
@@ -152,7 +152,7 @@ func inDoubt(row int, code, msg string) report.Outcome {
 }
 
 func notSent(row int) report.Outcome {
-	return report.Outcome{Row: row, Status: report.Failed, Code: report.CodeNotSent, Message: "the run stopped"}
+	return report.Outcome{Row: row, Status: report.NotSent, Code: report.CodeNotSent, Message: "the run stopped"}
 }
 
 // sampleOps covers every kind of outcome: created (numeric, non-numeric,

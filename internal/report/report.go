@@ -1,5 +1,5 @@
 // Package report writes the importer's account of every row: created.csv,
-// failed.csv, in_doubt.csv and summary.json.
+// failed.csv, in_doubt.csv, not_sent.csv and summary.json.
 //
 // A [Writer] writes each outcome as it is recorded and flushes after every
 // call to Record, so the reports are complete up to the last batch answered
@@ -28,6 +28,7 @@ const (
 	Created Status = iota + 1 // HubSpot created it; ID is set
 	Failed                    // HubSpot (or the importer, before sending) rejected it; safe to fix and send again
 	InDoubt                   // sent, but no clear answer came back: HubSpot may or may not have created it
+	NotSent                   // HubSpot never processed it (the run stopped, or gave up resending); the same command sends it again
 )
 
 func (s Status) String() string {
@@ -38,6 +39,8 @@ func (s Status) String() string {
 		return "failed"
 	case InDoubt:
 		return "in_doubt"
+	case NotSent:
+		return "not_sent"
 	}
 	return "unknown"
 }
@@ -48,13 +51,13 @@ type Outcome struct {
 	Record  []string // the row's cells, in header order
 	Status  Status
 	ID      string // HubSpot id, for Created
-	Code    string // error code, for Failed and InDoubt
+	Code    string // error code, for Failed, InDoubt and NotSent
 	Message string
 }
 
 // CodeNotSent is the error code of a row that HubSpot did not process
 // because the run stopped before the row could be sent. A later run of the
-// same import sends it.
+// same import sends it. Its status is NotSent.
 const CodeNotSent = "NOT_SENT"
 
 // File names inside the output folder.
@@ -62,6 +65,7 @@ const (
 	CreatedFile = "created.csv"
 	FailedFile  = "failed.csv"
 	InDoubtFile = "in_doubt.csv"
+	NotSentFile = "not_sent.csv"
 	SummaryFile = "summary.json"
 )
 
@@ -71,7 +75,8 @@ type Counts struct {
 	Created int
 	Failed  int
 	InDoubt int
-	Codes   map[string]int // error code → rows, over failed and in-doubt rows
+	NotSent int
+	Codes   map[string]int // error code → rows, over failed, in-doubt and not-sent rows
 }
 
 // Writer writes outcomes to the three CSV reports. It is safe for
@@ -81,19 +86,21 @@ type Writer struct {
 	created *lineWriter
 	failed  *lineWriter
 	inDoubt *lineWriter
+	notSent *lineWriter
 	files   []File // set by Create
 	counts  Counts
 	width   int
 	line    []string // reused for each report line
 }
 
-// NewWriter writes reports for a CSV with the given header to the three
+// NewWriter writes reports for a CSV with the given header to the four
 // writers, starting with their header lines.
-func NewWriter(created, failed, inDoubt io.Writer, header []string) (*Writer, error) {
+func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string) (*Writer, error) {
 	w := &Writer{
 		created: newLineWriter(created),
 		failed:  newLineWriter(failed),
 		inDoubt: newLineWriter(inDoubt),
+		notSent: newLineWriter(notSent),
 		counts:  Counts{Codes: map[string]int{}},
 		width:   len(header),
 	}
@@ -101,6 +108,7 @@ func NewWriter(created, failed, inDoubt io.Writer, header []string) (*Writer, er
 	w.created.Write(append([]string{"row", "id"}, header...))
 	w.failed.Write(errHeader)
 	w.inDoubt.Write(errHeader)
+	w.notSent.Write(errHeader)
 	return w, w.flush()
 }
 
@@ -131,7 +139,7 @@ func CreateWith(dir string, header []string, open Opener) (*Writer, error) {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
 	var files []File
-	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile} {
+	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile, NotSentFile} {
 		f, err := open(filepath.Join(dir, name))
 		if err != nil {
 			for _, f := range files {
@@ -141,7 +149,7 @@ func CreateWith(dir string, header []string, open Opener) (*Writer, error) {
 		}
 		files = append(files, f)
 	}
-	w, err := NewWriter(files[0], files[1], files[2], header)
+	w, err := NewWriter(files[0], files[1], files[2], files[3], header)
 	if err != nil {
 		for _, f := range files {
 			f.Close()
@@ -161,28 +169,38 @@ func (w *Writer) Record(outs ...Outcome) error {
 		row := strconv.Itoa(o.Row)
 		w.counts.Rows++
 		line := w.line[:0]
-		switch o.Status {
-		case Created:
+		if o.Status == Created {
 			w.counts.Created++
 			line = appendFit(append(line, row, o.ID), o.Record, w.width)
 			w.created.Write(line)
-		case Failed:
-			w.counts.Failed++
+		} else {
+			lw, n := w.errorReport(o.Status)
+			if lw == nil {
+				return fmt.Errorf("report: row %d has no outcome", o.Row)
+			}
+			*n++
 			w.counts.Codes[o.Code]++
 			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
-			w.failed.Write(line)
-		case InDoubt:
-			w.counts.InDoubt++
-			w.counts.Codes[o.Code]++
-			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
-			w.inDoubt.Write(line)
-		default:
-			return fmt.Errorf("report: row %d has no outcome", o.Row)
+			lw.Write(line)
 		}
 		clear(line)
 		w.line = line[:0]
 	}
 	return w.flush()
+}
+
+// errorReport returns the report of rows with status st other than
+// Created, and its count; nil for a status that is no outcome.
+func (w *Writer) errorReport(st Status) (*lineWriter, *int) {
+	switch st {
+	case Failed:
+		return w.failed, &w.counts.Failed
+	case InDoubt:
+		return w.inDoubt, &w.counts.InDoubt
+	case NotSent:
+		return w.notSent, &w.counts.NotSent
+	}
+	return nil, nil
 }
 
 // appendFit appends rec's cells to line, cut or padded with empty cells to
@@ -197,7 +215,7 @@ func appendFit(line, rec []string, width int) []string {
 
 func (w *Writer) flush() error {
 	var errs []error
-	for _, lw := range []*lineWriter{w.created, w.failed, w.inDoubt} {
+	for _, lw := range []*lineWriter{w.created, w.failed, w.inDoubt, w.notSent} {
 		errs = append(errs, lw.Flush())
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -241,6 +259,7 @@ type Summary struct {
 	Created        int            `json:"created"`
 	Failed         int            `json:"failed"`
 	InDoubt        int            `json:"in_doubt"`
+	NotSent        int            `json:"not_sent"`
 	Requests       int            `json:"requests"`
 	Retries        int            `json:"retries"`
 	Throttled      int            `json:"throttled"`

@@ -31,8 +31,8 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestReportsGolden(t *testing.T) {
-	var created, failed, inDoubt bytes.Buffer
-	w, err := NewWriter(&created, &failed, &inDoubt, []string{"SKU", "Product", "Unit Price"})
+	var created, failed, inDoubt, notSent bytes.Buffer
+	w, err := NewWriter(&created, &failed, &inDoubt, &notSent, []string{"SKU", "Product", "Unit Price"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +42,7 @@ func TestReportsGolden(t *testing.T) {
 		{Row: 3, Record: []string{"SKU-3", "Multi\nline", "5"}, Status: InDoubt, Code: "HTTP_502", Message: "no clear answer"},
 		{Row: 4, Record: []string{"SKU-4"}, Status: Failed, Code: "MALFORMED_ROW", Message: "record has 1 fields"},
 		{Row: 5, Record: []string{"SKU-5", "Thing", "1"}, Status: Created, ID: "36002"},
+		{Row: 6, Record: []string{"SKU-6", "Late", "2"}, Status: NotSent, Code: "NOT_SENT", Message: "not sent: the run stopped"},
 	}
 	if err := w.Record(outs[:2]...); err != nil {
 		t.Fatal(err)
@@ -56,23 +57,24 @@ func TestReportsGolden(t *testing.T) {
 	golden(t, "created.csv", created.Bytes())
 	golden(t, "failed.csv", failed.Bytes())
 	golden(t, "in_doubt.csv", inDoubt.Bytes())
+	golden(t, "not_sent.csv", notSent.Bytes())
 	c := w.Counts()
-	if c.Rows != 5 || c.Created != 2 || c.Failed != 2 || c.InDoubt != 1 || c.Codes["HTTP_502"] != 1 {
+	if c.Rows != 6 || c.Created != 2 || c.Failed != 2 || c.InDoubt != 1 || c.NotSent != 1 || c.Codes["HTTP_502"] != 1 || c.Codes["NOT_SENT"] != 1 {
 		t.Errorf("counts = %+v", c)
 	}
 }
 
 func TestRecordRejectsNoOutcome(t *testing.T) {
 	var b bytes.Buffer
-	w, _ := NewWriter(&b, &b, &b, []string{"a"})
+	w, _ := NewWriter(&b, &b, &b, &b, []string{"a"})
 	if err := w.Record(Outcome{Row: 1}); err == nil {
 		t.Error("an outcome without a status was accepted")
 	}
 }
 
 func TestConcurrentRecord(t *testing.T) {
-	var created, failed, inDoubt bytes.Buffer
-	w, _ := NewWriter(&created, &failed, &inDoubt, []string{"a"})
+	var created, failed, inDoubt, notSent bytes.Buffer
+	w, _ := NewWriter(&created, &failed, &inDoubt, &notSent, []string{"a"})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

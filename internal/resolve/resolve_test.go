@@ -171,21 +171,6 @@ func checkFound(t *testing.T, got, want map[string]string) {
 	}
 }
 
-// maxPerWindow returns the most instants of ts within any window [t, t+d).
-func maxPerWindow(ts []time.Time, d time.Duration) int {
-	best := 0
-	for i := range ts {
-		n := 0
-		for _, u := range ts[i:] {
-			if u.Sub(ts[i]) < d {
-				n++
-			}
-		}
-		best = max(best, n)
-	}
-	return best
-}
-
 // countingPacer counts slots and what the answers told it.
 type countingPacer struct {
 	mu        sync.Mutex

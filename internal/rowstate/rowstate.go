@@ -131,7 +131,9 @@ const (
 	// Absent: proof that the row does not exist, whatever earlier requests
 	// did (a unique-value conflict with a record that is not the row's).
 	Absent
-	// NotSent: the run stops before (re)sending the row.
+	// NotSent: HubSpot never processed the row: the run stops before
+	// (re)sending it, or gave up resending it after answers that prove
+	// HubSpot did nothing (429s, 423s, 503s). Code, if set, says why.
 	NotSent
 	// Doubt: no clear answer.
 	Doubt
@@ -178,7 +180,10 @@ func outcome(v Verdict, mayExist bool) report.Outcome {
 			Message: v.Message + "; an earlier request for this row may have created it, so it is in doubt, not failed"}
 	case NotSent:
 		if !mayExist {
-			return report.Outcome{Status: report.Failed, Code: report.CodeNotSent, Message: "not sent: " + v.Message}
+			if v.Code == "" {
+				return report.Outcome{Status: report.NotSent, Code: report.CodeNotSent, Message: "not sent: " + v.Message}
+			}
+			return report.Outcome{Status: report.NotSent, Code: v.Code, Message: v.Message}
 		}
 		return report.Outcome{Status: report.InDoubt, Code: "NO_ANSWER",
 			Message: "an earlier request for this row got no clear answer, and " + v.Message}

@@ -32,9 +32,10 @@ func TestClose(t *testing.T) {
 		mayExist bool
 	}{
 		{"never sent, failed before sending", nil, failed, report.Failed, "INVALID_OPTION", false},
-		{"never sent, run stops", nil, notSent, report.Failed, report.CodeNotSent, false},
-		{"429 only, run stops", []step{notProcessed, notProcessed}, notSent, report.Failed, report.CodeNotSent, false},
-		{"429 only, attempts used up", []step{notProcessed}, failed, report.Failed, "INVALID_OPTION", false},
+		{"never sent, run stops", nil, notSent, report.NotSent, report.CodeNotSent, false},
+		{"429 only, run stops", []step{notProcessed, notProcessed}, notSent, report.NotSent, report.CodeNotSent, false},
+		{"429 only, attempts used up", []step{notProcessed, notProcessed}, Verdict{Kind: NotSent, Code: "RATE_LIMIT", Message: "gave up"}, report.NotSent, "RATE_LIMIT", false},
+		{"rejected by HubSpot", []step{notProcessed}, failed, report.Failed, "INVALID_OPTION", false},
 		{"created", []step{notProcessed}, created, report.Created, "", false},
 		{"502, then the run stops", []step{unclear}, notSent, report.InDoubt, "NO_ANSWER", true},
 		{"502, then 429s until attempts run out", []step{unclear, notProcessed, notProcessed}, failed, report.InDoubt, "INVALID_OPTION", true},
@@ -153,7 +154,7 @@ func FuzzRow(f *testing.F) {
 		if processed && o.Status != report.InDoubt && v.Kind != Created && v.Kind != Absent {
 			t.Fatalf("history %v, verdict %+v: recorded %+v for a row that may exist", history, v, o)
 		}
-		if o.Status == report.Failed && o.Code == report.CodeNotSent && r.mayExist.Load() {
+		if o.Status == report.NotSent && r.mayExist.Load() {
 			t.Fatalf("a row that may exist was recorded not sent")
 		}
 	})

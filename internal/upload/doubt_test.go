@@ -124,7 +124,7 @@ func TestSplitMeetsStop(t *testing.T) {
 			}
 			checkOnce(t, rec, 1, 2, 3, 4)
 			for r := 1; r <= 4; r++ {
-				if o := rec.outs[r]; o.Status != report.Failed || o.Code != report.CodeNotSent {
+				if o := rec.outs[r]; o.Status != report.NotSent || o.Code != report.CodeNotSent {
 					t.Errorf("row %d = %+v, want NOT_SENT", r, o)
 				}
 			}

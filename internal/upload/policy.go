@@ -28,10 +28,14 @@ const (
 	// request; if an earlier request for the row may have created it, the
 	// row is looked up by its key.
 	Conflict
+	// GiveUp: HubSpot did not process the batch (429, 423, 503, a request
+	// never sent) and the attempts are used up. The rows are not sent; the
+	// same command sends them again.
+	GiveUp
 )
 
 func (a Action) String() string {
-	return [...]string{"?", "accept", "retry", "split", "fail", "in-doubt", "stop", "conflict"}[a]
+	return [...]string{"?", "accept", "retry", "split", "fail", "in-doubt", "stop", "conflict", "give-up"}[a]
 }
 
 // Decision is the outcome of [Policy.Decide].
@@ -100,7 +104,7 @@ func (p Policy) Decide(a Attempt) Decision {
 	}
 	retry := func(base time.Duration, after time.Duration, code, msg string) Decision {
 		if attempt >= max(p.MaxAttempts, 1) {
-			return Decision{Action: FailRows, Code: code,
+			return Decision{Action: GiveUp, Code: code,
 				Message: fmt.Sprintf("gave up after %d attempts; HubSpot did not process the batch: %s", attempt, msg)}
 		}
 		capped := false
@@ -167,7 +171,7 @@ func (p Policy) Decide(a Attempt) Decision {
 func doubtful(d Decision) Decision {
 	if d.Action == Retry {
 		d.Doubtful = true
-	} else if d.Action == FailRows {
+	} else if d.Action == GiveUp {
 		d.Action = MarkInDoubt
 	}
 	return d

@@ -115,7 +115,7 @@ func (u *Uploader) Stats() Stats {
 // StopError is returned by Run when HubSpot's answer means no further
 // request can succeed: a rejected token, a missing scope, the daily limit,
 // or a wrong endpoint. The rows of the batch that met it are recorded as
-// failed with code NOT_SENT or as in doubt, as the answer allows.
+// not sent or as in doubt, as the answer allows.
 type StopError struct {
 	Code string
 	Msg  string
@@ -468,6 +468,11 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 			notProcessed(j.items)
 			log.Debug("batch failed", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code))
 			return nil, u.conclude(j.items, same(rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: d.Message}))
+		case GiveUp:
+			u.batches.Add(1)
+			notProcessed(j.items)
+			log.Debug("batch not sent: attempts used up", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code))
+			return nil, u.conclude(j.items, same(rowstate.Verdict{Kind: rowstate.NotSent, Code: d.Code, Message: d.Message}))
 		case Stop:
 			notProcessed(j.items)
 			return nil, &StopError{Code: d.Code, Msg: d.Message, Err: err}

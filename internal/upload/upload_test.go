@@ -258,8 +258,8 @@ func TestUploaderInDoubtAndStop(t *testing.T) {
 	}{
 		{"502 is in doubt", &hubspot.APIError{StatusCode: 502}, DefaultPolicy, report.InDoubt, "HTTP_502", false},
 		{"lost after send is in doubt", &hubspot.TransportError{Sent: true, Err: errors.New("EOF")}, DefaultPolicy, report.InDoubt, "NO_ANSWER", false},
-		{"401 stops", &hubspot.APIError{StatusCode: 401, Category: "INVALID_AUTHENTICATION"}, DefaultPolicy, report.Failed, "NOT_SENT", true},
-		{"daily limit stops", &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyDaily}, DefaultPolicy, report.Failed, "NOT_SENT", true},
+		{"401 stops", &hubspot.APIError{StatusCode: 401, Category: "INVALID_AUTHENTICATION"}, DefaultPolicy, report.NotSent, "NOT_SENT", true},
+		{"daily limit stops", &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyDaily}, DefaultPolicy, report.NotSent, "NOT_SENT", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,7 +302,7 @@ func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range []int{1, 2} {
-			if o := rec.outs[r]; o.Status != report.Failed || o.Code != "NOT_SENT" {
+			if o := rec.outs[r]; o.Status != report.NotSent || o.Code != "NOT_SENT" {
 				t.Errorf("row %d = %+v", r, o)
 			}
 		}
@@ -326,7 +326,7 @@ func TestDiscard(t *testing.T) {
 		st   report.Status
 		code string
 	}{
-		{batchOf(1, 2), report.Failed, report.CodeNotSent},
+		{batchOf(1, 2), report.NotSent, report.CodeNotSent},
 		{recheck, report.InDoubt, "NO_ANSWER"},
 	} {
 		rec := &memRecorder{}
@@ -536,7 +536,7 @@ func TestStopsLeaveRowsRightlyRecorded(t *testing.T) {
 			t.Errorf("%d requests after the stop", len(f.bodies))
 		}
 		for _, r := range []int{1, 2} {
-			if o := rec.outs[r]; o.Status != report.Failed || o.Code != report.CodeNotSent {
+			if o := rec.outs[r]; o.Status != report.NotSent || o.Code != report.CodeNotSent {
 				t.Errorf("row %d = %+v, want NOT_SENT", r, o)
 			}
 		}
