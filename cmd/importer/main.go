@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	_ "time/tzdata" // portal time zones, also in an image without zoneinfo
 )
 
 func main() { os.Exit(importerMain()) }

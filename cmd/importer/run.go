@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +52,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		}
 		if cfg.dryRun {
 			// A dry run or validate writes reports too: never over an import's.
-			if _, err := os.Stat(filepath.Join(cfg.outDir, journal.FileName)); err == nil {
+			if holdsImport(cfg.outDir) {
 				return fmt.Errorf("%s holds an import's journal and reports; a dry run or validate would write over them: give another --out (by default they write to %s)",
 					cfg.outDir, defaultOutDir(cfg.input, cfg.command, true))
 			}
@@ -107,8 +108,14 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		return initMapping(ctx, client, in, con.stdout, log)
 	}
 	var portal *schema.Schema
+	var account *hubspot.Account
 	tally := &schema.Tally{}
 	if client != nil {
+		if account, err = readAccount(ctx, client); err != nil {
+			return err
+		}
+		log.Info("portal", zap.Int64("portal_id", account.PortalID), zap.String("account_type", account.AccountType),
+			zap.String("time_zone", account.TimeZone))
 		if portal, err = checkPortal(ctx, client, spec, cfg.keyProperty, log); err != nil {
 			return err
 		}
@@ -146,8 +153,23 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		Schema:       portal,
 		Tally:        tally,
 	}
-	if inputSum != "" {
-		opts.Journal = journal.Header{Input: inputSum, Mapping: mappingSum, KeyProperty: cfg.keyProperty, Started: time.Now().UTC()}
+	if inputSum != "" && account != nil {
+		opts.Journal = journal.Header{Portal: account.PortalID, Input: inputSum, Mapping: mappingSum, KeyProperty: cfg.keyProperty, Started: time.Now().UTC()}
+		// One journal per portal: a run never resumes what was sent to
+		// another portal (a sandbox trial, then production).
+		opts.StateDir = filepath.Join(cfg.outDir, portalDir(account.PortalID))
+		if cfg.sandbox {
+			// The sandbox's portal lives as long as the process: nothing it
+			// created exists for a later run to resume.
+			if opts.StateDir, err = os.MkdirTemp("", "importer-sandbox-"); err != nil {
+				return err
+			}
+			defer os.RemoveAll(opts.StateDir)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.outDir, journal.FileName)); err == nil {
+			return fmt.Errorf("%s was written by an earlier version of the importer, which did not record the portal: finish that import with that version, or move the folder away",
+				filepath.Join(cfg.outDir, journal.FileName))
+		}
 	} else if !cfg.dryRun {
 		log.Warn("reading standard input: no journal is kept, so this import cannot be resumed")
 	}
@@ -162,6 +184,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	}
 	sum, err := importer.Run(ctx, opts)
 	finishBar()
+	err = explainDailyLimit(err, account, time.Now())
 	if sum == nil {
 		return err
 	}
@@ -473,4 +496,66 @@ func resolvePath(p string) (string, error) {
 		}
 		rest = filepath.Join(filepath.Base(dir), rest)
 	}
+}
+
+// portalDir names the folder inside --out that holds a portal's journal.
+func portalDir(id int64) string { return fmt.Sprintf("portal-%d", id) }
+
+// holdsImport reports whether outDir holds an import's journal or the
+// summary of an import (not of a dry run).
+func holdsImport(outDir string) bool {
+	if _, err := os.Stat(filepath.Join(outDir, journal.FileName)); err == nil {
+		return true
+	}
+	if found, _ := filepath.Glob(filepath.Join(outDir, "portal-*", journal.FileName)); len(found) > 0 {
+		return true
+	}
+	data, err := os.ReadFile(filepath.Join(outDir, report.SummaryFile))
+	if err != nil {
+		return false
+	}
+	var sum struct {
+		DryRun *bool `json:"dry_run"`
+	}
+	return json.Unmarshal(data, &sum) != nil || sum.DryRun == nil || !*sum.DryRun
+}
+
+// readAccount reads which portal the token writes to.
+func readAccount(ctx context.Context, c *hubspot.Client) (*hubspot.Account, error) {
+	a, err := c.Account(ctx)
+	var ae *hubspot.APIError
+	switch {
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized:
+		return nil, errors.New("HubSpot rejected the access token (401): check HUBSPOT_ACCESS_TOKEN or --token-file; the token may be wrong, expired or revoked")
+	case err != nil:
+		return nil, fmt.Errorf("reading which portal the token belongs to (GET /account-info/v3/details): %w", err)
+	}
+	return a, nil
+}
+
+// explainDailyLimit adds to a stop for the portal's daily limit when the
+// limit resets: at midnight in the portal's time zone.
+func explainDailyLimit(err error, account *hubspot.Account, now time.Time) error {
+	var se *upload.StopError
+	if !errors.As(err, &se) || (se.Code != "DAILY_LIMIT" && se.Code != "DAILY_RESERVE") || account == nil {
+		return err
+	}
+	loc, lerr := time.LoadLocation(account.TimeZone)
+	if lerr != nil {
+		return err
+	}
+	return fmt.Errorf("%w. HubSpot resets the daily limit at midnight %s, in %s", err, account.TimeZone, untilMidnight(now, loc))
+}
+
+// untilMidnight is how long from now until the next midnight in loc,
+// rounded down to the minute, as "3 h 12 min".
+func untilMidnight(now time.Time, loc *time.Location) string {
+	t := now.In(loc)
+	next := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
+	d := next.Sub(t).Truncate(time.Minute)
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	if h == 0 {
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,7 +33,11 @@ func startSandbox(log *zap.Logger, keyProperty string) (*sandbox, error) {
 		return nil, err
 	}
 	tok := "sandbox-" + hex.EncodeToString(raw[:])
-	emu := emulator.New(emulator.Config{Token: tok, RateMax: 100, RateInterval: 10 * time.Second, Seed: time.Now().UnixNano()})
+	// A portal of its own: a sandbox's journal is never taken for a real
+	// portal's.
+	portal := 90_000_000 + int(binary.BigEndian.Uint32(raw[:4])%9_000_000)
+	emu := emulator.New(emulator.Config{Token: tok, RateMax: 100, RateInterval: 10 * time.Second, Seed: time.Now().UnixNano(),
+		Account: emulator.Account{PortalID: portal, AccountType: "SANDBOX", TimeZone: "UTC"}})
 	var deals []string
 	for id := 1001; id <= 1020; id++ {
 		deals = append(deals, fmt.Sprint(id))

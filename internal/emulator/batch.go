@@ -176,10 +176,10 @@ type validationResult struct {
 	PortalID              int    `json:"portalId"`
 }
 
-func propertyMessage(errs []propError) string {
+func propertyMessage(errs []propError, portal int) string {
 	results := make([]validationResult, len(errs))
 	for i, e := range errs {
-		results[i] = validationResult{Message: e.message, Error: e.code, Name: e.name, LocalizedErrorMessage: e.message, PortalID: PortalID}
+		results[i] = validationResult{Message: e.message, Error: e.code, Name: e.name, LocalizedErrorMessage: e.message, PortalID: portal}
 	}
 	return "Property values were not valid: " + string(marshal(results))
 }
@@ -475,7 +475,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 		for _, i := range failed {
 			all = append(all, errs[i]...)
 		}
-		return batchOutcome{}, &apiError{Message: propertyMessage(all), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
+		return batchOutcome{}, &apiError{Message: propertyMessage(all, s.cfg.Account.PortalID), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
 	}
 
 	// Commit the valid inputs.
@@ -515,7 +515,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	for _, i := range failed {
 		ctx := map[string][]string{"objectWriteTraceId": {unique[i].traceID}}
 		if len(errs[i]) > 0 { // invalid values are reported before a collision
-			out.errors = append(out.errors, newStandardError("VALIDATION_ERROR", propertyMessage(errs[i]), ctx, propertyDetails(errs[i])))
+			out.errors = append(out.errors, newStandardError("VALIDATION_ERROR", propertyMessage(errs[i], s.cfg.Account.PortalID), ctx, propertyDetails(errs[i])))
 			continue
 		}
 		owner := conflicts[i]

@@ -180,7 +180,7 @@ func (s *Server) admit(w http.ResponseWriter, class rateClass) bool {
 		ErrorType:     "RATE_LIMIT",
 		CorrelationID: id,
 		PolicyName:    policy,
-		GroupName:     fmt.Sprintf("%s:%d", group, PortalID),
+		GroupName:     fmt.Sprintf("%s:%d", group, s.cfg.Account.PortalID),
 		RequestID:     s.correlationID(),
 	})
 	return false

@@ -59,6 +59,18 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Account.PortalID == 0 {
+		cfg.Account.PortalID = PortalID
+	}
+	if cfg.Account.AccountType == "" {
+		cfg.Account.AccountType = "STANDARD"
+	}
+	if cfg.Account.TimeZone == "" {
+		cfg.Account.TimeZone = "US/Eastern"
+	}
+	if cfg.Account.Currency == "" {
+		cfg.Account.Currency = "USD"
+	}
 	scopes := cfg.Scopes
 	if scopes == nil {
 		scopes = DefaultScopes()
@@ -244,6 +256,9 @@ func match(path string) (routes []route, params []string) {
 		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsWrite), handler: (*Server).handleBatchCreate}}, nil
 	case path == "/crm/v3/objects/line_items/batch/read":
 		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsRead), handler: (*Server).handleBatchRead}}, nil
+	case path == "/account-info/v3/details":
+		// The spec asks only for the basic oauth scope, which every token has.
+		return []route{{method: http.MethodGet, class: classBurst, scopes: nil, handler: (*Server).handleAccount}}, nil
 	case path == "/crm/v3/objects/line_items/search":
 		return []route{{method: http.MethodPost, class: classSearch, scopes: fixed(ScopeLineItemsRead), handler: (*Server).handleSearch}}, nil
 	case len(seg) == 4 && seg[0] == "crm" && seg[1] == "v3" && seg[2] == "properties" && seg[3] != "":
@@ -314,6 +329,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if rt.scopes == nil {
+		rt.handler(s, w, r, params)
+		return
+	}
 	if req := rt.scopes(params); !s.hasAnyScope(req) {
 		s.writeError(w, http.StatusForbidden, apiError{
 			Message: "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",

@@ -72,6 +72,9 @@ type Config struct {
 	// search endpoint, as HubSpot's search index does ("it may take a few
 	// moments"). 0 means created items are searchable at once.
 	SearchLag time.Duration
+	// Account describes the portal for GET /account-info/v3/details. Zero
+	// fields get the defaults noted on [Account].
+	Account Account
 	// UniqueCaseInsensitive makes values of a hasUniqueValue property that
 	// differ only in letter case (as strings.EqualFold tells) the same value:
 	// such a create conflicts with the line item holding the other form, two
@@ -95,6 +98,14 @@ type Config struct {
 	// time.Sleep-style timers and the request context, never a separate
 	// real-time source, so the emulator runs inside testing/synctest.
 	Now func() time.Time
+}
+
+// Account is what GET /account-info/v3/details says of the portal.
+type Account struct {
+	PortalID    int    // 0 means [PortalID]
+	AccountType string // STANDARD (the default), SANDBOX, DEVELOPER_TEST or APP_DEVELOPER
+	TimeZone    string // an IANA zone; "" means US/Eastern
+	Currency    string // "" means USD
 }
 
 // Faults are injected failures. The zero value injects nothing. Rates are

@@ -26,6 +26,7 @@ const (
 	batchCreatePath = "/crm/v3/objects/line_items/batch/create"
 	searchPath      = "/crm/v3/objects/line_items/search"
 	batchReadPath   = "/crm/v3/objects/line_items/batch/read"
+	accountPath     = "/account-info/v3/details"
 	propertiesPath  = "/crm/v3/properties/line_items"
 )
 
@@ -242,6 +243,28 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResponse
 	var out SearchResponse
 	if _, _, err := c.do(ctx, http.MethodPost, searchPath, body, &out, http.StatusOK); err != nil {
 		return nil, err
+	}
+	return &out, nil
+}
+
+// Account is what HubSpot says of the portal a token belongs to
+// (PortalInformationResponse).
+type Account struct {
+	PortalID        int64  `json:"portalId"`
+	AccountType     string `json:"accountType"` // STANDARD, SANDBOX, DEVELOPER_TEST or APP_DEVELOPER
+	TimeZone        string `json:"timeZone"`    // the daily limit resets at midnight in it
+	CompanyCurrency string `json:"companyCurrency"`
+}
+
+// Account reads the portal's details (GET /account-info/v3/details), which
+// every token may read.
+func (c *Client) Account(ctx context.Context) (*Account, error) {
+	var out Account
+	if _, _, err := c.do(ctx, http.MethodGet, accountPath, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	if out.PortalID == 0 {
+		return nil, errors.New("hubspot: the account details name no portal id")
 	}
 	return &out, nil
 }

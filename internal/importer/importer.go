@@ -72,6 +72,10 @@ type Options struct {
 	// Zero (no fingerprints) means no journal, as for standard input.
 	Journal journal.Header
 	Restart bool // discard an earlier journal instead of resuming it
+	// StateDir is where the journal is kept; "" means OutDir. The command
+	// keeps one per portal, so that a journal is only ever resumed against
+	// the portal its rows were sent to.
+	StateDir string
 
 	// KeyProperty is the unique line-item property that holds the mapping's
 	// key. Each row's key is sent in it, and rows without a clear answer are
@@ -161,14 +165,18 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 
 	var jr *journal.Journal
 	var prior *journal.State
+	stateDir := o.StateDir
+	if stateDir == "" {
+		stateDir = o.OutDir
+	}
 	if o.Journal.Input != "" && !o.DryRun && !o.ValidateOnly {
-		jr, prior, err = journal.Open(o.OutDir, o.Journal, o.Restart)
+		jr, prior, err = journal.Open(stateDir, o.Journal, o.Restart)
 		if err != nil {
 			return nil, &SetupError{err}
 		}
 		defer jr.Close()
 		if c, f, d := prior.Counts(); c+f+d > 0 {
-			log.Info("resuming from the journal", zap.String("journal", filepath.Join(o.OutDir, journal.FileName)),
+			log.Info("resuming from the journal", zap.String("journal", filepath.Join(stateDir, journal.FileName)),
 				zap.Int("created_before", c), zap.Int("failed_before", f), zap.Int("in_doubt_before", d))
 		}
 	}

@@ -43,6 +43,7 @@ const version = 1
 // a run with an equal Input, Mapping and KeyProperty.
 type Header struct {
 	Version     int       `json:"v"`
+	Portal      int64     `json:"portal,omitempty"` // the HubSpot portal the rows were sent to
 	Input       string    `json:"input_sha256"`
 	Mapping     string    `json:"mapping_sha256"`
 	KeyProperty string    `json:"key_property,omitempty"`
@@ -271,6 +272,8 @@ func Open(dir string, h Header, restart bool) (*Journal, *State, error) {
 				return nil, nil, err
 			}
 			switch {
+			case old.Portal != h.Portal:
+				err = fmt.Errorf("%s was made for HubSpot portal %d, and this run writes to portal %d: a journal is never resumed on another portal", path, old.Portal, h.Portal)
 			case old.Input != h.Input:
 				err = &MismatchError{"input file", path}
 			case old.Mapping != h.Mapping:

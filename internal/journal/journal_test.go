@@ -705,3 +705,25 @@ func TestLaterCreateWinsOverStaleNonNumericID(t *testing.T) {
 		t.Errorf("Lookup(1) = %+v, want %+v (the latest record)", got, want)
 	}
 }
+
+// TestPortalMismatch: a journal is never resumed on another portal, and
+// the refusal names both.
+func TestPortalMismatch(t *testing.T) {
+	dir := t.TempDir()
+	h := header
+	h.Portal = 111
+	j, _ := open(t, dir, h, false)
+	closeJ(t, j)
+	orig, _ := os.ReadFile(filepath.Join(dir, journal.FileName))
+	other := h
+	other.Portal = 222
+	if j, _, err := journal.Open(dir, other, false); err == nil || !strings.Contains(err.Error(), "111") || !strings.Contains(err.Error(), "222") {
+		if j != nil {
+			j.Close()
+		}
+		t.Fatalf("Open on another portal: %v, want an error naming both portals", err)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, journal.FileName)); !bytes.Equal(now, orig) {
+		t.Error("a refused Open changed the journal")
+	}
+}
