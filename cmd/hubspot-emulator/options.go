@@ -82,6 +82,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	var unique string
 	fs.StringVar(&unique, "unique-property", "", "comma-separated names of custom line-item text properties with unique values to add")
 	fs.BoolVar(&o.config.UniqueCaseInsensitive, "unique-case-insensitive", false, "treat unique values that differ only in letter case as equal")
+	fs.BoolVar(&o.config.BatchReadNoneFound404, "batch-read-none-found-404", false, "answer a batch read that finds none of its inputs with a 404 OBJECT_NOT_FOUND instead of a 207")
 	fs.BoolVar(&o.config.ConflictPerRow, "conflict-per-row", false, "answer a batch create input whose unique value is taken with its own 207 CONFLICT error instead of failing the batch with a 409")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file`")
 	fs.StringVar(&o.reportJSON, "report-json", "", "on shutdown, write the final counts as JSON to `file`")

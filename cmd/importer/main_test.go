@@ -581,6 +581,7 @@ func TestPortalChecks(t *testing.T) {
 		{"unknown property", "properties: {nmae: Product}\n", "", "nmae"},
 		{"calculated property", "properties: {name: Product, amount: Unit Price}\n", "", "amount"},
 		{"key property without unique values", "properties: {name: Product}\nkey: SKU\n", "hs_sku", "unique"},
+		{"key property that is a number", "properties: {name: Product}\nkey: SKU\n", "numeric_key", "text (string)"},
 		{"custom association type the portal lacks", "properties: {name: Product}\nassociations: [{column: Deal ID, type_id: 78, category: USER_DEFINED}]\n", "", "78"},
 		{"custom association type the portal has", "properties: {name: Product}\nassociations: [{column: Deal ID, type_id: 77, category: USER_DEFINED}]\n", "", ""},
 	}
@@ -590,6 +591,7 @@ func TestPortalChecks(t *testing.T) {
 			emu.SeedObjects("deals", "1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010",
 				"1011", "1012", "1013", "1014", "1015", "1016", "1017", "1018", "1019", "1020")
 			emu.AddAssociationLabel("deals", emulator.CategoryUserDefined, 77, "Upsell item")
+			emu.AddProperty(emulator.Property{Name: "numeric_key", Label: "Numeric key", Type: "number", FieldType: "number", HasUniqueValue: true})
 			srv := httptest.NewServer(emu)
 			defer srv.Close()
 			dir := t.TempDir()

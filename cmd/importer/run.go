@@ -269,16 +269,17 @@ func checkPortal(ctx context.Context, c *hubspot.Client, spec *mapping.Spec, key
 		}
 	}
 	if keyProp != "" {
-		unique := false
-		found := false
+		unique, found, typ := false, false, ""
 		for _, p := range props {
 			if p.Name == keyProp {
-				found, unique = true, p.HasUniqueValue
+				found, unique, typ = true, p.HasUniqueValue, p.Type
 			}
 		}
 		switch {
 		case !found:
 			problems = append(problems, fmt.Sprintf("--key-property %s: the portal has no line-item property of that name; create a text property with unique values", keyProp))
+		case typ != "string":
+			problems = append(problems, fmt.Sprintf("--key-property %s: the property's type is %s; a key must be a text (string) property, which HubSpot stores as sent (it would rewrite a number such as 007 as 7, and a lookup by the row's key would miss it)", keyProp, typ))
 		case !unique:
 			problems = append(problems, fmt.Sprintf("--key-property %s: the property does not require unique values, so a resend could create a duplicate; use a property created with hasUniqueValue", keyProp))
 		}

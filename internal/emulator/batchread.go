@@ -175,6 +175,18 @@ func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, _ []str
 	if resp.NumErrors = len(resp.Errors); resp.NumErrors > 0 {
 		status = http.StatusMultiStatus
 	}
+	if len(resp.Results) == 0 && s.cfg.BatchReadNoneFound404 {
+		ids := make([]string, 0, len(missing))
+		for _, id := range req.ids {
+			if missing[id] {
+				ids = append(ids, id)
+				delete(missing, id)
+			}
+		}
+		s.writeError(w, http.StatusNotFound, apiError{Category: "OBJECT_NOT_FOUND", Message: notFoundMessage,
+			Context: map[string][]string{"ids": ids}})
+		return
+	}
 	writeJSON(w, status, resp)
 }
 

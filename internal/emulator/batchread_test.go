@@ -358,3 +358,17 @@ func TestBatchReadResultsAreShuffled(t *testing.T) {
 		t.Errorf("equal seeds gave different orders:\n%v\n%v", a, b)
 	}
 }
+
+// TestBatchReadNoneFound404: with the switch, a read that finds none of
+// its inputs is a 404 OBJECT_NOT_FOUND naming them; a read that finds some
+// is still a 207.
+func TestBatchReadNoneFound404(t *testing.T) {
+	c := newClient(t, emulator.Config{RateMax: -1, BatchReadNoneFound404: true})
+	ids := seedForRead(t, c)
+	r := c.do(http.MethodPost, readPath, readBody([]string{"1", "2", "1"}))
+	wantStatus(t, r, http.StatusNotFound)
+	if r.body["category"] != "OBJECT_NOT_FOUND" || fmt.Sprint(r.body["context"]) != "map[ids:[1 2]]" {
+		t.Errorf("body %s", r.raw)
+	}
+	wantStatus(t, c.do(http.MethodPost, readPath, readBody([]string{ids[0], "1"})), http.StatusMultiStatus)
+}

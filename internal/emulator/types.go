@@ -90,6 +90,11 @@ type Config struct {
 	// other valid inputs are created; a conflicting input without an
 	// objectWriteTraceId still fails the whole batch with a 409.
 	ConflictPerRow bool
+	// BatchReadNoneFound404 changes the answer to a batch read that finds
+	// none of its inputs: a 404 OBJECT_NOT_FOUND for the whole request
+	// (as public integrations report HubSpot does) instead of a 207 with an
+	// error per input. HubSpot's spec documents neither.
+	BatchReadNoneFound404 bool
 	// Seed seeds all randomness: fault draws, id gaps, result shuffling and
 	// correlation ids. Equal seeds and equal request sequences give equal
 	// answers.

@@ -310,3 +310,48 @@ func TestLookupsNeedNoSearchIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestRepeatedKeyNeverSharesAnID: two rows with one key. The second is
+// refused before sending, with or without the portal's property
+// definitions, also on a resume where the first is carried over from the
+// journal; so a lookup by key can never give it the first row's line item.
+func TestRepeatedKeyNeverSharesAnID(t *testing.T) {
+	for _, withSchema := range []bool{false, true} {
+		t.Run(fmt.Sprint("property definitions=", withSchema), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				emu := newPortal(emulator.Config{RateMax: -1, Seed: 41})
+				input := withKeys(generate(t, 3, 41), "DUP-1", "DUP-1", "OTHER")
+				gateway := true // every create after the first is lost at the gateway
+				rt := &scripted{next: emu.Transport(), hook: func(path string, n int, req *http.Request) (*http.Response, error) {
+					if path == createPath && n > 1 && gateway {
+						return gatewayPage(req), nil
+					}
+					return nil, nil
+				}}
+				client := clientVia(t, rt, time.Minute)
+				o := keyed(t, emu, withJournal(options(t, input, client)), client)
+				o.BatchSize, o.Workers = 1, 1
+				if withSchema {
+					props, err := client.Properties(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					o.Schema = schema.New(props)
+				}
+				for run := 1; run <= 2; run++ {
+					o.Input = strings.NewReader(string(input))
+					Run(context.Background(), o)
+					created := reportRows(t, o.OutDir, report.CreatedFile)
+					failed := reportRows(t, o.OutDir, report.FailedFile)
+					if created[2] != "" || failed[2] != CodeDuplicateKey {
+						t.Fatalf("run %d: row 2 created %q, failed %q; want it refused as %s", run, created[2], failed[2], CodeDuplicateKey)
+					}
+					if created[1] == "" || emu.LineItemCount() != len(created) {
+						t.Fatalf("run %d: created %v, portal %d", run, created, emu.LineItemCount())
+					}
+					gateway = false
+				}
+			})
+		})
+	}
+}

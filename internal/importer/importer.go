@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/journal"
+	"github.com/lineitems/importer/internal/keyset"
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
@@ -102,6 +104,8 @@ type Options struct {
 // Codes written to failed.csv for rows rejected before sending.
 const (
 	CodeMalformed = "MALFORMED_ROW"
+	// CodeDuplicateKey: the row's key is an earlier row's too.
+	CodeDuplicateKey = "DUPLICATE_KEY"
 )
 
 // IncompleteError is returned when the run finished but not every row was
@@ -233,6 +237,16 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
+	if o.KeyProperty != "" {
+		// The key must be unique within the file, with or without the
+		// portal's definitions: a lookup by key takes the line item that
+		// holds it for the row's.
+		p.keys = new(keyset.Set)
+		defer p.keys.Close()
+		if o.Schema != nil {
+			o.Schema.LeaveUniqueTo(o.KeyProperty)
+		}
+	}
 	if o.Schema != nil {
 		p.checker = o.Schema.NewChecker()
 	}
@@ -373,6 +387,7 @@ type producer struct {
 	resend     bool            // --retry-in-doubt
 	carried    int             // rows whose outcome came from the journal
 	checker    *schema.Checker // nil without a Schema
+	keys       *keyset.Set     // keys seen, by row (trace id); nil without a key property
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
 	enc        chunker.Encoder
@@ -471,7 +486,17 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	target := p.ch
 	mayExist := false
-	switch prior := p.prior.Lookup(rec.Row); {
+	prior := p.prior.Lookup(rec.Row)
+	if dup := p.claimKey(rec.Row, key); dup != 0 && prior.Status != report.Created && prior.Status != report.Failed {
+		st, msg := report.Failed, fmt.Sprintf("the key %q is also row %d's: keys must be unique within the file; this row was not sent", key, dup)
+		if prior.Sent || prior.Status == report.InDoubt {
+			// An earlier run sent it (before keys were checked without the
+			// portal's definitions): a lookup would find row dup's line item.
+			st, msg = report.InDoubt, fmt.Sprintf("the key %q is also row %d's, and an earlier run sent this row without a clear answer: it cannot be looked up by key", key, dup)
+		}
+		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: st, Code: CodeDuplicateKey, Message: msg})
+	}
+	switch {
 	case prior.Status == report.Created || prior.Status == report.Failed:
 		p.carried++
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: prior.Status,
@@ -510,6 +535,21 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// claimKey remembers that row has key, and returns 0, or the earlier row
+// that has it already.
+func (p *producer) claimKey(row int, key string) int {
+	if p.keys == nil || key == "" {
+		return 0
+	}
+	trace := strconv.Itoa(row)
+	if owner, taken := p.keys.Get(key); taken && owner != trace {
+		n, _ := strconv.Atoi(owner)
+		return n
+	}
+	p.keys.Add(key, trace)
+	return 0
 }
 
 func markRecheck(bs []*chunker.Batch) {

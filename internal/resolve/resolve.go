@@ -159,6 +159,11 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		if err == nil {
 			return res, nil
 		}
+		if ae != nil && ae.StatusCode == http.StatusNotFound && ae.Category == "OBJECT_NOT_FOUND" {
+			// HubSpot may answer a read that finds none of its inputs with
+			// a 404 for the whole request rather than a 207.
+			return &hubspot.BatchReadResult{StatusCode: ae.StatusCode}, nil
+		}
 		last = err
 		if ae != nil && final(ae) {
 			return nil, fmt.Errorf("reading line items by %s: %w", r.Property, err)

@@ -288,6 +288,33 @@ func TestFindManyKeys(t *testing.T) {
 	})
 }
 
+// TestFindNoneFound: a read that finds none of its keys is "none found",
+// whether HubSpot answers it with a 207 of errors or a 404 for the whole
+// request; a read that finds some is answered 207 either way.
+func TestFindNoneFound(t *testing.T) {
+	for _, as404 := range []bool{false, true} {
+		t.Run(fmt.Sprint("404=", as404), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPortal(t, emulator.Config{Seed: 5, BatchReadNoneFound404: as404})
+				ids := p.create(t, []string{"HAVE-1"})
+				r := resolve.New(p.client, keyProp, nil)
+				got, err := r.Find(context.Background(), keysOf("NONE-%d", 0, 150)) // two reads, neither finds anything
+				if err != nil || len(got) != 0 {
+					t.Fatalf("Find = %v, %v; want nothing found and no error", got, err)
+				}
+				got, err = r.Find(context.Background(), []string{"HAVE-1", "NONE-1"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkFound(t, got, ids)
+				if n := p.emu.Stats().Requests; n != 4 { // the create and three reads: nothing retried
+					t.Errorf("%d requests, want 4", n)
+				}
+			})
+		})
+	}
+}
+
 // TestFindSeesCreatesAtOnce: batch read reads the records, not the search
 // index, so a lag of the index does not hide a create.
 func TestFindSeesCreatesAtOnce(t *testing.T) {

@@ -256,6 +256,19 @@ func conflictPhrase(name, owner string) string {
 	return fmt.Sprintf("a value no other input has: %s holds unique values and the input with objectWriteTraceId %s has this one", name, owner)
 }
 
+// LeaveUniqueTo tells the Schema that the caller checks the values of the
+// unique property name for repeats itself (the importer does so for the
+// key property), so Check does not remember them a second time.
+func (s *Schema) LeaveUniqueTo(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.props[name]; ok && p.unique {
+		c := *p
+		c.unique = false
+		s.props[name] = &c
+	}
+}
+
 // CheckValue checks one value of one property, without the unique-value
 // rule (which needs the other inputs). ok is false when there is a problem.
 func (s *Schema) CheckValue(property, value string) (p Problem, ok bool) {

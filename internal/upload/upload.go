@@ -235,7 +235,8 @@ func (e *RecordError) Error() string {
 	case e.Journal != nil && e.Reports != nil:
 		fmt.Fprintf(&b, "journal: %v; reports: %v. The created rows and their ids are in the error log lines above", e.Journal, e.Reports)
 	case e.Journal != nil:
-		fmt.Fprintf(&b, "journal: %v. The reports hold them; a run resumed from this journal will look those rows up again", e.Journal)
+		fmt.Fprintf(&b, "journal: %v. The reports hold them (and the error log lines above, the created ids): copy the reports before running again, "+
+			"since a new run rewrites them from the journal, which will lack these outcomes (with --key-property it looks those rows up again; without, it reports them in doubt)", e.Journal)
 	default:
 		fmt.Fprintf(&b, "reports: %v. The journal holds them: once the folder is writable, run the same command again and the reports are rebuilt from it", e.Reports)
 	}
@@ -265,6 +266,8 @@ func (u *Uploader) record(outs []report.Outcome) error {
 		if o.Status == report.Created {
 			e.Created++
 			u.log().Error("created in HubSpot, but not recorded everywhere", zap.Int("row", o.Row), zap.String("id", o.ID))
+		} else if o.Status == report.InDoubt {
+			u.log().Error("in doubt, but not recorded everywhere", zap.Int("row", o.Row), zap.String("code", o.Code))
 		}
 	}
 	return e
