@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/runlock"
@@ -751,5 +752,73 @@ func TestDryRunsKeepOffImports(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(created); !bytes.Equal(before, after) || len(before) == 0 {
 		t.Errorf("the import's created.csv changed (%d bytes, was %d)", len(after), len(before))
+	}
+}
+
+// TestSandboxThenProduction: the README's first step, a sandbox trial,
+// then the real import with the same arguments and a token. The real run
+// must not resume the sandbox's state: every row goes to the real portal.
+func TestSandboxThenProduction(t *testing.T) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	args := []string{"--mapping", filepath.Join(root, "samples/mapping.yaml"), filepath.Join(root, "samples/line_items.csv")}
+	sandbox := exec.Command(bin, append([]string{"--sandbox"}, args...)...)
+	sandbox.Dir = dir
+	if out, err := sandbox.CombinedOutput(); exitOf(err) != 3 {
+		t.Fatalf("sandbox: exit %d\n%s", exitOf(err), out)
+	}
+	prod := emulator.New(emulator.Config{Token: "pat-prod", RateMax: -1, Seed: 5, Account: emulator.Account{PortalID: 4242}})
+	var deals []string
+	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
+		deals = append(deals, fmt.Sprint(id))
+	}
+	prod.SeedObjects("deals", deals...)
+	srv := httptest.NewServer(prod)
+	defer srv.Close()
+	for run := 1; run <= 2; run++ {
+		real := exec.Command(bin, append([]string{"--base-url", srv.URL, "--rate", "0"}, args...)...)
+		real.Dir = dir
+		real.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-prod")
+		out, err := real.CombinedOutput()
+		if exitOf(err) != 3 {
+			t.Fatalf("production run %d: exit %d\n%s", run, exitOf(err), out)
+		}
+		want := sample.SampleRows - len(sample.Problems)
+		if n := prod.LineItemCount(); n != want {
+			t.Fatalf("production run %d: the portal holds %d line items, want %d\n%s", run, n, want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "line_items.import", "portal-4242", "journal.log")); err != nil {
+		t.Errorf("the production journal is not kept per portal: %v", err)
+	}
+}
+
+func TestUntilMidnight(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	cases := []struct {
+		now  time.Time
+		loc  *time.Location
+		want string
+	}{
+		{time.Date(2026, 11, 30, 23, 48, 30, 0, time.UTC), ny, "5 h 11 min"},    // 18:48:30 in New York
+		{time.Date(2026, 11, 30, 22, 59, 10, 0, time.UTC), berlin, "0 min"},     // 23:59:10 in Berlin
+		{time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), berlin, "22 h 30 min"}, // 00:30 on the day summer time begins: it has 23 hours
+		{time.Date(2026, 3, 7, 23, 0, 0, 0, time.UTC), ny, "6 h 0 min"},         // 18:00 EST; the next day is 23 h long, but midnight comes first
+	}
+	for _, tc := range cases {
+		if got := untilMidnight(tc.now, tc.loc); got != tc.want {
+			t.Errorf("untilMidnight(%v, %v) = %q, want %q", tc.now, tc.loc, got, tc.want)
+		}
+	}
+	err := explainDailyLimit(&upload.StopError{Code: "DAILY_LIMIT", Msg: "daily limit used up"}, &hubspot.Account{TimeZone: "America/New_York"},
+		time.Date(2026, 11, 30, 23, 48, 30, 0, time.UTC))
+	if !strings.Contains(err.Error(), "resets the daily limit at midnight America/New_York, in 5 h 11 min") {
+		t.Errorf("message %q", err)
+	}
+	var se *upload.StopError
+	if !errors.As(err, &se) || exitCode(err) != 1 {
+		t.Errorf("the explained error lost its StopError: %v", err)
 	}
 }
