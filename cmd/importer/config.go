@@ -74,8 +74,11 @@ would be accepted, 3 when some would not, 1 on a fatal problem.
 init-mapping prints a starting mapping for the file's header, matched to
 the portal's properties when the token may read them.
 
-Running the same command again resumes an import that stopped: rows
-already created or failed are not sent again (see --restart).
+Every run into a portal remembers, in --out, the rows it sent there, by
+key (with --key-property) or by content: running the command again, on
+the same file or on tomorrow's export that repeats some of today's rows,
+sends only the rows not imported yet, and looks up the rows an
+interrupted run left in doubt.
 
 Examples:
   importer --sandbox --mapping samples/mapping.yaml samples/line_items.csv
@@ -131,7 +134,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.retryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
 	fs.StringVar(&c.keyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
 	fs.DurationVar(&c.waitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
-	fs.BoolVar(&c.restart, "restart", false, "discard the journal of an earlier run in --out and start over")
+	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see the README)")
 	fs.DurationVar(&c.settleDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `file`")
@@ -175,6 +178,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, &usageError{"--lookup-delay must not be negative"}
 	case c.waitLock < 0:
 		return nil, &usageError{"--wait-lock must not be negative"}
+	case c.restart:
+		return nil, &usageError{"--restart is gone: the importer now recognises rows by their key or their content across runs and input files, " +
+			"so an edited file or mapping simply runs, sending only what was not imported yet. To send rows in doubt again without a lookup, " +
+			"use --retry-in-doubt (it may create duplicates). To forget everything sent to a portal, delete the folder portal-<id> in --out " +
+			"(every row is then sent again, creating duplicates of those that exist)"}
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -476,6 +477,16 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 	}
 }
 
+// TestRestartIsGone: --restart, which used to discard the journal and so
+// re-create every row, is refused with a message that says what to use.
+func TestRestartIsGone(t *testing.T) {
+	_, err := parseConfig([]string{"--restart", "a.csv"}, func(k string) string { return map[string]string{"HUBSPOT_ACCESS_TOKEN": "t"}[k] }, io.Discard)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--retry-in-doubt") || !strings.Contains(err.Error(), "duplicates") {
+		t.Errorf("err = %v, want a usage error pointing at --retry-in-doubt and naming the risk", err)
+	}
+}
+
 func TestMappingSettings(t *testing.T) {
 	dir := t.TempDir()
 	m := filepath.Join(dir, "m.yaml")
@@ -709,7 +720,7 @@ func TestFeedingBackFromTheReportFolder(t *testing.T) {
 	sampleCSV, _ := os.ReadFile(filepath.Join(root, "samples/line_items.csv"))
 	fixed := filepath.Join(out, "failed.csv")
 	os.WriteFile(fixed, sampleCSV, 0o600)
-	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--out", out, "--restart", fixed)
+	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--out", out, fixed)
 	cmd.Dir = dir
 	msg, err := cmd.CombinedOutput()
 	if code := exitOf(err); code != 1 || !strings.Contains(string(msg), "lies inside") {

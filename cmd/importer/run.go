@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +64,6 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		defer lock.Release()
 	}
 	var spec *mapping.Spec
-	mappingSum := "identity"
 	if cfg.mappingPath != "" {
 		data, err := os.ReadFile(cfg.mappingPath)
 		if err != nil {
@@ -75,10 +72,9 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		if spec, err = mapping.Load(bytes.NewReader(data)); err != nil {
 			return fmt.Errorf("%s: %w", cfg.mappingPath, err)
 		}
-		mappingSum, _ = journal.Fingerprint(bytes.NewReader(data))
 	}
 
-	in, inName, inputSum, total, err := openInput(cfg.input, con.terminal)
+	in, inName, total, err := openInput(cfg.input, con.terminal)
 	if err != nil {
 		return err
 	}
@@ -146,15 +142,14 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		DryRun:       cfg.dryRun && cfg.command != cmdValidate,
 		ValidateOnly: cfg.command == cmdValidate,
 		Log:          log,
-		Restart:      cfg.restart,
 		KeyProperty:  cfg.keyProperty,
 		Reader:       reader,
 		SettleDelay:  cfg.settleDelay,
 		Schema:       portal,
 		Tally:        tally,
 	}
-	if inputSum != "" && account != nil {
-		opts.Journal = journal.Header{Portal: account.PortalID, Input: inputSum, Mapping: mappingSum, KeyProperty: cfg.keyProperty, Started: time.Now().UTC()}
+	if account != nil && !cfg.dryRun {
+		opts.Journal = journal.Header{Portal: account.PortalID, Started: time.Now().UTC()}
 		// One journal per portal: a run never resumes what was sent to
 		// another portal (a sandbox trial, then production).
 		opts.StateDir = filepath.Join(cfg.outDir, portalDir(account.PortalID))
@@ -170,8 +165,6 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 			return fmt.Errorf("%s was written by an earlier version of the importer, which did not record the portal: finish that import with that version, or move the folder away",
 				filepath.Join(cfg.outDir, journal.FileName))
 		}
-	} else if !cfg.dryRun {
-		log.Warn("reading standard input: no journal is kept, so this import cannot be resumed")
 	}
 	log.Info("import starting", zap.String("input", inName), zap.String("out", cfg.outDir),
 		zap.Bool("sandbox", cfg.sandbox), zap.Bool("dry_run", cfg.dryRun),
@@ -338,39 +331,35 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 	return nil
 }
 
-// openInput opens the input and, for a file, fingerprints it for the
-// journal (standard input cannot be read twice, so it has none). With
-// count, the same pass counts the data records for the progress bar;
-// total is -1 when unknown.
-func openInput(name string, count bool) (in io.ReadCloser, display, sum string, total int, err error) {
+// openInput opens the input. With count, it first counts the data records
+// of a file for the progress bar; total is -1 when unknown (standard input
+// cannot be read twice).
+func openInput(name string, count bool) (in io.ReadCloser, display string, total int, err error) {
 	if name == "-" {
-		return io.NopCloser(os.Stdin), "stdin", "", -1, nil
+		return io.NopCloser(os.Stdin), "stdin", -1, nil
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, name, "", -1, fmt.Errorf("input: %w", err)
+		return nil, name, -1, fmt.Errorf("input: %w", err)
 	}
 	total = -1
 	if count {
-		sum, total, err = fingerprintAndCount(f)
-	} else {
-		sum, err = journal.Fingerprint(f)
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
+		total, err = countRecords(f)
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
 	}
 	if err != nil {
 		f.Close()
-		return nil, name, "", -1, fmt.Errorf("input: %w", err)
+		return nil, name, -1, fmt.Errorf("input: %w", err)
 	}
-	return f, name, sum, total, nil
+	return f, name, total, nil
 }
 
-// fingerprintAndCount hashes r and counts its CSV data records in one pass.
-// A malformed record counts as one, as the import will count it.
-func fingerprintAndCount(r io.Reader) (string, int, error) {
-	h := sha256.New()
-	cr := csv.NewReader(bufio.NewReaderSize(io.TeeReader(r, h), 1<<20))
+// countRecords counts r's CSV data records. A malformed record counts as
+// one, as the import will count it.
+func countRecords(r io.Reader) (int, error) {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	records := 0
@@ -381,11 +370,11 @@ func fingerprintAndCount(r io.Reader) (string, int, error) {
 		}
 		var pe *csv.ParseError
 		if err != nil && !errors.As(err, &pe) {
-			return "", 0, err
+			return 0, err
 		}
 		records++
 	}
-	return hex.EncodeToString(h.Sum(nil)), max(records-1, 0), nil
+	return max(records-1, 0), nil
 }
 
 func newHTTPClient(cfg *config, counter *countingTransport) *http.Client {
@@ -423,7 +412,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		k string
 		v any
 	}{
-		{"rows", s.Rows}, {"created", s.Created}, {"failed", s.Failed}, {"in doubt", s.InDoubt}, {"not sent", s.NotSent},
+		{"rows", s.Rows}, {"created", s.Created}, {"  of which earlier", s.Earlier}, {"failed", s.Failed}, {"in doubt", s.InDoubt}, {"not sent", s.NotSent},
 		{"requests", s.Requests}, {"retries", s.Retries}, {"throttled (429)", s.Throttled},
 		{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
 		{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)},

@@ -8,7 +8,9 @@
 package chunker
 
 import (
+	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"hash/maphash"
 	"slices"
 	"strconv"
@@ -26,8 +28,18 @@ type Item struct {
 	// State is where the row stands with HubSpot: whether a request that
 	// carried it may have been processed, and whether it has an outcome.
 	State rowstate.Row
-	fp    uint64 // fingerprint of the input without its trace id
+	// Ident is the row's identity in the journal: its key, or its content
+	// and occurrence; FailIdent is its content's, under which a failure is
+	// remembered. Set by the caller; "" means the row is not journalled.
+	Ident, FailIdent string
+	fp               uint64   // fingerprint of the input without its trace id
+	content          [16]byte // FNV-1a 128 of the input without its trace id
 }
+
+// Content identifies the item's input, trace id aside, in 22 characters:
+// two rows that would send the same input have the same Content, in any
+// run of any version of the importer that encodes inputs the same way.
+func (it *Item) Content() string { return base64.RawURLEncoding.EncodeToString(it.content[:]) }
 
 // TraceID is the objectWriteTraceId the item is sent with.
 func (it *Item) TraceID() string { return strconv.Itoa(it.Row) }
@@ -45,10 +57,10 @@ type Batch struct {
 	Ticket uint64
 }
 
-// AppendRows appends the row numbers of b's items to dst, in order.
-func (b *Batch) AppendRows(dst []int) []int {
+// Idents appends the identities of b's items to dst, in order.
+func (b *Batch) Idents(dst []string) []string {
 	for _, it := range b.Items {
-		dst = append(dst, it.Row)
+		dst = append(dst, it.Ident)
 	}
 	return dst
 }
@@ -71,6 +83,10 @@ func (it *Item) fingerprint(ts, te int) {
 	_, _ = h.Write(it.JSON[:ts])
 	_, _ = h.Write(it.JSON[te:])
 	it.fp = h.Sum64()
+	f := fnv.New128a()
+	_, _ = f.Write(it.JSON[:ts])
+	_, _ = f.Write(it.JSON[te:])
+	f.Sum(it.content[:0])
 }
 
 // An Encoder builds Items like [Encode], placing their encodings side by

@@ -218,10 +218,37 @@ func TestBatchHoldsItsItems(t *testing.T) {
 	}
 }
 
-func TestAppendRows(t *testing.T) {
-	b := NewBatch([]*Item{item(7, "a"), item(3, "b"), item(12, "c")})
-	got := b.AppendRows([]int{1})
-	if fmt.Sprint(got) != "[1 7 3 12]" {
-		t.Errorf("AppendRows([1]) = %v, want [1 7 3 12]", got)
+func TestIdents(t *testing.T) {
+	items := []*Item{item(7, "a"), item(3, "b"), item(12, "c")}
+	for i, it := range items {
+		it.Ident = fmt.Sprint("k:", i)
+	}
+	got := NewBatch(items).Idents([]string{"x"})
+	if fmt.Sprint(got) != "[x k:0 k:1 k:2]" {
+		t.Errorf("Idents([x]) = %v, want [x k:0 k:1 k:2]", got)
+	}
+}
+
+// TestContent: an item's content identity ignores its trace id and tells
+// different inputs apart; it is the same in every process (FNV-1a, no
+// random seed).
+func TestContent(t *testing.T) {
+	in := hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": "Widget", "price": "10"})}
+	a, b := Encode(1, nil, "", in), Encode(99, nil, "", in)
+	if a.Content() != b.Content() || len(a.Content()) != 22 {
+		t.Errorf("same input, other trace id: %q and %q", a.Content(), b.Content())
+	}
+	other := hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": "Widget", "price": "11"})}
+	if c := Encode(1, nil, "", other); c.Content() == a.Content() {
+		t.Errorf("different inputs share the content identity %q", c.Content())
+	}
+	var e Encoder
+	if d := e.Encode(5, nil, "", in); d.Content() != a.Content() {
+		t.Errorf("Encoder and Encode disagree: %q and %q", d.Content(), a.Content())
+	}
+	// A fixed value, so that a change of encoding or hash (which would make
+	// every earlier run's rows look new) fails here first.
+	if want := "iEYmJNZsF9Paa4t01I_h0Q"; a.Content() != want {
+		t.Errorf("Content() = %q; it changed from %q: rows journalled by earlier runs would no longer be recognised", a.Content(), want)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -31,7 +30,7 @@ func keyed(t testing.TB, emu *emulator.Server, o Options, client *hubspot.Client
 
 // withJournal turns the journal on, as the command does for a file.
 func withJournal(o Options) Options {
-	o.Journal = journal.Header{Input: "input-fingerprint", Mapping: "mapping-fingerprint", KeyProperty: o.KeyProperty}
+	o.Journal = journal.Header{Portal: 1}
 	return o
 }
 
@@ -223,12 +222,13 @@ func TestStopAtAHighPace(t *testing.T) {
 		if sum.InDoubt != 0 {
 			t.Fatalf("%d rows in doubt after a stop", sum.InDoubt)
 		}
-		jr, st, err := journal.Open(o.OutDir, o.Journal, false)
+		jr, st, err := journal.Open(o.OutDir, o.Journal)
 		if err != nil {
 			t.Fatal(err)
 		}
 		created, failed, doubtful := st.Counts()
 		jr.Close()
+		st.Close()
 		if created != sum.Created || failed != 0 || doubtful != 0 {
 			t.Fatalf("journal: %d created, %d failed, %d in doubt; want %d, 0, 0", created, failed, doubtful, sum.Created)
 		}
@@ -283,47 +283,6 @@ func TestDailyLimitThenNextDay(t *testing.T) {
 		}
 		checkAccounting(t, o.OutDir, n, sum, emu)
 	})
-}
-
-func TestJournalBelongsToOneInput(t *testing.T) {
-	emu := newPortal(emulator.Config{RateMax: -1})
-	client, _ := hubspot.NewClient(&http.Client{Transport: emu.Transport()}, "http://127.0.0.1", hubspot.NewToken(token), "t")
-	o := withJournal(options(t, generate(t, 10, 1), client))
-	if _, err := Run(context.Background(), o); err != nil {
-		t.Fatal(err)
-	}
-	for _, change := range []func(*Options){
-		func(o *Options) { o.Journal.Input = "another file" },
-		func(o *Options) { o.Journal.Mapping = "another mapping" },
-	} {
-		o2 := o
-		change(&o2)
-		o2.Input = strings.NewReader(string(generate(t, 10, 1)))
-		_, err := Run(context.Background(), o2)
-		var me *journal.MismatchError
-		if !errors.As(err, &me) || !strings.Contains(err.Error(), "--restart") {
-			t.Fatalf("err = %v, want a MismatchError naming --restart", err)
-		}
-		o2.Restart = true
-		o2.Input = strings.NewReader(string(generate(t, 10, 1)))
-		if sum, err := Run(context.Background(), o2); err != nil || sum.Created != 10 {
-			t.Fatalf("--restart: err %v, summary %+v", err, sum)
-		}
-	}
-	// Rerunning a finished import sends nothing and rewrites the same reports.
-	o.Journal.Input, o.Restart = "input-fingerprint", true
-	o.Input = strings.NewReader(string(generate(t, 10, 1)))
-	if _, err := Run(context.Background(), o); err != nil {
-		t.Fatal(err)
-	}
-	before := len(emu.LineItems())
-	o.Restart = false
-	o.Input = strings.NewReader(string(generate(t, 10, 1)))
-	sum, err := Run(context.Background(), o)
-	if err != nil || sum.Created != 10 || sum.Requests != 0 || len(emu.LineItems()) != before {
-		t.Fatalf("rerun: err %v, summary %+v, portal %d → %d", err, sum, before, len(emu.LineItems()))
-	}
-	checkAccounting(t, o.OutDir, 10, sum, nil)
 }
 
 // TestDailyReserve: with --daily-reserve the run stops before eating into

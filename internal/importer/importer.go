@@ -69,11 +69,13 @@ type Options struct {
 	OnProgress func(c report.Counts, elapsed time.Duration)
 	Jitter     func() float64
 
-	// Journal, when set, identifies the run for its journal in OutDir; the
-	// journal of an earlier run of the same input and mapping is resumed.
-	// Zero (no fingerprints) means no journal, as for standard input.
+	// Journal, when its Portal is set, turns the journal in StateDir on: it
+	// records every row sent to the portal and what became of it, by the
+	// row's identity (its key, or its content), across runs and input
+	// files. A row an earlier run created is not sent again; a row it sent
+	// without a clear answer is looked up first; content HubSpot rejected
+	// is not sent again until it is changed. Zero means no journal.
 	Journal journal.Header
-	Restart bool // discard an earlier journal instead of resuming it
 	// StateDir is where the journal is kept; "" means OutDir. The command
 	// keeps one per portal, so that a journal is only ever resumed against
 	// the portal its rows were sent to.
@@ -173,15 +175,16 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if stateDir == "" {
 		stateDir = o.OutDir
 	}
-	if o.Journal.Input != "" && !o.DryRun && !o.ValidateOnly {
-		jr, prior, err = journal.Open(stateDir, o.Journal, o.Restart)
+	if o.Journal.Portal != 0 && !o.DryRun && !o.ValidateOnly {
+		jr, prior, err = journal.Open(stateDir, o.Journal)
 		if err != nil {
 			return nil, &SetupError{err}
 		}
 		defer jr.Close()
+		defer prior.Close()
 		if c, f, d := prior.Counts(); c+f+d > 0 {
-			log.Info("resuming from the journal", zap.String("journal", filepath.Join(stateDir, journal.FileName)),
-				zap.Int("created_before", c), zap.Int("failed_before", f), zap.Int("in_doubt_before", d))
+			log.Info("earlier runs into this portal", zap.String("journal", filepath.Join(stateDir, journal.FileName)),
+				zap.Int("created", c), zap.Int("rejected", f), zap.Int("in_doubt", d))
 		}
 	}
 	openReport := o.OpenReport
@@ -287,7 +290,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	sum := &report.Summary{
 		Input: o.InputName, OutDir: o.OutDir, DryRun: o.DryRun || o.ValidateOnly,
 		StartedAt: start.UTC(), FinishedAt: time.Now().UTC(),
-		Rows: counts.Rows, Created: counts.Created, Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent,
+		Rows: counts.Rows, Created: counts.Created, Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent, Earlier: counts.Earlier,
 		Requests: st.Requests, Retries: st.Retries, Throttled: st.Throttled, Batches: st.Batches,
 		ElapsedSeconds: elapsed.Seconds(),
 		ErrorCodes:     report.TopCodes(counts.Codes),
@@ -380,7 +383,6 @@ type producer struct {
 	out        chan<- *chunker.Batch
 	discard    func(*chunker.Batch, string) error // records a batch the run will not send
 	jr         *journal.Journal                   // nil: no journal
-	sent       []int                              // rows of a batch, for the journal
 	prior      *journal.State
 	keyProp    string
 	canRecheck bool            // a Finder can look rows up
@@ -388,6 +390,8 @@ type producer struct {
 	carried    int             // rows whose outcome came from the journal
 	checker    *schema.Checker // nil without a Schema
 	keys       *keyset.Set     // keys seen, by row (trace id); nil without a key property
+	contents   keyset.Set      // content identities seen, with how many rows had each
+	earlier    int             // rows an earlier run created
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
 	enc        chunker.Encoder
@@ -406,18 +410,17 @@ func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
 	return cols
 }
 
-// validate checks a mapped row against the portal's definitions. It
-// returns the outcome of a row HubSpot would reject, or nil. A row that
-// may exist already (an earlier run sent it without a clear answer) is
-// normalised but never failed here: the definitions may have changed since
+// validate checks a mapped, normalised row against the portal's
+// definitions. It returns the outcome of a row HubSpot would reject, or
+// nil. It is not called for a row that may exist already (an earlier run
+// sent it without a clear answer): the definitions may have changed since
 // it was sent, and it is looked up before anything else.
-func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput, mayExist bool) *report.Outcome {
+func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *report.Outcome {
 	if p.checker == nil {
 		return nil
 	}
-	p.checker.Normalize(in)
 	probs := p.checker.Check(*in)
-	if len(probs) == 0 || mayExist {
+	if len(probs) == 0 {
 		return nil
 	}
 	msgs := make([]string, len(probs))
@@ -465,6 +468,21 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: p.rd.Fit(rec.Fields), Status: report.Failed,
 			Code: CodeMalformed, Message: fmt.Sprintf("row %d (line %d): %v", rec.Row, rec.Line, rec.Err)})
 	}
+	// A row with a key is known by its key, across runs and files: a row
+	// an earlier run created is carried over before it is even mapped.
+	key := p.m.Key(rec.Fields)
+	var ident string
+	var prior journal.Prior
+	if p.keyProp != "" && key != "" {
+		ident = "k:" + p.keyProp + ":" + key
+		prior = p.prior.Lookup(ident)
+		if dup := p.claimKey(rec.Row, key); dup != 0 {
+			return p.duplicateKey(rec, key, dup)
+		}
+		if prior.Status == report.Created {
+			return p.carryCreated(rec, prior)
+		}
+	}
 	// p.in is reused row after row: nothing keeps it past this call (the
 	// encoder copies what it needs).
 	in := &p.in
@@ -473,40 +491,43 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		var fe *mapping.FieldError
 		if errors.As(err, &fe) {
 			code = fe.Code()
-			if p.tally != nil {
-				p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: code, Expected: fe.Expected})
-			}
+		}
+		if prior.Sent || prior.Status == report.InDoubt {
+			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code,
+				Message: fmt.Sprintf("%v; an earlier run sent this row without a clear answer, so it may exist", err)})
+		}
+		if fe != nil && p.tally != nil {
+			p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: code, Expected: fe.Expected})
 		}
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
 			Code: code, Message: fmt.Sprintf("row %d: %v", rec.Row, err)})
 	}
-	key := p.m.Key(rec.Fields)
-	if p.keyProp != "" && key != "" {
+	if ident != "" {
 		in.Properties.Set(p.keyProp, key)
 	}
-	target := p.ch
-	mayExist := false
-	prior := p.prior.Lookup(rec.Row)
-	if dup := p.claimKey(rec.Row, key); dup != 0 && prior.Status != report.Created && prior.Status != report.Failed {
-		st, msg := report.Failed, fmt.Sprintf("the key %q is also row %d's: keys must be unique within the file; this row was not sent", key, dup)
-		if prior.Sent || prior.Status == report.InDoubt {
-			// An earlier run sent it (before keys were checked without the
-			// portal's definitions): a lookup would find row dup's line item.
-			st, msg = report.InDoubt, fmt.Sprintf("the key %q is also row %d's, and an earlier run sent this row without a clear answer: it cannot be looked up by key", key, dup)
-		}
-		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: st, Code: CodeDuplicateKey, Message: msg})
+	if p.checker != nil {
+		p.checker.Normalize(in)
 	}
-	switch {
-	case prior.Status == report.Created || prior.Status == report.Failed:
-		p.carried++
-		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: prior.Status,
-			ID: prior.ID, Code: prior.Code, Message: prior.Message})
-	case prior.Sent || prior.Status == report.InDoubt:
+	it := p.enc.Encode(rec.Row, rec.Fields, key, *in)
+	content := it.Content()
+	it.FailIdent = "f:" + content
+	if ident == "" {
+		// Without a key a row is known by its content, and by how many rows
+		// before it in the file have the same content: n identical rows are
+		// n line items, and a rerun creates only those not created yet.
+		ident = "c:" + content + "#" + strconv.Itoa(p.occurrence(content))
+		prior = p.prior.Lookup(ident)
+		if prior.Status == report.Created {
+			return p.carryCreated(rec, prior)
+		}
+	}
+	it.Ident = ident
+	target := p.ch
+	if prior.Sent || prior.Status == report.InDoubt {
 		// An earlier run sent the row without a clear answer: it may exist.
 		// It is not checked against the portal's definitions again (they
 		// may have changed since): it is looked up first, and a resend is
 		// judged by HubSpot's answer.
-		mayExist = true
 		switch {
 		case p.canRecheck:
 			target = p.recheck
@@ -519,13 +540,18 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			}
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code, Message: msg})
 		}
-	}
-	if bad := p.validate(rec.Row, rec.Fields, in, mayExist); bad != nil {
-		return p.rep.Record(*bad)
-	}
-	it := p.enc.Encode(rec.Row, rec.Fields, key, *in)
-	if mayExist {
 		it.State.Resume()
+	} else {
+		if fp := p.prior.Lookup(it.FailIdent); fp.Status == report.Failed {
+			// HubSpot rejected this very content before: it is not sent
+			// again until it is fixed.
+			p.carried++
+			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: fp.Code,
+				Message: fp.Message + " (rejected by an earlier run; fix the row to send it again)"})
+		}
+		if bad := p.validate(rec.Row, rec.Fields, in); bad != nil {
+			return p.rep.Record(*bad)
+		}
 	}
 	bs := target.Add(it)
 	if target == p.recheck {
@@ -535,6 +561,33 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// carryCreated records a row an earlier run created, with its id; it is
+// not sent again.
+func (p *producer) carryCreated(rec rows.Record, prior journal.Prior) error {
+	p.carried++
+	p.earlier++
+	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Created, ID: prior.ID, Earlier: true})
+}
+
+// duplicateKey records a row whose key an earlier row of the file has. A
+// key names one line item: the row is not sent, and cannot exist as a line
+// item of its own (the key property holds unique values).
+func (p *producer) duplicateKey(rec rows.Record, key string, dup int) error {
+	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeDuplicateKey,
+		Message: fmt.Sprintf("the key %q is also row %d's: keys must be unique within the file; this row was not sent", key, dup)})
+}
+
+// occurrence counts the rows with this content so far, this one included.
+func (p *producer) occurrence(content string) int {
+	n := 1
+	if owner, ok := p.contents.Get(content); ok {
+		n, _ = strconv.Atoi(owner)
+		n++
+	}
+	p.contents.Add(content, strconv.Itoa(n))
+	return n
 }
 
 // claimKey remembers that row has key, and returns 0, or the earlier row
@@ -570,8 +623,7 @@ func (p *producer) flush(ctx context.Context) bool {
 func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 	for i, b := range bs {
 		if p.jr != nil && !b.Recheck { // a recheck batch is looked up before anything is sent
-			p.sent = b.AppendRows(p.sent[:0])
-			b.Ticket = p.jr.Queue(p.sent)
+			b.Ticket = p.jr.Queue(b.Idents(nil))
 		}
 		select {
 		case p.out <- b:

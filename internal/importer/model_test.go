@@ -183,7 +183,7 @@ func runModel(t *testing.T, seed uint64, tally *modelTally) {
 	policy.MaxAttempts = 2 + rng.IntN(5)
 	o := Options{InputName: "model.csv", Mapping: spec, OutDir: filepath.Join(t.TempDir(), "out"),
 		BatchSize: 1 + rng.IntN(30), Workers: 1 + rng.IntN(4), Policy: policy, KeyProperty: keyProp,
-		Journal: journal.Header{Input: "model-input", Mapping: "model-mapping", KeyProperty: keyProp}}
+		Journal: journal.Header{Portal: 1}}
 	faulty := 1 + rng.IntN(6) // runs with faults before the clean ones
 	tally.schedules.Add(1)
 	tally.rows.Add(int64(rows))

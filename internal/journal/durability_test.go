@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func (c *syncCounter) state() (written, onDisk int) {
 // disk with the next Sent or with Close, without an fsync of its own.
 func TestSentIsOnDiskDoneIsWritten(t *testing.T) {
 	dir := t.TempDir()
-	j, _, err := Open(dir, Header{Input: "in", Mapping: "m"}, false)
+	j, _, err := Open(dir, Header{Portal: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +69,16 @@ func TestSentIsOnDiskDoneIsWritten(t *testing.T) {
 	}
 	start := size()
 
-	if err := j.Sent([]int{1, 2}); err != nil {
+	if err := j.Sent([]string{rowIdent(1), rowIdent(2)}); err != nil {
 		t.Fatal(err)
 	}
 	if w, d := c.state(); w == 0 || d != w || len(c.synced) != 1 {
 		t.Fatalf("after Sent: %d bytes written, %d on disk, %d fsyncs; want all on disk with one fsync", w, d, len(c.synced))
 	}
-	if err := j.Done([]report.Outcome{{Row: 1, Status: report.Created, ID: "7"}, {Row: 2, Status: report.Created, ID: "8"}}); err != nil {
+	if err := j.Done([]report.Outcome{
+		{Row: 1, Ident: rowIdent(1), Status: report.Created, ID: "7"},
+		{Row: 2, Ident: rowIdent(2), Status: report.Created, ID: "8"},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	w, d := c.state()
@@ -84,13 +88,13 @@ func TestSentIsOnDiskDoneIsWritten(t *testing.T) {
 	if got := size(); got != start+w {
 		t.Fatalf("file is %d bytes after Done, want %d: the outcome is not in the file", got, start+w)
 	}
-	if err := j.Sent([]int{3}); err != nil {
+	if err := j.Sent([]string{rowIdent(3)}); err != nil {
 		t.Fatal(err)
 	}
 	if w, d := c.state(); d != w || len(c.synced) != 2 {
 		t.Fatalf("after the next Sent: %d written, %d on disk, %d fsyncs", w, d, len(c.synced))
 	}
-	if err := j.Done([]report.Outcome{{Row: 3, Status: report.Failed, Code: "X", Message: "m"}}); err != nil {
+	if err := j.Done([]report.Outcome{{Row: 3, Ident: rowIdent(3), FailIdent: "f:3", Status: report.Failed, Code: "X", Message: "m"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Close(); err != nil {
@@ -99,13 +103,17 @@ func TestSentIsOnDiskDoneIsWritten(t *testing.T) {
 	if w, d := c.state(); d != w || len(c.synced) != 3 {
 		t.Fatalf("after Close: %d written, %d on disk, %d fsyncs; want Close to sync the last outcome", w, d, len(c.synced))
 	}
-	j2, st, err := Open(dir, Header{Input: "in", Mapping: "m"}, false)
+	j2, st, err := Open(dir, Header{Portal: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j2.Close()
+	defer st.Close()
 	if c, f, d := st.Counts(); c != 2 || f != 1 || d != 0 {
 		t.Errorf("reopened: %d created, %d failed, %d in doubt; want 2, 1, 0", c, f, d)
+	}
+	if p := st.Lookup("f:3"); p.Status != report.Failed || p.Code != "X" || st.Lookup(rowIdent(3)) != (Prior{}) {
+		t.Errorf("reopened: the failure is %+v under the content, %+v under the row", p, st.Lookup(rowIdent(3)))
 	}
 }
 
@@ -113,7 +121,7 @@ func TestSentIsOnDiskDoneIsWritten(t *testing.T) {
 // wrapped in a syncCounter and its clock at the test's hands.
 func openCounted(t *testing.T) (*Journal, *syncCounter, *time.Time) {
 	t.Helper()
-	j, _, err := Open(t.TempDir(), Header{Input: "in", Mapping: "m"}, false)
+	j, _, err := Open(t.TempDir(), Header{Portal: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,32 +186,38 @@ func linesOnDisk(t *testing.T, j *Journal, c *syncCounter) int {
 	return bytes.Count(data, []byte("\n"))
 }
 
-// batchRows returns the rows of the k-th batch of ten (k from 1).
-func batchRows(k int) []int {
-	rows := make([]int, 10)
-	for i := range rows {
-		rows[i] = 10*(k-1) + i + 1
+// rowIdent returns the identity of row r.
+func rowIdent(r int) string { return "k:import_key:SKU-" + strconv.Itoa(r) }
+
+// batchIdents returns the identities of the rows of the k-th batch of ten
+// (k from 1).
+func batchIdents(k int) []string {
+	idents := make([]string, 10)
+	for i := range idents {
+		idents[i] = rowIdent(10*(k-1) + i + 1)
 	}
-	return rows
+	return idents
 }
 
 // sentOnDisk returns how many whole batches, counted from the first, the
 // disk holds as sent, checking that no later batch is there in part.
-func sentOnDisk(t *testing.T, st *State, batches int) int {
+func sentOnDisk(t *testing.T, j *Journal, c *syncCounter, batches int) int {
 	t.Helper()
+	st := onDisk(t, j, c)
+	defer st.Close()
 	n := 0
 	for k := 1; k <= batches; k++ {
-		rows := batchRows(k)
-		if st.Lookup(rows[0]).Sent != st.Lookup(rows[len(rows)-1]).Sent {
+		idents := batchIdents(k)
+		if st.Lookup(idents[0]).Sent != st.Lookup(idents[len(idents)-1]).Sent {
 			t.Fatalf("batch %d is on disk in part", k)
 		}
-		if !st.Lookup(rows[0]).Sent {
+		if !st.Lookup(idents[0]).Sent {
 			break
 		}
 		n = k
 	}
 	for k := n + 1; k <= batches; k++ {
-		if st.Lookup(batchRows(k)[0]).Sent {
+		if st.Lookup(batchIdents(k)[0]).Sent {
 			t.Fatalf("batch %d is on disk though batch %d is not", k, n+1)
 		}
 	}
@@ -233,7 +247,7 @@ func TestQueuedRecordsAtHubSpotsPace(t *testing.T) {
 			const batches = 80
 			tickets := make([]uint64, batches+1)
 			for k := 1; k <= batches; k++ {
-				tickets[k] = j.Queue(batchRows(k))
+				tickets[k] = j.Queue(batchIdents(k))
 			}
 			before := len(c.synced)
 			for k := 1; k <= batches; k++ {
@@ -241,7 +255,7 @@ func TestQueuedRecordsAtHubSpotsPace(t *testing.T) {
 				if err := j.Await(tickets[k]); err != nil {
 					t.Fatal(err)
 				}
-				if got := sentOnDisk(t, onDisk(t, j, c), batches); got != k {
+				if got := sentOnDisk(t, j, c, batches); got != k {
 					t.Fatalf("after awaiting batch %d, batches 1 to %d are on disk", k, got)
 				}
 			}
@@ -263,7 +277,7 @@ func TestQueuedRecordsAheadAtAHighPace(t *testing.T) {
 	const batches = fast + slow
 	tickets := make([]uint64, batches+1)
 	for k := 1; k <= batches; k++ {
-		tickets[k] = j.Queue(batchRows(k))
+		tickets[k] = j.Queue(batchIdents(k))
 	}
 	before := len(c.synced)
 	mostAhead, fastSyncs := 0, 0
@@ -278,7 +292,7 @@ func TestQueuedRecordsAheadAtAHighPace(t *testing.T) {
 		}
 		got := linesOnDisk(t, j, c) - 1 // the header, then one line per batch
 		if k%100 == 0 || k > fast {
-			if full := sentOnDisk(t, onDisk(t, j, c), batches); full != got {
+			if full := sentOnDisk(t, j, c, batches); full != got {
 				t.Fatalf("after batch %d: %d lines on disk but batches 1 to %d", k, got, full)
 			}
 		}
@@ -312,8 +326,8 @@ func TestQueuedRecordsAheadAtAHighPace(t *testing.T) {
 // not-sent outcomes.
 func TestCancelledRecordIsNotWritten(t *testing.T) {
 	j, c, clock := openCounted(t)
-	t1, t2, t3 := j.Queue(batchRows(1)), j.Queue(batchRows(2)), j.Queue(batchRows(3))
-	t4 := j.Queue(batchRows(4))
+	t1, t2, t3 := j.Queue(batchIdents(1)), j.Queue(batchIdents(2)), j.Queue(batchIdents(3))
+	t4 := j.Queue(batchIdents(4))
 	j.Cancel(t2)
 	for range 500 { // as if 500 batches had been awaited in the last second
 		j.pace.add(*clock)
@@ -322,17 +336,18 @@ func TestCancelledRecordIsNotWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := onDisk(t, j, c)
-	if st.Lookup(batchRows(2)[0]).Sent || !st.Lookup(batchRows(4)[0]).Sent {
+	if st.Lookup(batchIdents(2)[0]).Sent || !st.Lookup(batchIdents(4)[0]).Sent {
 		t.Fatalf("batch 2 (cancelled) sent on disk: %v; batch 4 (ahead) sent on disk: %v; want false, true",
-			st.Lookup(batchRows(2)[0]).Sent, st.Lookup(batchRows(4)[0]).Sent)
+			st.Lookup(batchIdents(2)[0]).Sent, st.Lookup(batchIdents(4)[0]).Sent)
 	}
+	st.Close()
 	if err := j.Await(t3); err != nil {
 		t.Fatal(err)
 	}
 	j.Cancel(t4) // too late: the not-sent outcomes supersede it
 	var outs []report.Outcome
-	for _, r := range append(batchRows(2), batchRows(4)...) {
-		outs = append(outs, report.Outcome{Row: r, Status: report.NotSent, Code: report.CodeNotSent})
+	for _, ident := range append(batchIdents(2), batchIdents(4)...) {
+		outs = append(outs, report.Outcome{Ident: ident, FailIdent: "f:" + ident, Status: report.NotSent, Code: report.CodeNotSent})
 	}
 	if err := j.Done(outs); err != nil {
 		t.Fatal(err)
@@ -341,10 +356,11 @@ func TestCancelledRecordIsNotWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = onDisk(t, j, c)
+	defer st.Close()
 	for k, want := range map[int]bool{1: true, 2: false, 3: true, 4: false} {
-		for _, r := range batchRows(k) {
-			if got := st.Lookup(r).Sent; got != want {
-				t.Fatalf("row %d of batch %d: sent = %v, want %v", r, k, got, want)
+		for _, ident := range batchIdents(k) {
+			if got := st.Lookup(ident); got.Sent != want || got.Status != 0 {
+				t.Fatalf("%s of batch %d: %+v, want sent = %v", ident, k, got, want)
 			}
 		}
 	}
@@ -354,9 +370,9 @@ func TestCancelledRecordIsNotWritten(t *testing.T) {
 // after a later one is on disk), and any ticket after Close, are errors.
 func TestAwaitErrors(t *testing.T) {
 	j, _, _ := openCounted(t)
-	gone := j.Queue([]int{2})
+	gone := j.Queue([]string{rowIdent(2)})
 	j.Cancel(gone)
-	tk := j.Queue([]int{1})
+	tk := j.Queue([]string{rowIdent(1)})
 	for _, bad := range []uint64{0, gone, tk + 1} {
 		if err := j.Await(bad); err == nil {
 			t.Errorf("Await(%d) with tickets %d (cancelled) and %d handed out: no error", bad, gone, tk)
@@ -382,7 +398,7 @@ func TestAwaitErrors(t *testing.T) {
 // row as its last record says.
 func TestConcurrentQueueAndAwait(t *testing.T) {
 	dir := t.TempDir()
-	j, _, err := Open(dir, Header{Input: "in", Mapping: "m"}, false)
+	j, _, err := Open(dir, Header{Portal: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +411,7 @@ func TestConcurrentQueueAndAwait(t *testing.T) {
 	ch := make(chan batch, 16)
 	go func() {
 		for k := 1; k <= batches; k++ {
-			ch <- batch{k, j.Queue(batchRows(k))}
+			ch <- batch{k, j.Queue(batchIdents(k))}
 		}
 		close(ch)
 	}()
@@ -413,15 +429,17 @@ func TestConcurrentQueueAndAwait(t *testing.T) {
 					errs <- err
 					return
 				}
-				for _, r := range batchRows(b.k) {
-					if p := st.Lookup(r); !p.Sent && p.Status == 0 {
-						errs <- fmt.Errorf("Await for batch %d returned before row %d was on disk", b.k, r)
+				for _, ident := range batchIdents(b.k) {
+					if p := st.Lookup(ident); !p.Sent && p.Status == 0 {
+						st.Close()
+						errs <- fmt.Errorf("Await for batch %d returned before %s was on disk", b.k, ident)
 						return
 					}
 				}
+				st.Close()
 				var outs []report.Outcome
-				for _, r := range batchRows(b.k) {
-					outs = append(outs, report.Outcome{Row: r, Status: report.Created, ID: fmt.Sprint(1000 + r)})
+				for i, ident := range batchIdents(b.k) {
+					outs = append(outs, report.Outcome{Ident: ident, Status: report.Created, ID: fmt.Sprint(1000 + 10*b.k + i)})
 				}
 				if err := j.Done(outs); err != nil {
 					errs <- err
@@ -438,11 +456,19 @@ func TestConcurrentQueueAndAwait(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	j2, st, err := Open(dir, Header{Input: "in", Mapping: "m"}, false)
+	j2, st, err := Open(dir, Header{Portal: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j2.Close()
+	defer st.Close()
+	for k := 1; k <= batches; k++ {
+		for i, ident := range batchIdents(k) {
+			if p, want := st.Lookup(ident), (Prior{Status: report.Created, ID: fmt.Sprint(1000 + 10*k + i)}); p != want {
+				t.Fatalf("reopened: Lookup(%q) = %+v, want %+v", ident, p, want)
+			}
+		}
+	}
 	if created, f, d := st.Counts(); created != 10*batches || f != 0 || d != 0 {
 		t.Errorf("reopened: %d created, %d failed, %d in doubt; want %d, 0, 0", created, f, d, 10*batches)
 	}

@@ -28,52 +28,54 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/lineitems/importer/internal/jsonstr"
+	"github.com/lineitems/importer/internal/keyset"
 	"github.com/lineitems/importer/internal/report"
 )
 
 // FileName is the journal's name inside the output folder.
 const FileName = "journal.log"
 
-const version = 1
+const version = 2
 
-// Header identifies what a journal belongs to. A journal is resumed only by
-// a run with an equal Input, Mapping and KeyProperty.
+// Header identifies what a journal belongs to: the portal its rows were
+// sent to. A journal is resumed only by a run that writes to that portal.
 type Header struct {
-	Version     int       `json:"v"`
-	Portal      int64     `json:"portal,omitempty"` // the HubSpot portal the rows were sent to
-	Input       string    `json:"input_sha256"`
-	Mapping     string    `json:"mapping_sha256"`
-	KeyProperty string    `json:"key_property,omitempty"`
-	Started     time.Time `json:"started"`
+	Version int       `json:"v"`
+	Portal  int64     `json:"portal"`
+	Started time.Time `json:"started"`
 }
 
-// MismatchError is returned by Open when the journal in the folder was made
-// for another input file, mapping or key property.
-type MismatchError struct{ What, Path string }
-
-func (e *MismatchError) Error() string {
-	return fmt.Sprintf("%s was made for a different %s; run with --restart to discard it and start over, or choose another --out", e.Path, e.What)
+// PortalError is returned by Open when the journal in the folder was made
+// for another portal.
+type PortalError struct {
+	Path         string
+	Journal, Run int64
 }
 
-// Row states kept in a State.
+func (e *PortalError) Error() string {
+	return fmt.Sprintf("%s was made for HubSpot portal %d, and this run writes to portal %d: a journal is never resumed on another portal", e.Path, e.Journal, e.Run)
+}
+
+// Owner strings of a State's entries: the row's state, then its data.
 const (
-	never   byte = iota // not sent by any earlier run
-	sent                // sent, no outcome recorded: in doubt
-	created             // created; id known
-	failed              // failed with HubSpot's reason
-	inDoubt             // recorded as in doubt
+	stSent    = 's' // sent, no outcome recorded: may exist
+	stCreated = 'c' // created; the id follows
+	stDoubt   = 'd' // recorded in doubt; code NUL message follow
+	stFailed  = 'f' // rejected; code NUL message follow
+	stNever   = 'n' // not sent after all
 )
 
-// State is what earlier runs recorded, by row. It costs about nine bytes a
-// row of the input, plus the messages of failed and in-doubt rows.
+// State is what earlier runs recorded, by row identity (see [Journal]).
+// Each identity costs its length, its state and about 20 bytes, in memory
+// outside the Go heap; in-doubt and failed rows also keep their messages.
 type State struct {
-	status []byte
-	ids    []uint64          // created rows' ids when numeric
-	strIDs map[int]string    // ids that are not numbers
-	notes  map[int][2]string // code and message of failed and in-doubt rows
+	rows   keyset.Set
+	counts [256]int // rows by state byte
 }
 
 // Prior is the outcome an earlier run recorded for a row.
@@ -85,27 +87,27 @@ type Prior struct {
 	Message string
 }
 
-// Lookup returns what earlier runs recorded for row.
-func (s *State) Lookup(row int) Prior {
-	if s == nil || row < 0 || row >= len(s.status) {
+// Lookup returns what earlier runs recorded for the identity ident.
+func (s *State) Lookup(ident string) Prior {
+	if s == nil || ident == "" {
 		return Prior{}
 	}
-	switch s.status[row] {
-	case sent:
+	owner, ok := s.rows.Get(ident)
+	if !ok || owner == "" {
+		return Prior{}
+	}
+	switch owner[0] {
+	case stSent:
 		return Prior{Sent: true}
-	case created:
-		id, ok := s.strIDs[row]
-		if !ok {
-			id = strconv.FormatUint(s.ids[row], 10)
-		}
-		return Prior{Status: report.Created, ID: id}
-	case failed, inDoubt:
+	case stCreated:
+		return Prior{Status: report.Created, ID: owner[1:]}
+	case stDoubt, stFailed:
 		st := report.Failed
-		if s.status[row] == inDoubt {
+		if owner[0] == stDoubt {
 			st = report.InDoubt
 		}
-		n := s.notes[row]
-		return Prior{Status: st, Code: n[0], Message: n[1]}
+		code, msg, _ := strings.Cut(owner[1:], "\x00")
+		return Prior{Status: st, Code: code, Message: msg}
 	}
 	return Prior{}
 }
@@ -115,66 +117,57 @@ func (s *State) Counts() (createdRows, failedRows, doubtfulRows int) {
 	if s == nil {
 		return
 	}
-	for _, st := range s.status {
-		switch st {
-		case created:
-			createdRows++
-		case failed:
-			failedRows++
-		case sent, inDoubt:
-			doubtfulRows++
-		}
-	}
-	return
+	return s.counts[stCreated], s.counts[stFailed], s.counts[stSent] + s.counts[stDoubt]
 }
 
-func (s *State) grow(row int) {
-	if row < len(s.status) {
-		return
+// set records ident's new state.
+func (s *State) set(ident string, owner string) {
+	if prev, ok := s.rows.Get(ident); ok && prev != "" {
+		s.counts[prev[0]]--
 	}
-	n := max(row+1, 2*len(s.status))
-	s.status = append(s.status, make([]byte, n-len(s.status))...)
-	s.ids = append(s.ids, make([]uint64, n-len(s.ids))...)
+	s.counts[owner[0]]++
+	s.rows.Add(ident, owner)
 }
 
-func (s *State) set(row int, st byte) {
-	s.grow(row)
-	s.status[row] = st
+// Close releases the State's memory.
+func (s *State) Close() {
+	if s != nil {
+		s.rows.Close()
+	}
 }
 
 // record is one journal line.
 type record struct {
 	T      string       `json:"t"`                // "start", "sent" or "done"
 	Header *Header      `json:"h,omitempty"`      // start
-	Rows   [][2]int     `json:"rows,omitempty"`   // sent: row ranges, inclusive
+	IDs    []string     `json:"ids,omitempty"`    // sent: row identities
 	Out    []outcome    `json:"out,omitempty"`    // done
-	Create []createdRow `json:"create,omitempty"` // done: [row, id] pairs, the common case kept short
+	Create []createdRow `json:"create,omitempty"` // done: [identity, id] pairs, the common case kept short
 }
 
-// createdRow is a created row's number and HubSpot id, written [row,"id"].
+// createdRow is a created row's identity and HubSpot id, written
+// ["identity","id"].
 type createdRow struct {
-	Row int
-	ID  string
+	Ident string
+	ID    string
 }
 
-func (c createdRow) MarshalJSON() ([]byte, error) { return json.Marshal([2]any{c.Row, c.ID}) }
+func (c createdRow) MarshalJSON() ([]byte, error) { return json.Marshal([2]string{c.Ident, c.ID}) }
 
 func (c *createdRow) UnmarshalJSON(b []byte) error {
-	var pair [2]any
+	var pair [2]string
 	if err := json.Unmarshal(b, &pair); err != nil {
 		return err
 	}
-	row, _ := pair[0].(float64)
-	id, _ := pair[1].(string)
-	*c = createdRow{Row: int(row), ID: id}
+	*c = createdRow{Ident: pair[0], ID: pair[1]}
 	return nil
 }
 
 type outcome struct {
-	Row  int    `json:"r"`
-	S    string `json:"s"` // "f" failed, "d" in doubt, "n" not processed: send again
-	Code string `json:"c,omitempty"`
-	Msg  string `json:"m,omitempty"`
+	Ident string `json:"i"`
+	S     string `json:"s"` // "f" failed, "d" in doubt, "n" not processed: send again
+	Code  string `json:"c,omitempty"`
+	Msg   string `json:"m,omitempty"`
 }
 
 // Journal appends to a journal file. It is safe for concurrent use.
@@ -253,52 +246,40 @@ const (
 	maxAhead = 64
 )
 
-// Open opens the journal in dir for the run described by h. With restart,
-// or when there is none, it starts a new journal. Otherwise it checks that
-// the journal belongs to the same input, mapping and key property (else a
-// *MismatchError) and returns what earlier runs recorded.
-func Open(dir string, h Header, restart bool) (*Journal, *State, error) {
+// Open opens the journal in dir for the run described by h: it resumes
+// the journal there, or starts one if there is none. A journal made for
+// another portal is refused with a *PortalError. It returns what earlier
+// runs recorded; the caller closes the State when it is done with it.
+func Open(dir string, h Header) (*Journal, *State, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
 	path := filepath.Join(dir, FileName)
 	h.Version = version
-	if !restart {
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err == nil {
-			st, old, good, err := load(f, path)
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			switch {
-			case old.Portal != h.Portal:
-				err = fmt.Errorf("%s was made for HubSpot portal %d, and this run writes to portal %d: a journal is never resumed on another portal", path, old.Portal, h.Portal)
-			case old.Input != h.Input:
-				err = &MismatchError{"input file", path}
-			case old.Mapping != h.Mapping:
-				err = &MismatchError{"mapping", path}
-			case old.KeyProperty != h.KeyProperty:
-				err = &MismatchError{"--key-property", path}
-			}
-			if err == nil {
-				// Drop a torn last line before appending after it.
-				err = f.Truncate(good)
-			}
-			if err == nil {
-				_, err = f.Seek(good, io.SeekStart)
-			}
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			return newJournal(f, path), st, nil
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		st, old, good, err := load(f, path)
+		if err == nil && old.Portal != h.Portal {
+			st.Close()
+			err = &PortalError{Path: path, Journal: old.Portal, Run: h.Portal}
 		}
-		if !errors.Is(err, os.ErrNotExist) {
+		if err == nil {
+			// Drop a torn last line before appending after it.
+			err = f.Truncate(good)
+		}
+		if err == nil {
+			_, err = f.Seek(good, io.SeekStart)
+		}
+		if err != nil {
+			f.Close()
 			return nil, nil, err
 		}
+		return newJournal(f, path), st, nil
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -339,7 +320,7 @@ func Fingerprint(r io.Reader) (string, error) {
 // load reads a journal. It returns the state, the header, and the offset
 // after the last good line.
 func load(r io.Reader, path string) (*State, Header, int64, error) {
-	st := &State{strIDs: map[int]string{}, notes: map[int][2]string{}}
+	st := &State{}
 	var h Header
 	br := bufio.NewReaderSize(r, 1<<20)
 	var good int64
@@ -357,7 +338,7 @@ func load(r io.Reader, path string) (*State, Header, int64, error) {
 			if rest, _ := br.Peek(1); len(rest) == 0 {
 				break // a torn last line
 			}
-			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; run with --restart to discard it (rows it recorded may then be sent again)", path, n+1)
+			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; move it away to start a new journal for this portal (rows it recorded may then be sent again)", path, n+1)
 		}
 		if n == 0 {
 			if rec.T != "start" || rec.Header == nil {
@@ -365,14 +346,14 @@ func load(r io.Reader, path string) (*State, Header, int64, error) {
 			}
 			h = *rec.Header
 			if h.Version != version {
-				return nil, h, 0, fmt.Errorf("%s has version %d; this importer reads version %d", path, h.Version, version)
+				return nil, h, 0, fmt.Errorf("%s has version %d, from an earlier importer; this importer reads version %d: finish that import with that version, or move the file away to start a new journal for this portal (rows it recorded may then be sent again)", path, h.Version, version)
 			}
 		}
 		good += int64(len(line))
 		apply(st, rec)
 	}
 	if good == 0 {
-		return nil, h, 0, fmt.Errorf("%s has no header; run with --restart to discard it", path)
+		return nil, h, 0, fmt.Errorf("%s has no header; move it away to start a new journal for this portal", path)
 	}
 	return st, h, good, nil
 }
@@ -394,82 +375,71 @@ func decode(line []byte) (record, bool) {
 func apply(st *State, rec record) {
 	switch rec.T {
 	case "sent":
-		for _, r := range rec.Rows {
-			for row := r[0]; row <= r[1]; row++ {
-				st.set(row, sent)
-			}
+		for _, id := range rec.IDs {
+			st.set(id, string(stSent))
 		}
 	case "done":
 		for _, c := range rec.Create {
-			st.set(c.Row, created)
-			if n, err := strconv.ParseUint(c.ID, 10, 64); err == nil && strconv.FormatUint(n, 10) == c.ID {
-				st.ids[c.Row] = n
-				delete(st.strIDs, c.Row)
-			} else {
-				st.strIDs[c.Row] = c.ID
-			}
+			st.set(c.Ident, string(stCreated)+c.ID)
 		}
 		for _, o := range rec.Out {
 			switch o.S {
 			case "n":
-				st.set(o.Row, never)
-				delete(st.notes, o.Row)
+				st.set(o.Ident, string(stNever))
 			case "d":
-				st.set(o.Row, inDoubt)
-				st.notes[o.Row] = [2]string{o.Code, o.Msg}
+				st.set(o.Ident, string(stDoubt)+o.Code+"\x00"+o.Msg)
 			default:
-				st.set(o.Row, failed)
-				st.notes[o.Row] = [2]string{o.Code, o.Msg}
+				st.set(o.Ident, string(stFailed)+o.Code+"\x00"+o.Msg)
 			}
 		}
 	}
 }
 
-// Sent records that the rows are about to be sent. It returns once the
-// record is on disk.
-func (j *Journal) Sent(rows []int) error {
-	return j.append(record{T: "sent", Rows: ranges(rows)}, true)
+// Sent records that the rows with these identities are about to be sent.
+// It returns once the record is on disk.
+func (j *Journal) Sent(idents []string) error {
+	idents = slices.DeleteFunc(slices.Clone(idents), func(id string) bool { return id == "" })
+	if len(idents) == 0 {
+		return nil
+	}
+	return j.append(record{T: "sent", IDs: idents}, true)
 }
 
-// Done records outcomes: created, failed, in doubt and not sent. A row not
-// sent (HubSpot did not process it) is recorded as never sent, so a later
-// run sends it. It returns once the
-// record is written to the file, which a killed process cannot undo; it
-// reaches the disk with the next Sent or Close. After a power loss, an
-// outcome that had not is missing, and a later run treats its rows as sent
-// without an answer: looked up by key, or reported in doubt, never resent
-// blindly.
+// Done records outcomes, each under its identity (Outcome.Ident): created,
+// failed, in doubt and not sent. A row not sent (HubSpot did not process
+// it) is recorded as never sent, so a later run sends it. A failed row is
+// recorded under Outcome.FailIdent, the identity of its content, so that a
+// later run carries the failure over for the same content but sends a
+// fixed row; its row identity is cleared. Outcomes without an identity are
+// not recorded. It returns once the record is written to the file, which
+// a killed process cannot undo; it reaches the disk with the next Sent or
+// Close. After a power loss, an outcome that had not is missing, and a
+// later run treats its rows as sent without an answer: looked up by key,
+// or reported in doubt, never resent blindly.
 func (j *Journal) Done(outs []report.Outcome) error {
 	rec := record{T: "done"}
 	for _, o := range outs {
-		switch {
-		case o.Status == report.Created:
-			rec.Create = append(rec.Create, createdRow{o.Row, o.ID})
-		case o.Status == report.NotSent:
-			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "n"})
-		case o.Status == report.Failed:
-			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "f", Code: o.Code, Msg: o.Message})
-		case o.Status == report.InDoubt:
-			rec.Out = append(rec.Out, outcome{Row: o.Row, S: "d", Code: o.Code, Msg: o.Message})
+		if o.Ident == "" {
+			continue
+		}
+		switch o.Status {
+		case report.Created:
+			rec.Create = append(rec.Create, createdRow{o.Ident, o.ID})
+		case report.NotSent:
+			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: "n"})
+		case report.Failed:
+			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: "n"})
+			if o.FailIdent != "" {
+				rec.Out = append(rec.Out, outcome{Ident: o.FailIdent, S: "f", Code: o.Code, Msg: o.Message})
+			}
+		case report.InDoubt:
+			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: "d", Code: o.Code, Msg: o.Message})
 		}
 	}
 	if len(rec.Create) == 0 && len(rec.Out) == 0 {
 		return nil
 	}
 	return j.append(rec, false)
-}
-
-// ranges compresses row numbers into inclusive runs.
-func ranges(rows []int) [][2]int {
-	var out [][2]int
-	for _, r := range rows {
-		if n := len(out); n > 0 && out[n-1][1]+1 == r {
-			out[n-1][1] = r
-			continue
-		}
-		out = append(out, [2]int{r, r})
-	}
-	return out
 }
 
 // Queue records, in memory, that the rows are about to be handed to a
@@ -485,8 +455,8 @@ func ranges(rows []int) [][2]int {
 // they were not yet; if the process dies then, a later run treats them as
 // rows sent without an answer: looked up by key, or reported in doubt,
 // never sent blindly.
-func (j *Journal) Queue(rows []int) uint64 {
-	line, err := encodeLine(nil, record{T: "sent", Rows: ranges(rows)})
+func (j *Journal) Queue(idents []string) uint64 {
+	line, err := encodeLine(nil, record{T: "sent", IDs: idents})
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err != nil && j.err == nil {
@@ -624,55 +594,42 @@ func encodeLine(b []byte, rec record) ([]byte, error) {
 // marshal encodes rec as encoding/json does. The two records written for
 // every batch, sent rows and created rows, are encoded by hand.
 func marshal(rec record) ([]byte, error) {
-	if rec.Header != nil || rec.Out != nil || (rec.Rows != nil) == (rec.Create != nil) {
+	if rec.Header != nil || rec.Out != nil || (rec.IDs != nil) == (rec.Create != nil) {
 		return json.Marshal(rec)
 	}
-	b := make([]byte, 0, 32+24*(len(rec.Rows)+len(rec.Create)))
+	n := 32
+	for _, id := range rec.IDs {
+		n += len(id) + 3
+	}
+	for _, c := range rec.Create {
+		n += len(c.Ident) + len(c.ID) + 8
+	}
+	b := make([]byte, 0, n)
 	switch {
-	case rec.T == "sent" && len(rec.Rows) > 0:
-		b = append(b, `{"t":"sent","rows":[`...)
-		for i, r := range rec.Rows {
+	case rec.T == "sent" && len(rec.IDs) > 0:
+		b = append(b, `{"t":"sent","ids":[`...)
+		for i, id := range rec.IDs {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(r[0]), 10)
-			b = append(b, ',')
-			b = strconv.AppendInt(b, int64(r[1]), 10)
-			b = append(b, ']')
+			b = jsonstr.Append(b, id, true)
 		}
 	case rec.T == "done" && len(rec.Create) > 0:
 		b = append(b, `{"t":"done","create":[`...)
 		for i, c := range rec.Create {
-			if !plainID(c.ID) {
-				return json.Marshal(rec)
-			}
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(c.Row), 10)
-			b = append(b, ',', '"')
-			b = append(b, c.ID...)
-			b = append(b, '"', ']')
+			b = jsonstr.Append(b, c.Ident, true)
+			b = append(b, ',')
+			b = jsonstr.Append(b, c.ID, true)
+			b = append(b, ']')
 		}
 	default:
 		return json.Marshal(rec)
 	}
 	return append(b, "]}"...), nil
-}
-
-// plainID reports whether encoding/json writes id as it is: letters,
-// digits, '-' and '_' need no escaping.
-func plainID(id string) bool {
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // Close takes what is written to disk and closes the file. Appends after

@@ -2,11 +2,15 @@ package journal_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,38 +22,62 @@ import (
 
 // header is the Header of the journals written by these tests.
 var header = journal.Header{
-	Input:       strings.Repeat("a", 64),
-	Mapping:     strings.Repeat("b", 64),
-	KeyProperty: "import_key",
-	Started:     time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
+	Portal:  4242,
+	Started: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
+}
+
+// id returns the identity of row, as the importer makes it for a row with a
+// key: most tests speak of rows by number and record them by identity.
+func id(row int) string { return "k:import_key:SKU-" + strconv.Itoa(row) }
+
+// failID returns the identity of row's content, under which a failure of
+// the row is recorded.
+func failID(row int) string { return "f:content-of-row-" + strconv.Itoa(row) }
+
+// ids returns the identities of rows.
+func ids(rows ...int) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = id(r)
+	}
+	return out
 }
 
 // op is one call that appends exactly one journal line: Sent when sent is
 // non-nil, else Done.
 type op struct {
-	sent []int
+	sent []string
 	done []report.Outcome
 }
 
-// model is what a journal should yield: the Prior of every row it mentions.
-type model map[int]journal.Prior
+// model is what a journal should yield: the Prior of every identity it
+// mentions.
+type model map[string]journal.Prior
 
 // apply plays op on the model as the journal documents it.
 func (m model) apply(o op) {
 	if o.sent != nil {
-		for _, r := range o.sent {
-			m[r] = journal.Prior{Sent: true}
+		for _, ident := range o.sent {
+			m[ident] = journal.Prior{Sent: true}
 		}
 		return
 	}
 	for _, out := range o.done {
-		switch {
-		case out.Status == report.Created:
-			m[out.Row] = journal.Prior{Status: report.Created, ID: out.ID}
-		case out.Status == report.NotSent:
-			delete(m, out.Row)
-		default:
-			m[out.Row] = journal.Prior{Status: out.Status, Code: out.Code, Message: out.Message}
+		if out.Ident == "" {
+			continue // not recorded
+		}
+		switch out.Status {
+		case report.Created:
+			m[out.Ident] = journal.Prior{Status: report.Created, ID: out.ID}
+		case report.NotSent:
+			delete(m, out.Ident)
+		case report.Failed:
+			delete(m, out.Ident)
+			if out.FailIdent != "" {
+				m[out.FailIdent] = journal.Prior{Status: report.Failed, Code: out.Code, Message: out.Message}
+			}
+		case report.InDoubt:
+			m[out.Ident] = journal.Prior{Status: report.InDoubt, Code: out.Code, Message: out.Message}
 		}
 	}
 }
@@ -93,12 +121,24 @@ func play(t *testing.T, j *journal.Journal, ops []op) {
 	}
 }
 
-// checkState compares st with want over rows 0..upTo (and a few beyond).
+// checkState compares st with want: over the identities and content
+// identities of rows -1..upTo+5, the odd identities of oddIdents, every
+// identity of want, and the empty identity.
 func checkState(t *testing.T, st *journal.State, want model, upTo int) {
 	t.Helper()
+	probes := map[string]bool{"": true}
 	for row := -1; row <= upTo+5; row++ {
-		if got := st.Lookup(row); got != want[row] {
-			t.Errorf("Lookup(%d) = %+v, want %+v", row, got, want[row])
+		probes[id(row)], probes[failID(row)] = true, true
+	}
+	for _, ident := range oddIdents {
+		probes[ident], probes["f:"+ident] = true, true
+	}
+	for ident := range want {
+		probes[ident] = true
+	}
+	for _, ident := range slices.Sorted(maps.Keys(probes)) {
+		if got := st.Lookup(ident); got != want[ident] {
+			t.Errorf("Lookup(%q) = %+v, want %+v", ident, got, want[ident])
 		}
 	}
 	c, f, d := st.Counts()
@@ -108,12 +148,13 @@ func checkState(t *testing.T, st *journal.State, want model, upTo int) {
 	}
 }
 
-func open(t *testing.T, dir string, h journal.Header, restart bool) (*journal.Journal, *journal.State) {
+func open(t *testing.T, dir string, h journal.Header) (*journal.Journal, *journal.State) {
 	t.Helper()
-	j, st, err := journal.Open(dir, h, restart)
+	j, st, err := journal.Open(dir, h)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	t.Cleanup(st.Close)
 	return j, st
 }
 
@@ -121,7 +162,7 @@ func open(t *testing.T, dir string, h journal.Header, restart bool) (*journal.Jo
 // returns its path and contents.
 func written(t *testing.T, dir string, ops []op) (path string, data []byte) {
 	t.Helper()
-	j, _ := open(t, dir, header, false)
+	j, _ := open(t, dir, header)
 	play(t, j, ops)
 	closeJ(t, j)
 	path = filepath.Join(dir, journal.FileName)
@@ -139,27 +180,31 @@ func closeJ(t *testing.T, j *journal.Journal) {
 	}
 }
 
-func created(row int, id string) report.Outcome {
-	return report.Outcome{Row: row, Status: report.Created, ID: id}
+// The outcomes of row carry both its identities, as the importer's do: the
+// journal must use FailIdent for failures only.
+
+func created(row int, hsID string) report.Outcome {
+	return report.Outcome{Row: row, Ident: id(row), FailIdent: failID(row), Status: report.Created, ID: hsID}
 }
 
 func failed(row int, code, msg string) report.Outcome {
-	return report.Outcome{Row: row, Status: report.Failed, Code: code, Message: msg}
+	return report.Outcome{Row: row, Ident: id(row), FailIdent: failID(row), Status: report.Failed, Code: code, Message: msg}
 }
 
 func inDoubt(row int, code, msg string) report.Outcome {
-	return report.Outcome{Row: row, Status: report.InDoubt, Code: code, Message: msg}
+	return report.Outcome{Row: row, Ident: id(row), FailIdent: failID(row), Status: report.InDoubt, Code: code, Message: msg}
 }
 
 func notSent(row int) report.Outcome {
-	return report.Outcome{Row: row, Status: report.NotSent, Code: report.CodeNotSent, Message: "the run stopped"}
+	return report.Outcome{Row: row, Ident: id(row), FailIdent: failID(row), Status: report.NotSent, Code: report.CodeNotSent, Message: "the run stopped"}
 }
 
 // sampleOps covers every kind of outcome: created (numeric, non-numeric,
-// zero-padded and huge ids), failed, in doubt, NOT_SENT, and a row sent
+// zero-padded and huge ids), failed (with and without a content identity),
+// in doubt, NOT_SENT, an outcome without an identity, and a row sent
 // without an outcome.
 var sampleOps = []op{
-	{sent: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+	{sent: ids(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14)},
 	{done: []report.Outcome{
 		created(1, "37400000001"),
 		created(2, "li-abc"),
@@ -169,97 +214,165 @@ var sampleOps = []op{
 		inDoubt(6, "NO_ANSWER", "the connection dropped"),
 		notSent(7),
 		created(8, "0"),
+		{Row: 14, Ident: id(14), Status: report.Failed, Code: "E", Message: "no content identity"},
+		{Row: 15, FailIdent: failID(15), Status: report.Failed, Code: "E", Message: "no identity"},
+		{Row: 15, Status: report.Created, ID: "15"},
 	}},
 	// Row 9 was sent and never got an outcome: in doubt.
-	// Row 10 first failed, then was sent again and not sent: never sent.
+	// Row 10 first failed, then was sent again and not sent: never sent,
+	// and its content's failure stays.
 	{done: []report.Outcome{failed(10, "VALIDATION_ERROR", "bad")}},
-	{sent: []int{10, 12}},
+	{sent: ids(10, 12)},
 	{done: []report.Outcome{notSent(10), failed(12, "CONFLICT", "Line item already exists. Existing ID: 5")}},
+}
+
+// oddIdents are identities with characters that JSON escapes, or that
+// encoding/json escapes for HTML, or that are not ASCII.
+var oddIdents = []string{
+	`k:import_key:say "hi"`,
+	`k:import_key:C:\path\to\`,
+	"k:import_key:<b>&amp;</b>",
+	"k:import_key:tab\there\nnew line\rCR\x00NUL\x01\x1f\x7f",
+	"k:import_key:é ü 日本語 🎉",
+	"k:import_key:\u2028\u2029",
+	"k:import_key:\ufffd",
+	"k:import_key: spaces ",
+	"c:Ab-_9xYZ0123456789abcdefghijklmnopqrstu#12",
+	"k:import_key:SKU-1 ", // not the identity of row 1
+}
+
+// oddOps records the odd identities in every state, with HubSpot ids and
+// messages that need escaping too.
+func oddOps() []op {
+	o := oddIdents
+	return []op{
+		{sent: slices.Clone(o)},
+		{done: []report.Outcome{ // created only: the hand-encoded record
+			{Ident: o[0], FailIdent: "f:" + o[0], Status: report.Created, ID: `id "quoted" <&> \ é`},
+			{Ident: o[1], FailIdent: "f:" + o[1], Status: report.Created, ID: "007"},
+			{Ident: o[2], FailIdent: "f:" + o[2], Status: report.Created, ID: "37400000001"},
+		}},
+		{done: []report.Outcome{ // mixed: encoding/json
+			{Ident: o[3], FailIdent: "f:" + o[3], Status: report.Failed, Code: "INVALID<&>", Message: "bad \"value\"\n\u2028"},
+			{Ident: o[4], FailIdent: "f:" + o[4], Status: report.InDoubt, Code: "NO_ANSWER", Message: "<timeout> & \\ \x00 after a NUL"},
+			{Ident: o[5], FailIdent: "f:" + o[5], Status: report.NotSent, Code: report.CodeNotSent},
+			{Ident: o[6], FailIdent: "f:" + o[6], Status: report.Created, ID: "li-\u2028"},
+		}},
+		// o[7], o[8] and o[9] stay sent.
+		{sent: []string{o[5]}},
+		{done: []report.Outcome{{Ident: o[5], FailIdent: "f:" + o[5], Status: report.Created, ID: "5"}}},
+	}
 }
 
 func TestOpenNewAndResume(t *testing.T) {
 	dir := t.TempDir()
-	j, st := open(t, dir, header, false)
+	j, st := open(t, dir, header)
 	if c, f, d := st.Counts(); c != 0 || f != 0 || d != 0 {
 		t.Fatalf("new journal Counts() = %d, %d, %d", c, f, d)
 	}
-	if got := st.Lookup(1); got != (journal.Prior{}) {
-		t.Fatalf("new journal Lookup(1) = %+v", got)
+	if got := st.Lookup(id(1)); got != (journal.Prior{}) {
+		t.Fatalf("new journal Lookup(%q) = %+v", id(1), got)
 	}
 	play(t, j, sampleOps)
 	closeJ(t, j)
 
 	later := header
 	later.Started = header.Started.Add(time.Hour) // Started is no part of the identity
-	j, st = open(t, dir, later, false)
+	j, st = open(t, dir, later)
 	want := modelOf(sampleOps)
-	checkState(t, st, want, 12)
+	checkState(t, st, want, 15)
 
 	// Spot-check the model itself against the brief, so that a wrong model
 	// cannot hide a wrong journal.
+	failure := func(code, msg string) journal.Prior {
+		return journal.Prior{Status: report.Failed, Code: code, Message: msg}
+	}
 	spot := []struct {
-		row  int
-		want journal.Prior
+		ident string
+		want  journal.Prior
 	}{
-		{0, journal.Prior{}},
-		{1, journal.Prior{Status: report.Created, ID: "37400000001"}},
-		{2, journal.Prior{Status: report.Created, ID: "li-abc"}},
-		{3, journal.Prior{Status: report.Created, ID: "007"}},
-		{4, journal.Prior{Status: report.Created, ID: "184467440737095516160"}},
-		{5, journal.Prior{Status: report.Failed, Code: "INVALID_DOUBLE", Message: "price: \"1,5\" was not a valid number.\nsecond line é"}},
-		{6, journal.Prior{Status: report.InDoubt, Code: "NO_ANSWER", Message: "the connection dropped"}},
-		{7, journal.Prior{}},
-		{8, journal.Prior{Status: report.Created, ID: "0"}},
-		{9, journal.Prior{Sent: true}},
-		{10, journal.Prior{}},
-		{11, journal.Prior{}},
-		{12, journal.Prior{Status: report.Failed, Code: "CONFLICT", Message: "Line item already exists. Existing ID: 5"}},
-		{1000, journal.Prior{}},
+		{id(0), journal.Prior{}},
+		{id(1), journal.Prior{Status: report.Created, ID: "37400000001"}},
+		{id(2), journal.Prior{Status: report.Created, ID: "li-abc"}},
+		{id(3), journal.Prior{Status: report.Created, ID: "007"}},
+		{id(4), journal.Prior{Status: report.Created, ID: "184467440737095516160"}},
+		{id(5), journal.Prior{}}, // a failed row's identity is cleared...
+		{failID(5), failure("INVALID_DOUBLE", "price: \"1,5\" was not a valid number.\nsecond line é")}, // ...its content failed
+		{id(6), journal.Prior{Status: report.InDoubt, Code: "NO_ANSWER", Message: "the connection dropped"}},
+		{id(7), journal.Prior{}},
+		{id(8), journal.Prior{Status: report.Created, ID: "0"}},
+		{id(9), journal.Prior{Sent: true}},
+		{id(10), journal.Prior{}},
+		{failID(10), failure("VALIDATION_ERROR", "bad")},
+		{id(11), journal.Prior{}},
+		{id(12), journal.Prior{}},
+		{failID(12), failure("CONFLICT", "Line item already exists. Existing ID: 5")},
+		{id(14), journal.Prior{}},
+		{failID(14), journal.Prior{}},
+		{id(15), journal.Prior{}},
+		{failID(15), journal.Prior{}},
+		{failID(1), journal.Prior{}}, // a created row's content identity is not recorded
+		{failID(6), journal.Prior{}},
+		{failID(7), journal.Prior{}},
+		{id(1000), journal.Prior{}},
+		{"", journal.Prior{}},
+		{"37400000001", journal.Prior{}}, // an id is not an identity
 	}
 	for _, tc := range spot {
-		if got := st.Lookup(tc.row); got != tc.want {
-			t.Errorf("row %d: Lookup = %+v, want %+v", tc.row, got, tc.want)
+		if got := st.Lookup(tc.ident); got != tc.want {
+			t.Errorf("Lookup(%q) = %+v, want %+v", tc.ident, got, tc.want)
 		}
 	}
-	if c, f, d := st.Counts(); c != 5 || f != 2 || d != 2 {
-		t.Errorf("Counts() = %d created, %d failed, %d doubtful; want 5, 2, 2", c, f, d)
+	if c, f, d := st.Counts(); c != 5 || f != 3 || d != 2 {
+		t.Errorf("Counts() = %d created, %d failed, %d doubtful; want 5, 3, 2", c, f, d)
 	}
 
 	// The resumed journal appends after the old records.
-	if err := j.Sent([]int{11}); err != nil {
+	if err := j.Sent(ids(11)); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Done([]report.Outcome{created(11, "99")}); err != nil {
 		t.Fatal(err)
 	}
 	closeJ(t, j)
-	j, st = open(t, dir, header, false)
+	j, st = open(t, dir, header)
 	defer closeJ(t, j)
-	want[11] = journal.Prior{Status: report.Created, ID: "99"}
-	checkState(t, st, want, 12)
+	want[id(11)] = journal.Prior{Status: report.Created, ID: "99"}
+	checkState(t, st, want, 15)
 }
 
 func TestNilStateAndEmptyDone(t *testing.T) {
 	var st *journal.State
-	if got := st.Lookup(3); got != (journal.Prior{}) {
+	if got := st.Lookup(id(3)); got != (journal.Prior{}) {
 		t.Errorf("nil State Lookup = %+v", got)
 	}
 	if c, f, d := st.Counts(); c+f+d != 0 {
 		t.Errorf("nil State Counts = %d, %d, %d", c, f, d)
 	}
+	st.Close() // no panic
 
 	dir := t.TempDir()
-	j, _ := open(t, dir, header, false)
+	j, _ := open(t, dir, header)
 	before, err := os.ReadFile(filepath.Join(dir, journal.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Outcomes of no recordable status write nothing.
-	if err := j.Done(nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Done([]report.Outcome{{Row: 1, Status: 0}}); err != nil {
-		t.Fatal(err)
+	// Outcomes of no recordable status, or without an identity, write
+	// nothing.
+	for _, outs := range [][]report.Outcome{
+		nil,
+		{},
+		{{Row: 1, Ident: id(1), FailIdent: failID(1), Status: 0}},
+		{
+			{Row: 1, Status: report.Created, ID: "1"},
+			{Row: 2, FailIdent: failID(2), Status: report.Failed, Code: "C", Message: "M"},
+			{Row: 3, Status: report.InDoubt, Code: "C", Message: "M"},
+			{Row: 4, Status: report.NotSent, Code: report.CodeNotSent},
+		},
+	} {
+		if err := j.Done(outs); err != nil {
+			t.Fatalf("Done(%+v): %v", outs, err)
+		}
 	}
 	after, err := os.ReadFile(filepath.Join(dir, journal.FileName))
 	if err != nil {
@@ -269,12 +382,37 @@ func TestNilStateAndEmptyDone(t *testing.T) {
 		t.Errorf("Done with nothing to record appended %q", after[len(before):])
 	}
 	closeJ(t, j)
-	if err := j.Sent([]int{1}); err == nil {
+	if err := j.Sent(ids(1)); err == nil {
 		t.Error("Sent after Close succeeded")
 	}
 	if err := j.Done([]report.Outcome{created(1, "1")}); err == nil {
 		t.Error("Done after Close succeeded")
 	}
+	j, st = open(t, dir, header)
+	defer closeJ(t, j)
+	checkState(t, st, model{}, 5)
+}
+
+// TestStateClose: a closed State has released its entries; it answers as
+// an empty one and may be closed again.
+func TestStateClose(t *testing.T) {
+	dir := t.TempDir()
+	written(t, dir, sampleOps)
+	j, st, err := journal.Open(dir, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeJ(t, j)
+	if got := st.Lookup(id(1)); got.Status != report.Created {
+		t.Fatalf("Lookup(%q) = %+v before Close", id(1), got)
+	}
+	st.Close()
+	for _, ident := range []string{id(1), id(9), failID(5), id(100)} {
+		if got := st.Lookup(ident); got != (journal.Prior{}) {
+			t.Errorf("after Close, Lookup(%q) = %+v", ident, got)
+		}
+	}
+	st.Close()
 }
 
 func TestLineFormat(t *testing.T) {
@@ -287,6 +425,7 @@ func TestLineFormat(t *testing.T) {
 	if len(lines) != 1+len(sampleOps) {
 		t.Fatalf("journal has %d lines, want %d (a header and one per op):\n%s", len(lines), 1+len(sampleOps), data)
 	}
+	bodies := make([]string, len(lines))
 	for i, line := range lines {
 		sum, body, ok := strings.Cut(line, " ")
 		if !ok || len(sum) != 8 {
@@ -295,29 +434,88 @@ func TestLineFormat(t *testing.T) {
 		if want := fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(body))); sum != want {
 			t.Errorf("line %d: checksum %s, want %s", i+1, sum, want)
 		}
+		if !json.Valid([]byte(body)) {
+			t.Errorf("line %d is not JSON: %q", i+1, body)
+		}
+		bodies[i] = body
 	}
-	if !strings.Contains(lines[0], `"t":"start"`) || !strings.Contains(lines[0], header.Input) {
-		t.Errorf("first line is not the header: %q", lines[0])
+	var start struct {
+		T string         `json:"t"`
+		H map[string]any `json:"h"`
 	}
-	// A run of consecutive rows is recorded as one range.
-	if !strings.Contains(lines[1], "[[1,10]]") {
-		t.Errorf("sent rows 1..10 not recorded as one range: %q", lines[1])
+	if err := json.Unmarshal([]byte(bodies[0]), &start); err != nil {
+		t.Fatal(err)
+	}
+	wantH := map[string]any{"v": 2.0, "portal": float64(header.Portal), "started": "2025-03-01T12:00:00Z"}
+	if start.T != "start" || !maps.Equal(start.H, wantH) {
+		t.Errorf("first line is not the header %v: %q", wantH, bodies[0])
+	}
+	// The records are those the package documents.
+	mustJSON := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	type out struct {
+		I string `json:"i"`
+		S string `json:"s"`
+		C string `json:"c,omitempty"`
+		M string `json:"m,omitempty"`
+	}
+	want := []string{
+		1: mustJSON(struct {
+			T   string   `json:"t"`
+			IDs []string `json:"ids"`
+		}{"sent", ids(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14)}),
+		3: mustJSON(struct {
+			T   string `json:"t"`
+			Out []out  `json:"out"`
+		}{"done", []out{{I: id(10), S: "n"}, {I: failID(10), S: "f", C: "VALIDATION_ERROR", M: "bad"}}}),
+		4: `{"t":"sent","ids":["k:import_key:SKU-10","k:import_key:SKU-12"]}`,
+	}
+	for i, w := range want {
+		if w != "" && bodies[i] != w {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, bodies[i], w)
+		}
+	}
+	// Row numbers are not recorded: rows are known by identity.
+	for i, b := range bodies[1:] {
+		for _, k := range []string{`"r":`, `"row"`, `"rows"`} {
+			if strings.Contains(b, k) {
+				t.Errorf("line %d holds %s: %q", i+2, k, b)
+			}
+		}
+	}
+}
+
+// TestCreateRecordFormat: a Done of created rows only is written
+// {"t":"done","create":[["identity","id"],...]}.
+func TestCreateRecordFormat(t *testing.T) {
+	_, data := written(t, t.TempDir(), []op{{done: []report.Outcome{created(1, "37400000001"), created(2, `a"<b>`)}}})
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	_, body, _ := strings.Cut(lines[len(lines)-1], " ")
+	want := `{"t":"done","create":[["k:import_key:SKU-1","37400000001"],["k:import_key:SKU-2","a\"\u003cb\u003e"]]}`
+	if body != want {
+		t.Errorf("created rows recorded as\n %s\nwant\n %s", body, want)
 	}
 }
 
 func TestTornTail(t *testing.T) {
 	ops := sampleOps[:2]
-	const torn = `{"t":"done","create":[[20,"12"]]}`
+	torn := `{"t":"done","create":[["` + id(20) + `","12"]]}`
 	badSum := fmt.Appendf(nil, "%08x %s\n", crc32.ChecksumIEEE([]byte(torn))^1, torn)
 	cases := []struct {
 		name string
 		tail []byte
 	}{
-		{"partial line", []byte(`1a2b3c4d {"t":"done","create":[[20,"12`)},
+		{"partial line", []byte(`1a2b3c4d {"t":"done","create":[["k:import_key:SKU-20","12`)},
 		{"partial checksum", []byte("1a2b")},
 		{"complete record without its newline", bytes.TrimSuffix(line(t, torn), []byte("\n"))},
 		{"full line with wrong checksum", badSum},
 		{"full line with damaged body", bytes.Replace(line(t, torn), []byte(`"12"`), []byte(`"13"`), 1)},
+		{"full line with damaged identity", bytes.Replace(line(t, torn), []byte(`SKU-20`), []byte(`SKU-21`), 1)},
 		{"blank last line", []byte("\n")},
 	}
 	for _, tc := range cases {
@@ -326,12 +524,9 @@ func TestTornTail(t *testing.T) {
 			path, good := written(t, dir, ops)
 			appendFile(t, path, tc.tail)
 
-			j, st := open(t, dir, header, false)
+			j, st := open(t, dir, header)
 			want := modelOf(ops)
-			checkState(t, st, want, 20)
-			if got := st.Lookup(20); got != (journal.Prior{}) {
-				t.Errorf("row of the torn record: Lookup(20) = %+v, want zero", got)
-			}
+			checkState(t, st, want, 25)
 			// The torn tail is gone from the file...
 			if data, err := os.ReadFile(path); err != nil {
 				t.Fatal(err)
@@ -339,12 +534,12 @@ func TestTornTail(t *testing.T) {
 				t.Errorf("after Open the file is\n%q\nwant it truncated to\n%q", data, good)
 			}
 			// ...so that what is appended next can be read back.
-			more := []op{{sent: []int{21, 22}}, {done: []report.Outcome{created(21, "555"), inDoubt(22, "X", "y")}}}
+			more := []op{{sent: ids(21, 22)}, {done: []report.Outcome{created(21, "555"), inDoubt(22, "X", "y")}}}
 			play(t, j, more)
 			closeJ(t, j)
-			j, st = open(t, dir, header, false)
+			j, st = open(t, dir, header)
 			defer closeJ(t, j)
-			checkState(t, st, modelOf(append(append([]op{}, ops...), more...)), 25)
+			checkState(t, st, modelOf(append(slices.Clone(ops), more...)), 25)
 		})
 	}
 }
@@ -383,17 +578,17 @@ func TestDamagedMiddleIsRefused(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		j, st, err := journal.Open(dir, header, false)
+		j, st, err := journal.Open(dir, header)
 		if err == nil {
 			j.Close()
 			t.Fatalf("byte %d (%q) flipped: Open succeeded with state %+v", off, orig[off], st)
 		}
-		if !strings.Contains(err.Error(), "--restart") {
-			t.Fatalf("byte %d flipped: error %q does not mention --restart", off, err)
+		if !strings.Contains(err.Error(), "move it away") || !strings.Contains(err.Error(), path) {
+			t.Fatalf("byte %d flipped: error %q does not name the file and say to move it away", off, err)
 		}
-		var me *journal.MismatchError
-		if errors.As(err, &me) {
-			t.Fatalf("byte %d flipped: damage reported as a mismatch: %v", off, err)
+		var pe *journal.PortalError
+		if errors.As(err, &pe) {
+			t.Fatalf("byte %d flipped: damage reported as another portal's journal: %v", off, err)
 		}
 		// A refused journal is left as it was.
 		if now, _ := os.ReadFile(path); !bytes.Equal(now, data) {
@@ -401,120 +596,230 @@ func TestDamagedMiddleIsRefused(t *testing.T) {
 		}
 	}
 
-	// With restart the damaged journal is discarded.
+	// Moved away, the damaged journal is left alone and a new one starts.
 	data := bytes.Clone(orig)
 	data[lastStart-10] ^= 0x01
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j, st := open(t, dir, header, true)
-	checkState(t, st, model{}, 12)
+	moved := path + ".damaged"
+	if err := os.Rename(path, moved); err != nil {
+		t.Fatal(err)
+	}
+	j, st := open(t, dir, header)
+	checkState(t, st, model{}, 15)
 	closeJ(t, j)
-	j, st = open(t, dir, header, false)
-	checkState(t, st, model{}, 12)
+	j, st = open(t, dir, header)
+	checkState(t, st, model{}, 15)
 	closeJ(t, j)
+	if now, _ := os.ReadFile(moved); !bytes.Equal(now, data) {
+		t.Error("the journal moved away was changed")
+	}
+}
+
+// hdr is a start record as the package documents it.
+func hdr(v int, portal int64) string {
+	return fmt.Sprintf(`{"t":"start","h":{"v":%d,"portal":%d,"started":"2025-03-01T12:00:00Z"}}`, v, portal)
 }
 
 func TestNotAJournal(t *testing.T) {
-	hdr := func(v int) string {
-		return fmt.Sprintf(`{"t":"start","h":{"v":%d,"input_sha256":%q,"mapping_sha256":%q,"key_property":%q,"started":"2025-03-01T12:00:00Z"}}`,
-			v, header.Input, header.Mapping, header.KeyProperty)
-	}
+	// A journal written by the row-number version of the importer.
+	v1 := append(line(t, fmt.Sprintf(`{"t":"start","h":{"v":1,"portal":%d,"input_sha256":%q,"mapping_sha256":%q,"key_property":"import_key","started":"2025-03-01T12:00:00Z"}}`,
+		header.Portal, strings.Repeat("a", 64), strings.Repeat("b", 64))),
+		line(t, `{"t":"sent","rows":[[1,10]]}`)...)
 	cases := []struct {
 		name    string
 		content []byte
-		want    string
+		want    []string
 	}{
-		{"empty", nil, "no header"},
-		{"first record not a header", append(line(t, `{"t":"sent","rows":[[1,1]]}`), line(t, hdr(1))...), "not an importer journal"},
-		{"other version", line(t, hdr(2)), "version 2"},
-		{"text file", []byte("hello\nworld\n"), "--restart"},
+		{"empty", nil, []string{"no header", "move it away"}},
+		{"torn header only", bytes.TrimSuffix(line(t, hdr(2, header.Portal)), []byte("\n")), []string{"no header", "move it away"}},
+		{"first record not a header", append(line(t, `{"t":"sent","ids":["a"]}`), line(t, hdr(2, header.Portal))...), []string{"not an importer journal"}},
+		{"start record without a header", line(t, `{"t":"start"}`), []string{"not an importer journal"}},
+		{"version 1", v1, []string{"version 1", "version 2"}},
+		{"later version", line(t, hdr(3, header.Portal)), []string{"version 3", "version 2"}},
+		{"text file", []byte("hello\nworld\n"), []string{"damaged at line 1", "move it away"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, journal.FileName), tc.content, 0o600); err != nil {
+			path := filepath.Join(dir, journal.FileName)
+			if err := os.WriteFile(path, tc.content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			j, _, err := journal.Open(dir, header, false)
+			j, _, err := journal.Open(dir, header)
 			if err == nil {
 				j.Close()
 				t.Fatal("Open succeeded")
 			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not mention %q", err, tc.want)
+			for _, w := range append(tc.want, path) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if now, _ := os.ReadFile(path); !bytes.Equal(now, tc.content) {
+				t.Error("a refused Open changed the file")
 			}
 		})
 	}
-	// A hand-made version-1 header is accepted: the format is what the
-	// package documents.
+	// A hand-made journal is read as the package documents the format.
 	dir := t.TempDir()
-	body := append(line(t, hdr(1)), line(t, `{"t":"done","create":[[3,"42"]],"out":[{"r":4,"s":"f","c":"C","m":"M"}]}`)...)
+	var body []byte
+	for _, l := range []string{
+		hdr(2, header.Portal),
+		`{"t":"sent","ids":["a","b","c","d","e"]}`,
+		`{"t":"done","create":[["a","42"]],"out":[{"i":"b","s":"n"},{"i":"f:b","s":"f","c":"C","m":"M"},{"i":"c","s":"d","c":"D","m":"N"}]}`,
+		`{"t":"done","create":[["e","\u003c\"7\"\u003e"]]}`,
+	} {
+		body = append(body, line(t, l)...)
+	}
 	if err := os.WriteFile(filepath.Join(dir, journal.FileName), body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j, st := open(t, dir, header, false)
+	j, st := open(t, dir, header)
 	defer closeJ(t, j)
 	checkState(t, st, model{
-		3: {Status: report.Created, ID: "42"},
-		4: {Status: report.Failed, Code: "C", Message: "M"},
+		"a":   {Status: report.Created, ID: "42"},
+		"f:b": {Status: report.Failed, Code: "C", Message: "M"},
+		"c":   {Status: report.InDoubt, Code: "D", Message: "N"},
+		"d":   {Sent: true},
+		"e":   {Status: report.Created, ID: `<"7">`},
 	}, 5)
+	for _, ident := range []string{"b", "f:a", "f:c"} {
+		if got := st.Lookup(ident); got != (journal.Prior{}) {
+			t.Errorf("Lookup(%q) = %+v, want zero", ident, got)
+		}
+	}
 }
 
-func TestMismatch(t *testing.T) {
+// TestResumeWhateverTheInput: a journal is known by its portal alone. Rows
+// are recorded by identity, so a run over an edited input (rows moved,
+// added or removed, another mapping) or started later resumes the journal
+// and finds each row's outcome by its identity, whatever its row number.
+func TestResumeWhateverTheInput(t *testing.T) {
 	cases := []struct {
-		name   string
-		change func(*journal.Header)
-		what   string
+		name string
+		h    journal.Header
 	}{
-		{"input", func(h *journal.Header) { h.Input = strings.Repeat("c", 64) }, "input file"},
-		{"mapping", func(h *journal.Header) { h.Mapping = strings.Repeat("d", 64) }, "mapping"},
-		{"key property", func(h *journal.Header) { h.KeyProperty = "other_key" }, "--key-property"},
-		{"no key property", func(h *journal.Header) { h.KeyProperty = "" }, "--key-property"},
+		{"same header", header},
+		{"started later", journal.Header{Portal: header.Portal, Started: header.Started.Add(72 * time.Hour)}},
+		{"no start time", journal.Header{Portal: header.Portal}},
+		{"version set by the caller", journal.Header{Version: 1, Portal: header.Portal}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path, orig := written(t, dir, sampleOps)
+			// The first run had the rows in this order...
+			first := []op{
+				{sent: ids(1, 2, 3)},
+				{done: []report.Outcome{created(1, "101"), inDoubt(2, "NO_ANSWER", "x"), failed(3, "INVALID", "y")}},
+			}
+			path, orig := written(t, dir, first)
+			j, st := open(t, dir, tc.h)
+			want := modelOf(first)
+			checkState(t, st, want, 10)
+			// ...the next has them elsewhere: its outcomes carry other row
+			// numbers for the same identities.
+			moved := []op{
+				{sent: ids(2, 4)},
+				{done: []report.Outcome{
+					{Row: 987654, Ident: id(2), FailIdent: failID(2), Status: report.Created, ID: "102"},
+					{Row: 1, Ident: id(4), FailIdent: failID(4), Status: report.Created, ID: "104"},
+				}},
+			}
+			play(t, j, moved)
+			closeJ(t, j)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(data, orig) {
+				t.Fatalf("resuming rewrote the journal:\n%q\nwas\n%q", data, orig)
+			}
+			if bytes.Contains(data, []byte("987654")) {
+				t.Errorf("a row number was recorded: %q", data)
+			}
+			j, st = open(t, dir, header)
+			defer closeJ(t, j)
+			for _, o := range moved {
+				want.apply(o)
+			}
+			checkState(t, st, want, 10)
+			if got := st.Lookup(id(2)); got != (journal.Prior{Status: report.Created, ID: "102"}) {
+				t.Errorf("Lookup(%q) = %+v, want created 102", id(2), got)
+			}
+		})
+	}
 
-			other := header
-			tc.change(&other)
-			j, st, err := journal.Open(dir, other, false)
+	// A version-2 header with fields this version does not write (as an
+	// input fingerprint) is resumed all the same.
+	dir := t.TempDir()
+	body := append(line(t, fmt.Sprintf(`{"t":"start","h":{"v":2,"portal":%d,"input_sha256":"abc","mapping_sha256":"def","key_property":"k","started":"2025-03-01T12:00:00Z"}}`, header.Portal)),
+		line(t, `{"t":"done","create":[["`+id(1)+`","1"]]}`)...)
+	if err := os.WriteFile(filepath.Join(dir, journal.FileName), body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, st := open(t, dir, header)
+	defer closeJ(t, j)
+	checkState(t, st, model{id(1): {Status: report.Created, ID: "1"}}, 5)
+}
+
+// TestPortalMismatch: a journal is never resumed on another portal; the
+// refusal is a *PortalError that names both portals and the file, and
+// leaves the journal as it was, to be resumed by a run on its portal.
+func TestPortalMismatch(t *testing.T) {
+	cases := []struct{ journal, run int64 }{
+		{111, 222},
+		{222, 111},
+		{0, 111},
+		{111, 0},
+		{1 << 40, 1<<40 + 1},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%d on %d", tc.journal, tc.run), func(t *testing.T) {
+			dir := t.TempDir()
+			h := header
+			h.Portal = tc.journal
+			j, _ := open(t, dir, h)
+			ops := []op{{sent: ids(1, 2)}, {done: []report.Outcome{created(1, "5")}}}
+			play(t, j, ops)
+			closeJ(t, j)
+			path := filepath.Join(dir, journal.FileName)
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			other := h
+			other.Portal = tc.run
+			j, st, err := journal.Open(dir, other)
 			if err == nil {
 				j.Close()
-				t.Fatalf("Open with a different %s succeeded: %+v", tc.name, st)
+				t.Fatalf("Open on another portal succeeded: %+v", st)
 			}
-			var me *journal.MismatchError
-			if !errors.As(err, &me) {
-				t.Fatalf("error %v (%T) is not a *MismatchError", err, err)
+			if j != nil || st != nil {
+				t.Errorf("a refused Open returned %v, %v", j, st)
 			}
-			if me.What != tc.what || me.Path != path {
-				t.Errorf("MismatchError{What: %q, Path: %q}, want {%q, %q}", me.What, me.Path, tc.what, path)
+			var pe *journal.PortalError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T) is not a *PortalError", err, err)
 			}
-			if msg := err.Error(); !strings.Contains(msg, tc.what) || !strings.Contains(msg, "--restart") || !strings.Contains(msg, path) {
-				t.Errorf("error %q should name %q, the path and --restart", msg, tc.what)
+			if *pe != (journal.PortalError{Path: path, Journal: tc.journal, Run: tc.run}) {
+				t.Errorf("%+v, want {Path: %q, Journal: %d, Run: %d}", *pe, path, tc.journal, tc.run)
+			}
+			msg := err.Error()
+			for _, w := range []string{fmt.Sprint(tc.journal), fmt.Sprint(tc.run), path} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not name %q", msg, w)
+				}
 			}
 			if now, _ := os.ReadFile(path); !bytes.Equal(now, orig) {
 				t.Error("a refused Open changed the journal")
 			}
-
-			// restart discards the old journal and starts one for other.
-			j, st = open(t, dir, other, true)
-			checkState(t, st, model{}, 12)
-			if err := j.Done([]report.Outcome{created(2, "77")}); err != nil {
-				t.Fatal(err)
-			}
-			closeJ(t, j)
-			j, st = open(t, dir, other, false)
-			checkState(t, st, model{2: {Status: report.Created, ID: "77"}}, 12)
-			closeJ(t, j)
-			// ...and the old header is now the mismatch.
-			if j, _, err := journal.Open(dir, header, false); !errors.As(err, &me) {
-				if err == nil {
-					j.Close()
-				}
-				t.Errorf("Open with the old header after restart: %v, want a *MismatchError", err)
-			}
+			// The journal's own portal still resumes it.
+			j, st = open(t, dir, h)
+			defer closeJ(t, j)
+			checkState(t, st, modelOf(ops), 5)
 		})
 	}
 }
@@ -522,9 +827,10 @@ func TestMismatch(t *testing.T) {
 func TestFileMode(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out", "nested")
-	j, _ := open(t, dir, header, false)
+	j, _ := open(t, dir, header)
 	closeJ(t, j)
-	fi, err := os.Stat(filepath.Join(dir, journal.FileName))
+	path := filepath.Join(dir, journal.FileName)
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,18 +844,21 @@ func TestFileMode(t *testing.T) {
 	if perm := di.Mode().Perm(); perm != 0o700 {
 		t.Errorf("created folder mode %v, want 0700", perm)
 	}
-	// Restarting keeps the mode.
-	j, _ = open(t, dir, header, true)
+	// Resuming and appending keeps the mode.
+	j, _ = open(t, dir, header)
+	play(t, j, []op{{sent: ids(1)}})
 	closeJ(t, j)
-	if fi, err := os.Stat(filepath.Join(dir, journal.FileName)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("after restart: %v, %v", fi.Mode().Perm(), err)
+	if fi, err := os.Stat(path); err != nil {
+		t.Error(err)
+	} else if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("after resuming: journal mode %v, want 0600", perm)
 	}
 }
 
 func TestConcurrentAppends(t *testing.T) {
 	const workers, perWorker = 16, 25
 	dir := t.TempDir()
-	j, _ := open(t, dir, header, false)
+	j, _ := open(t, dir, header)
 	want := model{}
 	var wmu sync.Mutex
 	var wg sync.WaitGroup
@@ -557,10 +866,10 @@ func TestConcurrentAppends(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range perWorker {
-				// Rows interleave across workers so that ranges never merge
-				// by accident.
+				// Rows interleave across workers.
 				a, b := 2*(i*workers+w)+1, 2*(i*workers+w)+2
-				if err := j.Sent([]int{a, b}); err != nil {
+				sent := ids(a, b)
+				if err := j.Sent(sent); err != nil {
 					errs <- err
 					return
 				}
@@ -581,11 +890,9 @@ func TestConcurrentAppends(t *testing.T) {
 				}
 				wmu.Lock()
 				m := model{}
-				m.apply(op{sent: []int{a, b}})
+				m.apply(op{sent: sent})
 				m.apply(op{done: outs})
-				for k, v := range m {
-					want[k] = v
-				}
+				maps.Copy(want, m)
 				wmu.Unlock()
 			}
 		})
@@ -604,7 +911,7 @@ func TestConcurrentAppends(t *testing.T) {
 	if n, wantN := bytes.Count(data, []byte("\n")), 1+2*workers*perWorker; n != wantN {
 		t.Errorf("journal has %d lines, want %d", n, wantN)
 	}
-	j, st := open(t, dir, header, false)
+	j, st := open(t, dir, header)
 	defer closeJ(t, j)
 	checkState(t, st, want, 2*workers*perWorker)
 }
@@ -614,50 +921,62 @@ func TestConcurrentAppends(t *testing.T) {
 // holds in full, or (before the header is complete) fail with an error, and
 // must accept further appends.
 func TestKillAtEveryByte(t *testing.T) {
-	_, full := written(t, t.TempDir(), sampleOps)
-	dir := t.TempDir()
-	path := filepath.Join(dir, journal.FileName)
-	extra := []report.Outcome{created(50, "5050")}
-	for n := 0; n <= len(full); n++ {
-		prefix := full[:n]
-		if err := os.WriteFile(path, prefix, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		lines := bytes.Count(prefix, []byte("\n")) // complete lines
-		j, st, err := journal.Open(dir, header, false)
-		if lines == 0 {
-			if err == nil {
+	for _, tc := range []struct {
+		name string
+		ops  []op
+	}{
+		{"rows", sampleOps},
+		{"identities that need escaping", oddOps()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, full := written(t, t.TempDir(), tc.ops)
+			dir := t.TempDir()
+			path := filepath.Join(dir, journal.FileName)
+			extra := []report.Outcome{created(50, "5050"), {Ident: oddIdents[0], Status: report.InDoubt, Code: "X", Message: "<later>"}}
+			for n := 0; n <= len(full); n++ {
+				prefix := full[:n]
+				if err := os.WriteFile(path, prefix, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				lines := bytes.Count(prefix, []byte("\n")) // complete lines
+				j, st, err := journal.Open(dir, header)
+				if lines == 0 {
+					if err == nil {
+						j.Close()
+						t.Fatalf("prefix %d (header incomplete): Open succeeded", n)
+					}
+					if !strings.Contains(err.Error(), "move it away") {
+						t.Errorf("prefix %d: error %q does not say how to recover", n, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("prefix %d (%d complete lines): Open: %v", n, lines, err)
+				}
+				want := modelOf(tc.ops[:lines-1])
+				checkState(t, st, want, 12)
+				st.Close()
+				if t.Failed() {
+					j.Close()
+					t.Fatalf("prefix %d of %d bytes: wrong state (see above)", n, len(full))
+				}
+				if err := j.Done(extra); err != nil {
+					t.Fatalf("prefix %d: Done: %v", n, err)
+				}
+				closeJ(t, j)
+				j, st, err = journal.Open(dir, header)
+				if err != nil {
+					t.Fatalf("prefix %d: reopening after an append: %v", n, err)
+				}
+				want.apply(op{done: extra})
+				checkState(t, st, want, 50)
+				st.Close()
 				j.Close()
-				t.Fatalf("prefix %d (header incomplete): Open succeeded", n)
+				if t.Failed() {
+					t.Fatalf("prefix %d: wrong state after an append", n)
+				}
 			}
-			if !strings.Contains(err.Error(), "--restart") {
-				t.Errorf("prefix %d: error %q does not say how to recover", n, err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("prefix %d (%d complete lines): Open: %v", n, lines, err)
-		}
-		want := modelOf(sampleOps[:lines-1])
-		checkState(t, st, want, 12)
-		if t.Failed() {
-			j.Close()
-			t.Fatalf("prefix %d of %d bytes: wrong state (see above)", n, len(full))
-		}
-		if err := j.Done(extra); err != nil {
-			t.Fatalf("prefix %d: Done: %v", n, err)
-		}
-		closeJ(t, j)
-		j, st, err = journal.Open(dir, header, false)
-		if err != nil {
-			t.Fatalf("prefix %d: reopening after an append: %v", n, err)
-		}
-		want.apply(op{done: extra})
-		checkState(t, st, want, 50)
-		j.Close()
-		if t.Failed() {
-			t.Fatalf("prefix %d: wrong state after an append", n)
-		}
+		})
 	}
 }
 
@@ -685,45 +1004,314 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// TestLaterCreateWinsOverStaleNonNumericID: a row created with a
-// non-numeric id, later reset (NOT_SENT) and created again with a numeric
-// id reads back the numeric one: the last record wins.
-func TestLaterCreateWinsOverStaleNonNumericID(t *testing.T) {
+// TestEscapedIdentitiesRoundTrip: identities, ids, codes and messages with
+// characters that JSON escapes (quotes, backslashes, control characters),
+// that encoding/json escapes for HTML (<, >, &), U+2028 and U+2029, and
+// non-ASCII text, are written as encoding/json writes them, and read back
+// exactly.
+func TestEscapedIdentitiesRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	j, _ := open(t, dir, header, false)
-	play(t, j, []op{
-		{sent: []int{1}},
-		{done: []report.Outcome{created(1, "li-abc")}},
-		{done: []report.Outcome{notSent(1)}},
-		{sent: []int{1}},
-		{done: []report.Outcome{created(1, "37400000123")}},
-	})
-	closeJ(t, j)
-	j, st := open(t, dir, header, false)
+	ops := oddOps()
+	// A long identity and message: longer than a keyset chunk.
+	long := "k:import_key:" + strings.Repeat(`"<é>\`, 1<<18)
+	longMsg := strings.Repeat("\n&", 1<<19)
+	ops = append(ops,
+		op{sent: []string{long}},
+		op{done: []report.Outcome{{Ident: long, FailIdent: "f:" + long, Status: report.Failed, Code: "LONG", Message: longMsg}}},
+	)
+	_, data := written(t, dir, ops)
+
+	// Every line is JSON, with nothing unescaped that encoding/json
+	// escapes, and holds the strings exactly.
+	seen := map[string]bool{}
+	for i, l := range bytes.SplitAfter(data, []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		body := l[9 : len(l)-1]
+		if bytes.ContainsAny(body, "<>&\u2028\u2029") || bytes.ContainsFunc(body, func(r rune) bool { return r < 0x20 }) {
+			t.Errorf("line %d holds a character encoding/json escapes: %q", i+1, body)
+		}
+		var rec struct {
+			IDs    []string    `json:"ids"`
+			Create [][2]string `json:"create"`
+			Out    []struct {
+				I string `json:"i"`
+			} `json:"out"`
+		}
+		if err := json.Unmarshal(body, &rec); err != nil {
+			t.Fatalf("line %d: %v: %q", i+1, err, body)
+		}
+		for _, s := range rec.IDs {
+			seen[s] = true
+		}
+		for _, c := range rec.Create {
+			seen[c[0]], seen[c[1]] = true, true
+		}
+		for _, o := range rec.Out {
+			seen[o.I] = true
+		}
+	}
+	for _, s := range append(slices.Clone(oddIdents), long, "f:"+long, "f:"+oddIdents[3], `id "quoted" <&> \ é`, "li-\u2028") {
+		if !seen[s] {
+			t.Errorf("%.60q is not in the journal as it is", s)
+		}
+	}
+
+	j, st := open(t, dir, header)
 	defer closeJ(t, j)
-	if got, want := st.Lookup(1), (journal.Prior{Status: report.Created, ID: "37400000123"}); got != want {
-		t.Errorf("Lookup(1) = %+v, want %+v (the latest record)", got, want)
+	want := modelOf(ops)
+	checkState(t, st, want, 5)
+	o := oddIdents
+	spot := []struct {
+		ident string
+		want  journal.Prior
+	}{
+		{o[0], journal.Prior{Status: report.Created, ID: `id "quoted" <&> \ é`}},
+		{o[1], journal.Prior{Status: report.Created, ID: "007"}},
+		{o[2], journal.Prior{Status: report.Created, ID: "37400000001"}},
+		{o[3], journal.Prior{}},
+		{"f:" + o[3], journal.Prior{Status: report.Failed, Code: "INVALID<&>", Message: "bad \"value\"\n\u2028"}},
+		{o[4], journal.Prior{Status: report.InDoubt, Code: "NO_ANSWER", Message: "<timeout> & \\ \x00 after a NUL"}},
+		{o[5], journal.Prior{Status: report.Created, ID: "5"}},
+		{o[6], journal.Prior{Status: report.Created, ID: "li-\u2028"}},
+		{o[7], journal.Prior{Sent: true}},
+		{o[8], journal.Prior{Sent: true}},
+		{o[9], journal.Prior{Sent: true}},
+		{id(1), journal.Prior{}},
+		{strings.TrimSpace(o[7]), journal.Prior{}},
+		{long, journal.Prior{}},
+		{"f:" + long, journal.Prior{Status: report.Failed, Code: "LONG", Message: longMsg}},
+	}
+	for _, tc := range spot {
+		if got := st.Lookup(tc.ident); got != tc.want {
+			t.Errorf("Lookup(%.60q) = %.200v, want %.200v", tc.ident, got, tc.want)
+		}
+	}
+	if c, f, d := st.Counts(); c != 5 || f != 2 || d != 4 {
+		t.Errorf("Counts() = %d, %d, %d; want 5 created, 2 failed, 4 doubtful", c, f, d)
 	}
 }
 
-// TestPortalMismatch: a journal is never resumed on another portal, and
-// the refusal names both.
-func TestPortalMismatch(t *testing.T) {
-	dir := t.TempDir()
-	h := header
-	h.Portal = 111
-	j, _ := open(t, dir, h, false)
-	closeJ(t, j)
-	orig, _ := os.ReadFile(filepath.Join(dir, journal.FileName))
-	other := h
-	other.Portal = 222
-	if j, _, err := journal.Open(dir, other, false); err == nil || !strings.Contains(err.Error(), "111") || !strings.Contains(err.Error(), "222") {
-		if j != nil {
-			j.Close()
-		}
-		t.Fatalf("Open on another portal: %v, want an error naming both portals", err)
+// TestInvalidUTF8Identity documents what becomes of an identity that is
+// not valid UTF-8: like encoding/json, the journal writes each invalid byte
+// as U+FFFD, so the identity is read back changed, and found only as
+// changed. (The importer never makes one: package rows refuses rows that
+// are not valid UTF-8.)
+func TestInvalidUTF8Identity(t *testing.T) {
+	cases := []struct{ ident, readBack string }{
+		{"k:import_key:\xff", "k:import_key:\ufffd"},
+		{"k:import_key:a\xc3", "k:import_key:a\ufffd"},
+		{"k:import_key:\xed\xa0\x80", "k:import_key:\ufffd\ufffd\ufffd"}, // a surrogate
 	}
-	if now, _ := os.ReadFile(filepath.Join(dir, journal.FileName)); !bytes.Equal(now, orig) {
-		t.Error("a refused Open changed the journal")
+	for _, tc := range cases {
+		for _, o := range []op{
+			{sent: []string{tc.ident}},
+			{done: []report.Outcome{{Ident: tc.ident, Status: report.Created, ID: "1"}}},
+			{done: []report.Outcome{{Ident: tc.ident, Status: report.InDoubt, Code: "C"}}},
+		} {
+			dir := t.TempDir()
+			written(t, dir, []op{o})
+			j, st := open(t, dir, header)
+			want := modelOf([]op{o})[tc.ident]
+			if got := st.Lookup(tc.readBack); got != want {
+				t.Errorf("%q recorded by %+v: Lookup(%q) = %+v, want %+v", tc.ident, o, tc.readBack, got, want)
+			}
+			if got := st.Lookup(tc.ident); got != (journal.Prior{}) {
+				t.Errorf("%q recorded by %+v: found as it was: %+v", tc.ident, o, got)
+			}
+			closeJ(t, j)
+		}
+	}
+}
+
+// TestLastRecordWins: an identity takes the state of the last record that
+// names it, whatever came before; ids are kept exactly as HubSpot gave them
+// (numeric, zero-padded, beyond uint64, not numeric).
+func TestLastRecordWins(t *testing.T) {
+	const row = 1
+	sent := op{sent: ids(row)}
+	done := func(o report.Outcome) op { return op{done: []report.Outcome{o}} }
+	made := func(hsID string) op { return done(created(row, hsID)) }
+	is := func(hsID string) journal.Prior { return journal.Prior{Status: report.Created, ID: hsID} }
+	cases := []struct {
+		name         string
+		ops          []op
+		row, content journal.Prior // Lookup(id(row)), Lookup(failID(row))
+		counts       [3]int
+	}{
+		{"created non-numeric, reset, created numeric", []op{sent, made("li-abc"), done(notSent(row)), sent, made("37400000123")}, is("37400000123"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"created numeric, reset, created non-numeric", []op{sent, made("37400000123"), done(notSent(row)), sent, made("li-abc")}, is("li-abc"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"plain, then zero-padded", []op{sent, made("7"), made("007")}, is("007"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"zero-padded, then plain", []op{sent, made("007"), made("7")}, is("7"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"beyond uint64, then zero", []op{made("184467440737095516160"), made("0")}, is("0"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"zero, then beyond uint64", []op{made("0"), made("184467440737095516160")}, is("184467440737095516160"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"the same id twice", []op{sent, made("5"), made("5")}, is("5"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"sent after created", []op{sent, made("5"), sent}, journal.Prior{Sent: true}, journal.Prior{}, [3]int{0, 0, 1}},
+		{"sent twice", []op{sent, sent}, journal.Prior{Sent: true}, journal.Prior{}, [3]int{0, 0, 1}},
+		{"in doubt after created", []op{sent, made("5"), done(inDoubt(row, "D", "later"))},
+			journal.Prior{Status: report.InDoubt, Code: "D", Message: "later"}, journal.Prior{}, [3]int{0, 0, 1}},
+		{"created after in doubt", []op{sent, done(inDoubt(row, "D", "m")), made("9")}, is("9"), journal.Prior{}, [3]int{1, 0, 0}},
+		{"in doubt twice", []op{sent, done(inDoubt(row, "A", "first")), done(inDoubt(row, "B", "second"))},
+			journal.Prior{Status: report.InDoubt, Code: "B", Message: "second"}, journal.Prior{}, [3]int{0, 0, 1}},
+		{"not sent after in doubt", []op{sent, done(inDoubt(row, "D", "m")), done(notSent(row))}, journal.Prior{}, journal.Prior{}, [3]int{0, 0, 0}},
+		{"failed after created", []op{sent, made("5"), done(failed(row, "F", "m"))},
+			journal.Prior{}, journal.Prior{Status: report.Failed, Code: "F", Message: "m"}, [3]int{0, 1, 0}},
+		// The failure belongs to the content, and stays when the row
+		// identity is created later.
+		{"created after failed", []op{sent, done(failed(row, "F", "m")), sent, made("5")},
+			is("5"), journal.Prior{Status: report.Failed, Code: "F", Message: "m"}, [3]int{1, 1, 0}},
+		{"failed twice", []op{sent, done(failed(row, "A", "first")), sent, done(failed(row, "B", "second"))},
+			journal.Prior{}, journal.Prior{Status: report.Failed, Code: "B", Message: "second"}, [3]int{0, 1, 0}},
+		{"sent after failed", []op{sent, done(failed(row, "F", "m")), sent},
+			journal.Prior{Sent: true}, journal.Prior{Status: report.Failed, Code: "F", Message: "m"}, [3]int{0, 1, 1}},
+		{"in the same record, the later created row", []op{{done: []report.Outcome{created(row, "1"), created(row, "2")}}}, is("2"), journal.Prior{}, [3]int{1, 0, 0}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			written(t, dir, tc.ops)
+			j, st := open(t, dir, header)
+			defer closeJ(t, j)
+			if got := st.Lookup(id(row)); got != tc.row {
+				t.Errorf("Lookup(%q) = %+v, want %+v", id(row), got, tc.row)
+			}
+			if got := st.Lookup(failID(row)); got != tc.content {
+				t.Errorf("Lookup(%q) = %+v, want %+v", failID(row), got, tc.content)
+			}
+			if c, f, d := st.Counts(); [3]int{c, f, d} != tc.counts {
+				t.Errorf("Counts() = %d, %d, %d; want %d, %d, %d", c, f, d, tc.counts[0], tc.counts[1], tc.counts[2])
+			}
+			checkState(t, st, modelOf(tc.ops), 3)
+		})
+	}
+}
+
+// TestCountsAfterTransitions: Counts after each step of a row's life, each
+// step made by a run of its own that resumes the journal.
+func TestCountsAfterTransitions(t *testing.T) {
+	type step struct {
+		op     op
+		counts [3]int // created, failed, doubtful after the step
+	}
+	done := func(outs ...report.Outcome) op { return op{done: outs} }
+	sameContent := func(row int) report.Outcome {
+		o := failed(row, "INVALID", "bad")
+		o.FailIdent = "f:shared content"
+		return o
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"sent, created", []step{
+			{op{sent: ids(1)}, [3]int{0, 0, 1}},
+			{done(created(1, "11")), [3]int{1, 0, 0}},
+		}},
+		{"sent, in doubt, created", []step{
+			{op{sent: ids(1)}, [3]int{0, 0, 1}},
+			{done(inDoubt(1, "NO_ANSWER", "m")), [3]int{0, 0, 1}},
+			{done(created(1, "11")), [3]int{1, 0, 0}},
+		}},
+		{"sent, failed: the row is cleared, its content failed", []step{
+			{op{sent: ids(1)}, [3]int{0, 0, 1}},
+			{done(failed(1, "INVALID", "m")), [3]int{0, 1, 0}},
+		}},
+		{"sent, failed without a content identity", []step{
+			{op{sent: ids(1)}, [3]int{0, 0, 1}},
+			{done(report.Outcome{Ident: id(1), Status: report.Failed, Code: "C"}), [3]int{0, 0, 0}},
+		}},
+		{"sent, not sent", []step{
+			{op{sent: ids(1, 2)}, [3]int{0, 0, 2}},
+			{done(notSent(1), notSent(2)), [3]int{0, 0, 0}},
+		}},
+		{"a fixed row is created after its content failed", []step{
+			{op{sent: ids(1)}, [3]int{0, 0, 1}},
+			{done(failed(1, "INVALID", "m")), [3]int{0, 1, 0}},
+			{op{sent: ids(1)}, [3]int{0, 1, 1}},
+			{done(report.Outcome{Ident: id(1), FailIdent: "f:fixed", Status: report.Created, ID: "11"}), [3]int{1, 1, 0}},
+		}},
+		// Failures are counted by content: rows of the same content count
+		// once.
+		{"two rows of the same content fail", []step{
+			{op{sent: ids(1, 2, 3)}, [3]int{0, 0, 3}},
+			{done(sameContent(1), sameContent(2), created(3, "33")), [3]int{1, 1, 0}},
+		}},
+		{"created, then in doubt, then sent again", []step{
+			{done(created(1, "11"), created(2, "22")), [3]int{2, 0, 0}},
+			{done(inDoubt(1, "D", "m")), [3]int{1, 0, 1}},
+			{op{sent: ids(1, 2)}, [3]int{0, 0, 2}},
+			{done(created(1, "11"), failed(2, "F", "m")), [3]int{1, 1, 0}},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var ops []op
+			for i, s := range tc.steps {
+				j, _ := open(t, dir, header)
+				play(t, j, []op{s.op})
+				closeJ(t, j)
+				ops = append(ops, s.op)
+
+				j, st := open(t, dir, header)
+				if c, f, d := st.Counts(); [3]int{c, f, d} != s.counts {
+					t.Errorf("after step %d: Counts() = %d, %d, %d; want %d, %d, %d", i+1, c, f, d, s.counts[0], s.counts[1], s.counts[2])
+				}
+				checkState(t, st, modelOf(ops), 5)
+				closeJ(t, j)
+			}
+		})
+	}
+}
+
+// TestReopenAppends: each run that resumes a journal appends its records
+// after the existing ones and leaves those as they were; a run that
+// records nothing leaves the file as it was.
+func TestReopenAppends(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, journal.FileName)
+	runs := [][]op{
+		{{sent: ids(1, 2, 3)}, {done: []report.Outcome{created(1, "1"), inDoubt(2, "D", "m")}}},
+		nil, // a run that records nothing
+		{{sent: ids(2, 4)}, {done: []report.Outcome{created(2, "2"), failed(4, "F", "m")}}},
+		{{sent: oddIdents[:3]}},
+		{{done: []report.Outcome{notSent(3)}}},
+	}
+	var before []byte
+	var all []op
+	for i, ops := range runs {
+		j, st := open(t, dir, header)
+		checkState(t, st, modelOf(all), 5)
+		play(t, j, ops)
+		closeJ(t, j)
+		all = append(all, ops...)
+
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(data, before) {
+			t.Fatalf("run %d changed the records before its own:\n%q\nwere\n%q", i+1, data, before)
+		}
+		added := data[len(before):]
+		wantLines := len(ops)
+		if i == 0 {
+			wantLines++ // the header
+		}
+		if n := bytes.Count(added, []byte("\n")); n != wantLines {
+			t.Errorf("run %d appended %d lines, want %d: %q", i+1, n, wantLines, added)
+		}
+		if n := bytes.Count(data, []byte(`"t":"start"`)); n != 1 {
+			t.Errorf("after run %d the journal has %d headers", i+1, n)
+		}
+		before = data
+	}
+	j, st := open(t, dir, header)
+	defer closeJ(t, j)
+	want := modelOf(all)
+	checkState(t, st, want, 5)
+	if c, f, d := st.Counts(); c != 2 || f != 1 || d != 3 {
+		t.Errorf("Counts() = %d, %d, %d; want 2 created, 1 failed, 3 doubtful", c, f, d)
 	}
 }

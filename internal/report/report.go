@@ -1,4 +1,6 @@
-// Package report writes the importer's account of every row: created.csv,
+// Package report writes the importer's account of every row: created.csv
+// (with a last column, imported, that says whether this run created the
+// row, "now", or found it created by an earlier run, "earlier"),
 // failed.csv, in_doubt.csv, not_sent.csv and summary.json.
 //
 // A [Writer] writes each outcome as it is recorded and flushes after every
@@ -53,6 +55,14 @@ type Outcome struct {
 	ID      string // HubSpot id, for Created
 	Code    string // error code, for Failed, InDoubt and NotSent
 	Message string
+	// Earlier marks a Created row that an earlier run created: this run
+	// found it in the journal (the same key, or the same content) and did
+	// not send it.
+	Earlier bool
+
+	// Ident and FailIdent are the row's identities for the journal (see
+	// package journal); they are not written to the reports.
+	Ident, FailIdent string
 }
 
 // CodeNotSent is the error code of a row that HubSpot did not process
@@ -76,6 +86,7 @@ type Counts struct {
 	Failed  int
 	InDoubt int
 	NotSent int
+	Earlier int            // of the created rows, those an earlier run created
 	Codes   map[string]int // error code → rows, over failed, in-doubt and not-sent rows
 }
 
@@ -105,7 +116,7 @@ func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string) (*W
 		width:   len(header),
 	}
 	errHeader := append(append([]string{}, header...), "error_row", "error_code", "error_message")
-	w.created.Write(append([]string{"row", "id"}, header...))
+	w.created.Write(append(append([]string{"row", "id"}, header...), "imported"))
 	w.failed.Write(errHeader)
 	w.inDoubt.Write(errHeader)
 	w.notSent.Write(errHeader)
@@ -172,6 +183,12 @@ func (w *Writer) Record(outs ...Outcome) error {
 		if o.Status == Created {
 			w.counts.Created++
 			line = appendFit(append(line, row, o.ID), o.Record, w.width)
+			when := "now"
+			if o.Earlier {
+				w.counts.Earlier++
+				when = "earlier"
+			}
+			line = append(line, when)
 			w.created.Write(line)
 		} else {
 			lw, n := w.errorReport(o.Status)
@@ -260,6 +277,7 @@ type Summary struct {
 	Failed         int            `json:"failed"`
 	InDoubt        int            `json:"in_doubt"`
 	NotSent        int            `json:"not_sent"`
+	Earlier        int            `json:"already_imported"` // of created: imported by an earlier run, not sent again
 	Requests       int            `json:"requests"`
 	Retries        int            `json:"retries"`
 	Throttled      int            `json:"throttled"`

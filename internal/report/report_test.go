@@ -41,7 +41,7 @@ func TestReportsGolden(t *testing.T) {
 		{Row: 2, Record: []string{"SKU-2", "Gadget, large", "-1"}, Status: Failed, Code: "INVALID_VALUE", Message: `price: "-1" is negative`},
 		{Row: 3, Record: []string{"SKU-3", "Multi\nline", "5"}, Status: InDoubt, Code: "HTTP_502", Message: "no clear answer"},
 		{Row: 4, Record: []string{"SKU-4"}, Status: Failed, Code: "MALFORMED_ROW", Message: "record has 1 fields"},
-		{Row: 5, Record: []string{"SKU-5", "Thing", "1"}, Status: Created, ID: "36002"},
+		{Row: 5, Record: []string{"SKU-5", "Thing", "1"}, Status: Created, ID: "36002", Earlier: true},
 		{Row: 6, Record: []string{"SKU-6", "Late", "2"}, Status: NotSent, Code: "NOT_SENT", Message: "not sent: the run stopped"},
 	}
 	if err := w.Record(outs[:2]...); err != nil {
@@ -59,7 +59,7 @@ func TestReportsGolden(t *testing.T) {
 	golden(t, "in_doubt.csv", inDoubt.Bytes())
 	golden(t, "not_sent.csv", notSent.Bytes())
 	c := w.Counts()
-	if c.Rows != 6 || c.Created != 2 || c.Failed != 2 || c.InDoubt != 1 || c.NotSent != 1 || c.Codes["HTTP_502"] != 1 || c.Codes["NOT_SENT"] != 1 {
+	if c.Rows != 6 || c.Created != 2 || c.Failed != 2 || c.InDoubt != 1 || c.NotSent != 1 || c.Earlier != 1 || c.Codes["HTTP_502"] != 1 || c.Codes["NOT_SENT"] != 1 {
 		t.Errorf("counts = %+v", c)
 	}
 }

@@ -46,7 +46,7 @@ type Recorder interface {
 // returns once the outcomes are written where a killed process cannot lose
 // them. An error is fatal.
 type Journal interface {
-	Sent(rows []int) error
+	Sent(idents []string) error
 	Await(ticket uint64) error
 	Cancel(ticket uint64)
 	Done(outs []report.Outcome) error
@@ -212,7 +212,7 @@ func (u *Uploader) conclude(items []*chunker.Item, verdict func(*chunker.Item) r
 		if err != nil {
 			return fmt.Errorf("row %d: %w", it.Row, err)
 		}
-		o.Row, o.Record = it.Row, it.Record
+		o.Row, o.Record, o.Ident, o.FailIdent = it.Row, it.Record, it.Ident, it.FailIdent
 		outs = append(outs, o)
 	}
 	return u.record(outs)
@@ -669,11 +669,16 @@ func (u *Uploader) journalSent(j job) error {
 		b.Ticket = 0 // awaited: nothing left to cancel
 		return u.Journal.Await(t)
 	}
-	rows := make([]int, len(j.items))
-	for i, it := range j.items {
-		rows[i] = it.Row
+	idents := make([]string, 0, len(j.items))
+	for _, it := range j.items {
+		if it.Ident != "" {
+			idents = append(idents, it.Ident)
+		}
 	}
-	return u.Journal.Sent(rows)
+	if len(idents) == 0 {
+		return nil
+	}
+	return u.Journal.Sent(idents)
 }
 
 // rateOf extracts what an answer says about the rate limit: the headers,

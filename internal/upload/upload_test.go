@@ -23,6 +23,7 @@ func batchOf(rows ...int) *chunker.Batch {
 	items := make([]*chunker.Item, len(rows))
 	for i, r := range rows {
 		items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, fmt.Sprint("K", r), hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": fmt.Sprint("n", r)})})
+		items[i].Ident = fmt.Sprint(r)
 	}
 	return chunker.NewBatch(items)
 }
@@ -438,8 +439,8 @@ func (l *logJournal) requests() int {
 	return len(l.hub.bodies)
 }
 
-func (l *logJournal) Sent(rows []int) error {
-	l.log("sent %v after %d requests", rows, l.requests())
+func (l *logJournal) Sent(idents []string) error {
+	l.log("sent %v after %d requests", idents, l.requests())
 	return nil
 }
 
@@ -453,7 +454,7 @@ func (l *logJournal) Cancel(t uint64) { l.log("cancel %d", t) }
 func (l *logJournal) Done(outs []report.Outcome) error {
 	var rows []string
 	for _, o := range outs {
-		rows = append(rows, fmt.Sprintf("%d:%s", o.Row, o.Code))
+		rows = append(rows, fmt.Sprintf("%s:%s", o.Ident, o.Code)) // the identity the journal records it under
 	}
 	l.log("done %v", rows)
 	return nil

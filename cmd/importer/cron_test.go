@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/sample"
+)
+
+// cronWorld is a machine for a cron test: a folder that stands for the
+// root of the file system the samples name, an emulator for HubSpot, and
+// the importer and a mail command on PATH.
+type cronWorld struct {
+	t      *testing.T
+	root   string // stands for "/"
+	emu    *emulator.Server
+	url    string
+	path   string // PATH with the importer and mail first
+	export string // the nightly export, overwritten each night
+	rows   []string
+	header string
+}
+
+func newCronWorld(t *testing.T, bin, exportPath string) *cronWorld {
+	t.Helper()
+	w := &cronWorld{t: t, root: t.TempDir()}
+	w.emu = emulator.New(emulator.Config{Token: "pat-cron", RateMax: -1, Seed: 61})
+	var deals []string
+	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
+		deals = append(deals, fmt.Sprint(id))
+	}
+	w.emu.SeedObjects("deals", deals...)
+	w.emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+	srv := httptest.NewServer(w.emu)
+	t.Cleanup(srv.Close)
+	w.url = srv.URL
+	binDir := w.file("/usr/local/bin")
+	must(t, os.MkdirAll(binDir, 0o755))
+	must(t, os.Symlink(bin, filepath.Join(binDir, "importer")))
+	mail := fmt.Sprintf("#!/bin/sh\ncat >> %s\n", w.file("/var/mail/sent"))
+	must(t, os.WriteFile(filepath.Join(binDir, "mail"), []byte(mail), 0o755))
+	w.path = binDir + string(os.PathListSeparator) + os.Getenv("PATH")
+	for _, dir := range []string{"/srv/exports", "/etc/importer", "/var/log", "/var/mail", "/data"} {
+		must(t, os.MkdirAll(w.file(dir), 0o700))
+	}
+	must(t, os.WriteFile(w.file("/etc/importer/token"), []byte("pat-cron\n"), 0o600))
+	root, _ := filepath.Abs("../..")
+	mapping, err := os.ReadFile(filepath.Join(root, "samples/mapping.yaml"))
+	must(t, err)
+	for _, m := range []string{"/srv/exports/mapping.yaml", "/data/mapping.yaml"} {
+		must(t, os.WriteFile(w.file(m), mapping, 0o600))
+	}
+	var all bytes.Buffer
+	must(t, sample.Write(&all, 120, 61, nil))
+	lines := strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n")
+	w.header, w.rows = lines[0], lines[1:]
+	for i := range w.rows {
+		w.rows[i] = strings.TrimSuffix(w.rows[i], "\n") + "\n"
+	}
+	w.export = w.file(exportPath)
+	return w
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// file maps an absolute path of the samples into the world.
+func (w *cronWorld) file(abs string) string { return filepath.Join(w.root, filepath.FromSlash(abs)) }
+
+// localize rewrites the absolute paths a sample names into the world.
+func (w *cronWorld) localize(s string) string {
+	for _, p := range []string{"/srv/exports", "/etc/importer", "/var/log", "/data"} {
+		s = strings.ReplaceAll(s, p, w.file(p))
+	}
+	return s
+}
+
+// night writes the export of rows [from, to) of the generated file.
+func (w *cronWorld) night(from, to int) {
+	w.t.Helper()
+	must(w.t, os.WriteFile(w.export, []byte(w.header+strings.Join(w.rows[from:to], "")), 0o600))
+}
+
+// mail returns what the mail command was given so far.
+func (w *cronWorld) mail() string {
+	b, _ := os.ReadFile(w.file("/var/mail/sent"))
+	return string(b)
+}
+
+// summary reads the summary.json of the run into out.
+func (w *cronWorld) summary(out string) report.Summary {
+	w.t.Helper()
+	var s report.Summary
+	data, err := os.ReadFile(filepath.Join(out, report.SummaryFile))
+	must(w.t, err)
+	must(w.t, json.Unmarshal(data, &s))
+	return s
+}
+
+// cronJob is one way a scheduler runs the importer: a shell command line
+// (crontab) or an argument list (Kubernetes), with its environment.
+type cronJob struct {
+	shell string   // a crontab command, run with sh -c
+	args  []string // or the container's arguments
+	env   []string
+	out   string // its --out, in the world
+}
+
+func (w *cronWorld) command(job cronJob) *exec.Cmd {
+	var cmd *exec.Cmd
+	if job.shell != "" {
+		cmd = exec.Command("sh", "-c", job.shell)
+	} else {
+		cmd = exec.Command(w.file("/usr/local/bin/importer"), job.args...)
+	}
+	cmd.Dir = w.root
+	cmd.Env = append(os.Environ(), "PATH="+w.path, "HUBSPOT_BASE_URL="+w.url, "HUBSPOT_ACCESS_TOKEN=", "IMPORTER_RATE=0")
+	cmd.Env = append(cmd.Env, job.env...)
+	return cmd
+}
+
+// run runs the job to its end and returns its exit code (a shell job's
+// is the importer's, read from its summary) and output.
+func (w *cronWorld) run(job cronJob) (int, string) {
+	w.t.Helper()
+	out, err := w.command(job).CombinedOutput()
+	code := exitOf(err)
+	if job.shell != "" {
+		code = w.summary(job.out).ExitCode
+	}
+	return code, string(out)
+}
+
+// cronCommand takes the command of the first crontab entry in text: the
+// environment lines before it, and the line without its five schedule
+// fields.
+func cronCommand(t *testing.T, text string) (command string, env []string) {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.Contains(strings.Fields(line)[0], "="):
+			env = append(env, line)
+		default:
+			fields := strings.Fields(line)
+			if len(fields) < 6 {
+				t.Fatalf("crontab line %q", line)
+			}
+			rest := line
+			for range 5 {
+				rest = strings.TrimSpace(rest[strings.Index(rest, " "):])
+			}
+			return strings.ReplaceAll(rest, `\%`, "%"), env
+		}
+	}
+	t.Fatal("no crontab entry")
+	return "", nil
+}
+
+// readmeCron takes the crontab line of the README's cron section.
+func readmeCron(t *testing.T, readme string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(readme, "**The same command every night.**")
+	if !ok {
+		t.Fatal("the README has no nightly cron section")
+	}
+	_, block, ok := strings.Cut(after, "```cron\n")
+	if !ok {
+		t.Fatal("the README's cron section has no crontab line")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	return block
+}
+
+// TestCronAsWritten runs the README's crontab line and both samples as
+// written, with their paths moved into a temporary folder and the API root
+// to an emulator: two nights whose exports overlap, a rerun of a night,
+// and a night whose run overlaps the one before.
+func TestCronAsWritten(t *testing.T) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	must(t, err)
+	crontab, err := os.ReadFile(filepath.Join(root, "samples/cron/crontab"))
+	must(t, err)
+	manifest, err := os.ReadFile(filepath.Join(root, "samples/cron/cronjob.yaml"))
+	must(t, err)
+
+	jobs := map[string]func(w *cronWorld) cronJob{
+		"README": func(w *cronWorld) cronJob {
+			cmd, env := cronCommand(t, readmeCron(t, string(readme)))
+			return cronJob{shell: w.localize(cmd), env: env, out: w.file("/srv/exports/line_items.import")}
+		},
+		"samples/cron/crontab": func(w *cronWorld) cronJob {
+			cmd, env := cronCommand(t, string(crontab))
+			for i := range env {
+				env[i] = w.localize(env[i])
+			}
+			return cronJob{shell: w.localize(cmd), env: env, out: w.file("/srv/exports/line_items.import")}
+		},
+		"samples/cron/cronjob.yaml": func(w *cronWorld) cronJob {
+			var cj struct {
+				Spec struct {
+					JobTemplate struct {
+						Spec struct {
+							Template struct {
+								Spec struct {
+									Containers []struct {
+										Args []string
+										Env  []struct{ Name, Value string }
+									}
+								}
+							}
+						}
+					} `yaml:"jobTemplate"`
+				}
+			}
+			must(t, yaml.Unmarshal(manifest, &cj))
+			c := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+			job := cronJob{out: w.file("/data/run")}
+			for _, a := range c.Args {
+				job.args = append(job.args, w.localize(a))
+			}
+			for _, e := range c.Env {
+				if e.Name == "HUBSPOT_ACCESS_TOKEN" { // from the Secret
+					e.Value = "pat-cron"
+				}
+				job.env = append(job.env, e.Name+"="+w.localize(e.Value))
+			}
+			return job
+		},
+	}
+	exports := map[string]string{"README": "/srv/exports/line_items.csv", "samples/cron/crontab": "/srv/exports/line_items.csv",
+		"samples/cron/cronjob.yaml": "/data/line_items.csv"}
+	for name, jobOf := range jobs {
+		t.Run(name, func(t *testing.T) {
+			w := newCronWorld(t, bin, exports[name])
+			job := jobOf(w)
+
+			w.night(0, 40)
+			if code, out := w.run(job); code != 0 || w.emu.LineItemCount() != 40 {
+				t.Fatalf("night 1: exit %d, portal %d\n%s", code, w.emu.LineItemCount(), out)
+			}
+			w.night(20, 70) // half of it repeats night 1
+			if code, out := w.run(job); code != 0 || w.emu.LineItemCount() != 70 {
+				t.Fatalf("night 2: exit %d, portal %d\n%s", code, w.emu.LineItemCount(), out)
+			}
+			if s := w.summary(job.out); s.Rows != 50 || s.Created != 50 || s.Earlier != 20 {
+				t.Errorf("night 2: summary %+v; want 50 rows, 20 of them imported earlier", s)
+			}
+			creates := w.emu.Stats().BatchCreates
+			if code, out := w.run(job); code != 0 || w.emu.Stats().BatchCreates != creates {
+				t.Fatalf("rerun of night 2: exit %d, %d creates sent\n%s", code, w.emu.Stats().BatchCreates-creates, out)
+			}
+
+			// Night 3 starts while night 2's (slow) run still holds --out.
+			w.night(60, 120)
+			w.emu.SetFaults(emulator.Faults{Latency: 300 * time.Millisecond})
+			lockFile := filepath.Join(job.out, ".lock")
+			before, _ := os.ReadFile(lockFile) // the holder before: night 2's rerun
+			slow := w.command(job)
+			var slowOut bytes.Buffer
+			slow.Stdout, slow.Stderr = &slowOut, &slowOut
+			must(t, slow.Start())
+			lockHeld := func() bool { // the new run wrote its pid and start time
+				b, _ := os.ReadFile(lockFile)
+				return len(b) > 0 && !bytes.Equal(b, before)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for !lockHeld() {
+				if time.Now().After(deadline) {
+					slow.Process.Kill()
+					t.Fatalf("the first run never took the lock\n%s", slowOut.String())
+				}
+				time.Sleep(20 * time.Millisecond) // polling a child process: there is no clock to fake
+			}
+			second := w.command(job)
+			out, err := second.CombinedOutput()
+			if job.shell == "" {
+				if code := exitOf(err); code != 75 {
+					t.Errorf("overlapping run: exit %d, want 75\n%s", code, out)
+				}
+			} else if !strings.Contains(string(out)+w.mail(), "exited 75") {
+				t.Errorf("overlapping run: want it to exit 75, and the crontab line to say so\n%s\nmail: %s", out, w.mail())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- slow.Wait() }()
+			select {
+			case err := <-done:
+				if job.shell == "" && exitOf(err) != 0 {
+					t.Fatalf("night 3: exit %d\n%s", exitOf(err), slowOut.String())
+				}
+			case <-ctx.Done():
+				slow.Process.Kill()
+				t.Fatal("night 3 did not finish")
+			}
+			if n := w.emu.LineItemCount(); n != 120 {
+				t.Fatalf("after night 3 the portal holds %d line items, want 120", n)
+			}
+			bySKU := map[string]bool{}
+			for _, li := range w.emu.LineItems() {
+				if bySKU[li.Properties["hs_sku"]] {
+					t.Fatalf("SKU %s created twice", li.Properties["hs_sku"])
+				}
+				bySKU[li.Properties["hs_sku"]] = true
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package importer
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/report"
+)
+
+// Runs that repeat rows: nightly exports that overlap, reruns, edited
+// files and mappings, fixed rows fed back. The journal recognises a row by
+// its key (with a key property) or by its content, across runs and files,
+// and never creates a row twice.
+
+// lines returns the header and the data lines of a sample file.
+func lines(input []byte) (string, []string) {
+	all := strings.SplitAfter(strings.TrimSuffix(string(input), "\n"), "\n")
+	for i := range all {
+		all[i] = strings.TrimSuffix(all[i], "\n") + "\n"
+	}
+	return all[0], all[1:]
+}
+
+// fileOf joins a header and data lines into a file.
+func fileOf(header string, data ...[]string) []byte {
+	var b strings.Builder
+	b.WriteString(header)
+	for _, d := range data {
+		for _, l := range d {
+			b.WriteString(l)
+		}
+	}
+	return []byte(b.String())
+}
+
+// createdWhen reads created.csv into row → "now" or "earlier".
+func createdWhen(t *testing.T, dir string) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	for _, rec := range readCSV(t, filepath.Join(dir, report.CreatedFile))[1:] {
+		out[atoi(rec[0])] = rec[len(rec)-1]
+	}
+	return out
+}
+
+// TestNightlyOverlap: night 2's file repeats half of night 1's rows and
+// adds new ones. Only the new rows are created; the repeated ones are
+// reported created earlier, with their ids. A rerun of either night sends
+// nothing. With a key, a repeated row whose values changed is still the
+// same row; without one, a changed row is a new row.
+func TestNightlyOverlap(t *testing.T) {
+	for _, keyedRun := range []bool{true, false} {
+		t.Run(fmt.Sprint("key=", keyedRun), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				emu := newPortal(emulator.Config{RateMax: -1, Seed: 51})
+				header, data := lines(generate(t, 30, 51))
+				night1 := fileOf(header, data[:20])
+				// Night 2: rows 11-30 of the export; row 15's quantity changed.
+				edited := withField(t, data[14], 3, "999")
+				night2 := fileOf(header, data[10:14], []string{edited}, data[15:30])
+				client := inMemory(t, emu, time.Minute)
+				o := withJournal(options(t, night1, client))
+				if keyedRun {
+					o = keyed(t, emu, o, client)
+				}
+				sum, err := Run(context.Background(), o)
+				if err != nil || sum.Created != 20 || emu.LineItemCount() != 20 {
+					t.Fatalf("night 1: err %v, summary %+v", err, sum)
+				}
+				idsBySKU := map[string]string{}
+				for _, li := range emu.LineItems() {
+					idsBySKU[li.Properties["hs_sku"]] = li.ID
+				}
+
+				o.Input = strings.NewReader(string(night2))
+				sum, err = Run(context.Background(), o)
+				wantNew := 10 // rows 21-30
+				if !keyedRun {
+					wantNew = 11 // and the changed row 15: a row is its content
+				}
+				if err != nil || sum.Rows != 20 || sum.Created != 20 || sum.Earlier != 20-wantNew {
+					t.Fatalf("night 2: err %v, summary %+v; want 20 rows, %d of them new", err, sum, wantNew)
+				}
+				if n := emu.LineItemCount(); n != 20+wantNew {
+					t.Fatalf("night 2: the portal holds %d line items, want %d", n, 20+wantNew)
+				}
+				when := createdWhen(t, o.OutDir)
+				for _, rec := range readCSV(t, filepath.Join(o.OutDir, report.CreatedFile))[1:] {
+					row, id, sku := atoi(rec[0]), rec[1], rec[2]
+					repeated := row <= 10 && (keyedRun || row != 5)
+					if repeated && (when[row] != "earlier" || idsBySKU[sku] != id) {
+						t.Errorf("night 2 row %d (%s): %s as %s; want created earlier as %s", row, sku, when[row], id, idsBySKU[sku])
+					}
+					if !repeated && when[row] != "now" {
+						t.Errorf("night 2 row %d (%s): %s, want created now", row, sku, when[row])
+					}
+				}
+				checkAccounting(t, o.OutDir, 20, sum, nil)
+
+				for night, file := range [][]byte{night1, night2} {
+					o.Input = strings.NewReader(string(file))
+					before := emu.Stats().BatchCreates
+					sum, err = Run(context.Background(), o)
+					if err != nil || sum.Requests != 0 || emu.Stats().BatchCreates != before || sum.Earlier != 20 {
+						t.Fatalf("rerun of night %d: err %v, summary %+v; want nothing sent, every row created earlier", night+1, err, sum)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestIdenticalRowsAreRowsOfTheirOwn: without a key, n identical rows are
+// n line items; a rerun creates none, and a file with one more copy
+// creates one more.
+func TestIdenticalRowsAreRowsOfTheirOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 52})
+		header, data := lines(generate(t, 2, 52))
+		o := withJournal(options(t, fileOf(header, []string{data[0], data[0], data[1]}), inMemory(t, emu, time.Minute)))
+		o.BatchSize = 10
+		if sum, err := Run(context.Background(), o); err != nil || sum.Created != 3 || emu.LineItemCount() != 3 {
+			t.Fatalf("first run: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+		o.Input = strings.NewReader(string(fileOf(header, []string{data[0], data[1], data[0]})))
+		if sum, err := Run(context.Background(), o); err != nil || sum.Earlier != 3 || emu.LineItemCount() != 3 {
+			t.Fatalf("rerun: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+		o.Input = strings.NewReader(string(fileOf(header, []string{data[0], data[0], data[0], data[1]})))
+		if sum, err := Run(context.Background(), o); err != nil || sum.Earlier != 3 || sum.Created != 4 || emu.LineItemCount() != 4 {
+			t.Fatalf("a third copy: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+	})
+}
+
+// TestRejectedRowsStayRejectedUntilFixed: a row HubSpot rejected is not
+// sent again by a rerun of the same file (failed.csv holds only rows a
+// rerun does not send); the fixed row, fed back in a file of its own, is
+// sent and created; then the original command sends nothing.
+func TestRejectedRowsStayRejectedUntilFixed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 53})
+		header, data := lines(generate(t, 5, 53))
+		bad := withField(t, data[2], 6, "XYZ") // a currency HubSpot refuses
+		// No property definitions: HubSpot itself rejects the row.
+		file := fileOf(header, data[:2], []string{bad}, data[3:])
+		client := inMemory(t, emu, time.Minute)
+		o := keyed(t, emu, withJournal(options(t, file, client)), client)
+		o.Mapping = sampleSpec(t)
+		sum, err := Run(context.Background(), o)
+		var ie *IncompleteError
+		if !errors.As(err, &ie) || sum.Failed != 1 || sum.Created != 4 {
+			t.Fatalf("first run: err %v, summary %+v", err, sum)
+		}
+		requests := emu.Stats().BatchCreates
+		o.Input = strings.NewReader(string(file))
+		sum, _ = Run(context.Background(), o)
+		if emu.Stats().BatchCreates != requests || sum.Failed != 1 || sum.Earlier != 4 {
+			t.Fatalf("rerun: %d creates sent, summary %+v; want none, the rejection carried over", emu.Stats().BatchCreates-requests, sum)
+		}
+		failed := readCSV(t, filepath.Join(o.OutDir, report.FailedFile))
+		if len(failed) != 2 || !strings.Contains(failed[1][len(failed[1])-1], "earlier run") {
+			t.Fatalf("failed.csv %v", failed)
+		}
+		o.Input = strings.NewReader(string(fileOf(header, []string{data[2]})))
+		if sum, err := Run(context.Background(), o); err != nil || sum.Created != 1 || sum.Earlier != 0 || emu.LineItemCount() != 5 {
+			t.Fatalf("fixed row fed back: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+		// The original file again: the key names the line item the fixed row
+		// created, so the spoilt row is that row, created earlier.
+		o.Input = strings.NewReader(string(file))
+		if sum, err := Run(context.Background(), o); err != nil || emu.LineItemCount() != 5 || sum.Earlier != 5 || sum.Requests != 0 {
+			t.Fatalf("the original file again: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+	})
+}
+
+// withField returns a CSV line with its field col (from 0) set to v.
+func withField(t *testing.T, line string, col int, v string) string {
+	t.Helper()
+	rec, err := csv.NewReader(strings.NewReader(line)).Read()
+	if err != nil || col >= len(rec) {
+		t.Fatalf("line %q: %v", line, err)
+	}
+	rec[col] = v
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(rec)
+	w.Flush()
+	return b.String()
+}
