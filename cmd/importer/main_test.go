@@ -833,3 +833,135 @@ func TestUntilMidnight(t *testing.T) {
 		t.Errorf("the explained error lost its StopError: %v", err)
 	}
 }
+
+// TestInterruptedThenBothInstructions: a run is stopped (SIGTERM); then the
+// user follows both of the README's instructions: feed back a fixed
+// failed.csv, and rerun the same command. No row is created twice, every
+// row ends up created once, and failed.csv never holds a row the rerun
+// sends. Then the mapping gets a comment (an edit that changes nothing)
+// and the command runs again: nothing is sent.
+func TestInterruptedThenBothInstructions(t *testing.T) {
+	bin := buildBinary(t)
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprint("key=", keyed), func(t *testing.T) {
+			const n = 3000
+			p := newExternalPortal(t, 1)
+			f, err := os.Create(p.input)
+			must(t, err)
+			must(t, sample.Write(f, n, 8, func(i int, r *sample.Row) {
+				if i%100 == 0 {
+					r.Currency = "XYZ" // the portal has no such option: the row fails
+				}
+			}))
+			f.Close()
+			p.n = n
+			extra := []string{"--rate", "3"}
+			if keyed {
+				extra = append(extra, "--key-property", keyProp)
+			}
+			first := p.command(bin, extra...)
+			var out bytes.Buffer
+			first.Stdout, first.Stderr = &out, &out
+			must(t, first.Start())
+			p.waitForRows(t, first, 300, &out)
+			first.Process.Signal(syscall.SIGTERM)
+			if code := exitOf(first.Wait()); code != 130 {
+				t.Fatalf("first run: exit %d\n%s", code, out.String())
+			}
+			sum := p.summary(t)
+			if sum.NotSent == 0 {
+				t.Fatalf("first run: summary %+v; want rows not sent", sum)
+			}
+			failed := readCSVFile(t, filepath.Join(p.outDir(), "failed.csv"))
+			for _, rec := range failed[1:] {
+				if rec[len(rec)-2] == "NOT_SENT" || rec[6] != "XYZ" {
+					t.Fatalf("failed.csv holds a row the rerun sends: %v", rec)
+				}
+			}
+
+			// Instruction 1: fix failed.csv (copied out of --out) and feed it back.
+			for _, rec := range failed[1:] {
+				rec[6] = "EUR"
+			}
+			fixed := filepath.Join(p.dir, "fixed.csv")
+			writeCSVFile(t, fixed, failed)
+			feed := exec.Command(bin, append([]string{"--base-url", p.url, "--mapping", filepath.Join(repoRoot(t), "samples/mapping.yaml"), "--rate", "0"}, append(extra[2:], fixed)...)...)
+			feed.Dir = p.dir
+			feed.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-external", "IMPORTER_OUT="+p.outDir())
+			if msg, err := feed.CombinedOutput(); exitOf(err) != 0 {
+				t.Fatalf("feeding back the fixed failed.csv: exit %d\n%s", exitOf(err), msg)
+			}
+			// Instruction 2: rerun the same command.
+			rerun := p.command(bin, append([]string{"--rate", "0"}, extra[2:]...)...)
+			msg, err := rerun.CombinedOutput()
+			if code := exitOf(err); code != 3 && code != 0 {
+				t.Fatalf("rerun: exit %d\n%s", code, msg)
+			}
+			bySKU := map[string]int{}
+			for _, li := range p.emu.LineItems() {
+				bySKU[li.Properties["hs_sku"]]++
+				if bySKU[li.Properties["hs_sku"]] > 1 {
+					t.Fatalf("SKU %s created twice", li.Properties["hs_sku"])
+				}
+			}
+			// Rows the first run never read were never in its failed.csv, so
+			// they are still unfixed.
+			fixedRows := len(failed) - 1
+			if want := n - n/100 + fixedRows; len(bySKU) != want {
+				t.Fatalf("the portal holds %d line items, want %d; summary %+v\n%s", len(bySKU), want, p.summary(t), msg)
+			}
+			sum = p.summary(t)
+			// Without a key, a fixed row is new content and the spoilt one in
+			// the original file stays rejected; with a key, the fixed row is
+			// the row, created earlier.
+			wantFailed := n / 100
+			if keyed {
+				wantFailed -= fixedRows
+			}
+			if sum.Failed != wantFailed || sum.Created != n-wantFailed || sum.NotSent != 0 || sum.InDoubt != 0 {
+				t.Errorf("rerun: summary %+v; want %d rows failed (%d fixed and fed back) and every other row created", sum, wantFailed, fixedRows)
+			}
+
+			// An edit of the mapping that changes nothing sent.
+			mapping, _ := os.ReadFile(filepath.Join(repoRoot(t), "samples/mapping.yaml"))
+			edited := filepath.Join(p.dir, "mapping.yaml")
+			must(t, os.WriteFile(edited, append([]byte("# edited by hand\n"), mapping...), 0o600))
+			creates := p.emu.Stats().BatchCreates
+			again := exec.Command(bin, append([]string{"--base-url", p.url, "--mapping", edited, "--log-format", "json", "--rate", "0"}, append(extra[2:], p.input)...)...)
+			again.Dir = p.dir
+			again.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-external")
+			wantExit := 0
+			if wantFailed > 0 {
+				wantExit = 3
+			}
+			if msg, err := again.CombinedOutput(); exitOf(err) != wantExit || p.emu.Stats().BatchCreates != creates {
+				t.Fatalf("after a comment in the mapping: exit %d, %d creates sent\n%s", exitOf(err), p.emu.Stats().BatchCreates-creates, msg)
+			}
+		})
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	root, err := filepath.Abs("../..")
+	must(t, err)
+	return root
+}
+
+func readCSVFile(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	must(t, err)
+	return recs
+}
+
+func writeCSVFile(t *testing.T, path string, recs [][]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	must(t, err)
+	w := csv.NewWriter(f)
+	must(t, w.WriteAll(recs))
+	must(t, f.Close())
+}
