@@ -7,13 +7,13 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lineitems/importer/internal/command"
 	"github.com/lineitems/importer/internal/hubspot"
 )
 
@@ -23,40 +23,16 @@ var version = "dev"
 // errHelp is returned when -h or --help was asked for; it exits 0.
 var errHelp = flag.ErrHelp
 
-// Commands besides the import itself.
-const (
-	cmdImport      = ""
-	cmdValidate    = "validate"
-	cmdInitMapping = "init-mapping"
-)
-
-// config is everything the command line and environment say.
+// config is everything the command line and environment say: the run's
+// Config, and what only main uses.
 type config struct {
-	command      string // cmdImport, cmdValidate or cmdInitMapping
-	input        string // "-" for standard input
-	mappingPath  string
-	baseURL      string
-	outDir       string
-	rate         float64
-	workers      int
-	batchSize    int
-	sandbox      bool
-	dryRun       bool
-	logFormat    string
-	logLevel     string
-	tokenFile    string
-	timeout      time.Duration
-	maxAttempts  int
-	retryInDoubt bool
-	keyProperty  string
-	dailyReserve int
-	restart      bool
-	waitLock     time.Duration
-	settleDelay  time.Duration
-	version      bool
-	cpuProfile   string
-	summaryJSON  string
-	token        hubspot.Token
+	command.Config
+	logFormat  string
+	logLevel   string
+	tokenFile  string
+	version    bool
+	cpuProfile string
+	restart    bool // refused: see parseConfig
 }
 
 const usageText = `Usage: importer [flags] FILE.csv
@@ -104,8 +80,8 @@ Flags:
 // parseConfig reads flags and environment. Problems are *usageError values.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	c := &config{}
-	if len(args) > 0 && (args[0] == cmdValidate || args[0] == cmdInitMapping) {
-		c.command, args = args[0], args[1:]
+	if len(args) > 0 && (args[0] == command.Validate || args[0] == command.InitMapping) {
+		c.Command, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("importer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -117,28 +93,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if v := getenv("HUBSPOT_BASE_URL"); v != "" {
 		baseDefault = v
 	}
-	fs.StringVar(&c.mappingPath, "mapping", "", "YAML mapping `file`; without it every column maps to the property of the same name")
-	fs.StringVar(&c.baseURL, "base-url", baseDefault, "API root `URL` (env HUBSPOT_BASE_URL); plain http only to loopback hosts")
-	fs.StringVar(&c.outDir, "out", "", "report `folder` (default: the input's name with .import, e.g. line_items.import/)")
-	fs.Float64Var(&c.rate, "rate", 9, "requests per second at most, counted per rolling 10 s (9 = 90 per 10 s, under the smallest portal's 100); 0: only HubSpot's limit")
-	fs.IntVar(&c.dailyReserve, "daily-reserve", 0, "stop cleanly when the portal's daily quota is down to `N` requests, leaving them to other integrations")
-	fs.IntVar(&c.workers, "workers", 32, "requests in flight at most")
-	fs.IntVar(&c.batchSize, "batch-size", hubspot.MaxBatchInputs, "rows per request, 1 to 100")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "import into a built-in HubSpot emulator on a loopback port (no token, no network)")
-	fs.BoolVar(&c.dryRun, "dry-run", false, "read, map and batch everything and write the reports and batches.jsonl; send nothing")
+	fs.StringVar(&c.MappingPath, "mapping", "", "YAML mapping `file`; without it every column maps to the property of the same name")
+	fs.StringVar(&c.BaseURL, "base-url", baseDefault, "API root `URL` (env HUBSPOT_BASE_URL); plain http only to loopback hosts")
+	fs.StringVar(&c.OutDir, "out", "", "report `folder` (default: the input's name with .import, e.g. line_items.import/)")
+	fs.Float64Var(&c.Rate, "rate", 9, "requests per second at most, counted per rolling 10 s (9 = 90 per 10 s, under the smallest portal's 100); 0: only HubSpot's limit")
+	fs.IntVar(&c.DailyReserve, "daily-reserve", 0, "stop cleanly when the portal's daily quota is down to `N` requests, leaving them to other integrations")
+	fs.IntVar(&c.Workers, "workers", 32, "requests in flight at most")
+	fs.IntVar(&c.BatchSize, "batch-size", hubspot.MaxBatchInputs, "rows per request, 1 to 100")
+	fs.BoolVar(&c.Sandbox, "sandbox", false, "import into a built-in HubSpot emulator on a loopback port (no token, no network)")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "read, map and batch everything and write the reports and batches.jsonl; send nothing")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "console or json (default: console on a terminal, json otherwise)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.tokenFile, "token-file", "", "read the access token from `file` instead of HUBSPOT_ACCESS_TOKEN")
-	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "time limit of one HTTP request")
-	fs.IntVar(&c.maxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
-	fs.BoolVar(&c.retryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
-	fs.StringVar(&c.keyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
-	fs.DurationVar(&c.waitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
+	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "time limit of one HTTP request")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
+	fs.BoolVar(&c.RetryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
+	fs.StringVar(&c.KeyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
+	fs.DurationVar(&c.WaitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
 	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see the README)")
-	fs.DurationVar(&c.settleDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
+	fs.DurationVar(&c.LookupDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `file`")
-	fs.StringVar(&c.summaryJSON, "summary-json", "", "also write the summary as JSON to `path` (- for standard output; the human summary then goes to standard error)")
+	fs.StringVar(&c.SummaryJSON, "summary-json", "", "also write the summary as JSON to `path` (- for standard output; the human summary then goes to standard error)")
 	if err := applyEnv(fs, getenv); err != nil {
 		return nil, err
 	}
@@ -151,8 +127,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.version {
 		return c, nil
 	}
-	if c.mappingPath != "" {
-		if err := applyMappingSettings(fs, c.mappingPath, getenv); err != nil {
+	if c.MappingPath != "" {
+		if err := applyMappingSettings(fs, c.MappingPath, getenv); err != nil {
 			return nil, err
 		}
 	}
@@ -160,23 +136,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		fs.Usage()
 		return nil, &usageError{fmt.Sprintf("want exactly one input file, got %d arguments", fs.NArg())}
 	}
-	c.input = fs.Arg(0)
+	c.Input = fs.Arg(0)
 	switch {
-	case c.rate < 0:
+	case c.Rate < 0:
 		return nil, &usageError{"--rate must not be negative"}
-	case c.workers < 1:
+	case c.Workers < 1:
 		return nil, &usageError{"--workers must be at least 1"}
-	case c.batchSize < 1 || c.batchSize > hubspot.MaxBatchInputs:
+	case c.BatchSize < 1 || c.BatchSize > hubspot.MaxBatchInputs:
 		return nil, &usageError{fmt.Sprintf("--batch-size must be between 1 and %d", hubspot.MaxBatchInputs)}
-	case c.maxAttempts < 1:
+	case c.MaxAttempts < 1:
 		return nil, &usageError{"--max-attempts must be at least 1"}
-	case c.timeout <= 0:
+	case c.Timeout <= 0:
 		return nil, &usageError{"--timeout must be positive"}
-	case c.dailyReserve < 0:
+	case c.DailyReserve < 0:
 		return nil, &usageError{"--daily-reserve must not be negative"}
-	case c.settleDelay < 0:
+	case c.LookupDelay < 0:
 		return nil, &usageError{"--lookup-delay must not be negative"}
-	case c.waitLock < 0:
+	case c.WaitLock < 0:
 		return nil, &usageError{"--wait-lock must not be negative"}
 	case c.restart:
 		return nil, &usageError{"--restart is gone: the importer now recognises rows by their key or their content across runs and input files, " +
@@ -186,28 +162,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
 	}
-	if c.command == cmdValidate {
-		c.dryRun = true
+	if c.Command == command.Validate {
+		c.DryRun = true
 	}
-	if c.outDir == "" {
-		c.outDir = defaultOutDir(c.input, c.command, c.dryRun)
+	if c.OutDir == "" {
+		c.OutDir = command.DefaultOutDir(c.Input, c.Command, c.DryRun)
 	}
-	if c.sandbox {
+	if c.Sandbox {
 		return c, nil
 	}
-	if _, err := hubspot.ValidateBaseURL(c.baseURL); err != nil {
+	if _, err := hubspot.ValidateBaseURL(c.BaseURL); err != nil {
 		return nil, &usageError{err.Error()}
 	}
 	tok, err := loadToken(c.tokenFile, getenv)
 	if err != nil {
 		var ue *usageError
 		// A dry run and init-mapping work without a token, without the portal's checks.
-		if (c.command == cmdInitMapping || (c.dryRun && c.command != cmdValidate)) && errors.As(err, &ue) && tok.Empty() && c.tokenFile == "" {
+		if (c.Command == command.InitMapping || (c.DryRun && c.Command != command.Validate)) && errors.As(err, &ue) && tok.Empty() && c.tokenFile == "" {
 			return c, nil
 		}
 		return nil, err
 	}
-	c.token = tok
+	c.Token = tok
 	return c, nil
 }
 
@@ -292,24 +268,4 @@ func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
 		return t, &usageError{"no access token: set HUBSPOT_ACCESS_TOKEN or give --token-file (or use --sandbox or --dry-run)"}
 	}
 	return t, nil
-}
-
-// defaultOutDir names the report folder, in the working directory, after
-// the input: data/line_items.csv → line_items.import (line_items.validate
-// for validate, line_items.dry-run for a dry run, so that neither writes
-// over a real import's reports), standard input → stdin.import.
-func defaultOutDir(input, command string, dryRun bool) string {
-	ext := ".import"
-	switch {
-	case command == cmdValidate:
-		ext = ".validate"
-	case dryRun:
-		ext = ".dry-run"
-	}
-	if input == "-" {
-		return "stdin" + ext
-	}
-	base := filepath.Base(input)
-	base = strings.TrimSuffix(base, filepath.Ext(base))
-	return base + ext
 }

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/lineitems/importer/internal/command"
 	_ "time/tzdata" // portal time zones, also in an image without zoneinfo
 )
 
@@ -43,8 +45,8 @@ func importerMain() int {
 		fmt.Println("importer", version)
 		return exitOK
 	}
-	out := console{stdout: os.Stdout, stderr: &barWriter{w: os.Stderr}, terminal: isTerminal(os.Stderr)}
-	log, err := newLogger(cfg.logFormat, cfg.logLevel, out.stderr, out.terminal)
+	out := command.Console{Stdout: os.Stdout, Stderr: &command.BarWriter{W: os.Stderr}, Terminal: isTerminal(os.Stderr)}
+	log, err := newLogger(cfg.logFormat, cfg.logLevel, out.Stderr, out.Terminal)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "importer:", err)
 		return exitUsage
@@ -60,7 +62,8 @@ func importerMain() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = run(ctx, cfg, log, out)
+	cfg.Version, cfg.ExitCode = version, exitCode
+	err = command.Run(ctx, cfg.Config, log, out)
 	if err != nil && exitCode(err) != exitRowsFailed {
 		fmt.Fprintln(os.Stderr, "importer:", err)
 	}

@@ -20,8 +20,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lineitems/importer/internal/command"
 	"github.com/lineitems/importer/internal/emulator"
-	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/runlock"
@@ -65,22 +65,22 @@ func TestParseConfig(t *testing.T) {
 		errText string
 	}{
 		{name: "defaults", args: []string{"data/line_items.csv"}, env: withTok, check: func(t *testing.T, c *config) {
-			if c.outDir != "line_items.import" || c.rate != 9 || c.workers != 32 || c.batchSize != 100 || c.token.Reveal() != "pat-env" || c.baseURL != "https://api.hubapi.com" {
+			if c.OutDir != "line_items.import" || c.Rate != 9 || c.Workers != 32 || c.BatchSize != 100 || c.Token.Reveal() != "pat-env" || c.BaseURL != "https://api.hubapi.com" {
 				t.Errorf("config = %+v", c)
 			}
 		}},
 		{name: "token file wins", args: []string{"--token-file", tokFile, "a.csv"}, env: withTok, check: func(t *testing.T, c *config) {
-			if c.token.Reveal() != "pat-from-file" {
-				t.Errorf("token from %q", c.token.Reveal())
+			if c.Token.Reveal() != "pat-from-file" {
+				t.Errorf("token from %q", c.Token.Reveal())
 			}
 		}},
 		{name: "base url from env", args: []string{"a.csv"}, env: env(map[string]string{"HUBSPOT_ACCESS_TOKEN": "t", "HUBSPOT_BASE_URL": "http://127.0.0.1:9"}), check: func(t *testing.T, c *config) {
-			if c.baseURL != "http://127.0.0.1:9" {
-				t.Errorf("base url %q", c.baseURL)
+			if c.BaseURL != "http://127.0.0.1:9" {
+				t.Errorf("base url %q", c.BaseURL)
 			}
 		}},
 		{name: "stdin", args: []string{"-"}, env: withTok, check: func(t *testing.T, c *config) {
-			if c.input != "-" || c.outDir != "stdin.import" {
+			if c.Input != "-" || c.OutDir != "stdin.import" {
 				t.Errorf("config = %+v", c)
 			}
 		}},
@@ -142,7 +142,7 @@ func TestTokenNeverInOutput(t *testing.T) {
 			}
 			var logs, stdout bytes.Buffer
 			log, _ := newLogger("json", "debug", &logs, false)
-			err = run(context.Background(), cfg, log, console{stdout: &stdout, stderr: &barWriter{w: &logs}})
+			err = command.Run(context.Background(), cfg.Config, log, command.Console{Stdout: &stdout, Stderr: &command.BarWriter{W: &logs}})
 			_ = log.Sync()
 			if tc.name != "accepted" && exitCode(err) != exitFatal {
 				t.Fatalf("exit code %d (err %v), want 1", exitCode(err), err)
@@ -466,7 +466,7 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The flag wins over the environment; the rest come from the environment.
-	if c.workers != 3 || c.rate != 5 || c.keyProperty != "import_key" || c.logFormat != "json" || !c.dryRun {
+	if c.Workers != 3 || c.Rate != 5 || c.KeyProperty != "import_key" || c.logFormat != "json" || !c.DryRun {
 		t.Errorf("config = %+v", c)
 	}
 	env["IMPORTER_RATE"] = "fast"
@@ -497,7 +497,7 @@ func TestMappingSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	// flag > environment > mapping settings
-	if c.rate != 7 || c.workers != 6 || c.keyProperty != "import_key" {
+	if c.Rate != 7 || c.Workers != 6 || c.KeyProperty != "import_key" {
 		t.Errorf("config = %+v", c)
 	}
 	// A mapping is data: it may not say where the token goes, where files
@@ -621,7 +621,7 @@ func TestPortalChecks(t *testing.T) {
 			}
 			var logs, stdout bytes.Buffer
 			log, _ := newLogger("json", "info", &logs, false)
-			err = run(context.Background(), cfg, log, console{stdout: &stdout, stderr: &barWriter{w: &logs}})
+			err = command.Run(context.Background(), cfg.Config, log, command.Console{Stdout: &stdout, Stderr: &command.BarWriter{W: &logs}})
 			if tc.want == "" {
 				if exitCode(err) == exitFatal {
 					t.Fatalf("err = %v", err)
@@ -679,34 +679,6 @@ func TestOverlappingRuns(t *testing.T) {
 		t.Fatalf("final run: exit %d\n%s", exitOf(err), msg)
 	}
 	p.checkExactlyOnce(t)
-}
-
-func TestInputOutsideOut(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "run1")
-	os.MkdirAll(out, 0o700)
-	os.WriteFile(filepath.Join(out, "failed.csv"), []byte("a\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "in.csv"), []byte("a\n"), 0o600)
-	os.Symlink(out, filepath.Join(dir, "link"))
-	cases := []struct {
-		input, out, summary string
-		refused             bool
-	}{
-		{filepath.Join(out, "failed.csv"), out, "", true},
-		{filepath.Join(dir, "link", "failed.csv"), out, "", true}, // through a link to the folder
-		{filepath.Join(out, "failed.csv"), filepath.Join(dir, "link"), "", true},
-		{filepath.Join(out, "sub", "new.csv"), out, "", true}, // not there yet
-		{filepath.Join(dir, "in.csv"), out, "", false},
-		{filepath.Join(dir, "in.csv"), dir + "/run1x", "", false}, // a sibling with a common prefix
-		{filepath.Join(dir, "in.csv"), filepath.Join(dir, "other"), filepath.Join(dir, "in.csv"), true},
-		{"-", out, "", false},
-	}
-	for _, tc := range cases {
-		err := inputOutsideOut(tc.input, tc.out, tc.summary)
-		if (err != nil) != tc.refused {
-			t.Errorf("input %s, --out %s, --summary-json %q: err = %v, want refused %v", tc.input, tc.out, tc.summary, err, tc.refused)
-		}
-	}
 }
 
 // TestFeedingBackFromTheReportFolder: the input inside --out is refused
@@ -802,35 +774,6 @@ func TestSandboxThenProduction(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "line_items.import", "portal-4242", "journal.log")); err != nil {
 		t.Errorf("the production journal is not kept per portal: %v", err)
-	}
-}
-
-func TestUntilMidnight(t *testing.T) {
-	ny, _ := time.LoadLocation("America/New_York")
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	cases := []struct {
-		now  time.Time
-		loc  *time.Location
-		want string
-	}{
-		{time.Date(2026, 11, 30, 23, 48, 30, 0, time.UTC), ny, "5 h 11 min"},    // 18:48:30 in New York
-		{time.Date(2026, 11, 30, 22, 59, 10, 0, time.UTC), berlin, "0 min"},     // 23:59:10 in Berlin
-		{time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), berlin, "22 h 30 min"}, // 00:30 on the day summer time begins: it has 23 hours
-		{time.Date(2026, 3, 7, 23, 0, 0, 0, time.UTC), ny, "6 h 0 min"},         // 18:00 EST; the next day is 23 h long, but midnight comes first
-	}
-	for _, tc := range cases {
-		if got := untilMidnight(tc.now, tc.loc); got != tc.want {
-			t.Errorf("untilMidnight(%v, %v) = %q, want %q", tc.now, tc.loc, got, tc.want)
-		}
-	}
-	err := explainDailyLimit(&upload.StopError{Code: "DAILY_LIMIT", Msg: "daily limit used up"}, &hubspot.Account{TimeZone: "America/New_York"},
-		time.Date(2026, 11, 30, 23, 48, 30, 0, time.UTC))
-	if !strings.Contains(err.Error(), "resets the daily limit at midnight America/New_York, in 5 h 11 min") {
-		t.Errorf("message %q", err)
-	}
-	var se *upload.StopError
-	if !errors.As(err, &se) || exitCode(err) != 1 {
-		t.Errorf("the explained error lost its StopError: %v", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"fmt"
@@ -11,33 +11,33 @@ import (
 	"github.com/lineitems/importer/internal/report"
 )
 
-// barWriter is the terminal's standard error shared by log lines and the
+// BarWriter is the terminal's standard error shared by log lines and the
 // progress bar: a log line first clears the bar, then the bar is drawn
-// again below it, so the two never mix on one line.
-type barWriter struct {
+// again below it, so the two never mix on one line. Set W before use.
+type BarWriter struct {
 	mu  sync.Mutex
-	w   io.Writer
+	W   io.Writer
 	bar *progressbar.ProgressBar // nil until a bar is shown
 }
 
-func (b *barWriter) Write(p []byte) (int, error) {
+func (b *BarWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.bar == nil {
-		return b.w.Write(p)
+		return b.W.Write(p)
 	}
 	_ = b.bar.Clear()
-	n, err := b.w.Write(p)
+	n, err := b.W.Write(p)
 	_ = b.bar.RenderBlank()
 	return n, err
 }
 
 // Sync lets zap flush through the writer.
-func (b *barWriter) Sync() error { return nil }
+func (b *BarWriter) Sync() error { return nil }
 
 // newBar shows a progress bar of total rows (-1 when unknown) on w, and
 // returns the function that updates it and the one that removes it.
-func (b *barWriter) newBar(total int) (update func(report.Counts, time.Duration), finish func()) {
+func (b *BarWriter) newBar(total int) (update func(report.Counts, time.Duration), finish func()) {
 	bar := progressbar.NewOptions64(int64(total),
 		progressbar.OptionSetWriter(bareWriter{b}),
 		progressbar.OptionSetDescription("importing"),
@@ -77,6 +77,6 @@ func (b *barWriter) newBar(total int) (update func(report.Counts, time.Duration)
 
 // bareWriter is how the bar itself writes: straight through, under the
 // lock its caller already holds.
-type bareWriter struct{ b *barWriter }
+type bareWriter struct{ b *BarWriter }
 
-func (w bareWriter) Write(p []byte) (int, error) { return w.b.w.Write(p) }
+func (w bareWriter) Write(p []byte) (int, error) { return w.b.W.Write(p) }

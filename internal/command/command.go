@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bufio"
@@ -33,56 +33,60 @@ import (
 	"github.com/lineitems/importer/internal/upload"
 )
 
-// console is where a run talks to people: standard output for the
+// Console is where a run talks to people: standard output for the
 // summary, standard error for logs and, on a terminal, the progress bar.
-type console struct {
-	stdout   io.Writer
-	stderr   *barWriter
-	terminal bool // standard error is a terminal: show a progress bar
+type Console struct {
+	Stdout   io.Writer
+	Stderr   *BarWriter
+	Terminal bool // standard error is a terminal: show a progress bar
 }
 
-// run performs one import as cfg says and writes summary.json. Its error
-// goes through exitCode.
-func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err error) {
-	if cfg.command != cmdInitMapping {
-		if err := inputOutsideOut(cfg.input, cfg.outDir, cfg.summaryJSON); err != nil {
+// Run performs one invocation as cfg says: an import (or a dry run,
+// validate or init-mapping), with its checks before anything is sent,
+// its reports and summary.json, and the summary a person reads. It
+// returns the error the command's exit code is made from: nil, an
+// *importer.IncompleteError, an *upload.StopError, a *runlock.HeldError,
+// the context's error, or another (fatal) error.
+func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err error) {
+	if cfg.Command != InitMapping {
+		if err := inputOutsideOut(cfg.Input, cfg.OutDir, cfg.SummaryJSON); err != nil {
 			return err
 		}
-		if cfg.dryRun {
+		if cfg.DryRun {
 			// A dry run or validate writes reports too: never over an import's.
-			if holdsImport(cfg.outDir) {
+			if holdsImport(cfg.OutDir) {
 				return fmt.Errorf("%s holds an import's journal and reports; a dry run or validate would write over them: give another --out (by default they write to %s)",
-					cfg.outDir, defaultOutDir(cfg.input, cfg.command, true))
+					cfg.OutDir, DefaultOutDir(cfg.Input, cfg.Command, true))
 			}
 		}
 		// One run at a time per folder: two writers would each send what the
 		// other is sending, and the reports would match neither.
-		lock, err := runlock.Acquire(ctx, cfg.outDir, cfg.waitLock, time.Second)
+		lock, err := runlock.Acquire(ctx, cfg.OutDir, cfg.WaitLock, time.Second)
 		if err != nil {
 			return err
 		}
 		defer lock.Release()
 	}
 	var spec *mapping.Spec
-	if cfg.mappingPath != "" {
-		data, err := os.ReadFile(cfg.mappingPath)
+	if cfg.MappingPath != "" {
+		data, err := os.ReadFile(cfg.MappingPath)
 		if err != nil {
 			return fmt.Errorf("mapping: %w", err)
 		}
 		if spec, err = mapping.Load(bytes.NewReader(data)); err != nil {
-			return fmt.Errorf("%s: %w", cfg.mappingPath, err)
+			return fmt.Errorf("%s: %w", cfg.MappingPath, err)
 		}
 	}
 
-	in, inName, total, err := openInput(cfg.input, con.terminal)
+	in, inName, total, err := openInput(cfg.Input, con.Terminal)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 
-	baseURL, token := cfg.baseURL, cfg.token
-	if cfg.sandbox {
-		sb, err := startSandbox(log, cfg.keyProperty)
+	baseURL, token := cfg.BaseURL, cfg.Token
+	if cfg.Sandbox {
+		sb, err := startSandbox(log, cfg.KeyProperty)
 		if err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
@@ -93,15 +97,15 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	var sender upload.Sender
 	counted := &countingTransport{}
 	if !token.Empty() {
-		client, err = hubspot.NewClient(newHTTPClient(cfg, counted), baseURL, token, "lineitems-importer/"+version)
+		client, err = hubspot.NewClient(newHTTPClient(cfg, counted), baseURL, token, "lineitems-importer/"+cfg.Version)
 		if err != nil {
-			return &usageError{err.Error()}
+			return err
 		}
-	} else if cfg.dryRun {
+	} else if cfg.DryRun {
 		log.Warn("no access token: the rows are not checked against the portal's property definitions")
 	}
-	if cfg.command == cmdInitMapping {
-		return initMapping(ctx, client, in, con.stdout, log)
+	if cfg.Command == InitMapping {
+		return initMapping(ctx, client, in, con.Stdout, log)
 	}
 	var portal *schema.Schema
 	var account *hubspot.Account
@@ -112,48 +116,48 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		}
 		log.Info("portal", zap.Int64("portal_id", account.PortalID), zap.String("account_type", account.AccountType),
 			zap.String("time_zone", account.TimeZone))
-		if portal, err = checkPortal(ctx, client, spec, cfg.keyProperty, log); err != nil {
+		if portal, err = checkPortal(ctx, client, spec, cfg.KeyProperty, log); err != nil {
 			return err
 		}
 	}
 	// The checks' requests count in the portal's window like the creates.
-	pc := importer.NewPacer(cfg.rate, cfg.dailyReserve)
+	pc := importer.NewPacer(cfg.Rate, cfg.DailyReserve)
 	pc.Note(int(counted.n.Load()))
 	var reader resolve.Reader
-	if !cfg.dryRun {
+	if !cfg.DryRun {
 		sender, reader = client, client
 	}
 
 	policy := upload.DefaultPolicy
-	policy.MaxAttempts = cfg.maxAttempts
-	policy.RetryInDoubt = cfg.retryInDoubt
+	policy.MaxAttempts = cfg.MaxAttempts
+	policy.RetryInDoubt = cfg.RetryInDoubt
 	opts := importer.Options{
 		Input:        in,
 		InputName:    inName,
 		Mapping:      spec,
-		OutDir:       cfg.outDir,
-		BatchSize:    cfg.batchSize,
-		Workers:      cfg.workers,
-		Rate:         cfg.rate,
+		OutDir:       cfg.OutDir,
+		BatchSize:    cfg.BatchSize,
+		Workers:      cfg.Workers,
+		Rate:         cfg.Rate,
 		Pacer:        pc,
-		DailyReserve: cfg.dailyReserve,
+		DailyReserve: cfg.DailyReserve,
 		Sender:       sender,
 		Policy:       policy,
-		DryRun:       cfg.dryRun && cfg.command != cmdValidate,
-		ValidateOnly: cfg.command == cmdValidate,
+		DryRun:       cfg.DryRun && cfg.Command != Validate,
+		ValidateOnly: cfg.Command == Validate,
 		Log:          log,
-		KeyProperty:  cfg.keyProperty,
+		KeyProperty:  cfg.KeyProperty,
 		Reader:       reader,
-		SettleDelay:  cfg.settleDelay,
+		SettleDelay:  cfg.LookupDelay,
 		Schema:       portal,
 		Tally:        tally,
 	}
-	if account != nil && !cfg.dryRun {
+	if account != nil && !cfg.DryRun {
 		opts.Journal = journal.Header{Portal: account.PortalID, Started: time.Now().UTC()}
 		// One journal per portal: a run never resumes what was sent to
 		// another portal (a sandbox trial, then production).
-		opts.StateDir = filepath.Join(cfg.outDir, portalDir(account.PortalID))
-		if cfg.sandbox {
+		opts.StateDir = filepath.Join(cfg.OutDir, portalDir(account.PortalID))
+		if cfg.Sandbox {
 			// The sandbox's portal lives as long as the process: nothing it
 			// created exists for a later run to resume.
 			if opts.StateDir, err = os.MkdirTemp("", "importer-sandbox-"); err != nil {
@@ -161,18 +165,18 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 			}
 			defer os.RemoveAll(opts.StateDir)
 		}
-		if _, err := os.Stat(filepath.Join(cfg.outDir, journal.FileName)); err == nil {
+		if _, err := os.Stat(filepath.Join(cfg.OutDir, journal.FileName)); err == nil {
 			return fmt.Errorf("%s was written by an earlier version of the importer, which did not record the portal: finish that import with that version, or move the folder away",
-				filepath.Join(cfg.outDir, journal.FileName))
+				filepath.Join(cfg.OutDir, journal.FileName))
 		}
 	}
-	log.Info("import starting", zap.String("input", inName), zap.String("out", cfg.outDir),
-		zap.Bool("sandbox", cfg.sandbox), zap.Bool("dry_run", cfg.dryRun),
-		zap.Float64("rate", cfg.rate), zap.Int("workers", cfg.workers), zap.String("key_property", cfg.keyProperty))
+	log.Info("import starting", zap.String("input", inName), zap.String("out", cfg.OutDir),
+		zap.Bool("sandbox", cfg.Sandbox), zap.Bool("dry_run", cfg.DryRun),
+		zap.Float64("rate", cfg.Rate), zap.Int("workers", cfg.Workers), zap.String("key_property", cfg.KeyProperty))
 
 	finishBar := func() {}
-	if con.terminal {
-		opts.OnProgress, finishBar = con.stderr.newBar(total)
+	if con.Terminal {
+		opts.OnProgress, finishBar = con.Stderr.newBar(total)
 		opts.Progress = 200 * time.Millisecond
 	}
 	sum, err := importer.Run(ctx, opts)
@@ -181,20 +185,22 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 	if sum == nil {
 		return err
 	}
-	sum.ExitCode = exitCode(err)
-	if werr := report.WriteSummaryFile(filepath.Join(cfg.outDir, report.SummaryFile), *sum); werr != nil {
+	if cfg.ExitCode != nil {
+		sum.ExitCode = cfg.ExitCode(err)
+	}
+	if werr := report.WriteSummaryFile(filepath.Join(cfg.OutDir, report.SummaryFile), *sum); werr != nil {
 		return errors.Join(err, fmt.Errorf("writing the summary: %w", werr))
 	}
-	human := con.stdout
-	switch cfg.summaryJSON {
+	human := con.Stdout
+	switch cfg.SummaryJSON {
 	case "":
 	case "-":
-		if werr := report.WriteSummary(con.stdout, *sum); werr != nil {
+		if werr := report.WriteSummary(con.Stdout, *sum); werr != nil {
 			return errors.Join(err, werr)
 		}
-		human = con.stderr
+		human = con.Stderr
 	default:
-		if werr := report.WriteSummaryFile(cfg.summaryJSON, *sum); werr != nil {
+		if werr := report.WriteSummaryFile(cfg.SummaryJSON, *sum); werr != nil {
 			return errors.Join(err, fmt.Errorf("writing --summary-json: %w", werr))
 		}
 	}
@@ -202,7 +208,7 @@ func run(ctx context.Context, cfg *config, log *zap.Logger, con console) (err er
 		zap.Int("failed", sum.Failed), zap.Int("in_doubt", sum.InDoubt), zap.Int("requests", sum.Requests),
 		zap.Int("retries", sum.Retries), zap.Int("throttled", sum.Throttled),
 		zap.Float64("elapsed_seconds", sum.ElapsedSeconds), zap.Int("exit_code", sum.ExitCode))
-	printSummary(human, sum, cfg.outDir, cfg.command)
+	printSummary(human, sum, cfg.OutDir, cfg.Command)
 	if tally.Len() > 0 {
 		fmt.Fprintln(human, "Problems found before sending (rows in failed.csv, never sent):")
 		_ = tally.Write(human, 3)
@@ -377,12 +383,12 @@ func countRecords(r io.Reader) (int, error) {
 	return max(records-1, 0), nil
 }
 
-func newHTTPClient(cfg *config, counter *countingTransport) *http.Client {
+func newHTTPClient(cfg Config, counter *countingTransport) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = cfg.workers + 1
+	tr.MaxIdleConnsPerHost = cfg.Workers + 1
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	counter.next = tr
-	return &http.Client{Transport: counter, Timeout: cfg.timeout}
+	return &http.Client{Transport: counter, Timeout: cfg.Timeout}
 }
 
 // countingTransport counts the requests that go through it, so that the
@@ -401,7 +407,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	wouldSend, _ := s.Extra["would_send"].(int)
 	switch {
-	case command == cmdValidate:
+	case command == Validate:
 		fmt.Fprintf(w, "Validation finished (nothing sent): %d of %d rows would be accepted.\n", wouldSend, s.Rows)
 	case s.DryRun:
 		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
@@ -433,7 +439,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	}
 	fmt.Fprintln(w, "Reports:")
 	files := []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile, report.SummaryFile}
-	if s.DryRun && command != cmdValidate {
+	if s.DryRun && command != Validate {
 		files = append(files, importer.BatchesFile)
 	}
 	for _, f := range files {
@@ -548,4 +554,59 @@ func untilMidnight(now time.Time, loc *time.Location) string {
 		return fmt.Sprintf("%d min", m)
 	}
 	return fmt.Sprintf("%d h %d min", h, m)
+}
+
+// Commands besides the import itself.
+const (
+	Import      = ""
+	Validate    = "validate"
+	InitMapping = "init-mapping"
+)
+
+// Config is what one invocation does, from the command line and the
+// environment.
+type Config struct {
+	Command      string // Import, Validate or InitMapping
+	Input        string // "-" for standard input
+	MappingPath  string
+	BaseURL      string
+	OutDir       string
+	Rate         float64
+	Workers      int
+	BatchSize    int
+	Sandbox      bool
+	DryRun       bool
+	Timeout      time.Duration
+	MaxAttempts  int
+	RetryInDoubt bool
+	KeyProperty  string
+	DailyReserve int
+	LookupDelay  time.Duration
+	WaitLock     time.Duration
+	SummaryJSON  string
+	Token        hubspot.Token
+	Version      string // the importer's version, for the User-Agent
+	// ExitCode maps Run's error to the exit code written into
+	// summary.json; main's mapping, the one place that makes them.
+	ExitCode func(error) int
+}
+
+// DefaultOutDir names the report folder, in the working directory, after
+// the input: data/line_items.csv → line_items.import (line_items.validate
+// for validate, line_items.dry-run for a dry run, so that neither writes
+// over a real import's reports), standard input → stdin.import.
+func DefaultOutDir(input, command string, dryRun bool) string {
+	ext := ".import"
+	switch {
+	case command == Validate:
+		ext = ".validate"
+	case dryRun:
+		ext = ".dry-run"
+	}
+	if input == "-" {
+		return "stdin" + ext
+	}
+	base := filepath.Base(input)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	return base + ext
 }

@@ -1,0 +1,70 @@
+package command
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/upload"
+)
+
+func TestInputOutsideOut(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run1")
+	os.MkdirAll(out, 0o700)
+	os.WriteFile(filepath.Join(out, "failed.csv"), []byte("a\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "in.csv"), []byte("a\n"), 0o600)
+	os.Symlink(out, filepath.Join(dir, "link"))
+	cases := []struct {
+		input, out, summary string
+		refused             bool
+	}{
+		{filepath.Join(out, "failed.csv"), out, "", true},
+		{filepath.Join(dir, "link", "failed.csv"), out, "", true}, // through a link to the folder
+		{filepath.Join(out, "failed.csv"), filepath.Join(dir, "link"), "", true},
+		{filepath.Join(out, "sub", "new.csv"), out, "", true}, // not there yet
+		{filepath.Join(dir, "in.csv"), out, "", false},
+		{filepath.Join(dir, "in.csv"), dir + "/run1x", "", false}, // a sibling with a common prefix
+		{filepath.Join(dir, "in.csv"), filepath.Join(dir, "other"), filepath.Join(dir, "in.csv"), true},
+		{"-", out, "", false},
+	}
+	for _, tc := range cases {
+		err := inputOutsideOut(tc.input, tc.out, tc.summary)
+		if (err != nil) != tc.refused {
+			t.Errorf("input %s, --out %s, --summary-json %q: err = %v, want refused %v", tc.input, tc.out, tc.summary, err, tc.refused)
+		}
+	}
+}
+
+func TestUntilMidnight(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	cases := []struct {
+		now  time.Time
+		loc  *time.Location
+		want string
+	}{
+		{time.Date(2026, 11, 30, 23, 48, 30, 0, time.UTC), ny, "5 h 11 min"},    // 18:48:30 in New York
+		{time.Date(2026, 11, 30, 22, 59, 10, 0, time.UTC), berlin, "0 min"},     // 23:59:10 in Berlin
+		{time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), berlin, "22 h 30 min"}, // 00:30 on the day summer time begins: it has 23 hours
+		{time.Date(2026, 3, 7, 23, 0, 0, 0, time.UTC), ny, "6 h 0 min"},         // 18:00 EST; the next day is 23 h long, but midnight comes first
+	}
+	for _, tc := range cases {
+		if got := untilMidnight(tc.now, tc.loc); got != tc.want {
+			t.Errorf("untilMidnight(%v, %v) = %q, want %q", tc.now, tc.loc, got, tc.want)
+		}
+	}
+	err := explainDailyLimit(&upload.StopError{Code: "DAILY_LIMIT", Msg: "daily limit used up"}, &hubspot.Account{TimeZone: "America/New_York"},
+		time.Date(2026, 11, 30, 23, 48, 30, 0, time.UTC))
+	if !strings.Contains(err.Error(), "resets the daily limit at midnight America/New_York, in 5 h 11 min") {
+		t.Errorf("message %q", err)
+	}
+	var se *upload.StopError
+	if !errors.As(err, &se) || se.Code != "DAILY_LIMIT" {
+		t.Errorf("the explained error lost its StopError: %v", err)
+	}
+}
