@@ -80,6 +80,9 @@ Flags:
 // parseConfig reads flags and environment. Problems are *usageError values.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	c := &config{}
+	if len(args) > 0 && args[0] == "help" {
+		args = []string{"-h"} // the flag package prints the usage
+	}
 	if len(args) > 0 && (args[0] == command.Validate || args[0] == command.InitMapping) {
 		c.Command, args = args[0], args[1:]
 	}
@@ -132,6 +135,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, err
 		}
 	}
+	if fs.NArg() > 1 && strings.HasPrefix(fs.Arg(1), "-") && fs.Arg(1) != "-" {
+		return nil, &usageError{fmt.Sprintf("flags go before the file: importer [flags] FILE.csv (got %q after %s)", fs.Arg(1), fs.Arg(0))}
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return nil, &usageError{fmt.Sprintf("want exactly one input file, got %d arguments", fs.NArg())}
@@ -140,6 +146,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	switch {
 	case c.Rate < 0:
 		return nil, &usageError{"--rate must not be negative"}
+	case c.Rate > 0 && c.Rate < 0.1:
+		return nil, &usageError{fmt.Sprintf("--rate %v is below 0.1, one request per 10 s, the least the pacer counts in (its window is 10 s): use 0.1 or more, or 0 for no cap of your own", c.Rate)}
 	case c.Workers < 1:
 		return nil, &usageError{"--workers must be at least 1"}
 	case c.BatchSize < 1 || c.BatchSize > hubspot.MaxBatchInputs:
@@ -172,13 +180,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return c, nil
 	}
 	if _, err := hubspot.ValidateBaseURL(c.BaseURL); err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, err // fatal, not a usage error: the flags are well formed
 	}
 	tok, err := loadToken(c.tokenFile, getenv)
 	if err != nil {
-		var ue *usageError
 		// A dry run and init-mapping work without a token, without the portal's checks.
-		if (c.Command == command.InitMapping || (c.DryRun && c.Command != command.Validate)) && errors.As(err, &ue) && tok.Empty() && c.tokenFile == "" {
+		if (c.Command == command.InitMapping || (c.DryRun && c.Command != command.Validate)) && errors.Is(err, errNoToken) {
 			return c, nil
 		}
 		return nil, err
@@ -222,7 +229,7 @@ var mappingSettings = []string{"batch-size", "daily-reserve", "key-property", "l
 func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return &usageError{fmt.Sprintf("--mapping: %v", err)}
+		return fmt.Errorf("--mapping: %w", err) // fatal: the file is missing or unreadable
 	}
 	var doc struct {
 		Settings map[string]string `yaml:"settings"`
@@ -249,23 +256,27 @@ func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) str
 	return nil
 }
 
+// errNoToken is a missing token: fatal (exit 1), except for a dry run and
+// init-mapping, which work without one.
+var errNoToken = errors.New("no access token: set HUBSPOT_ACCESS_TOKEN or give --token-file (or use --sandbox or --dry-run)")
+
 // loadToken reads the token from the file, else the environment. The error
-// never contains the token.
+// never contains the token. Errors are fatal, not usage errors.
 func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return hubspot.Token{}, &usageError{fmt.Sprintf("--token-file: %v", err)}
+			return hubspot.Token{}, fmt.Errorf("--token-file: %w", err)
 		}
-		t := hubspot.NewToken(string(b))
+		t := hubspot.NewToken(strings.TrimSpace(string(b)))
 		if t.Empty() {
-			return t, &usageError{fmt.Sprintf("--token-file %s is empty", file)}
+			return t, fmt.Errorf("--token-file %s is empty", file)
 		}
 		return t, nil
 	}
 	t := hubspot.NewToken(getenv("HUBSPOT_ACCESS_TOKEN"))
 	if t.Empty() {
-		return t, &usageError{"no access token: set HUBSPOT_ACCESS_TOKEN or give --token-file (or use --sandbox or --dry-run)"}
+		return t, errNoToken
 	}
 	return t, nil
 }

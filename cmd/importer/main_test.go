@@ -54,6 +54,8 @@ func TestExitCode(t *testing.T) {
 func TestParseConfig(t *testing.T) {
 	tokFile := filepath.Join(t.TempDir(), "tok")
 	os.WriteFile(tokFile, []byte("pat-from-file\n"), 0o600)
+	emptyTok := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(emptyTok, []byte("\n"), 0o600)
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	withTok := env(map[string]string{"HUBSPOT_ACCESS_TOKEN": "pat-env"})
 	cases := []struct {
@@ -85,8 +87,16 @@ func TestParseConfig(t *testing.T) {
 			}
 		}},
 		{name: "sandbox needs no token", args: []string{"--sandbox", "a.csv"}, env: env(nil)},
-		{name: "no token", args: []string{"a.csv"}, env: env(nil), usage: true, errText: "HUBSPOT_ACCESS_TOKEN"},
-		{name: "plain http to a remote host", args: []string{"--base-url", "http://api.hubapi.com", "a.csv"}, env: withTok, usage: true, errText: "loopback"},
+		// Well-formed flags that name something missing or refused are fatal
+		// (exit 1), not usage errors (exit 2).
+		{name: "no token", args: []string{"a.csv"}, env: env(nil), errText: "HUBSPOT_ACCESS_TOKEN"},
+		{name: "empty token file", args: []string{"--token-file", emptyTok, "a.csv"}, env: env(nil), errText: "is empty"},
+		{name: "missing token file", args: []string{"--token-file", tokFile + ".missing", "a.csv"}, env: env(nil), errText: "--token-file"},
+		{name: "missing mapping file", args: []string{"--mapping", tokFile + ".missing", "a.csv"}, env: withTok, errText: "--mapping"},
+		{name: "plain http to a remote host", args: []string{"--base-url", "http://api.hubapi.com", "a.csv"}, env: withTok, errText: "loopback"},
+		{name: "a flag after the file", args: []string{"a.csv", "--rate", "5"}, env: withTok, usage: true, errText: "flags go before the file"},
+		{name: "rate below 0.1", args: []string{"--rate", "0.05", "a.csv"}, env: withTok, usage: true, errText: "below 0.1"},
+		{name: "rate 0.1", args: []string{"--rate", "0.1", "a.csv"}, env: withTok},
 		{name: "batch size over 100", args: []string{"--batch-size", "101", "a.csv"}, env: withTok, usage: true},
 		{name: "no input", args: nil, env: withTok, usage: true},
 		{name: "two inputs", args: []string{"a.csv", "b.csv"}, env: withTok, usage: true},
@@ -100,8 +110,14 @@ func TestParseConfig(t *testing.T) {
 			if tc.usage != errors.As(err, &ue) {
 				t.Fatalf("err = %v, usage error wanted: %v", err, tc.usage)
 			}
-			if tc.errText != "" && !strings.Contains(err.Error(), tc.errText) {
-				t.Errorf("err %q lacks %q", err, tc.errText)
+			if tc.errText != "" && (err == nil || !strings.Contains(err.Error(), tc.errText)) {
+				t.Fatalf("err %v lacks %q", err, tc.errText)
+			}
+			if want := map[bool]int{true: exitUsage, false: exitFatal}[tc.usage]; err != nil && exitCode(err) != want {
+				t.Errorf("exit code %d, want %d", exitCode(err), want)
+			}
+			if tc.errText == "" && !tc.usage && err != nil {
+				t.Fatalf("err = %v", err)
 			}
 			if tc.check != nil {
 				tc.check(t, c)
@@ -474,6 +490,15 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 	var ue *usageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "IMPORTER_RATE") {
 		t.Errorf("err = %v, want a usage error naming IMPORTER_RATE", err)
+	}
+}
+
+// TestHelp: "importer help" prints the help and exits 0.
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseConfig([]string{"help"}, func(string) string { return "" }, &out)
+	if !errors.Is(err, errHelp) || exitCode(err) != 0 || strings.Count(out.String(), "Usage: importer") != 1 || !strings.Contains(out.String(), "-key-property") {
+		t.Errorf("err %v, output:\n%s", err, out.String())
 	}
 }
 

@@ -52,6 +52,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		if err := inputOutsideOut(cfg.Input, cfg.OutDir, cfg.SummaryJSON); err != nil {
 			return err
 		}
+		if err := writable(cfg.SummaryJSON); err != nil {
+			return fmt.Errorf("--summary-json: %w (checked before anything is sent)", err)
+		}
 		if cfg.DryRun {
 			// A dry run or validate writes reports too: never over an import's.
 			if holdsImport(cfg.OutDir) {
@@ -609,4 +612,22 @@ func DefaultOutDir(input, command string, dryRun bool) string {
 	base := filepath.Base(input)
 	base = strings.TrimSuffix(base, filepath.Ext(base))
 	return base + ext
+}
+
+// writable checks that a file can be written at path ("" and "-" need no
+// check), leaving no file behind that was not there.
+func writable(path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if errors.Is(statErr, os.ErrNotExist) {
+		return os.Remove(path)
+	}
+	return nil
 }

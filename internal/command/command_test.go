@@ -68,3 +68,30 @@ func TestUntilMidnight(t *testing.T) {
 		t.Errorf("the explained error lost its StopError: %v", err)
 	}
 }
+
+func TestWritable(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "old.json")
+	os.WriteFile(existing, []byte("{}"), 0o600)
+	cases := []struct {
+		path string
+		ok   bool
+	}{
+		{"", true}, {"-", true},
+		{filepath.Join(dir, "new.json"), true},
+		{existing, true},
+		{filepath.Join(dir, "no", "such", "folder", "s.json"), false},
+		{dir, false}, // a folder
+	}
+	for _, tc := range cases {
+		if err := writable(tc.path); (err == nil) != tc.ok {
+			t.Errorf("writable(%q) = %v, want ok %v", tc.path, err, tc.ok)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.json")); !os.IsNotExist(err) {
+		t.Errorf("the check left a file behind: %v", err)
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "{}" {
+		t.Errorf("the check changed an existing file: %q", b)
+	}
+}

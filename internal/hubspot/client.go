@@ -482,9 +482,30 @@ func newAPIError(resp *http.Response, data []byte, rate RateLimit, now time.Time
 		e.Message, e.CorrelationID, e.PolicyName = body.Message, body.CorrelationID, body.PolicyName
 		e.Details, e.Context = body.Errors, body.Context
 	} else {
-		e.Message = strings.TrimSpace(string(truncate(data, 512)))
+		e.Message = plainMessage(data)
 	}
 	return e
+}
+
+// plainMessage is what a body that is not HubSpot's JSON says, short: the
+// title of an HTML page (a gateway's 502 or 504 page), or the first line
+// of text, at most 200 bytes.
+func plainMessage(data []byte) string {
+	text := strings.TrimSpace(string(truncate(data, 4096)))
+	if strings.HasPrefix(text, "<") {
+		title := ""
+		if _, rest, ok := strings.Cut(strings.ToLower(text), "<title>"); ok {
+			if t, _, ok := strings.Cut(rest, "</title>"); ok {
+				title = strings.TrimSpace(text[len(text)-len(rest) : len(text)-len(rest)+len(t)])
+			}
+		}
+		if title != "" {
+			return "an HTML page from the gateway in front of HubSpot (" + title + ")"
+		}
+		return "an HTML page from the gateway in front of HubSpot"
+	}
+	line, _, _ := strings.Cut(text, "\n")
+	return string(truncate([]byte(strings.TrimSpace(line)), 200))
 }
 
 func truncate(b []byte, n int) []byte {

@@ -109,7 +109,26 @@ func TestParseResponse(t *testing.T) {
 			name: "502 with an HTML body", status: 502, body: "<html>Bad Gateway</html>",
 			wantErr: func(t *testing.T, err error) {
 				var ae *APIError
-				if !errors.As(err, &ae) || ae.StatusCode != 502 || ae.Message != "<html>Bad Gateway</html>" {
+				if !errors.As(err, &ae) || ae.StatusCode != 502 || ae.Message != "an HTML page from the gateway in front of HubSpot" {
+					t.Errorf("err = %#v", err)
+				}
+			},
+		},
+		{
+			name: "504 page with a title: the title, not the page", status: 504,
+			body: "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body><center><h1>504 Gateway Time-out</h1></center><hr><center>cloudflare</center></body></html>",
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || err.Error() != "hubspot: 504 Gateway Timeout: an HTML page from the gateway in front of HubSpot (504 Gateway Time-out)" {
+					t.Errorf("err = %v", err)
+				}
+			},
+		},
+		{
+			name: "503 with plain text: its first line", status: 503, body: "upstream connect error or disconnect/reset before headers\nreset reason: overflow",
+			wantErr: func(t *testing.T, err error) {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.Message != "upstream connect error or disconnect/reset before headers" {
 					t.Errorf("err = %#v", err)
 				}
 			},
@@ -315,7 +334,7 @@ func TestAnswersOutliveTheirBuffers(t *testing.T) {
 		case 1:
 			status, body = 207, withErrors(trace, msg)
 		case 2:
-			status, body = 502, "<html>gateway "+id+"</html>"
+			status, body = 502, "<html><head><title>gateway "+id+"</title></head></html>"
 		}
 		resp := response(status, body, nil)
 		if i%2 == 0 {

@@ -37,16 +37,16 @@ func TestBadInput(t *testing.T) {
 		code    string
 		message []string // substrings of error_message
 	}{
-		{"ragged row", "Widget,1,03/15/2026,Monthly,1001,extra", CodeMalformed, []string{"row 2", "6 fields", "header has 5", `"extra"`}},
-		{"short row", "Widget,1", CodeMalformed, []string{"row 2", "2 fields"}},
-		{"bad quoting", `Wid"get,1,03/15/2026,Monthly,1001`, CodeMalformed, []string{"row 2", "line 3", `bare "`}},
-		{"invalid UTF-8", "Wid\xffget,1,03/15/2026,Monthly,1001", CodeMalformed, []string{"row 2", `column "Product"`, "UTF-8"}},
-		{"field over 65,536 characters", strings.Repeat("x", 65537) + ",1,03/15/2026,Monthly,1001", "INVALID_VALUE", []string{"row 2", `column "Product"`, "at most 65536 characters"}},
-		{"thousands separator", `Widget,"1,234.50",03/15/2026,Monthly,1001`, "INVALID_VALUE", []string{"row 2", `column "Price"`, `"1,234.50"`, "plain number"}},
-		{"exponent", "Widget,12e3,03/15/2026,Monthly,1001", "INVALID_VALUE", []string{"row 2", `column "Price"`, `"12e3"`, "plain number"}},
-		{"date in the wrong format", "Widget,1,2026-03-15,Monthly,1001", "INVALID_VALUE", []string{"row 2", `column "Start"`, `"2026-03-15"`, `"01/02/2006"`}},
-		{"enum label not mapped", "Widget,1,03/15/2026,Weekly,1001", "INVALID_VALUE", []string{"row 2", `column "Billing"`, `"Weekly"`, `"Monthly", "Yearly"`}},
-		{"association id not a number", "Widget,1,03/15/2026,Monthly,D-7", "INVALID_VALUE", []string{"row 2", `column "Deal"`, "record id"}},
+		{"ragged row", "Widget,1,03/15/2026,Monthly,1001,extra", CodeMalformed, []string{"6 fields", "header has 5", `"extra"`}},
+		{"short row", "Widget,1", CodeMalformed, []string{"2 fields"}},
+		{"bad quoting", `Wid"get,1,03/15/2026,Monthly,1001`, CodeMalformed, []string{"line 3", `bare "`}},
+		{"invalid UTF-8", "Wid\xffget,1,03/15/2026,Monthly,1001", CodeMalformed, []string{`column "Product"`, "UTF-8"}},
+		{"field over 65,536 characters", strings.Repeat("x", 65537) + ",1,03/15/2026,Monthly,1001", "INVALID_VALUE", []string{`column "Product"`, "at most 65536 characters"}},
+		{"thousands separator", `Widget,"1,234.50",03/15/2026,Monthly,1001`, "INVALID_VALUE", []string{`column "Price"`, `"1,234.50"`, "plain number"}},
+		{"exponent", "Widget,12e3,03/15/2026,Monthly,1001", "INVALID_VALUE", []string{`column "Price"`, `"12e3"`, "plain number"}},
+		{"date in the wrong format", "Widget,1,2026-03-15,Monthly,1001", "INVALID_VALUE", []string{`column "Start"`, `"2026-03-15"`, `"01/02/2006"`}},
+		{"enum label not mapped", "Widget,1,03/15/2026,Weekly,1001", "INVALID_VALUE", []string{`column "Billing"`, `"Weekly"`, `"Monthly", "Yearly"`}},
+		{"association id not a number", "Widget,1,03/15/2026,Monthly,D-7", "INVALID_VALUE", []string{`column "Deal"`, "record id"}},
 		{"association to a missing deal (HubSpot rejects)", "Widget,1,03/15/2026,Monthly,999999", "VALIDATION_ERROR", []string{"associations are invalid"}},
 		{"negative price (HubSpot rejects)", "Widget,-1,03/15/2026,Monthly,1001", "INVALID_VALUE", []string{"negative"}},
 	}
@@ -72,6 +72,9 @@ func TestBadInput(t *testing.T) {
 			row := failed[1]
 			if got := row[len(row)-3:]; got[0] != "2" || got[1] != tc.code {
 				t.Errorf("error_row, error_code = %q, %q; want 2, %s", got[0], got[1], tc.code)
+			}
+			if strings.HasPrefix(row[len(row)-1], "row ") {
+				t.Errorf("message %q repeats the row number of error_row", row[len(row)-1])
 			}
 			for _, m := range tc.message {
 				if !strings.Contains(row[len(row)-1], m) {

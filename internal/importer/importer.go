@@ -432,7 +432,7 @@ func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *
 		msgs[i] = fmt.Sprintf("column %q: %v", col, pr)
 	}
 	return &report.Outcome{Row: row, Record: fields, Status: report.Failed, Code: probs[0].Code,
-		Message: fmt.Sprintf("row %d: %s", row, strings.Join(msgs, "; "))}
+		Message: strings.Join(msgs, "; ")}
 }
 
 // run reads until the input ends or ctx is done. Rows rejected before
@@ -466,7 +466,7 @@ func (p *producer) run(ctx context.Context) error {
 func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if rec.Err != nil {
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: p.rd.Fit(rec.Fields), Status: report.Failed,
-			Code: CodeMalformed, Message: fmt.Sprintf("row %d (line %d): %v", rec.Row, rec.Line, rec.Err)})
+			Code: CodeMalformed, Message: fmt.Sprintf("line %d: %v", rec.Line, rec.Err)})
 	}
 	// A row with a key is known by its key, across runs and files: a row
 	// an earlier run created is carried over before it is even mapped.
@@ -500,7 +500,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: code, Expected: fe.Expected})
 		}
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
-			Code: code, Message: fmt.Sprintf("row %d: %v", rec.Row, err)})
+			Code: code, Message: err.Error()})
 	}
 	if ident != "" {
 		in.Properties.Set(p.keyProp, key)
