@@ -11,6 +11,7 @@ import (
 	"github.com/lineitems/importer/internal/emulator"
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
 )
 
@@ -162,5 +163,33 @@ func TestFileLevelProblems(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestUnknownColumnsWithoutAMapping: without a mapping, columns that name
+// no property of the portal are fatal at start, listed, with a pointer to
+// init-mapping; nothing is sent.
+func TestUnknownColumnsWithoutAMapping(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1})
+	client := inMemory(t, emu, 0)
+	props, err := client.Properties(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := "name,quantity,Colour,prize\nWidget,1,red,10\n"
+	o := Options{Input: strings.NewReader(input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
+		Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
+	_, err = Run(context.Background(), o)
+	var se *SetupError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a SetupError", err)
+	}
+	for _, want := range []string{`"Colour"`, `"prize"`, "init-mapping export.csv", "2 of the columns"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%s", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), `"name"`) || emu.Stats().BatchCreates != 0 {
+		t.Errorf("a known column was listed, or something was sent:\n%s", err)
 	}
 }

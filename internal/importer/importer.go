@@ -152,6 +152,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	}
 	spec := o.Mapping
 	if spec == nil {
+		if err := unknownColumns(rd.Header(), o.Schema, o.InputName); err != nil {
+			return nil, &SetupError{err}
+		}
 		spec = mapping.Identity(rd.Header())
 	}
 	mapper, err := spec.Compile(rd.Header())
@@ -353,6 +356,35 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent}
 	}
 	return sum, nil
+}
+
+// unknownColumns checks, for a run without a mapping (every column maps
+// to the property of the same name), that every column names a property of
+// the portal; else every row would fail. Without the portal's definitions
+// it checks nothing.
+func unknownColumns(header []string, s *schema.Schema, input string) error {
+	if s == nil {
+		return nil
+	}
+	var bad []string
+	for _, col := range header {
+		if p, ok := s.CheckValue(col, ""); !ok && p.Code == schema.CodePropertyDoesntExist {
+			if _, hint, found := strings.Cut(p.Expected, "; "); found {
+				bad = append(bad, fmt.Sprintf("%q (%s)", col, hint))
+			} else {
+				bad = append(bad, fmt.Sprintf("%q", col))
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	if input == "" {
+		input = "FILE.csv"
+	}
+	return fmt.Errorf("without --mapping every column maps to the line-item property of the same name, and the portal has no property for %d of the columns:\n  %s\n"+
+		"Run `importer init-mapping %s > mapping.yaml` for a mapping matched to the portal's properties, edit it, and pass it with --mapping mapping.yaml",
+		len(bad), strings.Join(bad, "\n  "), input)
 }
 
 // NewPacer returns the pacer for --rate (requests per second, counted per
