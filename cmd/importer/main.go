@@ -11,7 +11,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/lineitems/importer/internal/command"
 	_ "time/tzdata" // portal time zones, also in an image without zoneinfo
@@ -62,12 +64,40 @@ func importerMain() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	out.InFlight = new(atomic.Int64)
+	go escalate(ctx, out, cfg.Timeout)
 	cfg.Version, cfg.ExitCode = version, exitCode
 	err = command.Run(ctx, cfg.Config, log, out)
-	if err != nil && exitCode(err) != exitRowsFailed {
+	if err != nil && exitCode(err) != exitRowsFailed && !errors.Is(err, context.Canceled) {
+		// A stop by a signal has said so in the summary.
 		fmt.Fprintln(os.Stderr, "importer:", err)
 	}
 	return exitCode(err)
+}
+
+// escalate handles the signals after the first, which stopped the run: the
+// second says what the run is waiting for; the third ends the process at
+// once, leaving the requests it waits for in doubt (the journal has them
+// as sent, so the next run looks them up or reports them in doubt).
+func escalate(ctx context.Context, out command.Console, timeout time.Duration) {
+	// Signals are counted on a channel of their own, from the first: one
+	// registered only once ctx is done could miss a quick second.
+	more := make(chan os.Signal, 3)
+	signal.Notify(more, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(more)
+	for n := 1; ; n++ {
+		<-more // the first also cancels ctx, through signal.NotifyContext
+		switch {
+		case n == 1:
+			continue
+		case n >= 3:
+			fmt.Fprintln(out.Stderr, "importer: stopped at once; the rows of requests still unanswered are in doubt until the next run looks them up")
+			os.Exit(exitInterrupted)
+		}
+		<-ctx.Done()
+		fmt.Fprintf(out.Stderr, "importer: stopping: waiting for the answers to %d requests already sent (at most %s); press Ctrl-C again to stop at once, leaving their rows in doubt\n",
+			out.InFlight.Load(), timeout)
+	}
 }
 
 // startCPUProfile profiles the process until the returned function is called.

@@ -933,3 +933,59 @@ func writeCSVFile(t *testing.T, path string, recs [][]string) {
 	must(t, w.WriteAll(recs))
 	must(t, f.Close())
 }
+
+// TestSignals: one SIGINT stops the run, which waits for its answers and
+// says what happened; a second says what it waits for; a third ends the
+// process at once. The next run finishes with every row once.
+func TestSignals(t *testing.T) {
+	bin := buildBinary(t)
+	t.Run("one", func(t *testing.T) {
+		p := newExternalPortal(t, 20000)
+		cmd := p.command(bin, "--rate", "5")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		must(t, cmd.Start())
+		p.waitForRows(t, cmd, 100, &out)
+		cmd.Process.Signal(os.Interrupt)
+		if code := exitOf(cmd.Wait()); code != 130 {
+			t.Fatalf("exit %d, want 130\n%s", code, out.String())
+		}
+		sum := p.summary(t)
+		want := fmt.Sprintf("Stopped by SIGINT: %d of the %d rows read so far were created; run the same command again to resume.", sum.Created, sum.Rows)
+		if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "context canceled") || strings.Contains(out.String(), "Import finished") {
+			t.Errorf("output lacks %q, or says more:\n%s", want, out.String())
+		}
+	})
+	t.Run("three", func(t *testing.T) {
+		p := newExternalPortal(t, 20000)
+		p.emu.SetFaults(emulator.Faults{Latency: 2 * time.Second})
+		cmd := p.command(bin, "--rate", "0", "--workers", "4", "--key-property", keyProp, "--timeout", "5m")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		must(t, cmd.Start())
+		p.waitForRows(t, cmd, 100, &out)
+		cmd.Process.Signal(os.Interrupt)
+		time.Sleep(100 * time.Millisecond) // a person pressing Ctrl-C again: the process has no clock to fake
+		cmd.Process.Signal(os.Interrupt)
+		time.Sleep(100 * time.Millisecond)
+		start := time.Now()
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		if code := exitOf(err); code != 130 {
+			t.Fatalf("exit %d, want 130\n%s", code, out.String())
+		}
+		if waited := time.Since(start); waited > time.Second {
+			t.Errorf("the third signal took %v to end the process; the answers take 2 s", waited)
+		}
+		for _, want := range []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopped at once"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+		p.emu.SetFaults(emulator.Faults{})
+		if msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp).CombinedOutput(); exitOf(err) != 0 {
+			t.Fatalf("rerun: exit %d\n%s", exitOf(err), msg)
+		}
+		p.checkExactlyOnce(t)
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,6 +40,9 @@ type Console struct {
 	Stdout   io.Writer
 	Stderr   *BarWriter
 	Terminal bool // standard error is a terminal: show a progress bar
+	// InFlight, if set, counts the requests waiting for HubSpot's answer,
+	// for a message when a second signal comes.
+	InFlight *atomic.Int64
 }
 
 // Run performs one invocation as cfg says: an import (or a dry run,
@@ -154,6 +158,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		SettleDelay:  cfg.LookupDelay,
 		Schema:       portal,
 		Tally:        tally,
+		InFlight:     con.InFlight,
 	}
 	if account != nil && !cfg.DryRun {
 		opts.Journal = journal.Header{Portal: account.PortalID, Started: time.Now().UTC()}
@@ -406,6 +411,19 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
+// stoppedBy names the signal a run was stopped by, as " by SIGINT", from
+// the reason in its summary; "" for another reason (which the summary
+// gives on a line of its own).
+func stoppedBy(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, os.Interrupt.String()):
+		return " by SIGINT"
+	case strings.HasPrefix(reason, syscall.SIGTERM.String()):
+		return " by SIGTERM"
+	}
+	return ""
+}
+
 // printSummary writes the table a person reads at the end of a run.
 func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	wouldSend, _ := s.Extra["would_send"].(int)
@@ -414,6 +432,10 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		fmt.Fprintf(w, "Validation finished (nothing sent): %d of %d rows would be accepted.\n", wouldSend, s.Rows)
 	case s.DryRun:
 		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
+	case s.Stopped != "":
+		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to resume.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
+	case s.Rows > 0 && s.Earlier == s.Rows:
+		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; nothing was sent.\n", s.Rows)
 	default:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created.\n", s.Created, s.Rows)
 	}
@@ -437,7 +459,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 			fmt.Fprintf(w, "  %6d  %s\n", c.Count, c.Code)
 		}
 	}
-	if s.Stopped != "" {
+	if s.Stopped != "" && stoppedBy(s.Stopped) == "" {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)
 	}
 	fmt.Fprintln(w, "Reports:")

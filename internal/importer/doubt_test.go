@@ -17,6 +17,7 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/schema"
+	"github.com/lineitems/importer/internal/upload"
 )
 
 // Tests of the rule that a row that may exist stays "may exist" until
@@ -354,4 +355,41 @@ func TestRepeatedKeyNeverSharesAnID(t *testing.T) {
 			})
 		})
 	}
+}
+
+// cancelAfter is a Sender that cancels the run once its n-th batch has been
+// answered.
+type cancelAfter struct {
+	next   upload.Sender
+	n      int
+	cancel func()
+	mu     sync.Mutex
+	calls  int
+}
+
+func (c *cancelAfter) BatchCreate(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+	res, err := c.next.BatchCreate(ctx, body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls++; c.calls == c.n {
+		c.cancel()
+	}
+	return res, err
+}
+
+// TestStopAfterTheLastRowIsNoStop: a signal that comes once every row was
+// read and answered leaves nothing to resume: the run ends as finished,
+// not as interrupted.
+func TestStopAfterTheLastRowIsNoStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 36})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		o := withJournal(options(t, generate(t, 250, 36), &cancelAfter{next: inMemory(t, emu, time.Minute), n: 3, cancel: cancel}))
+		o.Workers = 1
+		sum, err := Run(ctx, o)
+		if err != nil || sum.Created != 250 || sum.Stopped != "" {
+			t.Fatalf("err %v, summary %+v; want a finished run", err, sum)
+		}
+	})
 }

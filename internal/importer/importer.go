@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -101,6 +102,8 @@ type Options struct {
 
 	// OpenReport opens each report file; nil means report.OpenFile.
 	OpenReport report.Opener
+	// InFlight, if set, counts the requests waiting for HubSpot's answer.
+	InFlight *atomic.Int64
 }
 
 // Codes written to failed.csv for rows rejected before sending.
@@ -229,6 +232,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		Log:         log,
 		Jitter:      o.Jitter,
 		SettleDelay: o.SettleDelay,
+		InFlight:    o.InFlight,
 	}
 	if jr != nil {
 		up.Journal = jr
@@ -346,8 +350,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
 		sum.Stopped = readErr.Error()
 		return sum, readErr
+	case upErr != nil && errors.Is(upErr, context.Canceled) && readErr == nil && counts.NotSent == 0:
+		// Stopped after the last row was read and answered: nothing
+		// remains, so the run ends as a finished one.
 	case upErr != nil:
 		sum.Stopped = upErr.Error()
+		if errors.Is(upErr, context.Canceled) && context.Cause(ctx) != nil {
+			sum.Stopped = context.Cause(ctx).Error()
+		}
 		return sum, upErr
 	case drainErr != nil:
 		return sum, drainErr

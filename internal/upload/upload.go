@@ -80,8 +80,10 @@ type Uploader struct {
 	// HubSpot's search index catches up with a create it just committed;
 	// round n waits n times as long. 0 means none.
 	SettleDelay time.Duration
-	// MaxRounds bounds search-and-resend rounds for rows in doubt; <1 means 5.
+	// MaxRounds bounds lookup-and-resend rounds for rows in doubt; <1 means 5.
 	MaxRounds int
+	// InFlight, if set, counts the batch creates waiting for an answer.
+	InFlight *atomic.Int64
 
 	// Warnings that every worker may meet at once are logged at most
 	// once in 10 s each.
@@ -411,7 +413,13 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 		u.requests.Add(1)
 		// The request itself is not cancelled with ctx: once sent, its answer
 		// is worth waiting for (the HTTP client's timeout bounds it).
+		if u.InFlight != nil {
+			u.InFlight.Add(1)
+		}
 		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), body)
+		if u.InFlight != nil {
+			u.InFlight.Add(-1)
+		}
 		rl, throttled, retryAfter := rateOf(res, err)
 		release(rl, throttled, retryAfter)
 		if throttled {
