@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/importer"
+	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/upload"
 )
 
@@ -93,5 +95,21 @@ func TestWritable(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(existing); string(b) != "{}" {
 		t.Errorf("the check changed an existing file: %q", b)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	cases := []struct {
+		p    importer.Progress
+		want string
+	}{
+		{importer.Progress{}, "importing"},
+		{importer.Progress{Counts: report.Counts{Failed: 2, InDoubt: 1}}, "importing (2 failed, 1 in doubt)"},
+		{importer.Progress{RateWait: 3600 * time.Millisecond}, "importing, waiting for HubSpot's rate window, 4s"},
+	}
+	for _, tc := range cases {
+		if got := describe(tc.p); got != tc.want {
+			t.Errorf("describe(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/importer"
 )
 
 // BarWriter is the terminal's standard error shared by log lines and the
@@ -36,8 +36,10 @@ func (b *BarWriter) Write(p []byte) (int, error) {
 func (b *BarWriter) Sync() error { return nil }
 
 // newBar shows a progress bar of total rows (-1 when unknown) on w, and
-// returns the function that updates it and the one that removes it.
-func (b *BarWriter) newBar(total int) (update func(report.Counts, time.Duration), finish func()) {
+// returns the function that updates it and the one that removes it. While
+// requests wait for HubSpot's rate window the bar says so; the last update
+// of a run that settled its whole input fills the bar.
+func (b *BarWriter) newBar(total int) (update func(importer.Progress), finish func()) {
 	bar := progressbar.NewOptions64(int64(total),
 		progressbar.OptionSetWriter(bareWriter{b}),
 		progressbar.OptionSetDescription("importing"),
@@ -55,15 +57,15 @@ func (b *BarWriter) newBar(total int) (update func(report.Counts, time.Duration)
 	b.mu.Lock()
 	b.bar = bar
 	b.mu.Unlock()
-	update = func(c report.Counts, _ time.Duration) {
-		desc := "importing"
-		if bad := c.Failed + c.InDoubt; bad > 0 {
-			desc = fmt.Sprintf("importing (%d failed, %d in doubt)", c.Failed, c.InDoubt)
-		}
+	update = func(p importer.Progress) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		bar.Describe(desc)
-		_ = bar.Set64(int64(c.Rows))
+		bar.Describe(describe(p))
+		rows := int64(p.Rows)
+		if p.Done && total >= 0 {
+			rows = int64(total) // every row was settled: the count of records and of rows may differ (blank rows)
+		}
+		_ = bar.Set64(rows)
 	}
 	finish = func() {
 		b.mu.Lock()
@@ -73,6 +75,18 @@ func (b *BarWriter) newBar(total int) (update func(report.Counts, time.Duration)
 		b.bar = nil
 	}
 	return update, finish
+}
+
+// describe is the bar's description for p.
+func describe(p importer.Progress) string {
+	desc := "importing"
+	if bad := p.Failed + p.InDoubt; bad > 0 {
+		desc = fmt.Sprintf("importing (%d failed, %d in doubt)", p.Failed, p.InDoubt)
+	}
+	if p.RateWait > 0 {
+		desc += fmt.Sprintf(", waiting for HubSpot's rate window, %s", p.RateWait.Round(time.Second).String())
+	}
+	return desc
 }
 
 // bareWriter is how the bar itself writes: straight through, under the

@@ -67,7 +67,7 @@ type Options struct {
 	// OnProgress, when set, is called every Progress with the tallies so
 	// far and once more at the end; otherwise Run logs a progress line at
 	// info level every Progress.
-	OnProgress func(c report.Counts, elapsed time.Duration)
+	OnProgress func(Progress)
 	Jitter     func() float64
 
 	// Journal, when its Portal is set, turns the journal in StateDir on: it
@@ -197,7 +197,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if openReport == nil {
 		openReport = report.OpenFile
 	}
-	rep, err := report.CreateWith(o.OutDir, rd.Header(), openReport)
+	create := report.CreateWith
+	if o.DryRun || o.ValidateOnly {
+		create = report.CreateFailedOnly // the only report they fill
+	}
+	rep, err := create(o.OutDir, rd.Header(), openReport)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
@@ -274,7 +278,16 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if onProgress == nil {
 		onProgress = logProgress(log)
 	}
-	stopProgress := progress(runCtx, rep, start, o.Progress, onProgress)
+	snapshot := func(done bool) Progress {
+		pr := Progress{Counts: rep.Counts(), Elapsed: time.Since(start), Done: done}
+		if pc != nil {
+			if next := pc.Stats().NextSlot; !next.IsZero() {
+				pr.RateWait = max(time.Until(next), 0)
+			}
+		}
+		return pr
+	}
+	stopProgress := progress(runCtx, snapshot, o.Progress, onProgress)
 	var upErr error
 	if dry != nil {
 		upErr = dry.Run(runCtx, batches)
@@ -288,7 +301,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	_ = g.Wait()
 	stopProgress()
 	if o.OnProgress != nil {
-		o.OnProgress(rep.Counts(), time.Since(start))
+		o.OnProgress(snapshot(readErr == nil && upErr == nil))
 	}
 
 	counts := rep.Counts()
@@ -345,6 +358,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	}
 	if err := rep.Close(); err != nil {
 		return sum, fmt.Errorf("closing reports: %w", err)
+	}
+	if o.OpenReport == nil {
+		if err := report.Sort(o.OutDir); err != nil {
+			log.Warn("the reports are complete but not in input order", zap.Error(err))
+		}
 	}
 	switch {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
@@ -684,9 +702,21 @@ func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 // stoppedBeforeSent is why rows read but never handed to HubSpot are not sent.
 const stoppedBeforeSent = "the run stopped before this row was sent"
 
-// progress calls report with the tallies every interval until the
-// returned function is called.
-func progress(ctx context.Context, rep *report.Writer, start time.Time, every time.Duration, report func(report.Counts, time.Duration)) func() {
+// Progress is what a run reports of itself while it goes.
+type Progress struct {
+	report.Counts
+	Elapsed time.Duration
+	// RateWait is how long until the next request may go, while requests
+	// wait for a slot in HubSpot's rate window; 0 when none waits.
+	RateWait time.Duration
+	// Done is set on the last report of a run that read and settled its
+	// whole input.
+	Done bool
+}
+
+// progress calls report with a snapshot every interval until the returned
+// function is called.
+func progress(ctx context.Context, snapshot func(bool) Progress, every time.Duration, report func(Progress)) func() {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
@@ -703,7 +733,7 @@ func progress(ctx context.Context, rep *report.Writer, start time.Time, every ti
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				report(rep.Counts(), time.Since(start))
+				report(snapshot(false))
 			}
 		}
 	}()
@@ -711,11 +741,15 @@ func progress(ctx context.Context, rep *report.Writer, start time.Time, every ti
 }
 
 // logProgress logs the tallies as an info line, for logs read by machines.
-func logProgress(log *zap.Logger) func(report.Counts, time.Duration) {
-	return func(c report.Counts, elapsed time.Duration) {
-		log.Info("progress", zap.Int("rows_done", c.Rows), zap.Int("created", c.Created),
-			zap.Int("failed", c.Failed), zap.Int("in_doubt", c.InDoubt),
-			zap.Float64("rows_per_second", float64(c.Rows)/elapsed.Seconds()))
+func logProgress(log *zap.Logger) func(Progress) {
+	return func(p Progress) {
+		fields := []zap.Field{zap.Int("rows_done", p.Rows), zap.Int("created", p.Created),
+			zap.Int("failed", p.Failed), zap.Int("in_doubt", p.InDoubt),
+			zap.Float64("rows_per_second", float64(p.Rows)/p.Elapsed.Seconds())}
+		if p.RateWait > 0 {
+			fields = append(fields, zap.Duration("waiting_for_rate_window", p.RateWait))
+		}
+		log.Info("progress", fields...)
 	}
 }
 

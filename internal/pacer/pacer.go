@@ -105,6 +105,7 @@ type Pacer struct {
 	dailyLeft       int
 	changed         chan struct{} // closed and replaced when the budget may have grown
 	stats           Stats
+	waiting         int // calls of Acquire waiting for a slot
 }
 
 type entry struct {
@@ -128,6 +129,9 @@ type Stats struct {
 	DailyRemaining int           // -1 if not reported
 	Throttled      int           // 429s observed
 	Waited         time.Duration // time requests spent waiting for a slot, summed
+	// NextSlot is when the next request waiting for a slot may go: zero
+	// when none waits.
+	NextSlot time.Time
 }
 
 // New returns a Pacer.
@@ -153,6 +157,7 @@ type Release = func(rl hubspot.RateLimit, throttled bool, retryAfter time.Durati
 // first, and ErrDailyReserve when the daily quota is down to the reserve.
 func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 	start := time.Now()
+	waiting := false // counted in p.waiting
 	for {
 		p.mu.Lock()
 		now := time.Now()
@@ -162,6 +167,12 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 		}
 		wait := p.admit(now)
 		if wait == 0 {
+			if waiting {
+				p.waiting--
+			}
+			if p.waiting == 0 {
+				p.stats.NextSlot = time.Time{}
+			}
 			e := &entry{sent: now}
 			p.log = append(p.log, e)
 			if p.dailyKnown {
@@ -173,12 +184,24 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 				p.release(e, rl, throttled, retryAfter)
 			}, nil
 		}
+		if !waiting {
+			waiting = true
+			p.waiting++
+		}
+		if next := now.Add(wait); p.stats.NextSlot.IsZero() || next.Before(p.stats.NextSlot) {
+			p.stats.NextSlot = next
+		}
 		changed := p.changed
 		p.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			p.mu.Lock()
+			if p.waiting--; p.waiting == 0 {
+				p.stats.NextSlot = time.Time{}
+			}
+			p.mu.Unlock()
 			return nil, ctx.Err()
 		case <-t.C:
 		case <-changed:

@@ -398,3 +398,39 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 		}
 	})
 }
+
+// TestNextSlot: while requests wait for a slot, Stats says when the next
+// may go; once none waits, it says nothing.
+func TestNextSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{Cap: 2, Interval: 10 * time.Second})
+		for range 2 {
+			rel, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel(hubspot.RateLimit{}, false, 0)
+		}
+		if next := p.Stats().NextSlot; !next.IsZero() {
+			t.Fatalf("NextSlot %v with nothing waiting", next)
+		}
+		start := time.Now()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rel, err := p.Acquire(context.Background())
+			if err == nil {
+				rel(hubspot.RateLimit{}, false, 0)
+			}
+		}()
+		synctest.Wait()
+		next := p.Stats().NextSlot
+		if next.IsZero() || next.Before(start) || next.Sub(start) > 11*time.Second {
+			t.Fatalf("NextSlot %v while a request waits (start %v)", next, start)
+		}
+		<-done
+		if next := p.Stats().NextSlot; !next.IsZero() {
+			t.Fatalf("NextSlot %v after the waiting request went", next)
+		}
+	})
+}

@@ -10,12 +10,15 @@
 package report
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -142,6 +145,26 @@ func OpenFile(path string) (File, error) {
 // truncating earlier ones.
 func Create(dir string, header []string) (*Writer, error) {
 	return CreateWith(dir, header, OpenFile)
+}
+
+// CreateFailedOnly opens only failed.csv in dir, for a dry run or validate,
+// which record only rows they would not send: outcomes of other statuses
+// are counted and discarded.
+func CreateFailedOnly(dir string, header []string, open Opener) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("report folder: %w", err)
+	}
+	f, err := open(filepath.Join(dir, FailedFile))
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	w, err := NewWriter(io.Discard, f, io.Discard, io.Discard, header)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.files = []File{f}
+	return w, nil
 }
 
 // CreateWith is Create with the files opened by open.
@@ -334,6 +357,70 @@ func WriteSummaryFile(path string, s Summary) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// SortLimit is the largest report Sort sorts; a larger one stays in the
+// order its rows were answered.
+const SortLimit = 64 << 20
+
+// Sort rewrites each report in dir in input order (by row number), for a
+// person to read: rows are written as HubSpot answers them, which is not
+// the order of the input. A report over SortLimit bytes is left as it is.
+// Each file is replaced atomically, with mode 0600.
+func Sort(dir string) error {
+	var errs []error
+	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile, NotSentFile} {
+		errs = append(errs, sortFile(filepath.Join(dir, name)))
+	}
+	return errors.Join(errs...)
+}
+
+func sortFile(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil || fi.Size() > SortLimit {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
+	if err != nil || len(recs) < 3 {
+		return err // nothing to sort, or not a report this package wrote
+	}
+	col := slices.Index(recs[0], "error_row")
+	if filepath.Base(path) == CreatedFile {
+		col = 0
+	}
+	if col < 0 {
+		return nil
+	}
+	rowOf := func(rec []string) int {
+		if col >= len(rec) {
+			return 0
+		}
+		n, _ := strconv.Atoi(rec[col])
+		return n
+	}
+	body := recs[1:]
+	if slices.IsSortedFunc(body, func(a, b []string) int { return rowOf(a) - rowOf(b) }) {
+		return nil
+	}
+	slices.SortStableFunc(body, func(a, b []string) int { return rowOf(a) - rowOf(b) })
+	var out []byte
+	for _, rec := range recs {
+		out = appendRecord(out, rec)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -2,9 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/csv"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +126,61 @@ func TestSummaryGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "summary.json", b.Bytes())
+}
+
+// TestSort: reports are rewritten in input order, every record and every
+// byte of its cells kept (cells with commas, quotes and newlines too).
+func TestSort(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, []string{"SKU", "Note"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []int{5, 2, 9, 1, 7, 3}
+	for _, r := range rows {
+		rec := []string{fmt.Sprint("SKU-", r), fmt.Sprintf("line one, \"quoted\"\nline %d", r)}
+		outs := []Outcome{{Row: r, Record: rec, Status: Created, ID: fmt.Sprint(100 + r)},
+			{Row: r + 100, Record: rec, Status: Failed, Code: "X", Message: "bad"}}
+		if err := w.Record(outs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, CreatedFile))
+	if err := Sort(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		col  func([]string) string
+		add  int
+		note int // the column of the Note cell
+	}{
+		{CreatedFile, func(r []string) string { return r[0] }, 0, 3},
+		{FailedFile, func(r []string) string { return r[len(r)-3] }, 100, 1},
+	} {
+		f, _ := os.Open(filepath.Join(dir, tc.name))
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil || len(recs) != len(rows)+1 {
+			t.Fatalf("%s: %d records, %v", tc.name, len(recs), err)
+		}
+		prev := 0
+		for _, rec := range recs[1:] {
+			n, _ := strconv.Atoi(tc.col(rec))
+			if n <= prev || !strings.HasSuffix(rec[tc.note], fmt.Sprintf("line %d", n-tc.add)) {
+				t.Fatalf("%s: record %v out of order or changed", tc.name, rec)
+			}
+			prev = n
+		}
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, CreatedFile))
+	if len(after) != len(before) || bytes.Equal(after, before) {
+		t.Errorf("created.csv: %d bytes before, %d after; want the same bytes in another order", len(before), len(after))
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, FailedFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
 }
