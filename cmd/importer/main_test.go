@@ -562,8 +562,15 @@ func TestSubcommands(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
-		if _, err := os.Stat(filepath.Join(dir, "line_items.validate", "batches.jsonl")); err == nil {
-			t.Error("validate wrote batches.jsonl")
+		entries, _ := os.ReadDir(filepath.Join(dir, "line_items.validate"))
+		var names []string
+		for _, e := range entries {
+			if e.Name() != ".lock" {
+				names = append(names, e.Name())
+			}
+		}
+		if fmt.Sprint(names) != "[failed.csv summary.json]" {
+			t.Errorf("validate wrote %v; want only the reports it fills, failed.csv and summary.json", names)
 		}
 		var sum report.Summary
 		data, _ := os.ReadFile(filepath.Join(dir, "line_items.validate", "summary.json"))
