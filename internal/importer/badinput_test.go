@@ -184,7 +184,7 @@ func TestUnknownColumnsWithoutAMapping(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a SetupError", err)
 	}
-	for _, want := range []string{`"Colour"`, `"prize"`, "init-mapping export.csv", "2 of the columns"} {
+	for _, want := range []string{`"Colour"`, `"prize" (did you mean price?)`, "init-mapping export.csv", "2 of the columns"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message lacks %q:\n%s", want, err)
 		}

@@ -556,8 +556,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code,
 				Message: fmt.Sprintf("%v; an earlier run sent this row without a clear answer, so it may exist", err)})
 		}
-		if fe != nil && p.tally != nil {
-			p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: code, Expected: fe.Expected})
+		var fes mapping.FieldErrors
+		if errors.As(err, &fes) && p.tally != nil {
+			for _, fe := range fes { // every bad cell of the row
+				p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: fe.Code(), Expected: fe.Expected})
+			}
 		}
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
 			Code: code, Message: err.Error()})

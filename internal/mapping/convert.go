@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,47 +12,165 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 )
 
-// converter turns a non-empty cell into HubSpot's string form. On failure it
-// returns a non-empty description of what was expected.
-type converter func(cell string) (value, expected string)
+// converter turns a non-empty cell into HubSpot's string form. On failure
+// it says what was expected (never "" then) and, when the cell looks like a
+// known mistake, a hint at what to change.
+type converter func(cell string) (value string, bad failure)
 
-// newConverter builds the converter of p. It fails, naming every problem,
-// when p's settings cannot convert anything (a date layout without a year,
-// an unknown format name, a decimal mark equal to the thousands separator,
-// ...). Checks of which keys go with which type are in [newProperty].
-func newConverter(p PropertySpec) (converter, error) {
+// failure is why a converter refused a cell.
+type failure struct {
+	expected string // what was expected, e.g. "a plain number"; "" for success
+	hint     string // what to change, or ""
+}
+
+func (f failure) failed() bool { return f.expected != "" }
+
+// convertString sends a text cell as it is.
+func convertString(c string) (string, failure) { return c, failure{} }
+
+// newConverter builds the converter of property name as p says. It fails,
+// naming every problem, when p's settings cannot convert anything (a date
+// layout without a year, an unknown format name, a decimal mark equal to
+// the thousands separator, ...). Checks of which keys go with which type
+// are in [newProperty].
+func newConverter(name string, p PropertySpec) (converter, error) {
 	switch p.Type {
 	case "", TypeString:
-		return func(c string) (string, string) { return c, "" }, nil
+		return convertString, nil
 	case TypeNumber:
-		return newNumberConverter(p)
+		return newNumberConverter(name, p)
 	case TypeBool:
 		return convertBool, nil
 	case TypeDate, TypeDatetime:
 		return newDateConverter(p)
 	case TypeEnum:
-		labels := make([]string, 0, len(p.Values))
-		internal := make(map[string]bool, len(p.Values))
-		for label, v := range p.Values {
-			labels = append(labels, label)
-			internal[v] = true
-		}
-		sort.Strings(labels)
-		want := "one of the mapped labels " + quoteList(labels)
-		return func(c string) (string, string) {
+		o := newOptions(p.Values)
+		want := "one of the mapped labels " + quoteList(o.labels)
+		return func(c string) (string, failure) {
 			c = strings.TrimSpace(c)
-			if v, ok := p.Values[c]; ok {
-				return v, ""
+			v, ok, ambiguous := o.match(c)
+			if ok {
+				return v, failure{}
 			}
-			if internal[c] {
-				return c, ""
-			}
-			return "", want
+			return "", failure{want, o.hint(c, ambiguous)}
 		}, nil
 	case TypeMulti:
 		return newMultiConverter(p)
 	}
 	return nil, fmt.Errorf("unknown type %q", p.Type)
+}
+
+// Enumerations.
+
+// options are the options of type enum or multi (values: label → internal
+// value), indexed for matching a cell, by this rule:
+//
+//  1. A cell (without surrounding white space) equal to a label is sent as
+//     the label's value; else a cell equal to an internal value is sent
+//     as it is.
+//  2. Otherwise a cell equal to a label or an internal value when case is
+//     ignored (strings.EqualFold) is sent as that option's value, unless it
+//     so matches options with different values: then it is refused, and
+//     the message names them.
+//
+// Schema.Normalize applies the same rule to the portal's options.
+type options struct {
+	values   map[string]string   // label → internal value
+	internal map[string]bool     // internal values
+	folded   map[string][]string // foldCase(label or value) → the labels and values it matches, when they mean different values
+	unique   map[string]string   // foldCase(label or value) → the value, when all it matches mean one
+	labels   []string            // sorted
+	names    []string            // labels, then internal values not among them: for "did you mean"
+	meaning  map[string]string   // name → the value it is sent as
+}
+
+func newOptions(values map[string]string) *options {
+	o := &options{values: values, internal: make(map[string]bool, len(values)),
+		folded: map[string][]string{}, unique: make(map[string]string, 2*len(values))}
+	o.labels = sortedKeys(values)
+	o.names = append([]string(nil), o.labels...)
+	byFold := map[string][]string{} // fold → names, in o.names order
+	meaning := make(map[string]string, 2*len(values))
+	o.meaning = meaning
+	for _, l := range o.labels {
+		meaning[l] = values[l]
+	}
+	for _, l := range o.labels {
+		v := values[l]
+		o.internal[v] = true
+		if _, isLabel := values[v]; !isLabel && !contains(o.names, v) {
+			o.names = append(o.names, v)
+			meaning[v] = v
+		}
+	}
+	for _, n := range o.names {
+		k := foldCase(n)
+		byFold[k] = append(byFold[k], n)
+	}
+	for k, names := range byFold {
+		v := meaning[names[0]]
+		one := true
+		for _, n := range names[1:] {
+			one = one && meaning[n] == v
+		}
+		if one {
+			o.unique[k] = v
+		} else {
+			o.folded[k] = names
+		}
+	}
+	return o
+}
+
+// match returns the value c is sent as; ok is false when c matches no
+// option, and ambiguous then lists the labels or values c matches ignoring
+// case when they mean different values.
+func (o *options) match(c string) (value string, ok bool, ambiguous []string) {
+	if v, ok := o.values[c]; ok {
+		return v, true, nil
+	}
+	if o.internal[c] {
+		return c, true, nil
+	}
+	k := foldCase(c)
+	if v, ok := o.unique[k]; ok {
+		return v, true, nil
+	}
+	return "", false, o.folded[k]
+}
+
+// hint says why c matched no option: it matches several ignoring case, or
+// it is close to one ("did you mean").
+func (o *options) hint(c string, ambiguous []string) string {
+	if len(ambiguous) > 0 {
+		return fmt.Sprintf("ignoring case it matches %s, which mean different values; write it exactly as one of them",
+			joinAnd(quoteEach(ambiguous)))
+	}
+	if s := o.closest(c); len(s) > 0 {
+		return "did you mean " + joinOr(quoteEach(s)) + "?"
+	}
+	return ""
+}
+
+// closest returns the labels or values closest to c, one per value they
+// mean (a label rather than its own value).
+func (o *options) closest(c string) []string {
+	var out, seen []string
+	for _, n := range closest(c, o.names) {
+		if v := o.meaning[n]; !slices.Contains(seen, v) {
+			seen = append(seen, v)
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func quoteEach(ss []string) []string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return q
 }
 
 // trimCell removes what `trim: true` removes around a cell: Unicode white
@@ -70,7 +187,11 @@ func isTrimmed(r rune) bool {
 
 // Number formats.
 
-const plainNumberWant = "a plain number (digits with an optional '-' and one '.', no thousands separators or exponents)"
+const (
+	plainNumberWant = "a plain number (digits with an optional '-' and one '.', no thousands separators or exponents)"
+	// plainNumberShort is plainNumberWant when a hint explains more.
+	plainNumberShort = "a plain number"
+)
 
 // thousandsSeparators are the values `thousands:` accepts.
 var thousandsSeparators = []string{".", ",", " ", "'"}
@@ -86,11 +207,17 @@ type numberFormat struct {
 	// properties (hs_discount_percentage, ...) store the percent number
 	// itself, so "12.5%" is sent as 12.5, which HubSpot shows as 12.5%.
 	percent bool
-	want    string
+	// currency is a symbol or code accepted (and dropped) right before or
+	// after the number, with optional white space between: "$12.00",
+	// "-$12.00", "$-12.00", "12,00 €".
+	currency string
+	want     string
+	hints    hintContext
 }
 
-func newNumberConverter(p PropertySpec) (converter, error) {
-	f := numberFormat{decimal: p.Decimal, thousands: p.Thousands, percent: p.Percent}
+func newNumberConverter(name string, p PropertySpec) (converter, error) {
+	f := numberFormat{decimal: p.Decimal, thousands: p.Thousands, percent: p.Percent, currency: p.Currency,
+		hints: hintContext{spec: p, name: name}}
 	if f.decimal == "" {
 		f.decimal = "."
 	}
@@ -104,11 +231,23 @@ func newNumberConverter(p PropertySpec) (converter, error) {
 	if f.thousands == f.decimal {
 		errs = append(errs, fmt.Errorf("thousands %q is also the decimal mark; they must differ", p.Thousands))
 	}
+	if err := checkCurrency(p.Currency); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if f == (numberFormat{decimal: "."}) {
-		return convertNumber, nil
+	if f.decimal == "." && f.thousands == "" && !f.percent && f.currency == "" {
+		hints := f.hints
+		return func(c string) (string, failure) {
+			if v, ok := convertNumber(c); ok {
+				return v, failure{}
+			}
+			if h := hints.numberHint(c); h != "" {
+				return "", failure{plainNumberShort, h}
+			}
+			return "", failure{expected: plainNumberWant}
+		}, nil
 	}
 	switch {
 	case f.decimal == "." && f.thousands == "":
@@ -121,19 +260,51 @@ func newNumberConverter(p PropertySpec) (converter, error) {
 	if f.percent {
 		f.want += `, optionally followed by "%"`
 	}
+	if f.currency != "" {
+		f.want += fmt.Sprintf(", optionally with %q before or after it", f.currency)
+	}
 	return f.convert, nil
 }
 
-// convert parses c strictly: an optional '-', the integer part, and
+// checkCurrency checks the value of `currency:`: a symbol or code with no
+// digits, signs or white space, so that it cannot take part of a number.
+func checkCurrency(cur string) error {
+	if cur == "" {
+		return nil
+	}
+	if strings.ContainsFunc(cur, func(r rune) bool {
+		return unicode.IsDigit(r) || unicode.IsSpace(r) || isTrimmed(r) || strings.ContainsRune("-+.,'%", r)
+	}) {
+		return fmt.Errorf(`currency %q: want a symbol or code such as "$", "€" or "EUR", without digits, signs, separators or spaces`, cur)
+	}
+	return nil
+}
+
+// convert converts c as f says, and says what to change in the mapping or
+// the cell when it cannot.
+func (f numberFormat) convert(c string) (string, failure) {
+	if v, ok := f.parse(c); ok {
+		return v, failure{}
+	}
+	if h := f.hints.numberHint(c); h != "" {
+		return "", failure{strings.Replace(f.want, plainNumberWant, plainNumberShort, 1), h}
+	}
+	return "", failure{expected: f.want}
+}
+
+// parse reads c strictly: an optional '-', the integer part, and
 // optionally the decimal mark followed by digits. With a thousands
 // separator, the integer part is either plain digits or correctly grouped
 // digits (1 to 3, then groups of exactly 3), so "12.34.5" is rejected.
-func (f numberFormat) convert(c string) (string, string) {
+func (f numberFormat) parse(c string) (string, bool) {
 	s := strings.TrimSpace(c)
 	if f.percent {
 		if rest, ok := strings.CutSuffix(s, "%"); ok {
 			s = strings.TrimRightFunc(rest, unicode.IsSpace)
 		}
+	}
+	if f.currency != "" {
+		s = f.cutCurrency(s)
 	}
 	neg := strings.HasPrefix(s, "-")
 	if neg {
@@ -141,11 +312,11 @@ func (f numberFormat) convert(c string) (string, string) {
 	}
 	intPart, frac, hasDec := strings.Cut(s, f.decimal)
 	if hasDec && !isDigits(frac) {
-		return "", f.want
+		return "", false
 	}
 	digits, ok := f.integer(intPart)
 	if !ok {
-		return "", f.want
+		return "", false
 	}
 	var b strings.Builder
 	b.Grow(len(digits) + len(frac) + 2)
@@ -157,7 +328,27 @@ func (f numberFormat) convert(c string) (string, string) {
 		b.WriteByte('.')
 		b.WriteString(frac)
 	}
-	return b.String(), ""
+	return b.String(), true
+}
+
+// cutCurrency removes f's currency from before the number (after a '-', or
+// before it) or from after it, with the white space between.
+func (f numberFormat) cutCurrency(s string) string {
+	rest, neg := strings.CutPrefix(s, "-")
+	if r, ok := strings.CutPrefix(rest, f.currency); ok {
+		r = strings.TrimLeftFunc(r, unicode.IsSpace)
+		if neg {
+			if strings.HasPrefix(r, "-") {
+				return s // "-$-1": left for the parser to refuse
+			}
+			return "-" + r
+		}
+		return r
+	}
+	if r, ok := strings.CutSuffix(s, f.currency); ok {
+		return strings.TrimRightFunc(r, unicode.IsSpace)
+	}
+	return s
 }
 
 // integer returns the digits of an integer part written with f's thousands
@@ -189,23 +380,23 @@ func (f numberFormat) integer(s string) (string, bool) {
 // optional leading minus, digits, and optionally one decimal point followed
 // by digits. Thousands separators and exponents are rejected so that
 // "1,234.50" never becomes 1.
-func convertNumber(c string) (string, string) {
+func convertNumber(c string) (string, bool) {
 	s := strings.TrimSpace(c)
 	intPart, frac, hasDot := strings.Cut(strings.TrimPrefix(s, "-"), ".")
 	if !isDigits(intPart) || (hasDot && !isDigits(frac)) {
-		return "", plainNumberWant
+		return "", false
 	}
-	return s, ""
+	return s, true
 }
 
-func convertBool(c string) (string, string) {
+func convertBool(c string) (string, failure) {
 	switch strings.ToLower(strings.TrimSpace(c)) {
 	case "true", "yes", "y", "1":
-		return "true", ""
+		return "true", failure{}
 	case "false", "no", "n", "0":
-		return "false", ""
+		return "false", failure{}
 	}
-	return "", "a boolean (true/false, yes/no, 1/0)"
+	return "", failure{expected: "a boolean (true/false, yes/no, 1/0)"}
 }
 
 // Dates.
@@ -217,6 +408,9 @@ const (
 	FormatEU      = "eu"       // 02/01/2006, day first; 2/1/2006 is accepted too
 	FormatEpochMS = "epoch_ms" // milliseconds since 1970-01-01 UTC
 )
+
+// formatNames are the format names, for "did you mean".
+var formatNames = []string{FormatISO, FormatUS, FormatEU, FormatEpochMS}
 
 // namedFormats maps a format name to its Go layout and how messages show it.
 var namedFormats = map[string]struct{ layout, shown string }{
@@ -241,7 +435,7 @@ func parseDateFormat(s string) (dateFormat, error) {
 		return dateFormat{layout: n.layout, shown: n.shown, fast: compileDateOnly(n.layout)}, nil
 	}
 	if err := checkLayout(s); err != nil {
-		return dateFormat{}, err
+		return dateFormat{}, fmt.Errorf("%w%s", err, suggestion(s, formatNames))
 	}
 	return dateFormat{layout: s, shown: strconv.Quote(s), fast: compileDateOnly(s)}, nil
 }
@@ -349,7 +543,8 @@ func (f dateFormat) format(t time.Time) string {
 type dateConverter struct {
 	formats  []dateFormat
 	datetime bool
-	want     string
+	what     string // "a date" or "a date and time"
+	want     string // what, in which formats
 }
 
 func newDateConverter(p PropertySpec) (converter, error) {
@@ -379,18 +574,18 @@ func newDateConverter(p PropertySpec) (converter, error) {
 	if err := d.checkAmbiguity(); err != nil {
 		return nil, err
 	}
-	what := "a date"
+	d.what = "a date"
 	if d.datetime {
-		what = "a date and time"
+		d.what = "a date and time"
 	}
 	if len(d.formats) == 1 {
-		d.want = what + " in the format " + d.formats[0].shown
+		d.want = d.what + " in the format " + d.formats[0].shown
 	} else {
 		shown := make([]string, len(d.formats))
 		for i, f := range d.formats {
 			shown[i] = f.shown
 		}
-		d.want = what + " in one of the formats " + strings.Join(shown, ", ")
+		d.want = d.what + " in one of the formats " + strings.Join(shown, ", ")
 	}
 	if !d.datetime && slices.ContainsFunc(d.formats, func(f dateFormat) bool { return f.epoch }) {
 		d.want += " (epoch_ms dates must be at midnight UTC)"
@@ -398,14 +593,147 @@ func newDateConverter(p PropertySpec) (converter, error) {
 	return d.convert, nil
 }
 
-func (d *dateConverter) convert(c string) (string, string) {
+func (d *dateConverter) convert(c string) (string, failure) {
 	s := strings.TrimSpace(c)
 	for _, f := range d.formats {
 		if v, ok := d.convertWith(f, s); ok {
-			return v, ""
+			return v, failure{}
 		}
 	}
-	return "", d.want
+	for _, f := range d.formats {
+		switch field, hint := f.impossible(s); field {
+		case "day":
+			// Written in the format, but the day does not exist: the
+			// format is not the problem.
+			return "", failure{d.what, hint}
+		case "month":
+			return "", failure{d.want, hint}
+		}
+	}
+	return "", failure{expected: d.want}
+}
+
+// maxDateLen is the longest cell impossible looks at.
+const maxDateLen = 64
+
+// impossible explains why s, written in format f, names no day, when the
+// only thing wrong with it is the number of the day or of the month:
+// field is "day" ("February 2024 has no day 30") or "month" ("there is
+// no month 13"), with the explanation in hint. field is "" otherwise.
+func (f dateFormat) impossible(s string) (field, hint string) {
+	if f.epoch || len(s) > maxDateLen {
+		return "", ""
+	}
+	_, err := time.Parse(f.layout, s)
+	var pe *time.ParseError
+	if !errors.As(err, &pe) {
+		return "", ""
+	}
+	switch pe.Message {
+	case ": day out of range":
+		t, n, ok := withNumberOne(f.layout, s, 28, func(t time.Time) bool { return t.Day() == 1 })
+		if !ok {
+			return "", ""
+		}
+		return "day", dayHint(t.Year(), t.Month(), n)
+	case ": month out of range":
+		_, n, ok := withNumberOne(f.layout, s, 12, func(t time.Time) bool { return t.Month() == time.January })
+		if !ok {
+			return "", ""
+		}
+		hint = fmt.Sprintf("there is no month %d", n)
+		if layout, name, first := f.swapped(); layout != "" {
+			if t, err := time.Parse(layout, s); err == nil {
+				hint += fmt.Sprintf("; if the %s comes first (format: %s), it is %s", first, name, t.Format(time.DateOnly))
+			}
+		}
+		return "month", hint
+	}
+	return "", ""
+}
+
+// dayHint says that day n of a month does not exist.
+func dayHint(year int, month time.Month, n int) string {
+	h := fmt.Sprintf("%s %d has no day %d", month, year, n)
+	if month == time.February && n == 29 {
+		h += fmt.Sprintf(" (%d is not a leap year)", year)
+	}
+	return h
+}
+
+// withNumberOne finds the number in s that makes it fail to parse with
+// layout: a run of one or two digits above limit (or 0) that, replaced by
+// 1 (or 01), lets s parse into a time for which check holds. It returns
+// that time and the number.
+func withNumberOne(layout, s string, limit int, check func(time.Time) bool) (time.Time, int, bool) {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j == i {
+			i++
+			continue
+		}
+		if n, _ := strconv.Atoi(s[i:j]); j-i <= 2 && (n == 0 || n > limit) {
+			one := "01"[2-(j-i):]
+			if t, err := time.Parse(layout, s[:i]+one+s[j:]); err == nil && check(t) {
+				return t, n, true
+			}
+		}
+		i = j
+	}
+	return time.Time{}, 0, false
+}
+
+// swapped returns the layout that reads f's dates with the day and the
+// month the other way round (us and eu, "01/02/2006" and "02/01/2006"),
+// its name as `format:` takes it, and which of the two ("day" or "month")
+// comes first in it; layout is "" when there is none to suggest.
+func (f dateFormat) swapped() (layout, name, first string) {
+	switch f.layout {
+	case namedFormats[FormatUS].layout:
+		return namedFormats[FormatEU].layout, FormatEU, "day"
+	case namedFormats[FormatEU].layout:
+		return namedFormats[FormatUS].layout, FormatUS, "month"
+	default:
+		if f.fast == nil || f.fast.order[0] == 'y' {
+			return "", "", "" // YYYY-DD-MM is too rare to suggest
+		}
+		d := *f.fast
+		for i, c := range d.order {
+			switch c {
+			case 'm':
+				d.order[i] = 'd'
+			case 'd':
+				d.order[i] = 'm'
+			}
+		}
+		first = "day"
+		if slices.Index(d.order[:], 'm') < slices.Index(d.order[:], 'd') {
+			first = "month"
+		}
+		return d.layout(), strconv.Quote(d.layout()), first
+	}
+}
+
+// layout returns the Go layout d reads.
+func (d dateOnly) layout() string {
+	var b strings.Builder
+	for i, c := range d.order {
+		if i > 0 {
+			b.WriteByte(d.sep[i-1])
+		}
+		switch c {
+		case 'y':
+			b.WriteString("2006")
+		case 'm':
+			b.WriteString("01")
+		case 'd':
+			b.WriteString("02")
+		}
+	}
+	return b.String()
 }
 
 // convertWith converts s written in format f, or reports false.
@@ -499,13 +827,9 @@ func newMultiConverter(p PropertySpec) (converter, error) {
 	if sep == "" {
 		sep = multiSeparator
 	}
-	labels := make([]string, 0, len(p.Values))
-	internal := make(map[string]bool, len(p.Values))
 	var errs []error
 	for _, label := range sortedKeys(p.Values) {
 		v := p.Values[label]
-		labels = append(labels, label)
-		internal[v] = true
 		switch {
 		case strings.TrimSpace(label) != label || label == "":
 			errs = append(errs, fmt.Errorf("values: label %q cannot be matched (it is empty or has surrounding spaces)", label))
@@ -522,27 +846,58 @@ func newMultiConverter(p PropertySpec) (converter, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	list := fmt.Sprintf("a %q-separated list of the mapped labels %s", sep, quoteList(labels))
-	return func(c string) (string, string) {
+	o := newOptions(p.Values)
+	list := fmt.Sprintf("a %q-separated list of the mapped labels %s", sep, quoteList(o.labels))
+	return func(c string) (string, failure) {
 		var out []string
+		var bad []string // parts that match no option
 		for rest, more := c, true; more; {
 			var part string
 			part, rest, more = strings.Cut(rest, sep)
 			part = strings.TrimSpace(part)
 			if part == "" {
-				return "", list + " (with no empty parts)"
+				return "", failure{expected: list + " (with no empty parts)"}
 			}
-			v, ok := p.Values[part]
+			v, ok, _ := o.match(part)
 			if !ok {
-				if !internal[part] {
-					return "", fmt.Sprintf("%s (%q is not one)", list, part)
+				if !slices.Contains(bad, part) {
+					bad = append(bad, part)
 				}
-				v = part
+				continue
 			}
 			if !slices.Contains(out, v) {
 				out = append(out, v)
 			}
 		}
-		return strings.Join(out, multiSeparator), ""
+		switch {
+		case len(bad) == 1:
+			_, _, ambiguous := o.match(bad[0])
+			return "", failure{fmt.Sprintf("%s (%q is not one)", list, bad[0]), o.hint(bad[0], ambiguous)}
+		case len(bad) > 1:
+			return "", failure{fmt.Sprintf("%s (%s are not)", list, joinAnd(quoteEach(bad))), partHints(bad, o)}
+		}
+		return strings.Join(out, multiSeparator), failure{}
 	}, nil
+}
+
+// partHints says what several parts of a multi cell that match no option
+// may have meant: `did you mean "Red" for "Rd" and "Blue" for "Blu"?`,
+// and which match several options ignoring case.
+func partHints(bad []string, o *options) string {
+	var guesses, ambiguous []string
+	for _, part := range bad {
+		if _, _, amb := o.match(part); len(amb) > 0 {
+			ambiguous = append(ambiguous, fmt.Sprintf("%q matches %s", part, joinAnd(quoteEach(amb))))
+		} else if s := o.closest(part); len(s) > 0 {
+			guesses = append(guesses, fmt.Sprintf("%s for %q", joinOr(quoteEach(s)), part))
+		}
+	}
+	var hints []string
+	if len(guesses) > 0 {
+		hints = append(hints, "did you mean "+joinAnd(guesses)+"?")
+	}
+	if len(ambiguous) > 0 {
+		hints = append(hints, "ignoring case "+joinAnd(ambiguous)+", which mean different values; write each exactly as one of them")
+	}
+	return strings.Join(hints, "; ")
 }

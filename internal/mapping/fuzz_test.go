@@ -27,6 +27,8 @@ properties:
   n_us: {column: N, type: number, thousands: ","}
   n_space: {column: N, type: number, decimal: ",", thousands: " ", percent: true}
   n_swiss: {column: N, type: number, thousands: "'", percent: true, trim: true, default: "0"}
+  n_dollar: {column: N, type: number, thousands: ",", currency: "$"}
+  n_euro: {column: N, type: number, decimal: ",", thousands: ".", currency: "€", percent: true}
   b: {column: B, type: bool, default: "no"}
   d_iso: {column: D, type: date}
   d_us: {column: D, type: date, format: us}
@@ -131,15 +133,15 @@ func asciiDigits(s string) string {
 
 // FuzzMap sends arbitrary cells through a mapping with every type and
 // transform. Map must never panic; every value it returns must be in
-// HubSpot's form for its type, and every error must be a FieldError naming
-// the column, the property and the cell.
+// HubSpot's form for its type, and every error must be FieldErrors, each
+// naming the column, the property and the cell, at most one per property.
 func FuzzMap(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"", ""}, {" ", "\u00a0"}, {"1.234,5", "12,5 %"}, {"1,234.50", "12e3"}, {"1 234 567,5", "1'234.5%"},
 		{"2026-03-15", "03/15/2026"}, {"15/03/2026", "15.03.2026"}, {"1773532800000", "1773570600123"},
 		{"Mar 15, 2026", "2026-03-15T10:30:00+02:00"}, {"0000-01-01T00:00:00+01:00", "9999-12-31 23:59:59"},
 		{"Red;Blue", "Red|Green"}, {"Red;;Blue", " red ; green "}, {"Monthly", "annually"}, {"yes", "N"},
-		{"-", "%"}, {";", "|"}, {"-9223372036854775808", "99999999999999999999"}, {"\ufeff12\u200b", "\xff\xfe"},
+		{"-", "%"}, {";", "|"}, {"$1,234.50", "-12,50 €"}, {"(12.00)", "1.23457E+11"}, {"RED", "yes;YES"}, {"-9223372036854775808", "99999999999999999999"}, {"\ufeff12\u200b", "\xff\xfe"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -151,8 +153,8 @@ func FuzzMap(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	// One mapper per property, so that each converter sees every cell
-	// (Map stops at the first bad value).
+	// One mapper per property as well, so that each converter is checked
+	// alone.
 	single := map[string]*Mapper{}
 	for name, p := range spec.Properties {
 		s := &Spec{Properties: map[string]PropertySpec{name: p}}
@@ -163,17 +165,22 @@ func FuzzMap(f *testing.F) {
 	check := func(t *testing.T, m *Mapper, rec []string) {
 		in, err := m.Map(rec)
 		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Map(%q): %v is not a FieldError", rec, err)
+			var fes FieldErrors
+			if !errors.As(err, &fes) || len(fes) == 0 {
+				t.Fatalf("Map(%q): %v is not FieldErrors", rec, err)
 			}
-			p, ok := spec.Properties[fe.Property]
-			if !ok || p.Column != fe.Column || rec[indexOf(fuzzHeader, fe.Column)] != fe.Value || fe.Expected == "" {
-				t.Fatalf("Map(%q): FieldError %+v does not name the column, property and cell", rec, fe)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, fe.Column) || !strings.Contains(msg, fe.Property) || !strings.Contains(msg, fe.Expected) {
-				t.Fatalf("Map(%q): message %q", rec, msg)
+			seen := map[string]bool{}
+			for _, fe := range fes {
+				p, ok := spec.Properties[fe.Property]
+				if !ok || p.Column != fe.Column || rec[indexOf(fuzzHeader, fe.Column)] != fe.Value || fe.Expected == "" || seen[fe.Property] {
+					t.Fatalf("Map(%q): FieldError %+v does not name the column, property and cell, once", rec, fe)
+				}
+				seen[fe.Property] = true
+				msg := fe.Error()
+				if !strings.Contains(msg, fe.Column) || !strings.Contains(msg, fe.Property) || !strings.Contains(msg, fe.Expected) ||
+					!strings.Contains(msg, fe.Hint) || !strings.Contains(err.Error(), msg) {
+					t.Fatalf("Map(%q): message %q", rec, msg)
+				}
 			}
 			return
 		}

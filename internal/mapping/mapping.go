@@ -2,16 +2,19 @@
 //
 // A [Spec] is what the user wrote (a YAML file, or nothing: every column maps
 // to the property of the same name). [Spec.Compile] binds it to a CSV
-// header and returns a [Mapper], which converts one record at a time. A
-// problem with one record is a *[FieldError] naming the column, the value
-// and what was expected; it fails that record only. A problem with the
-// spec or the header is returned by Load or Compile and is fatal.
+// header and returns a [Mapper], which converts one record at a time. The
+// problems with one record are [FieldErrors], a *[FieldError] for each bad
+// value, naming the column, the value, what was expected and, for a value
+// that looks like a known mistake, what to change; they fail that record
+// only. A problem with the spec or the header is returned by Load or
+// Compile and is fatal; a misspelt key, type or column comes with a "did
+// you mean".
 //
 // A property's long form can transform the cell before it is converted
 // (trim, default), replace it with a constant (value), and read numbers,
 // dates and multi-select values the way spreadsheets write them (decimal,
-// thousands, percent, format, formats, separator); see [PropertySpec]. The
-// output is always in HubSpot's form for the type.
+// thousands, percent, currency, format, formats, separator); see
+// [PropertySpec]. The output is always in HubSpot's form for the type.
 //
 // [Suggest] proposes a spec for a header and the portal's properties, and
 // [Spec.YAML] writes a spec as a commented mapping file.
@@ -42,6 +45,17 @@ const (
 	TypeEnum     = "enum"
 	TypeMulti    = "multi" // multi-select (checkbox) enumeration
 )
+
+// types are the values `type:` takes.
+var types = []string{TypeString, TypeNumber, TypeBool, TypeDate, TypeDatetime, TypeEnum, TypeMulti}
+
+// suggestion returns "; did you mean ...?" for a misspelt name, or "".
+func suggestion(name string, valid []string) string {
+	if s := didYouMean(name, valid); s != "" {
+		return "; " + s
+	}
+	return ""
+}
 
 // ReportColumns are the columns the importer appends to failed and in-doubt
 // reports. They are ignored on input, so such a report can be fed back.
@@ -98,6 +112,10 @@ type PropertySpec struct {
 	// not divided by 100: HubSpot's percentage properties store 12.5 for
 	// 12.5%.
 	Percent bool `yaml:"percent"`
+	// Currency is a currency symbol or code ("$", "€", "EUR") that type
+	// number accepts, and drops, right before or after the number, with
+	// white space between or not: "$12.00", "-$12.00", "12,00 €".
+	Currency string `yaml:"currency"`
 	// Separator is what separates the values of type multi in a cell
 	// (default ";"). HubSpot always gets them separated by ";".
 	Separator string `yaml:"separator"`
@@ -151,23 +169,33 @@ func AssociationTargets() []string {
 }
 
 // Load parses and checks a mapping file. Unknown keys are errors, so a typo
-// is caught before anything is sent.
+// is caught before anything is sent; the message suggests the closest key.
+// A file indented with a tab gets "line N: the mapping is indented with a
+// tab; YAML needs spaces", N being the line with the tab.
 func Load(r io.Reader) (*Spec, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("mapping: %w", syntaxError(data, err))
+	}
+	unknown := unknownKeys(&doc)
 	var s Spec
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			return nil, errors.New("mapping: the file is empty")
+		case len(unknown) > 0:
+			return nil, fmt.Errorf("mapping: %w", errors.Join(unknown...))
 		}
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	props := propertyNodes(data)
-	if errs := append(unknownPropertyKeys(props), s.problems()...); len(errs) > 0 {
+	props := propertyNodes(&doc)
+	if errs := append(unknown, s.problems()...); len(errs) > 0 {
 		return nil, fmt.Errorf("mapping: %w", errors.Join(errs...))
 	}
 	s.layout = layoutOf(props)
@@ -197,7 +225,8 @@ func (s *Spec) problems() []error {
 			errs = append(errs, fmt.Errorf("%s: give either to or type_id, not both", where))
 		case a.To != "":
 			if _, ok := lineItemTypeIDs[strings.ToLower(a.To)]; !ok {
-				errs = append(errs, fmt.Errorf("%s: unknown target %q (want one of %s)", where, a.To, strings.Join(AssociationTargets(), ", ")))
+				errs = append(errs, fmt.Errorf("%s: unknown target %q (want one of %s)%s", where, a.To,
+					strings.Join(AssociationTargets(), ", "), suggestion(a.To, AssociationTargets())))
 			}
 			if a.Category != "" && a.Category != hubspot.CategoryHubSpotDefined {
 				errs = append(errs, fmt.Errorf("%s: to: %s is HUBSPOT_DEFINED; use type_id for category %s", where, a.To, a.Category))
@@ -206,7 +235,8 @@ func (s *Spec) problems() []error {
 			switch a.Category {
 			case "", hubspot.CategoryHubSpotDefined, hubspot.CategoryUserDefined, hubspot.CategoryIntegratorDefined, hubspot.CategoryWork:
 			default:
-				errs = append(errs, fmt.Errorf("%s: unknown category %q", where, a.Category))
+				errs = append(errs, fmt.Errorf("%s: unknown category %q (want %s)%s", where, a.Category,
+					joinOr(categories), suggestion(a.Category, categories)))
 			}
 		default:
 			errs = append(errs, fmt.Errorf("%s: needs to: (one of %s) or a positive type_id", where, strings.Join(AssociationTargets(), ", ")))
@@ -214,6 +244,9 @@ func (s *Spec) problems() []error {
 	}
 	return errs
 }
+
+// categories are the association categories `category:` takes.
+var categories = []string{hubspot.CategoryHubSpotDefined, hubspot.CategoryUserDefined, hubspot.CategoryIntegratorDefined, hubspot.CategoryWork}
 
 // Identity returns the mapping used without a file: every column maps to
 // the property of the same name, as a string.
@@ -234,22 +267,69 @@ type FieldError struct {
 	Column   string // CSV column
 	Property string // HubSpot property, if any
 	Value    string
-	Expected string
+	Expected string // what was expected, e.g. "a plain number"
+	// Hint, when the value looks like a known mistake, says what is wrong
+	// or what to change, e.g. `it looks like a decimal comma; add
+	// decimal: "," to the mapping of price` or "February 2024 has no day
+	// 30". It may be empty.
+	Hint string
 }
 
+// Error renders the problem in one line, with long values shortened:
+//
+//	column "C" (property p): "V" is not EXPECTED: HINT
+//
+// without "(property p)" when the property is named like the column, and
+// without ": HINT" when there is no hint.
 func (e *FieldError) Error() string {
 	v := e.Value
 	if len(v) > 80 {
 		v = v[:77] + "..."
 	}
-	if e.Property != "" && e.Property != e.Column {
-		return fmt.Sprintf("column %q (property %s): %q is not %s", e.Column, e.Property, v, e.Expected)
+	msg := fmt.Sprintf("%q is not %s", v, e.Expected)
+	if e.Hint != "" {
+		msg += ": " + e.Hint
 	}
-	return fmt.Sprintf("column %q: %q is not %s", e.Column, v, e.Expected)
+	if e.Property != "" && e.Property != e.Column {
+		return fmt.Sprintf("column %q (property %s): %s", e.Column, e.Property, msg)
+	}
+	return fmt.Sprintf("column %q: %s", e.Column, msg)
 }
 
 // Code is the error code written to failed.csv for a value rejected locally.
 func (e *FieldError) Code() string { return "INVALID_VALUE" }
+
+// FieldErrors are the problems with the values of one record, one
+// *FieldError per bad value: the properties' in name order, then the
+// associations' in the mapping's order. [Mapper.Map] and [Mapper.MapInto]
+// return them for a record with bad values, never empty. errors.As finds
+// FieldErrors in such an error, and also finds its first *FieldError.
+type FieldErrors []*FieldError
+
+// Error joins the messages of the FieldErrors with "; ".
+func (e FieldErrors) Error() string {
+	var b strings.Builder
+	for i, fe := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the *FieldErrors, for errors.Is and errors.As.
+func (e FieldErrors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, fe := range e {
+		errs[i] = fe
+	}
+	return errs
+}
+
+// Code is the error code written to failed.csv for a record rejected
+// locally: that of its FieldErrors.
+func (e FieldErrors) Code() string { return "INVALID_VALUE" }
 
 // Mapper converts records of one CSV header. It is safe for concurrent use.
 type Mapper struct {
@@ -288,7 +368,7 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 		}
 	default:
 		known = false
-		bad("unknown type %q (want string, number, bool, date, datetime, enum or multi)", p.Type)
+		bad("unknown type %q (want %s)%s", p.Type, joinOr(types), suggestion(p.Type, types))
 	}
 	if p.Value != "" && p.Column != "" {
 		bad("give either column or value (a constant for every row), not both")
@@ -320,6 +400,9 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 		if p.Percent {
 			bad("percent is only for type number")
 		}
+		if p.Currency != "" {
+			bad("currency is only for type number")
+		}
 	}
 	if p.Type != TypeMulti && p.Separator != "" {
 		bad("separator is only for type multi")
@@ -327,7 +410,7 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 	if !known || len(errs) > 0 {
 		return b, errs
 	}
-	conv, err := newConverter(p)
+	conv, err := newConverter(name, p)
 	if err != nil {
 		return b, []error{err}
 	}
@@ -343,9 +426,13 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 			bad("%s %q is blank", what, s)
 			return ""
 		}
-		v, want := conv(c)
-		if want != "" {
-			bad("%s %q is not %s", what, s, want)
+		v, f := conv(c)
+		if f.failed() {
+			msg := fmt.Sprintf("%s %q is not %s", what, s, f.expected)
+			if f.hint != "" {
+				msg += ": " + f.hint
+			}
+			bad("%s", msg)
 		} else if n := hubspot.TooLong(v); n > 0 {
 			bad("%s is %d characters long; HubSpot takes at most %d", what, n, hubspot.MaxPropertyValueLen)
 		}
@@ -383,7 +470,8 @@ func (s *Spec) Compile(header []string) (*Mapper, error) {
 		i, ok := index[name]
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("%s: the CSV has no column %q (columns: %s)", what, name, quoteList(header)))
+			errs = append(errs, fmt.Errorf("%s: the CSV has no column %q (columns: %s)%s",
+				what, name, quoteList(header), suggestion(name, header)))
 			return -1
 		case dup[name]:
 			errs = append(errs, fmt.Errorf("%s: column %q appears more than once in the CSV header", what, name))
@@ -448,8 +536,11 @@ func (m *Mapper) Map(record []string) (hubspot.CreateInput, error) {
 }
 
 // MapInto is Map into *in, reusing the memory of its Properties and
-// Associations slices: what an earlier call put there is overwritten. On
-// an error *in holds part of the record.
+// Associations slices: what an earlier call put there is overwritten.
+//
+// A record with bad values gets [FieldErrors] naming every one of them;
+// *in then holds the record's good values. A record shorter than the
+// header gets an error that is not a FieldErrors.
 func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 	if len(record) < m.width {
 		return fmt.Errorf("mapping: the record has %d fields, the header %d", len(record), m.width)
@@ -457,6 +548,7 @@ func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 	in.ObjectWriteTraceID = ""
 	in.Properties = slices.Grow(in.Properties[:0], len(m.props)+1)
 	in.Associations = in.Associations[:0]
+	var errs FieldErrors
 	for i := range m.props {
 		p := &m.props[i]
 		if p.constant {
@@ -474,13 +566,15 @@ func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 			}
 			continue
 		}
-		v, expected := p.conv(c)
-		if expected != "" {
-			return &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: expected}
+		v, f := p.conv(c)
+		if f.failed() {
+			errs = append(errs, &FieldError{Column: p.spec.Column, Property: p.name, Value: cell, Expected: f.expected, Hint: f.hint})
+			continue
 		}
 		if n := hubspot.TooLong(v); n > 0 {
-			return &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
-				Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)}
+			errs = append(errs, &FieldError{Column: p.spec.Column, Property: p.name, Value: v,
+				Expected: fmt.Sprintf("at most %d characters long (it has %d)", hubspot.MaxPropertyValueLen, n)})
+			continue
 		}
 		in.Properties = append(in.Properties, hubspot.NameValue{Name: p.name, Value: v})
 	}
@@ -490,9 +584,13 @@ func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 			continue
 		}
 		if !isDigits(cell) {
-			return &FieldError{Column: a.name, Value: cell, Expected: "a HubSpot record id (digits only)"}
+			errs = append(errs, &FieldError{Column: a.name, Value: cell, Expected: "a HubSpot record id (digits only)"})
+			continue
 		}
 		in.Associations = append(in.Associations, hubspot.Association{To: hubspot.ObjectID{ID: cell}, Types: a.types})
+	}
+	if errs != nil {
+		return errs
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ var suggestIntro = []string{
 	"  default: VALUE    the value sent for an empty cell",
 	"  value: CONST      a constant for every row, instead of column",
 	"  decimal: \",\", thousands: \".\", percent: true    numbers like 1.234,5 or 12,5 %",
+	"  currency: \"€\"     a currency symbol before or after the number, dropped",
 	"  format: iso, us, eu, epoch_ms or a Go layout like \"01/02/2006\"; formats: [...] for several",
 	"  separator: \"|\"    between the values of a multi cell (default \";\")",
 }

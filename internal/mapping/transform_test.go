@@ -191,7 +191,7 @@ func TestDateFormats(t *testing.T) {
 		{"{column: C, type: date, format: us}", "03/15/2026", "2026-03-15", ""},
 		{"{column: C, type: date, format: us}", "3/5/2026", "2026-03-05", ""},
 		{"{column: C, type: date, format: us}", "15/03/2026", "", `a date in the format "01/02/2006" (us, month first)`},
-		{"{column: C, type: date, format: us}", "02/30/2026", "", "(us, month first)"},
+		{"{column: C, type: date, format: us}", "02/30/2026", "", "is not a date: February 2026 has no day 30"},
 		{"{column: C, type: date, format: us}", "03/15/26", "", "(us, month first)"},
 		{"{column: C, type: date, format: eu}", "15/03/2026", "2026-03-15", ""},
 		{"{column: C, type: date, format: eu}", "5/3/2026", "2026-03-05", ""},
@@ -242,7 +242,7 @@ func TestMulti(t *testing.T) {
 		{colors, " ", "", "(with no empty parts)"},
 		{colors, "Red;Pink", "", list + ` ("Pink" is not one)`},
 		{colors, "red,green", "", `("red,green" is not one)`},
-		{colors, "RED", "", `("RED" is not one)`},
+		{colors, "RED", "red", ""}, // case is ignored when that names one option
 		{`{column: C, type: multi, separator: "|", values: {Red: red, Green: green}}`, "Red|Green", "red;green", ""},
 		{`{column: C, type: multi, separator: "|", values: {Red: red, Green: green}}`, "Red;Green", "", `a "|"-separated list`},
 		{`{column: C, type: multi, separator: ", ", values: {Red: red, Green: green}}`, "Red, Green", "red;green", ""},
@@ -325,7 +325,7 @@ func TestLoadTransformErrors(t *testing.T) {
 		{"ambiguous epoch", `{column: C, type: datetime, formats: [epoch_ms, "20060102"]}`, "as different dates"},
 		{"unknown type", "{column: C, type: money}", `unknown type "money" (want string, number, bool, date, datetime, enum or multi)`},
 		{"no column", "{trim: true}", "no column (give column, or value for a constant)"},
-		{"unknown key", "{column: C, trimm: true}", `line 2: unknown key "trimm" (want column, type, format, values, formats, trim, default, value, decimal, thousands, percent, separator)`},
+		{"unknown key", "{column: C, trimm: true}", `line 2: unknown key "trimm" (want column, type, format, values, formats, trim, default, value, decimal, thousands, percent, currency, separator); did you mean "trim"?`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package mapping
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,13 +34,9 @@ type layoutItem struct {
 
 // propertyNodes returns the name and value nodes of the properties of a
 // mapping file that was decoded without error, in the file's order.
-func propertyNodes(data []byte) [][2]*yaml.Node {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return nil
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
+func propertyNodes(doc *yaml.Node) [][2]*yaml.Node {
+	root := rootMapping(doc)
+	if root == nil {
 		return nil
 	}
 	var out [][2]*yaml.Node
@@ -54,33 +52,126 @@ func propertyNodes(data []byte) [][2]*yaml.Node {
 	return out
 }
 
-// propertyKeys are the keys of a property's long form.
-var propertyKeys = func() []string {
-	t := reflect.TypeFor[PropertySpec]()
+// rootMapping returns the top-level mapping of a document, or nil.
+func rootMapping(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// yamlKeys returns the YAML keys of struct type T, in field order.
+func yamlKeys[T any]() []string {
+	t := reflect.TypeFor[T]()
 	keys := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
-		keys = append(keys, t.Field(i).Tag.Get("yaml"))
+		if k := t.Field(i).Tag.Get("yaml"); k != "" {
+			keys = append(keys, k)
+		}
 	}
 	return keys
-}()
+}
 
-// unknownPropertyKeys finds keys of properties' long forms that
-// PropertySpec does not have. (The decoder's KnownFields does not reach
-// into PropertySpec.UnmarshalYAML.)
-func unknownPropertyKeys(props [][2]*yaml.Node) []error {
+// The keys of a mapping file: at the top, in a property's long form and in
+// an association.
+var (
+	specKeys        = yamlKeys[Spec]()
+	propertyKeys    = yamlKeys[PropertySpec]()
+	associationKeys = yamlKeys[AssociationSpec]()
+)
+
+// unknownKeys finds keys that the mapping file's level does not have, each
+// with the closest known key when there is one. (The decoder's KnownFields
+// finds some of them, without suggestions, and does not reach into
+// PropertySpec.UnmarshalYAML.)
+func unknownKeys(doc *yaml.Node) []error {
+	root := rootMapping(doc)
+	if root == nil {
+		return nil
+	}
 	var errs []error
-	for _, p := range props {
-		if p[1].Kind != yaml.MappingNode {
-			continue
+	check := func(where string, m *yaml.Node, known []string) {
+		if m.Kind != yaml.MappingNode {
+			return
 		}
-		for k := 0; k+1 < len(p[1].Content); k += 2 {
-			if key := p[1].Content[k]; !slices.Contains(propertyKeys, key.Value) {
-				errs = append(errs, fmt.Errorf("property %q: line %d: unknown key %q (want %s)",
-					p[0].Value, key.Line, key.Value, strings.Join(propertyKeys, ", ")))
+		for k := 0; k+1 < len(m.Content); k += 2 {
+			key := m.Content[k]
+			if slices.Contains(known, key.Value) {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%sline %d: unknown key %q (want %s)%s",
+				where, key.Line, key.Value, strings.Join(known, ", "), suggestion(key.Value, known)))
+		}
+	}
+	check("", root, specKeys)
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		v := root.Content[i+1]
+		switch root.Content[i].Value {
+		case "properties":
+			if v.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				check(fmt.Sprintf("property %q: ", v.Content[j].Value), v.Content[j+1], propertyKeys)
+			}
+		case "associations":
+			if v.Kind != yaml.SequenceNode {
+				continue
+			}
+			for j, a := range v.Content {
+				check(fmt.Sprintf("association %d: ", j+1), a, associationKeys)
 			}
 		}
 	}
 	return errs
+}
+
+// lineRE finds the line number in a yaml error.
+var lineRE = regexp.MustCompile(`line (\d+)`)
+
+// syntaxError replaces the error yaml gives for a tab in the indentation,
+// whose line number may be off by one, with one naming the line that has
+// the tab. Other errors are returned as they are.
+func syntaxError(data []byte, err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "tab character") && !strings.Contains(msg, "cannot start any token") {
+		return err
+	}
+	var tabs []int // lines with a tab in their indentation
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			tabs = append(tabs, i+1)
+		}
+	}
+	if len(tabs) == 0 {
+		return err
+	}
+	// yaml's line is that of the tab or the one before it.
+	reported := 0
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		reported, _ = strconv.Atoi(m[1])
+	}
+	at := slices.IndexFunc(tabs, func(n int) bool { return n >= reported })
+	if at < 0 {
+		at = 0
+	}
+	line := tabs[at]
+	text := fmt.Sprintf("line %d: the mapping is indented with a tab; YAML needs spaces", line)
+	if len(tabs) > 1 {
+		lines := make([]string, 0, len(tabs)-1)
+		for _, n := range tabs {
+			if n != line {
+				lines = append(lines, strconv.Itoa(n))
+			}
+		}
+		what := "line"
+		if len(lines) > 1 {
+			what = "lines"
+		}
+		text += fmt.Sprintf(" (so is %s %s)", what, joinAnd(lines))
+	}
+	return errors.New(text)
 }
 
 // layoutOf returns the order of the properties and of their values.
@@ -223,7 +314,7 @@ func (s *Spec) checkUTF8() error {
 		}
 	}
 	for name, p := range s.Properties {
-		check(name, p.Column, p.Type, p.Format, p.Default, p.Value, p.Decimal, p.Thousands, p.Separator)
+		check(name, p.Column, p.Type, p.Format, p.Default, p.Value, p.Decimal, p.Thousands, p.Currency, p.Separator)
 		check(p.Formats...)
 		for k, v := range p.Values {
 			check(k, v)
@@ -273,6 +364,7 @@ func propertyYAML(name string, p PropertySpec, order []string) (line string, blo
 	if p.Percent {
 		addf("percent", "true")
 	}
+	addf("currency", scalarOrEmpty(p.Currency))
 	addf("separator", scalarOrEmpty(p.Separator))
 	if len(p.Values) == 0 {
 		parts := make([]string, len(fields))

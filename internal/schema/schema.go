@@ -19,17 +19,24 @@
 //     starts or ends with a Unicode space or an invisible format character
 //     (U+200B, U+FEFF, ...). Checked before the type's own rule.
 //   - number, INVALID_DOUBLE: an optional "-", digits, and optionally "."
-//     and digits ("1,234.50", "12e3", ".5", "5.", "+1" fail).
+//     and digits ("1,234.50", "12e3", ".5", "5.", "+1" fail). A value that
+//     looks like a number written another way ("1 234,50", "$12.00",
+//     "12.5%") gets the hint of [mapping.NumberHint]: the options of type
+//     number that read it.
 //     INVALID_VALUE: a negative price ("-0" and "-0.00" are not negative).
 //   - date, INVALID_DATE: YYYY-MM-DD (a real calendar date), or epoch
-//     milliseconds or an ISO 8601 instant exactly at midnight UTC.
+//     milliseconds or an ISO 8601 instant exactly at midnight UTC. A day
+//     that does not exist is named ("February 2024 has no day 30"), here
+//     and for a datetime.
 //   - datetime, INVALID_LONG: epoch milliseconds (at most 19 digits, within
 //     int64), or ISO 8601 with seconds, at most three fraction digits and a
 //     zone (Z or ±hh:mm).
 //   - bool, INVALID_OPTION: "true" or "false".
 //   - enumeration, INVALID_OPTION: an option value, case-sensitive (labels
 //     fail; hidden options pass). fieldType checkbox (multi-select): ";"-
-//     separated option values, no empty part.
+//     separated option values, no empty part; every bad part is named.
+//     [Schema.Normalize] turns labels into values first, by the rule of
+//     [Schema.OptionValue].
 //   - any other type (string and the rest), VALUE_TOO_LONG: more than 65,536
 //     characters (runes). INVALID_VALUE: hs_recurring_billing_period that is
 //     not an ISO 8601 period PnYnMnD or PnW.
@@ -50,6 +57,7 @@ import (
 
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/keyset"
+	"github.com/lineitems/importer/internal/mapping"
 )
 
 // Codes of the problems Check reports. They are HubSpot's codes, as the
@@ -299,7 +307,11 @@ func (s *Schema) checkValue(name string, p *property, v string) (Problem, bool) 
 	switch p.typ {
 	case "number":
 		if !plainNumber(v) {
-			return fail(CodeInvalidNumber, `a plain decimal number: digits with an optional leading "-" and at most one "." between digits, e.g. "1234.50" (no thousands separators, exponent or "+")`)
+			exp := `a plain decimal number: digits with an optional leading "-" and at most one "." between digits, e.g. "1234.50" (no thousands separators, exponent or "+")`
+			if h := mapping.NumberHint(v); h != "" {
+				exp += "; " + h
+			}
+			return fail(CodeInvalidNumber, exp)
 		}
 		if name == "price" && negative(v) {
 			return fail(CodeInvalidValue, "a price of 0 or more")
@@ -310,7 +322,11 @@ func (s *Schema) checkValue(name string, p *property, v string) (Problem, bool) 
 		}
 	case "datetime":
 		if !validDateTime(v) {
-			return fail(CodeInvalidLong, `a datetime: ISO 8601 with seconds, at most 3 fraction digits and a zone (e.g. "2024-03-01T13:45:00.000Z" or "2024-03-01T13:45:00+01:00"), or epoch milliseconds`)
+			exp := `a datetime: ISO 8601 with seconds, at most 3 fraction digits and a zone (e.g. "2024-03-01T13:45:00.000Z" or "2024-03-01T13:45:00+01:00"), or epoch milliseconds`
+			if h := dayHint(v); h != "" {
+				exp += "; " + h
+			}
+			return fail(CodeInvalidLong, exp)
 		}
 	case "bool":
 		if v != "true" && v != "false" {
@@ -322,15 +338,15 @@ func (s *Schema) checkValue(name string, p *property, v string) (Problem, bool) 
 		}
 	case "enumeration":
 		if p.fieldType == "checkbox" {
-			for _, part := range strings.Split(v, ";") {
-				if _, ok := p.values[part]; !ok {
-					return fail(CodeInvalidOption, s.multiPhrase(p, v, part))
-				}
+			if exp := s.multiPhrase(p, v); exp != "" {
+				return fail(CodeInvalidOption, exp)
 			}
 		} else if _, ok := p.values[v]; !ok {
 			exp := p.listing
 			if sug, ok := s.OptionValue(name, v); ok {
 				exp += fmt.Sprintf("; did you mean %q?", sug)
+			} else if amb := ambiguity(p.options, v); amb != "" {
+				exp += "; " + amb
 			}
 			return fail(CodeInvalidOption, exp)
 		}
@@ -353,19 +369,80 @@ func (s *Schema) existingPhrase(name string) string {
 		}
 		return fmt.Sprintf("an existing line-item property; did you mean %s?", sug)
 	}
+	if near := mapping.Closest(name, s.names()); len(near) > 0 {
+		return fmt.Sprintf("an existing line-item property; did you mean %s?", strings.Join(near, " or "))
+	}
 	return "an existing line-item property (create it in HubSpot, or fix the mapping)"
 }
 
-func (s *Schema) multiPhrase(p *property, v, part string) string {
+// names lists the property names, sorted.
+func (s *Schema) names() []string {
+	out := make([]string, 0, len(s.props))
+	for n := range s.props {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// multiPhrase returns what a checkbox (multi-select) value v should be,
+// naming each of its parts that is not an option value; "" when every part
+// is one.
+func (s *Schema) multiPhrase(p *property, v string) string {
+	var bad []string
+	empty := false
+	for _, part := range strings.Split(v, ";") {
+		if _, ok := p.values[part]; ok {
+			continue
+		}
+		if part == "" {
+			empty = true
+		} else if !slices.Contains(bad, part) {
+			bad = append(bad, part)
+		}
+	}
+	if len(bad) == 0 && !empty {
+		return ""
+	}
 	exp := `";"-separated values, each ` + p.listing
-	if part == "" {
+	if empty {
 		return exp + "; no empty parts"
 	}
-	exp += fmt.Sprintf("; %s is not one", quote(part))
+	quoted := make([]string, len(bad))
+	for i, b := range bad {
+		quoted[i] = quote(b)
+	}
+	if len(bad) == 1 {
+		exp += fmt.Sprintf("; %s is not one", quoted[0])
+	} else {
+		exp += fmt.Sprintf("; %s are not", joinAnd(quoted))
+	}
 	if sug, ok := s.OptionValue(p.name, v); ok {
-		exp += fmt.Sprintf("; did you mean %q?", sug)
+		return exp + fmt.Sprintf("; did you mean %q?", sug)
+	}
+	var guesses []string
+	for _, b := range bad {
+		if sug, ok := matchOption(p.options, b); ok {
+			guesses = append(guesses, fmt.Sprintf("%q for %s", sug, quote(b)))
+		}
+	}
+	if len(guesses) > 0 {
+		exp += "; did you mean " + joinAnd(guesses) + "?"
+	}
+	for _, b := range bad {
+		if amb := ambiguity(p.options, b); amb != "" {
+			exp += "; " + amb
+		}
 	}
 	return exp
+}
+
+// joinAnd joins words as "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 func datePhrase(hint string) string {
@@ -377,13 +454,19 @@ func datePhrase(hint string) string {
 }
 
 // OptionValue maps an enumeration's option label or value to the value
-// HubSpot accepts, so that a caller can offer "did you mean". It tries, in
-// order, an exact value, a label (case-insensitive), then a value
-// (case-insensitive), each after trimming surrounding whitespace; a label or
-// value that matches several options is not mapped. For a checkbox
-// (multi-select) property each ";"-separated part is mapped. For a bool
-// property the values are "true" and "false" and the labels are those of
-// its options. ok is false for any other property, or when nothing matches.
+// HubSpot accepts, by this rule, after trimming surrounding whitespace:
+//
+//  1. A value equal to an option's value is that value; else a value equal
+//     to the label of options of one value is that value.
+//  2. Otherwise a value equal to an option's label or value when case is
+//     ignored (strings.EqualFold) is that option's value, unless it so
+//     matches options with different values: then it is not mapped.
+//
+// Hidden options count. For a checkbox (multi-select) property each
+// ";"-separated part is mapped. For a bool property the values are "true"
+// and "false" and the labels are those of its options. ok is false for any
+// other property, or when nothing matches. The mapping's `type: enum` and
+// `type: multi` match their `values:` by the same rule.
 func (s *Schema) OptionValue(property, labelOrValue string) (value string, ok bool) {
 	p := s.props[property]
 	if p == nil {
@@ -416,34 +499,64 @@ func (s *Schema) OptionValue(property, labelOrValue string) (value string, ok bo
 }
 
 func matchOption(opts []hubspot.PropertyOption, x string) (string, bool) {
+	v, ok, _ := matchOptions(opts, x)
+	return v, ok
+}
+
+// matchOptions applies OptionValue's rule to one value x. When x matches
+// no option because it matches several with different values ignoring
+// case, ambiguous holds them.
+func matchOptions(opts []hubspot.PropertyOption, x string) (value string, ok bool, ambiguous []hubspot.PropertyOption) {
 	x = trimEdges(x)
 	if x == "" {
-		return "", false
+		return "", false, nil
 	}
 	for _, o := range opts {
 		if o.Value == x {
-			return o.Value, true
+			return o.Value, true, nil
 		}
 	}
-	for _, field := range []func(hubspot.PropertyOption) string{
-		func(o hubspot.PropertyOption) string { return o.Label },
-		func(o hubspot.PropertyOption) string { return o.Value },
+	// An exact label, then a label or value in another case: each tier
+	// maps x only if all it matches mean one value.
+	for _, match := range []func(hubspot.PropertyOption) bool{
+		func(o hubspot.PropertyOption) bool { return o.Label == x },
+		func(o hubspot.PropertyOption) bool {
+			return strings.EqualFold(o.Label, x) || strings.EqualFold(o.Value, x)
+		},
 	} {
-		found, match := "", false
+		var found []hubspot.PropertyOption
+		one := true
 		for _, o := range opts {
-			if !strings.EqualFold(field(o), x) {
-				continue
+			if match(o) {
+				one = one && (len(found) == 0 || found[0].Value == o.Value)
+				found = append(found, o)
 			}
-			if match && found != o.Value {
-				return "", false // ambiguous
-			}
-			found, match = o.Value, true
 		}
-		if match {
-			return found, true
+		switch {
+		case len(found) > 0 && one:
+			return found[0].Value, true, nil
+		case len(found) > 0:
+			return "", false, found
 		}
 	}
-	return "", false
+	return "", false, nil
+}
+
+// ambiguity explains why x maps to no option because it matches several
+// ignoring case, or returns "".
+func ambiguity(opts []hubspot.PropertyOption, x string) string {
+	_, _, amb := matchOptions(opts, x)
+	if len(amb) == 0 {
+		return ""
+	}
+	names := make([]string, len(amb))
+	for i, o := range amb {
+		names[i] = fmt.Sprintf("%q", o.Value)
+		if o.Label != "" && o.Label != o.Value {
+			names[i] += fmt.Sprintf(" (label %q)", o.Label)
+		}
+	}
+	return fmt.Sprintf("ignoring case %s matches the options %s; write it exactly as one of them", quote(x), joinAnd(names))
 }
 
 // optionListing renders `one of "a", "b" (labels: "A", "B")`, naming the
@@ -527,9 +640,10 @@ func thousands(n int) string {
 }
 
 // Normalize replaces, in place, each enumeration or bool value that names
-// an option by its label (or by its value in another case) with the
-// option's value, as HubSpot wants it. Values that match no option are
-// left for Check to report.
+// an option by its label, or by its label or value in another case, with
+// the option's value, as HubSpot wants it, by the rule of
+// [Schema.OptionValue]. Values that match no option, or several, are left
+// for Check to report.
 func (s *Schema) Normalize(in *hubspot.CreateInput) {
 	s.normalize(in, s.lookup(in.Properties))
 }

@@ -295,6 +295,8 @@ func TestCheckValue(t *testing.T) {
 func TestOptionValue(t *testing.T) {
 	props := append(testProperties(),
 		prop("ambiguous", "enumeration", "select", opt("a", "Same"), opt("b", "same")),
+		prop("labels", "enumeration", "select", opt("r", "Red"), opt("crimson", "RED"), opt("red", "Dark red")),
+		prop("mixed", "enumeration", "select", opt("x", "Ex"), opt("y", "X"), opt("z2", "Zed")),
 		prop("plain_bool", "bool", "booleancheckbox"),
 	)
 	s := schema.New(props)
@@ -320,6 +322,20 @@ func TestOptionValue(t *testing.T) {
 		{"plain_bool", "yes", "", false},
 		{"ambiguous", "SAME", "", false},
 		{"ambiguous", "a", "a", true},
+		// The rule: an exact value, then an exact label, then a label or
+		// value in another case, each only if it means one value.
+		{"ambiguous", "Same", "a", true},
+		{"ambiguous", "same", "b", true},
+		{"labels", "Red", "r", true},
+		{"labels", "RED", "crimson", true},
+		{"labels", "red", "red", true}, // an exact value first
+		{"labels", "rEd", "", false},
+		{"mixed", "x", "x", true},
+		{"mixed", "X", "y", true}, // an exact label before value x in another case
+		{"mixed", "Y", "y", true},
+		{"mixed", "ex", "x", true},
+		{"mixed", "ZED", "z2", true},
+		{"mixed", "z", "", false},
 		{"name", "x", "", false},
 		{"nope", "x", "", false},
 	}

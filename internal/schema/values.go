@@ -131,11 +131,15 @@ func isoInstantShape(v string) bool {
 
 // checkDate validates a date value: YYYY-MM-DD, or epoch milliseconds or
 // an ISO instant exactly at midnight UTC. For an instant that is not at
-// midnight, hint names the time and the day's valid values.
+// midnight, hint names the time and the day's valid values; for a day that
+// does not exist, it says so.
 func checkDate(v string) (ok bool, hint string) {
 	var t, day time.Time // the instant in UTC; the calendar day to suggest
 	if isoDateShape(v) {
-		return hubspot.CalendarDay(v), ""
+		if hubspot.CalendarDay(v) {
+			return true, ""
+		}
+		return false, dayHint(v)
 	}
 	if ms, isShape, valid := epochMillis(v); isShape {
 		if !valid {
@@ -146,7 +150,7 @@ func checkDate(v string) (ok bool, hint string) {
 	} else if isoInstantShape(v) {
 		var err error
 		if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return false, ""
+			return false, dayHint(v)
 		}
 		day, t = t, t.UTC()
 	} else {
@@ -157,6 +161,27 @@ func checkDate(v string) (ok bool, hint string) {
 		return false, fmt.Sprintf("this value is at %s UTC, not midnight; that day is %q or %d", t.Format("15:04:05.000"), day.Format(time.DateOnly), day.UnixMilli())
 	}
 	return true, ""
+}
+
+// dayHint explains why v, which starts with YYYY-MM-DD, names no day:
+// "there is no month 13", "February 2024 has no day 30", "February 2023
+// has no day 29 (2023 is not a leap year)", in the words of the mapping's
+// date messages. It returns "" when v does not start so, or names a day.
+func dayHint(v string) string {
+	if len(v) < 10 || !isoDateShape(v[:10]) || hubspot.CalendarDay(v[:10]) {
+		return ""
+	}
+	y, _ := strconv.Atoi(v[0:4])
+	m, _ := strconv.Atoi(v[5:7])
+	d, _ := strconv.Atoi(v[8:10])
+	if m < 1 || m > 12 {
+		return fmt.Sprintf("there is no month %d", m)
+	}
+	h := fmt.Sprintf("%s %d has no day %d", time.Month(m), y, d)
+	if m == 2 && d == 29 {
+		h += fmt.Sprintf(" (%d is not a leap year)", y)
+	}
+	return h
 }
 
 // validDateTime accepts epoch milliseconds or an ISO 8601 instant with at
