@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lineitems/importer/internal/command"
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/rows"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,6 +35,7 @@ type config struct {
 	version    bool
 	cpuProfile string
 	restart    bool // refused: see parseConfig
+	delimiter  string
 }
 
 const usageText = `Usage: importer [flags] FILE.csv
@@ -115,6 +118,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.WaitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
 	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see the README)")
 	fs.DurationVar(&c.LookupDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
+	fs.StringVar(&c.delimiter, "delimiter", "", "the input's delimiter: , ; tab or | (default: detected from the header)")
+	fs.StringVar(&c.CSV.Encoding, "encoding", "", "the input's `encoding`, e.g. windows-1252, iso-8859-1, utf-16le (default: UTF-8, or UTF-16 by its byte order mark)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `file`")
 	fs.StringVar(&c.SummaryJSON, "summary-json", "", "also write the summary as JSON to `path` (- for standard output; the human summary then goes to standard error)")
@@ -170,6 +175,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
 	}
+	if err := c.csvOptions(); err != nil {
+		return nil, err
+	}
 	if c.Command == command.Validate {
 		c.DryRun = true
 	}
@@ -192,6 +200,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	c.Token = tok
 	return c, nil
+}
+
+// csvOptions checks --delimiter and --encoding into c.CSV.
+func (c *config) csvOptions() error {
+	switch d := c.delimiter; {
+	case d == "":
+	case d == "tab" || d == `\t` || d == "\t":
+		c.CSV.Delimiter = '\t'
+	case utf8.RuneCountInString(d) == 1:
+		c.CSV.Delimiter, _ = utf8.DecodeRuneInString(d)
+	default:
+		return &usageError{fmt.Sprintf("--delimiter %q: give one character, such as , ; | or tab", d)}
+	}
+	if _, err := rows.NewReaderOptions(strings.NewReader("a\n"), c.CSV); err != nil {
+		return &usageError{fmt.Sprintf("%v", err)}
+	}
+	return nil
 }
 
 // envName is the environment variable that sets a flag: IMPORTER_ and the

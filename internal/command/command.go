@@ -159,6 +159,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		Schema:       portal,
 		Tally:        tally,
 		InFlight:     con.InFlight,
+		CSV:          cfg.CSV,
 	}
 	if account != nil && !cfg.DryRun {
 		opts.Journal = journal.Header{Portal: account.PortalID, Started: time.Now().UTC()}
@@ -610,7 +611,8 @@ type Config struct {
 	WaitLock     time.Duration
 	SummaryJSON  string
 	Token        hubspot.Token
-	Version      string // the importer's version, for the User-Agent
+	CSV          rows.Options // --delimiter and --encoding; zero values are detected
+	Version      string       // the importer's version, for the User-Agent
 	// ExitCode maps Run's error to the exit code written into
 	// summary.json; main's mapping, the one place that makes them.
 	ExitCode func(error) int

@@ -85,13 +85,21 @@ func FuzzPipeline(f *testing.F) {
 			seen[row] = "failed"
 		}
 		// Count the records on their own, to catch a row dropped at the end.
+		// Blank rows are skipped: they are no line items.
 		n := 0
 		count, _ := rows.NewReader(bytes.NewReader(data))
 		for {
-			if _, err := count.Read(); err != nil {
+			rec, err := count.Read()
+			if err != nil {
 				break
 			}
 			n++
+			if rec.Blank {
+				seen[rec.Row] = "skipped"
+			}
+		}
+		if p.skipped != countOf(seen, "skipped") {
+			t.Fatalf("%d blank rows skipped, %d blank rows in the input", p.skipped, countOf(seen, "skipped"))
 		}
 		for row := 1; row <= n; row++ {
 			if _, ok := seen[row]; !ok {
@@ -105,3 +113,13 @@ func FuzzPipeline(f *testing.F) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func countOf(m map[int]string, v string) int {
+	n := 0
+	for _, x := range m {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}

@@ -44,6 +44,7 @@ import (
 type Options struct {
 	Input     io.Reader
 	InputName string        // for the summary
+	CSV       rows.Options  // the delimiter and encoding; zero values are detected
 	Mapping   *mapping.Spec // nil: every column maps to the property of the same name
 	OutDir    string
 	BatchSize int     // 1..100
@@ -149,10 +150,12 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	rd, err := rows.NewReader(o.Input)
+	rd, err := rows.NewReaderOptions(o.Input, o.CSV)
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("%s: %w", o.InputName, err)}
 	}
+	log.Info("reading the input", zap.String("input", o.InputName), zap.String("delimiter", delimiterName(rd.Delimiter())),
+		zap.String("encoding", rd.Encoding()), zap.Int("columns", len(rd.Header())))
 	spec := o.Mapping
 	if spec == nil {
 		if err := unknownColumns(rd.Header(), o.Schema, o.InputName); err != nil {
@@ -317,9 +320,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		Extra:          map[string]any{},
 	}
 	if p.carried > 0 {
-		sum.Extra["resumed"] = true
 		sum.Extra["rows_from_earlier_runs"] = p.carried
 	}
+	sum.Skipped = p.skipped
+	sum.Extra["delimiter"] = delimiterName(rd.Delimiter())
+	sum.Extra["encoding"] = rd.Encoding()
 	if pc != nil {
 		ps := pc.Stats()
 		if ps.PortalMax > 0 {
@@ -384,6 +389,21 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent}
 	}
 	return sum, nil
+}
+
+// delimiterName names a delimiter for people.
+func delimiterName(d rune) string {
+	switch d {
+	case ',':
+		return "comma"
+	case ';':
+		return "semicolon"
+	case '\t':
+		return "tab"
+	case '|':
+		return "pipe"
+	}
+	return strconv.QuoteRune(d)
 }
 
 // unknownColumns checks, for a run without a mapping (every column maps
@@ -452,6 +472,7 @@ type producer struct {
 	keys       *keyset.Set     // keys seen, by row (trace id); nil without a key property
 	contents   keyset.Set      // content identities seen, with how many rows had each
 	earlier    int             // rows an earlier run created
+	skipped    int             // blank rows
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
 	enc        chunker.Encoder
@@ -525,8 +546,18 @@ func (p *producer) run(ctx context.Context) error {
 // record's batch was being handed over.
 func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if rec.Err != nil {
+		lines := fmt.Sprintf("line %d", rec.Line)
+		if rec.Lines > 1 {
+			lines = fmt.Sprintf("lines %d-%d", rec.Line, rec.Line+rec.Lines-1)
+		}
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: p.rd.Fit(rec.Fields), Status: report.Failed,
-			Code: CodeMalformed, Message: fmt.Sprintf("line %d: %v", rec.Line, rec.Err)})
+			Code: CodeMalformed, Message: fmt.Sprintf("%s: %v", lines, rec.Err), Raw: rec.Raw})
+	}
+	if rec.Blank {
+		// Empty lines and rows of empty cells (Excel ends exports with
+		// them) are no line items: skipped, counted, never sent.
+		p.skipped++
+		return nil
 	}
 	// A row with a key is known by its key, across runs and files: a row
 	// an earlier run created is carried over before it is even mapped.

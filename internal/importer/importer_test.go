@@ -214,13 +214,14 @@ func TestSampleFailures(t *testing.T) {
 	checkAccounting(t, o.OutDir, sample.SampleRows, sum, emu)
 	failed := readCSV(t, filepath.Join(o.OutDir, report.FailedFile))
 	rows := failed[1:]
-	sort.Slice(rows, func(i, j int) bool { return atoi(rows[i][10]) < atoi(rows[j][10]) })
+	rowCol := len(failed[0]) - 3 // error_row
+	sort.Slice(rows, func(i, j int) bool { return atoi(rows[i][rowCol]) < atoi(rows[j][rowCol]) })
 	var got bytes.Buffer
 	w := csv.NewWriter(&got)
 	_ = w.Write(failed[0])
 	for _, r := range rows {
-		if _, ok := sample.Problems[atoi(r[10])]; !ok {
-			t.Errorf("row %s failed but is not a planted problem: %v", r[10], r)
+		if _, ok := sample.Problems[atoi(r[rowCol])]; !ok {
+			t.Errorf("row %s failed but is not a planted problem: %v", r[rowCol], r)
 		}
 		_ = w.Write(r)
 	}

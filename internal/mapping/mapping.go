@@ -32,6 +32,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lineitems/importer/internal/rows"
+
 	"github.com/lineitems/importer/internal/hubspot"
 )
 
@@ -57,9 +59,10 @@ func suggestion(name string, valid []string) string {
 	return ""
 }
 
-// ReportColumns are the columns the importer appends to failed and in-doubt
-// reports. They are ignored on input, so such a report can be fed back.
-var ReportColumns = []string{"error_row", "error_code", "error_message"}
+// ReportColumns are the columns the importer appends to its failed,
+// in-doubt and not-sent reports. They are ignored on input, so such a
+// report can be fed back.
+var ReportColumns = rows.ReportColumns
 
 // Spec is a parsed mapping file.
 type Spec struct {

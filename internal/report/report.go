@@ -58,6 +58,9 @@ type Outcome struct {
 	ID      string // HubSpot id, for Created
 	Code    string // error code, for Failed, InDoubt and NotSent
 	Message string
+	// Raw is the row's line as read, for a malformed record (written in
+	// the column raw_line, so that nothing of it is lost); "" otherwise.
+	Raw string
 	// Earlier marks a Created row that an earlier run created: this run
 	// found it in the journal (the same key, or the same content) and did
 	// not send it.
@@ -118,7 +121,7 @@ func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string) (*W
 		counts:  Counts{Codes: map[string]int{}},
 		width:   len(header),
 	}
-	errHeader := append(append([]string{}, header...), "error_row", "error_code", "error_message")
+	errHeader := append(append([]string{}, header...), "raw_line", "error_row", "error_code", "error_message")
 	w.created.Write(append(append([]string{"row", "id"}, header...), "imported"))
 	w.failed.Write(errHeader)
 	w.inDoubt.Write(errHeader)
@@ -220,7 +223,7 @@ func (w *Writer) Record(outs ...Outcome) error {
 			}
 			*n++
 			w.counts.Codes[o.Code]++
-			line = append(appendFit(line, o.Record, w.width), row, o.Code, o.Message)
+			line = append(appendFit(line, o.Record, w.width), o.Raw, row, o.Code, o.Message)
 			lw.Write(line)
 		}
 		clear(line)
@@ -301,6 +304,7 @@ type Summary struct {
 	InDoubt        int            `json:"in_doubt"`
 	NotSent        int            `json:"not_sent"`
 	Earlier        int            `json:"already_imported"` // of created: imported by an earlier run, not sent again
+	Skipped        int            `json:"skipped"`          // blank rows, not in rows: never sent, in no report
 	Requests       int            `json:"requests"`
 	Retries        int            `json:"retries"`
 	Throttled      int            `json:"throttled"`
