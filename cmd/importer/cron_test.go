@@ -267,8 +267,12 @@ func TestCronAsWritten(t *testing.T) {
 				t.Errorf("night 2: summary %+v; want 50 rows, 20 of them imported earlier", s)
 			}
 			creates := w.emu.Stats().BatchCreates
-			if code, out := w.run(job); code != 0 || w.emu.Stats().BatchCreates != creates {
+			code, out := w.run(job)
+			if code != 0 || w.emu.Stats().BatchCreates != creates {
 				t.Fatalf("rerun of night 2: exit %d, %d creates sent\n%s", code, w.emu.Stats().BatchCreates-creates, out)
+			}
+			if job.shell == "" && !strings.Contains(out, "Already complete: all 50 rows were created earlier; nothing was sent.") {
+				t.Errorf("rerun of night 2 does not say it is already complete:\n%s", out)
 			}
 
 			// Night 3 starts while night 2's (slow) run still holds --out.

@@ -42,7 +42,7 @@ func TestProgressOnATerminal(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, out.String())
 	}
 	text := ansi.ReplaceAllString(out.String(), "")
-	if !strings.Contains(text, "importing") || !strings.Contains(text, "rows/s") || !regexp.MustCompile(`\d+%`).MatchString(text) {
+	if !strings.Contains(text, "importing") || !regexp.MustCompile(`\d+%`).MatchString(text) {
 		t.Errorf("no progress bar drawn:\n%s", text)
 	}
 	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' })
@@ -62,6 +62,51 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 	if !strings.Contains(text, "Import finished: 20000 of 20000 rows created.") || !strings.Contains(text, "throttled (429)") {
 		t.Errorf("no summary table:\n%s", text)
+	}
+	if !strings.Contains(text, "100%") || strings.Contains(text, "rows/hr") {
+		t.Errorf("the bar never reached 100%%, or showed the library's own pace:\n%s", text)
+	}
+}
+
+// TestProgressWhileWaitingForTheRateWindow: while requests wait for a
+// slot in HubSpot's rate window, the bar says so.
+func TestProgressWhileWaitingForTheRateWindow(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.csv")
+	f, _ := os.Create(input)
+	if err := sample.Write(f, 400, 9, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	root, _ := filepath.Abs("../..")
+	// 10 requests per 10 s of 10 rows each: the 11th waits for the window.
+	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--rate", "1", "--batch-size", "10", input)
+	cmd.Dir = dir
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	found := make(chan bool, 1)
+	go func() {
+		var seen bytes.Buffer
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			seen.Write(buf[:n])
+			if strings.Contains(ansi.ReplaceAllString(seen.String(), ""), "waiting for HubSpot's rate window") {
+				found <- true
+				return
+			}
+			if err != nil {
+				found <- false
+				return
+			}
+		}
+	}()
+	if !<-found {
+		t.Error("the bar never said it was waiting for the rate window")
 	}
 }
 

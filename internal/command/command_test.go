@@ -100,15 +100,21 @@ func TestWritable(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	cases := []struct {
-		p    importer.Progress
-		want string
+		p     importer.Progress
+		total int
+		want  string
 	}{
-		{importer.Progress{}, "importing"},
-		{importer.Progress{Counts: report.Counts{Failed: 2, InDoubt: 1}}, "importing (2 failed, 1 in doubt)"},
-		{importer.Progress{RateWait: 3600 * time.Millisecond}, "importing, waiting for HubSpot's rate window, 4s"},
+		{importer.Progress{}, 100, "importing"},
+		{importer.Progress{Counts: report.Counts{Failed: 2, InDoubt: 1}}, 100, "importing (2 failed, 1 in doubt)"},
+		{importer.Progress{RateWait: 3200 * time.Millisecond, Counts: report.Counts{Rows: 50}, Elapsed: time.Second}, 100,
+			"importing, waiting for HubSpot's rate window, 4 s"},
+		{importer.Progress{RateWait: 100 * time.Millisecond, Counts: report.Counts{Rows: 50}, Elapsed: 10 * time.Second}, 100,
+			"importing, 5 rows/s, about 10s left"},
+		{importer.Progress{Counts: report.Counts{Rows: 50}, Elapsed: 10 * time.Second}, -1, "importing, 5 rows/s"},
+		{importer.Progress{Counts: report.Counts{Rows: 100}, Elapsed: 10 * time.Second, Done: true}, 100, "importing"},
 	}
 	for _, tc := range cases {
-		if got := describe(tc.p); got != tc.want {
+		if got := describe(tc.p, tc.total); got != tc.want {
 			t.Errorf("describe(%+v) = %q, want %q", tc.p, got, tc.want)
 		}
 	}

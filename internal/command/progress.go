@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -43,13 +44,9 @@ func (b *BarWriter) newBar(total int) (update func(importer.Progress), finish fu
 	bar := progressbar.NewOptions64(int64(total),
 		progressbar.OptionSetWriter(bareWriter{b}),
 		progressbar.OptionSetDescription("importing"),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionShowIts(),
 		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionFullWidth(),
-		progressbar.OptionClearOnFinish(),
 		progressbar.OptionUseANSICodes(true),
 		// No spinner goroutine: the bar is drawn only under b.mu.
 		progressbar.OptionSetSpinnerChangeInterval(0),
@@ -60,31 +57,43 @@ func (b *BarWriter) newBar(total int) (update func(importer.Progress), finish fu
 	update = func(p importer.Progress) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		bar.Describe(describe(p))
 		rows := int64(p.Rows)
 		if p.Done && total >= 0 {
 			rows = int64(total) // every row was settled: the count of records and of rows may differ (blank rows)
 		}
+		bar.Describe(describe(p, total))
 		_ = bar.Set64(rows)
+		_ = bar.RenderBlank() // the description changes even when the count does not
 	}
 	finish = func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		_ = bar.Finish()
-		_ = bar.Clear()
+		_ = bar.Exit()
 		b.bar = nil
+		_, _ = b.W.Write([]byte("\n")) // the bar stays, the summary goes below it
 	}
 	return update, finish
 }
 
-// describe is the bar's description for p.
-func describe(p importer.Progress) string {
+// describe is the bar's description for p: failures so far, and the pace
+// with the time left, or, while requests wait for a slot in HubSpot's rate
+// window, how long until the next one.
+func describe(p importer.Progress, total int) string {
 	desc := "importing"
 	if bad := p.Failed + p.InDoubt; bad > 0 {
 		desc = fmt.Sprintf("importing (%d failed, %d in doubt)", p.Failed, p.InDoubt)
 	}
-	if p.RateWait > 0 {
-		desc += fmt.Sprintf(", waiting for HubSpot's rate window, %s", p.RateWait.Round(time.Second).String())
+	switch {
+	case p.Done:
+	case p.RateWait >= 500*time.Millisecond:
+		desc += fmt.Sprintf(", waiting for HubSpot's rate window, %d s", int(math.Ceil(p.RateWait.Seconds())))
+	case p.Rows > 0 && p.Elapsed > 0:
+		perSecond := float64(p.Rows) / p.Elapsed.Seconds()
+		desc += fmt.Sprintf(", %.0f rows/s", perSecond)
+		if total > p.Rows {
+			left := time.Duration(float64(total-p.Rows) / perSecond * float64(time.Second)).Round(time.Second)
+			desc += fmt.Sprintf(", about %s left", left)
+		}
 	}
 	return desc
 }
