@@ -297,13 +297,13 @@ func TestCronAsWritten(t *testing.T) {
 				time.Sleep(20 * time.Millisecond) // polling a child process: there is no clock to fake
 			}
 			second := w.command(job)
-			out, err := second.CombinedOutput()
+			secondOut, err := second.CombinedOutput()
 			if job.shell == "" {
 				if code := exitOf(err); code != 75 {
-					t.Errorf("overlapping run: exit %d, want 75\n%s", code, out)
+					t.Errorf("overlapping run: exit %d, want 75\n%s", code, secondOut)
 				}
-			} else if !strings.Contains(string(out)+w.mail(), "exited 75") {
-				t.Errorf("overlapping run: want it to exit 75, and the crontab line to say so\n%s\nmail: %s", out, w.mail())
+			} else if !strings.Contains(string(secondOut)+w.mail(), "exited 75") {
+				t.Errorf("overlapping run: want it to exit 75, and the crontab line to say so\n%s\nmail: %s", secondOut, w.mail())
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
