@@ -116,7 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.RetryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
 	fs.StringVar(&c.KeyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
 	fs.DurationVar(&c.WaitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
-	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see the README)")
+	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see docs/guarantees.md)")
 	fs.DurationVar(&c.LookupDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")
 	fs.StringVar(&c.delimiter, "delimiter", "", "the input's delimiter: , ; tab or | (default: detected from the header)")
 	fs.StringVar(&c.CSV.Encoding, "encoding", "", "the input's `encoding`, e.g. windows-1252, iso-8859-1, utf-16le (default: UTF-8, or UTF-16 by its byte order mark)")

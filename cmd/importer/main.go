@@ -1,6 +1,6 @@
 // Command importer loads a CSV file into HubSpot as line items.
 //
-// See the README for flags, the mapping format, the reports and exit codes.
+// See README.md and docs/ for flags, the mapping format, the reports and exit codes.
 package main
 
 import (

@@ -14,7 +14,7 @@ import (
 var suggestIntro = []string{
 	"Mapping suggested from the CSV header and the portal's line-item properties.",
 	"Check it before importing. Each entry is \"HubSpot property: CSV column\" or",
-	"\"property: {column: ..., type: ...}\" (README.md, \"Mapping file\"). More keys:",
+	"\"property: {column: ..., type: ...}\" (docs/mapping.md). More keys:",
 	"  trim: true        remove white space around the cell",
 	"  default: VALUE    the value sent for an empty cell",
 	"  value: CONST      a constant for every row, instead of column",
@@ -28,7 +28,7 @@ var identityIntro = []string{
 	"Mapping suggested from the CSV header alone: without the portal's property list,",
 	"every column maps to the line-item property of the same name, as text.",
 	"Rename each key to the property's internal name and set its type",
-	"(see README.md, \"Mapping file\").",
+	"(see docs/mapping.md).",
 }
 
 // Suggest proposes a mapping for a CSV header, for the user to check and
