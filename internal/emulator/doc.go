@@ -23,10 +23,16 @@
 //
 // # Request pipeline
 //
-// Each request goes through, in order: Faults.Latency (cancellable);
-// routing (404/405); Faults.ErrorRate (gateway errors, before anything is
-// counted); bearer authentication (401); the rate limiter, where
-// Faults.RateLimitRate is drawn first (429); scopes (403); the endpoint.
+// Each request goes through, in order: routing (404/405);
+// Faults.ErrorRate (gateway errors, before anything is counted); bearer
+// authentication (401); the rate limiter, where Faults.RateLimitRate is
+// drawn first (429); the request's latency (Faults.Latency, or uniformly
+// between it and Faults.LatencyMax; cancellable); scopes (403); the
+// endpoint. So a request is counted in the rate windows when it arrives,
+// as HubSpot's gateway counts it, and the rate-limit headers of its answer
+// describe the window as it stood then. With Config.CountAtCompletion the
+// latency comes first instead, and a request is counted when its answer is
+// ready. HubSpot does not document which it does.
 // A batch create then draws Faults.LateCommitRate (its processing is put
 // off by Faults.LateCommit, and goes on even if the client has gone, as
 // HubSpot's does: a client that timed out can find its rows created later)

@@ -1,7 +1,9 @@
 package emulator_test
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -148,6 +150,64 @@ func TestSearchSecondlyLimit(t *testing.T) {
 		wantStatus(t, c.search(firstPage()), http.StatusOK)
 		if st := c.srv.Stats(); st.Searches != 6 || st.Throttled != 1 || st.MaxInWindow != 1 {
 			t.Errorf("stats = %+v", st)
+		}
+	})
+}
+
+// TestWhenRequestsAreCounted: on arrival (the default), a request is
+// counted before its latency, and one that finds the window full is refused
+// at once; at completion, it is counted, and refused, only once its
+// latency has passed.
+func TestWhenRequestsAreCounted(t *testing.T) {
+	for _, atCompletion := range []bool{false, true} {
+		t.Run(fmt.Sprint("at completion=", atCompletion), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newClient(t, emulator.Config{RateMax: 2, RateInterval: 10 * time.Second, CountAtCompletion: atCompletion})
+				c.srv.SetFaults(emulator.Faults{Latency: 2 * time.Second})
+				var wg sync.WaitGroup
+				answers := make([]*response, 2)
+				for i := range answers {
+					wg.Go(func() { answers[i] = c.create(input(fmt.Sprint(i+1), props("name", fmt.Sprint("n", i)))) })
+				}
+				time.Sleep(time.Second) // both are on their way
+				start := time.Now()
+				third := c.create(input("3", props("name", "third")))
+				took := time.Since(start)
+				wg.Wait()
+				wantStatus(t, third, http.StatusTooManyRequests)
+				want := time.Duration(0) // refused on arrival
+				if atCompletion {
+					want = 2 * time.Second
+				}
+				if took != want {
+					t.Errorf("the third request was refused after %v, want %v", took, want)
+				}
+				for _, a := range answers {
+					wantStatus(t, a, http.StatusCreated)
+				}
+			})
+		})
+	}
+}
+
+// TestLatencyRange: with LatencyMax, each request takes between Latency and
+// LatencyMax, not always the same.
+func TestLatencyRange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newClient(t, emulator.Config{RateMax: -1, Seed: 3})
+		c.srv.SetFaults(emulator.Faults{Latency: 500 * time.Millisecond, LatencyMax: 1500 * time.Millisecond})
+		seen := map[time.Duration]bool{}
+		for i := range 20 {
+			start := time.Now()
+			wantStatus(t, c.create(input(fmt.Sprint(i+1), props("name", fmt.Sprint("n", i)))), http.StatusCreated)
+			d := time.Since(start)
+			if d < 500*time.Millisecond || d >= 1500*time.Millisecond {
+				t.Fatalf("latency %v outside [0.5 s, 1.5 s)", d)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Errorf("%d distinct latencies in 20 requests", len(seen))
 		}
 	})
 }

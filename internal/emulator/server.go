@@ -281,16 +281,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
 	latency := s.faults.Latency
+	if max := s.faults.LatencyMax; max > latency {
+		latency += time.Duration(s.rng.Int64N(int64(max - latency)))
+	}
 	s.mu.Unlock()
-
-	if latency > 0 {
+	// wait is the request's latency, spent before it is counted or after,
+	// as Config.CountAtCompletion says. It reports false when the client
+	// gave up first: then nothing more happens.
+	waited := false
+	wait := func() bool {
+		if waited || latency <= 0 {
+			return true
+		}
+		waited = true
 		t := time.NewTimer(latency)
 		select {
 		case <-t.C:
+			return true
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			return false
 		}
+	}
+	if s.cfg.CountAtCompletion && !wait() {
+		return
 	}
 
 	routes, params := match(r.URL.Path)
@@ -326,6 +340,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if !s.admit(w, rt.class) {
+		return
+	}
+	if !wait() { // counted on arrival; the work and the answer come later
 		return
 	}
 

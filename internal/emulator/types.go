@@ -90,6 +90,14 @@ type Config struct {
 	// other valid inputs are created; a conflicting input without an
 	// objectWriteTraceId still fails the whole batch with a 409.
 	ConflictPerRow bool
+	// CountAtCompletion is when the gateway counts a request in the rate
+	// windows. false (the default): on arrival, before the request's work
+	// and latency, as HubSpot's gateway does; the rate-limit headers then
+	// describe the window as it stood when the request arrived. true: when
+	// its answer is ready, after the latency (the emulator's model before
+	// it modelled the gateway). HubSpot does not document which; clients
+	// must reach the limit under both.
+	CountAtCompletion bool
 	// BatchReadNoneFound404 changes the answer to a batch read that finds
 	// none of its inputs: a 404 OBJECT_NOT_FOUND for the whole request
 	// (as public integrations report HubSpot does) instead of a 207 with an
@@ -132,9 +140,15 @@ type Faults struct {
 	// Genuine 429s never carry one: HubSpot documents Retry-After only for
 	// workflow webhooks, not for API rate limits.
 	RetryAfter bool
-	// Latency is added before answering every request; a cancelled request
-	// context ends the wait at once.
+	// Latency is how long HubSpot takes over every request: the work and
+	// the answer come Latency after the request arrived (see
+	// Config.CountAtCompletion for when it is counted). A cancelled request
+	// context ends the wait at once, and the request is then not processed
+	// (but see LateCommitRate).
 	Latency time.Duration
+	// LatencyMax, when above Latency, makes the latency of each request
+	// uniformly distributed between Latency and LatencyMax (seeded).
+	LatencyMax time.Duration
 	// CommitThenDrop is the fraction of batch creates whose line items are
 	// committed and whose connection is then dropped without an answer
 	// (panic(http.ErrAbortHandler); Transport returns an error).
