@@ -104,7 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.OutDir, "out", "", "report `folder` (default: the input's name with .import, e.g. line_items.import/)")
 	fs.Float64Var(&c.Rate, "rate", 9, "requests per second at most, counted per rolling 10 s (9 = 90 per 10 s, under the smallest portal's 100); 0: only HubSpot's limit")
 	fs.IntVar(&c.DailyReserve, "daily-reserve", 0, "stop cleanly when the portal's daily quota is down to `N` requests, leaving them to other integrations")
-	fs.IntVar(&c.Workers, "workers", 32, "requests in flight at most")
+	fs.IntVar(&c.Workers, "workers", 192, "requests in flight at most (enough for a whole window of 190 when HubSpot takes seconds to answer)")
 	fs.IntVar(&c.BatchSize, "batch-size", hubspot.MaxBatchInputs, "rows per request, 1 to 100")
 	fs.BoolVar(&c.Sandbox, "sandbox", false, "import into a built-in HubSpot emulator on a loopback port (no token, no network)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "read, map and batch everything and write the reports and batches.jsonl; send nothing")

@@ -67,7 +67,7 @@ func TestParseConfig(t *testing.T) {
 		errText string
 	}{
 		{name: "defaults", args: []string{"data/line_items.csv"}, env: withTok, check: func(t *testing.T, c *config) {
-			if c.OutDir != "line_items.import" || c.Rate != 9 || c.Workers != 32 || c.BatchSize != 100 || c.Token.Reveal() != "pat-env" || c.BaseURL != "https://api.hubapi.com" {
+			if c.OutDir != "line_items.import" || c.Rate != 9 || c.Workers != 192 || c.BatchSize != 100 || c.Token.Reveal() != "pat-env" || c.BaseURL != "https://api.hubapi.com" {
 				t.Errorf("config = %+v", c)
 			}
 		}},

@@ -127,9 +127,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 			return err
 		}
 	}
-	// The checks' requests count in the portal's window like the creates.
+	// The checks' requests count in the portal's window like the creates,
+	// and their answers tell the portal's limit before the first batch.
 	pc := importer.NewPacer(cfg.Rate, cfg.DailyReserve)
 	pc.Note(int(counted.n.Load()))
+	if rl, ok := counted.last.Load().(hubspot.RateLimit); ok {
+		pc.Observe(rl)
+	}
 	var reader resolve.Reader
 	if !cfg.DryRun {
 		sender, reader = client, client
@@ -400,16 +404,24 @@ func newHTTPClient(cfg Config, counter *countingTransport) *http.Client {
 	return &http.Client{Transport: counter, Timeout: cfg.Timeout}
 }
 
-// countingTransport counts the requests that go through it, so that the
-// pacer learns of those made before the import.
+// countingTransport counts the requests that go through it, and keeps the
+// rate-limit headers of the last answer that had them, so that the pacer
+// learns of the requests made before the import and of the portal's limit.
 type countingTransport struct {
 	next http.RoundTripper
 	n    atomic.Int64
+	last atomic.Value // hubspot.RateLimit
 }
 
 func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		if rl := hubspot.ParseRateLimit(resp.Header); rl.Known {
+			t.last.Store(rl)
+		}
+	}
+	return resp, err
 }
 
 // stoppedBy names the signal a run was stopped by, as " by SIGINT", from

@@ -250,7 +250,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	batches := make(chan *chunker.Batch, max(o.Workers, 1))
+	// A short queue: the workers wait on the pacer far more than on the
+	// producer, and each queued batch holds its encoded body.
+	batches := make(chan *chunker.Batch, min(max(o.Workers, 1), 32))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
@@ -335,6 +337,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			sum.Extra["daily_remaining"] = ps.DailyRemaining
 		}
 		sum.Extra["seconds_waiting_for_rate_limit"] = ps.Waited.Seconds()
+		sum.Extra["portal_counts_requests_on_arrival"] = ps.CountedOnArrival
 	}
 	if st.Searched > 0 {
 		sum.Extra["rows_looked_up"] = st.Searched

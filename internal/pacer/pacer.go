@@ -106,10 +106,28 @@ type Pacer struct {
 	changed         chan struct{} // closed and replaced when the budget may have grown
 	stats           Stats
 	waiting         int // calls of Acquire waiting for a slot
+
+	// When the portal counts a request: on arrival (a slot is free again
+	// an interval after the send) or at completion (an interval after
+	// the answer). Unknown, it is taken to be completion, which is safe
+	// under both; answers whose counts the completion model cannot
+	// explain prove arrival (see observeModel).
+	arrival      bool
+	arrivalVotes int           // counts the completion model could not explain, since the last doubt
+	recent       []*entry      // our requests of the last two intervals, for reading the counts
+	latencies    []latency     // recent round trips, for the fastest
+	fast         time.Duration // the shortest of latencies
+}
+
+// latency is one request's round trip, and when it ended.
+type latency struct {
+	at time.Time
+	d  time.Duration
 }
 
 type entry struct {
 	sent, done time.Time
+	throttled  bool // answered 429: HubSpot did not count it
 }
 
 // sample is what one answer said about other clients' requests in the
@@ -132,6 +150,11 @@ type Stats struct {
 	// NextSlot is when the next request waiting for a slot may go: zero
 	// when none waits.
 	NextSlot time.Time
+	// CountedOnArrival says the portal's counts show that it counts a
+	// request when it arrives (a slot is free an interval after the send);
+	// false while that is not shown (a slot is then held an interval
+	// after the answer, less the shortest round trip).
+	CountedOnArrival bool
 }
 
 // New returns a Pacer.
@@ -175,6 +198,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 			}
 			e := &entry{sent: now}
 			p.log = append(p.log, e)
+			p.recent = append(p.recent, e)
 			if p.dailyKnown {
 				p.dailyLeft--
 			}
@@ -217,7 +241,7 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 		return p.pauseUntil.Sub(now)
 	}
 	p.prune(now, false)
-	if p.portalMax > 0 && now.Sub(p.lastHeard) > p.interval/10 {
+	if p.portalMax > 0 && now.Sub(p.lastHeard) > p.interval/10 && p.othersAround(now) {
 		// What the portal last said is stale (the window has been full of
 		// ours and quiet): one request goes first, and the rest wait for
 		// its answer, so that a burst of sends follows a fresh count of
@@ -245,15 +269,71 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 	return max(exp[len(exp)-budget].Sub(now), time.Millisecond)
 }
 
-// expiry is when an entry's slot may be reused: an interval after HubSpot
-// received it, bounded by the answer's arrival (or, while in flight, by the
-// send time plus the recent round trip), plus the slack.
+// expiry is when an entry's slot may be reused, the slack after HubSpot's
+// window lets go of it. When the portal counts requests on arrival, that
+// is an interval after the send. Otherwise (or while unknown) HubSpot
+// counts it at the latest when it answered, and a request sent now reaches
+// that point no sooner than the fastest recent round trip: an interval
+// after the answer less that (or, while in flight, after the send plus the
+// recent round trip).
 func (p *Pacer) expiry(e *entry) time.Time {
+	if p.arrival {
+		return e.sent.Add(p.interval + p.cfg.Slack)
+	}
 	at := e.done
 	if at.IsZero() {
 		at = e.sent.Add(p.rtt)
 	}
-	return at.Add(p.interval + p.cfg.Slack)
+	return at.Add(p.interval + p.cfg.Slack - p.fast)
+}
+
+// fastest is the shortest round trip of the last two intervals, a bound
+// on how soon a request sent now is counted under the completion model.
+func (p *Pacer) fastest() time.Duration {
+	f := time.Duration(0)
+	for i, l := range p.latencies {
+		if i == 0 || l.d < f {
+			f = l.d
+		}
+	}
+	return f
+}
+
+// modelSkew is how far apart two events may be and still not be known to
+// be in order at HubSpot: send and arrival times differ by network time.
+const modelSkew = 50 * time.Millisecond
+
+// observeModel checks the portal's count in the answer to e (obs, ours and
+// others') against what each counting model predicts of ours alone: under
+// the arrival model at least e and the requests sent surely before it and
+// within an interval; under the completion model at least e and the
+// requests answered surely before it and within an interval. Others can
+// only add to the count, so a count below a model's least disproves it.
+// A few counts the completion model cannot explain, and none the arrival
+// model cannot, switch the pacer to the arrival model; one count the
+// arrival model cannot explain switches it back. p.mu is held.
+func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
+	leastA, leastC := 1, 1
+	for _, x := range p.recent {
+		if x == e || x.throttled {
+			continue
+		}
+		if x.sent.Before(e.sent.Add(-modelSkew)) && x.sent.After(e.sent.Add(-p.interval+modelSkew)) {
+			leastA++
+		}
+		if !x.done.IsZero() && x.done.Before(now.Add(-modelSkew)) && x.done.After(now.Add(-p.interval+modelSkew)) {
+			leastC++
+		}
+	}
+	switch {
+	case obs < leastA:
+		p.arrival, p.arrivalVotes = false, 0
+	case obs < leastC:
+		if p.arrivalVotes++; p.arrivalVotes >= 3 {
+			p.arrival = true
+		}
+	}
+	p.stats.CountedOnArrival = p.arrival
 }
 
 // prune drops expired entries. The log is in send order, so expiries are
@@ -284,6 +364,29 @@ func (p *Pacer) prune(now time.Time, exact bool) {
 		j++
 	}
 	p.samples = p.samples[j:]
+	k := 0
+	for k < len(p.recent) && !p.recent[k].sent.Add(2*p.interval+p.rtt).After(now) {
+		k++
+	}
+	if k > 0 {
+		clear(p.recent[:k])
+		p.recent = p.recent[k:]
+	}
+}
+
+// othersAround reports whether other clients have used the portal in the
+// last two intervals, or a 429 said so. Only then does a burst wait for a
+// fresh count first: alone, the importer's own log is the count.
+func (p *Pacer) othersAround(now time.Time) bool {
+	if now.Before(p.othersSeenUntil.Add(p.interval)) {
+		return true
+	}
+	for _, s := range p.samples {
+		if s.least > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // budget is how many of our requests may be in the window now.
@@ -383,14 +486,28 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	e.done = now
+	e.done, e.throttled = now, throttled
 	if rtt := now.Sub(e.sent); rtt > p.rtt {
 		p.rtt = rtt
 	} else {
 		p.rtt = (p.rtt*7 + rtt) / 8 // let an old spike fade
 	}
+	if !throttled {
+		i := 0
+		for i < len(p.latencies) && !p.latencies[i].at.Add(2*p.interval).After(now) {
+			i++
+		}
+		p.latencies = append(p.latencies[i:], latency{at: now, d: now.Sub(e.sent)})
+		p.fast = p.fastest()
+	}
 	if throttled {
 		p.stats.Throttled++
+		if p.arrival && len(p.log) <= p.portalMax {
+			// A 429 with room in the window as the arrival model counts it:
+			// doubt the model (or someone else came), and be safe.
+			p.arrival, p.arrivalVotes = false, 0
+			p.stats.CountedOnArrival = false
+		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
 		if p.portalMax > 0 && len(p.log) <= p.portalMax {
 			// Throttled with no more of ours in the window than the limit:
@@ -419,17 +536,9 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		// now), except those answered an interval or more before this one
 		// was sent, which had left the window (the log keeps entries
 		// longer, to be safe about sending).
-		sure, possible := 0, 0
-		for _, o := range p.log {
-			if o != e && !o.done.IsZero() && !o.done.Add(p.interval).After(e.sent) {
-				continue
-			}
-			possible++
-			if o == e || (!o.done.IsZero() && o.done.Before(e.sent) && o.sent.Add(p.interval).After(now)) {
-				sure++
-			}
-		}
+		sure, possible := p.ours(e, now)
 		count := rl.Max - rl.Remaining
+		p.observeModel(e, count, now)
 		smp := sample{at: now, least: max(0, count-possible), most: max(0, count-sure)}
 		// Their use grew when the tightest count of the last tenth of the
 		// interval is above every earlier tenth's by half the room kept
@@ -461,11 +570,65 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 	p.changed = make(chan struct{})
 }
 
+// ours bounds how many of our requests the portal's count in the answer
+// to e (just now) includes. Under the arrival model: surely those sent
+// surely before e and within an interval, perhaps those sent up to the
+// skew after it. Otherwise: surely e and those answered before it was sent
+// and sent less than an interval ago; perhaps any sent by now, except
+// those answered an interval or more before e was sent. Requests answered
+// 429 are not counted by HubSpot. p.mu is held.
+func (p *Pacer) ours(e *entry, now time.Time) (sure, possible int) {
+	for _, o := range p.recent {
+		if o.throttled && o != e {
+			continue
+		}
+		if p.arrival {
+			switch {
+			case o == e:
+				sure++
+				possible++
+			case o.sent.After(e.sent.Add(modelSkew)), !o.sent.After(e.sent.Add(-p.interval - modelSkew)):
+			default:
+				possible++
+				if o.sent.Before(e.sent.Add(-modelSkew)) && o.sent.After(e.sent.Add(-p.interval+modelSkew)) {
+					sure++
+				}
+			}
+			continue
+		}
+		if o != e && !o.done.IsZero() && !o.done.Add(p.interval).After(e.sent) {
+			continue
+		}
+		possible++
+		if o == e || (!o.done.IsZero() && o.done.Before(e.sent) && o.sent.Add(p.interval).After(now)) {
+			sure++
+		}
+	}
+	return sure, possible
+}
+
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
 	return b
+}
+
+// Observe learns the portal's limit and window from the rate-limit headers
+// of an answer to a request made without Acquire (such as reading the
+// portal's account or property definitions before an import), so that the
+// first burst already keeps to the portal's limit. Use Note to count the
+// request itself.
+func (p *Pacer) Observe(rl hubspot.RateLimit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rl.Known && rl.Max > 0 {
+		p.portalMax = rl.Max
+		if rl.Interval > 0 {
+			p.interval = rl.Interval
+		}
+		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
+	}
 }
 
 // Note records n requests of this client that were made without Acquire
@@ -476,7 +639,9 @@ func (p *Pacer) Note(n int) {
 	defer p.mu.Unlock()
 	now := time.Now()
 	for range n {
-		p.log = append(p.log, &entry{sent: now, done: now})
+		e := &entry{sent: now, done: now}
+		p.log = append(p.log, e)
+		p.recent = append(p.recent, e)
 	}
 }
 

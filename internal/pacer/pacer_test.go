@@ -3,6 +3,7 @@ package pacer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -325,36 +326,48 @@ func TestConcurrentRequestsDoNotInflateOthers(t *testing.T) {
 // the interval, one request goes first and the others wait for its answer,
 // so that a burst follows a fresh count.
 func TestProbesAfterSilence(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := New(Config{})
-		rl := hubspot.RateLimit{Known: true, Max: 100, Remaining: 99, Interval: 10 * time.Second}
-		r, _ := p.Acquire(context.Background())
-		r(rl, false, 0)
-		// Fresh: several may go at once.
-		if n := admitNow(p); n < 2 {
-			t.Fatalf("admitted %d while the count is fresh", n)
-		}
-		time.Sleep(20 * time.Second) // everything has left the window; the count is stale
-		probe, _ := p.Acquire(context.Background())
-		var second Release
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			second, _ = p.Acquire(context.Background())
-		}()
-		time.Sleep(500 * time.Millisecond)
-		synctest.Wait()
-		select {
-		case <-done:
-			t.Fatal("a second request went before the probe's answer")
-		default:
-		}
-		probe(rl, false, 0)
-		<-done
-		if second == nil {
-			t.Fatal("the second request was not admitted after the probe's answer")
-		}
-	})
+	for _, others := range []bool{true, false} {
+		t.Run(fmt.Sprint("others=", others), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{})
+				rl := hubspot.RateLimit{Known: true, Max: 100, Remaining: 99, Interval: 10 * time.Second}
+				if others {
+					rl.Remaining = 80 // 20 counted, 1 of them ours
+				}
+				r, _ := p.Acquire(context.Background())
+				r(rl, false, 0)
+				// Fresh: several may go at once.
+				if n := admitNow(p); n < 2 {
+					t.Fatalf("admitted %d while the count is fresh", n)
+				}
+				time.Sleep(15 * time.Second) // everything has left the window; the count is stale
+				probe, _ := p.Acquire(context.Background())
+				var second Release
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					second, _ = p.Acquire(context.Background())
+				}()
+				time.Sleep(500 * time.Millisecond)
+				synctest.Wait()
+				select {
+				case <-done:
+					if others {
+						t.Fatal("a second request went before the probe's answer, with other clients around")
+					}
+				default:
+					if !others {
+						t.Fatal("alone on the portal, a request waited for a probe")
+					}
+				}
+				probe(rl, false, 0)
+				<-done
+				if second == nil {
+					t.Fatal("the second request was not admitted")
+				}
+			})
+		})
+	}
 }
 
 // TestFillingTheKeptRoomIsGrowth: beside another client's steady use the
@@ -433,4 +446,46 @@ func TestNextSlot(t *testing.T) {
 			t.Fatalf("NextSlot %v after the waiting request went", next)
 		}
 	})
+}
+
+// TestCountingModel: the pacer learns from the portal's counts whether
+// requests are counted when they arrive or when they are answered. Ten
+// requests go 100 ms apart and are answered in the reverse order; under
+// the arrival model each count is the requests sent before it, under the
+// completion model those answered before it. Only counts the completion
+// model cannot explain switch the pacer to the arrival model (and so to
+// reusing a slot an interval after the send).
+func TestCountingModel(t *testing.T) {
+	for _, arrival := range []bool{true, false} {
+		t.Run(fmt.Sprint("counted on arrival=", arrival), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{Cap: 1000})
+				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Interval: 10 * time.Second})
+				const n = 10
+				releases := make([]Release, n)
+				for k := range n {
+					r, err := p.Acquire(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					releases[k] = r
+					time.Sleep(100 * time.Millisecond)
+				}
+				time.Sleep(time.Second)
+				answered := 0
+				for k := n - 1; k >= 0; k-- { // the last sent is answered first
+					count := k + 1 // arrival: itself and those sent before it
+					if !arrival {
+						count = answered + 1 // completion: itself and those answered before it
+					}
+					releases[k](hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - count, Interval: 10 * time.Second}, false, 0)
+					answered++
+					time.Sleep(100 * time.Millisecond)
+				}
+				if got := p.Stats().CountedOnArrival; got != arrival {
+					t.Fatalf("CountedOnArrival = %v, want %v", got, arrival)
+				}
+			})
+		})
+	}
 }
