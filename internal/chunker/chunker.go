@@ -36,6 +36,17 @@ type Item struct {
 	content          [16]byte // FNV-1a 128 of the input without its trace id
 }
 
+// ContentOf is [Item.Content] of an input that has not been encoded as an
+// item: the same 22 characters for the same input. scratch is reused for
+// the encoding and returned.
+func ContentOf(in hubspot.CreateInput, scratch []byte) (string, []byte) {
+	var it Item
+	var ts, te int
+	it.JSON, ts, te = hubspot.AppendInput(scratch[:0], in, "0")
+	it.fingerprint(ts, te)
+	return it.Content(), it.JSON
+}
+
 // Content identifies the item's input, trace id aside, in 22 characters:
 // two rows that would send the same input have the same Content, in any
 // run of any version of the importer that encodes inputs the same way.

@@ -112,6 +112,8 @@ const (
 	CodeMalformed = "MALFORMED_ROW"
 	// CodeDuplicateKey: the row's key is an earlier row's too.
 	CodeDuplicateKey = "DUPLICATE_KEY"
+	// CodeMissingKey: the row has no key, though --key-property asks for one.
+	CodeMissingKey = "MISSING_KEY"
 )
 
 // IncompleteError is returned when the run finished but not every row was
@@ -475,6 +477,7 @@ type producer struct {
 	keys       *keyset.Set     // keys seen, by row (trace id); nil without a key property
 	contents   keyset.Set      // content identities seen, with how many rows had each
 	earlier    int             // rows an earlier run created
+	scratch    []byte          // for encoding a row's content
 	skipped    int             // blank rows
 	tally      *schema.Tally
 	columns    map[string]string // property → CSV column, for messages
@@ -565,6 +568,12 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	// A row with a key is known by its key, across runs and files: a row
 	// an earlier run created is carried over before it is even mapped.
 	key := p.m.Key(rec.Fields)
+	if p.keyProp != "" && key == "" {
+		// Without its key the row could be neither looked up nor told from
+		// the next night's row that has one.
+		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeMissingKey,
+			Message: fmt.Sprintf("the key column is empty; with --key-property %s every row needs a key", p.keyProp)})
+	}
 	var ident string
 	var prior journal.Prior
 	if p.keyProp != "" && key != "" {
@@ -602,11 +611,15 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if ident != "" {
 		in.Properties.Set(p.keyProp, key)
 	}
+	// The row's content as the file and the mapping make it, before the
+	// portal's definitions turn labels into values: a change to the
+	// portal's options does not make it another row.
+	var content string
+	content, p.scratch = chunker.ContentOf(*in, p.scratch)
 	if p.checker != nil {
 		p.checker.Normalize(in)
 	}
 	it := p.enc.Encode(rec.Row, rec.Fields, key, *in)
-	content := it.Content()
 	it.FailIdent = "f:" + content
 	if ident == "" {
 		// Without a key a row is known by its content, and by how many rows

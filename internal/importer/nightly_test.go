@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/schema"
 )
 
 // Runs that repeat rows: nightly exports that overlap, reruns, edited
@@ -196,4 +198,81 @@ func withField(t *testing.T, line string, col int, v string) string {
 	_ = w.Write(rec)
 	w.Flush()
 	return b.String()
+}
+
+// TestAssociationOrderIsNoChange: listing the mapping's associations in
+// another order changes nothing sent, so a row without a key is still the
+// same row.
+func TestAssociationOrderIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 54})
+		emu.SeedObjects("quotes", "2001", "2002")
+		input := "SKU,Product,Deal ID,Quote ID\nA-1,Widget,1001,2001\nA-2,Gadget,1002,2002\n"
+		spec := func(assocs string) *mapping.Spec {
+			s, err := mapping.Load(strings.NewReader("properties: {hs_sku: SKU, name: Product}\nassociations:\n" + assocs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		o := withJournal(options(t, []byte(input), inMemory(t, emu, time.Minute)))
+		o.Mapping = spec("  - {column: Deal ID, to: deal}\n  - {column: Quote ID, to: quote}\n")
+		if sum, err := Run(context.Background(), o); err != nil || sum.Created != 2 {
+			t.Fatalf("first run: err %v, summary %+v", err, sum)
+		}
+		o.Input = strings.NewReader(input)
+		o.Mapping = spec("  - {column: Quote ID, to: quote}\n  - {column: Deal ID, to: deal}\n")
+		if sum, err := Run(context.Background(), o); err != nil || sum.Earlier != 2 || emu.LineItemCount() != 2 {
+			t.Fatalf("associations listed the other way round: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+	})
+}
+
+// TestMissingKey: with a key property, a row without a key is refused
+// before sending: it could be neither looked up nor told from a later
+// export's row that has one.
+func TestMissingKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 55})
+		client := inMemory(t, emu, time.Minute)
+		o := keyed(t, emu, withJournal(options(t, withKeys(generate(t, 2, 55), "SKU-1", ""), client)), client)
+		sum, _ := Run(context.Background(), o)
+		failed := reportRows(t, o.OutDir, report.FailedFile)
+		if sum.Created != 1 || failed[2] != CodeMissingKey || emu.LineItemCount() != 1 {
+			t.Fatalf("summary %+v, failed %v, portal %d", sum, failed, emu.LineItemCount())
+		}
+	})
+}
+
+// TestPortalOptionsAreNoChange: the portal changes the internal value of
+// an option; the same row of the same file, mapped by the option's label,
+// is still the same row.
+func TestPortalOptionsAreNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 56})
+		client := inMemory(t, emu, time.Minute)
+		input := "Product,Billing\nSeat,Monthly\n"
+		spec, err := mapping.Load(strings.NewReader("properties: {name: Product, recurringbillingfrequency: Billing}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		withSchema := func() *schema.Schema {
+			props, err := client.Properties(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return schema.New(props)
+		}
+		o := withJournal(options(t, []byte(input), client))
+		o.Mapping, o.Schema = spec, withSchema()
+		if sum, err := Run(context.Background(), o); err != nil || sum.Created != 1 {
+			t.Fatalf("first run: err %v, summary %+v", err, sum)
+		}
+		emu.AddProperty(emulator.Property{Name: "recurringbillingfrequency", Label: "Billing frequency", Type: "enumeration", FieldType: "select",
+			HubSpotDefined: true, Options: []emulator.Option{{Label: "Monthly", Value: "per_month"}, {Label: "Yearly", Value: "per_year"}}})
+		o.Input, o.Schema = strings.NewReader(input), withSchema()
+		if sum, err := Run(context.Background(), o); err != nil || sum.Earlier != 1 || emu.LineItemCount() != 1 {
+			t.Fatalf("after the option's value changed: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+	})
 }

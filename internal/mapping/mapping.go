@@ -22,6 +22,7 @@ package mapping
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -591,6 +592,15 @@ func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 			continue
 		}
 		in.Associations = append(in.Associations, hubspot.Association{To: hubspot.ObjectID{ID: cell}, Types: a.types})
+	}
+	if len(in.Associations) > 1 {
+		// In an order of their own, not the mapping's: the same row sends
+		// the same bytes (and so has the same identity in the journal)
+		// whatever order the mapping lists its associations in.
+		slices.SortFunc(in.Associations, func(x, y hubspot.Association) int {
+			return cmp.Or(cmp.Compare(x.Types[0].TypeID, y.Types[0].TypeID), strings.Compare(x.Types[0].Category, y.Types[0].Category),
+				cmp.Compare(len(x.To.ID), len(y.To.ID)), strings.Compare(x.To.ID, y.To.ID))
+		})
 	}
 	if errs != nil {
 		return errs

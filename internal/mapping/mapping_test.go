@@ -54,9 +54,9 @@ func TestMap(t *testing.T) {
 	if !reflect.DeepEqual(in.Properties, hubspot.ValuesOf(wantProps)) {
 		t.Errorf("properties = %v\nwant %v", in.Properties, wantProps)
 	}
-	wantAssoc := []hubspot.Association{
-		{To: hubspot.ObjectID{ID: "1001"}, Types: []hubspot.AssociationType{{Category: "HUBSPOT_DEFINED", TypeID: 20}}},
+	wantAssoc := []hubspot.Association{ // by type id, whatever the mapping's order
 		{To: hubspot.ObjectID{ID: "55"}, Types: []hubspot.AssociationType{{Category: "USER_DEFINED", TypeID: 7}}},
+		{To: hubspot.ObjectID{ID: "1001"}, Types: []hubspot.AssociationType{{Category: "HUBSPOT_DEFINED", TypeID: 20}}},
 	}
 	if !reflect.DeepEqual(in.Associations, wantAssoc) {
 		t.Errorf("associations = %+v\nwant %+v", in.Associations, wantAssoc)

@@ -163,8 +163,14 @@ func (p Policy) Decide(a Attempt) Decision {
 		return Decision{Action: Split, Code: code, Message: ae.Error()}
 	case s == http.StatusConflict:
 		return Decision{Action: Conflict, Code: "CONFLICT", Message: ae.ReadableMessage()}
+	case s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
+		// One row, refused for what it holds.
+		return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
 	}
-	return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
+	// Any other answer (408, 421, 425, 431, a redirect, ...) refused the
+	// request without a word about its rows: nothing was processed, and
+	// the rows are sent again, then left not sent.
+	return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
 }
 
 // doubtful marks a retry of a batch HubSpot may have acted on.
