@@ -143,6 +143,7 @@ const (
 type Verdict struct {
 	Kind    Kind
 	ID      string // for Created
+	Earlier bool   // for Created: the line item was there before this run (found by key)
 	Code    string // for the other kinds
 	Message string
 }
@@ -169,7 +170,7 @@ func (r *Row) Outcome(v Verdict) report.Outcome { return outcome(v, r.MayExist()
 func outcome(v Verdict, mayExist bool) report.Outcome {
 	switch v.Kind {
 	case Created:
-		return report.Outcome{Status: report.Created, ID: v.ID}
+		return report.Outcome{Status: report.Created, ID: v.ID, Earlier: v.Earlier}
 	case Absent:
 		return report.Outcome{Status: report.Failed, Code: v.Code, Message: v.Message}
 	case Failed:

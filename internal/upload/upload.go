@@ -297,8 +297,11 @@ type job struct {
 	// conflict: HubSpot refused the rows because another record holds
 	// their key; a lookup that does not find a row's exact key then proves
 	// the row does not exist.
-	conflict  bool
-	round     int // lookups done so far for these rows
+	conflict bool
+	// preexisting: the conflict met rows sent for the first time, so a
+	// line item found holding a row's key was there before this run.
+	preexisting bool
+	round       int // lookups done so far for these rows
 	code, msg string
 }
 
@@ -503,7 +506,7 @@ func notProcessed(items []*chunker.Item) {
 // doubt, and looked up like any other row without a clear answer.
 func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
 	verdicts := Outcomes(j.items, res)
-	var done, unclear, conflict []*chunker.Item
+	var done, unclear, conflict, conflictNew []*chunker.Item
 	var conflictMsg string
 	for i, it := range j.items {
 		v := verdicts[i]
@@ -512,9 +515,17 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			it.State.Unclear()
 			unclear = append(unclear, it)
 			continue
-		case v.Kind == rowstate.Failed && v.Code == "CONFLICT" && before[i] && u.Finder != nil && it.Key != "":
+		case v.Kind == rowstate.Failed && v.Code == "CONFLICT" && u.Finder != nil && it.Key != "":
+			// The line item holding the key may be the row itself (an
+			// earlier request of this run), or the row as an earlier run
+			// or another tool created it: a row is known by its key.
 			it.State.NotProcessed()
-			conflict, conflictMsg = append(conflict, it), v.Message
+			if before[i] {
+				conflict = append(conflict, it)
+			} else {
+				conflictNew = append(conflictNew, it)
+			}
+			conflictMsg = v.Message
 			continue
 		}
 		it.State.NotProcessed() // this request's fate is known; Close decides from the row's past
@@ -531,6 +542,9 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	if len(conflict) > 0 {
 		next = append(next, job{items: conflict, lookup: true, conflict: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
 	}
+	if len(conflictNew) > 0 {
+		next = append(next, job{items: conflictNew, lookup: true, conflict: true, preexisting: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
+	}
 	if len(unclear) > 0 {
 		more, err := u.doubt(j, unclear, codeMissingResult, msgMissingResult)
 		if err != nil {
@@ -546,14 +560,9 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 // may have created it, that record may be the row itself: it is looked up
 // by key. Otherwise the row failed.
 func (u *Uploader) conflicted(items []*chunker.Item, msg string) ([]job, error) {
-	var look []*chunker.Item
-	for _, it := range items {
-		if it.State.MayExist() && u.Finder != nil && it.Key != "" {
-			look = append(look, it)
-		}
-	}
-	if len(look) > 0 {
-		return []job{{items: look, lookup: true, conflict: true, code: "CONFLICT", msg: msg}}, nil
+	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
+		it := items[0]
+		return []job{{items: items, lookup: true, conflict: true, preexisting: !it.State.MayExist(), code: "CONFLICT", msg: msg}}, nil
 	}
 	return nil, u.conclude(items, same(rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT", Message: msg}))
 }
@@ -627,7 +636,7 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	}
 	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
 	if err := u.conclude(hit, func(it *chunker.Item) rowstate.Verdict {
-		return rowstate.Verdict{Kind: rowstate.Created, ID: found[it.Key]}
+		return rowstate.Verdict{Kind: rowstate.Created, ID: found[it.Key], Earlier: j.preexisting}
 	}); err != nil {
 		return nil, err
 	}
