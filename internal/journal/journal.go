@@ -257,6 +257,15 @@ func Open(dir string, h Header) (*Journal, *State, error) {
 	path := filepath.Join(dir, FileName)
 	h.Version = version
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if fi, serr := os.Stat(path); err == nil && serr == nil && fi.Size() == 0 {
+		// Left empty by a process killed as it created the file: it
+		// recorded nothing, and is started anew.
+		f.Close()
+		err = os.ErrNotExist
+		if rerr := os.Remove(path); rerr != nil {
+			return nil, nil, rerr
+		}
+	}
 	if err == nil {
 		st, old, good, err := load(f, path)
 		if err == nil && old.Portal != h.Portal {
@@ -279,12 +288,20 @@ func Open(dir string, h Header) (*Journal, *State, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}
-	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// A new journal gets its header in a file of its own, renamed into
+	// place once it is on disk: a kill at any instant leaves either no
+	// journal or one with its header.
+	tmp := path + ".new"
+	f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
 	j := newJournal(f, path)
 	if err := j.append(record{T: "start", Header: &h}, true); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		f.Close()
 		return nil, nil, err
 	}

@@ -632,7 +632,6 @@ func TestNotAJournal(t *testing.T) {
 		content []byte
 		want    []string
 	}{
-		{"empty", nil, []string{"no header", "move it away"}},
 		{"torn header only", bytes.TrimSuffix(line(t, hdr(2, header.Portal)), []byte("\n")), []string{"no header", "move it away"}},
 		{"first record not a header", append(line(t, `{"t":"sent","ids":["a"]}`), line(t, hdr(2, header.Portal))...), []string{"not an importer journal"}},
 		{"start record without a header", line(t, `{"t":"start"}`), []string{"not an importer journal"}},
@@ -940,6 +939,14 @@ func TestKillAtEveryByte(t *testing.T) {
 				}
 				lines := bytes.Count(prefix, []byte("\n")) // complete lines
 				j, st, err := journal.Open(dir, header)
+				if n == 0 { // an empty file recorded nothing: started anew
+					if err != nil {
+						t.Fatalf("prefix 0: Open: %v", err)
+					}
+					j.Close()
+					st.Close()
+					continue
+				}
 				if lines == 0 {
 					if err == nil {
 						j.Close()
@@ -1314,4 +1321,24 @@ func TestReopenAppends(t *testing.T) {
 	if c, f, d := st.Counts(); c != 2 || f != 1 || d != 3 {
 		t.Errorf("Counts() = %d, %d, %d; want 2 created, 1 failed, 3 doubtful", c, f, d)
 	}
+}
+
+// TestEmptyJournalStartsAnew: a journal file left empty (a process killed
+// as it created it) recorded nothing: it is started anew, not refused.
+func TestEmptyJournalStartsAnew(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, journal.FileName)
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, st := open(t, dir, header)
+	if c, f, d := st.Counts(); c+f+d != 0 {
+		t.Errorf("counts %d %d %d from an empty file", c, f, d)
+	}
+	closeJ(t, j)
+	if _, err := os.Stat(path + ".new"); !os.IsNotExist(err) {
+		t.Errorf("the temporary file is left: %v", err)
+	}
+	j, _ = open(t, dir, header) // and it resumes now
+	closeJ(t, j)
 }
