@@ -996,3 +996,34 @@ func TestSignals(t *testing.T) {
 		p.checkExactlyOnce(t)
 	})
 }
+
+// TestSandboxKeepsOffARealImport: a sandbox run refuses a folder that
+// holds a real import's reports; over its own earlier run it goes on.
+func TestSandboxKeepsOffARealImport(t *testing.T) {
+	bin := buildBinary(t)
+	root := repoRoot(t)
+	p := newExternalPortal(t, 50)
+	if out, err := p.command(bin, "--rate", "0").CombinedOutput(); exitOf(err) != 0 {
+		t.Fatalf("real import: exit %d\n%s", exitOf(err), out)
+	}
+	before, _ := os.ReadFile(filepath.Join(p.outDir(), "created.csv"))
+	sandbox := func() ([]byte, int) {
+		cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--out", p.outDir(), p.input)
+		cmd.Dir = p.dir
+		out, err := cmd.CombinedOutput()
+		return out, exitOf(err)
+	}
+	if out, code := sandbox(); code != 1 || !strings.Contains(string(out), "real portal") {
+		t.Fatalf("sandbox over a real import: exit %d\n%s", code, out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(p.outDir(), "created.csv")); !bytes.Equal(before, after) {
+		t.Fatal("the real import's created.csv changed")
+	}
+	other := t.TempDir()
+	for range 2 {
+		cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--out", other, p.input)
+		if out, err := cmd.CombinedOutput(); exitOf(err) != 0 {
+			t.Fatalf("sandbox into its own folder: exit %d\n%s", exitOf(err), out)
+		}
+	}
+}

@@ -61,10 +61,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		}
 		if cfg.DryRun {
 			// A dry run or validate writes reports too: never over an import's.
-			if holdsImport(cfg.OutDir) {
+			if holdsImport(cfg.OutDir, true) {
 				return fmt.Errorf("%s holds an import's journal and reports; a dry run or validate would write over them: give another --out (by default they write to %s)",
 					cfg.OutDir, DefaultOutDir(cfg.Input, cfg.Command, true))
 			}
+		} else if cfg.Sandbox && holdsImport(cfg.OutDir, false) {
+			// Nor a sandbox run over a real import's reports.
+			return fmt.Errorf("%s holds the reports of an import into a real portal; a sandbox run would write its emulator's ids over them: give another --out", cfg.OutDir)
 		}
 		// One run at a time per folder: two writers would each send what the
 		// other is sending, and the reports would match neither.
@@ -201,6 +204,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	if cfg.ExitCode != nil {
 		sum.ExitCode = cfg.ExitCode(err)
 	}
+	sum.Sandbox = cfg.Sandbox
 	if werr := report.WriteSummaryFile(filepath.Join(cfg.OutDir, report.SummaryFile), *sum); werr != nil {
 		return errors.Join(err, fmt.Errorf("writing the summary: %w", werr))
 	}
@@ -536,8 +540,9 @@ func resolvePath(p string) (string, error) {
 func portalDir(id int64) string { return fmt.Sprintf("portal-%d", id) }
 
 // holdsImport reports whether outDir holds an import's journal or the
-// summary of an import (not of a dry run).
-func holdsImport(outDir string) bool {
+// summary of an import (not of a dry run); with sandbox, a sandbox run's
+// import counts too.
+func holdsImport(outDir string, sandbox bool) bool {
 	if _, err := os.Stat(filepath.Join(outDir, journal.FileName)); err == nil {
 		return true
 	}
@@ -549,9 +554,13 @@ func holdsImport(outDir string) bool {
 		return false
 	}
 	var sum struct {
-		DryRun *bool `json:"dry_run"`
+		DryRun  *bool `json:"dry_run"`
+		Sandbox bool  `json:"sandbox"`
 	}
-	return json.Unmarshal(data, &sum) != nil || sum.DryRun == nil || !*sum.DryRun
+	if json.Unmarshal(data, &sum) != nil || sum.DryRun == nil {
+		return true // not ours to write over
+	}
+	return !*sum.DryRun && (sandbox || !sum.Sandbox)
 }
 
 // readAccount reads which portal the token writes to.

@@ -296,6 +296,7 @@ type Summary struct {
 	Input          string         `json:"input"`
 	OutDir         string         `json:"out_dir"`
 	DryRun         bool           `json:"dry_run"`
+	Sandbox        bool           `json:"sandbox,omitempty"` // into the built-in emulator
 	StartedAt      time.Time      `json:"started_at"`
 	FinishedAt     time.Time      `json:"finished_at"`
 	Rows           int            `json:"rows"`
