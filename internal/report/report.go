@@ -10,6 +10,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -369,7 +370,7 @@ func WriteSummaryFile(path string, s Summary) error {
 
 // SortLimit is the largest report Sort sorts; a larger one stays in the
 // order its rows were answered.
-const SortLimit = 64 << 20
+const SortLimit = 32 << 20
 
 // Sort rewrites each report in dir in input order (by row number), for a
 // person to read: rows are written as HubSpot answers them, which is not
@@ -395,37 +396,63 @@ func sortFile(path string) error {
 	if err != nil {
 		return err
 	}
+	// Only where each record starts and its row number are kept: the
+	// records are written back as the bytes they are, so memory is the
+	// file and 24 bytes a record.
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
-	recs, err := cr.ReadAll()
-	if err != nil || len(recs) < 3 {
-		return err // nothing to sort, or not a report this package wrote
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil // not a report this package wrote
 	}
-	col := slices.Index(recs[0], "error_row")
+	col := slices.Index(header, "error_row")
 	if filepath.Base(path) == CreatedFile {
 		col = 0
 	}
 	if col < 0 {
 		return nil
 	}
-	rowOf := func(rec []string) int {
-		if col >= len(rec) {
-			return 0
-		}
-		n, _ := strconv.Atoi(rec[col])
-		return n
+	type span struct {
+		row        int
+		start, end int64
 	}
-	body := recs[1:]
-	if slices.IsSortedFunc(body, func(a, b []string) int { return rowOf(a) - rowOf(b) }) {
+	var spans []span
+	start := cr.InputOffset()
+	bodyStart := start
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil // not a report this package wrote
+		}
+		end := cr.InputOffset()
+		row := 0
+		if col < len(rec) {
+			row, _ = strconv.Atoi(rec[col])
+		}
+		spans = append(spans, span{row, start, end})
+		start = end
+	}
+	byRow := func(a, b span) int { return a.row - b.row }
+	if slices.IsSortedFunc(spans, byRow) {
 		return nil
 	}
-	slices.SortStableFunc(body, func(a, b []string) int { return rowOf(a) - rowOf(b) })
-	var out []byte
-	for _, rec := range recs {
-		out = appendRecord(out, rec)
-	}
+	slices.SortStableFunc(spans, byRow)
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	_, _ = w.Write(data[:bodyStart])
+	for _, sp := range spans {
+		_, _ = w.Write(data[sp.start:sp.end])
+	}
+	if err := errors.Join(w.Flush(), f.Sync(), f.Close()); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
