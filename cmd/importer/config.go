@@ -113,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.tokenFile, "token-file", "", "read the access token from `file` instead of HUBSPOT_ACCESS_TOKEN")
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "time limit of one HTTP request")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
+	fs.BoolVar(&c.RetryRejected, "retry-rejected", false, "send again rows whose very content HubSpot rejected in an earlier run (for when the portal was what was wrong, e.g. a deal created since)")
 	fs.BoolVar(&c.RetryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
 	fs.StringVar(&c.KeyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
 	fs.DurationVar(&c.WaitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")

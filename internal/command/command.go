@@ -146,27 +146,28 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	policy.MaxAttempts = cfg.MaxAttempts
 	policy.RetryInDoubt = cfg.RetryInDoubt
 	opts := importer.Options{
-		Input:        in,
-		InputName:    inName,
-		Mapping:      spec,
-		OutDir:       cfg.OutDir,
-		BatchSize:    cfg.BatchSize,
-		Workers:      cfg.Workers,
-		Rate:         cfg.Rate,
-		Pacer:        pc,
-		DailyReserve: cfg.DailyReserve,
-		Sender:       sender,
-		Policy:       policy,
-		DryRun:       cfg.DryRun && cfg.Command != Validate,
-		ValidateOnly: cfg.Command == Validate,
-		Log:          log,
-		KeyProperty:  cfg.KeyProperty,
-		Reader:       reader,
-		SettleDelay:  cfg.LookupDelay,
-		Schema:       portal,
-		Tally:        tally,
-		InFlight:     con.InFlight,
-		CSV:          cfg.CSV,
+		Input:         in,
+		InputName:     inName,
+		Mapping:       spec,
+		OutDir:        cfg.OutDir,
+		BatchSize:     cfg.BatchSize,
+		Workers:       cfg.Workers,
+		Rate:          cfg.Rate,
+		Pacer:         pc,
+		DailyReserve:  cfg.DailyReserve,
+		Sender:        sender,
+		Policy:        policy,
+		DryRun:        cfg.DryRun && cfg.Command != Validate,
+		ValidateOnly:  cfg.Command == Validate,
+		Log:           log,
+		KeyProperty:   cfg.KeyProperty,
+		Reader:        reader,
+		SettleDelay:   cfg.LookupDelay,
+		Schema:        portal,
+		Tally:         tally,
+		InFlight:      con.InFlight,
+		CSV:           cfg.CSV,
+		RetryRejected: cfg.RetryRejected,
 	}
 	if account != nil && !cfg.DryRun {
 		opts.Journal = journal.Header{Portal: account.PortalID, Started: time.Now().UTC()}
@@ -626,14 +627,17 @@ type Config struct {
 	Timeout      time.Duration
 	MaxAttempts  int
 	RetryInDoubt bool
-	KeyProperty  string
-	DailyReserve int
-	LookupDelay  time.Duration
-	WaitLock     time.Duration
-	SummaryJSON  string
-	Token        hubspot.Token
-	CSV          rows.Options // --delimiter and --encoding; zero values are detected
-	Version      string       // the importer's version, for the User-Agent
+	// RetryRejected sends again rows whose content HubSpot rejected in an
+	// earlier run.
+	RetryRejected bool
+	KeyProperty   string
+	DailyReserve  int
+	LookupDelay   time.Duration
+	WaitLock      time.Duration
+	SummaryJSON   string
+	Token         hubspot.Token
+	CSV           rows.Options // --delimiter and --encoding; zero values are detected
+	Version       string       // the importer's version, for the User-Agent
 	// ExitCode maps Run's error to the exit code written into
 	// summary.json; main's mapping, the one place that makes them.
 	ExitCode func(error) int

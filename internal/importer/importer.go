@@ -103,6 +103,10 @@ type Options struct {
 
 	// OpenReport opens each report file; nil means report.OpenFile.
 	OpenReport report.Opener
+	// RetryRejected sends rows whose content HubSpot rejected in an earlier
+	// run (they are otherwise reported failed again, unsent): for when the
+	// portal, not the row, was what was wrong.
+	RetryRejected bool
 	// InFlight, if set, counts the requests waiting for HubSpot's answer.
 	InFlight *atomic.Int64
 }
@@ -257,7 +261,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	batches := make(chan *chunker.Batch, min(max(o.Workers, 1), 32))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt,
-		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty)}
+		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected}
 	if o.KeyProperty != "" {
 		// The key must be unique within the file, with or without the
 		// portal's definitions: a lookup by key takes the line item that
@@ -460,29 +464,30 @@ func checkKeyProperty(spec *mapping.Spec, prop string) error {
 
 // producer reads, maps and batches records.
 type producer struct {
-	rd         *rows.Reader
-	m          *mapping.Mapper
-	ch         *chunker.Chunker // rows to send
-	recheck    *chunker.Chunker // rows to look up first
-	rep        *report.Writer
-	out        chan<- *chunker.Batch
-	discard    func(*chunker.Batch, string) error // records a batch the run will not send
-	jr         *journal.Journal                   // nil: no journal
-	prior      *journal.State
-	keyProp    string
-	canRecheck bool            // a Finder can look rows up
-	resend     bool            // --retry-in-doubt
-	carried    int             // rows whose outcome came from the journal
-	checker    *schema.Checker // nil without a Schema
-	keys       *keyset.Set     // keys seen, by row (trace id); nil without a key property
-	contents   keyset.Set      // content identities seen, with how many rows had each
-	earlier    int             // rows an earlier run created
-	scratch    []byte          // for encoding a row's content
-	skipped    int             // blank rows
-	tally      *schema.Tally
-	columns    map[string]string // property → CSV column, for messages
-	enc        chunker.Encoder
-	in         hubspot.CreateInput
+	rd            *rows.Reader
+	m             *mapping.Mapper
+	ch            *chunker.Chunker // rows to send
+	recheck       *chunker.Chunker // rows to look up first
+	rep           *report.Writer
+	out           chan<- *chunker.Batch
+	discard       func(*chunker.Batch, string) error // records a batch the run will not send
+	jr            *journal.Journal                   // nil: no journal
+	prior         *journal.State
+	keyProp       string
+	canRecheck    bool            // a Finder can look rows up
+	resend        bool            // --retry-in-doubt
+	carried       int             // rows whose outcome came from the journal
+	checker       *schema.Checker // nil without a Schema
+	keys          *keyset.Set     // keys seen, by row (trace id); nil without a key property
+	contents      keyset.Set      // content identities seen, with how many rows had each
+	earlier       int             // rows an earlier run created
+	scratch       []byte          // for encoding a row's content
+	retryRejected bool            // send content an earlier run saw rejected
+	skipped       int             // blank rows
+	tally         *schema.Tally
+	columns       map[string]string // property → CSV column, for messages
+	enc           chunker.Encoder
+	in            hubspot.CreateInput
 }
 
 // columnsOf maps each property to the CSV column it comes from.
@@ -652,12 +657,12 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		}
 		it.State.Resume()
 	} else {
-		if fp := p.prior.Lookup(it.FailIdent); fp.Status == report.Failed {
+		if fp := p.prior.Lookup(it.FailIdent); fp.Status == report.Failed && !p.retryRejected {
 			// HubSpot rejected this very content before: it is not sent
 			// again until it is fixed.
 			p.carried++
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: fp.Code,
-				Message: fp.Message + " (rejected by an earlier run; fix the row to send it again)"})
+				Message: fp.Message + " (rejected by an earlier run: fix the row to send it again; if the portal was what was wrong, a missing deal say, run with --retry-rejected to send such rows again)"})
 		}
 		if bad := p.validate(rec.Row, rec.Fields, in); bad != nil {
 			return p.rep.Record(*bad)

@@ -309,3 +309,31 @@ func TestKeyAlreadyInThePortal(t *testing.T) {
 		})
 	}
 }
+
+// TestRejectedByThePortalsState: a row HubSpot rejected for the portal's
+// state (an association to a deal that does not exist yet) is reported
+// failed again, unsent, until --retry-rejected, once the deal exists.
+func TestRejectedByThePortalsState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 58})
+		header, data := lines(generate(t, 2, 58))
+		file := fileOf(header, []string{data[0], withField(t, data[1], 9, "5000")})
+		o := withJournal(options(t, file, inMemory(t, emu, time.Minute)))
+		if sum, _ := Run(context.Background(), o); sum.Failed != 1 || sum.Created != 1 {
+			t.Fatalf("first run: summary %+v", sum)
+		}
+		emu.SeedObjects("deals", "5000")
+		o.Input = strings.NewReader(string(file))
+		if sum, _ := Run(context.Background(), o); sum.Failed != 1 || sum.Requests != 0 {
+			t.Fatalf("rerun: summary %+v; want the rejection carried over, nothing sent", sum)
+		}
+		failed := readCSV(t, filepath.Join(o.OutDir, report.FailedFile))
+		if !strings.Contains(failed[1][len(failed[1])-1], "--retry-rejected") {
+			t.Errorf("the message does not say how to send it again: %q", failed[1][len(failed[1])-1])
+		}
+		o.Input, o.RetryRejected = strings.NewReader(string(file)), true
+		if sum, err := Run(context.Background(), o); err != nil || sum.Created != 2 || emu.LineItemCount() != 2 {
+			t.Fatalf("with --retry-rejected: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+		}
+	})
+}
