@@ -302,7 +302,7 @@ type job struct {
 	// line item found holding a row's key was there before this run.
 	preexisting bool
 	round       int // lookups done so far for these rows
-	code, msg string
+	code, msg   string
 }
 
 // send delivers one batch and records every one of its rows exactly once.
