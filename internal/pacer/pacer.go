@@ -31,10 +31,18 @@
 // our requests in flight beside it, so others is the largest over the last
 // interval of the tightest bound of each tenth of it. After a tenth of an
 // interval without an answer, one request goes first and the rest wait for
-// its answer, so that a burst follows a fresh count. An entry
-// leaves the log an Interval after its answer arrived (an upper bound of
-// when HubSpot counted it), or, while in flight, an Interval after it was
-// sent plus the recent round-trip time. After a 429 everything pauses.
+// its answer, so that a burst follows a fresh count.
+//
+// When HubSpot counts a request, on arrival at its gateway or when the
+// work is done, is not documented, and with answers that take seconds the
+// difference is most of a window. The Pacer starts by assuming the later
+// (the safe one: a slot freed an Interval after the answer, less the
+// fastest recent round trip, is free under both), and checks each answer's
+// count against what each model predicts of its own requests alone: a
+// count below what counting on arrival implies rules that model out, and
+// three counts below what counting on completion implies (and consistent
+// with arrival) switch to it, after which a slot is free an Interval after
+// the send. After a 429 everything pauses.
 //
 // A Pacer also tracks the daily quota and refuses to start a request that
 // would eat into the part of it reserved for other integrations.
