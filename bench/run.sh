@@ -115,10 +115,11 @@ ceiling() {
 }
 
 ceiling_one() {
-  # 7 windows' worth of calls, counting the run's one read of the property
-  # definitions: a perfect client needs exactly 60 s plus one answer time.
+  # 7 windows' worth of calls, counting the account and property reads at
+  # the start: a perfect client sends the last call at 60 s (call k + Max
+  # one window after call k) and waits for its answer.
   local max=$1 lat=$2 model=$3 rows dir file args
-  rows=$(((7 * max - 1) * 100)) dir=$OUT/ceiling-$max-$lat-$model file=$OUT/rows-$rows.csv
+  rows=$(((7 * max - 2) * 100)) dir=$OUT/ceiling-$max-$lat-$model file=$OUT/rows-$rows.csv
   mkdir -p "$dir"
   echo "== ceiling: $max per 10 s, latency $lat, counted on $model, $rows rows, --rate 50 (above the limit)" >&2
   gen "$rows" "$file"

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -147,7 +148,7 @@ func ceiling(dir string) {
 	}
 	fmt.Println("### At the ceiling (--rate 50, above the portal's limit: learned from the headers)")
 	fmt.Println()
-	fmt.Println("Latency 1s is uniform in 0.5–1.5 s, 4s in 3–5 s. The ceiling is what a client that fills every window needs: (C − Max) × 10 / Max, plus the mean answer time of the last call.")
+	fmt.Println("Latency 1s is uniform in 0.5–1.5 s, 4s in 3–5 s. The ceiling is what a client that fills every window needs: call k + Max goes one window after call k, so the last call goes at ⌊(C − 1) / Max⌋ × 10 s; plus the mean answer time of that call.")
 	fmt.Println()
 	fmt.Println("| portal limit | answers take | counted | rows | calls C (creates + reads) | wall s | ceiling s | share of the ceiling | 429s | 429s / calls | most calls in a 10 s window | counting found | peak RSS MiB |")
 	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
@@ -168,7 +169,7 @@ func ceiling(dir string) {
 		if calls == 0 || el == 0 {
 			continue
 		}
-		best := (calls-float64(max))*10/float64(max) + mean
+		best := math.Floor((calls-1)/float64(max))*10 + mean
 		found := "completion"
 		extra, _ := sum["extra"].(map[string]any)
 		if v, _ := extra["portal_counts_requests_on_arrival"].(bool); v {

@@ -11,7 +11,6 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -392,14 +391,15 @@ func sortFile(path string) error {
 	if err != nil || fi.Size() > SortLimit {
 		return err
 	}
-	data, err := os.ReadFile(path)
+	src, err := os.Open(path)
 	if err != nil {
 		return err
 	}
+	defer src.Close()
 	// Only where each record starts and its row number are kept: the
-	// records are written back as the bytes they are, so memory is the
-	// file and 24 bytes a record.
-	cr := csv.NewReader(bytes.NewReader(data))
+	// records are copied back as the bytes they are, read from the file
+	// where they lie, so memory is 24 bytes a record, not the file.
+	cr := csv.NewReader(bufio.NewReaderSize(src, 1<<16))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -447,11 +447,23 @@ func sortFile(path string) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	_, _ = w.Write(data[:bodyStart])
-	for _, sp := range spans {
-		_, _ = w.Write(data[sp.start:sp.end])
+	buf := make([]byte, 0, 4096)
+	copyAt := func(start, end int64) error {
+		buf = slices.Grow(buf[:0], int(end-start))[:end-start]
+		if _, err := src.ReadAt(buf, start); err != nil {
+			return err
+		}
+		_, err := w.Write(buf)
+		return err
 	}
-	if err := errors.Join(w.Flush(), f.Sync(), f.Close()); err != nil {
+	err = copyAt(0, bodyStart)
+	for _, sp := range spans {
+		if err != nil {
+			break
+		}
+		err = copyAt(sp.start, sp.end)
+	}
+	if err := errors.Join(err, w.Flush(), f.Sync(), f.Close()); err != nil {
 		os.Remove(tmp)
 		return err
 	}

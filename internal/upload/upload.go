@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -139,6 +140,12 @@ func (e *StopError) Unwrap() error { return e.Err }
 func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error {
 	u.cappedWarn.Interval, u.lookupWarn.Interval = 10*time.Second, 10*time.Second
 	g, gctx := errgroup.WithContext(ctx)
+	// waiting bounds the batches taken from the channel that wait for a
+	// slot in the rate window: workers are many, to keep a window's worth
+	// of slow requests in flight, but a batch waiting for its slot is
+	// memory spent for nothing. A worker holds a token from before it takes
+	// a batch until the pacer grants the batch's first request a slot.
+	waiting := make(chan struct{}, min(max(u.Workers, 1), maxWaiting))
 	for range max(u.Workers, 1) {
 		g.Go(func() error {
 			for {
@@ -148,11 +155,22 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 				select {
 				case <-gctx.Done():
 					return nil
+				case waiting <- struct{}{}:
+				}
+				var once sync.Once
+				granted := func() { once.Do(func() { <-waiting }) }
+				select {
+				case <-gctx.Done():
+					granted()
+					return nil
 				case b, ok := <-batches:
 					if !ok {
+						granted()
 						return nil
 					}
-					if err := u.send(gctx, b); err != nil {
+					err := u.send(gctx, b, granted)
+					granted()
+					if err != nil {
 						return err
 					}
 				}
@@ -164,6 +182,10 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 	}
 	return ctx.Err()
 }
+
+// maxWaiting is how many batches taken by workers may wait for a slot in
+// the rate window at once.
+const maxWaiting = 16
 
 // Drain records every row of the batches still in the channel as
 // [Uploader.Discard] does, for the caller to use after Run stopped early.
@@ -303,14 +325,20 @@ type job struct {
 	preexisting bool
 	round       int // lookups done so far for these rows
 	code, msg   string
+	// granted, when set, is called once the job's first request has its
+	// slot in the rate window (or will not get one).
+	granted func()
 }
 
 // send delivers one batch and records every one of its rows exactly once.
 // It returns an error only when the run must stop; every row it did not
 // settle is then recorded as the run stopping leaves it.
-func (u *Uploader) send(ctx context.Context, b *chunker.Batch) error {
+//
+// granted, if not nil, is called once the batch's first request is given
+// its slot in the rate window (it may also not be called).
+func (u *Uploader) send(ctx context.Context, b *chunker.Batch, granted func()) error {
 	todo := []job{{items: b.Items, body: b.Body, batch: b, lookup: b.Recheck,
-		code: "NO_ANSWER", msg: "an earlier run sent this row and got no clear answer"}}
+		code: "NO_ANSWER", msg: "an earlier run sent this row and got no clear answer", granted: granted}}
 	var stop error
 	var errs []error
 	for len(todo) > 0 {
@@ -390,6 +418,9 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 			} else if err != nil {
 				return nil, context.Cause(ctx)
 			}
+		}
+		if j.granted != nil {
+			j.granted()
 		}
 		if attempt == 1 {
 			// Journalled once a slot is granted, so that rows waiting for
