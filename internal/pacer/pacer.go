@@ -307,6 +307,13 @@ func (p *Pacer) fastest() time.Duration {
 	return f
 }
 
+// surelyBefore reports whether, under the arrival model, x reached the
+// portal before e and was still in its window when e arrived: sent more
+// than modelSkew before e, and less than an interval (less the skew).
+func (p *Pacer) surelyBefore(x, e *entry) bool {
+	return x.sent.Before(e.sent.Add(-modelSkew)) && x.sent.After(e.sent.Add(-p.interval+modelSkew))
+}
+
 // modelSkew is how far apart two events may be and still not be known to
 // be in order at HubSpot: send and arrival times differ by network time.
 const modelSkew = 50 * time.Millisecond
@@ -326,7 +333,7 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 		if x == e || x.throttled {
 			continue
 		}
-		if x.sent.Before(e.sent.Add(-modelSkew)) && x.sent.After(e.sent.Add(-p.interval+modelSkew)) {
+		if p.surelyBefore(x, e) {
 			leastA++
 		}
 		if !x.done.IsZero() && x.done.Before(now.Add(-modelSkew)) && x.done.After(now.Add(-p.interval+modelSkew)) {
@@ -524,13 +531,8 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.othersGrew = now
 		}
 	}
-	if rl.Known && rl.Max > 0 {
+	if p.learn(rl) {
 		p.lastHeard = now
-		p.portalMax = rl.Max
-		if rl.Interval > 0 {
-			p.interval = rl.Interval
-		}
-		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
 	}
 	// A 429's count says only that the window was full, and this request
 	// is not in it: it is no sample of the others' use.
@@ -598,7 +600,7 @@ func (p *Pacer) ours(e *entry, now time.Time) (sure, possible int) {
 			case o.sent.After(e.sent.Add(modelSkew)), !o.sent.After(e.sent.Add(-p.interval - modelSkew)):
 			default:
 				possible++
-				if o.sent.Before(e.sent.Add(-modelSkew)) && o.sent.After(e.sent.Add(-p.interval+modelSkew)) {
+				if p.surelyBefore(o, e) {
 					sure++
 				}
 			}
@@ -630,13 +632,21 @@ func later(a, b time.Time) time.Time {
 func (p *Pacer) Observe(rl hubspot.RateLimit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if rl.Known && rl.Max > 0 {
-		p.portalMax = rl.Max
-		if rl.Interval > 0 {
-			p.interval = rl.Interval
-		}
-		p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
+	p.learn(rl)
+}
+
+// learn takes the portal's limit and window from rate-limit headers, and
+// reports whether they had them. p.mu is held.
+func (p *Pacer) learn(rl hubspot.RateLimit) bool {
+	if !rl.Known || rl.Max <= 0 {
+		return false
 	}
+	p.portalMax = rl.Max
+	if rl.Interval > 0 {
+		p.interval = rl.Interval
+	}
+	p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
+	return true
 }
 
 // Note records n requests of this client that were made without Acquire
