@@ -217,22 +217,22 @@ func (u *Uploader) cancel(b *chunker.Batch) {
 }
 
 // stopped is the verdict on a row the run does not (re)send because it stops.
-func stopped(why string) func(*chunker.Item) rowstate.Verdict {
-	return func(*chunker.Item) rowstate.Verdict { return rowstate.Verdict{Kind: rowstate.NotSent, Message: why} }
+func stopped(why string) rowstate.Verdict {
+	return rowstate.Verdict{Kind: rowstate.NotSent, Message: why}
 }
 
-// same returns one verdict for every row.
-func same(v rowstate.Verdict) func(*chunker.Item) rowstate.Verdict {
-	return func(*chunker.Item) rowstate.Verdict { return v }
+// conclude closes every item with the same verdict, as concludeEach does.
+func (u *Uploader) conclude(items []*chunker.Item, v rowstate.Verdict) error {
+	return u.concludeEach(items, func(int) rowstate.Verdict { return v })
 }
 
-// conclude closes each item with its verdict (see package rowstate, which
+// concludeEach closes items[i] with verdict(i) (see package rowstate, which
 // decides what may be recorded for a row that may exist) and records the
 // outcomes. It is the one place where the uploader records outcomes.
-func (u *Uploader) conclude(items []*chunker.Item, verdict func(*chunker.Item) rowstate.Verdict) error {
+func (u *Uploader) concludeEach(items []*chunker.Item, verdict func(i int) rowstate.Verdict) error {
 	outs := make([]report.Outcome, 0, len(items))
-	for _, it := range items {
-		o, err := it.State.Close(verdict(it))
+	for i, it := range items {
+		o, err := it.State.Close(verdict(i))
 		if err != nil {
 			return fmt.Errorf("row %d: %w", it.Row, err)
 		}
@@ -512,12 +512,12 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 			u.batches.Add(1)
 			notProcessed(j.items)
 			log.Debug("batch failed", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code))
-			return nil, u.conclude(j.items, same(rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: d.Message}))
+			return nil, u.conclude(j.items, rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: d.Message})
 		case GiveUp:
 			u.batches.Add(1)
 			notProcessed(j.items)
 			log.Debug("batch not sent: attempts used up", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code))
-			return nil, u.conclude(j.items, same(rowstate.Verdict{Kind: rowstate.NotSent, Code: d.Code, Message: d.Message}))
+			return nil, u.conclude(j.items, rowstate.Verdict{Kind: rowstate.NotSent, Code: d.Code, Message: d.Message})
 		case Stop:
 			notProcessed(j.items)
 			return nil, &StopError{Code: d.Code, Msg: d.Message, Err: err}
@@ -538,6 +538,7 @@ func notProcessed(items []*chunker.Item) {
 func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
 	verdicts := Outcomes(j.items, res)
 	var done, unclear, conflict, conflictNew []*chunker.Item
+	var doneVerdicts []rowstate.Verdict
 	var conflictMsg string
 	for i, it := range j.items {
 		v := verdicts[i]
@@ -561,12 +562,9 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 		}
 		it.State.NotProcessed() // this request's fate is known; Close decides from the row's past
 		done = append(done, it)
+		doneVerdicts = append(doneVerdicts, v)
 	}
-	byItem := make(map[*chunker.Item]rowstate.Verdict, len(done))
-	for i, it := range j.items {
-		byItem[it] = verdicts[i]
-	}
-	if err := u.conclude(done, func(it *chunker.Item) rowstate.Verdict { return byItem[it] }); err != nil {
+	if err := u.concludeEach(done, func(i int) rowstate.Verdict { return doneVerdicts[i] }); err != nil {
 		return nil, err
 	}
 	var next []job
@@ -595,14 +593,14 @@ func (u *Uploader) conflicted(items []*chunker.Item, msg string) ([]job, error) 
 		it := items[0]
 		return []job{{items: items, lookup: true, conflict: true, preexisting: !it.State.MayExist(), code: "CONFLICT", msg: msg}}, nil
 	}
-	return nil, u.conclude(items, same(rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT", Message: msg}))
+	return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT", Message: msg})
 }
 
 // doubt handles rows that got no clear answer: with a Finder, rows with a
 // key are looked up; the others are in doubt.
 func (u *Uploader) doubt(j job, items []*chunker.Item, code, msg string) ([]job, error) {
 	if u.Finder == nil {
-		return nil, u.conclude(items, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: code, Message: msg + "; HubSpot may have created these rows"}))
+		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Doubt, Code: code, Message: msg + "; HubSpot may have created these rows"})
 	}
 	return []job{{items: items, lookup: true, round: j.round, code: code, msg: msg}}, nil
 }
@@ -622,8 +620,8 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		}
 		keyed = append(keyed, it)
 	}
-	if err := u.conclude(unkeyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-		Message: j.msg + "; the row has no key to look it up by"})); err != nil || len(keyed) == 0 {
+	if err := u.conclude(unkeyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+		Message: j.msg + "; the row has no key to look it up by"}); err != nil || len(keyed) == 0 {
 		return nil, err
 	}
 	maxRounds := u.MaxRounds
@@ -631,8 +629,8 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		maxRounds = 5
 	}
 	if j.round >= maxRounds {
-		return nil, u.conclude(keyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-			Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msg, j.round)}))
+		return nil, u.conclude(keyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+			Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msg, j.round)})
 	}
 	if !retry.Sleep(ctx, time.Duration(j.round+1)*u.SettleDelay) {
 		return nil, context.Cause(ctx)
@@ -653,8 +651,8 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		u.lookupWarn.Do(func() {
 			log.Warn("looking up rows in doubt failed; they stay in doubt", zap.Int("rows", len(keyed)), zap.Error(err))
 		})
-		return nil, u.conclude(keyed, same(rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-			Message: j.msg + "; looking the row up by its key failed: " + err.Error()}))
+		return nil, u.conclude(keyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+			Message: j.msg + "; looking the row up by its key failed: " + err.Error()})
 	}
 	var hit, missing []*chunker.Item
 	for _, it := range keyed {
@@ -666,8 +664,8 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		missing = append(missing, it)
 	}
 	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
-	if err := u.conclude(hit, func(it *chunker.Item) rowstate.Verdict {
-		return rowstate.Verdict{Kind: rowstate.Created, ID: found[it.Key], Earlier: j.preexisting}
+	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
+		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: j.preexisting}
 	}); err != nil {
 		return nil, err
 	}
@@ -675,8 +673,8 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		return nil, nil
 	}
 	if j.conflict {
-		return nil, u.conclude(missing, same(rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
-			Message: j.msg + "; no line item holds this row's key exactly, so the conflicting record is another one (HubSpot compared the values without regard to case)"}))
+		return nil, u.conclude(missing, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
+			Message: j.msg + "; no line item holds this row's key exactly, so the conflicting record is another one (HubSpot compared the values without regard to case)"})
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
 }
