@@ -145,14 +145,7 @@ func TestCompileErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.Compile(tc.header)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			wantError(t, err, tc.want...)
 		})
 	}
 }
@@ -176,13 +169,22 @@ func TestLoadErrors(t *testing.T) {
 			if err == nil && tc.want == "" {
 				_, err = s.Compile([]string{"D"})
 			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q lacks %q", err, tc.want)
-			}
+			wantError(t, err, tc.want)
 		})
+	}
+}
+
+// wantError fails the test at once if err is nil, and otherwise if its
+// text lacks any of want.
+func wantError(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }
 

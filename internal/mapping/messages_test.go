@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -361,12 +359,7 @@ func TestDidYouMean(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(strings.NewReader(tc.yaml))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q lacks %q", err, tc.want)
-			}
+			wantError(t, err, tc.want)
 			if strings.Contains(tc.name, "far") && strings.Contains(err.Error(), "did you mean") {
 				t.Errorf("error %q suggests a key far from the one written", err)
 			}
@@ -472,12 +465,7 @@ func TestTabIndentation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(strings.NewReader(tc.yaml))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q lacks %q", err, tc.want)
-			}
+			wantError(t, err, tc.want)
 			if strings.Contains(err.Error(), "cannot start any token") || strings.Contains(err.Error(), "tab character") {
 				t.Errorf("error %q still has yaml's words", err)
 			}
@@ -549,17 +537,5 @@ func TestMessagesGolden(t *testing.T) {
 		_, err := Load(strings.NewReader(y))
 		fmt.Fprintf(&b, "%q:\n%v\n", y, err)
 	}
-	golden := filepath.Join("testdata", "messages.golden")
-	if *update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("messages differ from %s (go test -update rewrites it):\n%s", golden, b.Bytes())
-	}
+	checkGolden(t, "messages.golden", b.Bytes())
 }

@@ -65,7 +65,14 @@ func TestSuggestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "suggest.golden.yaml")
+	checkGolden(t, "suggest.golden.yaml", got)
+}
+
+// checkGolden compares got with testdata/name, which go test -update
+// rewrites.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -76,7 +83,7 @@ func TestSuggestGolden(t *testing.T) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("Suggest's YAML differs from %s (go test -update rewrites it):\n%s", golden, got)
+		t.Errorf("the output differs from %s (go test -update rewrites it):\n%s", golden, got)
 	}
 }
 
