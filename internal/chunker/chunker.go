@@ -32,25 +32,22 @@ type Item struct {
 	// and occurrence; FailIdent is its content's, under which a failure is
 	// remembered. Set by the caller; "" means the row is not journalled.
 	Ident, FailIdent string
-	fp               uint64   // fingerprint of the input without its trace id
-	content          [16]byte // FNV-1a 128 of the input without its trace id
+	fp               uint64 // fingerprint of the input without its trace id
 }
 
-// ContentOf is [Item.Content] of an input that has not been encoded as an
-// item: the same 22 characters for the same input. scratch is reused for
-// the encoding and returned.
+// ContentOf identifies an input, trace id aside, in 22 characters (the
+// FNV-1a 128 hash of its encoding): two rows that would send the same
+// input have the same content, in any run of any version of the importer
+// that encodes inputs the same way. scratch is reused for the encoding and
+// returned.
 func ContentOf(in hubspot.CreateInput, scratch []byte) (string, []byte) {
-	var it Item
-	var ts, te int
-	it.JSON, ts, te = hubspot.AppendInput(scratch[:0], in, "0")
-	it.fingerprint(ts, te)
-	return it.Content(), it.JSON
+	js, ts, te := hubspot.AppendInput(scratch[:0], in, "0")
+	f := fnv.New128a()
+	_, _ = f.Write(js[:ts])
+	_, _ = f.Write(js[te:])
+	var sum [16]byte
+	return base64.RawURLEncoding.EncodeToString(f.Sum(sum[:0])), js
 }
-
-// Content identifies the item's input, trace id aside, in 22 characters:
-// two rows that would send the same input have the same Content, in any
-// run of any version of the importer that encodes inputs the same way.
-func (it *Item) Content() string { return base64.RawURLEncoding.EncodeToString(it.content[:]) }
 
 // TraceID is the objectWriteTraceId the item is sent with.
 func (it *Item) TraceID() string { return strconv.Itoa(it.Row) }
@@ -94,10 +91,6 @@ func (it *Item) fingerprint(ts, te int) {
 	_, _ = h.Write(it.JSON[:ts])
 	_, _ = h.Write(it.JSON[te:])
 	it.fp = h.Sum64()
-	f := fnv.New128a()
-	_, _ = f.Write(it.JSON[:ts])
-	_, _ = f.Write(it.JSON[te:])
-	f.Sum(it.content[:0])
 }
 
 // An Encoder builds Items like [Encode], placing their encodings side by
