@@ -480,7 +480,6 @@ type producer struct {
 	checker       *schema.Checker // nil without a Schema
 	keys          *keyset.Set     // keys seen, by row (trace id); nil without a key property
 	contents      keyset.Set      // content identities seen, with how many rows had each
-	earlier       int             // rows an earlier run created
 	scratch       []byte          // for encoding a row's content
 	retryRejected bool            // send content an earlier run saw rejected
 	skipped       int             // blank rows
@@ -682,7 +681,6 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 // not sent again.
 func (p *producer) carryCreated(rec rows.Record, prior journal.Prior) error {
 	p.carried++
-	p.earlier++
 	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Created, ID: prior.ID, Earlier: true})
 }
 

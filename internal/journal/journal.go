@@ -17,8 +17,6 @@ package journal
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -323,15 +321,6 @@ func newJournal(f *os.File, path string) *Journal {
 	j := &Journal{f: f, path: path, now: time.Now}
 	j.cond = sync.NewCond(&j.mu)
 	return j
-}
-
-// Fingerprint returns the hex SHA-256 of everything r yields.
-func Fingerprint(r io.Reader) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // load reads a journal. It returns the state, the header, and the offset

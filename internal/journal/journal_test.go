@@ -987,30 +987,6 @@ func TestKillAtEveryByte(t *testing.T) {
 	}
 }
 
-func TestFingerprint(t *testing.T) {
-	cases := []struct {
-		in, want string
-	}{
-		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-		{"The quick brown fox jumps over the lazy dog", "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"},
-	}
-	for _, tc := range cases {
-		got, err := journal.Fingerprint(strings.NewReader(tc.in))
-		if err != nil || got != tc.want {
-			t.Errorf("Fingerprint(%q) = %s, %v; want %s", tc.in, got, err, tc.want)
-		}
-	}
-	boom := errors.New("boom")
-	if _, err := journal.Fingerprint(errReader{boom}); !errors.Is(err, boom) {
-		t.Errorf("Fingerprint of a failing reader: %v, want %v", err, boom)
-	}
-}
-
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
-
 // TestEscapedIdentitiesRoundTrip: identities, ids, codes and messages with
 // characters that JSON escapes (quotes, backslashes, control characters),
 // that encoding/json escapes for HTML (<, >, &), U+2028 and U+2029, and
