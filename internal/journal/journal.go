@@ -401,8 +401,9 @@ func apply(st *State, rec record) {
 	}
 }
 
-// Sent records that the rows with these identities are about to be sent.
-// It returns once the record is on disk.
+// Sent records that the rows with these identities are about to be sent;
+// empty identities (rows not journalled) are skipped. It returns once the
+// record is on disk.
 func (j *Journal) Sent(idents []string) error {
 	idents = slices.DeleteFunc(slices.Clone(idents), func(id string) bool { return id == "" })
 	if len(idents) == 0 {

@@ -42,7 +42,7 @@ type Recorder interface {
 
 // Journal keeps the durable record of what was sent and what became of
 // it. *journal.Journal implements it. Sent returns once the record is on
-// disk; Await does the same for the record queued for a batch with its
+// disk, and skips empty identities (rows not journalled); Await does the same for the record queued for a batch with its
 // Ticket; Cancel drops that record for a batch that will not be sent; Done
 // returns once the outcomes are written where a killed process cannot lose
 // them. An error is fatal.
@@ -715,14 +715,9 @@ func (u *Uploader) journalSent(j job) error {
 		b.Ticket = 0 // awaited: nothing left to cancel
 		return u.Journal.Await(t)
 	}
-	idents := make([]string, 0, len(j.items))
-	for _, it := range j.items {
-		if it.Ident != "" {
-			idents = append(idents, it.Ident)
-		}
-	}
-	if len(idents) == 0 {
-		return nil
+	idents := make([]string, len(j.items))
+	for i, it := range j.items {
+		idents[i] = it.Ident // the journal skips rows without one
 	}
 	return u.Journal.Sent(idents)
 }
