@@ -481,7 +481,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)
 	}
 	fmt.Fprintln(w, "Reports:")
-	files := []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile, report.SummaryFile}
+	files := append(report.Reports(), report.SummaryFile)
 	if s.DryRun && command != Validate {
 		files = append(files, importer.BatchesFile)
 	}

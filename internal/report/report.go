@@ -85,6 +85,10 @@ const (
 	SummaryFile = "summary.json"
 )
 
+// Reports returns the names of the four CSV reports, in the order of
+// [NewWriter]'s arguments: created, failed, in doubt, not sent.
+func Reports() []string { return []string{CreatedFile, FailedFile, InDoubtFile, NotSentFile} }
+
 // Counts tallies the outcomes recorded so far.
 type Counts struct {
 	Rows    int
@@ -176,7 +180,7 @@ func CreateWith(dir string, header []string, open Opener) (*Writer, error) {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
 	var files []File
-	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile, NotSentFile} {
+	for _, name := range Reports() {
 		f, err := open(filepath.Join(dir, name))
 		if err != nil {
 			for _, f := range files {
@@ -377,7 +381,7 @@ const SortLimit = 32 << 20
 // Each file is replaced atomically, with mode 0600.
 func Sort(dir string) error {
 	var errs []error
-	for _, name := range []string{CreatedFile, FailedFile, InDoubtFile, NotSentFile} {
+	for _, name := range Reports() {
 		errs = append(errs, sortFile(filepath.Join(dir, name)))
 	}
 	return errors.Join(errs...)
