@@ -76,6 +76,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -308,27 +309,16 @@ func sepLine(line []byte) (rune, bool) {
 // that occurs most often outside quotes, the earliest in that order on a
 // tie, and a comma when there is none.
 func detectDelim(line []byte) rune {
-	var count [4]int
+	const delims = ",;\t|"
+	var count [len(delims)]int
 	quoted := false
 	for _, c := range line {
 		switch c {
 		case '"':
 			quoted = !quoted
-		case ',':
+		case ',', ';', '\t', '|':
 			if !quoted {
-				count[0]++
-			}
-		case ';':
-			if !quoted {
-				count[1]++
-			}
-		case '\t':
-			if !quoted {
-				count[2]++
-			}
-		case '|':
-			if !quoted {
-				count[3]++
+				count[strings.IndexByte(delims, c)]++
 			}
 		}
 	}
@@ -338,7 +328,7 @@ func detectDelim(line []byte) rune {
 			best = i
 		}
 	}
-	return rune(",;\t|"[best])
+	return rune(delims[best])
 }
 
 func (r *Reader) setDelim(d rune) {
