@@ -98,7 +98,7 @@ func newOptions(values map[string]string) *options {
 	for _, l := range o.labels {
 		v := values[l]
 		o.internal[v] = true
-		if _, isLabel := values[v]; !isLabel && !contains(o.names, v) {
+		if _, isLabel := values[v]; !isLabel && !slices.Contains(o.names, v) {
 			o.names = append(o.names, v)
 			meaning[v] = v
 		}
@@ -353,13 +353,17 @@ func (f numberFormat) cutCurrency(s string) string {
 
 // integer returns the digits of an integer part written with f's thousands
 // separator.
+// noBreakSpaces turns the no-break and narrow no-break spaces with which
+// spreadsheets group digits into plain spaces.
+var noBreakSpaces = strings.NewReplacer("\u00a0", " ", "\u202f", " ")
+
 func (f numberFormat) integer(s string) (string, bool) {
 	if f.thousands == "" {
 		return s, isDigits(s)
 	}
 	if f.thousands == " " {
 		// Spreadsheets group with a no-break or narrow no-break space.
-		s = strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(s)
+		s = noBreakSpaces.Replace(s)
 	}
 	if !strings.Contains(s, f.thousands) {
 		return s, isDigits(s)

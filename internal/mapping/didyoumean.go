@@ -1,7 +1,7 @@
 package mapping
 
 import (
-	"strconv"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -33,7 +33,7 @@ func closest(s string, candidates []string) []string {
 		case d > limit:
 		case d < best:
 			best, out = d, append(out[:0], c)
-		case d == best && len(out) < maxSuggestions && !contains(out, c):
+		case d == best && len(out) < maxSuggestions && !slices.Contains(out, c):
 			out = append(out, c)
 		}
 	}
@@ -47,15 +47,6 @@ func closest(s string, candidates []string) []string {
 // a candidate.
 func Closest(s string, candidates []string) []string { return closest(s, candidates) }
 
-func contains(ss []string, s string) bool {
-	for _, v := range ss {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // didYouMean returns `did you mean "x"?` (or `"x" or "y"`) for the
 // candidates closest to s, or "" when none is close.
 func didYouMean(s string, candidates []string) string {
@@ -63,11 +54,7 @@ func didYouMean(s string, candidates []string) string {
 	if len(c) == 0 {
 		return ""
 	}
-	q := make([]string, len(c))
-	for i, v := range c {
-		q[i] = strconv.Quote(v)
-	}
-	return "did you mean " + joinOr(q) + "?"
+	return "did you mean " + joinOr(quoteEach(c)) + "?"
 }
 
 // joinOr joins words as "a", "a or b", "a, b or c".

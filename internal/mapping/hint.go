@@ -229,7 +229,7 @@ func expandExponent(s string) (intPart, frac string, ok bool) {
 // no-break space), guessing which is the decimal mark and which the
 // thousands separator.
 func (r *numberReading) readDigits(s string) bool {
-	s = strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(s)
+	s = noBreakSpaces.Replace(s)
 	var groups []string // digit runs
 	var seps []byte     // the separator after each run but the last
 	start := 0
