@@ -639,7 +639,7 @@ func (f dateFormat) impossible(s string) (field, hint string) {
 		if !ok {
 			return "", ""
 		}
-		return "day", dayHint(t.Year(), t.Month(), n)
+		return "day", DayHint(t.Year(), t.Month(), n)
 	case ": month out of range":
 		_, n, ok := withNumberOne(f.layout, s, 12, func(t time.Time) bool { return t.Month() == time.January })
 		if !ok {
@@ -656,8 +656,9 @@ func (f dateFormat) impossible(s string) (field, hint string) {
 	return "", ""
 }
 
-// dayHint says that day n of a month does not exist.
-func dayHint(year int, month time.Month, n int) string {
+// DayHint says that day n of a month does not exist: "February 2024 has
+// no day 30", "February 2023 has no day 29 (2023 is not a leap year)".
+func DayHint(year int, month time.Month, n int) string {
 	h := fmt.Sprintf("%s %d has no day %d", month, year, n)
 	if month == time.February && n == 29 {
 		h += fmt.Sprintf(" (%d is not a leap year)", year)

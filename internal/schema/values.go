@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/mapping"
 )
 
 // The matchers below are hand-written equivalents of the emulator's
@@ -166,7 +167,7 @@ func checkDate(v string) (ok bool, hint string) {
 // dayHint explains why v, which starts with YYYY-MM-DD, names no day:
 // "there is no month 13", "February 2024 has no day 30", "February 2023
 // has no day 29 (2023 is not a leap year)", in the words of the mapping's
-// date messages. It returns "" when v does not start so, or names a day.
+// date messages ([mapping.DayHint]). It returns "" when v does not start so, or names a day.
 func dayHint(v string) string {
 	if len(v) < 10 || !isoDateShape(v[:10]) || hubspot.CalendarDay(v[:10]) {
 		return ""
@@ -177,11 +178,7 @@ func dayHint(v string) string {
 	if m < 1 || m > 12 {
 		return fmt.Sprintf("there is no month %d", m)
 	}
-	h := fmt.Sprintf("%s %d has no day %d", time.Month(m), y, d)
-	if m == 2 && d == 29 {
-		h += fmt.Sprintf(" (%d is not a leap year)", y)
-	}
-	return h
+	return mapping.DayHint(y, time.Month(m), d)
 }
 
 // validDateTime accepts epoch milliseconds or an ISO 8601 instant with at
