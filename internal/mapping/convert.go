@@ -75,18 +75,15 @@ func newConverter(name string, p PropertySpec) (converter, error) {
 //
 // Schema.Normalize applies the same rule to the portal's options.
 type options struct {
-	values   map[string]string   // label → internal value
-	internal map[string]bool     // internal values
-	folded   map[string][]string // foldCase(label or value) → the labels and values it matches, when they mean different values
-	unique   map[string]string   // foldCase(label or value) → the value, when all it matches mean one
-	labels   []string            // sorted
-	names    []string            // labels, then internal values not among them: for "did you mean"
-	meaning  map[string]string   // name → the value it is sent as
+	folded  map[string][]string // foldCase(label or value) → the labels and values it matches, when they mean different values
+	unique  map[string]string   // foldCase(label or value) → the value, when all it matches mean one
+	labels  []string            // sorted
+	names   []string            // labels, then internal values not among them: for "did you mean"
+	meaning map[string]string   // name → the value it is sent as (a label's value, or an internal value itself)
 }
 
 func newOptions(values map[string]string) *options {
-	o := &options{values: values, internal: make(map[string]bool, len(values)),
-		folded: map[string][]string{}, unique: make(map[string]string, 2*len(values))}
+	o := &options{folded: map[string][]string{}, unique: make(map[string]string, 2*len(values))}
 	o.labels = sortedKeys(values)
 	o.names = append([]string(nil), o.labels...)
 	byFold := map[string][]string{} // fold → names, in o.names order
@@ -97,8 +94,7 @@ func newOptions(values map[string]string) *options {
 	}
 	for _, l := range o.labels {
 		v := values[l]
-		o.internal[v] = true
-		if _, isLabel := values[v]; !isLabel && !slices.Contains(o.names, v) {
+		if _, known := meaning[v]; !known { // neither a label nor already added
 			o.names = append(o.names, v)
 			meaning[v] = v
 		}
@@ -126,11 +122,8 @@ func newOptions(values map[string]string) *options {
 // option, and ambiguous then lists the labels or values c matches ignoring
 // case when they mean different values.
 func (o *options) match(c string) (value string, ok bool, ambiguous []string) {
-	if v, ok := o.values[c]; ok {
+	if v, ok := o.meaning[c]; ok { // a label first: meaning maps labels to their values
 		return v, true, nil
-	}
-	if o.internal[c] {
-		return c, true, nil
 	}
 	k := foldCase(c)
 	if v, ok := o.unique[k]; ok {
