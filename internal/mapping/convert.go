@@ -231,15 +231,12 @@ func newNumberConverter(name string, p PropertySpec) (converter, error) {
 		return nil, errors.Join(errs...)
 	}
 	if f.decimal == "." && f.thousands == "" && !f.percent && f.currency == "" {
-		hints := f.hints
+		f.want = plainNumberWant
 		return func(c string) (string, failure) {
 			if v, ok := convertNumber(c); ok {
 				return v, failure{}
 			}
-			if h := hints.numberHint(c); h != "" {
-				return "", failure{plainNumberShort, h}
-			}
-			return "", failure{expected: plainNumberWant}
+			return f.refuse(c)
 		}, nil
 	}
 	switch {
@@ -279,6 +276,12 @@ func (f numberFormat) convert(c string) (string, failure) {
 	if v, ok := f.parse(c); ok {
 		return v, failure{}
 	}
+	return f.refuse(c)
+}
+
+// refuse says what to change in the mapping or the cell for a c that f
+// cannot read.
+func (f numberFormat) refuse(c string) (string, failure) {
 	if h := f.hints.numberHint(c); h != "" {
 		return "", failure{strings.Replace(f.want, plainNumberWant, plainNumberShort, 1), h}
 	}
