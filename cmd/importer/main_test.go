@@ -311,6 +311,35 @@ func TestBinary(t *testing.T) {
 	})
 }
 
+// TestKilledUnderEachUndocumentedBehaviour: the binary, killed with
+// SIGKILL at random points and rerun until done, leaves every row in the
+// portal exactly once under each reading of what HubSpot's documentation
+// leaves open, with answers that are slow and sometimes lost after the
+// batch was committed (so that rows are looked up after each kill).
+func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name string
+		cfg  emulator.Config
+	}{
+		{"a unique-value conflict is a per-row error in a 207", emulator.Config{RateMax: -1, ConflictPerRow: true}},
+		{"unique values compared without regard to case", emulator.Config{RateMax: -1, UniqueCaseInsensitive: true}},
+		{"a batch read that finds nothing is a 404", emulator.Config{RateMax: -1, BatchReadNoneFound404: true}},
+		{"the window counts a request when its answer is ready", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second, CountAtCompletion: true}},
+		{"the window counts a request on arrival", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second}},
+		{"search lags behind writes", emulator.Config{RateMax: -1, SearchLag: 5 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 20,000 rows are 200 batches; each run may send 10 of them at
+			// once (--rate 1), so every run is killed before the import ends.
+			p := newExternalPortalWith(t, 20000, tc.cfg)
+			p.emu.SetFaults(emulator.Faults{Latency: 20 * time.Millisecond, LatencyMax: 60 * time.Millisecond,
+				CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}})
+			p.killRepeatedly(t, bin, 4, "--rate", "1", "--workers", "4")
+		})
+	}
+}
+
 // killRepeatedly runs the importer with args (and --key-property) and kills
 // it with SIGKILL 100 to 600 ms after it starts, kills times; then it runs
 // it to the end and checks that every row is in the portal exactly once.
@@ -362,7 +391,15 @@ type externalPortal struct {
 
 func newExternalPortal(t *testing.T, n int) *externalPortal {
 	t.Helper()
-	emu := emulator.New(emulator.Config{Token: "pat-external", RateMax: -1, Seed: 3})
+	return newExternalPortalWith(t, n, emulator.Config{RateMax: -1})
+}
+
+// newExternalPortalWith is newExternalPortal with the emulator's switches
+// and limits taken from cfg (its token and seed are the test's).
+func newExternalPortalWith(t *testing.T, n int, cfg emulator.Config) *externalPortal {
+	t.Helper()
+	cfg.Token, cfg.Seed = "pat-external", 3
+	emu := emulator.New(cfg)
 	var deals []string
 	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
 		deals = append(deals, fmt.Sprint(id))

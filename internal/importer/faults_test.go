@@ -85,6 +85,14 @@ func TestFaults(t *testing.T) {
 				o.BatchSize = 25 // 120 requests: enough for every fault to strike
 				if tc.keyed {
 					o = keyed(t, emu, o, client)
+					// With every fault at once, a resend gets no clear answer
+					// about 30% of the time, so the default 5 rounds of lookup
+					// and resend leave a batch in doubt in some runs (seen once
+					// in 150 and once in 400; 0.3^5 per batch in doubt):
+					// honestly reported, but not what this test is about. 12
+					// rounds make that 0.3^12. The other keyed cases meet it
+					// less often; they get the same rounds.
+					o.MaxRounds = 12
 				}
 				sum, err := Run(context.Background(), o)
 				st := emu.Stats()

@@ -93,6 +93,7 @@ type Options struct {
 	Reader      resolve.Reader
 	Finder      upload.Finder
 	SettleDelay time.Duration // see upload.Uploader.SettleDelay
+	MaxRounds   int           // see upload.Uploader.MaxRounds
 
 	// Schema, when set, checks every mapped row against the portal's
 	// property definitions before it is sent: option labels become values,
@@ -245,6 +246,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		Log:         log,
 		Jitter:      o.Jitter,
 		SettleDelay: o.SettleDelay,
+		MaxRounds:   o.MaxRounds,
 		InFlight:    o.InFlight,
 	}
 	if jr != nil {
