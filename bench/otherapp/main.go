@@ -1,6 +1,8 @@
 // Command otherapp plays another integration on the same HubSpot portal:
-// it creates one line item at a time at a steady rate, so that a benchmark
-// can show the importer leaving it its share.
+// it creates one line item per request at a steady rate, each request sent
+// on its tick whether or not earlier ones have been answered (as an app
+// with many workers does), so that its demand does not shrink when answers
+// are slow, and a benchmark can show the importer leaving it its share.
 //
 //	go run ./bench/otherapp --base-url URL --token T --per-10s 95 --after 20s --for 120s
 package main
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -38,42 +41,49 @@ func main() {
 	defer tick.Stop()
 	client := &http.Client{Timeout: 30 * time.Second}
 	// Counts from 40 s on show what it gets once the importer has made room.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	sent, ok, throttled, lateSent, lateThrottled := 0, 0, 0, 0, 0
 	start := time.Now()
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			out, _ := json.Marshal(map[string]int{"sent": sent, "ok": ok, "throttled": throttled,
 				"sent_after_40s": lateSent, "throttled_after_40s": lateThrottled})
 			fmt.Println(string(out))
 			return
 		case <-tick.C:
 		}
-		body := fmt.Sprintf(`{"inputs":[{"associations":[],"objectWriteTraceId":"other-%d","properties":{"name":"other app %d"}}]}`, i, i)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, *base+"/crm/v3/objects/line_items/batch/create", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+*token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			if ctx.Err() == nil {
-				fmt.Fprintln(os.Stderr, "otherapp:", err)
-			}
-			continue
-		}
-		resp.Body.Close()
-		sent++
 		late := time.Since(start) >= 40*time.Second
-		if late {
-			lateSent++
-		}
-		switch resp.StatusCode {
-		case http.StatusCreated:
-			ok++
-		case http.StatusTooManyRequests:
-			throttled++
-			if late {
-				lateThrottled++
+		body := fmt.Sprintf(`{"inputs":[{"associations":[],"objectWriteTraceId":"other-%d","properties":{"name":"other app %d"}}]}`, i, i)
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, *base+"/crm/v3/objects/line_items/batch/create", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+*token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintln(os.Stderr, "otherapp:", err)
+				}
+				return
 			}
-		}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			sent++
+			if late {
+				lateSent++
+			}
+			switch resp.StatusCode {
+			case http.StatusCreated:
+				ok++
+			case http.StatusTooManyRequests:
+				throttled++
+				if late {
+					lateThrottled++
+				}
+			}
+		})
 	}
 }

@@ -6,7 +6,8 @@
 //	hubspot-emulator --token TOKEN [--addr 127.0.0.1:8080] [--rate-max 100]
 //	    [--rate-interval 10s] [--daily 0] [--seed-deals 1001-1010] [--error-rate 0]
 //	    [--latency 0] [--unique-property external_id] [--unique-case-insensitive]
-//	    [--conflict-per-row] ...
+//	    [--conflict-per-row] [--seed-unique deals.legacy_deal_id=LD-{id}]
+//	    [--upsert-omits-trace-id] [--multi-status-2026] ...
 //
 // It prints the URL it listens on and serves until SIGINT or SIGTERM. It
 // refuses non-loopback addresses unless --allow-remote is given. Run with
@@ -89,8 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	st := srv.Stats()
 	// Counted without LineItems(), which would copy millions of line items.
 	n := srv.LineItemCount()
-	fmt.Fprintf(stdout, "hubspot-emulator stopped: %d requests, %d batch creates, %d line items, %d throttled, %d faults\n",
-		st.Requests, st.BatchCreates, n, st.Throttled, st.Faults)
+	fmt.Fprintf(stdout, "hubspot-emulator stopped: %d requests, %d batch creates, %d batch upserts, %d line items, %d throttled, %d faults\n",
+		st.Requests, st.BatchCreates, st.BatchUpserts, n, st.Throttled, st.Faults)
 	if opts.reportJSON != "" {
 		return writeReport(opts.reportJSON, st, n, srv.PropertyValueCounts(opts.distinct), opts.distinct)
 	}
@@ -108,6 +109,7 @@ func writeReport(path string, st emulator.Stats, n int, seen map[string]int, pro
 	data, err := json.MarshalIndent(map[string]any{
 		"requests": st.Requests, "batch_creates": st.BatchCreates, "throttled": st.Throttled, "faults": st.Faults,
 		"max_in_window": st.MaxInWindow, "searches": st.Searches, "batch_reads": st.BatchReads, "line_items": n,
+		"batch_upserts": st.BatchUpserts, "association_creates": st.AssociationCreates,
 		"distinct_property": prop, "distinct_values": len(seen), "duplicates": dups,
 	}, "", "  ")
 	if err != nil {

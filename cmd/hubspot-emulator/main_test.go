@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lineitems/importer/internal/emulator"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -40,6 +44,30 @@ func TestParseOptions(t *testing.T) {
 				}
 			}},
 		{name: "unique switch with a value", args: []string{"--token", "T", "--conflict-per-row=maybe"}, wantErr: "invalid boolean value"},
+		{name: "upsert and 2026-09 switches off by default", args: []string{"--token", "T"}, check: func(t *testing.T, o *options) {
+			c := o.config
+			if c.UpsertOmitsTraceID || c.MultiStatus2026 || c.GranularScopeSuffices2026 || c.AssociationsBurstExempt || c.SeedUnique != nil {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "upsert and 2026-09 switches", args: []string{"--token", "T", "--upsert-omits-trace-id", "--multi-status-2026",
+			"--granular-scope-suffices-2026", "--associations-burst-exempt"}, check: func(t *testing.T, o *options) {
+			c := o.config
+			if !c.UpsertOmitsTraceID || !c.MultiStatus2026 || !c.GranularScopeSuffices2026 || !c.AssociationsBurstExempt {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "seed unique", args: []string{"--token", "T", "--seed-unique", "deals.legacy_deal_id=LD-{id}", "--seed-unique", "quotes.q=Q{id}-{id}"},
+			check: func(t *testing.T, o *options) {
+				want := []emulator.SeedUnique{{ObjectType: "deals", Property: "legacy_deal_id", Pattern: "LD-{id}"}, {ObjectType: "quotes", Property: "q", Pattern: "Q{id}-{id}"}}
+				if !slices.Equal(o.config.SeedUnique, want) {
+					t.Errorf("SeedUnique = %+v", o.config.SeedUnique)
+				}
+			}},
+		{name: "seed unique without {id}", args: []string{"--token", "T", "--seed-unique", "deals.x=LD"}, wantErr: "has no {id}"},
+		{name: "seed unique of payments", args: []string{"--token", "T", "--seed-unique", "payments.x={id}"}, wantErr: "cannot be read back"},
+		{name: "seed unique malformed", args: []string{"--token", "T", "--seed-unique", "deals=LD-{id}"}, wantErr: "TYPE.PROPERTY=PATTERN"},
+		{name: "seed unique twice", args: []string{"--token", "T", "--seed-unique", "deals.x={id}", "--seed-unique", "deals.x=A{id}"}, wantErr: "given twice"},
 		{name: "seeds and faults", args: []string{"--token", "T", "--seed-deals", "1001-1003,2000", "--seed-objects", "quotes=5",
 			"--error-rate", "0.5", "--error-statuses", "503", "--latency", "250ms", "--scopes", "a, b"},
 			check: func(t *testing.T, o *options) {
@@ -214,5 +242,47 @@ func TestRunPassesUniqueSwitches(t *testing.T) {
 				t.Fatalf("run: %v", err)
 			}
 		})
+	}
+}
+
+func TestRunServesUpsertsAssociationsAndTargets(t *testing.T) {
+	dir := t.TempDir()
+	reportPath := dir + "/report.json"
+	base, stop := startRun(t, "--unique-property", "external_id", "--seed-deals", "1001-1002",
+		"--seed-unique", "deals.legacy_deal_id=LD-{id}", "--report-json", reportPath, "--distinct", "external_id")
+	upsert := func(name string) (int, string) {
+		return post(t, base, "/crm/v3/objects/line_items/batch/upsert",
+			`{"inputs":[{"id":"K1","idProperty":"external_id","objectWriteTraceId":"t","properties":{"name":"`+name+`"}}]}`)
+	}
+	status, body := upsert("a")
+	if status != http.StatusOK || !strings.Contains(body, `"new":true`) {
+		t.Fatalf("upsert: %d %s", status, body)
+	}
+	id := regexp.MustCompile(`"id":"(\d+)"`).FindStringSubmatch(body)[1]
+	if status, body := upsert("b"); status != http.StatusOK || !strings.Contains(body, `"new":false`) || !strings.Contains(body, `"id":"`+id+`"`) {
+		t.Errorf("second upsert: %d %s", status, body)
+	}
+	if status, body := post(t, base, "/crm/v4/associations/line_items/deals/batch/create",
+		`{"inputs":[{"from":{"id":"`+id+`"},"to":{"id":"1002"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":20}]}]}`); status != http.StatusCreated {
+		t.Errorf("associate: %d %s", status, body)
+	}
+	if status, body := post(t, base, "/crm/v3/objects/deals/batch/read",
+		`{"idProperty":"legacy_deal_id","inputs":[{"id":"LD-1002"}],"properties":["legacy_deal_id"],"propertiesWithHistory":[]}`); status != http.StatusOK || !strings.Contains(body, `"legacy_deal_id":"LD-1002"`) {
+		t.Errorf("deal read: %d %s", status, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	raw, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["line_items"] != float64(1) || rep["batch_upserts"] != float64(2) || rep["association_creates"] != float64(1) ||
+		rep["duplicates"] != float64(0) || rep["distinct_values"] != float64(1) || rep["batch_reads"] != float64(1) {
+		t.Errorf("report = %s", raw)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,35 @@ func (s *seedFlag) Set(v string) error {
 	return nil
 }
 
+// seedUniqueFlag collects repeated --seed-unique TYPE.PROPERTY=PATTERN flags.
+type seedUniqueFlag []emulator.SeedUnique
+
+func (s *seedUniqueFlag) String() string { return "" }
+
+func (s *seedUniqueFlag) Set(v string) error {
+	lhs, pattern, ok := strings.Cut(v, "=")
+	typ, prop, ok2 := strings.Cut(lhs, ".")
+	if !ok || !ok2 || typ == "" || prop == "" {
+		return errors.New("want TYPE.PROPERTY=PATTERN, e.g. deals.legacy_deal_id=LD-{id}")
+	}
+	if !slices.Contains(readableTypes, typ) {
+		return fmt.Errorf("object type %q cannot be read back (want one of %s)", typ, strings.Join(readableTypes, ", "))
+	}
+	if !strings.Contains(pattern, "{id}") {
+		return fmt.Errorf("pattern %q has no {id}: every record would hold the same value", pattern)
+	}
+	for _, u := range *s {
+		if u.ObjectType == typ && u.Property == prop {
+			return fmt.Errorf("%s.%s given twice", typ, prop)
+		}
+	}
+	*s = append(*s, emulator.SeedUnique{ObjectType: typ, Property: prop, Pattern: pattern})
+	return nil
+}
+
+// readableTypes are the association targets batch read serves.
+var readableTypes = []string{"deals", "quotes", "invoices", "orders", "carts", "subscriptions"}
+
 // parseOptions parses the command line. Usage and errors go to stderr.
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("hubspot-emulator", flag.ContinueOnError)
@@ -58,10 +88,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		errStatuses, ctStatus string
 		allowRemote           bool
 		seeds                 seedFlag
+		seedUnique            seedUniqueFlag
 	)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&o.config.Token, "token", "", "the bearer token the portal accepts (required)")
-	fs.StringVar(&scopes, "scopes", "", "comma-separated granted scopes (default: line item read/write, line item schemas read, deals read)")
+	fs.StringVar(&scopes, "scopes", "", "comma-separated granted scopes (default: line item read/write, line item schemas read, deals/quotes/invoices/orders/carts/subscriptions read, e-commerce)")
 	fs.IntVar(&o.config.RateMax, "rate-max", emulator.DefaultRateMax, "non-search requests per rate interval; negative: unlimited")
 	fs.DurationVar(&o.config.RateInterval, "rate-interval", emulator.DefaultRateInterval, "rolling burst window")
 	fs.IntVar(&o.config.DailyLimit, "daily", 0, "requests per UTC day; 0: unlimited")
@@ -70,6 +101,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Int64Var(&o.config.Seed, "seed", 1, "seed for faults, ids and shuffling")
 	fs.StringVar(&seedDeals, "seed-deals", "", "deal ids to create, e.g. 1001-1010 or 1001,1005")
 	fs.Var(&seeds, "seed-objects", "TYPE=IDS association targets to create (repeatable), e.g. quotes=2001-2003")
+	fs.Var(&seedUnique, "seed-unique", "TYPE.PROPERTY=PATTERN (repeatable): every seeded record of TYPE (deals, quotes, invoices, orders, carts, subscriptions) holds the unique PROPERTY = PATTERN with {id} replaced by its id, for batch read by idProperty; e.g. deals.legacy_deal_id=LD-{id}")
 	fs.Float64Var(&o.faults.ErrorRate, "error-rate", 0, "fraction of requests answered with an error status before processing")
 	fs.StringVar(&errStatuses, "error-statuses", "", "comma-separated statuses for --error-rate (default 500,502,503)")
 	fs.Float64Var(&o.faults.RateLimitRate, "rate-limit-rate", 0, "fraction of requests answered with an injected 429")
@@ -77,15 +109,19 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.faults.Latency, "latency", 0, "latency of every request (the least, with --latency-max)")
 	fs.DurationVar(&o.faults.LatencyMax, "latency-max", 0, "with --latency, each request's latency is uniform between the two")
 	fs.BoolVar(&o.config.CountAtCompletion, "count-at-completion", false, "count a request in the rate window when its answer is ready, not when it arrives")
-	fs.Float64Var(&o.faults.CommitThenDrop, "commit-then-drop", 0, "fraction of batch creates committed and then dropped")
-	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch creates committed and then answered with an error")
+	fs.Float64Var(&o.faults.CommitThenDrop, "commit-then-drop", 0, "fraction of batch writes (creates, upserts, association creates) committed and then dropped")
+	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch writes (creates, upserts, association creates) committed and then answered with an error")
 	fs.StringVar(&ctStatus, "commit-then-statuses", "", "comma-separated statuses for --commit-then-error-rate (default 502,504)")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
 	var unique string
 	fs.StringVar(&unique, "unique-property", "", "comma-separated names of custom line-item text properties with unique values to add")
 	fs.BoolVar(&o.config.UniqueCaseInsensitive, "unique-case-insensitive", false, "treat unique values that differ only in letter case as equal")
-	fs.BoolVar(&o.config.BatchReadNoneFound404, "batch-read-none-found-404", false, "answer a batch read that finds none of its inputs with a 404 OBJECT_NOT_FOUND instead of a 207")
-	fs.BoolVar(&o.config.ConflictPerRow, "conflict-per-row", false, "answer a batch create input whose unique value is taken with its own 207 CONFLICT error instead of failing the batch with a 409")
+	fs.BoolVar(&o.config.BatchReadNoneFound404, "batch-read-none-found-404", false, "answer a batch read (of line items or association targets, v3 or 2026-09) that finds none of its inputs with a 404 OBJECT_NOT_FOUND instead of a 207 (2026-09: 200)")
+	fs.BoolVar(&o.config.ConflictPerRow, "conflict-per-row", false, "answer a batch create or upsert input whose unique value is taken with its own 207 CONFLICT error instead of failing the batch with a 409")
+	fs.BoolVar(&o.config.UpsertOmitsTraceID, "upsert-omits-trace-id", false, "leave objectWriteTraceId out of batch upsert results (clients must match results by the idProperty value)")
+	fs.BoolVar(&o.config.MultiStatus2026, "multi-status-2026", false, "answer 2026-09 batches with failed inputs 207 like v3/v4, instead of 201/200 with errors in the body as the 2026-09 specs document")
+	fs.BoolVar(&o.config.GranularScopeSuffices2026, "granular-scope-suffices-2026", false, "let the 2026-09 line item endpoints accept the line item scope alone, instead of requiring it together with e-commerce as the 2026-09 lineItems.json lists them")
+	fs.BoolVar(&o.config.AssociationsBurstExempt, "associations-burst-exempt", false, "exempt association batch creates from the ten-secondly window, as associations.json's x-hubspot-rate-limit-exemptions says, instead of counting them like batch create")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file`")
 	fs.StringVar(&o.reportJSON, "report-json", "", "on shutdown, write the final counts as JSON to `file`")
 	fs.StringVar(&o.distinct, "distinct", "hs_sku", "property whose distinct values --report-json counts (to find duplicates)")
@@ -130,6 +166,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.seeds = append(o.seeds, s)
 	}
+	o.config.SeedUnique = seedUnique
 	if !allowRemote {
 		if err := requireLoopback(o.addr); err != nil {
 			return nil, err

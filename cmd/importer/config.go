@@ -29,13 +29,16 @@ var errHelp = flag.ErrHelp
 // Config, and what only main uses.
 type config struct {
 	command.Config
-	logFormat  string
-	logLevel   string
-	tokenFile  string
-	version    bool
-	cpuProfile string
-	restart    bool // refused: see parseConfig
-	delimiter  string
+	logFormat     string
+	logLevel      string
+	tokenFile     string
+	version       bool
+	cpuProfile    string
+	restart       bool // refused: see parseConfig
+	delimiter     string
+	mode          string // --mode: create or upsert
+	duplicateKeys string
+	apiVersion    string
 }
 
 const usageText = `Usage: importer [flags] FILE.csv
@@ -115,6 +118,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 503, network)")
 	fs.BoolVar(&c.RetryRejected, "retry-rejected", false, "send again rows whose very content HubSpot rejected in an earlier run (for when the portal was what was wrong, e.g. a deal created since)")
 	fs.BoolVar(&c.RetryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/504, timeouts); may create duplicates")
+	fs.StringVar(&c.mode, "mode", "create", "create (every row a new line item) or upsert (create or update the line item whose --key-property holds the row's key)")
+	fs.StringVar(&c.duplicateKeys, "duplicate-keys", "fail", "rows that share a key: fail (the later ones fail as DUPLICATE_KEY) or last-wins (only the last is sent; the others go to superseded.csv)")
+	fs.StringVar(&c.apiVersion, "api-version", "v3", "HubSpot API generation: v3 (/crm/v3/..., v4 associations) or 2026-09 (/crm/objects/2026-09/...)")
 	fs.StringVar(&c.KeyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
 	fs.DurationVar(&c.WaitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
 	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see docs/guarantees.md)")
@@ -175,7 +181,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			"(every row is then sent again, creating duplicates of those that exist)"}
 	case c.logFormat != "auto" && c.logFormat != "console" && c.logFormat != "json":
 		return nil, &usageError{"--log-format must be console or json"}
+	case c.mode != "create" && c.mode != "upsert":
+		return nil, &usageError{fmt.Sprintf("--mode %q: use create or upsert", c.mode)}
+	case c.duplicateKeys != "fail" && c.duplicateKeys != "last-wins":
+		return nil, &usageError{fmt.Sprintf("--duplicate-keys %q: use fail or last-wins", c.duplicateKeys)}
+	case c.duplicateKeys == "last-wins" && c.KeyProperty == "":
+		return nil, &usageError{"--duplicate-keys last-wins needs --key-property: rows are told apart by their key"}
+	case c.duplicateKeys == "last-wins" && c.Input == "-":
+		return nil, &usageError{"--duplicate-keys last-wins reads the input twice (first for each key's last row): give a file, not standard input"}
+	case c.mode == "upsert" && c.KeyProperty == "":
+		return nil, &usageError{"--mode upsert needs --key-property: the unique line-item property whose value (the mapping's key column) names each row's line item"}
+	case c.mode == "upsert" && c.RetryInDoubt:
+		return nil, &usageError{"--retry-in-doubt has no use with --mode upsert: an upsert without a clear answer is always sent again, which cannot create a duplicate"}
 	}
+	c.Upsert = c.mode == "upsert"
+	c.LastWins = c.duplicateKeys == "last-wins"
+	v, err := hubspot.ParseAPIVersion(c.apiVersion)
+	if err != nil {
+		return nil, &usageError{"--api-version: " + err.Error()}
+	}
+	c.APIVersion = v
 	if err := c.csvOptions(); err != nil {
 		return nil, err
 	}
@@ -248,7 +273,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 // (base-url, token-file), where files are written (out, cpuprofile,
 // summary-json) or what is discarded or risked (restart, retry-in-doubt):
 // a mapping file is data that may come from someone else.
-var mappingSettings = []string{"batch-size", "daily-reserve", "key-property", "lookup-delay", "max-attempts", "rate", "timeout", "workers"}
+var mappingSettings = []string{"api-version", "batch-size", "daily-reserve", "key-property", "lookup-delay", "max-attempts", "mode", "rate", "timeout", "workers"}
 
 // applyMappingSettings sets flags from the mapping file's settings section,
 // unless the command line or an IMPORTER_* variable set them.

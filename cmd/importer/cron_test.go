@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -330,4 +331,80 @@ func TestCronAsWritten(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpsertCronAsWritten runs the README's upsert crontab line as written
+// (paths moved into a temporary folder, the API root to an emulator): night
+// 2's export repeats half of night 1's keys with new prices; the portal
+// ends with each key once, holding night 2's values, without a single
+// batch create; a rerun sends nothing.
+func TestUpsertCronAsWritten(t *testing.T) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	must(t, err)
+	_, after, ok := strings.Cut(string(readme), "## Create or update by key")
+	if !ok {
+		t.Fatal("the README has no upsert section")
+	}
+	_, block, ok := strings.Cut(after, "```cron\n")
+	if !ok {
+		t.Fatal("the README's upsert section has no crontab line")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	cmd, env := cronCommand(t, block)
+	if !strings.Contains(cmd, "--mode upsert") {
+		t.Fatalf("the upsert crontab line does not upsert: %s", cmd)
+	}
+	w := newCronWorld(t, bin, "/srv/exports/line_items.csv")
+	job := cronJob{shell: w.localize(cmd), env: env, out: w.file("/srv/exports/line_items.import")}
+
+	w.night(0, 40)
+	if code, out := w.run(job); code != 0 || w.emu.LineItemCount() != 40 {
+		t.Fatalf("night 1: exit %d, portal %d\n%s", code, w.emu.LineItemCount(), out)
+	}
+	// Night 2: rows 20-69, the repeated ones with their prices raised.
+	for i := 20; i < 40; i++ {
+		f, err := csv.NewReader(strings.NewReader(w.rows[i])).Read()
+		must(t, err)
+		f[4] = "9999.99" // Unit Price
+		var b strings.Builder
+		cw := csv.NewWriter(&b)
+		must(t, cw.Write(f))
+		cw.Flush()
+		w.rows[i] = b.String()
+	}
+	w.night(20, 70)
+	if code, out := w.run(job); code != 0 || w.emu.LineItemCount() != 70 {
+		t.Fatalf("night 2: exit %d, portal %d\n%s\n%s", code, w.emu.LineItemCount(), out, w.failed(job.out))
+	}
+	if s := w.summary(job.out); s.Rows != 50 || s.Created != 50 {
+		t.Errorf("night 2: summary %+v; want 50 rows created or updated", s)
+	}
+	st := w.emu.Stats()
+	if st.BatchCreates != 0 || st.BatchUpserts == 0 {
+		t.Errorf("%d batch creates and %d upserts; want upserts only", st.BatchCreates, st.BatchUpserts)
+	}
+	bySKU := map[string]int{}
+	for _, li := range w.emu.LineItems() {
+		sku := li.Properties["hs_sku"]
+		if bySKU[sku]++; bySKU[sku] > 1 {
+			t.Fatalf("SKU %s is on the portal twice", sku)
+		}
+		n := 0
+		fmt.Sscanf(sku, "SKU-%d", &n)
+		if n > 20 && n <= 40 && li.Properties["price"] != "9999.99" {
+			t.Errorf("%s: price %q, want night 2's 9999.99", sku, li.Properties["price"])
+		}
+	}
+	upserts := st.BatchUpserts
+	if code, out := w.run(job); code != 0 || w.emu.Stats().BatchUpserts != upserts {
+		t.Fatalf("rerun of night 2: exit %d, %d upserts sent\n%s", code, w.emu.Stats().BatchUpserts-upserts, out)
+	}
+}
+
+// failed returns the failed.csv of a run, for a message.
+func (w *cronWorld) failed(out string) string {
+	b, _ := os.ReadFile(filepath.Join(out, report.FailedFile))
+	return string(b)
 }

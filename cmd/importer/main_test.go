@@ -26,6 +26,7 @@ import (
 
 	"github.com/lineitems/importer/internal/command"
 	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/runlock"
@@ -340,6 +341,36 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 	}
 }
 
+// TestKilledUpserting: upsert imports killed with SIGKILL again and again,
+// with 10% of the batches committed and then answered 502 or 504, under
+// both API versions, and with upsert results that carry no trace ids:
+// the final run leaves every row on the portal exactly once and nothing in
+// doubt.
+func TestKilledUpserting(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		version string
+		cfg     emulator.Config
+	}{
+		{"v3", emulator.Config{RateMax: -1}},
+		{"2026-09", emulator.Config{RateMax: -1, UpsertOmitsTraceID: true}},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			p := newExternalPortalWith(t, 20000, tc.cfg)
+			p.emu.SetFaults(emulator.Faults{Latency: 20 * time.Millisecond, LatencyMax: 60 * time.Millisecond,
+				CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}})
+			p.sticky = []string{"--mode", "upsert", "--api-version", tc.version}
+			p.killRepeatedly(t, bin, 4, "--rate", "1", "--workers", "4")
+			if st := p.emu.Stats(); st.BatchCreates != 0 || st.BatchReads != 0 {
+				t.Errorf("%d batch creates and %d batch reads; an upsert import sends upserts and never looks rows up", st.BatchCreates, st.BatchReads)
+			}
+			if s := p.summary(t); s.InDoubt != 0 || s.Created != p.n {
+				t.Errorf("final summary %+v", s)
+			}
+		})
+	}
+}
+
 // killRepeatedly runs the importer with args (and --key-property) and kills
 // it with SIGKILL 100 to 600 ms after it starts, kills times; then it runs
 // it to the end and checks that every row is in the portal exactly once.
@@ -348,7 +379,7 @@ func (p *externalPortal) killRepeatedly(t *testing.T, bin string, kills int, arg
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill timing seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
-	keyed := []string{"--key-property", keyProp, "--lookup-delay", "50ms"}
+	keyed := append([]string{"--key-property", keyProp, "--lookup-delay", "50ms"}, p.sticky...)
 	for range kills {
 		cmd := p.command(bin, append(args, keyed...)...)
 		var out bytes.Buffer
@@ -387,6 +418,9 @@ type externalPortal struct {
 	dir   string
 	input string
 	n     int
+	// sticky are flags every run of killRepeatedly gets, the final one
+	// too (the mode, the API version).
+	sticky []string
 }
 
 func newExternalPortal(t *testing.T, n int) *externalPortal {
@@ -1076,6 +1110,48 @@ func TestSandboxKeepsOffARealImport(t *testing.T) {
 		cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--out", other, p.input)
 		if out, err := cmd.CombinedOutput(); exitOf(err) != 0 {
 			t.Fatalf("sandbox into its own folder: exit %d\n%s", exitOf(err), out)
+		}
+	}
+}
+
+// TestModeFlags: --mode, --duplicate-keys and --api-version from flags,
+// IMPORTER_* variables and the mapping's settings, and the combinations
+// refused before anything is read.
+func TestModeFlags(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.yaml")
+	must(t, os.WriteFile(m, []byte("properties: {name: Product}\nkey: SKU\nsettings:\n  mode: upsert\n  key-property: import_key\n  api-version: 2026-09\n"), 0o600))
+	tok := map[string]string{"HUBSPOT_ACCESS_TOKEN": "t"}
+	c, err := parseConfig([]string{"--mapping", m, "--duplicate-keys", "last-wins", "a.csv"}, func(k string) string { return tok[k] }, io.Discard)
+	if err != nil || !c.Upsert || !c.LastWins || c.APIVersion != hubspot.V202609 {
+		t.Fatalf("from the mapping's settings: %+v, %v", c, err)
+	}
+	// Which rows are sent is not the data's to say: last-wins drops rows.
+	must(t, os.WriteFile(m, []byte("properties: {name: Product}\nkey: SKU\nsettings:\n  key-property: import_key\n  duplicate-keys: last-wins\n"), 0o600))
+	if _, err := parseConfig([]string{"--mapping", m, "a.csv"}, func(k string) string { return tok[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "duplicate-keys") {
+		t.Errorf("duplicate-keys in the mapping's settings: err = %v, want it refused", err)
+	}
+	env := map[string]string{"HUBSPOT_ACCESS_TOKEN": "t", "IMPORTER_MODE": "upsert", "IMPORTER_KEY_PROPERTY": "k"}
+	c, err = parseConfig([]string{"a.csv"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || !c.Upsert || c.LastWins || c.APIVersion != hubspot.V3 {
+		t.Fatalf("from IMPORTER_MODE: %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--mode", "merge", "a.csv"}, `--mode "merge"`},
+		{[]string{"--mode", "upsert", "a.csv"}, "--mode upsert needs --key-property"},
+		{[]string{"--mode", "upsert", "--key-property", "k", "--retry-in-doubt", "a.csv"}, "--retry-in-doubt has no use with --mode upsert"},
+		{[]string{"--duplicate-keys", "first-wins", "--key-property", "k", "a.csv"}, `--duplicate-keys "first-wins"`},
+		{[]string{"--duplicate-keys", "last-wins", "a.csv"}, "last-wins needs --key-property"},
+		{[]string{"--duplicate-keys", "last-wins", "--key-property", "k", "-"}, "not standard input"},
+		{[]string{"--api-version", "v4", "a.csv"}, "unknown API version"},
+	} {
+		_, err := parseConfig(tc.args, func(k string) string { return tok[k] }, io.Discard)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want a usage error with %q", tc.args, err, tc.want)
 		}
 	}
 }

@@ -1,4 +1,5 @@
-// Package chunker groups mapped rows into batch-create requests.
+// Package chunker groups mapped rows into batch-create (or batch-upsert)
+// requests.
 //
 // A [Chunker] guarantees that every item added comes out in exactly one
 // batch, that no batch holds more than its size, and that no batch holds
@@ -32,7 +33,15 @@ type Item struct {
 	// and occurrence; FailIdent is its content's, under which a failure is
 	// remembered. Set by the caller; "" means the row is not journalled.
 	Ident, FailIdent string
-	fp               uint64 // fingerprint of the input without its trace id
+	// Version, in upsert mode, is the version of the row's values (its
+	// content), journalled with its outcome: the next run sends the key
+	// again only with other values.
+	Version string
+	// Associations are the row's associations in upsert mode, where the
+	// input carries none: they are made once the row is upserted. nil in
+	// create mode (they are in JSON).
+	Associations []hubspot.Association
+	fp           uint64 // fingerprint of the input without its trace id
 }
 
 // ContentOf identifies an input, trace id aside, in 22 characters (the
@@ -98,6 +107,11 @@ func (it *Item) fingerprint(ts, te int) {
 // stays in memory while any of its items does. It is not safe for
 // concurrent use.
 type Encoder struct {
+	// IDProperty, when set, makes upsert inputs (see
+	// hubspot.AppendUpsertInput) named by the item's key in this property,
+	// with the associations kept on the Item; "" makes create inputs.
+	IDProperty string
+
 	scratch []byte
 	block   []byte
 }
@@ -108,7 +122,14 @@ const blockSize = 64 << 10
 func (e *Encoder) Encode(row int, record []string, key string, in hubspot.CreateInput) *Item {
 	it := &Item{Row: row, Record: record, Key: key}
 	var ts, te int
-	e.scratch, ts, te = hubspot.AppendInput(e.scratch[:0], in, strconv.Itoa(row))
+	if e.IDProperty != "" {
+		e.scratch, ts, te = hubspot.AppendUpsertInput(e.scratch[:0], in, e.IDProperty, key, strconv.Itoa(row))
+		if len(in.Associations) > 0 {
+			it.Associations = slices.Clone(in.Associations)
+		}
+	} else {
+		e.scratch, ts, te = hubspot.AppendInput(e.scratch[:0], in, strconv.Itoa(row))
+	}
 	n := len(e.scratch)
 	if n > blockSize/4 {
 		it.JSON = slices.Clone(e.scratch)

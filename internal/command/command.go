@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -104,12 +105,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		baseURL, token = sb.URL, sb.Token
 	}
 	var client *hubspot.Client
-	var sender upload.Sender
+	var sender importer.Sender
 	counted := &countingTransport{}
 	if !token.Empty() {
 		client, err = hubspot.NewClient(newHTTPClient(cfg, counted), baseURL, token, "lineitems-importer/"+cfg.Version)
 		if err != nil {
 			return err
+		}
+		if cfg.APIVersion != "" {
+			client.UseAPIVersion(cfg.APIVersion)
 		}
 	} else if cfg.DryRun {
 		log.Warn("no access token: the rows are not checked against the portal's property definitions")
@@ -161,7 +165,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		ValidateOnly:  cfg.Command == Validate,
 		Log:           log,
 		KeyProperty:   cfg.KeyProperty,
+		Upsert:        cfg.Upsert,
+		LastWins:      cfg.LastWins,
 		Reader:        reader,
+		Targets:       targetReader(client),
 		SettleDelay:   cfg.LookupDelay,
 		Schema:        portal,
 		Tally:         tally,
@@ -189,7 +196,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	}
 	log.Info("import starting", zap.String("input", inName), zap.String("out", cfg.OutDir),
 		zap.Bool("sandbox", cfg.Sandbox), zap.Bool("dry_run", cfg.DryRun),
-		zap.Float64("rate", cfg.Rate), zap.Int("workers", cfg.Workers), zap.String("key_property", cfg.KeyProperty))
+		zap.Float64("rate", cfg.Rate), zap.Int("workers", cfg.Workers), zap.String("key_property", cfg.KeyProperty),
+		zap.Bool("upsert", cfg.Upsert), zap.String("api_version", string(cfg.APIVersion)))
 
 	finishBar := func() {}
 	if con.Terminal {
@@ -452,20 +460,31 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
 	case s.Stopped != "":
 		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to resume.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
-	case s.Rows > 0 && s.Earlier == s.Rows:
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0:
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; nothing was sent.\n", s.Rows)
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows:
+		fmt.Fprintf(w, "Already complete: all %d rows were created earlier (%d superseded by later rows with their keys); nothing was sent.\n", s.Rows-s.Superseded, s.Superseded)
+	case s.Superseded > 0:
+		fmt.Fprintf(w, "Import finished: %d of %d rows created (%d superseded by later rows with their keys).\n", s.Created, s.Rows, s.Superseded)
 	default:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created.\n", s.Created, s.Rows)
 	}
-	for _, r := range []struct {
+	if c, ok := s.Extra["plan_create"].(int); ok {
+		u, _ := s.Extra["plan_update"].(int)
+		fmt.Fprintf(w, "Plan: %s to create, %s to update, %s failing.\n", thousands(c), thousands(u), thousands(s.Failed))
+	}
+	type line struct {
 		k string
 		v any
-	}{
-		{"rows", s.Rows}, {"created", s.Created}, {"  of which earlier", s.Earlier}, {"failed", s.Failed}, {"in doubt", s.InDoubt}, {"not sent", s.NotSent},
-		{"requests", s.Requests}, {"retries", s.Retries}, {"throttled (429)", s.Throttled},
-		{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
-		{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)},
-	} {
+	}
+	lines := []line{{"rows", s.Rows}, {"created", s.Created}, {"  of which earlier", s.Earlier}, {"failed", s.Failed}, {"in doubt", s.InDoubt}, {"not sent", s.NotSent}}
+	if s.Superseded > 0 {
+		lines = append(lines, line{"superseded", s.Superseded})
+	}
+	lines = append(lines, line{"requests", s.Requests}, line{"retries", s.Retries}, line{"throttled (429)", s.Throttled},
+		line{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
+		line{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)})
+	for _, r := range lines {
 		fmt.Fprintf(w, "  %-16s %10v\n", r.k, r.v)
 	}
 	if len(s.ErrorCodes) > 0 {
@@ -482,6 +501,9 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	}
 	fmt.Fprintln(w, "Reports:")
 	files := append(report.Reports(), report.SummaryFile)
+	if s.Superseded > 0 {
+		files = append(files, report.SupersededFile)
+	}
 	if s.DryRun && command != Validate {
 		files = append(files, importer.BatchesFile)
 	}
@@ -631,13 +653,21 @@ type Config struct {
 	// earlier run.
 	RetryRejected bool
 	KeyProperty   string
-	DailyReserve  int
-	LookupDelay   time.Duration
-	WaitLock      time.Duration
-	SummaryJSON   string
-	Token         hubspot.Token
-	CSV           rows.Options // --delimiter and --encoding; zero values are detected
-	Version       string       // the importer's version, for the User-Agent
+	// Upsert creates or updates line items by KeyProperty instead of
+	// creating them (--mode upsert).
+	Upsert bool
+	// LastWins sends only the last of the rows that share a key
+	// (--duplicate-keys last-wins).
+	LastWins bool
+	// APIVersion is the generation of HubSpot's API to call (--api-version).
+	APIVersion   hubspot.APIVersion
+	DailyReserve int
+	LookupDelay  time.Duration
+	WaitLock     time.Duration
+	SummaryJSON  string
+	Token        hubspot.Token
+	CSV          rows.Options // --delimiter and --encoding; zero values are detected
+	Version      string       // the importer's version, for the User-Agent
 	// ExitCode maps Run's error to the exit code written into
 	// summary.json; main's mapping, the one place that makes them.
 	ExitCode func(error) int
@@ -679,4 +709,22 @@ func writable(path string) error {
 		return os.Remove(path)
 	}
 	return nil
+}
+
+// targetReader is the reader of association targets named by an external
+// id: the client, when there is one (a dry run without a token has none).
+func targetReader(c *hubspot.Client) resolve.Reader {
+	if c == nil {
+		return nil
+	}
+	return c
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -119,3 +119,44 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryLines: the human summary of an upsert dry run gives the plan
+// (with thousands separators), and a run with superseded rows says so
+// without calling them failures.
+func TestSummaryLines(t *testing.T) {
+	cases := []struct {
+		name    string
+		s       report.Summary
+		command string
+		want    []string
+	}{
+		{"plan", report.Summary{DryRun: true, Rows: 20197, Failed: 3, Extra: map[string]any{"would_send": 20194, "plan_create": 1204, "plan_update": 18990}}, Validate,
+			[]string{"Validation finished (nothing sent): 20194 of 20197 rows would be accepted.", "Plan: 1,204 to create, 18,990 to update, 3 failing."}},
+		{"superseded", report.Summary{Rows: 103, Created: 100, Superseded: 3}, Import,
+			[]string{"Import finished: 100 of 103 rows created (3 superseded by later rows with their keys).", "superseded", "superseded.csv"}},
+		{"no plan, no superseded", report.Summary{Rows: 5, Created: 5}, Import,
+			[]string{"Import finished: 5 of 5 rows created."}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			printSummary(&b, &tc.s, "out", tc.command)
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("summary lacks %q:\n%s", w, b.String())
+				}
+			}
+			if tc.s.Superseded == 0 && strings.Contains(b.String(), "superseded") {
+				t.Errorf("summary mentions superseded rows:\n%s", b.String())
+			}
+			if tc.s.Extra["plan_create"] == nil && strings.Contains(b.String(), "Plan:") {
+				t.Errorf("summary has a plan:\n%s", b.String())
+			}
+		})
+	}
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -137,11 +137,15 @@ func readRequest(ids ...string) hubspot.BatchReadRequest {
 // of the case is checked against the specs, and the statuses of the
 // answers must be want, in order.
 type conformanceCase struct {
-	name  string
-	cfg   emulator.Config
-	token string // the client's token; "" means the portal's
-	run   func(t *testing.T, p *portal)
-	want  []int
+	name    string
+	cfg     emulator.Config
+	token   string             // the client's token; "" means the portal's
+	version hubspot.APIVersion // the API version the client calls; "" means v3
+	run     func(t *testing.T, p *portal)
+	want    []int
+	// want2026, if set, is want when bothVersions runs the case in
+	// 2026-09, whose statuses differ from v3's (see partial).
+	want2026 []int
 	// skip, if set, names a known break of the spec by the client that
 	// the case shows; the case is skipped until the client is fixed.
 	skip string
@@ -162,6 +166,9 @@ func runCases(t *testing.T, cases []conformanceCase) {
 					tok = token
 				}
 				p := newPortal(t, s, tc.cfg, tok)
+				if tc.version != "" {
+					p.client.UseAPIVersion(tc.version)
+				}
 				// Deferred, so that a run that stops at a failure still
 				// has its exchanges checked.
 				defer func() { requireConformant(t, p.v.take(), tc.want...) }()
@@ -171,13 +178,46 @@ func runCases(t *testing.T, cases []conformanceCase) {
 	}
 }
 
+// bothVersions returns each case twice: as "v3/name", and as "2026-09/name"
+// with the client calling the 2026-09 paths and want2026 (if set) as want.
+// The run functions ask p.client.APIVersion() where the answers differ.
+func bothVersions(cases []conformanceCase) []conformanceCase {
+	var out []conformanceCase
+	for _, tc := range cases {
+		v3, v2026 := tc, tc
+		v3.name, v3.version, v3.want2026 = "v3/"+tc.name, hubspot.V3, nil
+		v2026.name, v2026.version, v2026.want2026 = "2026-09/"+tc.name, hubspot.V202609, nil
+		if tc.want2026 != nil {
+			v2026.want = tc.want2026
+		}
+		out = append(out, v3, v2026)
+	}
+	return out
+}
+
+// is2026 reports whether p's client calls the 2026-09 paths.
+func is2026(p *portal) bool { return p.client.APIVersion() == hubspot.V202609 }
+
+// partial is the status of an answer to a batch in which some inputs
+// failed: 207 in v3 (and v4 associations), and in 2026-09, whose specs
+// document no 207 (the emulator follows them unless
+// Config.MultiStatus2026), the operation's success status ok, with the
+// errors in the body.
+func partial(p *portal, ok int) int {
+	if is2026(p) {
+		return ok
+	}
+	return http.StatusMultiStatus
+}
+
 // TestBatchCreate: the batch creates the importer sends, and the answers it
 // meets: 201; 207 with per-row validation errors; 207 with per-row
 // CONFLICT errors (ConflictPerRow); 409 CONFLICT; 400 VALIDATION_ERROR for
-// a batch that fails whole.
+// a batch that fails whole. In both API versions: 2026-09 answers per-row
+// errors with a 201 (see partial).
 func TestBatchCreate(t *testing.T) {
 	ctx := context.Background()
-	runCases(t, []conformanceCase{{
+	runCases(t, bothVersions([]conformanceCase{{
 		name: "201 created",
 		run: func(t *testing.T, p *portal) {
 			res, err := p.client.BatchCreate(ctx, batch(row("A"), row("B", "hs_sku", "SKU-1", "recurringbillingfrequency", "monthly"),
@@ -191,8 +231,8 @@ func TestBatchCreate(t *testing.T) {
 		name: "207 per-row validation errors",
 		run: func(t *testing.T, p *portal) {
 			res, err := p.client.BatchCreate(ctx, batch(row("A"), row("B", "price", "-1"), row("C", "hs_line_item_currency_code", "Euro"), row("D", "nosuchproperty", "x")))
-			if err != nil || res.StatusCode != http.StatusMultiStatus || len(res.Results) != 1 || len(res.Errors) != 3 {
-				t.Fatalf("BatchCreate = %+v, %v; want 207 with 1 result and 3 errors", res, err)
+			if want := partial(p, http.StatusCreated); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 3 {
+				t.Fatalf("BatchCreate = %+v, %v; want %d with 1 result and 3 errors", res, err, want)
 			}
 			for _, e := range res.Errors {
 				if e.Category != "VALIDATION_ERROR" {
@@ -200,15 +240,16 @@ func TestBatchCreate(t *testing.T) {
 				}
 			}
 		},
-		want: []int{207},
+		want:     []int{207},
+		want2026: []int{201},
 	}, {
 		name: "207 per-row conflicts",
 		cfg:  emulator.Config{ConflictPerRow: true},
 		run: func(t *testing.T, p *portal) {
 			p.create(t, "A", "B")
 			res, err := p.client.BatchCreate(ctx, batch(row("A"), row("C"), row("B"), row("D", "price", "abc")))
-			if err != nil || res.StatusCode != http.StatusMultiStatus || len(res.Results) != 1 || len(res.Errors) != 3 {
-				t.Fatalf("BatchCreate = %+v, %v; want 207 with 1 result and 3 errors", res, err)
+			if want := partial(p, http.StatusCreated); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 3 {
+				t.Fatalf("BatchCreate = %+v, %v; want %d with 1 result and 3 errors", res, err, want)
 			}
 			var conflicts int
 			for _, e := range res.Errors {
@@ -220,7 +261,8 @@ func TestBatchCreate(t *testing.T) {
 				t.Errorf("%d CONFLICT errors, want 2: %+v", conflicts, res.Errors)
 			}
 		},
-		want: []int{201, 207},
+		want:     []int{201, 207},
+		want2026: []int{201, 201},
 	}, {
 		name: "409 conflict",
 		run: func(t *testing.T, p *portal) {
@@ -249,15 +291,17 @@ func TestBatchCreate(t *testing.T) {
 			apiError(t, err, http.StatusBadRequest)
 		},
 		want: []int{400},
-	}})
+	}}))
 }
 
 // TestBatchRead: batch reads by idProperty, as the importer's resolver
 // sends them, and by record id: 200 when every input is found, 207 when
-// some or none are, 400 for an idProperty without unique values.
+// some or none are (2026-09: 200 with the errors), 400 for an idProperty
+// without unique values. In both API versions; in 2026-09 requested
+// properties without a value come back as null, which its spec allows.
 func TestBatchRead(t *testing.T) {
 	ctx := context.Background()
-	runCases(t, []conformanceCase{{
+	runCases(t, bothVersions([]conformanceCase{{
 		name: "200 all found by idProperty",
 		run: func(t *testing.T, p *portal) {
 			p.create(t, "A", "B")
@@ -272,20 +316,32 @@ func TestBatchRead(t *testing.T) {
 		run: func(t *testing.T, p *portal) {
 			p.create(t, "A")
 			res, err := p.client.BatchRead(ctx, readRequest("A", "missing"))
-			if err != nil || res.StatusCode != http.StatusMultiStatus || len(res.Results) != 1 || len(res.Errors) != 1 {
-				t.Fatalf("BatchRead = %+v, %v; want 207 with 1 result and 1 error", res, err)
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 1 {
+				t.Fatalf("BatchRead = %+v, %v; want %d with 1 result and 1 error", res, err, want)
 			}
 		},
-		want: []int{201, 207},
+		want:     []int{201, 207},
+		want2026: []int{201, 200},
 	}, {
 		name: "207 none found",
 		run: func(t *testing.T, p *portal) {
 			res, err := p.client.BatchRead(ctx, readRequest("x", "y"))
-			if err != nil || res.StatusCode != http.StatusMultiStatus || len(res.Results) != 0 || len(res.Errors) != 2 {
-				t.Fatalf("BatchRead = %+v, %v; want 207 with 2 errors", res, err)
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 0 || len(res.Errors) != 2 {
+				t.Fatalf("BatchRead = %+v, %v; want %d with 2 errors", res, err, want)
 			}
 		},
-		want: []int{207},
+		want:     []int{207},
+		want2026: []int{200},
+	}, {
+		name: "404 none found (BatchReadNoneFound404)",
+		cfg:  emulator.Config{BatchReadNoneFound404: true},
+		run: func(t *testing.T, p *portal) {
+			_, err := p.client.BatchRead(ctx, readRequest("x", "y"))
+			if ae := apiError(t, err, http.StatusNotFound); ae.Category != "OBJECT_NOT_FOUND" {
+				t.Errorf("category %q, want OBJECT_NOT_FOUND", ae.Category)
+			}
+		},
+		want: []int{404},
 	}, {
 		name: "200 by record id",
 		run: func(t *testing.T, p *portal) {
@@ -309,14 +365,15 @@ func TestBatchRead(t *testing.T) {
 			apiError(t, err, http.StatusBadRequest)
 		},
 		want: []int{400},
-	}})
+	}}))
 }
 
 // TestSearch: searches with filters, requested properties (some unset) and
-// sorts, paged to the end with the cursor HubSpot returns.
+// sorts, paged to the end with the cursor HubSpot returns. In both API
+// versions.
 func TestSearch(t *testing.T) {
 	ctx := context.Background()
-	runCases(t, []conformanceCase{{
+	runCases(t, bothVersions([]conformanceCase{{
 		name: "paging",
 		run: func(t *testing.T, p *portal) {
 			p.create(t, keys("K", 25)...)
@@ -376,14 +433,15 @@ func TestSearch(t *testing.T) {
 			}
 		},
 		want: []int{200, 200},
-	}})
+	}}))
 }
 
 // TestSchema: the property list and the association labels the importer
-// reads before it sends anything.
+// reads before it sends anything, in both API versions (the labels
+// endpoint is the same in both).
 func TestSchema(t *testing.T) {
 	ctx := context.Background()
-	runCases(t, []conformanceCase{{
+	runCases(t, bothVersions([]conformanceCase{{
 		name: "properties",
 		run: func(t *testing.T, p *portal) {
 			props, err := p.client.Properties(ctx)
@@ -405,12 +463,13 @@ func TestSchema(t *testing.T) {
 			}
 		},
 		want: []int{200, 200},
-	}})
+	}}))
 }
 
 // TestThrottledAndRefused: 429 answers of every policy the importer can
 // meet (ten-secondly, search secondly, daily, injected with Retry-After),
-// 401 for a wrong token and 403 for missing scopes, on each endpoint.
+// 401 for a wrong token and 403 for missing scopes, on each endpoint, in
+// both API versions.
 func TestThrottledAndRefused(t *testing.T) {
 	ctx := context.Background()
 	// all calls every endpoint once and returns the errors.
@@ -420,9 +479,12 @@ func TestThrottledAndRefused(t *testing.T) {
 		_, e3 := p.client.BatchCreate(ctx, batch(row("A")))
 		_, e4 := p.client.BatchRead(ctx, readRequest("A"))
 		_, e5 := p.client.Search(ctx, search())
-		return []error{e1, e2, e3, e4, e5}
+		_, e6 := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A")))
+		_, e7 := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link("1", "1001")})
+		_, e8 := p.client.BatchReadObjects(ctx, "deals", hubspot.BatchReadRequest{Inputs: []hubspot.ObjectID{{ID: "1001"}}})
+		return []error{e1, e2, e3, e4, e5, e6, e7, e8}
 	}
-	runCases(t, []conformanceCase{{
+	runCases(t, bothVersions([]conformanceCase{{
 		name: "429 ten-secondly",
 		cfg:  emulator.Config{RateMax: 1},
 		run: func(t *testing.T, p *portal) {
@@ -435,8 +497,29 @@ func TestThrottledAndRefused(t *testing.T) {
 			}
 			_, err = p.client.BatchRead(ctx, readRequest("A"))
 			apiError(t, err, http.StatusTooManyRequests)
+			_, err = p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A")))
+			apiError(t, err, http.StatusTooManyRequests)
+			_, err = p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link("1", "1001")})
+			apiError(t, err, http.StatusTooManyRequests)
+			_, err = p.client.BatchReadObjects(ctx, "deals", hubspot.BatchReadRequest{Inputs: []hubspot.ObjectID{{ID: "1001"}}})
+			apiError(t, err, http.StatusTooManyRequests)
 		},
-		want: []int{200, 429, 429},
+		want: []int{200, 429, 429, 429, 429, 429},
+	}, {
+		name: "associations exempt from the ten-secondly window (AssociationsBurstExempt)",
+		cfg:  emulator.Config{RateMax: 1, AssociationsBurstExempt: true},
+		run: func(t *testing.T, p *portal) {
+			ids := p.create(t, "A")
+			for range 2 {
+				if _, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link(ids[0], "1002")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := p.client.Properties(ctx)
+			apiError(t, err, http.StatusTooManyRequests)
+		},
+		want:     []int{201, 201, 201, 429},
+		want2026: []int{201, 200, 200, 429},
 	}, {
 		name: "429 search secondly",
 		cfg:  emulator.Config{SearchPerSecond: 1},
@@ -463,7 +546,7 @@ func TestThrottledAndRefused(t *testing.T) {
 				}
 			}
 		},
-		want: []int{200, 429, 429, 429, 429, 429},
+		want: []int{200, 429, 429, 429, 429, 429, 429, 429, 429},
 	}, {
 		name: "429 injected with Retry-After",
 		run: func(t *testing.T, p *portal) {
@@ -474,7 +557,7 @@ func TestThrottledAndRefused(t *testing.T) {
 				}
 			}
 		},
-		want: []int{429, 429, 429, 429, 429},
+		want: []int{429, 429, 429, 429, 429, 429, 429, 429},
 	}, {
 		name:  "401 wrong token",
 		token: "pat-na1-wrong",
@@ -485,7 +568,7 @@ func TestThrottledAndRefused(t *testing.T) {
 				}
 			}
 		},
-		want: []int{401, 401, 401, 401, 401},
+		want: []int{401, 401, 401, 401, 401, 401, 401, 401},
 	}, {
 		name: "403 missing scopes",
 		cfg:  emulator.Config{Scopes: []string{}},
@@ -496,6 +579,387 @@ func TestThrottledAndRefused(t *testing.T) {
 				}
 			}
 		},
-		want: []int{403, 403, 403, 403, 403},
+		want: []int{403, 403, 403, 403, 403, 403, 403, 403},
+	}}))
+}
+
+// upsert encodes inputs as the importer does in upsert mode (a
+// chunker.Encoder with IDProperty uniqueProp, then chunker.NewBatch): each
+// input named by its uniqueProp value, with the trace ids "1", "2", ...,
+// and without its associations, which upserts cannot carry.
+func upsert(inputs ...hubspot.CreateInput) []byte {
+	e := &chunker.Encoder{IDProperty: uniqueProp}
+	items := make([]*chunker.Item, len(inputs))
+	for i, in := range inputs {
+		items[i] = e.Encode(i+1, nil, in.Properties.Value(uniqueProp), in)
+	}
+	return chunker.NewBatch(items).Body
+}
+
+// link is an association of the line item from with the deal to, of the
+// default type (HUBSPOT_DEFINED 20), as the importer makes them after an
+// upsert.
+func link(from, to string) hubspot.AssociationInput {
+	return hubspot.AssociationInput{
+		From:  hubspot.ObjectID{ID: from},
+		To:    hubspot.ObjectID{ID: to},
+		Types: []hubspot.AssociationType{{Category: hubspot.CategoryHubSpotDefined, TypeID: 20}},
+	}
+}
+
+// keysOf returns the results' idProperty values, New flags and trace ids,
+// sorted by key.
+func keysOf(res *hubspot.BatchResult) []string {
+	var out []string
+	for _, r := range res.Results {
+		out = append(out, fmt.Sprintf("%s new=%t trace=%q", r.Key, r.New, r.ObjectWriteTraceID))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestBatchUpsert: the batch upserts the importer sends in upsert mode, in
+// both API versions: all new (200), the same keys again (200, updates), a
+// bad value (207 with a per-input error; 2026-09: 200 with it), results
+// without trace ids (UpsertOmitsTraceID), and 400 for a batch naming one
+// key twice.
+func TestBatchUpsert(t *testing.T) {
+	ctx := context.Background()
+	runCases(t, bothVersions([]conformanceCase{{
+		name: "200 all new",
+		run: func(t *testing.T, p *portal) {
+			res, err := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A"), row("B", "hs_sku", "SKU-1")))
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("BatchUpsert = %+v, %v; want 200", res, err)
+			}
+			want := []string{`A new=true trace="1"`, `B new=true trace="2"`}
+			if got := keysOf(res); !slices.Equal(got, want) {
+				t.Errorf("results %q, want %q", got, want)
+			}
+		},
+		want: []int{200},
+	}, {
+		name: "200 the same keys again: updates",
+		run: func(t *testing.T, p *portal) {
+			first, err := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A"), row("B")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A", "quantity", "5"), row("B", "hs_sku", ""), row("C")))
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("BatchUpsert = %+v, %v; want 200", res, err)
+			}
+			want := []string{`A new=false trace="1"`, `B new=false trace="2"`, `C new=true trace="3"`}
+			if got := keysOf(res); !slices.Equal(got, want) {
+				t.Errorf("results %q, want %q", got, want)
+			}
+			ids := map[string]string{}
+			for _, r := range first.Results {
+				ids[r.Key] = r.ID
+			}
+			for _, r := range res.Results {
+				if id, ok := ids[r.Key]; ok && id != r.ID {
+					t.Errorf("%s: updated as %s, created as %s", r.Key, r.ID, id)
+				}
+			}
+		},
+		want: []int{200, 200},
+	}, {
+		name: "207 a bad value",
+		run: func(t *testing.T, p *portal) {
+			res, err := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A"), row("B", "price", "-1"), row("C", "quantity", "many")))
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 2 {
+				t.Fatalf("BatchUpsert = %+v, %v; want %d with 1 result and 2 errors", res, err, want)
+			}
+			var traces []string
+			for _, e := range res.Errors {
+				traces = append(traces, e.TraceIDs()...)
+			}
+			if slices.Sort(traces); !slices.Equal(traces, []string{"2", "3"}) {
+				t.Errorf("errors for trace ids %q, want 2 and 3", traces)
+			}
+		},
+		want:     []int{207},
+		want2026: []int{200},
+	}, {
+		name: "200 without trace ids (UpsertOmitsTraceID)",
+		cfg:  emulator.Config{UpsertOmitsTraceID: true},
+		run: func(t *testing.T, p *portal) {
+			res, err := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A"), row("B")))
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("BatchUpsert = %+v, %v; want 200", res, err)
+			}
+			want := []string{`A new=true trace=""`, `B new=true trace=""`}
+			if got := keysOf(res); !slices.Equal(got, want) {
+				t.Errorf("results %q, want %q", got, want)
+			}
+			res, err = p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A", "quantity", "2"), row("C", "price", "x")))
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 1 {
+				t.Fatalf("BatchUpsert = %+v, %v; want %d with 1 result and 1 error", res, err, want)
+			}
+			if got := res.Errors[0].TraceIDs(); !slices.Equal(got, []string{"2"}) {
+				t.Errorf("error for trace ids %q, want 2", got)
+			}
+		},
+		want:     []int{200, 207},
+		want2026: []int{200, 200},
+	}, {
+		name: "400 one key twice",
+		run: func(t *testing.T, p *portal) {
+			_, err := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("A"), row("A", "quantity", "7")))
+			if ae := apiError(t, err, http.StatusBadRequest); ae.Category != "VALIDATION_ERROR" {
+				t.Errorf("category %q, want VALIDATION_ERROR", ae.Category)
+			}
+		},
+		want: []int{400},
+	}, {
+		name: "400 idProperty without unique values",
+		run: func(t *testing.T, p *portal) {
+			e := &chunker.Encoder{IDProperty: "name"}
+			_, err := p.client.BatchUpsert(ctx, "name", chunker.NewBatch([]*chunker.Item{e.Encode(1, nil, "Widget", row("A"))}).Body)
+			apiError(t, err, http.StatusBadRequest)
+		},
+		want: []int{400},
+	}}))
+}
+
+// TestCreateAssociations: the association batch creates the importer sends
+// after an upsert, in both API versions: new associations (v4 201,
+// 2026-09 200), labelled ones, associations that exist already (no
+// error), inputs naming a missing deal or line item (a per-input error:
+// v4 207, 2026-09 200 with the errors), and 400 for an unknown type.
+func TestCreateAssociations(t *testing.T) {
+	ctx := context.Background()
+	runCases(t, bothVersions([]conformanceCase{{
+		name: "created",
+		run: func(t *testing.T, p *portal) {
+			ids := p.create(t, "A", "B")
+			res, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link(ids[0], "1002"), link(ids[1], "1002")})
+			if err != nil || len(res.Results) != 2 || len(res.Errors) != 0 {
+				t.Fatalf("CreateAssociations = %+v, %v; want 2 results", res, err)
+			}
+		},
+		want:     []int{201, 201},
+		want2026: []int{201, 200},
+	}, {
+		name: "labelled",
+		run: func(t *testing.T, p *portal) {
+			p.srv.AddAssociationLabel("deals", hubspot.CategoryUserDefined, 77, "Upsell")
+			ids := p.create(t, "A")
+			in := link(ids[0], "1002")
+			in.Types = append(in.Types, hubspot.AssociationType{Category: hubspot.CategoryUserDefined, TypeID: 77})
+			res, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{in})
+			if err != nil || len(res.Results) != 1 {
+				t.Fatalf("CreateAssociations = %+v, %v; want 1 result", res, err)
+			}
+		},
+		want:     []int{201, 201},
+		want2026: []int{201, 200},
+	}, {
+		name: "existing associations again",
+		run: func(t *testing.T, p *portal) {
+			ids := p.create(t, "A") // associated with 1001 inline
+			for range 2 {
+				res, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link(ids[0], "1001"), link(ids[0], "1002")})
+				if err != nil || len(res.Results) != 2 || len(res.Errors) != 0 {
+					t.Fatalf("CreateAssociations = %+v, %v; want 2 results and no error", res, err)
+				}
+			}
+		},
+		want:     []int{201, 201, 201},
+		want2026: []int{201, 200, 200},
+	}, {
+		name: "207 a missing deal or line item",
+		run: func(t *testing.T, p *portal) {
+			ids := p.create(t, "A")
+			res, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link(ids[0], "1002"), link(ids[0], "9999"), link("1", "1001")})
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 2 {
+				t.Fatalf("CreateAssociations = %+v, %v; want %d with 1 result and 2 errors", res, err, want)
+			}
+			for _, e := range res.Errors {
+				if e.Category != "OBJECT_NOT_FOUND" {
+					t.Errorf("error category %q, want OBJECT_NOT_FOUND", e.Category)
+				}
+			}
+		},
+		want:     []int{201, 207},
+		want2026: []int{201, 200},
+	}, {
+		name: "207 all missing",
+		run: func(t *testing.T, p *portal) {
+			res, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link("1", "1001")})
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 0 || len(res.Errors) != 1 {
+				t.Fatalf("CreateAssociations = %+v, %v; want %d with 1 error", res, err, want)
+			}
+		},
+		want:     []int{207},
+		want2026: []int{200},
+	}, {
+		name: "400 unknown association type",
+		run: func(t *testing.T, p *portal) {
+			ids := p.create(t, "A")
+			in := link(ids[0], "1002")
+			in.Types[0].TypeID = 999
+			_, err := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{in})
+			if ae := apiError(t, err, http.StatusBadRequest); ae.Category != "VALIDATION_ERROR" {
+				t.Errorf("category %q, want VALIDATION_ERROR", ae.Category)
+			}
+		},
+		want: []int{201, 400},
+	}}))
+}
+
+// dealKey is a unique property of the seeded deals.
+const dealKey = "legacy_deal_id"
+
+// dealRead is a batch read of deals by dealKey, as the importer's
+// association targets are read.
+func dealRead(values ...string) hubspot.BatchReadRequest {
+	req := hubspot.BatchReadRequest{IDProperty: dealKey, Properties: []string{dealKey}}
+	for _, v := range values {
+		req.Inputs = append(req.Inputs, hubspot.ObjectID{ID: v})
+	}
+	return req
+}
+
+// TestBatchReadDeals: batch reads of deals by a unique property of theirs
+// (seeded with Server.SeedUnique), as the importer finds the deals that
+// rows name by an external id, and by record id, in both API versions: v3
+// against deals.json, 2026-09 against 2026-09/objects.json. 200 when all
+// are found; 207 when some or none are (2026-09: 200 with the errors); 404
+// with BatchReadNoneFound404; 400 for a property the deals do not hold
+// unique values of.
+func TestBatchReadDeals(t *testing.T) {
+	ctx := context.Background()
+	seed := func(p *portal) {
+		p.srv.SeedUnique("deals", dealKey, func(id string) string { return "LD-" + id })
+	}
+	runCases(t, bothVersions([]conformanceCase{{
+		name: "200 all found",
+		run: func(t *testing.T, p *portal) {
+			seed(p)
+			res, err := p.client.BatchReadObjects(ctx, "deals", dealRead("LD-1001", "LD-1002"))
+			if err != nil || res.StatusCode != http.StatusOK || len(res.Results) != 2 {
+				t.Fatalf("BatchReadObjects = %+v, %v; want 200 with 2 results", res, err)
+			}
+			for _, r := range res.Results {
+				if r.Properties[dealKey] != "LD-"+r.ID {
+					t.Errorf("deal %s: %s = %q, want LD-%s", r.ID, dealKey, r.Properties[dealKey], r.ID)
+				}
+			}
+		},
+		want: []int{200},
+	}, {
+		name: "200 by the object type id",
+		run: func(t *testing.T, p *portal) {
+			seed(p)
+			res, err := p.client.BatchReadObjects(ctx, "0-3", dealRead("LD-1001"))
+			if err != nil || res.StatusCode != http.StatusOK || len(res.Results) != 1 {
+				t.Fatalf("BatchReadObjects = %+v, %v; want 200 with 1 result", res, err)
+			}
+		},
+		want: []int{200},
+	}, {
+		name: "207 some not found",
+		run: func(t *testing.T, p *portal) {
+			seed(p)
+			res, err := p.client.BatchReadObjects(ctx, "deals", dealRead("LD-1001", "LD-404"))
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 1 {
+				t.Fatalf("BatchReadObjects = %+v, %v; want %d with 1 result and 1 error", res, err, want)
+			}
+		},
+		want:     []int{207},
+		want2026: []int{200},
+	}, {
+		name: "207 none found",
+		run: func(t *testing.T, p *portal) {
+			seed(p)
+			res, err := p.client.BatchReadObjects(ctx, "deals", dealRead("LD-404", "LD-405"))
+			if want := partial(p, http.StatusOK); err != nil || res.StatusCode != want || len(res.Results) != 0 || len(res.Errors) != 2 {
+				t.Fatalf("BatchReadObjects = %+v, %v; want %d with 2 errors", res, err, want)
+			}
+		},
+		want:     []int{207},
+		want2026: []int{200},
+	}, {
+		name: "404 none found (BatchReadNoneFound404)",
+		cfg:  emulator.Config{BatchReadNoneFound404: true},
+		run: func(t *testing.T, p *portal) {
+			seed(p)
+			_, err := p.client.BatchReadObjects(ctx, "deals", dealRead("LD-404"))
+			if ae := apiError(t, err, http.StatusNotFound); ae.Category != "OBJECT_NOT_FOUND" {
+				t.Errorf("category %q, want OBJECT_NOT_FOUND", ae.Category)
+			}
+		},
+		want: []int{404},
+	}, {
+		name: "200 by record id",
+		run: func(t *testing.T, p *portal) {
+			res, err := p.client.BatchReadObjects(ctx, "deals", hubspot.BatchReadRequest{Inputs: []hubspot.ObjectID{{ID: "1001"}, {ID: "1002"}}})
+			if err != nil || res.StatusCode != http.StatusOK || len(res.Results) != 2 {
+				t.Fatalf("BatchReadObjects = %+v, %v; want 200 with 2 results", res, err)
+			}
+		},
+		want: []int{200},
+	}, {
+		name: "400 not a unique property of deals",
+		run: func(t *testing.T, p *portal) {
+			seed(p)
+			req := dealRead("x")
+			req.IDProperty = "dealname"
+			_, err := p.client.BatchReadObjects(ctx, "deals", req)
+			apiError(t, err, http.StatusBadRequest)
+		},
+		want: []int{400},
+	}}))
+}
+
+// TestScopes2026: the 2026-09 line item operations ask for their granular
+// scope and e-commerce in one requirement; the emulator refuses a token
+// without e-commerce unless GranularScopeSuffices2026. The property list
+// and association create, whose 2026-09 specs list alternatives, do not
+// need it. Both answers are checked.
+func TestScopes2026(t *testing.T) {
+	ctx := context.Background()
+	granular := slices.DeleteFunc(emulator.DefaultScopes(), func(s string) bool { return s == emulator.ScopeECommerce })
+	calls := func(p *portal) []error {
+		_, e1 := p.client.BatchCreate(ctx, batch(row("A")))
+		_, e2 := p.client.BatchUpsert(ctx, uniqueProp, upsert(row("B")))
+		_, e3 := p.client.BatchRead(ctx, readRequest("A"))
+		_, e4 := p.client.Search(ctx, search())
+		_, e5 := p.client.Properties(ctx)
+		_, e6 := p.client.CreateAssociations(ctx, "deals", []hubspot.AssociationInput{link("1", "1001")})
+		return []error{e1, e2, e3, e4, e5, e6}
+	}
+	runCases(t, []conformanceCase{{
+		name:    "403 without e-commerce",
+		version: hubspot.V202609,
+		cfg:     emulator.Config{Scopes: granular},
+		run: func(t *testing.T, p *portal) {
+			errs := calls(p)
+			for _, err := range errs[:4] {
+				if ae := apiError(t, err, http.StatusForbidden); ae.Category != "MISSING_SCOPES" {
+					t.Errorf("category %q, want MISSING_SCOPES", ae.Category)
+				}
+			}
+			for _, err := range errs[4:] {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		},
+		want: []int{403, 403, 403, 403, 200, 200},
+	}, {
+		name:    "granular scopes suffice (GranularScopeSuffices2026)",
+		version: hubspot.V202609,
+		cfg:     emulator.Config{Scopes: granular, GranularScopeSuffices2026: true},
+		run: func(t *testing.T, p *portal) {
+			for _, err := range calls(p) {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		},
+		want: []int{201, 200, 200, 200, 200, 200},
 	}})
 }

@@ -25,17 +25,106 @@ import (
 // directory: CI clones the repository with shared/ beside it.
 const specDir = "../../../shared/hubspot-spec"
 
-// specFiles are the specs of the operations the client calls:
-// lineItems.json for batch create, batch read and search,
-// properties.json for the property list and associationsSchema.json for
-// association labels.
-var specFiles = []string{"lineItems.json", "properties.json", "associationsSchema.json"}
+// specFiles are the specs of the operations the client calls, and the
+// requests each is the spec of:
+//
+//   - lineItems.json: v3 line item batch create, upsert, read and search;
+//   - properties.json: the v3 property list;
+//   - associationsSchema.json: association labels, which both API versions
+//     read from /crm/associations/v4/{from}/{to}/labels;
+//   - associations.json: v4 association batch create;
+//   - deals.json: the v3 batch read of deals by a unique property;
+//   - 2026-09/lineItems.json, 2026-09/objects.json: the 2026-09 object
+//     endpoints, line items' and every other type's;
+//   - 2026-09/properties.json: the 2026-09 property list;
+//   - 2026-09/associations.json: 2026-09 association batch create.
+//
+// Each file gets a router of its own, and a request must be claimed by
+// exactly one of them (see spec.route): a request that two files claim is
+// an error, so that no answer is checked against a spec picked by the
+// order of this list.
+var specFiles = []specFile{
+	{name: "lineItems.json"},
+	{name: "properties.json"},
+	{name: "associationsSchema.json"},
+	{name: "associations.json"},
+	{
+		name: "deals.json",
+		// deals.json writes its paths with deals' object type id,
+		// /crm/v3/objects/0-3/..., where the client names the type,
+		// /crm/v3/objects/deals/...: HubSpot's object APIs take an object
+		// type by name or by id in the same place of the path (2026-09/
+		// objects.json templates it as {objectType}; the emulator takes
+		// both). The path is rewritten to the id for finding the route
+		// only; the request is validated as sent. The rewrite is the only
+		// way a v3 deal read reaches a spec: no other file has v3 deal
+		// paths.
+		alias: func(path string) string {
+			if rest, ok := strings.CutPrefix(path, "/crm/v3/objects/deals/"); ok {
+				return "/crm/v3/objects/0-3/" + rest
+			}
+			return path
+		},
+	},
+	{
+		// 2026-09/lineItems.json and 2026-09/objects.json both template
+		// their paths as /crm/objects/2026-09/{objectType}/..., so the
+		// routers of both match every 2026-09 object request. The line
+		// item file is the spec of line items: its operations say "line
+		// items" and ask for the line item scopes (with e-commerce), where
+		// objects.json is the generic API of every type and accepts any
+		// one of dozens of scopes. So a request is lineItems.json's when
+		// its object type is line items, objects.json's otherwise (deals
+		// here). The two share their operationIds, so an exchange records
+		// its file beside its operation, and failures name it.
+		//
+		// 2026-09/lineItems.json also holds the one-record association
+		// paths /crm/objects/2026-09/{objectType}/{objectId}/associations/...
+		// that 2026-09/associations.json holds too; those are the
+		// associations file's, as they were associations.json's in v4.
+		name: "2026-09/lineItems.json",
+		claims: func(route *routers.Route, params map[string]string) bool {
+			return lineItemType(params["objectType"]) && !strings.Contains(route.Path, "/associations/")
+		},
+	},
+	{
+		name: "2026-09/objects.json",
+		claims: func(_ *routers.Route, params map[string]string) bool {
+			return !lineItemType(params["objectType"])
+		},
+	},
+	{name: "2026-09/properties.json"},
+	{name: "2026-09/associations.json"},
+}
+
+// specFile is one of HubSpot's spec files, and how requests are routed to
+// it.
+type specFile struct {
+	name string // relative to specDir
+	// alias, if set, rewrites a request's path before the file's router
+	// looks for its route (for routing only).
+	alias func(path string) string
+	// claims, if set, reports whether a request whose path matched route
+	// of the file, with params, is the file's; nil claims every match.
+	claims func(route *routers.Route, params map[string]string) bool
+}
+
+// lineItemType reports whether a path's object type names line items: by
+// name, singular or object type id, in any case, as the emulator takes it.
+func lineItemType(objectType string) bool {
+	switch strings.ToLower(objectType) {
+	case "line_items", "line_item", "0-8":
+		return true
+	}
+	return false
+}
 
 // spec is the loaded specs: one router per file, and the validation options
 // shared by every check.
 type spec struct {
 	routers []routers.Router
-	files   []string // files[i] is the file of routers[i]
+	files   []specFile    // files[i] is the file of routers[i]
+	docs    []*openapi3.T // docs[i] is the document of routers[i]
 	opts    *openapi3filter.Options
 }
 
@@ -62,8 +151,8 @@ func specFor(t testing.TB) *spec {
 // loadSpec loads and validates the files of specFiles under dir.
 func loadSpec(dir string) (*spec, error) {
 	s := &spec{opts: validationOptions()}
-	for _, name := range specFiles {
-		path := filepath.Join(dir, name)
+	for _, f := range specFiles {
+		path := filepath.Join(dir, filepath.FromSlash(f.name))
 		doc, err := openapi3.NewLoader().LoadFromFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("loading %s: %w", path, err)
@@ -82,7 +171,8 @@ func loadSpec(dir string) (*spec, error) {
 			return nil, fmt.Errorf("routing %s: %w", path, err)
 		}
 		s.routers = append(s.routers, r)
-		s.files = append(s.files, name)
+		s.files = append(s.files, f)
+		s.docs = append(s.docs, doc)
 	}
 	return s, nil
 }
@@ -129,17 +219,52 @@ func bearerAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error
 	return nil
 }
 
-// route finds the operation of req in the specs.
-func (s *spec) route(req *http.Request) (*routers.Route, map[string]string, error) {
+// route finds the operation of req in the specs, and the file it is in.
+// Exactly one file must claim req: none is an error ("is in no spec"), and
+// so is more than one ("is in more than one spec").
+func (s *spec) route(req *http.Request) (string, *routers.Route, map[string]string, error) {
 	var errs []error
+	var files []string
+	var found *routers.Route
+	var foundParams map[string]string
 	for i, r := range s.routers {
-		route, params, err := r.FindRoute(req)
-		if err == nil {
-			return route, params, nil
+		f := s.files[i]
+		rr := req
+		if f.alias != nil {
+			if p := f.alias(req.URL.Path); p != req.URL.Path {
+				rr = req.Clone(req.Context())
+				rr.URL.Path, rr.URL.RawPath = p, ""
+			}
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", s.files[i], err))
+		route, params, err := r.FindRoute(rr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
+			continue
+		}
+		if f.claims != nil && !f.claims(route, params) {
+			errs = append(errs, fmt.Errorf("%s: %s matches %s, which this file does not claim", f.name, req.URL.Path, route.Path))
+			continue
+		}
+		files = append(files, f.name)
+		found, foundParams = route, params
 	}
-	return nil, nil, fmt.Errorf("%s %s is in no spec: %w", req.Method, req.URL.Path, errors.Join(errs...))
+	switch len(files) {
+	case 0:
+		return "", nil, nil, fmt.Errorf("%s %s is in no spec: %w", req.Method, req.URL.Path, errors.Join(errs...))
+	case 1:
+		return files[0], found, foundParams, nil
+	}
+	return "", nil, nil, fmt.Errorf("%s %s is in more than one spec (%s): the routing of specFiles is ambiguous", req.Method, req.URL.Path, strings.Join(files, ", "))
+}
+
+// fileOf returns the name of the file that route is in.
+func (s *spec) fileOf(route *routers.Route) string {
+	for i, doc := range s.docs {
+		if route.Spec == doc {
+			return s.files[i].name
+		}
+	}
+	return "?"
 }
 
 // checkRequest validates req, whose body is body, against its operation.
@@ -148,13 +273,13 @@ func (s *spec) route(req *http.Request) (*routers.Route, map[string]string, erro
 func (s *spec) checkRequest(ctx context.Context, req *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
 	r := req.Clone(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	route, params, err := s.route(r)
+	file, route, params, err := s.route(r)
 	if err != nil {
 		return nil, err
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: s.opts}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-		return in, fmt.Errorf("request %s %s (%s): %w", req.Method, req.URL.Path, route.Operation.OperationID, err)
+		return in, fmt.Errorf("request %s %s (%s in %s): %w", req.Method, req.URL.Path, route.Operation.OperationID, file, err)
 	}
 	return in, nil
 }
@@ -283,6 +408,7 @@ func flatten(err error) []error {
 type exchange struct {
 	method, path string
 	operation    string // operationId, "" if the request named none
+	file         string // the spec file of operation
 	status       int    // 0 if no answer came
 	reqErr       error  // the request broke the spec
 	respErr      error  // the answer broke the spec, or could not be checked
@@ -291,7 +417,7 @@ type exchange struct {
 }
 
 func (e exchange) String() string {
-	return fmt.Sprintf("%s %s -> %d", e.method, e.path, e.status)
+	return fmt.Sprintf("%s %s [%s] -> %d", e.method, e.path, e.file, e.status)
 }
 
 // validator is an http.RoundTripper that checks each request against the
@@ -323,6 +449,7 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex.reqErr = err
 	if in != nil {
 		ex.operation = in.Route.Operation.OperationID
+		ex.file = v.spec.fileOf(in.Route)
 	}
 
 	fwd := req.Clone(req.Context())

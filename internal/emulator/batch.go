@@ -48,10 +48,11 @@ type assocSpec struct {
 
 var associationCategories = []string{CategoryHubSpotDefined, CategoryIntegratorDefined, CategoryUserDefined, CategoryWork}
 
-// parseBatch checks a batch create body against
-// BatchInputSimplePublicObjectBatchInputForCreate.
-func parseBatch(v any) ([]createInput, error) {
-	top, err := asObject(v, "", "BatchInputSimplePublicObjectBatchInputForCreate", "inputs")
+// batchInputs checks a batch body whose only member is "inputs" (schema
+// names it in messages) and returns its inputs: at least one, at most
+// limit.
+func batchInputs(v any, schema string, limit int) ([]any, error) {
+	top, err := asObject(v, "", schema, "inputs")
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +66,80 @@ func parseBatch(v any) ([]createInput, error) {
 	if len(raw) == 0 {
 		return nil, &inputError{msg: "The batch request must contain at least one input. Please add an item and try again"}
 	}
-	if len(raw) > maxBatchInputs {
-		return nil, &inputError{msg: fmt.Sprintf("The maximum number of inputs supported in a batch request is %d. Please reduce the number of items and try again (received %d)", maxBatchInputs, len(raw))}
+	if len(raw) > limit {
+		return nil, &inputError{msg: fmt.Sprintf("The maximum number of inputs supported in a batch request is %d. Please reduce the number of items and try again (received %d)", limit, len(raw))}
+	}
+	return raw, nil
+}
+
+// traceAndProps reads an input's objectWriteTraceId (optional) and
+// properties (string values), sorted by name.
+func traceAndProps(m map[string]any, path string) (string, []propKV, error) {
+	var trace string
+	if t, ok := m["objectWriteTraceId"]; ok && t != nil {
+		var err error
+		if trace, err = asString(t, path+".objectWriteTraceId"); err != nil {
+			return "", nil, err
+		}
+	}
+	props, ok := m["properties"].(map[string]any)
+	if !ok {
+		return "", nil, inputErrorf("Cannot deserialize value of type `java.util.HashMap` from %s at %s.properties", jsonKind(m["properties"]), path)
+	}
+	kvs := make([]propKV, 0, len(props))
+	for k, pv := range props {
+		v, err := asString(pv, path+".properties."+k)
+		if err != nil {
+			return "", nil, err
+		}
+		kvs = append(kvs, propKV{name: k, value: v})
+	}
+	slices.SortFunc(kvs, func(a, b propKV) int { return strings.Compare(a.name, b.name) })
+	return trace, kvs, nil
+}
+
+// assocTypes reads the types of an association at path: at least one
+// AssociationSpec.
+func assocTypes(v any, path string) ([]assocSpec, error) {
+	types, err := asArray(v, path+".types")
+	if err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		return nil, inputErrorf("each association needs at least one type: %s.types is empty", path)
+	}
+	var out []assocSpec
+	for k, t := range types {
+		tp := fmt.Sprintf("%s.types[%d]", path, k)
+		tm, err := asObject(t, tp, "AssociationSpec", "associationCategory", "associationTypeId")
+		if err != nil {
+			return nil, err
+		}
+		if err := requireFields(tm, tp, "associationCategory", "associationTypeId"); err != nil {
+			return nil, err
+		}
+		var spec assocSpec
+		if spec.Category, err = asString(tm["associationCategory"], tp+".associationCategory"); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(associationCategories, spec.Category) {
+			return nil, inputErrorf("Cannot deserialize value of type `AssociationCategory` from String %q: not one of the values accepted for Enum class: [%s] at %s.associationCategory",
+				spec.Category, strings.Join(associationCategories, ", "), tp)
+		}
+		if spec.TypeID, err = asInt32(tm["associationTypeId"], tp+".associationTypeId"); err != nil {
+			return nil, err
+		}
+		out = append(out, spec)
+	}
+	return out, nil
+}
+
+// parseBatch checks a batch create body against
+// BatchInputSimplePublicObjectBatchInputForCreate.
+func parseBatch(v any) ([]createInput, error) {
+	raw, err := batchInputs(v, "BatchInputSimplePublicObjectBatchInputForCreate", maxBatchInputs)
+	if err != nil {
+		return nil, err
 	}
 	inputs := make([]createInput, 0, len(raw))
 	for i, e := range raw {
@@ -89,24 +162,9 @@ func parseInput(v any, path string) (createInput, error) {
 	if err := requireFields(m, path, "associations", "properties"); err != nil {
 		return in, err
 	}
-	if t, ok := m["objectWriteTraceId"]; ok && t != nil {
-		if in.traceID, err = asString(t, path+".objectWriteTraceId"); err != nil {
-			return in, err
-		}
+	if in.traceID, in.props, err = traceAndProps(m, path); err != nil {
+		return in, err
 	}
-	props, ok := m["properties"].(map[string]any)
-	if !ok {
-		return in, inputErrorf("Cannot deserialize value of type `java.util.HashMap` from %s at %s.properties", jsonKind(m["properties"]), path)
-	}
-	in.props = make([]propKV, 0, len(props))
-	for k, pv := range props {
-		v, err := asString(pv, path+".properties."+k)
-		if err != nil {
-			return in, err
-		}
-		in.props = append(in.props, propKV{name: k, value: v})
-	}
-	slices.SortFunc(in.props, func(a, b propKV) int { return strings.Compare(a.name, b.name) })
 	assocs, err := asArray(m["associations"], path+".associations")
 	if err != nil {
 		return in, err
@@ -131,34 +189,8 @@ func parseInput(v any, path string) (createInput, error) {
 		if ai.ToID, err = asString(to["id"], ap+".to.id"); err != nil {
 			return in, err
 		}
-		types, err := asArray(am["types"], ap+".types")
-		if err != nil {
+		if ai.Types, err = assocTypes(am["types"], ap); err != nil {
 			return in, err
-		}
-		if len(types) == 0 {
-			return in, inputErrorf("each association needs at least one type: %s.types is empty", ap)
-		}
-		for k, t := range types {
-			tp := fmt.Sprintf("%s.types[%d]", ap, k)
-			tm, err := asObject(t, tp, "AssociationSpec", "associationCategory", "associationTypeId")
-			if err != nil {
-				return in, err
-			}
-			if err := requireFields(tm, tp, "associationCategory", "associationTypeId"); err != nil {
-				return in, err
-			}
-			var spec assocSpec
-			if spec.Category, err = asString(tm["associationCategory"], tp+".associationCategory"); err != nil {
-				return in, err
-			}
-			if !slices.Contains(associationCategories, spec.Category) {
-				return in, inputErrorf("Cannot deserialize value of type `AssociationCategory` from String %q: not one of the values accepted for Enum class: [%s] at %s.associationCategory",
-					spec.Category, strings.Join(associationCategories, ", "), tp)
-			}
-			if spec.TypeID, err = asInt32(tm["associationTypeId"], tp+".associationTypeId"); err != nil {
-				return in, err
-			}
-			ai.Types = append(ai.Types, spec)
 		}
 		in.assocs = append(in.assocs, ai)
 	}
@@ -240,7 +272,14 @@ type createdItem struct {
 }
 
 // handleBatchCreate serves POST /crm/v3/objects/line_items/batch/create.
-func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []string) {
+func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, params []string) {
+	s.handleBatchCreateVersion(w, r, params, apiV3)
+}
+
+// handleBatchCreateVersion serves batch create in API generation v: v3,
+// or POST /crm/objects/2026-09/line_items/batch/create, which answers a
+// batch with failed inputs 201 unless Config.MultiStatus2026.
+func (s *Server) handleBatchCreateVersion(w http.ResponseWriter, r *http.Request, _ []string, v apiVersion) {
 	s.mu.Lock()
 	s.stats.BatchCreates++
 	s.mu.Unlock()
@@ -282,24 +321,74 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, _ []s
 	}
 	out, fail := s.processBatch(sc, inputs, started)
 	if fail != nil {
-		code := http.StatusBadRequest
-		if fail.httpStatus != 0 {
-			code = fail.httpStatus
-		}
-		s.writeError(w, code, *fail)
+		s.writeBatchFailure(w, *fail)
 		return
 	}
-	if len(out.created) > 0 {
-		switch fault, st := s.drawCommitFault(); fault {
-		case commitDrop:
-			panic(http.ErrAbortHandler)
-		case commitError:
-			s.writeGatewayError(w, st)
-			return
-		}
+	if len(out.created) > 0 && s.commitFault(w) {
+		return
 	}
 	sc.out = appendBatchResponse(sc.out[:0], &out)
-	writeBody(w, out.status, sc.out)
+	writeBody(w, s.multiStatus(out.status, http.StatusCreated, v), sc.out)
+}
+
+// failedInputs lists the inputs answered with an error of their own:
+// invalid values (errs[i]), or with ConflictPerRow a collision with a
+// stored line item (conflicts[i] != ""). Invalid values in an input that
+// has no trace id (traced(i) false) cannot be answered per input: the
+// whole batch is refused, with the error returned.
+func (s *Server) failedInputs(errs [][]propError, conflicts []string, traced func(i int) bool) ([]int, *apiError) {
+	var failed []int
+	untraced := false
+	for i := range errs {
+		if len(errs[i]) > 0 {
+			failed = append(failed, i)
+			untraced = untraced || !traced(i)
+		} else if conflicts != nil && conflicts[i] != "" {
+			failed = append(failed, i)
+		}
+	}
+	if !untraced {
+		return failed, nil
+	}
+	var all []propError
+	for _, i := range failed {
+		all = append(all, errs[i]...)
+	}
+	return nil, &apiError{Message: propertyMessage(all, s.cfg.Account.PortalID), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
+}
+
+// commitFault draws the commit faults for a batch that wrote something:
+// the connection dropped after the commit (the handler aborts) or a
+// gateway error written to w. It reports whether it wrote the answer.
+func (s *Server) commitFault(w http.ResponseWriter) bool {
+	switch fault, st := s.drawCommitFault(); fault {
+	case commitDrop:
+		panic(http.ErrAbortHandler)
+	case commitError:
+		s.writeGatewayError(w, st)
+		return true
+	}
+	return false
+}
+
+// writeBatchFailure answers a batch refused as a whole, nothing written:
+// with the failure's status, or 400.
+func (s *Server) writeBatchFailure(w http.ResponseWriter, fail apiError) {
+	code := http.StatusBadRequest
+	if fail.httpStatus != 0 {
+		code = fail.httpStatus
+	}
+	s.writeError(w, code, fail)
+}
+
+// multiStatus is the status of a batch answer that would be status in v3:
+// a 207 becomes ok in the 2026-09 APIs, whose specs document no 207, unless
+// Config.MultiStatus2026.
+func (s *Server) multiStatus(status, ok int, v apiVersion) int {
+	if status == http.StatusMultiStatus && v == api2026 && !s.cfg.MultiStatus2026 {
+		return ok
+	}
+	return status
 }
 
 // appendInputKey appends an encoding of in's properties and associations
@@ -458,24 +547,9 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 		}
 	}
 
-	// failed are the inputs answered with an error: invalid values, or
-	// (with ConflictPerRow) a collision with a stored line item.
-	var failed []int
-	untraced := false
-	for i := range unique {
-		if len(errs[i]) > 0 {
-			failed = append(failed, i)
-			untraced = untraced || unique[i].traceID == ""
-		} else if conflicts != nil && conflicts[i] != "" {
-			failed = append(failed, i)
-		}
-	}
-	if untraced {
-		var all []propError
-		for _, i := range failed {
-			all = append(all, errs[i]...)
-		}
-		return batchOutcome{}, &apiError{Message: propertyMessage(all, s.cfg.Account.PortalID), Errors: propertyDetails(all), Category: "VALIDATION_ERROR"}
+	failed, refused := s.failedInputs(errs, conflicts, func(i int) bool { return unique[i].traceID != "" })
+	if refused != nil {
+		return batchOutcome{}, refused
 	}
 
 	// Commit the valid inputs.

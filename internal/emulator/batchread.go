@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // batchReadRequest is a parsed BatchReadInputSimplePublicObjectId.
@@ -103,40 +104,98 @@ const notFoundMessage = "Could not get some LINE_ITEM objects, they may be delet
 // handleBatchRead serves POST /crm/v3/objects/line_items/batch/read. It
 // reads the store itself, not the search index, so Config.SearchLag does
 // not delay it.
-func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, _ []string) {
+func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, params []string) {
+	s.handleBatchReadVersion(w, r, params, apiV3)
+}
+
+// handleBatchReadVersion serves line item batch read in both API
+// generations (see batchRead).
+func (s *Server) handleBatchReadVersion(w http.ResponseWriter, r *http.Request, _ []string, v apiVersion) {
+	s.batchRead(w, r, "", v)
+}
+
+// handleTargetRead serves POST /crm/v3/objects/{objectType}/batch/read and
+// /crm/objects/2026-09/{objectType}/batch/read for a readable association
+// target type, params[0] (its plural name).
+func (s *Server) handleTargetRead(w http.ResponseWriter, r *http.Request, params []string, v apiVersion) {
+	s.batchRead(w, r, params[0], v)
+}
+
+// batchRead answers a batch read of line items (target "") or of the
+// association targets of type target. In the 2026-09 APIs (v) inputs not
+// found give a 200 unless Config.MultiStatus2026, and requested
+// properties without a value come back as null.
+func (s *Server) batchRead(w http.ResponseWriter, r *http.Request, target string, v apiVersion) {
 	s.mu.Lock()
 	s.stats.BatchReads++
 	s.mu.Unlock()
 	started := s.now()
 
-	// Archived line items only: the emulator never archives any.
+	// Archived records only: the emulator never archives any.
 	archived := r.URL.Query().Get("archived")
 	if archived != "" && archived != "true" && archived != "false" {
 		s.validationError(w, "Invalid value for query parameter archived: "+archived)
 		return
 	}
-	v, _, ok := s.readJSON(w, r)
+	body, _, ok := s.readJSON(w, r)
 	if !ok {
 		return
 	}
-	req, err := parseBatchRead(v)
+	req, err := parseBatchRead(body)
 	if err != nil {
 		s.validationError(w, err.Error())
 		return
 	}
 
 	s.mu.Lock()
+	var resp batchReadResponse
+	var msg string
+	var missing map[string]bool
+	if target == "" {
+		resp, missing, msg = s.readLineItems(req, archived == "true", v, started)
+	} else {
+		resp, missing, msg = s.readTargets(req, target, archived == "true", v, started)
+	}
+	if msg != "" {
+		s.mu.Unlock()
+		s.validationError(w, msg)
+		return
+	}
+	s.rng.Shuffle(len(resp.Results), func(a, b int) { resp.Results[a], resp.Results[b] = resp.Results[b], resp.Results[a] })
+	s.rng.Shuffle(len(resp.Errors), func(a, b int) { resp.Errors[a], resp.Errors[b] = resp.Errors[b], resp.Errors[a] })
+	resp.CompletedAt = formatInstant(s.now())
+	s.mu.Unlock()
+
+	status := http.StatusOK
+	if resp.NumErrors = len(resp.Errors); resp.NumErrors > 0 {
+		status = s.multiStatus(http.StatusMultiStatus, http.StatusOK, v)
+	}
+	if len(resp.Results) == 0 && s.cfg.BatchReadNoneFound404 {
+		ids := make([]string, 0, len(missing))
+		for _, id := range req.ids {
+			if missing[id] {
+				ids = append(ids, id)
+				delete(missing, id)
+			}
+		}
+		s.writeError(w, http.StatusNotFound, apiError{Category: "OBJECT_NOT_FOUND", Message: notFoundMessageFor(target),
+			Context: map[string][]string{"ids": ids}})
+		return
+	}
+	writeJSON(w, status, resp)
+}
+
+// readLineItems looks up the line items a batch read names. It returns
+// the answer (without completedAt, unshuffled) and the ids not found, or
+// the message of a 400. Guarded by s.mu.
+func (s *Server) readLineItems(req *batchReadRequest, archived bool, v apiVersion, started time.Time) (batchReadResponse, map[string]bool, string) {
 	if req.byProperty {
 		p := s.props[req.idProperty]
 		if p == nil {
-			s.mu.Unlock()
-			s.validationError(w, fmt.Sprintf("Invalid idProperty %q: line items have no such property", req.idProperty))
-			return
+			return batchReadResponse{}, nil, fmt.Sprintf("Invalid idProperty %q: line items have no such property", req.idProperty)
 		}
 		if !p.HasUniqueValue {
-			s.mu.Unlock()
-			s.validationError(w, fmt.Sprintf("Invalid idProperty %q: it is not a unique value property (hasUniqueValue is false); only a property with unique values can identify line items, and record ids are read without idProperty", req.idProperty))
-			return
+			return batchReadResponse{}, nil, fmt.Sprintf("Invalid idProperty %q: it is not a unique value property (hasUniqueValue is false); only a property with unique values can identify line items, and record ids are read without idProperty", req.idProperty)
 		}
 	}
 	// Unknown property names are ignored, as search ignores them.
@@ -151,7 +210,7 @@ func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, _ []str
 	missing := make(map[string]bool)
 	for _, id := range req.ids {
 		var it *storedItem
-		if archived != "true" {
+		if !archived {
 			it = s.readLookup(req, id)
 		}
 		if it == nil {
@@ -163,31 +222,19 @@ func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, _ []str
 		}
 		if !found[it.idNum] {
 			found[it.idNum] = true
-			resp.Results = append(resp.Results, s.publicObject(it, only, false))
+			resp.Results = append(resp.Results, s.publicObject(it, only, v == api2026))
 		}
 	}
-	s.rng.Shuffle(len(resp.Results), func(a, b int) { resp.Results[a], resp.Results[b] = resp.Results[b], resp.Results[a] })
-	s.rng.Shuffle(len(resp.Errors), func(a, b int) { resp.Errors[a], resp.Errors[b] = resp.Errors[b], resp.Errors[a] })
-	resp.CompletedAt = formatInstant(s.now())
-	s.mu.Unlock()
+	return resp, missing, ""
+}
 
-	status := http.StatusOK
-	if resp.NumErrors = len(resp.Errors); resp.NumErrors > 0 {
-		status = http.StatusMultiStatus
+// notFoundMessageFor is notFoundMessage for the objects of target ("":
+// line items).
+func notFoundMessageFor(target string) string {
+	if target == "" {
+		return notFoundMessage
 	}
-	if len(resp.Results) == 0 && s.cfg.BatchReadNoneFound404 {
-		ids := make([]string, 0, len(missing))
-		for _, id := range req.ids {
-			if missing[id] {
-				ids = append(ids, id)
-				delete(missing, id)
-			}
-		}
-		s.writeError(w, http.StatusNotFound, apiError{Category: "OBJECT_NOT_FOUND", Message: notFoundMessage,
-			Context: map[string][]string{"ids": ids}})
-		return
-	}
-	writeJSON(w, status, resp)
+	return "Could not get some " + objectTypeInfos[target].upper + " objects, they may be deleted or not exist. Check that ids are valid."
 }
 
 // readLookup finds the line item a batch read input names, or returns nil.

@@ -1,7 +1,8 @@
 // Package emulator is an in-process emulation of one HubSpot portal, strict
 // enough to test the importer against: the line item batch create, batch
-// read, search, properties and association label endpoints, HubSpot's rate
-// limits, and injected failures.
+// upsert, batch read, search, properties, association label and
+// association batch create endpoints (v3/v4 and 2026-09), batch read of
+// association targets, HubSpot's rate limits, and injected failures.
 //
 // It is as strict as real HubSpot and, where HubSpot's behaviour could not
 // be established, stricter: a client that works against the emulator should
@@ -17,6 +18,41 @@
 //   - GET /crm/associations/v4/line_items/{toObjectType}/labels, also served as
 //     /crm/v4/associations/line_items/{toObjectType}/labels (scope
 //     crm.objects.line_items.read or .write, or the target's read scope)
+//   - POST /crm/v3/objects/line_items/batch/upsert (scope crm.objects.line_items.write)
+//   - POST /crm/v4/associations/line_items/{toObjectType}/batch/create
+//     (scope crm.objects.line_items.write)
+//   - POST /crm/v3/objects/{objectType}/batch/read for the association
+//     targets deals (0-3), quotes (0-14), invoices (0-53), orders (0-123),
+//     carts (0-142) and subscriptions (0-69), by name, singular or type id
+//     (scope: the type's read scope, e.g. crm.objects.deals.read). Payments
+//     and discounts are association targets only.
+//   - The 2026-09 twins, on the same store and with the same behaviour
+//     except for the differences listed below:
+//     POST /crm/objects/2026-09/line_items/batch/create, /batch/upsert,
+//     /batch/read and /search ({objectType} line_items, line_item or 0-8;
+//     scopes as v3 plus e-commerce, see Config.GranularScopeSuffices2026),
+//     POST /crm/objects/2026-09/{objectType}/batch/read for the six targets
+//     above, GET /crm/properties/2026-09/line_items (scope
+//     crm.schemas.line_items.read) and POST
+//     /crm/associations/2026-09/line_items/{toObjectType}/batch/create
+//     (scope crm.objects.line_items.write). There is no 2026-09 labels
+//     endpoint.
+//
+// Rate classes: upserts, target batch reads, the 2026-09 batch endpoints
+// and the 2026-09 properties list are counted like batch create (burst
+// window and day); the 2026-09 search like v3 search. Association batch
+// creates are counted like batch create too, although associations.json
+// exempts them from the ten-secondly window (see
+// Config.AssociationsBurstExempt).
+//
+// Association targets exist once seeded (Server.SeedObjects; the command's
+// --seed-deals and --seed-objects TYPE=IDS). A readable target type can
+// also be given unique properties: Config.SeedUnique {ObjectType,
+// Property, Pattern} (the command's repeatable --seed-unique
+// TYPE.PROPERTY=PATTERN, e.g. deals.legacy_deal_id=LD-{id}) makes every
+// seeded record of the type hold Property = Pattern with "{id}" replaced by
+// its id, and Server.SeedUnique(type, property, func(id) string) does the
+// same with any function. Both apply to records seeded before and after.
 //
 // Any other path is a 404 {"status":"error","message":"resource not found"};
 // a known path with another method is a 405 with an Allow header.
@@ -37,7 +73,10 @@
 // off by Faults.LateCommit, and goes on even if the client has gone, as
 // HubSpot's does: a client that timed out can find its rows created later)
 // and, once it has committed line items, the commit faults
-// (Faults.CommitThenDrop, Faults.CommitThenErrorRate).
+// (Faults.CommitThenDrop, Faults.CommitThenErrorRate). Batch upserts and
+// association batch creates (v3/v4 and 2026-09) draw the same faults, the
+// commit faults once they have written something (an upsert: any line
+// item created or updated; an association create: any result).
 //
 // # What was looked up, and where
 //
@@ -104,6 +143,68 @@
 //     discount 368): the associations guide's "Line item to object" table.
 //   - 415 "Cannot parse content. No Content-Type defined." and "Invalid JSON
 //     input: a request body was expected, but none found": quoted responses.
+//   - Batch upsert, from lineItems.json: the body is
+//     BatchInputSimplePublicObjectBatchInputUpsert, whose inputs
+//     (SimplePublicObjectBatchInputUpsert) require id and properties and
+//     take idProperty and objectWriteTraceId; there is no associations
+//     member. The answer is 200 BatchResponseSimplePublicUpsertObject or 207
+//     ...WithErrors; SimplePublicUpsertObject requires id, properties, new,
+//     createdAt, updatedAt and archived, objectWriteTraceId is optional.
+//     "Unable to perform update/upsert by non-unique 0-1 property
+//     hs_object_id in portal ID N" (with 0-2 for companies): quoted
+//     responses in public issues (HubSpot's Node client #548, Segment's
+//     action-destinations #3957); a batch upsert naming one record twice is
+//     rejected (action-destinations #3969); HubSpot's docs: an empty string
+//     clears a property on update.
+//   - Association batch create, from associations.json:
+//     BatchInputPublicAssociationMultiPost, inputs {from:{id}, to:{id},
+//     types:[AssociationSpec]} all required; 201
+//     BatchResponseLabelsBetweenObjectPair or 207 ...WithErrors, results
+//     LabelsBetweenObjectPair {fromObjectTypeId, fromObjectId,
+//     toObjectTypeId, toObjectId, labels} (all required). The operation
+//     carries x-hubspot-rate-limit-exemptions ["ten-secondly"].
+//   - deals.json: POST /crm/v3/objects/0-3/batch/read takes the same
+//     BatchReadInputSimplePublicObjectId as line items ("include the
+//     idProperty parameter to retrieve records by a custom unique value
+//     property") and answers BatchResponseSimplePublicObject (200) or
+//     ...WithErrors (207); scope crm.objects.deals.read.
+//
+// # 2026-09 compared with v3/v4
+//
+// Request schemas of the operations served are the same in
+// 2026-09/lineItems.json and lineItems.json (batch create, upsert and read
+// inputs, PublicObjectSearchRequest, StandardError, ErrorDetail, Error),
+// and in 2026-09/associations.json and associations.json
+// (BatchInputPublicAssociationMultiPost, LabelsBetweenObjectPair). The
+// differences, and what the emulator does with them:
+//
+//   - Status codes: the 2026-09 batch create documents only 201, batch
+//     upsert and batch read only 200, association batch create only 200
+//     (v4: 201) and none documents a 207; instead BatchResponseSimplePublicObject,
+//     BatchResponseSimplePublicUpsertObject and
+//     BatchResponseLabelsBetweenObjectPair gained optional numErrors and
+//     errors, and the ...WithErrors schemas are gone. So a 2026-09 batch
+//     with failed inputs answers 201/200 with the same body a v3/v4 207
+//     would carry (see Config.MultiStatus2026); an all-good association
+//     create answers 200.
+//   - SimplePublicObject.properties values are nullable in 2026-09 (not in
+//     v3). A 2026-09 batch read answers requested properties without a
+//     value as null (v3 leaves them out), as search does in both.
+//   - SimplePublicObject and SimplePublicUpsertObject lost warnings
+//     (PublicObjectWarning); the emulator never sends it.
+//   - Security: the 2026-09 line item operations list
+//     crm.objects.line_items.{read,write} and e-commerce in one requirement
+//     (v3: either one), while the generic 2026-09 objects.json accepts any
+//     one of its scopes for the same paths (see
+//     Config.GranularScopeSuffices2026). The 2026-09 properties and
+//     association specs list alternatives, as v3/v4 do.
+//   - Property (2026-09/properties.json) has no numberDisplayHint,
+//     textDisplayHint or currencyPropertyName; the 2026-09 properties list
+//     leaves numberDisplayHint out. Everything else (query parameters,
+//     required fields, Option, PropertyModificationMetadata) is the same.
+//   - The 2026-09 search keeps the ten-secondly exemption;
+//     CollectionResponseWithTotalSimplePublicObject changed a description
+//     only.
 //
 // # Choices
 //
@@ -149,8 +250,9 @@
 //     letter case collide. By default they do not: values compare byte for
 //     byte. With Config.UniqueCaseInsensitive they compare as
 //     strings.EqualFold does (so "ı" and "i" still differ), for creates,
-//     duplicates within a batch and batch read by idProperty; search is
-//     unaffected.
+//     upserts (matching the id, duplicate ids, conflicts), duplicates within
+//     a batch and batch read by idProperty (of line items and of
+//     association targets); search is unaffected.
 //   - Number values must be plain decimals: optional "-", digits, optionally
 //     "." and digits ("1,234.50", "12e3", ".5", "+1" and "abc" fail with code
 //     INVALID_DOUBLE). quantity accepts decimals like any number property.
@@ -165,7 +267,8 @@
 //     parts. Hidden options are accepted. Bool values are "true" or "false".
 //   - Strings longer than 65,536 characters fail with VALUE_TOO_LONG.
 //   - An empty value passes validation (except for unknown or read-only
-//     properties) and leaves the property unset; it is not stored.
+//     properties) and leaves the property unset; it is not stored. In an
+//     upsert that updates a line item it clears the property.
 //   - The unverified codes are INVALID_DOUBLE, VALUE_TOO_LONG and
 //     INVALID_VALUE.
 //   - 401s are not counted against any rate limit and carry no rate-limit
@@ -176,7 +279,13 @@
 //     zone) or on ResetDaily. Search, batch read and label requests count
 //     towards it.
 //   - Only granular scopes are accepted; the legacy "e-commerce" scope the
-//     spec also lists is not.
+//     spec also lists never suffices on its own. By default the 2026-09
+//     line item endpoints require it next to the granular scope (their
+//     spec lists both in one requirement); Config.GranularScopeSuffices2026
+//     drops that. Such a 403 lists both scopes in requiredGranularScopes,
+//     its detail message being "All of the following scopes are required."
+//     DefaultScopes grants e-commerce, and the read scopes of the six
+//     readable association targets.
 //   - Search: a body without after (or with after null) is a 400
 //     VALIDATION_ERROR, as the spec requires it; whether HubSpot itself
 //     rejects it is not verified. The other fields the spec requires
@@ -210,8 +319,71 @@
 //     delay it, and it writes nothing, so commit faults do not apply.
 //   - Injected gateway errors (Faults.ErrorRate) answer 500 with HubSpot's
 //     JSON "internal error" and other statuses with an HTML page; commit-then
-//     errors (batch creates that committed line items only) use the same
-//     pages.
+//     errors (batch creates and upserts that wrote line items, association
+//     creates that answered a result) use the same pages.
 //   - Line item ids start near 37,400,000,000 and increase with small random
 //     gaps; results and errors of a batch come back in a seeded random order.
+//   - Batch upsert: idProperty is required on every input (the spec marks
+//     it optional; without it HubSpot's upsert has nothing to match by) and
+//     must be the same on all inputs of a batch; it must name a property
+//     with hasUniqueValue, else the whole batch is a 400 VALIDATION_ERROR
+//     "Unable to perform update/upsert by non-unique 0-8 property NAME in
+//     portal ID N" (also for a property that does not exist). An empty id
+//     is a 400. Two inputs whose ids are equal (as unique values compare,
+//     so also ignoring case with UniqueCaseInsensitive) fail the whole batch
+//     with a 400 "Duplicate IDs found in batch input: [K1, K2]" (each id
+//     once, as first sent); unlike batch create, nothing is merged. Trace
+//     ids must be distinct as for creates.
+//   - Batch upsert values are validated as batch create's, the id too (as
+//     a value of idProperty); invalid inputs follow create's rules (207 per
+//     input when every invalid input has a trace id, else a 400 listing all
+//     errors, nothing written). An input whose id a line item holds (found
+//     as batch read by idProperty finds it) updates that line item: the
+//     given properties replace the stored ones, an empty value clears one,
+//     the others stay; idProperty keeps its stored value whatever
+//     properties says (so its case too); the id, createdate, createdAt and
+//     trace id of creation stay; hs_lastmodifieddate and updatedAt become
+//     the commit time; associations stay. Any other input creates a line
+//     item with its non-empty properties and idProperty = id (id wins over
+//     a properties[idProperty]). A value of another unique property that a
+//     different line item holds (as the store stood before the batch, so a
+//     value given up by another input of the same batch still collides) is
+//     a conflict answered as batch create's (409 naming the first
+//     collision, or with ConflictPerRow a 207 CONFLICT per traced input);
+//     two inputs giving the same value of such a property are a 400.
+//     Results are SimplePublicUpsertObject with every stored property of
+//     the line item (as batch create's results), "new", and the input's
+//     objectWriteTraceId unless Config.UpsertOmitsTraceID (the spec makes
+//     it optional; the docs do not say upserts echo it). Errors carry
+//     context.objectWriteTraceId either way. Changed values are searchable
+//     at once; Config.SearchLag delays only the first indexing of a line
+//     item.
+//   - Association batch create: types are checked for the whole batch as
+//     batch create's inline associations are: an unknown (category,
+//     typeId) from line items, or one leading to another object type than
+//     the path's toObjectType, is a 400 and nothing is stored. Then each
+//     input is on its own: a from id that is no line item (record ids as
+//     batch read reads them) or a to id that was not seeded gives the error
+//     {"status":"error","category":"OBJECT_NOT_FOUND","message":"Could not
+//     create association: LINE_ITEM=1 is not valid; DEAL=2 is not
+//     valid","context":{"INVALID_OBJECT_IDS":[...],"fromObjectId":[from],
+//     "toObjectId":[to]},"errors":[],"links":{}} (modelled on batch
+//     create's, not verified), one per distinct (from, to); the others are
+//     stored on the line item as inline associations are (one per type and
+//     target, an existing one kept once, and not an error) and answered
+//     once per distinct pair, labels being the labels of the pair's stored
+//     types ([] for unlabelled types). Some failed: 207 (v4), even if all
+//     failed. Associating changes neither hs_lastmodifieddate nor
+//     updatedAt. At most 100 inputs (HubSpot reportedly accepts 2,000).
+//     The scope is crm.objects.line_items.write only (the spec accepts any
+//     of 80 scopes).
+//   - Batch read of association targets reads the seeded records (see
+//     Config.SeedUnique): by record id exactly as seeded, or by idProperty,
+//     which must be one of the type's seeded unique properties (else a
+//     400). Results hold hs_object_id, createdate and hs_lastmodifieddate
+//     (one day before the emulator started) and the requested unique
+//     properties; other names are ignored. Errors, 207/200 and
+//     BatchReadNoneFound404 work as for line items, with the message
+//     "Could not get some DEAL objects, ..." (QUOTE, INVOICE, ORDER, CART,
+//     SUBSCRIPTION).
 package emulator

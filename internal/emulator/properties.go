@@ -257,6 +257,14 @@ func (s *Server) wireProperty(p *Property) wireProperty {
 // handleProperties serves GET /crm/v3/properties/{objectType}
 // (CollectionResponsePropertyNoPaging). Only line items are modelled.
 func (s *Server) handleProperties(w http.ResponseWriter, r *http.Request, params []string) {
+	s.handlePropertiesVersion(w, r, params, apiV3)
+}
+
+// handlePropertiesVersion serves the properties list in both API
+// generations. The 2026-09 Property schema has no numberDisplayHint (nor
+// textDisplayHint or currencyPropertyName, which the emulator never
+// sends), so GET /crm/properties/2026-09/{objectType} leaves it out.
+func (s *Server) handlePropertiesVersion(w http.ResponseWriter, r *http.Request, params []string, v apiVersion) {
 	if !isLineItemType(params[0]) {
 		s.writeError(w, http.StatusNotFound, apiError{Message: "resource not found"})
 		return
@@ -270,7 +278,11 @@ func (s *Server) handleProperties(w http.ResponseWriter, r *http.Request, params
 	if archived != "true" {
 		s.mu.Lock()
 		for _, name := range s.order {
-			results = append(results, s.wireProperty(s.props[name]))
+			p := s.wireProperty(s.props[name])
+			if v == api2026 {
+				p.NumberDisplayHint = ""
+			}
+			results = append(results, p)
 		}
 		s.mu.Unlock()
 	}

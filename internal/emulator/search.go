@@ -281,7 +281,14 @@ type nextPage struct {
 }
 
 // handleSearch serves POST /crm/v3/objects/line_items/search.
-func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, _ []string) {
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, params []string) {
+	s.handleSearchVersion(w, r, params, apiV3)
+}
+
+// handleSearchVersion serves search in both API generations; the 2026-09
+// search (POST /crm/objects/2026-09/line_items/search) answers exactly as
+// v3 does, the two specs' schemas being the same.
+func (s *Server) handleSearchVersion(w http.ResponseWriter, r *http.Request, _ []string, _ apiVersion) {
 	s.mu.Lock()
 	s.stats.Searches++
 	s.mu.Unlock()
@@ -315,7 +322,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, _ []string
 	var hits []*storedItem
 	for i := range s.items.len() {
 		it := s.items.at(i)
-		if s.batches[it.batch].created.Add(s.cfg.SearchLag).After(now) {
+		if s.createdAt(it).Add(s.cfg.SearchLag).After(now) {
 			continue // not indexed yet
 		}
 		if req.matches(s, s.view(it)) {
@@ -424,7 +431,7 @@ func (s *Server) publicObject(it *storedItem, only []string, nulls bool) wireObj
 			props[k] = nil
 		}
 	}
-	return wireObject{ID: v.id(), Properties: props, CreatedAt: v.batch.ts, UpdatedAt: v.batch.ts}
+	return wireObject{ID: v.id(), Properties: props, CreatedAt: v.created.ts, UpdatedAt: v.modified.ts}
 }
 
 // matches reports whether a value (has false: the property is unset)

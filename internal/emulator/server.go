@@ -27,9 +27,11 @@ type Server struct {
 	props   map[string]*Property
 	order   []string                   // property names in insertion order
 	objects map[string]map[string]bool // seeded association targets: type -> id set
+	targets map[string]*targetType     // unique properties of readable targets, by type
 	assoc   map[assocKey]assocDef      // association types from line_items
 	items   itemList                   // sorted by id (ids only grow)
 	batches []batchRecord              // what the items of each committing batch share
+	meta    map[int64]itemMeta         // items rewritten since their creation
 	nextID  int64
 	unique  map[string]map[string]int64 // property -> value -> owning line item id
 	limits  limiter
@@ -83,6 +85,7 @@ func New(cfg Config) *Server {
 		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Seed)^0x9e3779b97f4a7c15)),
 		props:   make(map[string]*Property),
 		objects: make(map[string]map[string]bool),
+		targets: make(map[string]*targetType),
 		assoc:   make(map[assocKey]assocDef),
 		nextID:  37_400_000_000 + int64(cfg.Seed%1000)*1000,
 		unique:  make(map[string]map[string]int64),
@@ -99,6 +102,10 @@ func New(cfg Config) *Server {
 	}
 	for _, a := range defaultAssociationTypes() {
 		s.assoc[assocKey{a.category, a.typeID}] = a
+	}
+	s.cfg.SeedUnique = slices.Clone(cfg.SeedUnique)
+	for _, u := range s.cfg.SeedUnique {
+		s.addTargetUnique(u)
 	}
 	s.limits.reset(s.cfg.Now())
 	return s
@@ -145,6 +152,7 @@ func (s *Server) SeedObjects(objectType string, ids ...string) {
 	}
 	for _, id := range ids {
 		set[id] = true
+		s.seedTargetValues(objectType, id)
 	}
 }
 
@@ -240,12 +248,31 @@ const (
 	classExempt                  // exempt from the burst window ("ten-secondly" exemption in the spec) + daily
 )
 
+// apiVersion tells which generation of HubSpot's API a path belongs to.
+type apiVersion int
+
+const (
+	apiV3   apiVersion = iota // /crm/v3/objects, /crm/v3/properties, /crm/v4/associations
+	api2026                   // the date-versioned 2026-09 APIs
+)
+
 // route is one emulated endpoint.
 type route struct {
-	method  string
-	class   rateClass
-	scopes  func(params []string) []string // any one of them suffices
+	method string
+	class  rateClass
+	scopes func(params []string) []string // any one of them suffices
+	// with2026 marks the 2026-09 line item endpoints, which also need
+	// e-commerce (all of the scopes) unless Config.GranularScopeSuffices2026.
+	with2026 bool
+	// assoc marks association batch creates, whose class
+	// Config.AssociationsBurstExempt may turn into classExempt.
+	assoc   bool
 	handler func(s *Server, w http.ResponseWriter, r *http.Request, params []string)
+}
+
+// versioned adapts a handler that serves both API generations.
+func versioned(v apiVersion, h func(s *Server, w http.ResponseWriter, r *http.Request, params []string, v apiVersion)) func(*Server, http.ResponseWriter, *http.Request, []string) {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, params []string) { h(s, w, r, params, v) }
 }
 
 // match finds the route for path, the methods allowed on it, and the path parameters.
@@ -256,6 +283,23 @@ func match(path string) (routes []route, params []string) {
 		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsWrite), handler: (*Server).handleBatchCreate}}, nil
 	case path == "/crm/v3/objects/line_items/batch/read":
 		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsRead), handler: (*Server).handleBatchRead}}, nil
+	case path == "/crm/v3/objects/line_items/batch/upsert":
+		return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(ScopeLineItemsWrite), handler: versioned(apiV3, (*Server).handleUpsert)}}, nil
+	case len(seg) == 6 && seg[0] == "crm" && seg[1] == "v3" && seg[2] == "objects" && seg[4] == "batch" && seg[5] == "read":
+		if t, ok := readableTarget(seg[3]); ok {
+			return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(objectTypeInfos[t].scope), handler: versioned(apiV3, (*Server).handleTargetRead)}}, []string{t}
+		}
+	case len(seg) >= 5 && seg[0] == "crm" && seg[1] == "objects" && seg[2] == "2026-09":
+		return match2026Objects(seg)
+	case len(seg) == 4 && seg[0] == "crm" && seg[1] == "properties" && seg[2] == "2026-09" && seg[3] != "":
+		return []route{{method: http.MethodGet, class: classBurst, scopes: fixed(ScopeLineItemSchemasRead), handler: versioned(api2026, (*Server).handlePropertiesVersion)}}, seg[3:]
+	case len(seg) == 7 && seg[0] == "crm" && seg[5] == "batch" && seg[6] == "create" && seg[3] != "" && seg[4] != "" &&
+		((seg[1] == "v4" && seg[2] == "associations") || (seg[1] == "associations" && seg[2] == "2026-09")):
+		v := apiV3
+		if seg[2] == "2026-09" {
+			v = api2026
+		}
+		return []route{{method: http.MethodPost, class: classBurst, assoc: true, scopes: fixed(ScopeLineItemsWrite), handler: versioned(v, (*Server).handleAssocCreate)}}, seg[3:5]
 	case path == "/account-info/v3/details":
 		// The spec asks only for the basic oauth scope, which every token has.
 		return []route{{method: http.MethodGet, class: classBurst, scopes: nil, handler: (*Server).handleAccount}}, nil
@@ -266,6 +310,31 @@ func match(path string) (routes []route, params []string) {
 	case len(seg) == 6 && seg[0] == "crm" && seg[5] == "labels" && seg[3] != "" && seg[4] != "" &&
 		((seg[1] == "associations" && seg[2] == "v4") || (seg[1] == "v4" && seg[2] == "associations")):
 		return []route{{method: http.MethodGet, class: classExempt, scopes: labelScopes, handler: (*Server).handleLabels}}, seg[3:5]
+	}
+	return nil, nil
+}
+
+// match2026Objects matches /crm/objects/2026-09/{objectType}/...: line
+// item batch create, upsert, read and search, and batch read of the
+// readable association targets.
+func match2026Objects(seg []string) (routes []route, params []string) {
+	typ := seg[3]
+	switch {
+	case len(seg) == 5 && seg[4] == "search" && isLineItemType(typ):
+		return []route{{method: http.MethodPost, class: classSearch, with2026: true, scopes: fixed(ScopeLineItemsRead), handler: versioned(api2026, (*Server).handleSearchVersion)}}, nil
+	case len(seg) == 6 && seg[4] == "batch" && isLineItemType(typ):
+		switch seg[5] {
+		case "create":
+			return []route{{method: http.MethodPost, class: classBurst, with2026: true, scopes: fixed(ScopeLineItemsWrite), handler: versioned(api2026, (*Server).handleBatchCreateVersion)}}, nil
+		case "upsert":
+			return []route{{method: http.MethodPost, class: classBurst, with2026: true, scopes: fixed(ScopeLineItemsWrite), handler: versioned(api2026, (*Server).handleUpsert)}}, nil
+		case "read":
+			return []route{{method: http.MethodPost, class: classBurst, with2026: true, scopes: fixed(ScopeLineItemsRead), handler: versioned(api2026, (*Server).handleBatchReadVersion)}}, nil
+		}
+	case len(seg) == 6 && seg[4] == "batch" && seg[5] == "read":
+		if t, ok := readableTarget(typ); ok {
+			return []route{{method: http.MethodPost, class: classBurst, scopes: fixed(objectTypeInfos[t].scope), handler: versioned(api2026, (*Server).handleTargetRead)}}, []string{t}
+		}
 	}
 	return nil, nil
 }
@@ -339,7 +408,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.admit(w, rt.class) {
+	class := rt.class
+	if rt.assoc && s.cfg.AssociationsBurstExempt {
+		class = classExempt
+	}
+	if !s.admit(w, class) {
 		return
 	}
 	if !wait() { // counted on arrival; the work and the answer come later
@@ -350,11 +423,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.handler(s, w, r, params)
 		return
 	}
-	if req := rt.scopes(params); !s.hasAnyScope(req) {
+	req := rt.scopes(params)
+	granted, detail := s.hasAnyScope(req), "One or more of the following scopes are required."
+	if rt.with2026 && !s.cfg.GranularScopeSuffices2026 {
+		req = append(slices.Clip(req), ScopeECommerce)
+		granted, detail = s.hasAllScopes(req), "All of the following scopes are required."
+	}
+	if !granted {
 		s.writeError(w, http.StatusForbidden, apiError{
 			Message: "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
 			Errors: []errorDetail{{
-				Message: "One or more of the following scopes are required.",
+				Message: detail,
 				Context: map[string][]string{"requiredGranularScopes": req},
 			}},
 			Links:    map[string]string{"scopes": "https://developers.hubspot.com/scopes"},
@@ -381,6 +460,15 @@ func (s *Server) hasAnyScope(req []string) bool {
 		}
 	}
 	return false
+}
+
+func (s *Server) hasAllScopes(req []string) bool {
+	for _, sc := range req {
+		if !s.scopes[sc] {
+			return false
+		}
+	}
+	return true
 }
 
 // apiError is HubSpot's Error body. Field order follows HubSpot's.

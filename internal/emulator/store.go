@@ -24,6 +24,11 @@ import (
 // hs_object_id, createdate and hs_lastmodifieddate, which are derived from
 // the id and the batch. Property names and association types are interned
 // in Server.names and Server.assocTypes.
+//
+// A write to a stored item (an upsert that updates it, an association
+// create that adds to it) encodes its whole new data into the batch record
+// of that write and points the item there; Server.meta then remembers the
+// records whose times are its createdate and hs_lastmodifieddate.
 
 // storedItem is a committed line item. It is guarded by Server.mu.
 type storedItem struct {
@@ -32,7 +37,13 @@ type storedItem struct {
 	off   uint32 // start of the item's data in the batch's data
 }
 
-// batchRecord is what the line items of one batch create share.
+// itemMeta locates the times of a line item whose data was rewritten after
+// its creation: the indexes in Server.batches of the records whose times
+// are its createdate (the batch that created it) and its
+// hs_lastmodifieddate (the last write to its properties).
+type itemMeta struct{ created, modified uint32 }
+
+// batchRecord is what the line items of one batch write share.
 type batchRecord struct {
 	data    string
 	created time.Time // commit time, UTC, whole milliseconds
@@ -207,17 +218,35 @@ func (r *itemReader) str() string {
 
 // view is a decoded handle on a stored item. Guarded by Server.mu.
 type view struct {
-	it    *storedItem
-	batch *batchRecord
-	trace string
-	props string // the encoded properties, starting with their count
+	it       *storedItem
+	batch    *batchRecord // holds the item's data
+	created  *batchRecord // its time is the item's createdate
+	modified *batchRecord // its time is the item's hs_lastmodifieddate
+	trace    string
+	props    string // the encoded properties, starting with their count
 }
 
 func (s *Server) view(it *storedItem) view {
 	b := &s.batches[it.batch]
 	r := itemReader{s: b.data, i: int(it.off)}
 	trace := r.str()
-	return view{it: it, batch: b, trace: trace, props: b.data[r.i:]}
+	v := view{it: it, batch: b, created: b, modified: b, trace: trace, props: b.data[r.i:]}
+	if len(s.meta) > 0 {
+		if m, ok := s.meta[it.idNum]; ok {
+			v.created, v.modified = &s.batches[m.created], &s.batches[m.modified]
+		}
+	}
+	return v
+}
+
+// createdAt is the commit time of the batch that created it. Guarded by Server.mu.
+func (s *Server) createdAt(it *storedItem) time.Time {
+	if len(s.meta) > 0 {
+		if m, ok := s.meta[it.idNum]; ok {
+			return s.batches[m.created].created
+		}
+	}
+	return s.batches[it.batch].created
 }
 
 // id is the item's id as a string.
@@ -225,14 +254,15 @@ func (v view) id() string { return strconv.FormatInt(v.it.idNum, 10) }
 
 // propRef is a property name resolved for reading stored items.
 type propRef struct {
-	kind int // refStored, refID or refTimestamp
+	kind int // refStored, refID, refCreated or refModified
 	idx  int // the interned name; -1 if no item holds the property
 }
 
 const (
-	refStored    = iota // a property the client set
-	refID               // hs_object_id
-	refTimestamp        // createdate, hs_lastmodifieddate
+	refStored   = iota // a property the client set
+	refID              // hs_object_id
+	refCreated         // createdate
+	refModified        // hs_lastmodifieddate
 )
 
 // ref resolves name. Guarded by Server.mu; the result is valid until the
@@ -241,8 +271,10 @@ func (s *Server) ref(name string) propRef {
 	switch name {
 	case "hs_object_id":
 		return propRef{kind: refID}
-	case "createdate", "hs_lastmodifieddate":
-		return propRef{kind: refTimestamp}
+	case "createdate":
+		return propRef{kind: refCreated}
+	case "hs_lastmodifieddate":
+		return propRef{kind: refModified}
 	}
 	idx, ok := s.nameIdx[name]
 	if !ok {
@@ -258,8 +290,10 @@ func (s *Server) value(v view, r propRef) (string, bool) {
 	switch r.kind {
 	case refID:
 		return v.id(), true
-	case refTimestamp:
-		return v.batch.ts, true
+	case refCreated:
+		return v.created.ts, true
+	case refModified:
+		return v.modified.ts, true
 	}
 	if r.idx < 0 {
 		return "", false
@@ -291,8 +325,8 @@ func (s *Server) lineItem(it *storedItem) LineItem {
 	}
 	id := v.id()
 	props["hs_object_id"] = id
-	props["createdate"] = v.batch.ts
-	props["hs_lastmodifieddate"] = v.batch.ts
+	props["createdate"] = v.created.ts
+	props["hs_lastmodifieddate"] = v.modified.ts
 	var assocs []Association
 	if m := r.uvarint(); m > 0 {
 		assocs = make([]Association, m)
@@ -301,5 +335,83 @@ func (s *Server) lineItem(it *storedItem) LineItem {
 			assocs[i].ToID = r.str()
 		}
 	}
-	return LineItem{ID: id, Properties: props, Associations: assocs, TraceID: v.trace, CreatedAt: v.batch.created}
+	return LineItem{ID: id, Properties: props, Associations: assocs, TraceID: v.trace,
+		CreatedAt: v.created.created, UpdatedAt: v.modified.created}
+}
+
+// storedAssoc is one stored association: an interned type and a target id.
+type storedAssoc struct {
+	typeIdx int
+	toID    string
+}
+
+// decode returns the properties (sorted by name, without the derived
+// ones) and associations of a stored item, for rewriting it. The strings
+// share the batch record's memory. Guarded by Server.mu.
+func (s *Server) decode(v view) (props []propKV, assocs []storedAssoc) {
+	r := itemReader{s: v.props}
+	n := r.uvarint()
+	props = make([]propKV, 0, n)
+	for ; n > 0; n-- {
+		name := s.names[r.uvarint()]
+		props = append(props, propKV{name: name, value: r.str()})
+	}
+	m := r.uvarint()
+	assocs = make([]storedAssoc, 0, m)
+	for ; m > 0; m-- {
+		idx := r.uvarint()
+		assocs = append(assocs, storedAssoc{typeIdx: idx, toID: r.str()})
+	}
+	return props, assocs
+}
+
+// appendStored appends the stored form of an item with trace id trace,
+// props (sorted by name; empty values and the derived properties are left
+// out) and assocs. Guarded by Server.mu.
+func (s *Server) appendStored(dst []byte, trace string, props []propKV, assocs []storedAssoc) []byte {
+	dst = appendUvarintString(dst, trace)
+	n := 0
+	for _, p := range props {
+		if p.value != "" && !isSystemProp(p.name) {
+			n++
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for _, p := range props {
+		if p.value != "" && !isSystemProp(p.name) {
+			dst = binary.AppendUvarint(dst, uint64(s.nameIndex(p.name)))
+			dst = appendUvarintString(dst, p.value)
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(assocs)))
+	for _, a := range assocs {
+		dst = binary.AppendUvarint(dst, uint64(a.typeIdx))
+		dst = appendUvarintString(dst, a.toID)
+	}
+	return dst
+}
+
+// addBatch appends a batch record holding data, committed at now, and
+// returns its index. Guarded by Server.mu.
+func (s *Server) addBatch(data []byte, now time.Time) uint32 {
+	s.batches = append(s.batches, batchRecord{data: string(data), created: now, ts: formatInstant(now)})
+	return uint32(len(s.batches) - 1)
+}
+
+// moveItem points it at its new data, at off in the batch record b. It
+// keeps the item's createdate; modified tells whether b's time becomes its
+// hs_lastmodifieddate. Guarded by Server.mu.
+func (s *Server) moveItem(it *storedItem, b, off uint32, modified bool) {
+	m, ok := s.meta[it.idNum]
+	if !ok {
+		m = itemMeta{created: it.batch, modified: it.batch}
+	}
+	if modified {
+		m.modified = b
+	}
+	if s.meta == nil {
+		s.meta = make(map[int64]itemMeta)
+	}
+	s.meta[it.idNum] = m
+	it.batch, it.off = b, off
 }

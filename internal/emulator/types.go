@@ -22,6 +22,16 @@ const (
 	ScopeLineItemsWrite      = "crm.objects.line_items.write"
 	ScopeLineItemSchemasRead = "crm.schemas.line_items.read"
 	ScopeDealsRead           = "crm.objects.deals.read"
+	ScopeQuotesRead          = "crm.objects.quotes.read"
+	ScopeInvoicesRead        = "crm.objects.invoices.read"
+	ScopeOrdersRead          = "crm.objects.orders.read"
+	ScopeCartsRead           = "crm.objects.carts.read"
+	ScopeSubscriptionsRead   = "crm.objects.subscriptions.read"
+	// ScopeECommerce is the legacy scope. It never suffices on its own, but
+	// the 2026-09 line item endpoints require it next to the granular scope
+	// unless [Config.GranularScopeSuffices2026] is set (see the package
+	// documentation).
+	ScopeECommerce = "e-commerce"
 )
 
 // Limits of HubSpot's API (see the package documentation for sources).
@@ -38,12 +48,18 @@ const (
 	maxInValues                 = 100
 	maxSearchBodyChars          = 3000
 	maxBatchReadInputs          = 100
+	maxAssocBatchInputs         = 100
 	maxRequestBodyBytes   int64 = 16 << 20
 )
 
-// DefaultScopes are the scopes a portal grants when [Config.Scopes] is nil.
+// DefaultScopes are the scopes a portal grants when [Config.Scopes] is nil:
+// line items read and write, line item schemas read, the read scopes of
+// the six association targets that can be read back (deals, quotes,
+// invoices, orders, carts, subscriptions) and e-commerce (which the
+// 2026-09 line item endpoints ask for, see [Config.GranularScopeSuffices2026]).
 func DefaultScopes() []string {
-	return []string{ScopeLineItemsRead, ScopeLineItemsWrite, ScopeLineItemSchemasRead, ScopeDealsRead}
+	return []string{ScopeLineItemsRead, ScopeLineItemsWrite, ScopeLineItemSchemasRead, ScopeDealsRead,
+		ScopeQuotesRead, ScopeInvoicesRead, ScopeOrdersRead, ScopeCartsRead, ScopeSubscriptionsRead, ScopeECommerce}
 }
 
 // Config describes one emulated HubSpot portal. Zero values get the defaults
@@ -80,15 +96,18 @@ type Config struct {
 	// such a create conflicts with the line item holding the other form, two
 	// inputs of one batch holding both forms are duplicates, and batch read
 	// by idProperty finds the line item whatever the case of the id asked
-	// for. HubSpot does not document which it does; false (the default)
-	// compares unique values byte for byte. Search is unaffected.
+	// for. The same holds for batch upsert ids (matching a stored line item,
+	// duplicates in a batch) and batch read of association targets by
+	// idProperty. HubSpot does not document which it does; false (the
+	// default) compares unique values byte for byte. Search is unaffected.
 	UniqueCaseInsensitive bool
-	// ConflictPerRow changes how a batch create input whose unique value
-	// another line item already holds is answered. false (the default) fails
-	// the whole batch with a 409 CONFLICT and creates nothing. true answers
-	// 207: each such input gets a CONFLICT error of its own and the batch's
-	// other valid inputs are created; a conflicting input without an
-	// objectWriteTraceId still fails the whole batch with a 409.
+	// ConflictPerRow changes how a batch create or upsert input whose
+	// unique value another line item already holds is answered. false (the
+	// default) fails the whole batch with a 409 CONFLICT and writes
+	// nothing. true answers 207: each such input gets a CONFLICT error of
+	// its own and the batch's other valid inputs are written; a conflicting
+	// input without an objectWriteTraceId still fails the whole batch with
+	// a 409.
 	ConflictPerRow bool
 	// CountAtCompletion is when the gateway counts a request in the rate
 	// windows. false (the default): on arrival, before the request's work
@@ -98,11 +117,47 @@ type Config struct {
 	// it modelled the gateway). HubSpot does not document which; clients
 	// must reach the limit under both.
 	CountAtCompletion bool
-	// BatchReadNoneFound404 changes the answer to a batch read that finds
+	// BatchReadNoneFound404 changes the answer to a batch read (of line
+	// items or of association targets, v3 or 2026-09) that finds
 	// none of its inputs: a 404 OBJECT_NOT_FOUND for the whole request
 	// (as public integrations report HubSpot does) instead of a 207 with an
 	// error per input. HubSpot's spec documents neither.
 	BatchReadNoneFound404 bool
+	// UpsertOmitsTraceID leaves objectWriteTraceId out of batch upsert
+	// results. The spec marks it optional and HubSpot's docs do not say an
+	// upsert echoes it; clients must then match each result to its input
+	// by the idProperty value in results[].properties. false (the default)
+	// echoes the input's trace id, as batch create does. The errors of a
+	// 207 carry context.objectWriteTraceId either way.
+	UpsertOmitsTraceID bool
+	// MultiStatus2026 makes the 2026-09 batch endpoints (create, upsert,
+	// read, association create) answer a batch with failed inputs 207, as
+	// their v3/v4 twins do. false (the default) follows the 2026-09 specs,
+	// which document no 207: such a batch is answered with the endpoint's
+	// success status (201 for create, 200 for the others) and a body that
+	// carries numErrors and errors next to results, so a client must
+	// inspect the body of every 2xx answer.
+	MultiStatus2026 bool
+	// GranularScopeSuffices2026 lets the 2026-09 line item endpoints
+	// (batch create, upsert, read, search) accept crm.objects.line_items.read
+	// or .write alone, as the generic 2026-09 objects.json lists them.
+	// false (the default) requires that scope and e-commerce together, as
+	// the security requirement of the 2026-09 lineItems.json lists both in
+	// one requirement (which OpenAPI reads as "all of").
+	GranularScopeSuffices2026 bool
+	// AssociationsBurstExempt exempts association batch creates (v4 and
+	// 2026-09) from the ten-secondly burst window, as the spec extension
+	// x-hubspot-rate-limit-exemptions ["ten-secondly"] of associations.json
+	// says. false (the default) counts them in the burst window like batch
+	// create; both count towards the daily quota.
+	AssociationsBurstExempt bool
+	// SeedUnique gives association targets values of a unique property, so
+	// that they can be read back by that property (batch read with
+	// idProperty). Each entry applies to every id of its ObjectType seeded
+	// with [Server.SeedObjects], before or after New. [New] panics on an
+	// entry of an object type that cannot be read back, or whose Pattern
+	// lacks "{id}".
+	SeedUnique []SeedUnique
 	// Seed seeds all randomness: fault draws, id gaps, result shuffling and
 	// correlation ids. Equal seeds and equal request sequences give equal
 	// answers.
@@ -111,6 +166,19 @@ type Config struct {
 	// time.Sleep-style timers and the request context, never a separate
 	// real-time source, so the emulator runs inside testing/synctest.
 	Now func() time.Time
+}
+
+// SeedUnique is a unique property of seeded association targets: every
+// seeded record of ObjectType holds Property = Pattern with each "{id}"
+// replaced by the record id. E.g. {"deals", "legacy_deal_id", "LD-{id}"}
+// gives deal 1001 legacy_deal_id "LD-1001".
+type SeedUnique struct {
+	// ObjectType is deals, quotes, invoices, orders, carts or subscriptions.
+	ObjectType string
+	// Property is the unique property's internal name.
+	Property string
+	// Pattern is the value; it must contain "{id}".
+	Pattern string
 }
 
 // Account is what GET /account-info/v3/details says of the portal.
@@ -149,17 +217,20 @@ type Faults struct {
 	// LatencyMax, when above Latency, makes the latency of each request
 	// uniformly distributed between Latency and LatencyMax (seeded).
 	LatencyMax time.Duration
-	// CommitThenDrop is the fraction of batch creates whose line items are
-	// committed and whose connection is then dropped without an answer
+	// CommitThenDrop is the fraction of batch writes (creates, upserts and
+	// association creates, v3/v4 and 2026-09) that wrote something and
+	// whose connection is then dropped without an answer
 	// (panic(http.ErrAbortHandler); Transport returns an error).
 	CommitThenDrop float64
-	// CommitThenErrorRate is the fraction of batch creates whose line items
-	// are committed and then answered with a status from CommitThenStatuses.
+	// CommitThenErrorRate is the fraction of batch writes (as for
+	// CommitThenDrop) that wrote something and are then answered with a
+	// status from CommitThenStatuses.
 	CommitThenErrorRate float64
 	// CommitThenStatuses are the statuses used for CommitThenErrorRate; nil
 	// means {502, 504}.
 	CommitThenStatuses []int
-	// LateCommitRate is the fraction of batch creates that HubSpot goes on
+	// LateCommitRate is the fraction of batch writes (creates, upserts and
+	// association creates) that HubSpot goes on
 	// processing after the client stopped waiting: the batch is processed
 	// LateCommit after it arrived, whatever became of the connection (a
 	// client whose timeout is shorter sees no answer, and a lookup made in
@@ -220,12 +291,18 @@ type LineItem struct {
 	// Properties are the values the client sent (empty values dropped) plus
 	// hs_object_id, createdate and hs_lastmodifieddate.
 	Properties map[string]string
-	// Associations are the links created with the line item, one per type.
+	// Associations are the links of the line item, one per type and
+	// target: those created with it, then those added by association
+	// batch creates.
 	Associations []Association
 	// TraceID is the objectWriteTraceId the line item was created with, if any.
 	TraceID string
 	// CreatedAt is the commit time.
 	CreatedAt time.Time
+	// UpdatedAt is the time of the last write to its properties (an upsert
+	// that updated it); CreatedAt if there was none. Associations added
+	// later do not change it.
+	UpdatedAt time.Time
 }
 
 // Association is one association of a created line item.
@@ -254,6 +331,12 @@ type Stats struct {
 	MaxInWindow int
 	// Searches counts search requests that reached processing.
 	Searches int
-	// BatchReads counts batch read requests that reached processing.
+	// BatchReads counts batch read requests that reached processing, of
+	// line items and of association targets.
 	BatchReads int
+	// BatchUpserts counts batch upserts that reached processing.
+	BatchUpserts int
+	// AssociationCreates counts association batch creates that reached
+	// processing.
+	AssociationCreates int
 }

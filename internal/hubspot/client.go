@@ -22,13 +22,63 @@ import (
 // DefaultBaseURL is HubSpot's API root.
 const DefaultBaseURL = "https://api.hubapi.com"
 
+const accountPath = "/account-info/v3/details"
+
+// APIVersion selects the generation of HubSpot's CRM API a Client calls.
+type APIVersion string
+
+// The API versions a Client speaks.
 const (
-	batchCreatePath = "/crm/v3/objects/line_items/batch/create"
-	searchPath      = "/crm/v3/objects/line_items/search"
-	batchReadPath   = "/crm/v3/objects/line_items/batch/read"
-	accountPath     = "/account-info/v3/details"
-	propertiesPath  = "/crm/v3/properties/line_items"
+	// V3 is /crm/v3/objects/..., /crm/v3/properties/... and the v4
+	// associations API; HubSpot has announced their end of support
+	// (objects September 2027, v4 associations 2027-03-30).
+	V3 APIVersion = "v3"
+	// V202609 is the date-versioned API: /crm/objects/2026-09/...,
+	// /crm/properties/2026-09/... and /crm/associations/2026-09/....
+	V202609 APIVersion = "2026-09"
 )
+
+// ParseAPIVersion returns the version named s ("v3" or "2026-09").
+func ParseAPIVersion(s string) (APIVersion, error) {
+	switch v := APIVersion(s); v {
+	case V3, V202609:
+		return v, nil
+	}
+	return "", fmt.Errorf("unknown API version %q: use v3 or 2026-09", s)
+}
+
+// batchOK are the statuses a batch write is answered with when
+// HubSpot read it: 201 or 207 (v3 creates), 200 (upserts, and 2026-09's
+// answers with errors in the body), and any other success,
+// whose body is read for results all the same (an empty or unreadable one
+// is a *TransportError: HubSpot may have acted).
+var batchOK = []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNonAuthoritativeInfo,
+	http.StatusNoContent, http.StatusPartialContent, http.StatusMultiStatus}
+
+// objectsPath is the root of objectType's object endpoints.
+func (v APIVersion) objectsPath(objectType string) string {
+	if v == V202609 {
+		return "/crm/objects/2026-09/" + url.PathEscape(objectType)
+	}
+	return "/crm/v3/objects/" + url.PathEscape(objectType)
+}
+
+// propertiesPath is where line items' property definitions are listed.
+func (v APIVersion) propertiesPath() string {
+	if v == V202609 {
+		return "/crm/properties/2026-09/line_items"
+	}
+	return "/crm/v3/properties/line_items"
+}
+
+// associationsPath is the batch create of associations from line items to
+// toObjectType.
+func (v APIVersion) associationsPath(toObjectType string) string {
+	if v == V202609 {
+		return "/crm/associations/2026-09/line_items/" + url.PathEscape(toObjectType) + "/batch/create"
+	}
+	return "/crm/v4/associations/line_items/" + url.PathEscape(toObjectType) + "/batch/create"
+}
 
 // maxResponseBytes bounds how much of an answer is read; a batch of 100
 // line items is well under it.
@@ -98,11 +148,12 @@ func IsLoopback(host string) bool {
 // Client calls HubSpot's line-item endpoints. It is safe for concurrent use.
 // It does not retry: retry policy belongs to the caller.
 type Client struct {
-	http  *http.Client
-	base  string
-	token Token
-	now   func() time.Time
-	agent string
+	http    *http.Client
+	base    string
+	token   Token
+	now     func() time.Time
+	agent   string
+	version APIVersion
 }
 
 // NewClient returns a client for the API root base. hc is used as is
@@ -115,8 +166,15 @@ func NewClient(hc *http.Client, base string, token Token, userAgent string) (*Cl
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{http: hc, base: u.String(), token: token, now: time.Now, agent: userAgent}, nil
+	return &Client{http: hc, base: u.String(), token: token, now: time.Now, agent: userAgent, version: V3}, nil
 }
+
+// UseAPIVersion makes the client call version v's paths; the default is
+// V3. Call it before the client's first request.
+func (c *Client) UseAPIVersion(v APIVersion) { c.version = v }
+
+// APIVersion returns the version the client calls.
+func (c *Client) APIVersion() APIVersion { return c.version }
 
 // BatchResult is a 201 or 207 answer to a batch create.
 type BatchResult struct {
@@ -128,11 +186,99 @@ type BatchResult struct {
 // BatchCreate posts body, an already encoded BatchCreateRequest, to the
 // batch create endpoint. The same bytes may be passed again to resend.
 //
-// It returns a *BatchResult for 201 and 207, an *APIError for any other
-// status and a *TransportError when no answer was read.
+// It returns a *BatchResult for 201, 207 and any other success, an
+// *APIError for any other status and a *TransportError when no answer was
+// read (or a success could not be read).
 func (c *Client) BatchCreate(ctx context.Context, body []byte) (*BatchResult, error) {
 	res := &BatchResult{}
-	status, rate, err := c.do(ctx, http.MethodPost, batchCreatePath, body, &res.BatchResponse, http.StatusCreated, http.StatusMultiStatus)
+	path := c.version.objectsPath("line_items") + "/batch/create"
+	status, rate, err := c.do(ctx, http.MethodPost, path, body, &res.BatchResponse, batchOK...)
+	res.StatusCode, res.Rate = status, rate
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// BatchUpsert posts body, an already encoded BatchUpsertRequest whose
+// inputs name their records by idProperty, to the batch upsert endpoint
+// (POST .../line_items/batch/upsert). HubSpot updates the line item that
+// holds each input's id in idProperty, or creates one. The same bytes may
+// be passed again to resend: an upsert applied twice leaves what it left
+// once.
+//
+// Each result's Key is its idProperty value and New says whether HubSpot
+// created it, so that results can be matched to inputs whether or not
+// HubSpot echoes their objectWriteTraceIds. It returns a *BatchResult for
+// 200 and 207 (per-input errors may also come with a 200), an *APIError for
+// any other status and a *TransportError when no answer was read.
+func (c *Client) BatchUpsert(ctx context.Context, idProperty string, body []byte) (*BatchResult, error) {
+	var out struct {
+		Status  string `json:"status"`
+		Results []struct {
+			ID                 string            `json:"id"`
+			ObjectWriteTraceID string            `json:"objectWriteTraceId"`
+			New                *bool             `json:"new"`
+			Properties         map[string]string `json:"properties"`
+		} `json:"results"`
+		Errors    []StandardError `json:"errors"`
+		NumErrors int             `json:"numErrors"`
+	}
+	path := c.version.objectsPath("line_items") + "/batch/upsert"
+	status, rate, err := c.do(ctx, http.MethodPost, path, body, &out, batchOK...)
+	if err != nil {
+		return nil, err
+	}
+	res := &BatchResult{StatusCode: status, Rate: rate}
+	res.Status, res.Errors, res.NumErrors = out.Status, out.Errors, out.NumErrors
+	res.Results = make([]Created, len(out.Results))
+	for i, r := range out.Results {
+		res.Results[i] = Created{ID: r.ID, ObjectWriteTraceID: r.ObjectWriteTraceID, Upsert: true, Key: r.Properties[idProperty]}
+		if r.New != nil {
+			res.Results[i].Told, res.Results[i].New = true, *r.New
+		}
+	}
+	return res, nil
+}
+
+// AssociationInput is one association to create (PublicAssociationMultiPost).
+type AssociationInput struct {
+	From  ObjectID          `json:"from"`
+	To    ObjectID          `json:"to"`
+	Types []AssociationType `json:"types"`
+}
+
+// AssociationPair is one association HubSpot made or found (LabelsBetweenObjectPair).
+type AssociationPair struct {
+	FromObjectID string `json:"fromObjectId"`
+	ToObjectID   string `json:"toObjectId"`
+}
+
+// AssociationResult is an answer to a batch association create: the pairs
+// made, and an error for each input that was refused.
+type AssociationResult struct {
+	StatusCode int
+	Results    []AssociationPair `json:"results"`
+	Errors     []StandardError   `json:"errors,omitempty"`
+	Rate       RateLimit         `json:"-"`
+}
+
+// CreateAssociations associates line items with records of toObjectType
+// (POST /crm/v4/associations/line_items/{toObjectType}/batch/create, or its
+// 2026-09 twin). An association that exists already is no error. It is
+// idempotent: the same inputs may be sent again.
+//
+// It returns an *AssociationResult for 200, 201 and 207, an *APIError for
+// any other status and a *TransportError when no answer was read.
+func (c *Client) CreateAssociations(ctx context.Context, toObjectType string, inputs []AssociationInput) (*AssociationResult, error) {
+	body, err := json.Marshal(struct {
+		Inputs []AssociationInput `json:"inputs"`
+	}{inputs})
+	if err != nil {
+		return nil, err
+	}
+	res := &AssociationResult{}
+	status, rate, err := c.do(ctx, http.MethodPost, c.version.associationsPath(toObjectType), body, res, batchOK...)
 	res.StatusCode, res.Rate = status, rate
 	if err != nil {
 		return nil, err
@@ -145,7 +291,7 @@ func (c *Client) Properties(ctx context.Context) ([]Property, error) {
 	var out struct {
 		Results []Property `json:"results"`
 	}
-	if _, _, err := c.do(ctx, http.MethodGet, propertiesPath, nil, &out, http.StatusOK); err != nil {
+	if _, _, err := c.do(ctx, http.MethodGet, c.version.propertiesPath(), nil, &out, http.StatusOK); err != nil {
 		return nil, err
 	}
 	return out.Results, nil
@@ -241,7 +387,7 @@ func (c *Client) Search(ctx context.Context, req SearchRequest) (*SearchResponse
 		return nil, err
 	}
 	var out SearchResponse
-	if _, _, err := c.do(ctx, http.MethodPost, searchPath, body, &out, http.StatusOK); err != nil {
+	if _, _, err := c.do(ctx, http.MethodPost, c.version.objectsPath("line_items")+"/search", body, &out, http.StatusOK); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -295,6 +441,13 @@ type BatchReadResult struct {
 // It returns a *BatchReadResult for 200 and 207, an *APIError for any other
 // status and a *TransportError when no answer was read.
 func (c *Client) BatchRead(ctx context.Context, req BatchReadRequest) (*BatchReadResult, error) {
+	return c.BatchReadObjects(ctx, "line_items", req)
+}
+
+// BatchReadObjects is BatchRead for records of objectType (deals, quotes,
+// ...), by id or by one of their unique properties
+// (POST /crm/v3/objects/{objectType}/batch/read, or its 2026-09 twin).
+func (c *Client) BatchReadObjects(ctx context.Context, objectType string, req BatchReadRequest) (*BatchReadResult, error) {
 	if req.Properties == nil {
 		req.Properties = []string{}
 	}
@@ -306,7 +459,7 @@ func (c *Client) BatchRead(ctx context.Context, req BatchReadRequest) (*BatchRea
 		return nil, err
 	}
 	res := &BatchReadResult{}
-	status, rate, err := c.do(ctx, http.MethodPost, batchReadPath, body, res, http.StatusOK, http.StatusMultiStatus)
+	status, rate, err := c.do(ctx, http.MethodPost, c.version.objectsPath(objectType)+"/batch/read", body, res, http.StatusOK, http.StatusMultiStatus)
 	res.StatusCode, res.Rate = status, rate
 	if err != nil {
 		return nil, err

@@ -232,7 +232,7 @@ func TestClientSendsAuthAndTellsSentFromUnsent(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAuth, gotCT = r.Header.Get("Authorization"), r.Header.Get("Content-Type")
 		gotBody, _ = io.ReadAll(r.Body)
-		if r.URL.Path != batchCreatePath {
+		if r.URL.Path != "/crm/v3/objects/line_items/batch/create" {
 			t.Errorf("path = %s", r.URL.Path)
 		}
 		if strings.Contains(string(gotBody), "drop") {
@@ -362,7 +362,7 @@ func TestAnswersOutliveTheirBuffers(t *testing.T) {
 func TestNothingBelowThePolicyResends(t *testing.T) {
 	var creates, elsewhere int
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == batchCreatePath {
+		if r.URL.Path == "/crm/v3/objects/line_items/batch/create" {
 			creates++
 			http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
 			return

@@ -33,6 +33,13 @@ func AppendInput(dst []byte, in CreateInput, traceID string) (out []byte, traceS
 		dst = append(dst, "]}"...)
 	}
 	dst = append(dst, "],"...)
+	return appendTraceAndProperties(dst, in, traceID)
+}
+
+// appendTraceAndProperties ends an input: its objectWriteTraceId (when
+// traceID is set) and its properties, and says where the trace id field
+// starts and ends.
+func appendTraceAndProperties(dst []byte, in CreateInput, traceID string) (out []byte, traceStart, traceEnd int) {
 	traceStart = len(dst)
 	if traceID != "" {
 		dst = append(dst, `"objectWriteTraceId":`...)
@@ -44,6 +51,19 @@ func AppendInput(dst []byte, in CreateInput, traceID string) (out []byte, traceS
 	dst = appendValues(dst, in.Properties)
 	dst = append(dst, '}')
 	return dst, traceStart, traceEnd
+}
+
+// AppendUpsertInput appends the JSON encoding of in as an upsert input
+// (UpsertInput: id, idProperty, objectWriteTraceId, properties) to dst,
+// with the same guarantees as AppendInput. Upsert inputs carry no
+// associations: in.Associations is left out.
+func AppendUpsertInput(dst []byte, in CreateInput, idProperty, id, traceID string) (out []byte, traceStart, traceEnd int) {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, id)
+	dst = append(dst, `,"idProperty":`...)
+	dst = appendString(dst, idProperty)
+	dst = append(dst, ',')
+	return appendTraceAndProperties(dst, in, traceID)
 }
 
 // appendString appends s as a JSON string, escaped as encoding/json.Marshal

@@ -120,3 +120,45 @@ func BenchmarkJSONMarshalInput(b *testing.B) {
 		}
 	}
 }
+
+func TestAppendUpsertInputMatchesEncodingJSON(t *testing.T) {
+	cases := []struct {
+		name           string
+		in             CreateInput
+		prop, id, trac string
+	}{
+		{"plain", CreateInput{Properties: PropertyValues{{"name", "Widget"}, {"import_key", "K-1"}}}, "import_key", "K-1", "3"},
+		{"no trace", CreateInput{Properties: PropertyValues{{"name", "x"}}}, "import_key", "K-2", ""},
+		{"escapes, associations left out", CreateInput{
+			Associations: []Association{{To: ObjectID{ID: "1001"}, Types: []AssociationType{{Category: CategoryHubSpotDefined, TypeID: 20}}}},
+			Properties:   PropertyValues{{"description", "<b>\"q\"</b>\n"}},
+		}, "sku<", "a\"b", "9"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := struct {
+				ID                 string            `json:"id"`
+				IDProperty         string            `json:"idProperty"`
+				ObjectWriteTraceID string            `json:"objectWriteTraceId,omitempty"`
+				Properties         map[string]string `json:"properties"`
+			}{tc.id, tc.prop, tc.trac, tc.in.Properties.Map()}
+			want, err := json.Marshal(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ts, te := AppendUpsertInput(nil, tc.in, tc.prop, tc.id, tc.trac)
+			if string(got) != string(want) {
+				t.Fatalf("AppendUpsertInput:\n got %s\nwant %s", got, want)
+			}
+			viaType, _ := json.Marshal(UpsertInput{ID: tc.id, IDProperty: tc.prop, ObjectWriteTraceID: tc.trac, Properties: tc.in.Properties})
+			if string(viaType) != string(want) {
+				t.Fatalf("json.Marshal(UpsertInput):\n got %s\nwant %s", viaType, want)
+			}
+			ref.ObjectWriteTraceID = ""
+			without, _ := json.Marshal(ref)
+			if s := string(got[:ts]) + string(got[te:]); s != string(without) {
+				t.Fatalf("bytes outside the trace id field:\n got %s\nwant %s", s, without)
+			}
+		})
+	}
+}

@@ -79,6 +79,21 @@ type CreateInput struct {
 	Properties         PropertyValues `json:"properties"`
 }
 
+// BatchUpsertRequest is the body of POST .../line_items/batch/upsert
+// (BatchInputSimplePublicObjectBatchInputUpsert).
+type BatchUpsertRequest struct {
+	Inputs []UpsertInput `json:"inputs"`
+}
+
+// UpsertInput is one line item to create or update, named by the value ID
+// of its unique property IDProperty (SimplePublicObjectBatchInputUpsert).
+type UpsertInput struct {
+	ID                 string         `json:"id"`
+	IDProperty         string         `json:"idProperty"`
+	ObjectWriteTraceID string         `json:"objectWriteTraceId,omitempty"`
+	Properties         PropertyValues `json:"properties"`
+}
+
 // MarshalJSON encodes the input with a nil Associations slice as [] so that
 // every request carries the field the spec marks as required.
 func (in CreateInput) MarshalJSON() ([]byte, error) {
@@ -94,6 +109,14 @@ func (in CreateInput) MarshalJSON() ([]byte, error) {
 type Association struct {
 	To    ObjectID          `json:"to"`
 	Types []AssociationType `json:"types"`
+	// ObjectType is the target's object type (e.g. "deals"), where it is
+	// known: the v4 associations API names it in the path. It is not
+	// part of the create input.
+	ObjectType string `json:"-"`
+	// By, when set, is the target's unique property whose value To.ID
+	// holds (an external id) instead of the record's id; the record must
+	// be found by it, and To.ID replaced, before the input is sent.
+	By string `json:"-"`
 }
 
 // ObjectID names an existing CRM object (PublicObjectId).
@@ -133,6 +156,14 @@ type BatchResponse struct {
 type Created struct {
 	ID                 string `json:"id"`
 	ObjectWriteTraceID string `json:"objectWriteTraceId,omitempty"`
+	// Upsert marks a result of a batch upsert, which may also say whether
+	// HubSpot created the record (Told: the answer had "new"; New: its
+	// value) and the value of the idProperty it was upserted by (Key, ""
+	// if the answer did not include it).
+	Upsert bool   `json:"-"`
+	Told   bool   `json:"-"`
+	New    bool   `json:"-"`
+	Key    string `json:"-"`
 }
 
 // StandardError is one per-input error in a 207 answer.

@@ -61,18 +61,27 @@ func TestAtTheCeiling(t *testing.T) {
 
 // TestSharingThePortal: another app starts using half of the portal's limit
 // mid-run; the importer keeps to what is left, at 90% of it or more, with
-// under 0.5% of its requests throttled, and within 40 s the other app gets
+// under 0.5% of its requests throttled, and within 50 s the other app gets
 // all it asks for.
 func TestSharingThePortal(t *testing.T) {
 	for _, workers := range []int{8, 16, 32} {
-		t.Run(fmt.Sprint(workers, " workers"), func(t *testing.T) { sharingThePortal(t, workers) })
+		t.Run(fmt.Sprint(workers, " workers"), func(t *testing.T) { sharingThePortal(t, workers, 0, 0, false) })
 	}
+	// Answers of 0.5-1.5 s with the default pool, counted on arrival: the
+	// others' use shows a round trip late, and only in the answers to
+	// requests sent beside it. (Counted at completion, the importer keeps
+	// the other app's share and its own 429s stop after the first contact,
+	// but it takes only about 63% of what is left: see docs/rate.md.)
+	t.Run("192 workers, answers in 0.5-1.5 s", func(t *testing.T) {
+		sharingThePortal(t, 192, 500*time.Millisecond, 1500*time.Millisecond, false)
+	})
 }
 
-func sharingThePortal(t *testing.T, workers int) {
+func sharingThePortal(t *testing.T, workers int, latLo, latHi time.Duration, atCompletion bool) {
 	synctest.Test(t, func(t *testing.T) {
 		const max = 190
-		emu := newPortal(emulator.Config{RateMax: max, RateInterval: 10 * time.Second, Seed: 10})
+		emu := newPortal(emulator.Config{RateMax: max, RateInterval: 10 * time.Second, Seed: 10, CountAtCompletion: atCompletion})
+		emu.SetFaults(emulator.Faults{Latency: latLo, LatencyMax: latHi})
 		ctx, stopOther := context.WithCancel(context.Background())
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -91,7 +100,7 @@ func sharingThePortal(t *testing.T, workers int) {
 				case <-tick.C:
 				}
 				body := fmt.Sprintf(`{"inputs":[{"associations":[],"objectWriteTraceId":"o%d","properties":{"name":"other %d"}}]}`, i, i)
-				late := time.Since(start) > 60*time.Second // 40 s after the other app started
+				late := time.Since(start) > 70*time.Second // 50 s after the other app started
 				wg.Go(func() {                             // its requests overlap, as an app's with many workers do
 					req, _ := http.NewRequest("POST", "http://127.0.0.1/crm/v3/objects/line_items/batch/create", strings.NewReader(body))
 					req.Header.Set("Authorization", "Bearer "+token)
@@ -143,14 +152,22 @@ func sharingThePortal(t *testing.T, workers int) {
 		if float64(sum.Throttled) > 0.005*float64(sum.Requests) {
 			t.Errorf("%d of %d requests throttled, want under 0.5%%", sum.Throttled, sum.Requests)
 		}
+		// A 429 that another app's growth explains says nothing of when the
+		// portal counts: the importer still knows it counts on arrival.
+		if arrival, _ := sum.Extra["portal_counts_requests_on_arrival"].(bool); latHi > 0 && !arrival {
+			t.Errorf("the pacer ended assuming the portal counts at completion; it counts on arrival")
+		}
 		// The other app's rejected requests are invisible in HubSpot's
 		// headers; the pacer leaves room for its use to double every
-		// interval until it has half the window, so 40 s after it started
-		// it gets what it asks for.
+		// interval from a tenth of the window until it has half of it: three
+		// windows once it is first seen. It is seen in the first window
+		// boundary after it starts, or (depending on which request takes a
+		// freed slot first, as the race detector's scheduling shows) the
+		// next: 50 s after it started it gets what it asks for.
 		if lateSent == 0 || float64(lateThrottled) > 0.01*float64(lateSent) {
-			t.Errorf("40 s after it started, the other app had %d of %d requests throttled, want under 1%%", lateThrottled, lateSent)
+			t.Errorf("50 s after it started, the other app had %d of %d requests throttled, want under 1%%", lateThrottled, lateSent)
 		}
-		t.Logf("40 s after it started, the other app had %d of %d requests throttled", lateThrottled, lateSent)
+		t.Logf("50 s after it started, the other app had %d of %d requests throttled", lateThrottled, lateSent)
 	})
 }
 
@@ -191,7 +208,7 @@ func TestAtTheCeilingWithLatency(t *testing.T) {
 						t.Fatal(err)
 					}
 					o.Pacer.Note(1)
-					o.Pacer.Observe(hubspot.RateLimit{Known: true, Max: max, Interval: 10 * time.Second})
+					o.Pacer.Observe(hubspot.RateLimit{Known: true, Max: max, Remaining: max - 1, Interval: 10 * time.Second})
 					start := time.Now() // after the account: as for a perfect client, the window holds it
 					sum, err := Run(context.Background(), o)
 					elapsed := time.Since(start)

@@ -17,7 +17,6 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/schema"
-	"github.com/lineitems/importer/internal/upload"
 )
 
 // Tests of the rule that a row that may exist stays "may exist" until
@@ -360,11 +359,19 @@ func TestRepeatedKeyNeverSharesAnID(t *testing.T) {
 // cancelAfter is a Sender that cancels the run once its n-th batch has been
 // answered.
 type cancelAfter struct {
-	next   upload.Sender
+	next   Sender
 	n      int
 	cancel func()
 	mu     sync.Mutex
 	calls  int
+}
+
+func (c *cancelAfter) BatchUpsert(ctx context.Context, idProperty string, body []byte) (*hubspot.BatchResult, error) {
+	return c.next.BatchUpsert(ctx, idProperty, body)
+}
+
+func (c *cancelAfter) CreateAssociations(ctx context.Context, to string, inputs []hubspot.AssociationInput) (*hubspot.AssociationResult, error) {
+	return c.next.CreateAssociations(ctx, to, inputs)
 }
 
 func (c *cancelAfter) BatchCreate(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {

@@ -75,46 +75,49 @@ func TestFaults(t *testing.T) {
 			faults: emulator.Faults{ErrorRate: 0.2, RateLimitRate: 0.1, CommitThenDrop: 0.05, CommitThenErrorRate: 0.05}, keyed: true},
 	}
 	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				emu := newPortal(emulator.Config{RateMax: -1, Seed: int64(100 + i)})
-				emu.SetFaults(tc.faults)
-				client := inMemory(t, emu, time.Minute)
-				o := withJournal(options(t, generate(t, n, uint64(i)), client))
-				o.Policy.MaxAttempts = 30
-				o.BatchSize = 25 // 120 requests: enough for every fault to strike
-				if tc.keyed {
-					o = keyed(t, emu, o, client)
-					// With every fault at once, a resend gets no clear answer
-					// about 30% of the time, so the default 5 rounds of lookup
-					// and resend leave a batch in doubt in some runs (seen once
-					// in 150 and once in 400; 0.3^5 per batch in doubt):
-					// honestly reported, but not what this test is about. 12
-					// rounds make that 0.3^12. The other keyed cases meet it
-					// less often; they get the same rounds.
-					o.MaxRounds = 12
-				}
-				sum, err := Run(context.Background(), o)
-				st := emu.Stats()
-				t.Logf("created %d, in doubt %d, requests %d, retries %d, throttled %d, looked up %v, found %v; emulator faults %d, searches %d",
-					sum.Created, sum.InDoubt, sum.Requests, sum.Retries, sum.Throttled, sum.Extra["rows_looked_up"], sum.Extra["rows_found_by_key"], st.Faults, st.BatchReads)
-				checkAccounting(t, o.OutDir, n, sum, nil)
-				perSKU := checkPortal(t, emu, sum)
-				if tc.wantDoubt {
-					var ie *IncompleteError
-					if !errors.As(err, &ie) || sum.InDoubt == 0 || sum.Failed != 0 {
-						t.Fatalf("err = %v, summary %+v", err, sum)
+		for _, v := range versions {
+			t.Run(tc.name+", "+string(v), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					emu := newPortal(emulator.Config{RateMax: -1, Seed: int64(100 + i)})
+					emu.SetFaults(tc.faults)
+					client, paths := versioned(t, emu, v)
+					defer paths.checkVersion(t, v)
+					o := withJournal(options(t, generate(t, n, uint64(i)), client))
+					o.Policy.MaxAttempts = 30
+					o.BatchSize = 25 // 120 requests: enough for every fault to strike
+					if tc.keyed {
+						o = keyed(t, emu, o, client)
+						// With every fault at once, a resend gets no clear answer
+						// about 30% of the time, so the default 5 rounds of lookup
+						// and resend leave a batch in doubt in some runs (seen once
+						// in 150 and once in 400; 0.3^5 per batch in doubt):
+						// honestly reported, but not what this test is about. 12
+						// rounds make that 0.3^12. The other keyed cases meet it
+						// less often; they get the same rounds.
+						o.MaxRounds = 12
 					}
-					return
-				}
-				if err != nil || sum.Created != n || len(perSKU) != n {
-					t.Fatalf("err = %v, summary %+v, portal %d", err, sum, len(perSKU))
-				}
-				if st.Faults == 0 || st.BatchReads == 0 && (tc.faults.CommitThenDrop > 0 || tc.faults.ErrorRate > 0) {
-					t.Fatalf("faults %d, searches %d: the test did not exercise what it names", st.Faults, st.BatchReads)
-				}
+					sum, err := Run(context.Background(), o)
+					st := emu.Stats()
+					t.Logf("created %d, in doubt %d, requests %d, retries %d, throttled %d, looked up %v, found %v; emulator faults %d, searches %d",
+						sum.Created, sum.InDoubt, sum.Requests, sum.Retries, sum.Throttled, sum.Extra["rows_looked_up"], sum.Extra["rows_found_by_key"], st.Faults, st.BatchReads)
+					checkAccounting(t, o.OutDir, n, sum, nil)
+					perSKU := checkPortal(t, emu, sum)
+					if tc.wantDoubt {
+						var ie *IncompleteError
+						if !errors.As(err, &ie) || sum.InDoubt == 0 || sum.Failed != 0 {
+							t.Fatalf("err = %v, summary %+v", err, sum)
+						}
+						return
+					}
+					if err != nil || sum.Created != n || len(perSKU) != n {
+						t.Fatalf("err = %v, summary %+v, portal %d", err, sum, len(perSKU))
+					}
+					if st.Faults == 0 || st.BatchReads == 0 && (tc.faults.CommitThenDrop > 0 || tc.faults.ErrorRate > 0) {
+						t.Fatalf("faults %d, searches %d: the test did not exercise what it names", st.Faults, st.BatchReads)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

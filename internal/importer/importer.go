@@ -57,8 +57,21 @@ type Options struct {
 	// Rate and DailyReserve (so that a caller can tell it of requests it
 	// made itself).
 	Pacer  *pacer.Pacer
-	Sender upload.Sender
+	Sender Sender
 	Policy upload.Policy
+	// LastWins (--duplicate-keys last-wins) sends, of the rows that share
+	// a key, only the last; the others are recorded superseded (in
+	// superseded.csv). It needs KeyProperty, and an Input that is an
+	// io.ReadSeeker (a regular file, not a pipe): the input is read once
+	// first, for the last row of each key, then again from its start.
+	// Without it, a later row with an earlier row's key fails as
+	// DUPLICATE_KEY.
+	LastWins bool
+	// Upsert makes the run create or update line items by their key
+	// (KeyProperty, required) with batch upserts, instead of creating
+	// them: each row's key names its line item, and associations are made
+	// once it is upserted. A row without a clear answer is sent again.
+	Upsert bool
 	DryRun bool // map and batch, write batches.jsonl, send nothing
 	// ValidateOnly is a dry run that writes no batches.jsonl: only the
 	// reports of rows that would be rejected.
@@ -90,8 +103,12 @@ type Options struct {
 	// Reader, when set with KeyProperty, looks rows up by key through a
 	// resolve.Resolver paced with the run's pacer (batch reads count in the
 	// same window as the creates). Finder, when set, is used instead.
-	Reader      resolve.Reader
-	Finder      upload.Finder
+	Reader resolve.Reader
+	Finder upload.Finder
+	// Targets reads the records that mapping associations name by an
+	// external id (by:), paced with the run's pacer. A dry run without it
+	// leaves the external ids in batches.jsonl; an import needs it.
+	Targets     resolve.Reader
 	SettleDelay time.Duration // see upload.Uploader.SettleDelay
 	MaxRounds   int           // see upload.Uploader.MaxRounds
 
@@ -112,6 +129,14 @@ type Options struct {
 	InFlight *atomic.Int64
 }
 
+// Sender is what a run needs of HubSpot to send its rows. *hubspot.Client
+// implements it.
+type Sender interface {
+	BatchCreate(ctx context.Context, body []byte) (*hubspot.BatchResult, error)
+	BatchUpsert(ctx context.Context, idProperty string, body []byte) (*hubspot.BatchResult, error)
+	CreateAssociations(ctx context.Context, toObjectType string, inputs []hubspot.AssociationInput) (*hubspot.AssociationResult, error)
+}
+
 // Codes written to failed.csv for rows rejected before sending.
 const (
 	CodeMalformed = "MALFORMED_ROW"
@@ -119,6 +144,12 @@ const (
 	CodeDuplicateKey = "DUPLICATE_KEY"
 	// CodeMissingKey: the row has no key, though --key-property asks for one.
 	CodeMissingKey = "MISSING_KEY"
+	// CodeSuperseded: a later row has the row's key, and
+	// --duplicate-keys last-wins sends only that one.
+	CodeSuperseded = "SUPERSEDED"
+	// CodeTargetNotFound: an association names its target by an external
+	// id (mapping `by:`) that no record holds.
+	CodeTargetNotFound = "ASSOCIATION_TARGET_NOT_FOUND"
 )
 
 // IncompleteError is returned when the run finished but not every row was
@@ -157,6 +188,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	var last *keyset.Set // each key's last row, for LastWins
+	if o.LastWins {
+		var err error
+		if last, err = lastRows(o.Input, o.CSV, o.Mapping, o.KeyProperty, o.Upsert); err != nil {
+			return nil, &SetupError{fmt.Errorf("%s: %w", o.InputName, err)}
+		}
+		defer last.Close()
+	}
 	rd, err := rows.NewReaderOptions(o.Input, o.CSV)
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("%s: %w", o.InputName, err)}
@@ -174,11 +213,20 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if err != nil {
 		return nil, &SetupError{err}
 	}
+	if o.Upsert && o.KeyProperty == "" {
+		return nil, &SetupError{errors.New("upsert mode needs --key-property: the unique line-item property whose value names each row's line item")}
+	}
 	if o.KeyProperty != "" {
 		if err := checkKeyProperty(spec, o.KeyProperty); err != nil {
 			return nil, &SetupError{err}
 		}
 	}
+	if o.Upsert {
+		if err := mapper.CanLinkLater(); err != nil {
+			return nil, &SetupError{err}
+		}
+	}
+
 	ch, err := chunker.New(o.BatchSize)
 	if err != nil {
 		return nil, &SetupError{err}
@@ -211,7 +259,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if o.DryRun || o.ValidateOnly {
 		create = report.CreateFailedOnly // the only report they fill
 	}
-	rep, err := create(o.OutDir, rd.Header(), openReport)
+	var repOpts []report.Option
+	if o.Upsert {
+		repOpts = append(repOpts, report.WithActions())
+	}
+	if o.LastWins {
+		repOpts = append(repOpts, report.WithSuperseded(nil))
+	}
+	rep, err := create(o.OutDir, rd.Header(), openReport, repOpts...)
 	if err != nil {
 		return nil, &SetupError{err}
 	}
@@ -228,6 +283,15 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			return nil, &SetupError{err}
 		}
 		defer dry.Close()
+		if o.Upsert && o.Targets != nil {
+			// One batch read by key per hundred rows tells what the upsert
+			// would do.
+			var pp resolve.Pacer
+			if o.Pacer != nil {
+				pp = o.Pacer
+			}
+			dry.plan = &resolve.Resolver{Reader: o.Targets, Property: o.KeyProperty, Pacer: pp}
+		}
 	}
 	pc := o.Pacer
 	if !o.DryRun && !o.ValidateOnly && pc == nil {
@@ -237,8 +301,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if finder == nil && o.Reader != nil && o.KeyProperty != "" && pc != nil {
 		finder = resolve.New(o.Reader, o.KeyProperty, pc)
 	}
+	if o.Upsert {
+		finder = nil // an upsert is sent again instead of looked up
+	}
 	up := &upload.Uploader{
-		Sender:      o.Sender,
 		Recorder:    rep,
 		Finder:      finder,
 		Policy:      o.Policy,
@@ -248,6 +314,16 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		SettleDelay: o.SettleDelay,
 		MaxRounds:   o.MaxRounds,
 		InFlight:    o.InFlight,
+	}
+	if o.Sender != nil {
+		up.Sender = upload.SenderFunc(o.Sender.BatchCreate)
+		if o.Upsert {
+			up.Sender = upload.SenderFunc(func(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+				return o.Sender.BatchUpsert(ctx, o.KeyProperty, body)
+			})
+			up.Associator, up.Idempotent = o.Sender, true
+			up.Policy.Idempotent = true
+		}
 	}
 	if jr != nil {
 		up.Journal = jr
@@ -262,7 +338,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	// producer, and each queued batch holds its encoded body.
 	batches := make(chan *chunker.Batch, min(max(o.Workers, 1), 32))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
-		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt,
+		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt || o.Upsert, upsert: o.Upsert,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected}
 	if o.KeyProperty != "" {
 		// The key must be unique within the file, with or without the
@@ -276,6 +352,24 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	}
 	if o.Schema != nil {
 		p.checker = o.Schema.NewChecker()
+	}
+	if o.Upsert {
+		p.enc.IDProperty = o.KeyProperty
+	}
+	p.last = last
+	if mapper.ByExternalID() {
+		switch {
+		case o.Targets != nil:
+			var tp resolve.Pacer
+			if pc != nil {
+				tp = pc
+			}
+			p.targets = newTargets(o.Targets, tp)
+		case o.DryRun || o.ValidateOnly:
+			log.Warn("associations by external id are not checked: the portal cannot be read without a token")
+		default:
+			return nil, &SetupError{errors.New("the mapping names association targets by an external id (by:), which needs the portal to be read")}
+		}
 	}
 	var g errgroup.Group
 	var readErr error
@@ -324,7 +418,8 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		Input: o.InputName, OutDir: o.OutDir, DryRun: o.DryRun || o.ValidateOnly,
 		StartedAt: start.UTC(), FinishedAt: time.Now().UTC(),
 		Rows: counts.Rows, Created: counts.Created, Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent, Earlier: counts.Earlier,
-		Requests: st.Requests, Retries: st.Retries, Throttled: st.Throttled, Batches: st.Batches,
+		Superseded: counts.Superseded,
+		Requests:   st.Requests, Retries: st.Retries, Throttled: st.Throttled, Batches: st.Batches,
 		ElapsedSeconds: elapsed.Seconds(),
 		ErrorCodes:     report.TopCodes(counts.Codes),
 		Extra:          map[string]any{},
@@ -355,6 +450,12 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		sum.Rows += dry.rows
 		sum.Batches = dry.batches
 		sum.Extra["would_send"] = dry.rows
+		switch {
+		case dry.planErr != nil:
+			log.Warn("no plan: reading the portal's line items by key failed", zap.Error(dry.planErr))
+		case dry.plan != nil:
+			sum.Extra["plan_create"], sum.Extra["plan_update"] = dry.create, dry.update
+		}
 		if !o.ValidateOnly {
 			sum.Extra["batches_file"] = filepath.Join(o.OutDir, BatchesFile)
 		}
@@ -477,7 +578,8 @@ type producer struct {
 	prior         *journal.State
 	keyProp       string
 	canRecheck    bool            // a Finder can look rows up
-	resend        bool            // --retry-in-doubt
+	resend        bool            // --retry-in-doubt, or upserts (which may be sent again)
+	upsert        bool            // rows are upserted by key
 	carried       int             // rows whose outcome came from the journal
 	checker       *schema.Checker // nil without a Schema
 	keys          *keyset.Set     // keys seen, by row (trace id); nil without a key property
@@ -489,6 +591,10 @@ type producer struct {
 	columns       map[string]string // property → CSV column, for messages
 	enc           chunker.Encoder
 	in            hubspot.CreateInput
+	last          *keyset.Set  // each key's last row (--duplicate-keys last-wins); nil otherwise
+	targets       *targets     // nil without associations by external id
+	pending       []pendingRow // rows waiting for their targets to be read
+	recordErr     error        // a report write error met while dropping waiting rows (fatal)
 }
 
 // columnsOf maps each property to the CSV column it comes from.
@@ -532,6 +638,27 @@ func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *
 // sending, and rows an earlier run finished, are recorded here. On a stop,
 // rows read but not handed over are recorded as not sent.
 func (p *producer) run(ctx context.Context) error {
+	err := p.readAll(ctx)
+	if len(p.pending) > 0 {
+		// A stop, or an error, left rows waiting for their targets.
+		why := stoppedBeforeSent
+		if err != nil && ctx.Err() == nil {
+			why = "the run stopped: " + err.Error()
+		}
+		p.dropPending(why)
+	}
+	if p.recordErr != nil {
+		// Fatal, even while stopping: the reports can no longer be trusted.
+		if err != nil {
+			return fmt.Errorf("%w (the run was stopping: %v)", p.recordErr, err)
+		}
+		return p.recordErr
+	}
+	return err
+}
+
+// readAll is run without the report errors of rows dropped on the way.
+func (p *producer) readAll(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
 			p.flush(ctx)
@@ -539,6 +666,11 @@ func (p *producer) run(ctx context.Context) error {
 		}
 		rec, err := p.rd.Read()
 		if errors.Is(err, io.EOF) {
+			if len(p.pending) > 0 {
+				if err := p.resolvePending(ctx); err != nil {
+					return err
+				}
+			}
 			if !p.flush(ctx) {
 				return ctx.Err()
 			}
@@ -582,15 +714,23 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	var ident string
 	var prior journal.Prior
-	if p.keyProp != "" && key != "" {
+	if p.keyProp != "" && key != "" && !p.upsert {
 		ident = "k:" + p.keyProp + ":" + key
 		prior = p.prior.Lookup(ident)
-		if dup := p.claimKey(rec.Row, key); dup != 0 {
-			return p.duplicateKey(rec, key, dup)
+	}
+	if p.last != nil && key != "" {
+		if owner, ok := p.last.Get(p.sameKey(key)); ok && owner != strconv.Itoa(rec.Row) {
+			if later, _ := strconv.Atoi(owner); later > rec.Row {
+				return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Superseded, Code: CodeSuperseded,
+					Message: fmt.Sprintf("row %d has the same key %q; with --duplicate-keys last-wins only a key's last row is sent", later, key)})
+			}
 		}
-		if prior.Status == report.Created {
-			return p.carryCreated(rec, prior)
-		}
+	}
+	if dup := p.claimKey(rec.Row, key); dup != 0 {
+		return p.duplicateKey(rec, key, dup)
+	}
+	if prior.Status == report.Created {
+		return p.carryCreated(rec, prior, "")
 	}
 	// p.in is reused row after row: nothing keeps it past this call (the
 	// encoder copies what it needs).
@@ -614,8 +754,8 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed,
 			Code: code, Message: err.Error()})
 	}
-	if ident != "" {
-		in.Properties.Set(p.keyProp, key)
+	if p.keyProp != "" && key != "" {
+		in.Properties.Set(p.keyProp, key) // so also in upserts, and in the row's content
 	}
 	// The row's content as the file and the mapping make it, before the
 	// portal's definitions turn labels into values: a change to the
@@ -625,8 +765,21 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if p.checker != nil {
 		p.checker.Normalize(in)
 	}
-	it := p.enc.Encode(rec.Row, rec.Fields, key, *in)
-	it.FailIdent = "f:" + content
+	if p.upsert {
+		// An upsert row is known by its key; the journal keeps the version
+		// of the values its line item was last given. The same values as
+		// that are not sent again; other values are (A, then B, then A
+		// again sends A). A row sent without an answer is resumed, whatever
+		// its values now.
+		ident = "u:" + p.keyProp + ":" + key
+		prior = p.prior.Lookup(ident)
+		if prior.Status == report.Created && prior.Version == content {
+			return p.carryCreated(rec, prior, report.ActionUnchanged)
+		}
+		if prior.Status == report.Created {
+			prior = journal.Prior{} // other values: an update, sent afresh
+		}
+	}
 	if ident == "" {
 		// Without a key a row is known by its content, and by how many rows
 		// before it in the file have the same content: n identical rows are
@@ -634,10 +787,49 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		ident = "c:" + content + "#" + strconv.Itoa(p.occurrence(content))
 		prior = p.prior.Lookup(ident)
 		if prior.Status == report.Created {
-			return p.carryCreated(rec, prior)
+			return p.carryCreated(rec, prior, "")
 		}
 	}
+	r := pendingRow{rec: rec, key: key, content: content, ident: ident, prior: prior}
+	if p.targets != nil && !p.targets.known(in) {
+		// An association names its target by an external id not read yet:
+		// the row waits until a hundred such values (or the end of the
+		// input) make a batch read worth it.
+		r.in = cloneInput(*in)
+		p.pending = append(p.pending, r)
+		if p.targets.waiting() >= resolve.MaxInputs || len(p.pending) >= maxPending {
+			return p.resolvePending(ctx)
+		}
+		return nil
+	}
+	r.in = *in
+	return p.finish(ctx, r)
+}
+
+// finish sends a mapped row whose associations name their targets by id:
+// it resolves those named by an external id (already read), checks it,
+// and hands it to a chunker. It returns ctx's error if the run stopped
+// while the row's batch was being handed over.
+func (p *producer) finish(ctx context.Context, r pendingRow) error {
+	rec, key, in, content, ident, prior := r.rec, r.key, &r.in, r.content, r.ident, r.prior
+	if p.targets != nil {
+		if missing := p.targets.apply(in); len(missing) > 0 {
+			o := report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeTargetNotFound,
+				Message: strings.Join(missing, "; ") + "; the row was not sent"}
+			if prior.Sent || prior.Status == report.InDoubt {
+				// Not sent now, but an earlier run sent it: it may exist.
+				o.Status = report.InDoubt
+				o.Message = strings.Join(missing, "; ") + "; the row was not sent again, and an earlier run sent it without a clear answer, so it may exist"
+			}
+			return p.rep.Record(o)
+		}
+	}
+	it := p.enc.Encode(rec.Row, rec.Fields, key, *in)
+	it.FailIdent = "f:" + content
 	it.Ident = ident
+	if p.upsert {
+		it.Version = content
+	}
 	target := p.ch
 	if prior.Sent || prior.Status == report.InDoubt {
 		// An earlier run sent the row without a clear answer: it may exist.
@@ -679,20 +871,157 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	return nil
 }
 
-// carryCreated records a row an earlier run created, with its id; it is
-// not sent again.
-func (p *producer) carryCreated(rec rows.Record, prior journal.Prior) error {
+// lastRows reads the input once through and returns, for each key, its
+// last row (as the row number in decimal); then it rewinds the input, so
+// that the import reads the very same bytes. Malformed and blank rows are
+// passed over, as the import passes them; with fold, keys are folded as
+// in upsert mode (see producer.sameKey). The input must be an
+// io.ReadSeeker, and a regular file if it is an *os.File.
+func lastRows(in io.Reader, opts rows.Options, spec *mapping.Spec, keyProp string, fold bool) (*keyset.Set, error) {
+	if keyProp == "" || spec == nil || spec.Key == "" {
+		return nil, errors.New("--duplicate-keys last-wins needs --key-property and a mapping with key: rows are told apart by their key")
+	}
+	rs, ok := in.(io.ReadSeeker)
+	if f, isFile := in.(*os.File); isFile {
+		fi, err := f.Stat()
+		ok = err == nil && fi.Mode().IsRegular()
+	}
+	if !ok {
+		return nil, errors.New("--duplicate-keys last-wins reads the input twice (first for each key's last row): give a regular file, not standard input or a pipe")
+	}
+	rd, err := rows.NewReaderOptions(rs, opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := spec.Compile(rd.Header())
+	if err != nil {
+		return nil, err
+	}
+	last := new(keyset.Set)
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			last.Close()
+			return nil, err
+		}
+		if rec.Err != nil || rec.Blank {
+			continue
+		}
+		if key := m.Key(rec.Fields); key != "" {
+			if fold {
+				key = foldKey(key) // as producer.sameKey
+			}
+			last.Add(key, strconv.Itoa(rec.Row))
+		}
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		last.Close()
+		return nil, err
+	}
+	return last, nil
+}
+
+// maxPending is how many rows may wait for their associations' targets
+// to be read.
+const maxPending = 1000
+
+// pendingRow is a mapped row on its way to a chunker.
+type pendingRow struct {
+	rec            rows.Record
+	key            string
+	in             hubspot.CreateInput
+	content, ident string
+	prior          journal.Prior
+}
+
+// cloneInput copies in, so that it outlives the producer's reused input.
+func cloneInput(in hubspot.CreateInput) hubspot.CreateInput {
+	in.Properties = slices.Clone(in.Properties)
+	in.Associations = slices.Clone(in.Associations)
+	return in
+}
+
+// resolvePending reads the targets the waiting rows name by external id
+// and sends the rows on. If the reads fail, the waiting rows are recorded
+// (not sent, or in doubt for rows an earlier run may have created), what
+// the chunkers hold is handed over, and the error is returned: the run
+// stops.
+func (p *producer) resolvePending(ctx context.Context) error {
+	if err := p.targets.resolve(ctx); err != nil {
+		if ctx.Err() != nil {
+			p.dropPending(stoppedBeforeSent)
+			p.flush(ctx) // what the chunkers hold, recorded as the stop leaves it
+			return ctx.Err()
+		}
+		err = fmt.Errorf("finding the records that associations name by an external id: %w", err)
+		p.dropPending("the run stopped: " + err.Error())
+		p.flush(ctx)
+		return err
+	}
+	waiting := p.pending
+	p.pending = nil
+	for i, r := range waiting {
+		if err := p.finish(ctx, r); err != nil {
+			p.pending = waiting[i+1:]
+			p.dropPending(stoppedBeforeSent)
+			return err
+		}
+	}
+	return nil
+}
+
+// dropPending records the rows waiting for their targets, which the run
+// will not send: not sent, or in doubt for a row an earlier run sent
+// without a clear answer.
+func (p *producer) dropPending(why string) {
+	for _, r := range p.pending {
+		o := report.Outcome{Row: r.rec.Row, Record: r.rec.Fields, Status: report.NotSent, Code: report.CodeNotSent, Message: "not sent: " + why}
+		if r.prior.Sent || r.prior.Status == report.InDoubt {
+			o.Status, o.Code = report.InDoubt, "NO_ANSWER"
+			o.Message = "an earlier run sent this row without a clear answer, and " + why
+		}
+		if err := p.rep.Record(o); err != nil {
+			p.recordErr = errors.Join(p.recordErr, err)
+		}
+	}
+	p.pending = nil
+}
+
+// carryCreated records a row an earlier run created (or upserted, with
+// action), with its id; it is not sent again.
+func (p *producer) carryCreated(rec rows.Record, prior journal.Prior, action string) error {
 	p.carried++
-	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Created, ID: prior.ID, Earlier: true})
+	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Created, ID: prior.ID, Earlier: true, Action: action})
 }
 
 // duplicateKey records a row whose key an earlier row of the file has. A
 // key names one line item: the row is not sent, and cannot exist as a line
 // item of its own (the key property holds unique values).
 func (p *producer) duplicateKey(rec rows.Record, key string, dup int) error {
-	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeDuplicateKey,
-		Message: fmt.Sprintf("the key %q is also row %d's: keys must be unique within the file; this row was not sent", key, dup)})
+	msg := fmt.Sprintf("the key %q is also row %d's: keys must be unique within the file; this row was not sent", key, dup)
+	if p.upsert {
+		msg = fmt.Sprintf("the key %q is also row %d's (in upsert mode keys that differ only in case count as the same: HubSpot may compare unique values without regard to case, and both rows would then update one line item): keys must be unique within the file; this row was not sent", key, dup)
+	}
+	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeDuplicateKey, Message: msg})
 }
+
+// sameKey is the form of key under which rows are the same row: in upsert
+// mode, keys that differ only in case are (a portal may compare unique
+// values without regard to case, and the second row would then update the
+// first one's line item, both rows reported with one id); in create mode a
+// lookup tells such rows apart, and keys are compared byte for byte.
+func (p *producer) sameKey(key string) string {
+	if p.upsert {
+		return foldKey(key)
+	}
+	return key
+}
+
+// foldKey is key with letter case folded.
+func foldKey(key string) string { return strings.ToLower(key) }
 
 // occurrence counts the rows with this content so far, this one included.
 func (p *producer) occurrence(content string) int {
@@ -711,6 +1040,7 @@ func (p *producer) claimKey(row int, key string) int {
 	if p.keys == nil || key == "" {
 		return 0
 	}
+	key = p.sameKey(key)
 	trace := strconv.Itoa(row)
 	if owner, taken := p.keys.Get(key); taken && owner != trace {
 		n, _ := strconv.Atoi(owner)
@@ -726,8 +1056,10 @@ func markRecheck(bs []*chunker.Batch) {
 	}
 }
 
-// flush hands over what the chunkers hold.
+// flush hands over what the chunkers hold, and the rows waiting for their
+// associations' targets.
 func (p *producer) flush(ctx context.Context) bool {
+	p.dropPending(stoppedBeforeSent) // resolved before, unless the run stops
 	rb := p.recheck.Flush()
 	markRecheck(rb)
 	return p.emit(ctx, append(p.ch.Flush(), rb...))
@@ -818,6 +1150,12 @@ type dryRun struct {
 	w       *bufio.Writer
 	rows    int
 	batches int
+	// plan, for an upsert import that can read the portal, finds which
+	// rows' keys a line item holds already: those would be updated, the
+	// others created.
+	plan           upload.Finder
+	create, update int
+	planErr        error // the plan could not be made
 }
 
 func newDryRun(path string) (*dryRun, error) {
@@ -836,6 +1174,19 @@ func (d *dryRun) Run(ctx context.Context, batches <-chan *chunker.Batch) error {
 		}
 		d.rows += len(b.Items)
 		d.batches++
+		if d.plan != nil && d.planErr == nil {
+			keys := make([]string, len(b.Items))
+			for i, it := range b.Items {
+				keys[i] = it.Key
+			}
+			found, err := d.plan.Find(ctx, keys)
+			if err != nil {
+				d.planErr = err
+				continue
+			}
+			d.update += len(found)
+			d.create += len(keys) - len(found)
+		}
 	}
 	return ctx.Err()
 }

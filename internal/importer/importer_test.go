@@ -66,7 +66,7 @@ func inMemory(t testing.TB, emu *emulator.Server, timeout time.Duration) *hubspo
 	return c
 }
 
-func options(t testing.TB, input []byte, sender upload.Sender) Options {
+func options(t testing.TB, input []byte, sender Sender) Options {
 	return Options{
 		Input: bytes.NewReader(input), InputName: "test.csv", Mapping: sampleSpec(t), OutDir: t.TempDir(),
 		BatchSize: 100, Workers: 4, Rate: 0, Sender: sender, Policy: upload.DefaultPolicy,
@@ -135,13 +135,24 @@ func checkAccounting(t *testing.T, dir string, n int, sum *report.Summary, emu *
 }
 
 func TestImport10000Rows(t *testing.T) {
+	for _, v := range versions {
+		t.Run(string(v), func(t *testing.T) { import10000Rows(t, v) })
+	}
+}
+
+// import10000Rows is TestImport10000Rows through API version v, over a
+// real socket.
+func import10000Rows(t *testing.T, v hubspot.APIVersion) {
 	emu := newPortal(emulator.Config{RateMax: -1, Seed: 1})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
-	client, err := hubspot.NewClient(srv.Client(), srv.URL, hubspot.NewToken(token), "test")
+	log := &pathLog{next: srv.Client().Transport}
+	client, err := hubspot.NewClient(&http.Client{Transport: log}, srv.URL, hubspot.NewToken(token), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	client.UseAPIVersion(v)
+	defer log.checkVersion(t, v)
 	const n = 10000
 	input := generate(t, n, 7)
 	o := options(t, input, client)

@@ -78,9 +78,12 @@ type State struct {
 
 // Prior is the outcome an earlier run recorded for a row.
 type Prior struct {
-	Status  report.Status // 0 when the row was never sent
-	Sent    bool          // sent, but no outcome recorded (the process died)
-	ID      string
+	Status report.Status // 0 when the row was never sent
+	Sent   bool          // sent, but no outcome recorded (the process died)
+	ID     string
+	// Version, for a row upserted, is the version of the values its line
+	// item was last given (report.Outcome.Version); "" otherwise.
+	Version string
 	Code    string
 	Message string
 }
@@ -98,7 +101,8 @@ func (s *State) Lookup(ident string) Prior {
 	case stSent:
 		return Prior{Sent: true}
 	case stCreated:
-		return Prior{Status: report.Created, ID: owner[1:]}
+		id, version, _ := strings.Cut(owner[1:], "\x00")
+		return Prior{Status: report.Created, ID: id, Version: version}
 	case stDoubt, stFailed:
 		st := report.Failed
 		if owner[0] == stDoubt {
@@ -144,20 +148,33 @@ type record struct {
 }
 
 // createdRow is a created row's identity and HubSpot id, written
-// ["identity","id"].
+// ["identity","id"], and for an upsert the version of the values the line
+// item was given: ["identity","id","version"].
 type createdRow struct {
-	Ident string
-	ID    string
+	Ident   string
+	ID      string
+	Version string
 }
 
-func (c createdRow) MarshalJSON() ([]byte, error) { return json.Marshal([2]string{c.Ident, c.ID}) }
+func (c createdRow) MarshalJSON() ([]byte, error) {
+	if c.Version != "" {
+		return json.Marshal([3]string{c.Ident, c.ID, c.Version})
+	}
+	return json.Marshal([2]string{c.Ident, c.ID})
+}
 
 func (c *createdRow) UnmarshalJSON(b []byte) error {
-	var pair [2]string
-	if err := json.Unmarshal(b, &pair); err != nil {
+	var parts []string
+	if err := json.Unmarshal(b, &parts); err != nil {
 		return err
 	}
-	*c = createdRow{Ident: pair[0], ID: pair[1]}
+	if len(parts) < 2 || len(parts) > 3 {
+		return fmt.Errorf("journal: a created row of %d parts", len(parts))
+	}
+	*c = createdRow{Ident: parts[0], ID: parts[1]}
+	if len(parts) == 3 {
+		c.Version = parts[2]
+	}
 	return nil
 }
 
@@ -386,7 +403,11 @@ func apply(st *State, rec record) {
 		}
 	case "done":
 		for _, c := range rec.Create {
-			st.set(c.Ident, string(stCreated)+c.ID)
+			owner := string(stCreated) + c.ID
+			if c.Version != "" {
+				owner += "\x00" + c.Version
+			}
+			st.set(c.Ident, owner)
 		}
 		for _, o := range rec.Out {
 			switch o.S {
@@ -431,7 +452,7 @@ func (j *Journal) Done(outs []report.Outcome) error {
 		}
 		switch o.Status {
 		case report.Created:
-			rec.Create = append(rec.Create, createdRow{o.Ident, o.ID})
+			rec.Create = append(rec.Create, createdRow{o.Ident, o.ID, o.Version})
 		case report.NotSent:
 			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: "n"})
 		case report.Failed:
@@ -609,7 +630,7 @@ func marshal(rec record) ([]byte, error) {
 		n += len(id) + 3
 	}
 	for _, c := range rec.Create {
-		n += len(c.Ident) + len(c.ID) + 8
+		n += len(c.Ident) + len(c.ID) + len(c.Version) + 11
 	}
 	b := make([]byte, 0, n)
 	switch {
@@ -631,6 +652,10 @@ func marshal(rec record) ([]byte, error) {
 			b = jsonstr.Append(b, c.Ident, true)
 			b = append(b, ',')
 			b = jsonstr.Append(b, c.ID, true)
+			if c.Version != "" {
+				b = append(b, ',')
+				b = jsonstr.Append(b, c.Version, true)
+			}
 			b = append(b, ']')
 		}
 	default:

@@ -42,14 +42,17 @@ func plainJSON(t testing.TB, rec record) []byte {
 			IDs []string `json:"ids"`
 		}{rec.T, rec.IDs}
 	default:
-		pairs := make([][2]string, len(rec.Create))
+		rows := make([][]string, len(rec.Create))
 		for i, c := range rec.Create {
-			pairs[i] = [2]string{c.Ident, c.ID}
+			rows[i] = []string{c.Ident, c.ID}
+			if c.Version != "" {
+				rows[i] = append(rows[i], c.Version)
+			}
 		}
 		v = struct {
-			T      string      `json:"t"`
-			Create [][2]string `json:"create"`
-		}{rec.T, pairs}
+			T      string     `json:"t"`
+			Create [][]string `json:"create"`
+		}{rec.T, rows}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -93,7 +96,7 @@ func checkMarshal(t testing.TB, rec record) {
 	}
 	wantCreate := slices.Clone(rec.Create)
 	for i, c := range wantCreate {
-		wantCreate[i] = createdRow{viaJSON(t, c.Ident), viaJSON(t, c.ID)}
+		wantCreate[i] = createdRow{viaJSON(t, c.Ident), viaJSON(t, c.ID), viaJSON(t, c.Version)}
 	}
 	if back.T != rec.T || !slices.Equal(back.IDs, wantIDs) || !slices.Equal(back.Create, wantCreate) {
 		t.Fatalf("decode(encodeLine(%+v)) = %+v", rec, back)
@@ -124,7 +127,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 	pairs := func(ss []string) []createdRow {
 		var out []createdRow
 		for i, s := range ss {
-			out = append(out, createdRow{s, ss[len(ss)-1-i]})
+			out = append(out, createdRow{s, ss[len(ss)-1-i], ""})
 		}
 		return out
 	}
@@ -133,14 +136,15 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 		{T: "sent", IDs: []string{"k:import_key:SKU-1", "k:import_key:SKU-2", "c:Ab-_09#1", "c:Ab-_09#2"}},
 		{T: "sent", IDs: oddStrings},
 		{T: "sent", IDs: []string{""}},
-		{T: "done", Create: []createdRow{{"k:1", "37400000001"}, {"k:2", "s-2"}, {"c:x#3", "A_b"}, {"k:4", "007"}}},
-		{T: "done", Create: []createdRow{{`needs "escaping" <&>`, `needs "escaping" <&>`}, {"x", "7"}}},
-		{T: "done", Create: []createdRow{{"é", "é"}}},
-		{T: "done", Create: []createdRow{{"", ""}}},
+		{T: "done", Create: []createdRow{{"k:1", "37400000001", ""}, {"k:2", "s-2", ""}, {"c:x#3", "A_b", ""}, {"k:4", "007", ""}}},
+		{T: "done", Create: []createdRow{{`needs "escaping" <&>`, `needs "escaping" <&>`, ""}, {"x", "7", ""}}},
+		{T: "done", Create: []createdRow{{"é", "é", ""}}},
+		{T: "done", Create: []createdRow{{"", "", ""}}},
+		{T: "done", Create: []createdRow{{"u:import_key:K-1", "37400000001", "iEYmJNZsF9Paa4t01I_h0Q"}, {"u:k:<&>", "2", `"v"`}}},
 		{T: "done", Create: pairs(oddStrings)},
 		{T: "done", Out: []outcome{{Ident: "k:4", S: "f", Code: "X", Msg: "m"}}},
 		{T: "done", Out: []outcome{{Ident: `<"k">`, S: "d", Code: "<&>", Msg: "\u2028"}}},
-		{T: "done", Out: []outcome{{Ident: "k:4", S: "n"}}, Create: []createdRow{{"k:5", "9"}}},
+		{T: "done", Out: []outcome{{Ident: "k:4", S: "n"}}, Create: []createdRow{{"k:5", "9", ""}}},
 		{T: "start", Header: &Header{Version: 2, Portal: 42, Started: time.Date(2025, 3, 1, 12, 0, 0, 5, time.FixedZone("x", 3600))}},
 		{T: "start", Header: &Header{}},
 		{T: "sent"},
@@ -169,7 +173,8 @@ func TestMarshalEveryByte(t *testing.T) {
 	}
 	for i, s := range strs {
 		checkMarshal(t, record{T: "sent", IDs: []string{s}})
-		checkMarshal(t, record{T: "done", Create: []createdRow{{s, strs[len(strs)-1-i]}}})
+		checkMarshal(t, record{T: "done", Create: []createdRow{{s, strs[len(strs)-1-i], ""}}})
+		checkMarshal(t, record{T: "done", Create: []createdRow{{s, "7", strs[len(strs)-1-i]}}})
 	}
 	checkMarshal(t, record{T: "sent", IDs: strs})
 	checkMarshal(t, record{T: "sent", IDs: []string{strings.Join(strs, "")}})
@@ -188,9 +193,10 @@ func FuzzMarshal(f *testing.F) {
 		for _, rec := range []record{
 			{T: "sent", IDs: []string{a}},
 			{T: "sent", IDs: []string{a, b, c}},
-			{T: "done", Create: []createdRow{{a, b}}},
-			{T: "done", Create: []createdRow{{a, b}, {c, "1"}, {"k:1", c}}},
-			{T: "done", Create: []createdRow{{a, b}}, Out: []outcome{{Ident: c, S: "f", Code: a, Msg: b}}},
+			{T: "done", Create: []createdRow{{a, b, ""}}},
+			{T: "done", Create: []createdRow{{a, b, ""}, {c, "1", ""}, {"k:1", c, ""}}},
+			{T: "done", Create: []createdRow{{a, b, c}, {c, "1", a}}},
+			{T: "done", Create: []createdRow{{a, b, ""}}, Out: []outcome{{Ident: c, S: "f", Code: a, Msg: b}}},
 		} {
 			checkMarshal(t, rec)
 		}

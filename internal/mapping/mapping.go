@@ -141,10 +141,14 @@ func (p *PropertySpec) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // AssociationSpec links each row to an existing object whose id is in Column.
-// Either To (a HubSpot-defined target) or TypeID is set.
+// Either To (a HubSpot-defined target) or TypeID is set. With By (and To),
+// Column holds the value of the target's unique property By instead of its
+// id (an external id, such as a legacy deal number): the importer finds the
+// record by it before sending.
 type AssociationSpec struct {
 	Column   string `yaml:"column"`
 	To       string `yaml:"to"`
+	By       string `yaml:"by"`
 	TypeID   int    `yaml:"type_id"`
 	Category string `yaml:"category"`
 }
@@ -160,6 +164,45 @@ var lineItemTypeIDs = map[string]int{
 	"subscription": 302,
 	"payment":      396,
 	"discount":     368,
+}
+
+// targetObjectTypes are the object types, as HubSpot's paths name them,
+// of the targets `to:` accepts.
+var targetObjectTypes = map[string]string{
+	"deal":         "deals",
+	"quote":        "quotes",
+	"invoice":      "invoices",
+	"order":        "orders",
+	"cart":         "carts",
+	"subscription": "subscriptions",
+	"payment":      "commerce_payments",
+	"discount":     "discounts",
+}
+
+// CanLinkLater reports, as an error naming each, the associations that
+// cannot be made after their rows are created: upserts carry no
+// associations, and the associations API that makes them afterwards names
+// the target's object type, which a bare type_id does not give.
+func (m *Mapper) CanLinkLater() error {
+	var errs []error
+	for _, a := range m.assocs {
+		if a.objectType == "" {
+			errs = append(errs, fmt.Errorf("association (column %q): in upsert mode associations are made after the upsert, through HubSpot's associations API, which needs the target's type: use to: (one of %s) instead of type_id",
+				a.name, strings.Join(AssociationTargets(), ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ByExternalID reports whether some association names its target by an
+// external id (by:), which must be read from the portal before sending.
+func (m *Mapper) ByExternalID() bool {
+	for _, a := range m.assocs {
+		if a.by != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // AssociationTargets lists the names `to:` accepts.
@@ -223,6 +266,9 @@ func (s *Spec) problems() []error {
 		where := fmt.Sprintf("association %d (column %q)", i+1, a.Column)
 		if a.Column == "" {
 			errs = append(errs, fmt.Errorf("association %d: no column", i+1))
+		}
+		if a.By != "" && a.To == "" {
+			errs = append(errs, fmt.Errorf("%s: by: %s names a property of the target, which needs to: (one of %s)", where, a.By, strings.Join(AssociationTargets(), ", ")))
 		}
 		switch {
 		case a.To != "" && a.TypeID != 0:
@@ -452,9 +498,11 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 }
 
 type boundAssociation struct {
-	col   int
-	name  string
-	types []hubspot.AssociationType // one; shared by every input
+	col        int
+	name       string
+	types      []hubspot.AssociationType // one; shared by every input
+	objectType string                    // the target's object type, "" for a type_id
+	by         string                    // the target's unique property the cell holds, "" for an id
 }
 
 // Compile binds s to header. It fails, naming every problem, when the
@@ -504,7 +552,8 @@ func (s *Spec) Compile(header []string) (*Mapper, error) {
 		if t.Category == "" {
 			t.Category = hubspot.CategoryHubSpotDefined
 		}
-		m.assocs = append(m.assocs, boundAssociation{col: i, name: a.Column, types: []hubspot.AssociationType{t}})
+		m.assocs = append(m.assocs, boundAssociation{col: i, name: a.Column, types: []hubspot.AssociationType{t},
+			objectType: targetObjectTypes[strings.ToLower(a.To)], by: a.By})
 	}
 	if s.Key != "" {
 		m.key = col("key", s.Key)
@@ -587,11 +636,11 @@ func (m *Mapper) MapInto(in *hubspot.CreateInput, record []string) error {
 		if cell == "" {
 			continue
 		}
-		if !isDigits(cell) {
+		if a.by == "" && !isDigits(cell) {
 			errs = append(errs, &FieldError{Column: a.name, Value: cell, Expected: "a HubSpot record id (digits only)"})
 			continue
 		}
-		in.Associations = append(in.Associations, hubspot.Association{To: hubspot.ObjectID{ID: cell}, Types: a.types})
+		in.Associations = append(in.Associations, hubspot.Association{To: hubspot.ObjectID{ID: cell}, Types: a.types, ObjectType: a.objectType, By: a.by})
 	}
 	if len(in.Associations) > 1 {
 		// In an order of their own, not the mapping's: the same row sends

@@ -56,7 +56,7 @@ func TestMap(t *testing.T) {
 	}
 	wantAssoc := []hubspot.Association{ // by type id, whatever the mapping's order
 		{To: hubspot.ObjectID{ID: "55"}, Types: []hubspot.AssociationType{{Category: "USER_DEFINED", TypeID: 7}}},
-		{To: hubspot.ObjectID{ID: "1001"}, Types: []hubspot.AssociationType{{Category: "HUBSPOT_DEFINED", TypeID: 20}}},
+		{To: hubspot.ObjectID{ID: "1001"}, Types: []hubspot.AssociationType{{Category: "HUBSPOT_DEFINED", TypeID: 20}}, ObjectType: "deals"},
 	}
 	if !reflect.DeepEqual(in.Associations, wantAssoc) {
 		t.Errorf("associations = %+v\nwant %+v", in.Associations, wantAssoc)
@@ -159,6 +159,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown to", "associations: [{column: D, to: lead}]", `unknown target "lead"`},
 		{"both to and type_id", "associations: [{column: D, to: deal, type_id: 20}]", "not both"},
 		{"neither", "associations: [{column: D}]", "needs to:"},
+		{"by without to", "associations: [{column: D, type_id: 20, by: legacy_id}]", "by: legacy_id names a property of the target, which needs to:"},
 		{"bad category", "associations: [{column: D, type_id: 7, category: MINE}]", `unknown category "MINE"`},
 		{"no column", "properties: {x: {type: number}}", "no column"},
 		{"date layout without elements", "properties: {x: {column: D, type: date, format: YYYY}}", ""},
@@ -185,6 +186,40 @@ func wantError(t *testing.T, err error, want ...string) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q lacks %q", err, w)
 		}
+	}
+}
+
+// TestAssociationByExternalID: with by, the cell is the target's unique
+// value, any text, kept as it is for the importer to resolve; the target's
+// type is known, so the association can also be made after an upsert,
+// which a bare type_id cannot.
+func TestAssociationByExternalID(t *testing.T) {
+	s, err := Load(strings.NewReader("properties: {name: Product}\nassociations:\n  - {column: Legacy Deal, to: deal, by: legacy_deal_id}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Compile([]string{"Product", "Legacy Deal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := m.Map([]string{"Widget", " LD-1001 "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []hubspot.Association{{To: hubspot.ObjectID{ID: "LD-1001"}, ObjectType: "deals", By: "legacy_deal_id",
+		Types: []hubspot.AssociationType{{Category: hubspot.CategoryHubSpotDefined, TypeID: 20}}}}
+	if !reflect.DeepEqual(in.Associations, want) {
+		t.Errorf("associations = %+v, want %+v", in.Associations, want)
+	}
+	if err := m.CanLinkLater(); err != nil {
+		t.Errorf("CanLinkLater: %v", err)
+	}
+	y, err := s.YAML()
+	if err != nil || !strings.Contains(string(y), "{column: Legacy Deal, to: deal, by: legacy_deal_id}") {
+		t.Errorf("YAML = %s (%v), want the association with its by", y, err)
+	}
+	if err := compile(t).CanLinkLater(); err == nil || !strings.Contains(err.Error(), `column "Quote ID"`) || strings.Contains(err.Error(), "Deal ID") {
+		t.Errorf("CanLinkLater on type_id associations: %v, want an error naming Quote ID and Label Col only", err)
 	}
 }
 

@@ -352,7 +352,7 @@ func TestDidYouMean(t *testing.T) {
 		{"type value", "properties:\n  p: {column: C, type: nubmer}\n", `unknown type "nubmer" (want string, number, bool, date, datetime, enum or multi); did you mean "number"?`},
 		{"type value, case", "properties:\n  p: {column: C, type: Number}\n", `did you mean "number"?`},
 		{"format name", "properties:\n  p: {column: C, type: date, format: isoo}\n", `did you mean "iso"?`},
-		{"association key", "associations:\n  - {colum: D, to: deal}\n", `association 1: line 2: unknown key "colum" (want column, to, type_id, category); did you mean "column"?`},
+		{"association key", "associations:\n  - {colum: D, to: deal}\n", `association 1: line 2: unknown key "colum" (want column, to, by, type_id, category); did you mean "column"?`},
 		{"association target", "associations:\n  - {column: D, to: dael}\n", `unknown target "dael" (want one of cart, deal, discount, invoice, order, payment, quote, subscription); did you mean "deal"?`},
 		{"association category", "associations:\n  - {column: D, type_id: 7, category: USER_DEFIND}\n", `unknown category "USER_DEFIND" (want HUBSPOT_DEFINED, USER_DEFINED, INTEGRATOR_DEFINED or WORK); did you mean "USER_DEFINED"?`},
 	}

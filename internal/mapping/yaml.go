@@ -281,6 +281,9 @@ func (s *Spec) YAML() ([]byte, error) {
 			if a.To != "" {
 				fields = append(fields, "to: "+scalar(a.To))
 			}
+			if a.By != "" {
+				fields = append(fields, "by: "+scalar(a.By))
+			}
 			if a.TypeID != 0 {
 				fields = append(fields, "type_id: "+strconv.Itoa(a.TypeID))
 			}
@@ -321,7 +324,7 @@ func (s *Spec) checkUTF8() error {
 		}
 	}
 	for _, a := range s.Associations {
-		check(a.Column, a.To, a.Category)
+		check(a.Column, a.To, a.Category, a.By)
 	}
 	check(s.Key)
 	if len(bad) > 0 {

@@ -33,6 +33,16 @@
 // interval without an answer, one request goes first and the rest wait for
 // its answer, so that a burst follows a fresh count.
 //
+// Alone on the portal the Pacer sends in bursts, the fastest schedule under
+// a rolling window. Beside other clients, when answers take a while, it
+// spreads its requests, at most Spread of its budget in any tenth of the
+// interval: a burst's slots all
+// free at once an interval later and are all taken again at once, and the
+// others' use between bursts shows only in the next burst's answers, a
+// round trip too late (with answers of a second, the other client's
+// requests were then still refused 40 s after it started; spread, its
+// requests get through within 20 s).
+//
 // When HubSpot counts a request, on arrival at its gateway or when the
 // work is done, is not documented, and with answers that take seconds the
 // difference is most of a window. The Pacer starts by assuming the later
@@ -42,7 +52,10 @@
 // count below what counting on arrival implies rules that model out, and
 // three counts below what counting on completion implies (and consistent
 // with arrival) switch to it, after which a slot is free an Interval after
-// the send. After a 429 everything pauses.
+// the send. A 429 with room under the arrival model is explained as well by
+// another app's growth as by a wrong model: it makes the Pacer assume
+// completion for three intervals, then return to arrival unless a count
+// disproved it meanwhile. After a 429 everything pauses.
 //
 // A Pacer also tracks the daily quota and refuses to start a request that
 // would eat into the part of it reserved for other integrations.
@@ -81,6 +94,10 @@ type Config struct {
 	// so that a new rise in their use can show; 0 means 0.02 (at least one
 	// request).
 	Keep float64
+	// Spread is the most of the budget (0..1) sent in any tenth of the
+	// interval while other clients use the portal; 0 means 0.3. Alone, the
+	// Pacer sends in bursts.
+	Spread float64
 	// DailyReserve is how many requests of the daily quota to leave for
 	// other integrations; 0 means none (HubSpot's own 429 DAILY stops the
 	// run then).
@@ -121,10 +138,15 @@ type Pacer struct {
 	// under both; answers whose counts the completion model cannot
 	// explain prove arrival (see observeModel).
 	arrival      bool
-	arrivalVotes int           // counts the completion model could not explain, since the last doubt
-	recent       []*entry      // our requests of the last two intervals, for reading the counts
-	latencies    []latency     // recent round trips, for the fastest
-	fast         time.Duration // the shortest of latencies
+	arrivalVotes int // counts the completion model could not explain, since the last doubt
+	// arrivalProven: counts showed the arrival model, and none has
+	// disproved it since. A 429 with room then doubts it only until
+	// doubtUntil (another app's growth explains such a 429 as well).
+	arrivalProven bool
+	doubtUntil    time.Time
+	recent        []*entry      // our requests of the last two intervals, for reading the counts
+	latencies     []latency     // recent round trips, for the fastest
+	fast          time.Duration // the shortest of latencies
 }
 
 // latency is one request's round trip, and when it ended.
@@ -261,6 +283,9 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 		}
 	}
 	budget := p.budget(now)
+	if wait := p.spread(now, budget); wait > 0 {
+		return wait
+	}
 	if len(p.log) < budget {
 		return 0
 	}
@@ -275,6 +300,44 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 	}
 	slices.SortFunc(exp, func(a, b time.Time) int { return a.Compare(b) })
 	return max(exp[len(exp)-budget].Sub(now), time.Millisecond)
+}
+
+// spread returns how long to wait before the next request while other
+// clients use the portal, so that no tenth of the interval holds more than
+// Spread of the budget; 0 if one may go as far as spreading goes. Alone, the
+// importer sends in bursts (the fastest schedule under a rolling window).
+// Beside others, a burst's slots all free at once an interval later, every
+// one taken again at once, and the counts that show the others' use come
+// only from the burst's answers: with answers that take a second, the
+// others' requests between bursts stay unseen until the next burst meets
+// them, over its budget. Spread out (over at least a third of the
+// interval), answers keep coming while the Pacer sends, and the slots the
+// others are left free up a few at a time. With
+// answers faster than a fortieth of the interval (250 ms in 10 s) the
+// counts are fresh enough and the Pacer still sends in bursts. p.mu is
+// held.
+func (p *Pacer) spread(now time.Time, budget int) time.Duration {
+	if p.portalMax == 0 || !p.othersAround(now) || p.fast < p.interval/40 {
+		// Alone, or with answers fast enough that a burst's counts are
+		// fresh: bursts.
+		return 0
+	}
+	frac := p.cfg.Spread
+	if frac <= 0 {
+		frac = 0.3
+	}
+	per := max(1, int(frac*float64(budget)))
+	tenth := p.interval / 10
+	n := 0
+	var oldest time.Time
+	for i := len(p.log) - 1; i >= 0 && p.log[i].sent.After(now.Add(-tenth)); i-- {
+		n++
+		oldest = p.log[i].sent
+	}
+	if n < per {
+		return 0
+	}
+	return max(oldest.Add(tenth).Sub(now), time.Millisecond)
 }
 
 // expiry is when an entry's slot may be reused, the slack after HubSpot's
@@ -342,11 +405,14 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 	}
 	switch {
 	case obs < leastA:
-		p.arrival, p.arrivalVotes = false, 0
+		p.arrival, p.arrivalVotes, p.arrivalProven = false, 0, false
 	case obs < leastC:
 		if p.arrivalVotes++; p.arrivalVotes >= 3 {
-			p.arrival = true
+			p.arrival, p.arrivalProven = true, true
 		}
+	case !p.arrival && p.arrivalProven && now.After(p.doubtUntil):
+		// The doubt a 429 cast is over, and no count disproved arrival.
+		p.arrival = true
 	}
 	p.stats.CountedOnArrival = p.arrival
 }
@@ -445,15 +511,21 @@ func (p *Pacer) keep() int {
 // While their use grows, the room is the larger of Share of the window and
 // their own use, up to half the window between them: a newcomer's use can
 // double every interval until it has half the portal, and grows by Share
-// beyond that. Once their use has been steady for an interval, Keep is left.
+// beyond that. Once their use has been steady for an interval, Keep is left,
+// or Share while a 429 proves others present (for six intervals after it).
 func (p *Pacer) reserve(now time.Time, others int) int {
 	n := p.keep()
-	if !now.Before(p.othersGrew.Add(p.interval)) {
-		return n
-	}
 	share := p.cfg.Share
 	if share <= 0 {
 		share = 0.1
+	}
+	if now.Before(p.othersSeenUntil) {
+		// A 429 proved another client present; its use may not show yet
+		// (its requests were the ones refused): Share stays free.
+		n = max(n, int(math.Ceil(share*float64(p.portalMax))))
+	}
+	if !now.Before(p.othersGrew.Add(p.interval)) {
+		return n
 	}
 	n = max(n, int(math.Ceil(share*float64(p.portalMax))))
 	return max(n, min(others, p.portalMax/2-others))
@@ -519,15 +591,21 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		p.stats.Throttled++
 		if p.arrival && len(p.log) <= p.portalMax {
 			// A 429 with room in the window as the arrival model counts it:
-			// doubt the model (or someone else came), and be safe.
+			// another app grew, or the model is wrong. Be safe for a few
+			// intervals; unless a count disproves arrival meanwhile, the
+			// pacer returns to it.
 			p.arrival, p.arrivalVotes = false, 0
+			p.doubtUntil = now.Add(3 * p.interval)
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
 		if p.portalMax > 0 && len(p.log) <= p.portalMax {
 			// Throttled with no more of ours in the window than the limit:
-			// someone else is using the portal, more than before.
-			p.othersSeenUntil = now.Add(p.interval)
+			// someone else is using the portal, more than before. Its use
+			// may not show in the counts for a while (its requests are
+			// counted beside ours in flight), so the pacer keeps sharing
+			// (room kept, sends spread) for some intervals.
+			p.othersSeenUntil = now.Add(6 * p.interval)
 			p.othersGrew = now
 		}
 	}
@@ -627,12 +705,25 @@ func later(a, b time.Time) time.Time {
 // Observe learns the portal's limit and window from the rate-limit headers
 // of an answer to a request made without Acquire (such as reading the
 // portal's account or property definitions before an import), so that the
-// first burst already keeps to the portal's limit. Use Note to count the
-// request itself.
+// first burst already keeps to the portal's limit; the requests the window
+// holds beyond this Pacer's own keep their slots for an interval. Use Note
+// first, to count the request itself.
 func (p *Pacer) Observe(rl hubspot.RateLimit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.learn(rl)
+	if !p.learn(rl) {
+		return
+	}
+	// The window may hold requests this Pacer did not make: another
+	// client's, or those of a run that ended moments ago. Until they leave
+	// (when, the headers do not say: within an interval), they hold their
+	// slots, so that the first burst does not meet a full window.
+	now := time.Now()
+	p.prune(now, true)
+	for range rl.Max - rl.Remaining - len(p.log) {
+		e := &entry{sent: now, done: now}
+		p.log = append(p.log, e)
+	}
 }
 
 // learn takes the portal's limit and window from rate-limit headers, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -235,12 +236,83 @@ func TestNewcomerCanDouble(t *testing.T) {
 		{70, 100 - 70 - 10},
 	} {
 		synctest.Test(t, func(t *testing.T) {
-			p := New(Config{})
+			p := New(Config{Spread: 1}) // the budget, not how it is spread
 			release, _ := p.Acquire(context.Background())
 			release(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - tc.others - 1, Interval: 10 * time.Second}, false, 0)
 			if n := 1 + admitNow(p); n != tc.want || p.Stats().Others != tc.others {
 				t.Errorf("others %d: admitted %d, want %d (stats %+v)", tc.others, n, tc.want, p.Stats())
 			}
+		})
+	}
+}
+
+// TestSpreadsBesideOthers: alone, or beside others with fast answers, the
+// pacer sends its whole budget at once; once an answer shows another
+// client and answers take a while (here 300 ms), no tenth of the interval
+// holds more than Spread of the budget. (That the budget is still used, a
+// window at a time, is TestSharingThePortal's.)
+func TestSpreadsBesideOthers(t *testing.T) {
+	for _, tc := range []struct {
+		others int
+		rtt    time.Duration
+		spread bool
+	}{{0, 300 * time.Millisecond, false}, {20, 0, false}, {20, 300 * time.Millisecond, true}} {
+		t.Run(fmt.Sprintf("others %d, answers in %v", tc.others, tc.rtt), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{Spread: 0.3})
+				var mu sync.Mutex
+				var sends []time.Time // ours, as the portal counts them: on arrival
+				answer := func(release Release, at time.Time) {
+					// The count describes the window when the request arrived:
+					// the others' steady use and ours of the interval before.
+					mu.Lock()
+					n := 0
+					for _, s := range sends {
+						if !s.After(at) && s.After(at.Add(-10*time.Second)) {
+							n++
+						}
+					}
+					mu.Unlock()
+					time.Sleep(tc.rtt)
+					release(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - tc.others - n, Interval: 10 * time.Second}, false, 0)
+				}
+				send := func(release Release) {
+					mu.Lock()
+					at := time.Now()
+					sends = append(sends, at)
+					mu.Unlock()
+					answer(release, at)
+				}
+				// A first request learns the portal and, beside others, sees them.
+				release, _ := p.Acquire(context.Background())
+				send(release)
+				start := time.Now()
+				var times []time.Time
+				var wg sync.WaitGroup
+				for time.Since(start) < 20*time.Second {
+					ctx, cancel := context.WithDeadline(context.Background(), start.Add(20*time.Second))
+					release, err := p.Acquire(ctx)
+					cancel()
+					if err != nil {
+						break
+					}
+					times = append(times, time.Now())
+					wg.Go(func() { send(release) })
+				}
+				wg.Wait()
+				// The first interval's budget: the others' use and as much again.
+				budget := 100 - 2*tc.others
+				if tc.others == 0 {
+					budget = 100
+				}
+				most := maxInWindow(times, time.Second)
+				if !tc.spread && most < budget-2 {
+					t.Errorf("%d in the busiest tenth, want the whole budget %d at once", most, budget)
+				}
+				if tc.spread && (most > budget*3/10 || most == 0) {
+					t.Errorf("spread: %d in the busiest tenth, want at most %d", most, budget*3/10)
+				}
+			})
 		})
 	}
 }
@@ -460,7 +532,7 @@ func TestCountingModel(t *testing.T) {
 		t.Run(fmt.Sprint("counted on arrival=", arrival), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := New(Config{Cap: 1000})
-				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Interval: 10 * time.Second})
+				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
 				const n = 10
 				releases := make([]Release, n)
 				for k := range n {
@@ -488,4 +560,89 @@ func TestCountingModel(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestA429DoubtsArrivalForAWhile: once counts proved that the portal
+// counts on arrival, a 429 with room (another app grew, or the model is
+// wrong) makes the pacer assume the safe model for three intervals, then
+// return to arrival; a count that arrival cannot explain ends it for good.
+func TestA429DoubtsArrivalForAWhile(t *testing.T) {
+	for _, disproved := range []bool{false, true} {
+		t.Run(fmt.Sprint("disproved=", disproved), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{Cap: 1000})
+				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
+				// Ten requests sent 100 ms apart, answered last first with
+				// counts only arrival explains: arrival is proven.
+				var releases []Release
+				for range 10 {
+					r, _ := p.Acquire(context.Background())
+					releases = append(releases, r)
+					time.Sleep(100 * time.Millisecond)
+				}
+				time.Sleep(time.Second)
+				for k := 9; k >= 0; k-- {
+					releases[k](hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - (k + 1), Interval: 10 * time.Second}, false, 0)
+					time.Sleep(100 * time.Millisecond)
+				}
+				if !p.Stats().CountedOnArrival {
+					t.Fatal("arrival not found")
+				}
+				r, _ := p.Acquire(context.Background())
+				r(hubspot.RateLimit{}, true, 0) // a 429, with 11 of 100 in the window
+				if p.Stats().CountedOnArrival {
+					t.Fatal("a 429 with room did not doubt the arrival model")
+				}
+				// Answers within the doubt, then after it.
+				answer := func(count int) {
+					r, err := p.Acquire(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					r(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - count, Interval: 10 * time.Second}, false, 0)
+				}
+				time.Sleep(5 * time.Second)
+				answer(50)
+				if p.Stats().CountedOnArrival {
+					t.Fatal("back to arrival within the doubt")
+				}
+				if disproved {
+					// Ours alone sent in the last interval are more than 1:
+					// a count of 1 is below what arrival implies.
+					for range 3 {
+						answer(50)
+					}
+					answer(1)
+				}
+				time.Sleep(30 * time.Second)
+				answer(60)
+				if got := p.Stats().CountedOnArrival; got == disproved {
+					t.Fatalf("after the doubt: CountedOnArrival = %v, want %v", got, !disproved)
+				}
+			})
+		})
+	}
+}
+
+// TestObserveKeepsTheWindowsOthers: the answer to a request made before the
+// import says the window holds 90 of 100, one of them that request: the
+// first burst takes the 10 left, and nothing more goes until an interval
+// has passed.
+func TestObserveKeepsTheWindowsOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		p.Note(1)
+		p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 10, Interval: 10 * time.Second})
+		if n := admitNow(p); n != 10 {
+			t.Errorf("first burst: %d admitted, want the 10 left", n)
+		}
+		time.Sleep(5 * time.Second)
+		if n := admitNow(p); n != 0 {
+			t.Errorf("5 s later: %d admitted, want none: the window is full", n)
+		}
+		time.Sleep(5 * time.Second)
+		if n := admitNow(p); n != 100 {
+			t.Errorf("an interval later: %d admitted, want all 100", n)
+		}
+	})
 }

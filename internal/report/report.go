@@ -1,7 +1,8 @@
 // Package report writes the importer's account of every row: created.csv
 // (with a last column, imported, that says whether this run created the
-// row, "now", or found it created by an earlier run, "earlier"),
-// failed.csv, in_doubt.csv, not_sent.csv and summary.json.
+// row, "now", or found it created by an earlier run, "earlier"; for an
+// upsert import, a further column, action: created, updated, upserted or
+// unchanged), failed.csv, in_doubt.csv, not_sent.csv and summary.json.
 //
 // A [Writer] writes each outcome as it is recorded and flushes after every
 // call to Record, so the reports are complete up to the last batch answered
@@ -34,6 +35,10 @@ const (
 	Failed                    // HubSpot (or the importer, before sending) rejected it; safe to fix and send again
 	InDoubt                   // sent, but no clear answer came back: HubSpot may or may not have created it
 	NotSent                   // HubSpot never processed it (the run stopped, or gave up resending); the same command sends it again
+	// Superseded: not sent, because a later row of the file has the same
+	// key and --duplicate-keys last-wins sends only the last (in
+	// superseded.csv, which exists only then).
+	Superseded
 )
 
 func (s Status) String() string {
@@ -66,10 +71,27 @@ type Outcome struct {
 	// not send it.
 	Earlier bool
 
+	// Action, for a Created row of an upsert import, is what the upsert
+	// did (ActionCreated, ActionUpdated, ActionUpserted) or ActionUnchanged
+	// for a row an earlier run upserted with the same values; it is
+	// written in created.csv's action column.
+	Action string
+
 	// Ident and FailIdent are the row's identities for the journal (see
-	// package journal); they are not written to the reports.
+	// package journal), and Version, for an upserted row, the version of
+	// the values its line item was given (its content); they are not
+	// written to the reports.
+	Version          string
 	Ident, FailIdent string
 }
+
+// What an upsert did with a row, in created.csv's action column.
+const (
+	ActionCreated   = "created"   // HubSpot created the line item
+	ActionUpdated   = "updated"   // HubSpot updated the line item that held the key
+	ActionUpserted  = "upserted"  // HubSpot's answer did not say which (the row was found by its key)
+	ActionUnchanged = "unchanged" // an earlier run upserted the same values; not sent again
+)
 
 // CodeNotSent is the error code of a row that HubSpot did not process
 // because the run stopped before the row could be sent. A later run of the
@@ -82,7 +104,10 @@ const (
 	FailedFile  = "failed.csv"
 	InDoubtFile = "in_doubt.csv"
 	NotSentFile = "not_sent.csv"
-	SummaryFile = "summary.json"
+	// SupersededFile holds the rows a later row with the same key replaced
+	// (with --duplicate-keys last-wins only).
+	SupersededFile = "superseded.csv"
+	SummaryFile    = "summary.json"
 )
 
 // Reports returns the names of the four CSV reports, in the order of
@@ -96,8 +121,11 @@ type Counts struct {
 	Failed  int
 	InDoubt int
 	NotSent int
-	Earlier int            // of the created rows, those an earlier run created
-	Codes   map[string]int // error code → rows, over failed, in-doubt and not-sent rows
+	// Superseded counts the rows not sent because a later row has their
+	// key (--duplicate-keys last-wins); they are no failure.
+	Superseded int
+	Earlier    int            // of the created rows, those an earlier run created
+	Codes      map[string]int // error code → rows, over failed, in-doubt and not-sent rows
 }
 
 // Writer writes outcomes to the three CSV reports. It is safe for
@@ -108,15 +136,35 @@ type Writer struct {
 	failed  *lineWriter
 	inDoubt *lineWriter
 	notSent *lineWriter
-	files   []File // set by Create
-	counts  Counts
-	width   int
-	line    []string // reused for each report line
+	// superseded is superseded.csv, with WithSuperseded only.
+	superseded *lineWriter
+	files      []File // set by Create
+	counts     Counts
+	width      int
+	line       []string // reused for each report line
+	actions    bool     // created.csv has an action column
 }
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithSuperseded makes the Writer record Superseded rows, to w, in the
+// layout of failed.csv. Create and CreateWith ignore w (nil will do) and
+// open superseded.csv in the folder instead.
+func WithSuperseded(w io.Writer) Option {
+	if w == nil {
+		w = io.Discard // CreateFailedOnly: only failed.csv is written
+	}
+	return func(wr *Writer) { wr.superseded = newLineWriter(w) }
+}
+
+// WithActions adds to created.csv a last column, action, with each row's
+// Outcome.Action: what an upsert did with it.
+func WithActions() Option { return func(w *Writer) { w.actions = true } }
 
 // NewWriter writes reports for a CSV with the given header to the four
 // writers, starting with their header lines.
-func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string) (*Writer, error) {
+func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string, opts ...Option) (*Writer, error) {
 	w := &Writer{
 		created: newLineWriter(created),
 		failed:  newLineWriter(failed),
@@ -125,11 +173,21 @@ func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string) (*W
 		counts:  Counts{Codes: map[string]int{}},
 		width:   len(header),
 	}
+	for _, o := range opts {
+		o(w)
+	}
 	errHeader := append(append([]string{}, header...), "raw_line", "error_row", "error_code", "error_message")
-	w.created.Write(append(append([]string{"row", "id"}, header...), "imported"))
+	createdHeader := append(append([]string{"row", "id"}, header...), "imported")
+	if w.actions {
+		createdHeader = append(createdHeader, "action")
+	}
+	w.created.Write(createdHeader)
 	w.failed.Write(errHeader)
 	w.inDoubt.Write(errHeader)
 	w.notSent.Write(errHeader)
+	if w.superseded != nil {
+		w.superseded.Write(errHeader)
+	}
 	return w, w.flush()
 }
 
@@ -150,14 +208,14 @@ func OpenFile(path string) (File, error) {
 
 // Create opens the reports in dir (created with mode 0700 if missing),
 // truncating earlier ones.
-func Create(dir string, header []string) (*Writer, error) {
-	return CreateWith(dir, header, OpenFile)
+func Create(dir string, header []string, opts ...Option) (*Writer, error) {
+	return CreateWith(dir, header, OpenFile, opts...)
 }
 
 // CreateFailedOnly opens only failed.csv in dir, for a dry run or validate,
 // which record only rows they would not send: outcomes of other statuses
 // are counted and discarded.
-func CreateFailedOnly(dir string, header []string, open Opener) (*Writer, error) {
+func CreateFailedOnly(dir string, header []string, open Opener, opts ...Option) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
@@ -165,7 +223,7 @@ func CreateFailedOnly(dir string, header []string, open Opener) (*Writer, error)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	w, err := NewWriter(io.Discard, f, io.Discard, io.Discard, header)
+	w, err := NewWriter(io.Discard, f, io.Discard, io.Discard, header, opts...)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -175,7 +233,7 @@ func CreateFailedOnly(dir string, header []string, open Opener) (*Writer, error)
 }
 
 // CreateWith is Create with the files opened by open.
-func CreateWith(dir string, header []string, open Opener) (*Writer, error) {
+func CreateWith(dir string, header []string, open Opener, opts ...Option) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
@@ -190,7 +248,22 @@ func CreateWith(dir string, header []string, open Opener) (*Writer, error) {
 		}
 		files = append(files, f)
 	}
-	w, err := NewWriter(files[0], files[1], files[2], files[3], header)
+	var probe Writer
+	for _, o := range opts {
+		o(&probe)
+	}
+	if probe.superseded != nil { // WithSuperseded: superseded.csv in dir
+		f, err := open(filepath.Join(dir, SupersededFile))
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		files = append(files, f)
+		opts = append(opts, WithSuperseded(f))
+	}
+	w, err := NewWriter(files[0], files[1], files[2], files[3], header, opts...)
 	if err != nil {
 		for _, f := range files {
 			f.Close()
@@ -219,6 +292,9 @@ func (w *Writer) Record(outs ...Outcome) error {
 				when = "earlier"
 			}
 			line = append(line, when)
+			if w.actions {
+				line = append(line, o.Action)
+			}
 			w.created.Write(line)
 		} else {
 			lw, n := w.errorReport(o.Status)
@@ -226,7 +302,9 @@ func (w *Writer) Record(outs ...Outcome) error {
 				return fmt.Errorf("report: row %d has no outcome", o.Row)
 			}
 			*n++
-			w.counts.Codes[o.Code]++
+			if o.Status != Superseded { // no error
+				w.counts.Codes[o.Code]++
+			}
 			line = append(appendFit(line, o.Record, w.width), o.Raw, row, o.Code, o.Message)
 			lw.Write(line)
 		}
@@ -246,6 +324,10 @@ func (w *Writer) errorReport(st Status) (*lineWriter, *int) {
 		return w.inDoubt, &w.counts.InDoubt
 	case NotSent:
 		return w.notSent, &w.counts.NotSent
+	case Superseded:
+		if w.superseded != nil {
+			return w.superseded, &w.counts.Superseded
+		}
 	}
 	return nil, nil
 }
@@ -262,8 +344,10 @@ func appendFit(line, rec []string, width int) []string {
 
 func (w *Writer) flush() error {
 	var errs []error
-	for _, lw := range []*lineWriter{w.created, w.failed, w.inDoubt, w.notSent} {
-		errs = append(errs, lw.Flush())
+	for _, lw := range []*lineWriter{w.created, w.failed, w.inDoubt, w.notSent, w.superseded} {
+		if lw != nil {
+			errs = append(errs, lw.Flush())
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -308,8 +392,9 @@ type Summary struct {
 	Failed         int            `json:"failed"`
 	InDoubt        int            `json:"in_doubt"`
 	NotSent        int            `json:"not_sent"`
-	Earlier        int            `json:"already_imported"` // of created: imported by an earlier run, not sent again
-	Skipped        int            `json:"skipped"`          // blank rows, not in rows: never sent, in no report
+	Earlier        int            `json:"already_imported"`     // of created: imported by an earlier run, not sent again
+	Skipped        int            `json:"skipped"`              // blank rows, not in rows: never sent, in no report
+	Superseded     int            `json:"superseded,omitempty"` // of rows: replaced by a later row with the same key (--duplicate-keys last-wins), in superseded.csv
 	Requests       int            `json:"requests"`
 	Retries        int            `json:"retries"`
 	Throttled      int            `json:"throttled"`
@@ -381,7 +466,7 @@ const SortLimit = 32 << 20
 // Each file is replaced atomically, with mode 0600.
 func Sort(dir string) error {
 	var errs []error
-	for _, name := range Reports() {
+	for _, name := range append(Reports(), SupersededFile) {
 		errs = append(errs, sortFile(filepath.Join(dir, name)))
 	}
 	return errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,6 +66,25 @@ func TestReportsGolden(t *testing.T) {
 	if c.Rows != 6 || c.Created != 2 || c.Failed != 2 || c.InDoubt != 1 || c.NotSent != 1 || c.Earlier != 1 || c.Codes["HTTP_502"] != 1 || c.Codes["NOT_SENT"] != 1 {
 		t.Errorf("counts = %+v", c)
 	}
+}
+
+// TestUpsertActionsGolden: an upsert import's created.csv says what the
+// upsert did with each row.
+func TestUpsertActionsGolden(t *testing.T) {
+	var created bytes.Buffer
+	w, err := NewWriter(&created, io.Discard, io.Discard, io.Discard, []string{"Key", "Product"}, WithActions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(
+		Outcome{Row: 1, Record: []string{"K-1", "Widget"}, Status: Created, ID: "36001", Action: ActionCreated},
+		Outcome{Row: 2, Record: []string{"K-2", "Gadget"}, Status: Created, ID: "35000", Action: ActionUpdated},
+		Outcome{Row: 3, Record: []string{"K-3", "Thing"}, Status: Created, ID: "35001", Action: ActionUpserted},
+		Outcome{Row: 4, Record: []string{"K-4", "Old"}, Status: Created, ID: "34000", Earlier: true, Action: ActionUnchanged},
+	); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "created-upsert.csv", created.Bytes())
 }
 
 func TestRecordRejectsNoOutcome(t *testing.T) {

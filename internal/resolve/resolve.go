@@ -1,5 +1,7 @@
-// Package resolve finds out whether rows whose create got no clear answer
-// exist in HubSpot, by reading line items by their key.
+// Package resolve finds records by the value of a unique property: line
+// items by the key of rows whose create got no clear answer (do they
+// exist?), and the targets of associations given by an external id (a
+// deal by its legacy_deal_id, say).
 //
 // It relies on a line-item property with unique values that holds each
 // row's key: then a key found means the row was created (and gives its id),
@@ -26,10 +28,10 @@ import (
 	"github.com/lineitems/importer/internal/retry"
 )
 
-// Reader reads line items by a unique property. *hubspot.Client
-// implements it.
+// Reader reads records of an object type (line_items, deals, ...) by a
+// unique property. *hubspot.Client implements it.
 type Reader interface {
-	BatchRead(ctx context.Context, req hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error)
+	BatchReadObjects(ctx context.Context, objectType string, req hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error)
 }
 
 // Pacer admits requests under the portal's rate limit: batch reads count
@@ -45,7 +47,10 @@ const MaxInputs = 100
 // Resolver looks keys up. Set the fields before use; it is safe for
 // concurrent use afterwards.
 type Resolver struct {
-	Reader      Reader
+	Reader Reader
+	// ObjectType is the type of the records looked up; "" means
+	// line_items.
+	ObjectType  string
 	Property    string        // the unique property that holds the key
 	Pacer       Pacer         // nil: no pacing of its own
 	MaxAttempts int           // per request; <1 means 8
@@ -58,7 +63,7 @@ func New(r Reader, property string, p Pacer) *Resolver {
 	return &Resolver{Reader: r, Property: property, Pacer: p}
 }
 
-// Find returns the ids of the line items whose Property equals one of keys
+// Find returns the ids of the records whose Property equals one of keys
 // exactly, byte for byte. A record whose value differs from a key only in
 // case (which a portal that compares unique values without regard to case
 // may return) is not that key's. Keys not found are absent from the map.
@@ -82,7 +87,7 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 		}
 		for _, e := range res.Errors {
 			if e.Category != "OBJECT_NOT_FOUND" {
-				return fmt.Errorf("reading line items by %s: HubSpot answered %s: %s", r.Property, e.Category, e.ReadableMessage())
+				return fmt.Errorf("reading %s by %s: HubSpot answered %s: %s", r.objectType(), r.Property, e.Category, e.ReadableMessage())
 			}
 		}
 		for _, obj := range res.Results {
@@ -91,7 +96,7 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 				continue
 			}
 			if id, dup := found[v]; dup && id != obj.ID {
-				return fmt.Errorf("reading line items by %s: two line items (%s and %s) hold the value %q of a unique property", r.Property, id, obj.ID, v)
+				return fmt.Errorf("reading %s by %s: two records (%s and %s) hold the value %q of a unique property", r.objectType(), r.Property, id, obj.ID, v)
 			}
 			found[v] = obj.ID
 		}
@@ -142,10 +147,10 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		if r.Pacer != nil {
 			var err error
 			if release, err = r.Pacer.Acquire(ctx); err != nil {
-				return nil, fmt.Errorf("reading line items by %s: %w", r.Property, err)
+				return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), r.Property, err)
 			}
 		}
-		res, err := r.Reader.BatchRead(ctx, req)
+		res, err := r.Reader.BatchReadObjects(ctx, r.objectType(), req)
 		var ae *hubspot.APIError
 		errors.As(err, &ae)
 		switch {
@@ -166,7 +171,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		}
 		last = err
 		if ae != nil && final(ae) {
-			return nil, fmt.Errorf("reading line items by %s: %w", r.Property, err)
+			return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), r.Property, err)
 		}
 		wait := retry.Backoff(attempt, base, maxDelay, rand.Float64())
 		if ae != nil {
@@ -176,7 +181,14 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 			return nil, context.Cause(ctx)
 		}
 	}
-	return nil, fmt.Errorf("reading line items by %s: gave up after %d attempts: %w", r.Property, attempts, last)
+	return nil, fmt.Errorf("reading %s by %s: gave up after %d attempts: %w", r.objectType(), r.Property, attempts, last)
+}
+
+func (r *Resolver) objectType() string {
+	if r.ObjectType == "" {
+		return "line_items"
+	}
+	return r.ObjectType
 }
 
 // final reports whether an answer will not change if the read is repeated

@@ -469,7 +469,7 @@ type fakeReader struct {
 	res *hubspot.BatchReadResult
 }
 
-func (f fakeReader) BatchRead(context.Context, hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error) {
+func (f fakeReader) BatchReadObjects(context.Context, string, hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error) {
 	return f.res, nil
 }
 

@@ -22,6 +22,8 @@
 //     in doubt, with the reason kept in the message, unless the verdict
 //     proves the row does not exist ([Absent]).
 //   - In doubt is always allowed.
+//   - Unlinked (an upserted row whose association failed) needs the row's
+//     id, the proof that it exists; it is recorded failed, never created.
 //
 // A row is closed at most once; closing it again is an error (a bug in the
 // caller, which the caller must treat as fatal).
@@ -137,13 +139,21 @@ const (
 	NotSent
 	// Doubt: no clear answer.
 	Doubt
+	// Unlinked: the row was upserted (ID set: it exists) but an
+	// association it asks for could not be made. It is recorded failed,
+	// with its id, never as created; the same command sends it again.
+	Unlinked
 )
 
 // Verdict is what the run concludes about a row.
 type Verdict struct {
 	Kind    Kind
-	ID      string // for Created
+	ID      string // for Created and Unlinked
 	Earlier bool   // for Created: the line item was there before this run (found by key)
+	// Action, for Created in upsert mode, says what the upsert did:
+	// report.ActionCreated, report.ActionUpdated, or report.ActionUpserted
+	// when HubSpot's answer did not say.
+	Action  string
 	Code    string // for the other kinds
 	Message string
 }
@@ -153,7 +163,7 @@ type Verdict struct {
 // final. It returns [ErrClosed] if the row already has an outcome, and an
 // error for a Created verdict without an id.
 func (r *Row) Close(v Verdict) (report.Outcome, error) {
-	if v.Kind == Created && v.ID == "" {
+	if (v.Kind == Created || v.Kind == Unlinked) && v.ID == "" {
 		return report.Outcome{}, errors.New("rowstate: created without an id")
 	}
 	may := r.MayExist()
@@ -170,7 +180,11 @@ func (r *Row) Outcome(v Verdict) report.Outcome { return outcome(v, r.MayExist()
 func outcome(v Verdict, mayExist bool) report.Outcome {
 	switch v.Kind {
 	case Created:
-		return report.Outcome{Status: report.Created, ID: v.ID, Earlier: v.Earlier}
+		return report.Outcome{Status: report.Created, ID: v.ID, Earlier: v.Earlier, Action: v.Action}
+	case Unlinked:
+		// The row exists (its id is known) whatever earlier requests did:
+		// failed, for the association, and sent again by the next run.
+		return report.Outcome{Status: report.Failed, ID: v.ID, Code: v.Code, Message: v.Message}
 	case Absent:
 		return report.Outcome{Status: report.Failed, Code: v.Code, Message: v.Message}
 	case Failed:

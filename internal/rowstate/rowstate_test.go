@@ -23,6 +23,7 @@ func TestClose(t *testing.T) {
 	absent := Verdict{Kind: Absent, Code: "CONFLICT", Message: "another record"}
 	notSent := Verdict{Kind: NotSent, Message: "the run stopped"}
 	doubt := Verdict{Kind: Doubt, Code: "HTTP_502", Message: "no answer"}
+	unlinked := Verdict{Kind: Unlinked, ID: "42", Code: "ASSOCIATION_FAILED", Message: "upserted, association refused"}
 	cases := []struct {
 		name     string
 		history  []step
@@ -47,6 +48,8 @@ func TestClose(t *testing.T) {
 		{"a request in flight when the run stops", []step{inFlight}, notSent, report.InDoubt, "NO_ANSWER", true},
 		{"a request in flight, failed", []step{inFlight}, failed, report.InDoubt, "INVALID_OPTION", true},
 		{"no answer", []step{unclear}, doubt, report.InDoubt, "HTTP_502", true},
+		{"upserted, association refused", []step{notProcessed}, unlinked, report.Failed, "ASSOCIATION_FAILED", false},
+		{"502, upserted on the resend, association refused", []step{unclear, notProcessed}, unlinked, report.Failed, "ASSOCIATION_FAILED", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,6 +75,11 @@ type Policy struct {
 	// documents a record lock of about two seconds.
 	LockWait     time.Duration
 	RetryInDoubt bool // resend even when HubSpot may have acted (risks duplicates)
+	// Idempotent says the requests are upserts (or association creates):
+	// applied twice they leave what they left once, so a request HubSpot
+	// may have acted on is sent again, as with RetryInDoubt, without its
+	// risk.
+	Idempotent bool
 }
 
 // DefaultPolicy is the policy the importer uses unless told otherwise.
@@ -96,7 +101,8 @@ const StatusMigrating = 477
 // Batch create is not idempotent, so a resend is chosen only when HubSpot
 // cannot have acted on the batch: a request that was never fully sent, a
 // 429, a 423 or a 503. After a 500, 502 or 504, or a connection lost once
-// the request was sent, the rows are in doubt (unless RetryInDoubt).
+// the request was sent, the rows are in doubt (unless RetryInDoubt, or
+// Idempotent for upserts, which are resent).
 func (p Policy) Decide(a Attempt) Decision {
 	err, attempt, items, jitter := a.Err, a.N, a.Items, a.Jitter
 	if err == nil {
@@ -118,7 +124,7 @@ func (p Policy) Decide(a Attempt) Decision {
 		if !te.Sent {
 			return retry(p.BaseDelay, 0, "NOT_SENT", te.Error())
 		}
-		if p.RetryInDoubt {
+		if p.RetryInDoubt || p.Idempotent {
 			return doubtful(retry(p.BaseDelay, 0, "NO_ANSWER", te.Error()))
 		}
 		code := "NO_ANSWER"
@@ -150,7 +156,7 @@ func (p Policy) Decide(a Attempt) Decision {
 		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
 			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}
 	case s >= 500:
-		if p.RetryInDoubt {
+		if p.RetryInDoubt || p.Idempotent {
 			return doubtful(retry(p.BaseDelay, ae.RetryAfter, code, ae.Error()))
 		}
 		return Decision{Action: MarkInDoubt, Code: fmt.Sprintf("HTTP_%d", s),

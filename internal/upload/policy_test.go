@@ -19,6 +19,8 @@ func TestDecide(t *testing.T) {
 	p := Policy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, ThrottleBase: time.Second, MaxDelay: 10 * time.Second}
 	inDoubtOK := p
 	inDoubtOK.RetryInDoubt = true
+	upsert := p
+	upsert.Idempotent = true
 	sentEOF := &hubspot.TransportError{Sent: true, Err: io.ErrUnexpectedEOF}
 	sentTimeout := &hubspot.TransportError{Sent: true, Err: fmt.Errorf("Post: %w", context.DeadlineExceeded)}
 	notSent := &hubspot.TransportError{Sent: false, Err: errors.New("connection refused")}
@@ -68,6 +70,14 @@ func TestDecide(t *testing.T) {
 		{"429 with an absurd Retry-After waits the cap", p, apiErr(429, hubspot.PolicyTenSecondly, 3*time.Hour), 1, 100, Retry, "RATE_LIMIT", 60 * time.Second, true},
 		{"477 stops resumably", p, apiErr(477, "", 0), 1, 100, Stop, "MIGRATION_IN_PROGRESS", 0, false},
 		{"502 resent on request, attempts used up: in doubt, not failed", inDoubtOK, apiErr(502, "", 0), 3, 100, MarkInDoubt, "X", 0, false},
+		{"upsert: 502 resent", upsert, apiErr(502, "", 0), 1, 100, Retry, "X", 0, false},
+		{"upsert: 504 resent", upsert, apiErr(504, "", 0), 2, 100, Retry, "X", 0, false},
+		{"upsert: lost after send resent", upsert, sentEOF, 1, 100, Retry, "NO_ANSWER", 0, false},
+		{"upsert: timeout resent", upsert, sentTimeout, 1, 100, Retry, "NO_ANSWER", 0, false},
+		{"upsert: 502, attempts used up: in doubt", upsert, apiErr(502, "", 0), 3, 100, MarkInDoubt, "X", 0, false},
+		{"upsert: 429 retried as for creates", upsert, apiErr(429, hubspot.PolicyTenSecondly, 0), 1, 100, Retry, "RATE_LIMIT", 500 * time.Millisecond, false},
+		{"upsert: 400 on a batch splits", upsert, apiErr(400, "", 0), 1, 100, Split, "X", 0, false},
+		{"upsert: 400 on one row fails it", upsert, apiErr(400, "", 0), 1, 1, FailRows, "X", 0, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,9 +31,25 @@ import (
 	"github.com/lineitems/importer/internal/rowstate"
 )
 
-// Sender posts one encoded batch. *hubspot.Client implements it.
+// Sender posts one encoded batch: a batch create or, for an upsert
+// import, a batch upsert. The same bytes may be passed again to resend.
 type Sender interface {
-	BatchCreate(ctx context.Context, body []byte) (*hubspot.BatchResult, error)
+	Send(ctx context.Context, body []byte) (*hubspot.BatchResult, error)
+}
+
+// SenderFunc adapts a function, such as (*hubspot.Client).BatchCreate, to
+// a Sender.
+type SenderFunc func(ctx context.Context, body []byte) (*hubspot.BatchResult, error)
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+	return f(ctx, body)
+}
+
+// Associator makes associations from line items to records of another
+// type. *hubspot.Client implements it.
+type Associator interface {
+	CreateAssociations(ctx context.Context, toObjectType string, inputs []hubspot.AssociationInput) (*hubspot.AssociationResult, error)
 }
 
 // Recorder takes the outcomes of rows. *report.Writer implements it.
@@ -85,6 +102,17 @@ type Uploader struct {
 	MaxRounds int
 	// InFlight, if set, counts the batch creates waiting for an answer.
 	InFlight *atomic.Int64
+	// Idempotent says the batches are upserts: sending a row again cannot
+	// create it twice. A row without a clear answer is then sent again
+	// (up to MaxRounds times) instead of being looked up, and a
+	// unique-value conflict proves that the row does not exist (its own
+	// key would have been matched, not conflicted with).
+	Idempotent bool
+	// Associator, for an upsert import, makes the associations of the
+	// rows each batch upserted (upsert inputs carry none): one call per
+	// target type per batch, paced like the batches. A row counts as
+	// created only once its associations are made.
+	Associator Associator
 
 	// Warnings that every worker may meet at once are logged at most
 	// once in 10 s each.
@@ -96,23 +124,28 @@ type Uploader struct {
 	batches   atomic.Int64
 	resolved  atomic.Int64
 	searched  atomic.Int64
+
+	associations atomic.Int64
 }
 
 // Stats counts what the uploader did so far.
 type Stats struct {
-	Requests  int // batch-create requests sent
+	Requests  int // batch requests sent: creates or upserts, and association creates
 	Retries   int // resends
 	Throttled int // 429 answers
 	Batches   int // batches finished (split halves count on their own)
 	Searched  int // rows looked up by key after no clear answer
 	Resolved  int // of those, rows found created
+	// Associations counts the batch creates of associations sent after
+	// upserts.
+	Associations int
 }
 
 // Stats returns the counters; it is safe to call while Run is going.
 func (u *Uploader) Stats() Stats {
 	return Stats{Requests: int(u.requests.Load()), Retries: int(u.retries.Load()),
 		Throttled: int(u.throttled.Load()), Batches: int(u.batches.Load()),
-		Searched: int(u.searched.Load()), Resolved: int(u.resolved.Load())}
+		Searched: int(u.searched.Load()), Resolved: int(u.resolved.Load()), Associations: int(u.associations.Load())}
 }
 
 // StopError is returned by Run when HubSpot's answer means no further
@@ -232,11 +265,15 @@ func (u *Uploader) conclude(items []*chunker.Item, v rowstate.Verdict) error {
 func (u *Uploader) concludeEach(items []*chunker.Item, verdict func(i int) rowstate.Verdict) error {
 	outs := make([]report.Outcome, 0, len(items))
 	for i, it := range items {
-		o, err := it.State.Close(verdict(i))
+		v := verdict(i)
+		o, err := it.State.Close(v)
 		if err != nil {
 			return fmt.Errorf("row %d: %w", it.Row, err)
 		}
-		o.Row, o.Record, o.Ident, o.FailIdent = it.Row, it.Record, it.Ident, it.FailIdent
+		o.Row, o.Record, o.Ident, o.FailIdent, o.Version = it.Row, it.Record, it.Ident, it.FailIdent, it.Version
+		if v.Kind == rowstate.Unlinked {
+			o.FailIdent = "" // the content is fine: the next run sends it again
+		}
 		outs = append(outs, o)
 	}
 	return u.record(outs)
@@ -323,8 +360,12 @@ type job struct {
 	// preexisting: the conflict met rows sent for the first time, so a
 	// line item found holding a row's key was there before this run.
 	preexisting bool
-	round       int // lookups done so far for these rows
-	code, msg   string
+	round       int // lookups done so far for these rows (resends, for upserts)
+	// assoc: the rows were upserted, with the verdicts in upserted; their
+	// associations are to be made.
+	assoc     bool
+	upserted  []rowstate.Verdict
+	code, msg string
 	// granted, when set, is called once the job's first request has its
 	// slot in the rate window (or will not get one).
 	granted func()
@@ -360,6 +401,11 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch, granted func()) e
 		if j.batch != nil {
 			u.cancel(j.batch)
 		}
+		if j.assoc {
+			// Upserted already: they exist, with their ids, unlinked.
+			errs = append(errs, u.concludeLinks(j, "the run stopped before its associations were made ("+stopReason(ctx, stop)+")", nil))
+			continue
+		}
 		why := "the run stopped before this row was sent (" + stopReason(ctx, stop) + ")"
 		var open []*chunker.Item
 		for _, it := range j.items {
@@ -392,10 +438,16 @@ func stopReason(ctx context.Context, err error) string {
 // that follow for the others. On an error it leaves unrecorded the rows it
 // did not settle, for send to record.
 func (u *Uploader) do(ctx context.Context, j job) ([]job, error) {
+	if j.assoc {
+		// Even when the run is stopping: associate records the rows, which
+		// exist, with their ids.
+		return nil, u.associate(ctx, j)
+	}
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	if j.lookup {
+	switch {
+	case j.lookup:
 		return u.lookUp(ctx, j)
 	}
 	return u.post(ctx, j)
@@ -450,7 +502,7 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 		if u.InFlight != nil {
 			u.InFlight.Add(1)
 		}
-		res, err := u.Sender.BatchCreate(context.WithoutCancel(ctx), body)
+		res, err := u.Sender.Send(context.WithoutCancel(ctx), body)
 		if u.InFlight != nil {
 			u.InFlight.Add(-1)
 		}
@@ -499,7 +551,7 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 		case Conflict:
 			u.batches.Add(1)
 			notProcessed(j.items)
-			return u.conflicted(j.items, d.Message)
+			return u.conflicted(j.items, d.Message, j.round)
 		case MarkInDoubt:
 			u.batches.Add(1)
 			for _, it := range j.items {
@@ -540,9 +592,35 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	var done, unclear, conflict, conflictNew []*chunker.Item
 	var doneVerdicts []rowstate.Verdict
 	var conflictMsg string
+	var linked []*chunker.Item // upserted, with associations to make
+	var linkedVerdicts []rowstate.Verdict
+	var again []*chunker.Item // upserts that conflicted after an unclear request
 	for i, it := range j.items {
 		v := verdicts[i]
+		if u.Idempotent && v.Kind == rowstate.Failed && v.Code == "CONFLICT" {
+			if before[i] {
+				// An earlier request for the row may still have been
+				// committing (a late commit) when this one looked for its
+				// key: sent again, it meets the row itself.
+				it.State.NotProcessed()
+				again = append(again, it)
+				conflictMsg = v.Message
+				continue
+			}
+			// No earlier request: the record holding the unique value is
+			// another one, and the row does not exist.
+			v.Kind = rowstate.Absent
+		}
+		if v.Kind == rowstate.Created && v.Action == report.ActionUpdated && before[i] {
+			// An earlier request of this run may have created it.
+			v.Action = report.ActionUpserted
+		}
 		switch {
+		case v.Kind == rowstate.Created && len(it.Associations) > 0 && u.Associator != nil:
+			it.State.NotProcessed()
+			linked = append(linked, it)
+			linkedVerdicts = append(linkedVerdicts, v)
+			continue
 		case v.Kind == rowstate.Doubt:
 			it.State.Unclear()
 			unclear = append(unclear, it)
@@ -568,6 +646,16 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 		return nil, err
 	}
 	var next []job
+	if len(linked) > 0 {
+		next = append(next, job{items: linked, assoc: true, upserted: linkedVerdicts})
+	}
+	if len(again) > 0 {
+		more, err := u.doubt(j, again, "CONFLICT", conflictMsg)
+		if err != nil {
+			return nil, err
+		}
+		next = append(next, more...)
+	}
 	if len(conflict) > 0 {
 		next = append(next, job{items: conflict, lookup: true, conflict: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
 	}
@@ -588,7 +676,13 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 // record holds one of its unique values. If an earlier request for the row
 // may have created it, that record may be the row itself: it is looked up
 // by key. Otherwise the row failed.
-func (u *Uploader) conflicted(items []*chunker.Item, msg string) ([]job, error) {
+func (u *Uploader) conflicted(items []*chunker.Item, msg string, round int) ([]job, error) {
+	if u.Idempotent {
+		if len(items) == 1 && items[0].State.MayExist() {
+			return u.doubt(job{items: items, round: round}, items, "CONFLICT", msg) // sent again: see accept
+		}
+		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
+	}
 	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
 		it := items[0]
 		return []job{{items: items, lookup: true, conflict: true, preexisting: !it.State.MayExist(), code: "CONFLICT", msg: msg}}, nil
@@ -599,6 +693,14 @@ func (u *Uploader) conflicted(items []*chunker.Item, msg string) ([]job, error) 
 // doubt handles rows that got no clear answer: with a Finder, rows with a
 // key are looked up; the others are in doubt.
 func (u *Uploader) doubt(j job, items []*chunker.Item, code, msg string) ([]job, error) {
+	if u.Idempotent {
+		// An upsert sent again gives the answer this one did not.
+		if j.round+1 >= u.maxRounds() {
+			return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Doubt, Code: code,
+				Message: fmt.Sprintf("%s; still no clear answer after %d rounds of resending; the next run sends the row again", msg, j.round+1)})
+		}
+		return []job{{items: items, round: j.round + 1, code: code, msg: msg}}, nil
+	}
 	if u.Finder == nil {
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Doubt, Code: code, Message: msg + "; HubSpot may have created these rows"})
 	}
@@ -624,11 +726,7 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		Message: j.msg + "; the row has no key to look it up by"}); err != nil || len(keyed) == 0 {
 		return nil, err
 	}
-	maxRounds := u.MaxRounds
-	if maxRounds < 1 {
-		maxRounds = 5
-	}
-	if j.round >= maxRounds {
+	if maxRounds := u.maxRounds(); j.round >= maxRounds {
 		return nil, u.conclude(keyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
 			Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msg, j.round)})
 	}
@@ -677,6 +775,215 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 			Message: j.msg + "; no line item holds this row's key exactly, so the conflicting record is another one (HubSpot compared the values without regard to case)"})
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
+}
+
+// maxAssociationInputs is the most associations sent in one batch create
+// of associations.
+const maxAssociationInputs = 100
+
+// link is one association to make for the row j.items[row].
+type link struct {
+	row int
+	in  hubspot.AssociationInput
+}
+
+// associate makes the associations of rows that were upserted (j.upserted
+// holds their verdicts): one call per target type and hundred
+// associations, paced like the batches, resent as the policy says (it is
+// idempotent: an association that exists is no error). A row is recorded
+// created once all its associations are made, and otherwise failed
+// (rowstate.Unlinked), with its id and HubSpot's reason. If the run must
+// stop, every row is recorded before the error is returned.
+func (u *Uploader) associate(ctx context.Context, j job) error {
+	why := make([]string, len(j.items)) // what went wrong with each row's associations
+	byType := map[string][]link{}
+	var types []string
+	for i, it := range j.items {
+		for _, a := range it.Associations {
+			if _, ok := byType[a.ObjectType]; !ok {
+				types = append(types, a.ObjectType)
+			}
+			byType[a.ObjectType] = append(byType[a.ObjectType], link{row: i, in: hubspot.AssociationInput{
+				From: hubspot.ObjectID{ID: j.upserted[i].ID}, To: a.To, Types: a.Types}})
+		}
+	}
+	var stop error
+	for _, t := range types {
+		links := byType[t]
+		for start := 0; start < len(links) && stop == nil; start += maxAssociationInputs {
+			stop = u.link(ctx, t, links[start:min(start+maxAssociationInputs, len(links))], why)
+		}
+		if stop != nil {
+			break
+		}
+	}
+	fallback := ""
+	if stop != nil {
+		fallback = "the run stopped before its associations were made (" + stopReason(ctx, stop) + ")"
+	}
+	err := u.concludeLinks(j, fallback, why)
+	return errors.Join(stop, err)
+}
+
+// concludeLinks records the rows of an association job: created (or
+// updated) when why[i] is "", else Unlinked, with the line item's id and
+// why[i], or fallback for a row without a reason of its own (why may be
+// nil). The rows exist: they were upserted.
+func (u *Uploader) concludeLinks(j job, fallback string, why []string) error {
+	var open []int // rows not recorded yet
+	for i, it := range j.items {
+		if it.State.State() != rowstate.Closed {
+			open = append(open, i)
+		}
+	}
+	items := make([]*chunker.Item, len(open))
+	for k, i := range open {
+		items[k] = j.items[i]
+	}
+	return u.concludeEach(items, func(k int) rowstate.Verdict {
+		i := open[k]
+		v, reason := j.upserted[i], fallback
+		if why != nil && why[i] != "" {
+			reason = why[i]
+		}
+		if reason == "" {
+			return v
+		}
+		return rowstate.Verdict{Kind: rowstate.Unlinked, ID: v.ID, Code: codeAssociationFailed,
+			Message: fmt.Sprintf("the line item was %s (id %s), but %s; the same command makes the association again",
+				cmp.Or(v.Action, report.ActionUpserted), v.ID, reason)}
+	})
+}
+
+// codeAssociationFailed is the code of an upserted row whose association
+// could not be made.
+const codeAssociationFailed = "ASSOCIATION_FAILED"
+
+// link sends one batch of associations to toType until HubSpot answers it
+// or the policy gives up, and notes in why, for each row with an
+// association that was not made, the reason. It returns an error only when
+// the run must stop.
+func (u *Uploader) link(ctx context.Context, toType string, links []link, why []string) error {
+	inputs := make([]hubspot.AssociationInput, len(links))
+	for i, l := range links {
+		inputs[i] = l.in
+	}
+	fail := func(ls []link, msg string) {
+		for _, l := range ls {
+			if why[l.row] == "" {
+				why[l.row] = fmt.Sprintf("its association to %s %s was not made: %s", toType, l.in.To.ID, msg)
+			}
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil { // no new request once the run stops
+			return context.Cause(ctx)
+		}
+		release := func(hubspot.RateLimit, bool, time.Duration) {}
+		if u.Pacer != nil {
+			var err error
+			if release, err = u.Pacer.Acquire(ctx); errors.Is(err, pacer.ErrDailyReserve) {
+				return dailyReserve(err)
+			} else if err != nil {
+				return context.Cause(ctx)
+			}
+		}
+		u.associations.Add(1)
+		u.requests.Add(1)
+		if u.InFlight != nil {
+			u.InFlight.Add(1)
+		}
+		res, err := u.Associator.CreateAssociations(context.WithoutCancel(ctx), toType, inputs)
+		if u.InFlight != nil {
+			u.InFlight.Add(-1)
+		}
+		var rl hubspot.RateLimit
+		var throttled bool
+		var retryAfter time.Duration
+		if res != nil {
+			rl = res.Rate
+		} else {
+			rl, throttled, retryAfter = rateOf(nil, err)
+		}
+		release(rl, throttled, retryAfter)
+		if throttled {
+			u.throttled.Add(1)
+		}
+		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(links), Jitter: u.jitter()})
+		switch d.Action {
+		case Accept:
+			made := make(map[[2]string]bool, len(res.Results))
+			for _, r := range res.Results {
+				made[[2]string{sameID(r.FromObjectID), sameID(r.ToObjectID)}] = true
+			}
+			// Each error is a link's when its context names the link's ids;
+			// a link no error names gets them all.
+			msgs := make([]string, len(res.Errors))
+			for i, e := range res.Errors {
+				msgs[i] = e.Code() + ": " + e.ReadableMessage()
+			}
+			general := "HubSpot's answer named neither a result nor an error for it"
+			if len(msgs) > 0 {
+				general = strings.Join(msgs, "; ")
+			}
+			for _, l := range links {
+				if made[[2]string{sameID(l.in.From.ID), sameID(l.in.To.ID)}] {
+					continue
+				}
+				var own []string
+				for i, e := range res.Errors {
+					if names(e, l.in.From.ID, "fromObjectId") && names(e, l.in.To.ID, "toObjectId") {
+						own = append(own, msgs[i])
+					}
+				}
+				msg := general
+				if len(own) > 0 {
+					msg = strings.Join(own, "; ")
+				}
+				fail([]link{l}, msg)
+			}
+			return nil
+		case Retry:
+			if !retry.Sleep(ctx, d.Wait) {
+				return context.Cause(ctx)
+			}
+		case Split:
+			mid := len(links) / 2
+			if err := u.link(ctx, toType, links[:mid], why); err != nil {
+				return err
+			}
+			return u.link(ctx, toType, links[mid:], why)
+		case Stop:
+			return &StopError{Code: d.Code, Msg: d.Message, Err: err}
+		default:
+			fail(links, d.Code+": "+d.Message)
+			return nil
+		}
+	}
+}
+
+// sameID is a record id as HubSpot compares ids: a number, so without
+// leading zeros.
+func sameID(id string) string {
+	if t := strings.TrimLeft(id, "0"); t != "" || id == "" {
+		return t
+	}
+	return "0"
+}
+
+// names reports whether e's context, under key, is silent or names id: an
+// error that names other ids there is another link's.
+func names(e hubspot.StandardError, id, key string) bool {
+	vs, ok := e.Context[key]
+	if !ok {
+		return true
+	}
+	for _, v := range vs {
+		if sameID(v) == sameID(id) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupStop returns the StopError for a lookup that failed in a way that
@@ -749,12 +1056,30 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult) []rowstate.Verdic
 		byTrace[it.TraceID()] = i
 	}
 	out := make([]rowstate.Verdict, len(items))
+	var byKey map[string]int // for upsert results without a trace id
 	for _, r := range res.Results {
 		i, ok := byTrace[r.ObjectWriteTraceID]
+		if !ok && r.Upsert && r.Key != "" {
+			if byKey == nil {
+				byKey = keyIndex(items)
+			}
+			i, ok = byKey[r.Key]
+			if !ok {
+				i, ok = byKey[strings.ToLower(r.Key)]
+			}
+		}
 		if !ok || out[i].Kind != 0 || r.ID == "" {
 			continue
 		}
 		out[i] = rowstate.Verdict{Kind: rowstate.Created, ID: r.ID}
+		switch {
+		case r.Upsert && !r.Told:
+			out[i].Action = report.ActionUpserted
+		case r.Upsert && r.New:
+			out[i].Action = report.ActionCreated
+		case r.Upsert:
+			out[i].Action = report.ActionUpdated
+		}
 	}
 	for _, e := range res.Errors {
 		for _, t := range e.TraceIDs() {
@@ -771,6 +1096,38 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult) []rowstate.Verdic
 		}
 	}
 	return out
+}
+
+// maxRounds is how many rounds of lookups (or, for upserts, resends) rows
+// without a clear answer get.
+func (u *Uploader) maxRounds() int {
+	if u.MaxRounds < 1 {
+		return 5
+	}
+	return u.MaxRounds
+}
+
+// keyIndex maps each item's key to its index, and the lower-cased key too
+// when no other item's lower-cased key is the same (HubSpot may compare
+// unique values without regard to case, and answer with the stored form).
+func keyIndex(items []*chunker.Item) map[string]int {
+	m := make(map[string]int, 2*len(items))
+	folded := map[string]int{}
+	for i, it := range items {
+		if it.Key == "" {
+			continue
+		}
+		m[it.Key] = i
+		folded[strings.ToLower(it.Key)]++
+	}
+	for i, it := range items {
+		if l := strings.ToLower(it.Key); it.Key != "" && folded[l] == 1 {
+			if _, taken := m[l]; !taken {
+				m[l] = i
+			}
+		}
+	}
+	return m
 }
 
 func (u *Uploader) jitter() float64 {

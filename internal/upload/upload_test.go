@@ -95,7 +95,7 @@ type fakeHubSpot struct {
 	nextID    int
 }
 
-func (f *fakeHubSpot) BatchCreate(_ context.Context, body []byte) (*hubspot.BatchResult, error) {
+func (f *fakeHubSpot) Send(_ context.Context, body []byte) (*hubspot.BatchResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.bodies = append(f.bodies, body)
