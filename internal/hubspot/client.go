@@ -250,8 +250,30 @@ type AssociationInput struct {
 
 // AssociationPair is one association HubSpot made or found (LabelsBetweenObjectPair).
 type AssociationPair struct {
-	FromObjectID string `json:"fromObjectId"`
-	ToObjectID   string `json:"toObjectId"`
+	FromObjectID FlexID `json:"fromObjectId"`
+	ToObjectID   FlexID `json:"toObjectId"`
+}
+
+// FlexID is a record id read from JSON as a string or as a number: the
+// association specs have typed ids both ways over time.
+type FlexID string
+
+// UnmarshalJSON reads a JSON string or number.
+func (id *FlexID) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = FlexID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("hubspot: a record id that is neither a string nor a number: %s", b)
+	}
+	*id = FlexID(n.String())
+	return nil
 }
 
 // AssociationResult is an answer to a batch association create: the pairs

@@ -408,3 +408,19 @@ func TestNothingBelowThePolicyResends(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestFlexID: association answers may give record ids as strings or as
+// numbers; both read the same.
+func TestFlexID(t *testing.T) {
+	var res AssociationResult
+	body := `{"results":[{"fromObjectId":37400002002,"toObjectId":"1001"},{"fromObjectId":"7","toObjectId":12}]}`
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Results[0].FromObjectID != "37400002002" || res.Results[0].ToObjectID != "1001" || res.Results[1].ToObjectID != "12" {
+		t.Errorf("results %+v", res.Results)
+	}
+	if err := json.Unmarshal([]byte(`{"results":[{"fromObjectId":true}]}`), &res); err == nil {
+		t.Error("a boolean id was read")
+	}
+}

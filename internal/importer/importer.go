@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -244,6 +245,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		if err != nil {
 			return nil, &SetupError{err}
 		}
+		if err := checkMode(stateDir, o.Upsert); err != nil {
+			jr.Close()
+			prior.Close()
+			return nil, &SetupError{err}
+		}
 		defer jr.Close()
 		defer prior.Close()
 		if c, f, d := prior.Counts(); c+f+d > 0 {
@@ -265,6 +271,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	}
 	if o.LastWins {
 		repOpts = append(repOpts, report.WithSuperseded(nil))
+	} else if err := os.Remove(filepath.Join(o.OutDir, report.SupersededFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// An earlier run's, with last-wins: it would sit beside this run's
+		// reports as if it were one of them.
+		return nil, &SetupError{err}
 	}
 	rep, err := create(o.OutDir, rd.Header(), openReport, repOpts...)
 	if err != nil {
@@ -356,7 +366,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if o.Upsert {
 		p.enc.IDProperty = o.KeyProperty
 	}
-	p.last = last
+	p.last, p.held = last, map[int][]report.Outcome{}
 	if mapper.ByExternalID() {
 		switch {
 		case o.Targets != nil:
@@ -591,10 +601,11 @@ type producer struct {
 	columns       map[string]string // property → CSV column, for messages
 	enc           chunker.Encoder
 	in            hubspot.CreateInput
-	last          *keyset.Set  // each key's last row (--duplicate-keys last-wins); nil otherwise
-	targets       *targets     // nil without associations by external id
-	pending       []pendingRow // rows waiting for their targets to be read
-	recordErr     error        // a report write error met while dropping waiting rows (fatal)
+	last          *keyset.Set              // each key's last row (--duplicate-keys last-wins); nil otherwise
+	held          map[int][]report.Outcome // superseded rows, by the later row that supersedes them, until it is read
+	targets       *targets                 // nil without associations by external id
+	pending       []pendingRow             // rows waiting for their targets to be read
+	recordErr     error                    // a report write error met while dropping waiting rows (fatal)
 }
 
 // columnsOf maps each property to the CSV column it comes from.
@@ -639,6 +650,22 @@ func (p *producer) validate(row int, fields []string, in *hubspot.CreateInput) *
 // rows read but not handed over are recorded as not sent.
 func (p *producer) run(ctx context.Context) error {
 	err := p.readAll(ctx)
+	// Rows held for a later row with their key that was not read: the run
+	// stopped first, or the file changed since it was read for each key's
+	// last row.
+	for _, later := range slices.Sorted(maps.Keys(p.held)) {
+		why := "not sent: " + stoppedBeforeSent
+		if err == nil {
+			why = fmt.Sprintf("not sent: the input changed while it was read (row %d no longer has this row's key, so this row, which it was to supersede, was not sent): run the same command again", later)
+		}
+		for _, o := range p.held[later] {
+			o.Status, o.Code, o.Message = report.NotSent, report.CodeNotSent, why
+			if rerr := p.rep.Record(o); rerr != nil {
+				p.recordErr = errors.Join(p.recordErr, rerr)
+			}
+		}
+		delete(p.held, later)
+	}
 	if len(p.pending) > 0 {
 		// A stop, or an error, left rows waiting for their targets.
 		why := stoppedBeforeSent
@@ -714,22 +741,37 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	var ident string
 	var prior journal.Prior
-	if p.keyProp != "" && key != "" && !p.upsert {
+	switch {
+	case p.keyProp != "" && key != "" && p.upsert:
+		// An upsert row is known by its key; the journal keeps the version
+		// of the values its line item was last given (checked below, once
+		// the values are known).
+		ident = "u:" + p.keyProp + ":" + key
+		prior = p.prior.Lookup(ident)
+	case p.keyProp != "" && key != "":
 		ident = "k:" + p.keyProp + ":" + key
 		prior = p.prior.Lookup(ident)
 	}
 	if p.last != nil && key != "" {
-		if owner, ok := p.last.Get(p.sameKey(key)); ok && owner != strconv.Itoa(rec.Row) {
+		if owner, ok := p.last.Get(p.sameKey(key)); ok {
 			if later, _ := strconv.Atoi(owner); later > rec.Row {
-				return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Superseded, Code: CodeSuperseded,
+				// Superseded, once the later row is read with this key: the
+				// file could have changed since it was read for the last rows.
+				p.held[later] = append(p.held[later], report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Superseded, Code: CodeSuperseded,
 					Message: fmt.Sprintf("row %d has the same key %q; with --duplicate-keys last-wins only a key's last row is sent", later, key)})
+				return nil
+			} else if later == rec.Row {
+				if err := p.rep.Record(p.held[later]...); err != nil {
+					return err
+				}
+				delete(p.held, later)
 			}
 		}
 	}
 	if dup := p.claimKey(rec.Row, key); dup != 0 {
 		return p.duplicateKey(rec, key, dup)
 	}
-	if prior.Status == report.Created {
+	if prior.Status == report.Created && !p.upsert {
 		return p.carryCreated(rec, prior, "")
 	}
 	// p.in is reused row after row: nothing keeps it past this call (the
@@ -765,20 +807,14 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if p.checker != nil {
 		p.checker.Normalize(in)
 	}
-	if p.upsert {
-		// An upsert row is known by its key; the journal keeps the version
-		// of the values its line item was last given. The same values as
-		// that are not sent again; other values are (A, then B, then A
-		// again sends A). A row sent without an answer is resumed, whatever
-		// its values now.
-		ident = "u:" + p.keyProp + ":" + key
-		prior = p.prior.Lookup(ident)
-		if prior.Status == report.Created && prior.Version == content {
+	if p.upsert && prior.Status == report.Created {
+		// The same values as the line item was last given are not sent
+		// again; other values are (A, then B, then A again sends A). A row
+		// sent without an answer is resumed, whatever its values now.
+		if prior.Version == content {
 			return p.carryCreated(rec, prior, report.ActionUnchanged)
 		}
-		if prior.Status == report.Created {
-			prior = journal.Prior{} // other values: an update, sent afresh
-		}
+		prior = journal.Prior{} // other values: an update, sent afresh
 	}
 	if ident == "" {
 		// Without a key a row is known by its content, and by how many rows
@@ -869,6 +905,32 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// UpsertsFile marks a journal's folder as holding an upsert import's rows.
+const UpsertsFile = "upserts"
+
+// checkMode refuses a create run on a journal that upsert runs wrote to,
+// and marks the journal's folder for an upsert run. An upserted row may
+// exist without its associations (they are made afterwards, and may have
+// failed or been cut short); a create run would meet its key, find the
+// line item, and report the row created, as if its create had carried the
+// associations. The other way round is safe: an upsert updates what a
+// create made.
+func checkMode(stateDir string, upsert bool) error {
+	marker := filepath.Join(stateDir, UpsertsFile)
+	_, err := os.Stat(marker)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && upsert:
+		return os.WriteFile(marker, []byte("Upsert runs wrote to the journal in this folder: a create run (--mode create) here is refused.\n"), 0o600)
+	case errors.Is(err, os.ErrNotExist):
+		return nil // creates only, so far
+	case err != nil:
+		return err
+	case upsert:
+		return nil
+	}
+	return fmt.Errorf("the journal in %s holds rows of upsert runs (--mode upsert): a row upserted without its associations would be taken, by a create run, for one created with them. Run with --mode upsert, or use another --out for creates", stateDir)
 }
 
 // lastRows reads the input once through and returns, for each key, its

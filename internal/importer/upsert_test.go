@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -602,4 +603,98 @@ func TestUpsertKeysThatDifferOnlyInCase(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCreateAfterUpsertIsRefused: a create run on a journal upsert runs
+// wrote to is refused before anything is sent (an upserted row may lack
+// its associations, which a create run would not see); an upsert run on a
+// create run's journal is fine.
+func TestCreateAfterUpsertIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 68})
+		client := inMemory(t, emu, time.Minute)
+		state := t.TempDir()
+		input := generate(t, 20, 1)
+		create := func() (*report.Summary, error) {
+			o := withJournal(options(t, input, client))
+			o.KeyProperty, o.Reader, o.StateDir = keyProp, client, state
+			return Run(context.Background(), o)
+		}
+		if sum, err := create(); err != nil || sum.Created != 20 {
+			t.Fatalf("create: %+v, %v", sum, err)
+		}
+		if sum, _, err := upsertRun(t, emu, client, input, state); err != nil || sum.Created != 20 {
+			t.Fatalf("upsert after create: %+v, %v", sum, err)
+		}
+		before := emu.Stats().Requests
+		_, err := create()
+		var se *SetupError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "--mode upsert") || emu.Stats().Requests != before {
+			t.Errorf("create after upsert: err %v, %d requests; want it refused before sending", err, emu.Stats().Requests-before)
+		}
+	})
+}
+
+// changingFile reads as before until it is rewound, then as after: a file
+// rewritten in place between the two readings of last-wins.
+type changingFile struct {
+	r     *bytes.Reader
+	after []byte
+}
+
+func (c *changingFile) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (c *changingFile) Seek(off int64, whence int) (int64, error) {
+	c.r = bytes.NewReader(c.after)
+	return c.r.Seek(off, whence)
+}
+
+// TestLastWinsInputChanged: a file rewritten in place between the reading
+// for each key's last row and the import: rows to be superseded by a row
+// that no longer has their key are not sent and reported so (the run does
+// not end as complete), never superseded by nothing.
+func TestLastWinsInputChanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 69})
+		client := inMemory(t, emu, time.Minute)
+		spec, err := mapping.Load(strings.NewReader("properties:\n  hs_sku: SKU\n  name: Product\nkey: SKU\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := "SKU,Product\nK1,a\nK2,b\nK1,c\n"
+		after := "SKU,Product\nK1,a\nK1,b\nK3,c\n"
+		o := withJournal(options(t, nil, client))
+		o.Input = &changingFile{r: bytes.NewReader([]byte(before)), after: []byte(after)}
+		o.Mapping, o.KeyProperty, o.Upsert, o.LastWins = spec, keyProp, true, true
+		sum, err := Run(context.Background(), o)
+		var ie *IncompleteError
+		if !errors.As(err, &ie) || sum.NotSent != 2 || sum.Created != 1 || sum.Superseded != 0 {
+			t.Fatalf("err %v, summary %+v; want rows 1 and 2 not sent, row 3 created", err, sum)
+		}
+		for _, r := range reportRecords(t, o.OutDir, report.NotSentFile) {
+			if !strings.Contains(r["error_message"], "changed") {
+				t.Errorf("row %s: %s", r["error_row"], r["error_message"])
+			}
+		}
+	})
+}
+
+// TestStaleSupersededReportIsRemoved: a run without last-wins leaves no
+// superseded.csv of an earlier run beside its reports.
+func TestStaleSupersededReportIsRemoved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 70})
+		client := inMemory(t, emu, time.Minute)
+		input := withKeys(generate(t, 3, 70), "K1", "K2", "K1")
+		out := t.TempDir()
+		for _, lastWins := range []bool{true, false} {
+			o := withJournal(options(t, input, client))
+			o.OutDir, o.StateDir, o.KeyProperty, o.Upsert, o.LastWins = out, t.TempDir(), keyProp, true, lastWins
+			_, _ = Run(context.Background(), o)
+			_, err := os.Stat(filepath.Join(out, report.SupersededFile))
+			if exists := err == nil; exists != lastWins {
+				t.Errorf("last-wins=%v: superseded.csv there: %v", lastWins, exists)
+			}
+		}
+	})
 }

@@ -168,11 +168,11 @@ func (c *createdRow) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return err
 	}
-	if len(parts) < 2 || len(parts) > 3 {
+	if len(parts) < 2 { // more than 3: a later format's; the first three are these
 		return fmt.Errorf("journal: a created row of %d parts", len(parts))
 	}
 	*c = createdRow{Ident: parts[0], ID: parts[1]}
-	if len(parts) == 3 {
+	if len(parts) >= 3 {
 		c.Version = parts[2]
 	}
 	return nil

@@ -271,8 +271,11 @@ func (u *Uploader) concludeEach(items []*chunker.Item, verdict func(i int) rowst
 			return fmt.Errorf("row %d: %w", it.Row, err)
 		}
 		o.Row, o.Record, o.Ident, o.FailIdent, o.Version = it.Row, it.Record, it.Ident, it.FailIdent, it.Version
-		if v.Kind == rowstate.Unlinked {
-			o.FailIdent = "" // the content is fine: the next run sends it again
+		if v.Kind == rowstate.Unlinked || (u.Idempotent && v.Code == "CONFLICT") {
+			// The content is fine (Unlinked), or the conflict may pass (a
+			// record another writer made with the key meanwhile, which the
+			// next upsert updates): the next run sends the row again.
+			o.FailIdent = ""
 		}
 		outs = append(outs, o)
 	}
@@ -888,6 +891,10 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 				return context.Cause(ctx)
 			}
 		}
+		if ctx.Err() != nil { // stopped while waiting for the slot
+			release(hubspot.RateLimit{}, false, 0)
+			return context.Cause(ctx)
+		}
 		u.associations.Add(1)
 		u.requests.Add(1)
 		if u.InFlight != nil {
@@ -914,7 +921,7 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 		case Accept:
 			made := make(map[[2]string]bool, len(res.Results))
 			for _, r := range res.Results {
-				made[[2]string{sameID(r.FromObjectID), sameID(r.ToObjectID)}] = true
+				made[[2]string{sameID(string(r.FromObjectID)), sameID(string(r.ToObjectID))}] = true
 			}
 			// Each error is a link's when its context names the link's ids;
 			// a link no error names gets them all.

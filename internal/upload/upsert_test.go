@@ -11,9 +11,11 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/rowstate"
 )
@@ -137,7 +139,7 @@ func (f *fakeUpserts) CreateAssociations(_ context.Context, to string, inputs []
 			continue
 		}
 		f.links[[2]string{in.From.ID, in.To.ID}]++
-		res.Results = append(res.Results, hubspot.AssociationPair{FromObjectID: in.From.ID, ToObjectID: in.To.ID})
+		res.Results = append(res.Results, hubspot.AssociationPair{FromObjectID: hubspot.FlexID(in.From.ID), ToObjectID: hubspot.FlexID(in.To.ID)})
 	}
 	return res, nil
 }
@@ -349,6 +351,42 @@ func TestUpsertStopBeforeAssociations(t *testing.T) {
 		}
 		if f.linkCalls != 0 {
 			t.Errorf("%d association calls after the stop", f.linkCalls)
+		}
+	})
+}
+
+// cancelOnGrant is a pacer that stops the run as it grants its n-th slot.
+type cancelOnGrant struct {
+	mu     sync.Mutex
+	n      int
+	cancel func()
+}
+
+func (c *cancelOnGrant) Acquire(context.Context) (pacer.Release, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return func(hubspot.RateLimit, bool, time.Duration) {}, nil
+}
+
+// TestNoAssociationCallAfterAStop: the run stops while the association
+// call waits for its slot, and the pacer grants it all the same: the call
+// is not made, and the rows are recorded with their ids.
+func TestNoAssociationCallAfterAStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeUpserts{}
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := &memRecorder{}
+		u := upserter(f, rec, t)
+		u.Pacer = &cancelOnGrant{n: 2, cancel: cancel} // the upsert's slot, then the association call's
+		_ = u.Run(ctx, feed(upsertBatch(map[int]string{1: "1001"}, 1)))
+		if f.linkCalls != 0 {
+			t.Errorf("%d association calls after the stop", f.linkCalls)
+		}
+		if o := rec.outs[1]; o.Status != report.Failed || o.Code != codeAssociationFailed || o.ID == "" {
+			t.Errorf("row 1: %+v", o)
 		}
 	})
 }
