@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -316,58 +317,60 @@ func TestBinary(t *testing.T) {
 // SIGKILL at random points and rerun until done, leaves every row in the
 // portal exactly once under each reading of what HubSpot's documentation
 // leaves open, with answers that are slow and sometimes lost after the
-// batch was committed (so that rows are looked up after each kill).
+// batch was committed (so that rows are looked up after each kill, or, in
+// upsert mode, sent again). Each reading is run in create mode and in
+// upsert mode, the upsert runs taking the two API versions in turn; an
+// upsert run ends with nothing in doubt, no batch create and no lookup.
 func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 	bin := buildBinary(t)
-	for _, tc := range []struct {
-		name string
-		cfg  emulator.Config
+	for i, tc := range []struct {
+		name       string
+		cfg        emulator.Config
+		upsertOnly bool // the switch changes only answers to upserts
 	}{
-		{"a unique-value conflict is a per-row error in a 207", emulator.Config{RateMax: -1, ConflictPerRow: true}},
-		{"unique values compared without regard to case", emulator.Config{RateMax: -1, UniqueCaseInsensitive: true}},
-		{"a batch read that finds nothing is a 404", emulator.Config{RateMax: -1, BatchReadNoneFound404: true}},
-		{"the window counts a request when its answer is ready", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second, CountAtCompletion: true}},
-		{"the window counts a request on arrival", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second}},
-		{"search lags behind writes", emulator.Config{RateMax: -1, SearchLag: 5 * time.Second}},
+		{"a unique-value conflict is a per-row error in a 207", emulator.Config{RateMax: -1, ConflictPerRow: true}, false},
+		{"unique values compared without regard to case", emulator.Config{RateMax: -1, UniqueCaseInsensitive: true}, false},
+		{"a batch read that finds nothing is a 404", emulator.Config{RateMax: -1, BatchReadNoneFound404: true}, false},
+		{"the window counts a request when its answer is ready", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second, CountAtCompletion: true}, false},
+		{"the window counts a request on arrival", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second}, false},
+		{"search lags behind writes", emulator.Config{RateMax: -1, SearchLag: 5 * time.Second}, false},
+		{"upsert results carry no trace ids", emulator.Config{RateMax: -1, UpsertOmitsTraceID: true}, true},
+		{"2026-09 answers failures with a 207", emulator.Config{RateMax: -1, MultiStatus2026: true}, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			// 20,000 rows are 200 batches; each run may send 10 of them at
-			// once (--rate 1), so every run is killed before the import ends.
-			p := newExternalPortalWith(t, 20000, tc.cfg)
-			p.emu.SetFaults(emulator.Faults{Latency: 20 * time.Millisecond, LatencyMax: 60 * time.Millisecond,
-				CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}})
-			p.killRepeatedly(t, bin, 4, "--rate", "1", "--workers", "4")
-		})
-	}
-}
-
-// TestKilledUpserting: upsert imports killed with SIGKILL again and again,
-// with 10% of the batches committed and then answered 502 or 504, under
-// both API versions, and with upsert results that carry no trace ids:
-// the final run leaves every row on the portal exactly once and nothing in
-// doubt.
-func TestKilledUpserting(t *testing.T) {
-	bin := buildBinary(t)
-	for _, tc := range []struct {
-		version string
-		cfg     emulator.Config
-	}{
-		{"v3", emulator.Config{RateMax: -1}},
-		{"2026-09", emulator.Config{RateMax: -1, UpsertOmitsTraceID: true}},
-	} {
-		t.Run(tc.version, func(t *testing.T) {
-			p := newExternalPortalWith(t, 20000, tc.cfg)
-			p.emu.SetFaults(emulator.Faults{Latency: 20 * time.Millisecond, LatencyMax: 60 * time.Millisecond,
-				CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}})
-			p.sticky = []string{"--mode", "upsert", "--api-version", tc.version}
-			p.killRepeatedly(t, bin, 4, "--rate", "1", "--workers", "4")
-			if st := p.emu.Stats(); st.BatchCreates != 0 || st.BatchReads != 0 {
-				t.Errorf("%d batch creates and %d batch reads; an upsert import sends upserts and never looks rows up", st.BatchCreates, st.BatchReads)
+		version := []string{"v3", "2026-09"}[i%2]
+		if tc.cfg.MultiStatus2026 {
+			version = "2026-09"
+		}
+		for _, upsert := range []bool{false, true} {
+			if tc.upsertOnly && !upsert {
+				continue
 			}
-			if s := p.summary(t); s.InDoubt != 0 || s.Created != p.n {
-				t.Errorf("final summary %+v", s)
+			name := tc.name + ", create"
+			if upsert {
+				name = tc.name + ", upsert " + version
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				// 20,000 rows are 200 batches; each run may send 10 of them
+				// at once (--rate 1), so every run is killed before the
+				// import ends.
+				p := newExternalPortalWith(t, 20000, tc.cfg)
+				p.emu.SetFaults(emulator.Faults{Latency: 20 * time.Millisecond, LatencyMax: 60 * time.Millisecond,
+					CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}})
+				if upsert {
+					p.sticky = []string{"--mode", "upsert", "--api-version", version}
+				}
+				p.killRepeatedly(t, bin, 4, "--rate", "1", "--workers", "4")
+				if !upsert {
+					return
+				}
+				if st := p.emu.Stats(); st.BatchCreates != 0 || st.BatchReads != 0 {
+					t.Errorf("%d batch creates and %d batch reads; an upsert import sends upserts and never looks rows up", st.BatchCreates, st.BatchReads)
+				}
+				if s := p.summary(t); s.InDoubt != 0 || s.Created != p.n {
+					t.Errorf("final summary %+v", s)
+				}
+			})
+		}
 	}
 }
 
@@ -379,7 +382,7 @@ func (p *externalPortal) killRepeatedly(t *testing.T, bin string, kills int, arg
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill timing seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
-	keyed := append([]string{"--key-property", keyProp, "--lookup-delay", "50ms"}, p.sticky...)
+	keyed := []string{"--key-property", keyProp, "--lookup-delay", "50ms"}
 	for range kills {
 		cmd := p.command(bin, append(args, keyed...)...)
 		var out bytes.Buffer
@@ -418,8 +421,7 @@ type externalPortal struct {
 	dir   string
 	input string
 	n     int
-	// sticky are flags every run of killRepeatedly gets, the final one
-	// too (the mode, the API version).
+	// sticky are flags every command gets (the mode, the API version).
 	sticky []string
 }
 
@@ -454,7 +456,8 @@ func newExternalPortalWith(t *testing.T, n int, cfg emulator.Config) *externalPo
 
 func (p *externalPortal) command(bin string, extra ...string) *exec.Cmd {
 	root, _ := filepath.Abs("../..")
-	args := append([]string{"--base-url", p.url, "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--log-format", "json"}, extra...)
+	args := append([]string{"--base-url", p.url, "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--log-format", "json"}, p.sticky...)
+	args = append(args, extra...)
 	cmd := exec.Command(bin, append(args, p.input)...)
 	cmd.Dir = p.dir
 	cmd.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-external")
@@ -755,7 +758,14 @@ func TestPortalChecks(t *testing.T) {
 // is stopped, the command finishes the import with every row once.
 func TestOverlappingRuns(t *testing.T) {
 	bin := buildBinary(t)
+	for _, mode := range []string{"create", "upsert"} {
+		t.Run(mode, func(t *testing.T) { overlappingRuns(t, bin, mode) })
+	}
+}
+
+func overlappingRuns(t *testing.T, bin, mode string) {
 	p := newExternalPortal(t, 3000)
+	p.sticky = []string{"--mode", mode}
 	first := p.command(bin, "--rate", "1", "--key-property", keyProp)
 	var out bytes.Buffer
 	first.Stdout, first.Stderr = &out, &out
@@ -857,41 +867,57 @@ func TestDryRunsKeepOffImports(t *testing.T) {
 }
 
 // TestSandboxThenProduction: the README's first step, a sandbox trial,
-// then the real import with the same arguments and a token. The real run
-// must not resume the sandbox's state: every row goes to the real portal.
+// then the real import with the same arguments and a token, run twice (as
+// the next night's cron would). The real run must not resume the sandbox's
+// state: every row goes to the real portal, once. In create mode, and in
+// upsert mode, where the row whose deal does not exist is upserted (failed
+// for its association, and tried again the second time) and the second
+// run sends nothing else.
 func TestSandboxThenProduction(t *testing.T) {
 	bin := buildBinary(t)
 	root, _ := filepath.Abs("../..")
-	dir := t.TempDir()
-	args := []string{"--mapping", filepath.Join(root, "samples/mapping.yaml"), filepath.Join(root, "samples/line_items.csv")}
-	sandbox := exec.Command(bin, append([]string{"--sandbox"}, args...)...)
-	sandbox.Dir = dir
-	if out, err := sandbox.CombinedOutput(); exitOf(err) != 3 {
-		t.Fatalf("sandbox: exit %d\n%s", exitOf(err), out)
-	}
-	prod := emulator.New(emulator.Config{Token: "pat-prod", RateMax: -1, Seed: 5, Account: emulator.Account{PortalID: 4242}})
-	var deals []string
-	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
-		deals = append(deals, fmt.Sprint(id))
-	}
-	prod.SeedObjects("deals", deals...)
-	srv := httptest.NewServer(prod)
-	defer srv.Close()
-	for run := 1; run <= 2; run++ {
-		real := exec.Command(bin, append([]string{"--base-url", srv.URL, "--rate", "0"}, args...)...)
-		real.Dir = dir
-		real.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-prod")
-		out, err := real.CombinedOutput()
-		if exitOf(err) != 3 {
-			t.Fatalf("production run %d: exit %d\n%s", run, exitOf(err), out)
-		}
-		want := sample.SampleRows - len(sample.Problems)
-		if n := prod.LineItemCount(); n != want {
-			t.Fatalf("production run %d: the portal holds %d line items, want %d\n%s", run, n, want, out)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "line_items.import", "portal-4242", "journal.log")); err != nil {
-		t.Errorf("the production journal is not kept per portal: %v", err)
+	for _, mode := range [][]string{nil, {"--mode", "upsert", "--key-property", keyProp}} {
+		t.Run(map[bool]string{true: "create", false: "upsert"}[mode == nil], func(t *testing.T) {
+			dir := t.TempDir()
+			args := append(slices.Clone(mode), "--mapping", filepath.Join(root, "samples/mapping.yaml"), filepath.Join(root, "samples/line_items.csv"))
+			sandbox := exec.Command(bin, append([]string{"--sandbox"}, args...)...)
+			sandbox.Dir = dir
+			if out, err := sandbox.CombinedOutput(); exitOf(err) != 3 {
+				t.Fatalf("sandbox: exit %d\n%s", exitOf(err), out)
+			}
+			prod := emulator.New(emulator.Config{Token: "pat-prod", RateMax: -1, Seed: 5, Account: emulator.Account{PortalID: 4242}})
+			var deals []string
+			for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
+				deals = append(deals, fmt.Sprint(id))
+			}
+			prod.SeedObjects("deals", deals...)
+			prod.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+			srv := httptest.NewServer(prod)
+			defer srv.Close()
+			want := sample.SampleRows - len(sample.Problems)
+			if mode != nil {
+				want++ // the row whose deal does not exist is upserted, then fails its association
+			}
+			for run := 1; run <= 2; run++ {
+				upserts := prod.Stats().BatchUpserts
+				real := exec.Command(bin, append([]string{"--base-url", srv.URL, "--rate", "0"}, args...)...)
+				real.Dir = dir
+				real.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-prod")
+				out, err := real.CombinedOutput()
+				if exitOf(err) != 3 {
+					t.Fatalf("production run %d: exit %d\n%s", run, exitOf(err), out)
+				}
+				if n := prod.LineItemCount(); n != want {
+					t.Fatalf("production run %d: the portal holds %d line items, want %d\n%s", run, n, want, out)
+				}
+				if mode != nil && run == 2 && prod.Stats().BatchUpserts-upserts != 1 {
+					t.Errorf("second upsert run: %d upserts, want 1 (the row whose association failed)", prod.Stats().BatchUpserts-upserts)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "line_items.import", "portal-4242", "journal.log")); err != nil {
+				t.Errorf("the production journal is not kept per portal: %v", err)
+			}
+		})
 	}
 }
 
