@@ -176,16 +176,16 @@ func cronCommand(t *testing.T, text string) (command string, env []string) {
 	return "", nil
 }
 
-// readmeCron takes the crontab line of the README's cron section.
-func readmeCron(t *testing.T, readme string) string {
+// readmeCron takes the first crontab block of the README after section.
+func readmeCron(t *testing.T, readme, section string) string {
 	t.Helper()
-	_, after, ok := strings.Cut(readme, "**The same command every night.**")
+	_, after, ok := strings.Cut(readme, section)
 	if !ok {
-		t.Fatal("the README has no nightly cron section")
+		t.Fatalf("the README has no section %q", section)
 	}
 	_, block, ok := strings.Cut(after, "```cron\n")
 	if !ok {
-		t.Fatal("the README's cron section has no crontab line")
+		t.Fatalf("the README's section %q has no crontab line", section)
 	}
 	block, _, _ = strings.Cut(block, "```")
 	return block
@@ -207,7 +207,7 @@ func TestCronAsWritten(t *testing.T) {
 
 	jobs := map[string]func(w *cronWorld) cronJob{
 		"README": func(w *cronWorld) cronJob {
-			cmd, env := cronCommand(t, readmeCron(t, string(readme)))
+			cmd, env := cronCommand(t, readmeCron(t, string(readme), "**The same command every night.**"))
 			return cronJob{shell: w.localize(cmd), env: env, out: w.file("/srv/exports/line_items.import")}
 		},
 		"samples/cron/crontab": func(w *cronWorld) cronJob {
@@ -343,16 +343,7 @@ func TestUpsertCronAsWritten(t *testing.T) {
 	root, _ := filepath.Abs("../..")
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	must(t, err)
-	_, after, ok := strings.Cut(string(readme), "## Create or update by key")
-	if !ok {
-		t.Fatal("the README has no upsert section")
-	}
-	_, block, ok := strings.Cut(after, "```cron\n")
-	if !ok {
-		t.Fatal("the README's upsert section has no crontab line")
-	}
-	block, _, _ = strings.Cut(block, "```")
-	cmd, env := cronCommand(t, block)
+	cmd, env := cronCommand(t, readmeCron(t, string(readme), "## Create or update by key"))
 	if !strings.Contains(cmd, "--mode upsert") {
 		t.Fatalf("the upsert crontab line does not upsert: %s", cmd)
 	}

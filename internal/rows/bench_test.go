@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/lineitems/importer/internal/sample"
 )
 
 // benchRows is the size of the benchmark files: enough rows that the
@@ -31,37 +33,23 @@ var benchFiles = sync.OnceValue(func() map[string][]byte {
 	}
 })
 
-// generate writes a line-item file of n rows with encoding/csv, shaped like
-// internal/sample's: ten columns, about a quarter of the rows with a quoted
-// field holding a comma. quoted < 0 leaves out every quote; quoted > 0
+// generate writes a line-item file of n rows of internal/sample's
+// (sample.NewRow) with encoding/csv: ten columns, about a quarter of the
+// rows with a quoted field holding a comma. quoted < 0 leaves out every
+// quote (the description is replaced by one without a comma); quoted > 0
 // quotes every field.
 func generate(n int, quoted int) []byte {
-	products := []struct{ name, desc string }{
-		{"Analytics Pro seat", "Per-user analytics licence"},
-		{"Onboarding package", "Guided onboarding, 5 sessions"},
-		{"Premium support", "24/7 support with 1 h response"},
-		{"API add-on", "Extra 1M API calls per month"},
-		{"Storage 1 TB", "Additional encrypted storage"},
-		{"Training day", "On-site training, one day, up to 12 people"},
-		{"Enterprise seat", "Enterprise plan, per user"},
-		{"Custom integration", "Integration work, fixed price"},
-	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	rec := []string{"SKU", "Product", "Description", "Qty", "Unit Price", "Discount %", "Currency", "Billing", "Start", "Deal ID"}
-	_ = w.Write(rec)
+	_ = w.Write([]string{"SKU", "Product", "Description", "Qty", "Unit Price", "Discount %", "Currency", "Billing", "Start", "Deal ID"})
 	w.Flush()
 	for i := 1; i <= n; i++ {
-		p := products[rnd.IntN(len(products))]
-		desc := p.desc
+		r := sample.NewRow(i, rnd)
 		if quoted < 0 {
-			desc = fmt.Sprintf("%s %d", p.name, i)
+			r.Description = fmt.Sprintf("%s %d", r.Product, i)
 		}
-		rec = []string{fmt.Sprintf("SKU-%06d", i), p.name, desc, fmt.Sprint(1 + rnd.IntN(50)),
-			fmt.Sprintf("%d.%02d", rnd.IntN(2000), rnd.IntN(100)), fmt.Sprint(rnd.IntN(30)),
-			[]string{"USD", "EUR", "GBP"}[rnd.IntN(3)], []string{"Monthly", "Quarterly", "Yearly", ""}[rnd.IntN(4)],
-			fmt.Sprintf("%02d/%02d/2026", 1+rnd.IntN(12), 1+rnd.IntN(28)), fmt.Sprint(1001 + rnd.IntN(20))}
+		rec := []string{r.SKU, r.Product, r.Description, r.Qty, r.UnitPrice, r.Discount, r.Currency, r.Billing, r.Start, r.DealID}
 		if quoted > 0 {
 			b.WriteString(`"` + rec[0])
 			for _, f := range rec[1:] {
