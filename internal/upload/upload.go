@@ -104,9 +104,10 @@ type Uploader struct {
 	InFlight *atomic.Int64
 	// Idempotent says the batches are upserts: sending a row again cannot
 	// create it twice. A row without a clear answer is then sent again
-	// (up to MaxRounds times) instead of being looked up, and a
-	// unique-value conflict proves that the row does not exist (its own
-	// key would have been matched, not conflicted with).
+	// (up to MaxRounds times) instead of being looked up; a unique-value
+	// conflict on a row's first send proves that the row does not exist
+	// (its own key would have been matched, not conflicted with), and
+	// after a request that may have reached HubSpot, the row is sent again.
 	Idempotent bool
 	// Associator, for an upsert import, makes the associations of the
 	// rows each batch upserted (upsert inputs carry none): one call per
@@ -406,7 +407,7 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch, granted func()) e
 		}
 		if j.assoc {
 			// Upserted already: they exist, with their ids, unlinked.
-			errs = append(errs, u.concludeLinks(j, "the run stopped before its associations were made ("+stopReason(ctx, stop)+")", nil))
+			errs = append(errs, u.concludeLinks(j, unlinkedBy(ctx, stop), nil))
 			continue
 		}
 		why := "the run stopped before this row was sent (" + stopReason(ctx, stop) + ")"
@@ -449,8 +450,7 @@ func (u *Uploader) do(ctx context.Context, j job) ([]job, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	switch {
-	case j.lookup:
+	if j.lookup {
 		return u.lookUp(ctx, j)
 	}
 	return u.post(ctx, j)
@@ -499,21 +499,14 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 				return nil, fmt.Errorf("row %d: %w", it.Row, err)
 			}
 		}
-		u.requests.Add(1)
-		// The request itself is not cancelled with ctx: once sent, its answer
-		// is worth waiting for (the HTTP client's timeout bounds it).
-		if u.InFlight != nil {
-			u.InFlight.Add(1)
-		}
-		res, err := u.Sender.Send(context.WithoutCancel(ctx), body)
-		if u.InFlight != nil {
-			u.InFlight.Add(-1)
-		}
-		rl, throttled, retryAfter := rateOf(res, err)
-		release(rl, throttled, retryAfter)
-		if throttled {
-			u.throttled.Add(1)
-		}
+		var res *hubspot.BatchResult
+		err := u.exchange(ctx, release, func(ctx context.Context) (hubspot.RateLimit, error) {
+			var err error
+			if res, err = u.Sender.Send(ctx, body); res != nil {
+				return res.Rate, err
+			}
+			return hubspot.RateLimit{}, err
+		})
 		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(j.items), Jitter: u.jitter()})
 		switch d.Action {
 		case Accept:
@@ -822,10 +815,16 @@ func (u *Uploader) associate(ctx context.Context, j job) error {
 	}
 	fallback := ""
 	if stop != nil {
-		fallback = "the run stopped before its associations were made (" + stopReason(ctx, stop) + ")"
+		fallback = unlinkedBy(ctx, stop)
 	}
 	err := u.concludeLinks(j, fallback, why)
 	return errors.Join(stop, err)
+}
+
+// unlinkedBy says why upserted rows are left without their associations
+// when the run stops with err.
+func unlinkedBy(ctx context.Context, err error) string {
+	return "the run stopped before its associations were made (" + stopReason(ctx, err) + ")"
 }
 
 // concludeLinks records the rows of an association job: created (or
@@ -896,26 +895,14 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 			return context.Cause(ctx)
 		}
 		u.associations.Add(1)
-		u.requests.Add(1)
-		if u.InFlight != nil {
-			u.InFlight.Add(1)
-		}
-		res, err := u.Associator.CreateAssociations(context.WithoutCancel(ctx), toType, inputs)
-		if u.InFlight != nil {
-			u.InFlight.Add(-1)
-		}
-		var rl hubspot.RateLimit
-		var throttled bool
-		var retryAfter time.Duration
-		if res != nil {
-			rl = res.Rate
-		} else {
-			rl, throttled, retryAfter = rateOf(nil, err)
-		}
-		release(rl, throttled, retryAfter)
-		if throttled {
-			u.throttled.Add(1)
-		}
+		var res *hubspot.AssociationResult
+		err := u.exchange(ctx, release, func(ctx context.Context) (hubspot.RateLimit, error) {
+			var err error
+			if res, err = u.Associator.CreateAssociations(ctx, toType, inputs); res != nil {
+				return res.Rate, err
+			}
+			return hubspot.RateLimit{}, err
+		})
 		d := u.Policy.Decide(Attempt{Err: err, N: attempt, Items: len(links), Jitter: u.jitter()})
 		switch d.Action {
 		case Accept:
@@ -1036,17 +1023,39 @@ func (u *Uploader) journalSent(j job) error {
 	return u.Journal.Sent(idents)
 }
 
-// rateOf extracts what an answer says about the rate limit: the headers,
-// whether it was a 429, and its Retry-After.
-func rateOf(res *hubspot.BatchResult, err error) (hubspot.RateLimit, bool, time.Duration) {
-	if res != nil {
-		return res.Rate, false, 0
+// exchange makes one request with call, which returns the rate-limit
+// headers of a successful answer, and returns call's error. The request is
+// counted (and in flight) while it goes, and not cancelled with ctx: once
+// sent, its answer is worth waiting for (the HTTP client's timeout bounds
+// it). What the answer says about the rate limit (its headers, whether it
+// was a 429, its Retry-After) goes to release, the pacer's.
+func (u *Uploader) exchange(ctx context.Context, release pacer.Release, call func(context.Context) (hubspot.RateLimit, error)) error {
+	u.requests.Add(1)
+	if u.InFlight != nil {
+		u.InFlight.Add(1)
+	}
+	rl, err := call(context.WithoutCancel(ctx))
+	if u.InFlight != nil {
+		u.InFlight.Add(-1)
 	}
 	var ae *hubspot.APIError
 	if errors.As(err, &ae) {
-		return ae.Rate, ae.StatusCode == 429, ae.RetryAfter
+		rl = ae.Rate
 	}
-	return hubspot.RateLimit{}, false, 0
+	throttled := ae != nil && ae.StatusCode == http.StatusTooManyRequests
+	if throttled {
+		u.throttled.Add(1)
+	}
+	release(rl, throttled, retryAfterOf(ae))
+	return err
+}
+
+// retryAfterOf is an error answer's Retry-After; 0 for none.
+func retryAfterOf(ae *hubspot.APIError) time.Duration {
+	if ae == nil {
+		return 0
+	}
+	return ae.RetryAfter
 }
 
 const (
