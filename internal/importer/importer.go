@@ -293,19 +293,20 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			return nil, &SetupError{err}
 		}
 		defer dry.Close()
-		if o.Upsert && o.Targets != nil {
-			// One batch read by key per hundred rows tells what the upsert
-			// would do.
-			var pp resolve.Pacer
-			if o.Pacer != nil {
-				pp = o.Pacer
-			}
-			dry.plan = &resolve.Resolver{Reader: o.Targets, Property: o.KeyProperty, Pacer: pp}
-		}
+
 	}
 	pc := o.Pacer
 	if !o.DryRun && !o.ValidateOnly && pc == nil {
 		pc = NewPacer(o.Rate, o.DailyReserve)
+	}
+	var reads resolve.Pacer // the pacer of batch reads: pc, unless there is none
+	if pc != nil {
+		reads = pc
+	}
+	if dry != nil && o.Upsert && o.Targets != nil {
+		// One batch read by key per hundred rows tells what the upsert
+		// would do.
+		dry.plan = &resolve.Resolver{Reader: o.Targets, Property: o.KeyProperty, Pacer: reads}
 	}
 	finder := o.Finder
 	if finder == nil && o.Reader != nil && o.KeyProperty != "" && pc != nil {
@@ -370,11 +371,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if mapper.ByExternalID() {
 		switch {
 		case o.Targets != nil:
-			var tp resolve.Pacer
-			if pc != nil {
-				tp = pc
-			}
-			p.targets = newTargets(o.Targets, tp)
+			p.targets = newTargets(o.Targets, reads)
 		case o.DryRun || o.ValidateOnly:
 			log.Warn("associations by external id are not checked: the portal cannot be read without a token")
 		default:
@@ -783,7 +780,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		if errors.As(err, &fe) {
 			code = fe.Code()
 		}
-		if prior.Sent || prior.Status == report.InDoubt {
+		if prior.MayExist() {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: code,
 				Message: fmt.Sprintf("%v; an earlier run sent this row without a clear answer, so it may exist", err)})
 		}
@@ -852,7 +849,7 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 		if missing := p.targets.apply(in); len(missing) > 0 {
 			o := report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeTargetNotFound,
 				Message: strings.Join(missing, "; ") + "; the row was not sent"}
-			if prior.Sent || prior.Status == report.InDoubt {
+			if prior.MayExist() {
 				// Not sent now, but an earlier run sent it: it may exist.
 				o.Status = report.InDoubt
 				o.Message = strings.Join(missing, "; ") + "; the row was not sent again, and an earlier run sent it without a clear answer, so it may exist"
@@ -867,7 +864,7 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 		it.Version = content
 	}
 	target := p.ch
-	if prior.Sent || prior.Status == report.InDoubt {
+	if prior.MayExist() {
 		// An earlier run sent the row without a clear answer: it may exist.
 		// It is not checked against the portal's definitions again (they
 		// may have changed since): it is looked up first, and a resend is
@@ -1041,7 +1038,7 @@ func (p *producer) resolvePending(ctx context.Context) error {
 func (p *producer) dropPending(why string) {
 	for _, r := range p.pending {
 		o := report.Outcome{Row: r.rec.Row, Record: r.rec.Fields, Status: report.NotSent, Code: report.CodeNotSent, Message: "not sent: " + why}
-		if r.prior.Sent || r.prior.Status == report.InDoubt {
+		if r.prior.MayExist() {
 			o.Status, o.Code = report.InDoubt, "NO_ANSWER"
 			o.Message = "an earlier run sent this row without a clear answer, and " + why
 		}

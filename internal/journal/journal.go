@@ -88,6 +88,10 @@ type Prior struct {
 	Message string
 }
 
+// MayExist reports whether an earlier run sent the row without a clear
+// answer (sent with no outcome, or in doubt): HubSpot may have created it.
+func (p Prior) MayExist() bool { return p.Sent || p.Status == report.InDoubt }
+
 // Lookup returns what earlier runs recorded for the identity ident.
 func (s *State) Lookup(ident string) Prior {
 	if s == nil || ident == "" {
