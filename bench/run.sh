@@ -3,7 +3,7 @@
 # HubSpot's official Node.js client, prints a table and writes
 # bench/out/results.md (lines ready for BENCHMARKS.md).
 #
-# Usage: bench/run.sh [all|pipeline|ceiling|shared|peer]   (default: all)
+# Usage: bench/run.sh [all|pipeline|ceiling|long|shared|peer]   (default: all)
 # Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (192, the default),
 #        BENCH_REPEAT (3: runs of each pipeline size)
 #
@@ -111,15 +111,25 @@ ceiling() {
     done
   done
   ceiling_one 100 0 arrival
+  long
   shared
+}
+
+long() {
+  # 31 windows' worth of calls counted at completion: how the share of the
+  # ceiling grows once the first window's burst has spread out.
+  for lat in 1s 4s; do
+    ceiling_one 190 "$lat" completion 31
+  done
 }
 
 ceiling_one() {
   # 7 windows' worth of calls, counting the account and property reads at
   # the start: a perfect client sends the last call at 60 s (call k + Max
   # one window after call k) and waits for its answer.
-  local max=$1 lat=$2 model=$3 rows dir file args
-  rows=$(((7 * max - 2) * 100)) dir=$OUT/ceiling-$max-$lat-$model file=$OUT/rows-$rows.csv
+  local max=$1 lat=$2 model=$3 windows=${4:-7} rows dir file args
+  rows=$(((windows * max - 2) * 100)) dir=$OUT/ceiling-$max-$lat-$model file=$OUT/rows-$rows.csv
+  if [ "$windows" != 7 ]; then dir=$dir-$windows; fi
   mkdir -p "$dir"
   echo "== ceiling: $max per 10 s, latency $lat, counted on $model, $rows rows, --rate 50 (above the limit)" >&2
   gen "$rows" "$file"
@@ -183,9 +193,10 @@ case $what in
   all) pipeline; ceiling; peer ;;
   pipeline) pipeline ;;
   ceiling) ceiling ;;
+  long) long ;;
   shared) shared ;;
   peer) peer ;;
-  *) echo "usage: bench/run.sh [all|pipeline|ceiling|shared|peer]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|pipeline|ceiling|long|shared|peer]" >&2; exit 2 ;;
 esac
 
 {

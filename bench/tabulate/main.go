@@ -153,13 +153,17 @@ func ceiling(dir string) {
 	fmt.Println("| portal limit | answers take | counted | rows | calls C (creates + reads) | wall s | ceiling s | share of the ceiling | 429s | 429s / calls | most calls in a 10 s window | counting found | peak RSS MiB |")
 	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
 	for _, d := range matches {
-		// ceiling-MAX-LATENCY-MODEL
+		// ceiling-MAX-LATENCY-MODEL, or ceiling-MAX-LATENCY-MODEL-WINDOWS
+		// for a run longer than 7 windows
 		parts := strings.Split(strings.TrimPrefix(filepath.Base(d), "ceiling-"), "-")
-		if len(parts) != 3 {
+		if len(parts) != 3 && len(parts) != 4 {
 			continue
 		}
 		max, _ := strconv.Atoi(parts[0])
 		lat, model := parts[1], parts[2]
+		if len(parts) == 4 {
+			model += ", " + parts[3] + " windows"
+		}
 		mean := map[string]float64{"0": 0, "1s": 1, "4s": 4}[lat]
 		sum := readJSON(filepath.Join(d, "importer.json"))
 		emu := readJSON(filepath.Join(d, "emulator.json"))

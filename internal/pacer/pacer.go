@@ -57,6 +57,21 @@
 // completion for three intervals, then return to arrival unless a count
 // disproved it meanwhile. After a 429 everything pauses.
 //
+// Holding a slot until the fastest round trip could count its successor
+// costs each slot the gap between that round trip and the actual one
+// (about 5% of the window with answers of 0.5–1.5 s, 10% with 3–5 s). So
+// under the completion model a request may also go earlier when a full
+// window is unlikely when it is counted: for every moment it may be
+// counted, the requests answered within the window before it, plus those
+// now in flight weighted by the chance (read from the recent round trips)
+// that they are counted by then, plus three standard deviations of that
+// chance, must fit the budget; and fewer than the budget must have been
+// sent in the last interval (safe under the arrival model too). Right
+// after a burst, with many requests in flight, the deviation is large and
+// this rarely lets one go sooner; once the sends have spread out it does.
+// A 429 to such a request is the risk it took, and not taken for another
+// app's growth.
+//
 // A Pacer also tracks the daily quota and refuses to start a request that
 // would eat into the part of it reserved for other integrations.
 package pacer
@@ -144,9 +159,20 @@ type Pacer struct {
 	// doubtUntil (another app's growth explains such a 429 as well).
 	arrivalProven bool
 	doubtUntil    time.Time
-	recent        []*entry      // our requests of the last two intervals, for reading the counts
-	latencies     []latency     // recent round trips, for the fastest
-	fast          time.Duration // the shortest of latencies
+	recent        []*entry        // our requests of the last two intervals, for reading the counts
+	latencies     []latency       // recent round trips, for the fastest
+	sorted        []time.Duration // the same round trips, shortest first
+	fast          time.Duration   // the shortest of latencies
+
+	// gate is admit's last refusal: while nothing changed (version) no
+	// request goes before gateUntil.
+	version   uint64
+	gateVer   uint64
+	gateUntil time.Time
+	gateNext  time.Time // when the refused request can be expected to go
+	// odds is set by admit when the request it admits goes on likely's
+	// word alone.
+	odds bool
 }
 
 // latency is one request's round trip, and when it ended.
@@ -158,6 +184,7 @@ type latency struct {
 type entry struct {
 	sent, done time.Time
 	throttled  bool // answered 429: HubSpot did not count it
+	odds       bool // admitted by likely alone: a 429 is the risk it took
 }
 
 // sample is what one answer said about other clients' requests in the
@@ -218,7 +245,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 			p.mu.Unlock()
 			return nil, ErrDailyReserve
 		}
-		wait := p.admit(now)
+		wait, next := p.admit(now)
 		if wait == 0 {
 			if waiting {
 				p.waiting--
@@ -226,9 +253,10 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 			if p.waiting == 0 {
 				p.stats.NextSlot = time.Time{}
 			}
-			e := &entry{sent: now}
+			e := &entry{sent: now, odds: p.odds}
 			p.log = append(p.log, e)
 			p.recent = append(p.recent, e)
+			p.version++
 			if p.dailyKnown {
 				p.dailyLeft--
 			}
@@ -242,7 +270,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 			waiting = true
 			p.waiting++
 		}
-		if next := now.Add(wait); p.stats.NextSlot.IsZero() || next.Before(p.stats.NextSlot) {
+		if p.stats.NextSlot.IsZero() || next.Before(p.stats.NextSlot) {
 			p.stats.NextSlot = next
 		}
 		changed := p.changed
@@ -265,8 +293,25 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 }
 
 // admit returns 0 if a request may go now, else how long to wait before
-// looking again. p.mu is held.
-func (p *Pacer) admit(now time.Time) time.Duration {
+// looking again (a hundredth of the interval at most). A refusal holds until something changes (a request is
+// sent or answered) or for at most a hundredth of the interval: every
+// caller waiting is woken by each answer, and all but the first are
+// spared the same computation. p.mu is held.
+// The second result is when the request can be expected to go, for
+// Stats.NextSlot.
+func (p *Pacer) admit(now time.Time) (time.Duration, time.Time) {
+	if p.gateVer == p.version && now.Before(p.gateUntil) {
+		return p.gateUntil.Sub(now), p.gateNext
+	}
+	wait := p.decide(now)
+	if wait > 0 {
+		p.gateVer, p.gateUntil, p.gateNext = p.version, now.Add(min(wait, p.interval/100)), now.Add(wait)
+	}
+	return min(wait, p.interval/100), now.Add(wait)
+}
+
+// decide is admit without the memory of its last refusal. p.mu is held.
+func (p *Pacer) decide(now time.Time) time.Duration {
 	if now.Before(p.pauseUntil) {
 		return p.pauseUntil.Sub(now)
 	}
@@ -286,6 +331,7 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 	if wait := p.spread(now, budget); wait > 0 {
 		return wait
 	}
+	p.odds = false
 	if len(p.log) < budget {
 		return 0
 	}
@@ -293,13 +339,22 @@ func (p *Pacer) admit(now time.Time) time.Duration {
 	if len(p.log) < budget {
 		return 0
 	}
+	soon := time.Duration(math.MaxInt64)
+	if !p.arrival && len(p.sorted) >= minLatencySamples {
+		ok, wait := p.likely(now, budget)
+		if ok {
+			p.odds = true
+			return 0
+		}
+		soon = wait
+	}
 	// Wait until enough entries leave the window.
 	exp := make([]time.Time, len(p.log))
 	for i, e := range p.log {
 		exp[i] = p.expiry(e)
 	}
 	slices.SortFunc(exp, func(a, b time.Time) int { return a.Compare(b) })
-	return max(exp[len(exp)-budget].Sub(now), time.Millisecond)
+	return min(soon, max(exp[len(exp)-budget].Sub(now), time.Millisecond))
 }
 
 // spread returns how long to wait before the next request while other
@@ -356,6 +411,100 @@ func (p *Pacer) expiry(e *entry) time.Time {
 		at = e.sent.Add(p.rtt)
 	}
 	return at.Add(p.interval + p.cfg.Slack - p.fast)
+}
+
+// minLatencySamples is how many round trips of the last two intervals
+// likely needs to read their spread.
+const minLatencySamples = 100
+
+// likelyMargin is how many standard deviations of the uncertain part of a
+// future count likely keeps below the budget.
+const likelyMargin = 3
+
+// likelySteps is how many parts likely cuts the spread of the round trips
+// into.
+const likelySteps = 16
+
+// likely reports whether a request may go now under the completion model
+// (or while the model is unknown) although a slot held until the fastest
+// round trip could count its successor (expiry) is not yet free, and if
+// not, how long to wait before looking again.
+//
+// Holding each slot that long never meets a full window, but it leaves the
+// window short by about the mean round trip less the shortest: 5% with
+// answers of 0.5–1.5 s, 10% with 3–5 s. likely reads the spread of the
+// recent round trips instead. A request sent now is counted at some time T
+// between now plus the shortest and now plus the longest recent round trip.
+// The window then holds the requests answered less than an interval before
+// T (known), this one, and those now in flight that are counted by T: each
+// with the probability, read from the recent round trips, that a request
+// in flight for g is answered within g + (T − now). The request goes when,
+// for every such T, the expected count plus likelyMargin standard
+// deviations of it is within the budget, and fewer than the budget were
+// sent in the last interval (so that it is safe under the arrival model
+// too). Where many requests are in flight at once (after a burst) the
+// deviation is large and the expiry rule decides; where they are spread,
+// this one does. p.mu is held.
+func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration) {
+	refuse := func(wait time.Duration) (bool, time.Duration) {
+		return false, max(wait, time.Millisecond)
+	}
+	// Under the arrival model: fewer than budget sent in the last interval.
+	i := 0
+	for i < len(p.log) && !p.log[i].sent.Add(p.interval+p.cfg.Slack).After(now) {
+		i++
+	}
+	if n := len(p.log) - i; n >= budget {
+		return refuse(p.log[i+n-budget].sent.Add(p.interval + p.cfg.Slack).Sub(now))
+	}
+	// The count at T is known (k) plus likely (mean, variance). Known
+	// falls as T grows, likely rises: between two grid points the count is
+	// at most the known of the first plus the likely of the second.
+	lo, hi := p.sorted[0], p.sorted[len(p.sorted)-1]
+	var known [likelySteps + 1]int
+	var next [likelySteps + 1]time.Duration // until a known request leaves the window at T
+	var mean, variance [likelySteps + 1]float64
+	for k := range likelySteps + 1 {
+		x := lo + (hi-lo)*time.Duration(k)/likelySteps
+		at := now.Add(x)
+		next[k] = p.interval / 100
+		for _, e := range p.log {
+			if !e.done.IsZero() {
+				if out := e.done.Add(p.interval + p.cfg.Slack); out.After(at) {
+					known[k]++
+					next[k] = min(next[k], out.Sub(at))
+				}
+				continue
+			}
+			g := now.Sub(e.sent)
+			q := p.countedBy(g, g+x)
+			mean[k] += q
+			variance[k] += q * (1 - q)
+		}
+	}
+	for k := range likelySteps + 1 {
+		j := min(k+1, likelySteps)
+		count := 1 + float64(known[k]) + mean[j] + likelyMargin*math.Sqrt(variance[j]) // 1: this request
+		if count > float64(budget) {
+			return refuse(next[k])
+		}
+	}
+	return true, 0
+}
+
+// countedBy is the probability, read from the recent round trips, that a
+// request in flight for g is answered within h (h ≥ g). p.mu is held.
+func (p *Pacer) countedBy(g, h time.Duration) float64 {
+	n := len(p.sorted)
+	le := func(d time.Duration) int { // how many round trips took d or less
+		i, _ := slices.BinarySearch(p.sorted, d+1)
+		return i
+	}
+	past := le(g)
+	if past >= n {
+		return 1 // slower than any recent one: it may be counted any moment
+	}
+	return float64(le(h)-past) / float64(n-past)
 }
 
 // fastest is the shortest round trip of the last two intervals, a bound
@@ -572,6 +721,7 @@ func (p *Pacer) estimate(from, to time.Time) int {
 func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAfter time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.version++
 	now := time.Now()
 	e.done, e.throttled = now, throttled
 	if rtt := now.Sub(e.sent); rtt > p.rtt {
@@ -586,6 +736,11 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		}
 		p.latencies = append(p.latencies[i:], latency{at: now, d: now.Sub(e.sent)})
 		p.fast = p.fastest()
+		p.sorted = p.sorted[:0]
+		for _, l := range p.latencies {
+			p.sorted = append(p.sorted, l.d)
+		}
+		slices.Sort(p.sorted)
 	}
 	if throttled {
 		p.stats.Throttled++
@@ -599,12 +754,13 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
-		if p.portalMax > 0 && len(p.log) <= p.portalMax {
+		if p.portalMax > 0 && len(p.log) <= p.portalMax && !e.odds {
 			// Throttled with no more of ours in the window than the limit:
 			// someone else is using the portal, more than before. Its use
 			// may not show in the counts for a while (its requests are
 			// counted beside ours in flight), so the pacer keeps sharing
-			// (room kept, sends spread) for some intervals.
+			// (room kept, sends spread) for some intervals. (A request
+			// sent on likely's odds explains its 429 itself.)
 			p.othersSeenUntil = now.Add(6 * p.interval)
 			p.othersGrew = now
 		}
@@ -711,6 +867,7 @@ func later(a, b time.Time) time.Time {
 func (p *Pacer) Observe(rl hubspot.RateLimit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.version++
 	if !p.learn(rl) {
 		return
 	}
@@ -746,6 +903,7 @@ func (p *Pacer) learn(rl hubspot.RateLimit) bool {
 func (p *Pacer) Note(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.version++
 	now := time.Now()
 	for range n {
 		e := &entry{sent: now, done: now}
