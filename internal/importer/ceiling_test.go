@@ -186,7 +186,7 @@ func TestAtTheCeilingWithLatency(t *testing.T) {
 	latencies := []struct {
 		lo, hi     time.Duration
 		completion float64 // the least share under the completion model
-	}{{500 * time.Millisecond, 1500 * time.Millisecond, 0.93}, {3 * time.Second, 5 * time.Second, 0.87}}
+	}{{500 * time.Millisecond, 1500 * time.Millisecond, 0.92}, {3 * time.Second, 5 * time.Second, 0.86}}
 	for _, lat := range latencies {
 		for _, atCompletion := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v-%v, counted at completion=%v", lat.lo, lat.hi, atCompletion), func(t *testing.T) {

@@ -170,7 +170,7 @@ type Pacer struct {
 	gateVer   uint64
 	gateUntil time.Time
 	gateNext  time.Time // when the refused request can be expected to go
-	// odds is set by admit when the request it admits goes on likely's
+	// odds is set by decide when the request it admits goes on likely's
 	// word alone.
 	odds bool
 }
@@ -270,9 +270,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 			waiting = true
 			p.waiting++
 		}
-		if p.stats.NextSlot.IsZero() || next.Before(p.stats.NextSlot) {
-			p.stats.NextSlot = next
-		}
+		p.stats.NextSlot = next // every caller waiting reads the same, until something changes
 		changed := p.changed
 		p.mu.Unlock()
 		t := time.NewTimer(wait)
@@ -293,27 +291,30 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 }
 
 // admit returns 0 if a request may go now, else how long to wait before
-// looking again (a hundredth of the interval at most). A refusal holds until something changes (a request is
-// sent or answered) or for at most a hundredth of the interval: every
+// looking again (a hundredth of the interval at most), and when the
+// request can be expected to go (for Stats.NextSlot). A refusal holds
+// until something changes (a request is sent or answered, or Observe or
+// Note is called) or for at most a hundredth of the interval: every
 // caller waiting is woken by each answer, and all but the first are
 // spared the same computation. p.mu is held.
-// The second result is when the request can be expected to go, for
-// Stats.NextSlot.
 func (p *Pacer) admit(now time.Time) (time.Duration, time.Time) {
 	if p.gateVer == p.version && now.Before(p.gateUntil) {
 		return p.gateUntil.Sub(now), p.gateNext
 	}
-	wait := p.decide(now)
+	wait, expect := p.decide(now)
 	if wait > 0 {
-		p.gateVer, p.gateUntil, p.gateNext = p.version, now.Add(min(wait, p.interval/100)), now.Add(wait)
+		p.gateVer, p.gateUntil, p.gateNext = p.version, now.Add(min(wait, p.interval/100)), now.Add(expect)
 	}
-	return min(wait, p.interval/100), now.Add(wait)
+	return min(wait, p.interval/100), now.Add(expect)
 }
 
-// decide is admit without the memory of its last refusal. p.mu is held.
-func (p *Pacer) decide(now time.Time) time.Duration {
+// decide is admit without the memory of its last refusal: how long to
+// wait before looking again, and how long until the request can be
+// expected to go (the same, except when likely may let it go sooner than
+// the expiry rule). p.mu is held.
+func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 	if now.Before(p.pauseUntil) {
-		return p.pauseUntil.Sub(now)
+		return p.pauseUntil.Sub(now), p.pauseUntil.Sub(now)
 	}
 	p.prune(now, false)
 	if p.portalMax > 0 && now.Sub(p.lastHeard) > p.interval/10 && p.othersAround(now) {
@@ -323,38 +324,40 @@ func (p *Pacer) decide(now time.Time) time.Duration {
 		// the other clients' use instead of a count from a window ago.
 		for _, e := range p.log {
 			if e.done.IsZero() && !e.sent.Before(p.lastHeard) {
-				return p.interval / 100 // or sooner, when an answer comes
+				return p.interval / 100, p.interval / 100 // or sooner, when an answer comes
 			}
 		}
 	}
 	budget := p.budget(now)
 	if wait := p.spread(now, budget); wait > 0 {
-		return wait
+		return wait, wait
 	}
 	p.odds = false
 	if len(p.log) < budget {
-		return 0
+		return 0, 0
 	}
 	p.prune(now, true)
 	if len(p.log) < budget {
-		return 0
+		return 0, 0
 	}
 	soon := time.Duration(math.MaxInt64)
 	if !p.arrival && len(p.sorted) >= minLatencySamples {
 		ok, wait := p.likely(now, budget)
 		if ok {
 			p.odds = true
-			return 0
+			return 0, 0
 		}
 		soon = wait
 	}
-	// Wait until enough entries leave the window.
+	// Wait until enough entries leave the window (or look again sooner,
+	// when likely may let one go before that).
 	exp := make([]time.Time, len(p.log))
 	for i, e := range p.log {
 		exp[i] = p.expiry(e)
 	}
 	slices.SortFunc(exp, func(a, b time.Time) int { return a.Compare(b) })
-	return min(soon, max(exp[len(exp)-budget].Sub(now), time.Millisecond))
+	sure := max(exp[len(exp)-budget].Sub(now), time.Millisecond)
+	return min(soon, sure), sure
 }
 
 // spread returns how long to wait before the next request while other
@@ -457,39 +460,65 @@ func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration) 
 	if n := len(p.log) - i; n >= budget {
 		return refuse(p.log[i+n-budget].sent.Add(p.interval + p.cfg.Slack).Sub(now))
 	}
-	// The count at T is known (k) plus likely (mean, variance). Known
-	// falls as T grows, likely rises: between two grid points the count is
-	// at most the known of the first plus the likely of the second.
+	// The count at T is known plus in flight (mean, variance). Known falls
+	// as T grows, and each in-flight request's chance q rises: between two
+	// grid points the count is at most the known of the first plus the
+	// mean of the second, and each request's variance q(1−q) at most its
+	// largest over the step (¼ where q crosses ½).
 	lo, hi := p.sorted[0], p.sorted[len(p.sorted)-1]
 	var known [likelySteps + 1]int
 	var next [likelySteps + 1]time.Duration // until a known request leaves the window at T
 	var mean, variance [likelySteps + 1]float64
+	var q [likelySteps + 1]float64
+	at := func(k int) time.Duration { return lo + (hi-lo)*time.Duration(k)/likelySteps }
 	for k := range likelySteps + 1 {
-		x := lo + (hi-lo)*time.Duration(k)/likelySteps
-		at := now.Add(x)
 		next[k] = p.interval / 100
-		for _, e := range p.log {
-			if !e.done.IsZero() {
-				if out := e.done.Add(p.interval + p.cfg.Slack); out.After(at) {
+	}
+	for _, e := range p.log {
+		if !e.done.IsZero() {
+			out := e.done.Add(p.interval + p.cfg.Slack)
+			for k := range likelySteps + 1 {
+				if t := now.Add(at(k)); out.After(t) {
 					known[k]++
-					next[k] = min(next[k], out.Sub(at))
+					next[k] = min(next[k], out.Sub(t))
 				}
-				continue
 			}
-			g := now.Sub(e.sent)
-			q := p.countedBy(g, g+x)
-			mean[k] += q
-			variance[k] += q * (1 - q)
+			continue
+		}
+		g := now.Sub(e.sent)
+		for k := range likelySteps + 1 {
+			q[k] = p.countedBy(g, g+at(k))
+		}
+		for k := range likelySteps + 1 {
+			j := min(k+1, likelySteps)
+			mean[k] += q[j]
+			v := max(q[k]*(1-q[k]), q[j]*(1-q[j]))
+			if q[k] <= 0.5 && q[j] >= 0.5 {
+				v = 0.25
+			}
+			variance[k] += v
 		}
 	}
 	for k := range likelySteps + 1 {
-		j := min(k+1, likelySteps)
-		count := 1 + float64(known[k]) + mean[j] + likelyMargin*math.Sqrt(variance[j]) // 1: this request
+		count := 1 + float64(known[k]) + mean[k] + likelyMargin*math.Sqrt(variance[k]) // 1: this request
 		if count > float64(budget) {
 			return refuse(next[k])
 		}
 	}
 	return true, 0
+}
+
+// oursMayFill reports whether our requests that may be in the portal's
+// window now (in flight, or answered within the interval, and not
+// throttled) fill what the others are thought to leave. p.mu is held.
+func (p *Pacer) oursMayFill(now time.Time) bool {
+	n := 0
+	for _, e := range p.log {
+		if !e.throttled && (e.done.IsZero() || e.done.Add(p.interval+p.cfg.Slack).After(now)) {
+			n++
+		}
+	}
+	return n >= p.portalMax-p.othersEstimate(now)
 }
 
 // countedBy is the probability, read from the recent round trips, that a
@@ -754,13 +783,14 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
-		if p.portalMax > 0 && len(p.log) <= p.portalMax && !e.odds {
+		if p.portalMax > 0 && len(p.log) <= p.portalMax && !(e.odds && p.oursMayFill(now)) {
 			// Throttled with no more of ours in the window than the limit:
 			// someone else is using the portal, more than before. Its use
 			// may not show in the counts for a while (its requests are
 			// counted beside ours in flight), so the pacer keeps sharing
 			// (room kept, sends spread) for some intervals. (A request
-			// sent on likely's odds explains its 429 itself.)
+			// sent on likely's odds explains its 429 when our requests that
+			// may be in the window fill what the others leave.)
 			p.othersSeenUntil = now.Add(6 * p.interval)
 			p.othersGrew = now
 		}

@@ -743,3 +743,60 @@ func TestCountedBy(t *testing.T) {
 		})
 	}
 }
+
+// TestLikelyBoundsTheCountBetweenSteps: 100 requests answered a moment ago
+// (in the window whenever the next one is counted), one in flight for
+// 0.8 s, round trips spread evenly over 0.5–1.5 s. The in-flight request's
+// chance of being counted rises from 0 to 1 while a request sent now may be
+// counted; its mean plus three deviations peaks at about 2.07 where the
+// chance is about two thirds, between two of likely's steps. So 103 slots
+// are too few (1 + 100 + 2.07), and 104 are enough.
+func TestLikelyBoundsTheCountBetweenSteps(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	setup := func() *Pacer {
+		p := New(Config{})
+		for i := range 200 {
+			p.sorted = append(p.sorted, 500*time.Millisecond+time.Duration(i)*5*time.Millisecond)
+		}
+		for range 100 {
+			p.log = append(p.log, &entry{sent: now.Add(-11 * time.Second), done: now.Add(-100 * time.Millisecond)})
+		}
+		p.log = append(p.log, &entry{sent: now.Add(-800 * time.Millisecond)})
+		return p
+	}
+	if ok, _ := setup().likely(now, 103); ok {
+		t.Error("budget 103: admitted, though the count may reach 103.07")
+	}
+	if ok, wait := setup().likely(now, 104); !ok {
+		t.Errorf("budget 104: refused (wait %v), though the count stays under 103.6", wait)
+	}
+}
+
+// TestA429ToAnOddsRequestCanShowOthers: a request sent on likely's odds is
+// answered 429 while only 10 of ours can be in a window of 100: our own
+// requests cannot explain it, so another app is taken to be present, as
+// for any other 429.
+func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{Cap: 1000})
+		p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
+		var releases []Release
+		for range 10 {
+			r, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			releases = append(releases, r)
+		}
+		time.Sleep(time.Second)
+		p.mu.Lock()
+		p.log[len(p.log)-1].odds = true
+		p.mu.Unlock()
+		releases[9](hubspot.RateLimit{}, true, 0)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.othersSeenUntil.After(time.Now()) {
+			t.Error("a 429 our requests cannot explain was not taken for another app")
+		}
+	})
+}
