@@ -164,7 +164,7 @@ func TestAcquireHonoursContext(t *testing.T) {
 func TestOwnRequestsInFlightAreNotOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{})
-		releases := acquireSpaced(t, p, 8)
+		releases := acquireSpaced(t, p, 8, time.Millisecond)
 		for _, r := range releases {
 			r(hubspot.RateLimit{Known: true, Max: 100, Remaining: 92, Interval: 10 * time.Second}, false, 0)
 		}
@@ -191,9 +191,9 @@ func TestNotedRequestsAreOurs(t *testing.T) {
 	})
 }
 
-// acquireSpaced acquires n requests a millisecond apart and returns their
-// releases, unanswered.
-func acquireSpaced(t *testing.T, p *Pacer, n int) []Release {
+// acquireSpaced acquires n requests gap apart and returns their releases,
+// unanswered.
+func acquireSpaced(t *testing.T, p *Pacer, n int, gap time.Duration) []Release {
 	t.Helper()
 	var rs []Release
 	for range n {
@@ -202,7 +202,7 @@ func acquireSpaced(t *testing.T, p *Pacer, n int) []Release {
 			t.Fatal(err)
 		}
 		rs = append(rs, r)
-		time.Sleep(time.Millisecond)
+		time.Sleep(gap)
 	}
 	return rs
 }
@@ -378,7 +378,7 @@ func TestConcurrentRequestsDoNotInflateOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{})
 		// 16 in flight; the portal counts all 16 and 40 of another app's.
-		rs := acquireSpaced(t, p, 16)
+		rs := acquireSpaced(t, p, 16, time.Millisecond)
 		time.Sleep(5 * time.Millisecond)
 		for _, r := range rs {
 			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - 56, Interval: 10 * time.Second}, false, 0)
@@ -536,15 +536,7 @@ func TestCountingModel(t *testing.T) {
 				p := New(Config{Cap: 1000})
 				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
 				const n = 10
-				releases := make([]Release, n)
-				for k := range n {
-					r, err := p.Acquire(context.Background())
-					if err != nil {
-						t.Fatal(err)
-					}
-					releases[k] = r
-					time.Sleep(100 * time.Millisecond)
-				}
+				releases := acquireSpaced(t, p, n, 100*time.Millisecond)
 				time.Sleep(time.Second)
 				answered := 0
 				for k := n - 1; k >= 0; k-- { // the last sent is answered first
@@ -576,12 +568,7 @@ func TestA429DoubtsArrivalForAWhile(t *testing.T) {
 				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
 				// Ten requests sent 100 ms apart, answered last first with
 				// counts only arrival explains: arrival is proven.
-				var releases []Release
-				for range 10 {
-					r, _ := p.Acquire(context.Background())
-					releases = append(releases, r)
-					time.Sleep(100 * time.Millisecond)
-				}
+				releases := acquireSpaced(t, p, 10, 100*time.Millisecond)
 				time.Sleep(time.Second)
 				for k := 9; k >= 0; k-- {
 					releases[k](hubspot.RateLimit{Known: true, Max: 100, Remaining: 100 - (k + 1), Interval: 10 * time.Second}, false, 0)
@@ -780,14 +767,7 @@ func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{Cap: 1000})
 		p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
-		var releases []Release
-		for range 10 {
-			r, err := p.Acquire(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			releases = append(releases, r)
-		}
+		releases := acquireSpaced(t, p, 10, 0)
 		time.Sleep(time.Second)
 		p.mu.Lock()
 		p.log[len(p.log)-1].odds = true
