@@ -690,16 +690,18 @@ func (p *Pacer) keep() int {
 // their own use, up to half the window between them: a newcomer's use can
 // double every interval until it has half the portal, and grows by Share
 // beyond that. Once their use has been steady for an interval, Keep is left,
-// or Share while a 429 proves others present (for six intervals after it).
+// or Share while a 429 proves others present (for six intervals after it,
+// or until their use shows and has been steady for two intervals).
 func (p *Pacer) reserve(now time.Time, others int) int {
 	n := p.keep()
 	share := p.cfg.Share
 	if share <= 0 {
 		share = 0.1
 	}
-	if now.Before(p.othersSeenUntil) {
+	if now.Before(p.othersSeenUntil) && !p.othersSteady(now) {
 		// A 429 proved another client present; its use may not show yet
-		// (its requests were the ones refused): Share stays free.
+		// (its requests were the ones refused): Share stays free until
+		// its use shows in the counts and stops growing.
 		n = max(n, int(math.Ceil(share*float64(p.portalMax))))
 	}
 	if !now.Before(p.othersGrew.Add(p.interval)) {
@@ -707,6 +709,22 @@ func (p *Pacer) reserve(now time.Time, others int) int {
 	}
 	n = max(n, int(math.Ceil(share*float64(p.portalMax))))
 	return max(n, min(others, p.portalMax/2-others))
+}
+
+// othersSteady reports whether other clients' use shows in the counts of
+// the last interval and has not grown for two intervals: with room left
+// to grow into (Share, while others are seen growing), a client that
+// wanted more would have taken it. p.mu is held.
+func (p *Pacer) othersSteady(now time.Time) bool {
+	if now.Before(p.othersGrew.Add(2 * p.interval)) {
+		return false
+	}
+	for _, s := range p.samples {
+		if s.least > 0 && s.at.Add(p.interval).After(now) {
+			return true
+		}
+	}
+	return false
 }
 
 // othersEstimate is the most requests by other clients the window held at

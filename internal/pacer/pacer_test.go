@@ -780,3 +780,49 @@ func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
 		}
 	})
 }
+
+// TestShareAfterA429EndsWhenOthersAreSteady: a 429 proves another client
+// present, and 10% of the window stays free while its use may not show.
+// Once the counts show its use (40 of 100), steady for two intervals, only
+// the 2% kept beside a steady client stays free, though the minute after
+// the 429 is not over.
+func TestShareAfterA429EndsWhenOthersAreSteady(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const max, others = 100, 40
+		p := New(Config{Cap: 1000})
+		p.Observe(hubspot.RateLimit{Known: true, Max: max, Remaining: max, Interval: 10 * time.Second})
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r(hubspot.RateLimit{}, true, 0) // a 429 with 1 of ours in a window of 100
+		var answered []time.Time
+		budgetAt := func(after time.Duration) int {
+			for end := time.Now().Add(after); time.Now().Before(end); {
+				r, err := p.Acquire(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				now := time.Now()
+				answered = append(answered, now)
+				ours := 0
+				for _, a := range answered {
+					if a.After(now.Add(-10 * time.Second)) {
+						ours++
+					}
+				}
+				r(hubspot.RateLimit{Known: true, Max: max, Remaining: max - others - ours, Interval: 10 * time.Second}, false, 0)
+				time.Sleep(500 * time.Millisecond)
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.budget(time.Now())
+		}
+		if got, want := budgetAt(5*time.Second), max-others-10; got != want {
+			t.Errorf("5 s after the 429: budget %d, want %d (10%% kept free)", got, want)
+		}
+		if got, want := budgetAt(25*time.Second), max-others-2; got != want {
+			t.Errorf("30 s after the 429, the others steady: budget %d, want %d (2%% kept free)", got, want)
+		}
+	})
+}
