@@ -65,12 +65,13 @@
 // counted, the requests answered within the window before it, plus those
 // now in flight weighted by the chance (read from the recent round trips)
 // that they are counted by then, plus three standard deviations of that
-// chance, must fit the budget; and fewer than the budget must have been
-// sent in the last interval (safe under the arrival model too). Right
-// after a burst, with many requests in flight, the deviation is large and
-// this rarely lets one go sooner; once the sends have spread out it does.
-// A 429 to such a request is the risk it took, and not taken for another
-// app's growth.
+// sum, must fit the budget; and fewer than the budget must have been sent
+// in the last interval (safe under the arrival model too). Right after a
+// burst, with many requests in flight, the deviation is large and this
+// rarely lets one go sooner; once the sends have spread out it does. A 429
+// to such a request is the risk it took, and is taken for another app's
+// growth only if our requests that may be in the window do not fill what
+// the others are thought to leave.
 //
 // A Pacer also tracks the daily quota and refuses to start a request that
 // would eat into the part of it reserved for other integrations.
