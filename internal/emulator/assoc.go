@@ -89,18 +89,11 @@ func (s *Server) handleAssocCreate(w http.ResponseWriter, r *http.Request, param
 		s.validationError(w, "Unable to infer object type from: "+params[1])
 		return
 	}
-	body, _, ok := s.readJSON(w, r)
+	posts, ok := readParsed(s, w, r, parseAssocBatch)
 	if !ok {
 		return
 	}
-	posts, err := parseAssocBatch(body)
-	if err != nil {
-		s.validationError(w, err.Error())
-		return
-	}
-	if d := s.drawLateCommit(); d > 0 {
-		time.Sleep(d) // not cancelled with the request, as for batch create
-	}
+	s.lateCommit()
 	resp, fail := s.processAssocs(posts, to, started)
 	if fail != nil {
 		s.writeError(w, http.StatusBadRequest, *fail)

@@ -314,11 +314,7 @@ func (s *Server) handleBatchCreateVersion(w http.ResponseWriter, r *http.Request
 		inputs[i].key = sc.keys[start:len(sc.keys):len(sc.keys)]
 	}
 
-	if d := s.drawLateCommit(); d > 0 {
-		// Not cancelled with the request: HubSpot goes on with a batch whose
-		// client has stopped waiting.
-		time.Sleep(d)
-	}
+	s.lateCommit()
 	out, fail := s.processBatch(sc, inputs, started)
 	if fail != nil {
 		s.writeBatchFailure(w, *fail)

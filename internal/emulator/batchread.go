@@ -137,13 +137,8 @@ func (s *Server) batchRead(w http.ResponseWriter, r *http.Request, target string
 		s.validationError(w, "Invalid value for query parameter archived: "+archived)
 		return
 	}
-	body, _, ok := s.readJSON(w, r)
+	req, ok := readParsed(s, w, r, parseBatchRead)
 	if !ok {
-		return
-	}
-	req, err := parseBatchRead(body)
-	if err != nil {
-		s.validationError(w, err.Error())
 		return
 	}
 

@@ -74,18 +74,24 @@ func (s *Server) writeGatewayError(w http.ResponseWriter, status int) {
 	_, _ = w.Write([]byte(body))
 }
 
-// drawLateCommit draws Faults.LateCommitRate for a batch create and returns
-// how long its processing is put off, or 0.
-func (s *Server) drawLateCommit() time.Duration {
+// lateCommit draws Faults.LateCommitRate for a batch that writes (create,
+// upsert, association create) and, when drawn, puts its processing off by
+// Faults.LateCommit (30 s if unset). The wait is not cancelled with the
+// request: HubSpot goes on with a batch whose client has stopped waiting.
+func (s *Server) lateCommit() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	f := s.faults
-	if f.LateCommitRate <= 0 || s.rng.Float64() >= f.LateCommitRate {
-		return 0
+	drawn := f.LateCommitRate > 0 && s.rng.Float64() < f.LateCommitRate
+	if drawn {
+		s.stats.Faults++
 	}
-	s.stats.Faults++
-	if f.LateCommit > 0 {
-		return f.LateCommit
+	s.mu.Unlock()
+	if !drawn {
+		return
 	}
-	return 30 * time.Second
+	d := f.LateCommit
+	if d <= 0 {
+		d = 30 * time.Second
+	}
+	time.Sleep(d)
 }

@@ -35,6 +35,22 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) (v any, raw []
 	return v, raw, true
 }
 
+// readParsed reads r's JSON body (see readJSON) and parses it with parse,
+// answering 400 VALIDATION_ERROR with parse's error. On failure it has
+// answered and returns ok false.
+func readParsed[T any](s *Server, w http.ResponseWriter, r *http.Request, parse func(any) (T, error)) (req T, ok bool) {
+	v, _, ok := s.readJSON(w, r)
+	if !ok {
+		return req, false
+	}
+	req, err := parse(v)
+	if err != nil {
+		s.validationError(w, err.Error())
+		return req, false
+	}
+	return req, true
+}
+
 // readBody checks the content type and reads the body into a new buffer
 // that nothing else refers to. It answers an empty body (only whitespace)
 // too. On failure it has answered and returns ok false.

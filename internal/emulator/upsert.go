@@ -95,18 +95,11 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, _ []string
 	s.mu.Unlock()
 	started := s.now()
 
-	body, _, ok := s.readJSON(w, r)
+	inputs, ok := readParsed(s, w, r, parseUpsert)
 	if !ok {
 		return
 	}
-	inputs, err := parseUpsert(body)
-	if err != nil {
-		s.validationError(w, err.Error())
-		return
-	}
-	if d := s.drawLateCommit(); d > 0 {
-		time.Sleep(d) // not cancelled with the request, as for batch create
-	}
+	s.lateCommit()
 	resp, status, fail := s.processUpsert(inputs, started)
 	if fail != nil {
 		s.writeBatchFailure(w, *fail)
