@@ -39,12 +39,7 @@ func newCronWorld(t *testing.T, bin, exportPath string) *cronWorld {
 	t.Helper()
 	w := &cronWorld{t: t, root: t.TempDir()}
 	w.emu = emulator.New(emulator.Config{Token: "pat-cron", RateMax: -1, Seed: 61})
-	var deals []string
-	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
-		deals = append(deals, fmt.Sprint(id))
-	}
-	w.emu.SeedObjects("deals", deals...)
-	w.emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+	seedSamplePortal(w.emu)
 	srv := httptest.NewServer(w.emu)
 	t.Cleanup(srv.Close)
 	w.url = srv.URL

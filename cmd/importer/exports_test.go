@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -69,11 +68,7 @@ func TestExportsAsPeopleWriteThem(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			emu := emulator.New(emulator.Config{Token: "pat-x", RateMax: -1, Seed: 71})
-			var deals []string
-			for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
-				deals = append(deals, fmt.Sprint(id))
-			}
-			emu.SeedObjects("deals", deals...)
+			emu.SeedObjects("deals", sample.DealIDs()...)
 			srv := httptest.NewServer(emu)
 			defer srv.Close()
 			dir := t.TempDir()

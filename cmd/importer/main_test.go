@@ -430,18 +430,20 @@ func newExternalPortal(t *testing.T, n int) *externalPortal {
 	return newExternalPortalWith(t, n, emulator.Config{RateMax: -1})
 }
 
+// seedSamplePortal gives emu what the sample mapping needs: the deals the
+// sample rows point at, and the unique key property.
+func seedSamplePortal(emu *emulator.Server) {
+	emu.SeedObjects("deals", sample.DealIDs()...)
+	emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+}
+
 // newExternalPortalWith is newExternalPortal with the emulator's switches
 // and limits taken from cfg (its token and seed are the test's).
 func newExternalPortalWith(t *testing.T, n int, cfg emulator.Config) *externalPortal {
 	t.Helper()
 	cfg.Token, cfg.Seed = "pat-external", 3
 	emu := emulator.New(cfg)
-	var deals []string
-	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
-		deals = append(deals, fmt.Sprint(id))
-	}
-	emu.SeedObjects("deals", deals...)
-	emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+	seedSamplePortal(emu)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -886,12 +888,7 @@ func TestSandboxThenProduction(t *testing.T) {
 				t.Fatalf("sandbox: exit %d\n%s", exitOf(err), out)
 			}
 			prod := emulator.New(emulator.Config{Token: "pat-prod", RateMax: -1, Seed: 5, Account: emulator.Account{PortalID: 4242}})
-			var deals []string
-			for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
-				deals = append(deals, fmt.Sprint(id))
-			}
-			prod.SeedObjects("deals", deals...)
-			prod.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+			seedSamplePortal(prod)
 			srv := httptest.NewServer(prod)
 			defer srv.Close()
 			want := sample.SampleRows - len(sample.Problems)

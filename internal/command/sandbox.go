@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/lineitems/importer/internal/emulator"
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/sample"
 )
 
 // sandbox is an in-process HubSpot emulator on a loopback port: a portal
@@ -38,11 +38,7 @@ func startSandbox(log *zap.Logger, keyProperty string) (*sandbox, error) {
 	portal := 90_000_000 + int(binary.BigEndian.Uint32(raw[:4])%9_000_000)
 	emu := emulator.New(emulator.Config{Token: tok, RateMax: 100, RateInterval: 10 * time.Second, Seed: time.Now().UnixNano(),
 		Account: emulator.Account{PortalID: portal, AccountType: "SANDBOX", TimeZone: "UTC"}})
-	var deals []string
-	for id := 1001; id <= 1020; id++ {
-		deals = append(deals, fmt.Sprint(id))
-	}
-	emu.SeedObjects("deals", deals...)
+	emu.SeedObjects("deals", sample.DealIDs()...) // the sample file's deals
 	if keyProperty != "" {
 		// The sandbox portal has the custom unique property a key needs.
 		emu.AddProperty(emulator.Property{Name: keyProperty, Label: keyProperty, Type: "string", FieldType: "text", HasUniqueValue: true})

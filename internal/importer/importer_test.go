@@ -32,11 +32,7 @@ const token = "pat-test-0123456789"
 func newPortal(cfg emulator.Config) *emulator.Server {
 	cfg.Token = token
 	emu := emulator.New(cfg)
-	var deals []string
-	for id := sample.FirstDeal; id <= sample.LastDeal; id++ {
-		deals = append(deals, fmt.Sprint(id))
-	}
-	emu.SeedObjects("deals", deals...)
+	emu.SeedObjects("deals", sample.DealIDs()...)
 	return emu
 }
 

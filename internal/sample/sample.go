@@ -52,6 +52,15 @@ const (
 	LastDeal  = 1020
 )
 
+// DealIDs returns the ids FirstDeal..LastDeal, for seeding an emulator.
+func DealIDs() []string {
+	var ids []string
+	for id := FirstDeal; id <= LastDeal; id++ {
+		ids = append(ids, fmt.Sprint(id))
+	}
+	return ids
+}
+
 var products = []struct{ name, desc string }{
 	{"Analytics Pro seat", "Per-user analytics licence"},
 	{"Onboarding package", "Guided onboarding, 5 sessions"},
