@@ -237,37 +237,34 @@ func CreateWith(dir string, header []string, open Opener, opts ...Option) (*Writ
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("report folder: %w", err)
 	}
-	var files []File
-	for _, name := range Reports() {
-		f, err := open(filepath.Join(dir, name))
-		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		files = append(files, f)
-	}
+	names := Reports()
 	var probe Writer
 	for _, o := range opts {
 		o(&probe)
 	}
 	if probe.superseded != nil { // WithSuperseded: superseded.csv in dir
-		f, err := open(filepath.Join(dir, SupersededFile))
-		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		files = append(files, f)
-		opts = append(opts, WithSuperseded(f))
+		names = append(names, SupersededFile)
 	}
-	w, err := NewWriter(files[0], files[1], files[2], files[3], header, opts...)
-	if err != nil {
+	var files []File
+	closeAll := func() {
 		for _, f := range files {
 			f.Close()
 		}
+	}
+	for _, name := range names {
+		f, err := open(filepath.Join(dir, name))
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		files = append(files, f)
+	}
+	if probe.superseded != nil {
+		opts = append(opts, WithSuperseded(files[len(files)-1]))
+	}
+	w, err := NewWriter(files[0], files[1], files[2], files[3], header, opts...)
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	w.files = files
