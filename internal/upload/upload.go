@@ -465,14 +465,9 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 		body = chunker.NewBatch(j.items).Body
 	}
 	for attempt := 1; ; attempt++ {
-		release := func(hubspot.RateLimit, bool, time.Duration) {}
-		if u.Pacer != nil {
-			var err error
-			if release, err = u.Pacer.Acquire(ctx); errors.Is(err, pacer.ErrDailyReserve) {
-				return nil, dailyReserve(err)
-			} else if err != nil {
-				return nil, context.Cause(ctx)
-			}
+		release, err := u.slot(ctx)
+		if err != nil {
+			return nil, err
 		}
 		if j.granted != nil {
 			j.granted()
@@ -500,7 +495,7 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 			}
 		}
 		var res *hubspot.BatchResult
-		err := u.exchange(ctx, release, func(ctx context.Context) (hubspot.RateLimit, error) {
+		err = u.exchange(ctx, release, func(ctx context.Context) (hubspot.RateLimit, error) {
 			var err error
 			if res, err = u.Sender.Send(ctx, body); res != nil {
 				return res.Rate, err
@@ -881,14 +876,9 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 		if ctx.Err() != nil { // no new request once the run stops
 			return context.Cause(ctx)
 		}
-		release := func(hubspot.RateLimit, bool, time.Duration) {}
-		if u.Pacer != nil {
-			var err error
-			if release, err = u.Pacer.Acquire(ctx); errors.Is(err, pacer.ErrDailyReserve) {
-				return dailyReserve(err)
-			} else if err != nil {
-				return context.Cause(ctx)
-			}
+		release, err := u.slot(ctx)
+		if err != nil {
+			return err
 		}
 		if ctx.Err() != nil { // stopped while waiting for the slot
 			release(hubspot.RateLimit{}, false, 0)
@@ -896,7 +886,7 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 		}
 		u.associations.Add(1)
 		var res *hubspot.AssociationResult
-		err := u.exchange(ctx, release, func(ctx context.Context) (hubspot.RateLimit, error) {
+		err = u.exchange(ctx, release, func(ctx context.Context) (hubspot.RateLimit, error) {
 			var err error
 			if res, err = u.Associator.CreateAssociations(ctx, toType, inputs); res != nil {
 				return res.Rate, err
@@ -1051,6 +1041,22 @@ func (u *Uploader) exchange(ctx context.Context, release pacer.Release, call fun
 }
 
 // retryAfterOf is an error answer's Retry-After; 0 for none.
+// slot waits for a slot in the rate window (at once without a Pacer) and
+// returns the function to call with the answer. It returns the daily
+// reserve's *StopError, or the run's cause once ctx ends.
+func (u *Uploader) slot(ctx context.Context) (pacer.Release, error) {
+	if u.Pacer == nil {
+		return func(hubspot.RateLimit, bool, time.Duration) {}, nil
+	}
+	release, err := u.Pacer.Acquire(ctx)
+	if errors.Is(err, pacer.ErrDailyReserve) {
+		return nil, dailyReserve(err)
+	} else if err != nil {
+		return nil, context.Cause(ctx)
+	}
+	return release, nil
+}
+
 func retryAfterOf(ae *hubspot.APIError) time.Duration {
 	if ae == nil {
 		return 0
