@@ -88,14 +88,7 @@ func stringList(v any, path string) ([]string, error) {
 
 // batchReadResponse is BatchResponseSimplePublicObject (200) or, with
 // errors, BatchResponseSimplePublicObjectWithErrors (207).
-type batchReadResponse struct {
-	Status      string          `json:"status"`
-	Results     []wireObject    `json:"results"`
-	NumErrors   int             `json:"numErrors,omitempty"`
-	Errors      []standardError `json:"errors,omitempty"`
-	StartedAt   string          `json:"startedAt"`
-	CompletedAt string          `json:"completedAt"`
-}
+type batchReadResponse = batchAnswer[wireObject]
 
 // notFoundMessage is the message of a batch read input that names no line
 // item. It and the error's shape are modelled, not verified.
