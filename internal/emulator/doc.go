@@ -63,7 +63,8 @@
 // Faults.ErrorRate (gateway errors, before anything is counted); bearer
 // authentication (401); the rate limiter, where Faults.RateLimitRate is
 // drawn first (429); the request's latency (Faults.Latency, or uniformly
-// between it and Faults.LatencyMax; cancellable); scopes (403); the
+// between it and Faults.LatencyMax; a client that goes away meanwhile does
+// not cut it short); scopes (403); the
 // endpoint. So a request is counted in the rate windows when it arrives,
 // as HubSpot's gateway counts it, and the rate-limit headers of its answer
 // describe the window as it stood then. With Config.CountAtCompletion the

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -148,26 +149,38 @@ func TestLatency(t *testing.T) {
 	})
 }
 
-func TestLatencyIsCancellable(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := newClient(t, emulator.Config{})
-		c.srv.SetFaults(emulator.Faults{Latency: time.Hour})
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		start := time.Now()
-		_, err := c.send(ctx, http.MethodPost, "/crm/v3/objects/line_items/batch/create",
-			map[string]any{"inputs": []any{input("a", props("name", "x"))}}, nil)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("err = %v, want context.DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d != 2*time.Second {
-			t.Errorf("returned after %v, want 2s", d)
-		}
-		synctest.Wait()
-		if st := c.srv.Stats(); st.BatchCreates != 0 || len(c.srv.LineItems()) != 0 {
-			t.Errorf("cancelled request was processed: %+v", st)
-		}
-	})
+// TestAClientThatGoesAwayIsAnsweredAnyway: a client that stops waiting
+// (a timeout, a kill) does not stop HubSpot's work on a request it has
+// received: under both counting models, the batch is created after all.
+func TestAClientThatGoesAwayIsAnsweredAnyway(t *testing.T) {
+	for _, atCompletion := range []bool{false, true} {
+		t.Run(fmt.Sprint("counted at completion: ", atCompletion), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newClient(t, emulator.Config{CountAtCompletion: atCompletion})
+				c.srv.SetFaults(emulator.Faults{Latency: 3 * time.Second})
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				start := time.Now()
+				_, err := c.send(ctx, http.MethodPost, "/crm/v3/objects/line_items/batch/create",
+					map[string]any{"inputs": []any{input("a", props("name", "x"))}}, nil)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+				}
+				if d := time.Since(start); d != 2*time.Second {
+					t.Errorf("returned after %v, want 2s", d)
+				}
+				synctest.Wait()
+				if n := len(c.srv.LineItems()); n != 0 {
+					t.Errorf("%d line items before the latency is over, want 0", n)
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				if st := c.srv.Stats(); st.BatchCreates != 1 || len(c.srv.LineItems()) != 1 {
+					t.Errorf("the request was dropped with its client: %+v, %d line items", st, len(c.srv.LineItems()))
+				}
+			})
+		})
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -354,26 +355,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		latency += time.Duration(s.rng.Int64N(int64(max - latency)))
 	}
 	s.mu.Unlock()
+	// The gateway has the whole request before anything happens; a client
+	// that goes away before sending all of it has sent nothing.
+	if r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	// wait is the request's latency, spent before it is counted or after,
-	// as Config.CountAtCompletion says. It reports false when the client
-	// gave up first: then nothing more happens.
+	// as Config.CountAtCompletion says. A client that goes away meanwhile
+	// does not cut it short: HubSpot finishes a request it has received,
+	// and a batch sent just before a client was killed may be created
+	// with no one to read the answer.
 	waited := false
-	wait := func() bool {
+	wait := func() {
 		if waited || latency <= 0 {
-			return true
+			return
 		}
 		waited = true
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-			return true
-		case <-r.Context().Done():
-			t.Stop()
-			return false
-		}
+		time.Sleep(latency)
 	}
-	if s.cfg.CountAtCompletion && !wait() {
-		return
+	if s.cfg.CountAtCompletion {
+		wait()
 	}
 
 	routes, params := match(r.URL.Path)
@@ -415,9 +421,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, class) {
 		return
 	}
-	if !wait() { // counted on arrival; the work and the answer come later
-		return
-	}
+	wait() // counted on arrival; the work and the answer come later
 
 	if rt.scopes == nil {
 		rt.handler(s, w, r, params)

@@ -210,9 +210,9 @@ type Faults struct {
 	RetryAfter bool
 	// Latency is how long HubSpot takes over every request: the work and
 	// the answer come Latency after the request arrived (see
-	// Config.CountAtCompletion for when it is counted). A cancelled request
-	// context ends the wait at once, and the request is then not processed
-	// (but see LateCommitRate).
+	// Config.CountAtCompletion for when it is counted). A client that goes
+	// away meanwhile does not cut it short: the request is processed all
+	// the same, as HubSpot finishes a request it has received.
 	Latency time.Duration
 	// LatencyMax, when above Latency, makes the latency of each request
 	// uniformly distributed between Latency and LatencyMax (seeded).

@@ -459,6 +459,7 @@ func TestFindCancelled(t *testing.T) {
 				if elapsed, want := time.Since(start), max(tc.cancelAt, 0); elapsed != want {
 					t.Errorf("returned %v after the start, want %v (at the cancellation)", elapsed, want)
 				}
+				time.Sleep(tc.faults.Latency) // the portal finishes the read it received
 			})
 		})
 	}
