@@ -374,10 +374,40 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 	}
 }
 
+// TestKilledWhileAnswersTakeSeconds: with answers of 0.5-1.5 s and the
+// default pool, a run has up to a whole window of batches in flight when it
+// is killed, and HubSpot goes on to create them with no one to read the
+// answers. Three kills, under each counting model, then a final run: every
+// row is in the portal exactly once.
+func TestKilledWhileAnswersTakeSeconds(t *testing.T) {
+	bin := buildBinary(t)
+	for _, atCompletion := range []bool{false, true} {
+		t.Run(fmt.Sprint("counted at completion: ", atCompletion), func(t *testing.T) {
+			t.Parallel() // each has its own portal; most of their time is waiting for answers
+			// 200 batches: a window of 190 cannot hold them all, so no run
+			// ends before its kill, 1 to 4 s after it starts.
+			p := newExternalPortalWith(t, 20000, emulator.Config{RateMax: 190, RateInterval: 10 * time.Second, CountAtCompletion: atCompletion})
+			p.emu.SetFaults(emulator.Faults{Latency: 500 * time.Millisecond, LatencyMax: 1500 * time.Millisecond,
+				CommitThenErrorRate: 0.05, CommitThenStatuses: []int{502, 504}})
+			p.killRepeatedlyWithin(t, bin, 3, time.Second, 4*time.Second, "--rate", "50")
+			if st := p.emu.Stats(); st.BatchReads == 0 {
+				t.Errorf("no batch reads: no kill left a batch in doubt to look up (%+v)", st)
+			}
+		})
+	}
+}
+
 // killRepeatedly runs the importer with args (and --key-property) and kills
 // it with SIGKILL 100 to 600 ms after it starts, kills times; then it runs
 // it to the end and checks that every row is in the portal exactly once.
 func (p *externalPortal) killRepeatedly(t *testing.T, bin string, kills int, args ...string) {
+	t.Helper()
+	p.killRepeatedlyWithin(t, bin, kills, 100*time.Millisecond, 600*time.Millisecond, args...)
+}
+
+// killRepeatedlyWithin is killRepeatedly with each kill lo to hi after the
+// start.
+func (p *externalPortal) killRepeatedlyWithin(t *testing.T, bin string, kills int, lo, hi time.Duration, args ...string) {
 	t.Helper()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill timing seed %d", seed)
@@ -396,7 +426,7 @@ func (p *externalPortal) killRepeatedly(t *testing.T, bin string, kills int, arg
 		select {
 		case err := <-done:
 			t.Fatalf("finished before the kill (exit %d):\n%s", exitOf(err), out.String())
-		case <-time.After(time.Duration(100+rng.IntN(500)) * time.Millisecond):
+		case <-time.After(lo + time.Duration(rng.Int64N(int64(hi-lo)))):
 		}
 		cmd.Process.Kill()
 		<-done

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/resolve"
+	"github.com/lineitems/importer/internal/retry"
 	"github.com/lineitems/importer/internal/rows"
 	"github.com/lineitems/importer/internal/runlock"
 	"github.com/lineitems/importer/internal/schema"
@@ -125,7 +127,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	var account *hubspot.Account
 	tally := &schema.Tally{}
 	if client != nil {
-		if account, err = readAccount(ctx, client); err != nil {
+		if account, err = readAccount(ctx, client, log); err != nil {
 			return err
 		}
 		log.Info("portal", zap.Int64("portal_id", account.PortalID), zap.String("account_type", account.AccountType),
@@ -251,7 +253,10 @@ func initMapping(ctx context.Context, client *hubspot.Client, in io.Reader, w io
 	}
 	var props []hubspot.Property
 	if client != nil {
-		props, err = client.Properties(ctx)
+		err = readAgain(ctx, log, "the line-item properties", func() (err error) {
+			props, err = client.Properties(ctx)
+			return err
+		})
 		if err != nil {
 			log.Warn("cannot read the portal's line-item properties; every column maps to the property of the same name", zap.Error(err))
 			props = nil
@@ -272,7 +277,11 @@ func initMapping(ctx context.Context, client *hubspot.Client, in io.Reader, w io
 // checks each row's values, or nil when the token may not read property
 // definitions (the run goes on without those checks, as it says).
 func checkPortal(ctx context.Context, c *hubspot.Client, spec *mapping.Spec, keyProp string, log *zap.Logger) (*schema.Schema, error) {
-	props, err := c.Properties(ctx)
+	var props []hubspot.Property
+	err := readAgain(ctx, log, "the line-item properties", func() (err error) {
+		props, err = c.Properties(ctx)
+		return err
+	})
 	var ae *hubspot.APIError
 	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden {
 		log.Warn("the token may not read line-item property definitions (scope crm.schemas.line_items.read): values are not checked before sending, HubSpot will check them")
@@ -343,7 +352,11 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 	}
 	labels := map[string][]schema.Label{}
 	for _, target := range schema.Targets() {
-		ls, err := c.AssociationLabels(ctx, target.Name)
+		var ls []hubspot.AssociationLabel
+		err := readAgain(ctx, log, "the association labels", func() (err error) {
+			ls, err = c.AssociationLabels(ctx, target.Name)
+			return err
+		})
 		var ae *hubspot.APIError
 		if errors.As(err, &ae) && (ae.StatusCode == http.StatusForbidden || ae.StatusCode == http.StatusNotFound) {
 			log.Warn("cannot read association labels; custom association types are not checked before sending",
@@ -587,8 +600,12 @@ func holdsImport(outDir string, sandbox bool) bool {
 }
 
 // readAccount reads which portal the token writes to.
-func readAccount(ctx context.Context, c *hubspot.Client) (*hubspot.Account, error) {
-	a, err := c.Account(ctx)
+func readAccount(ctx context.Context, c *hubspot.Client, log *zap.Logger) (*hubspot.Account, error) {
+	var a *hubspot.Account
+	err := readAgain(ctx, log, "the account", func() (err error) {
+		a, err = c.Account(ctx)
+		return err
+	})
 	var ae *hubspot.APIError
 	switch {
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized:
@@ -597,6 +614,38 @@ func readAccount(ctx context.Context, c *hubspot.Client) (*hubspot.Account, erro
 		return nil, fmt.Errorf("reading which portal the token belongs to (GET /account-info/v3/details): %w", err)
 	}
 	return a, nil
+}
+
+// startupAttempts is how many times a read made before the import is made
+// before the run gives up on it.
+const startupAttempts = 8
+
+// readAgain runs read, one of the reads made before the import (the
+// account, property definitions, association labels), again while it
+// fails in a way that passes: a 429 of the rolling window, a 423, a 5xx, or
+// a lost answer (a read changes nothing). These reads go outside the
+// pacer, and a window filled by a run that just ended, or by another app,
+// answers them 429. It waits as the batch reads do (backoff from 1 s to
+// 30 s, at least HubSpot's Retry-After), at most startupAttempts times, and
+// returns read's last error, or ctx's cause once ctx is done.
+func readAgain(ctx context.Context, log *zap.Logger, what string, read func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := read()
+		var ae *hubspot.APIError
+		var te *hubspot.TransportError
+		passes := errors.As(err, &te) || (errors.As(err, &ae) && !ae.Lasting())
+		if err == nil || !passes || attempt == startupAttempts {
+			return err
+		}
+		wait := retry.Backoff(attempt, time.Second, 30*time.Second, rand.Float64())
+		if ae != nil {
+			wait = max(wait, min(ae.RetryAfter, 30*time.Second))
+		}
+		log.Warn("reading "+what+" again", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("in", wait))
+		if !retry.Sleep(ctx, wait) {
+			return context.Cause(ctx)
+		}
+	}
 }
 
 // explainDailyLimit adds to a stop for the portal's daily limit when the

@@ -1,12 +1,17 @@
 package command
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/importer"
@@ -159,4 +164,55 @@ func TestSummaryLines(t *testing.T) {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// TestReadAgain: a read made before the import is made again while its
+// failure passes (a full rolling window, a 5xx, a lost answer), waiting at
+// least HubSpot's Retry-After, and not after a lasting one.
+func TestReadAgain(t *testing.T) {
+	window := &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyTenSecondly, RetryAfter: 5 * time.Second}
+	daily := &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyDaily}
+	lost := &hubspot.TransportError{Sent: true, Err: errors.New("connection reset")}
+	rejected := &hubspot.APIError{StatusCode: 401}
+	for _, tc := range []struct {
+		name    string
+		answers []error // one per call; nil is success
+		calls   int
+		err     error
+		least   time.Duration // the least time it may take
+	}{
+		{"at once", []error{nil}, 1, nil, 0},
+		{"a full window, then room", []error{window, window, nil}, 3, nil, 10 * time.Second},
+		{"a 502, a lost answer, then the answer", []error{&hubspot.APIError{StatusCode: 502}, lost, nil}, 3, nil, time.Second},
+		{"the daily limit", []error{daily, nil}, 1, daily, 0},
+		{"a rejected token", []error{rejected, nil}, 1, rejected, 0},
+		{"the window stays full", slices.Repeat([]error{window}, startupAttempts+1), startupAttempts, window, 35 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				calls := 0
+				start := time.Now()
+				err := readAgain(context.Background(), zap.NewNop(), "it", func() error {
+					calls++
+					return tc.answers[calls-1]
+				})
+				if calls != tc.calls || !errors.Is(err, tc.err) {
+					t.Errorf("%d calls, err %v; want %d calls, err %v", calls, err, tc.calls, tc.err)
+				}
+				if took := time.Since(start); took < tc.least {
+					t.Errorf("took %v, want at least %v", took, tc.least)
+				}
+			})
+		})
+	}
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(3*time.Second, cancel)
+			err := readAgain(ctx, zap.NewNop(), "it", func() error { return window })
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("err %v, want context.Canceled", err)
+			}
+		})
+	})
 }

@@ -424,3 +424,29 @@ func TestFlexID(t *testing.T) {
 		t.Error("a boolean id was read")
 	}
 }
+
+func TestLasting(t *testing.T) {
+	for _, tc := range []struct {
+		status  int
+		policy  string
+		lasting bool
+	}{
+		{400, "", true},
+		{401, "", true},
+		{403, "", true},
+		{404, "", true},
+		{409, "", true},
+		{423, "", false},
+		{429, PolicyTenSecondly, false},
+		{429, PolicySecondly, false},
+		{429, PolicyDaily, true},
+		{500, "", false},
+		{502, "", false},
+		{504, "", false},
+	} {
+		e := &APIError{StatusCode: tc.status, PolicyName: tc.policy}
+		if got := e.Lasting(); got != tc.lasting {
+			t.Errorf("%d %s: Lasting() = %v, want %v", tc.status, tc.policy, got, tc.lasting)
+		}
+	}
+}

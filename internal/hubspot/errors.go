@@ -47,6 +47,20 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// Lasting reports whether the same request, made again soon, meets the same
+// answer: a rejected token or scope, a bad request, a missing object, the
+// daily limit. A 429 of a rolling window, a 423 (the portal is being moved)
+// and a 5xx are not lasting: a read may simply be made again.
+func (e *APIError) Lasting() bool {
+	switch s := e.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		return e.PolicyName == PolicyDaily
+	case s == http.StatusLocked, s >= 500:
+		return false
+	}
+	return true
+}
+
 // Code returns the most specific error code of the answer.
 func (e *APIError) Code() string { return errorCode(e.Details, e.Message, e.Category) }
 

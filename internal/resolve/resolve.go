@@ -170,7 +170,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 			return &hubspot.BatchReadResult{StatusCode: ae.StatusCode}, nil
 		}
 		last = err
-		if ae != nil && final(ae) {
+		if ae != nil && ae.Lasting() {
 			return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), r.Property, err)
 		}
 		wait := retry.Backoff(attempt, base, maxDelay, rand.Float64())
@@ -189,17 +189,4 @@ func (r *Resolver) objectType() string {
 		return "line_items"
 	}
 	return r.ObjectType
-}
-
-// final reports whether an answer will not change if the read is repeated
-// soon: a rejected token or scope, a bad request, the daily limit, or a
-// portal being migrated.
-func final(ae *hubspot.APIError) bool {
-	switch s := ae.StatusCode; {
-	case s == http.StatusTooManyRequests:
-		return ae.PolicyName == hubspot.PolicyDaily
-	case s == http.StatusLocked, s >= 500:
-		return false
-	}
-	return true
 }
