@@ -27,7 +27,9 @@
 // show a client's rejected requests, only its admitted ones, so a newcomer
 // can only show its demand through room left to it: this lets its use
 // double every interval until it has half the portal. Once its use is
-// steady for an interval, 2% is kept free. One answer's count is loose by
+// steady for an interval, 2% is kept free. Its use grew when one count
+// proves it, or when the counts stay up for a tenth of the interval: the
+// answers to one burst of ours can all read high for a moment. One answer's count is loose by
 // our requests in flight beside it, so others is the largest over the last
 // interval of the tightest bound of each tenth of it. After a tenth of an
 // interval without an answer, one request goes first and the rest wait for
@@ -139,14 +141,18 @@ type Pacer struct {
 	pauseUntil time.Time
 	// othersSeenUntil is set by a 429 that proves other clients present.
 	othersSeenUntil time.Time
-	othersGrew      time.Time     // when other clients' use was last seen rising
-	rtt             time.Duration // largest recent round trip
-	lastHeard       time.Time     // when rate-limit headers last arrived
-	dailyKnown      bool
-	dailyLeft       int
-	changed         chan struct{} // closed and replaced when the budget may have grown
-	stats           Stats
-	waiting         int // calls of Acquire waiting for a slot
+	othersGrew      time.Time // when other clients' use was last seen rising
+	// riseSince is when the counts rose above riseFrom, the others' use
+	// before, by enough to be growth if they stay there for a tenth.
+	riseSince  time.Time
+	riseFrom   int
+	rtt        time.Duration // largest recent round trip
+	lastHeard  time.Time     // when rate-limit headers last arrived
+	dailyKnown bool
+	dailyLeft  int
+	changed    chan struct{} // closed and replaced when the budget may have grown
+	stats      Stats
+	waiting    int // calls of Acquire waiting for a slot
 
 	// When the portal counts a request: on arrival (a slot is free again
 	// an interval after the send) or at completion (an interval after
@@ -833,19 +839,35 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		count := rl.Max - rl.Remaining
 		p.observeModel(e, count, now)
 		smp := sample{at: now, least: max(0, count-possible), most: max(0, count-sure)}
-		// Their use grew when the tightest count of the last tenth of the
-		// interval is above every earlier tenth's by half the room kept
-		// beside steady use or more: a client that fills the room it is
-		// left wants more, and a rise of one is the jitter of a steady one.
-		// The last two intervals before the last tenth are compared with, so
-		// that a quiet interval (the window full of ours) does not make
-		// every count look new.
+		// Their use grew when one count proves it (its least is above every
+		// earlier tenth's tightest count by half the room kept beside steady
+		// use or more), or when the tightest count of the last tenth is
+		// above by that much and every count since has stayed there for a
+		// tenth: a client that fills the room it is left wants more, and a
+		// rise of one is the jitter of a steady one. A count's most is loose
+		// by our requests sent within the skew of the answered one, or of
+		// an interval before it (a burst's slots are reused one by one, each
+		// beside the rest of the old burst), so the answers to one burst can
+		// all read high for a moment; the next answer to a request sent
+		// apart from it reads low again, and rules the rise out. (Taken for
+		// growth, such a moment kept 10% of the window free for another
+		// interval, every interval.) The last two intervals before the last
+		// tenth are compared with, so that a quiet interval (the window full
+		// of ours) does not make every count look new.
 		slice := p.interval / 10
 		prior := p.estimate(now.Add(-2*p.interval), now.Add(-slice))
 		p.samples = append(p.samples, smp)
 		recent := p.estimate(now.Add(-slice), time.Time{}) // one tenth: its tightest count
-		if recent >= prior+max(1, p.keep()/2) {
-			p.othersGrew = now
+		rise := max(1, p.keep()/2)
+		switch {
+		case !p.riseSince.IsZero() && (smp.most < p.riseFrom+rise || now.After(p.riseSince.Add(2*p.interval))):
+			p.riseSince = time.Time{} // this count rules the rise out (or it is stale)
+		case !p.riseSince.IsZero() && !now.Before(p.riseSince.Add(slice)):
+			p.othersGrew, p.riseSince = now, time.Time{}
+		case smp.least >= prior+rise:
+			p.othersGrew, p.riseSince = now, time.Time{} // this count proves it
+		case p.riseSince.IsZero() && recent >= prior+rise:
+			p.riseSince, p.riseFrom = now, prior
 		}
 	}
 	if rl.DailyKnown {

@@ -446,10 +446,15 @@ func TestProbesAfterSilence(t *testing.T) {
 // TestFillingTheKeptRoomIsGrowth: beside another client's steady use the
 // pacer keeps 2% free; a client that fills it wants more, and gets room to
 // double, even though no single answer proves its growth (each is loose by
-// our requests in flight).
+// our requests in flight), once the counts have shown it for a tenth of the
+// interval. One count below the rise rules it out: the answers to one burst
+// of ours can all read high for a moment.
 func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{})
+		// Two requests of ours stay in flight throughout, and the portal
+		// has not counted them: every count is loose by two.
+		acquireSpaced(t, p, 2, 0)
 		var sent []time.Time // ours, as the portal counts them
 		answer := func(others int) {
 			r, _ := p.Acquire(context.Background())
@@ -471,7 +476,12 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 			{0, 40, 190 - 40 - 40, "a newcomer: as much room again"},
 			{11 * time.Second, 40, 190 - 40 - 4, "steady for an interval: 2% kept"},
 			{2 * time.Second, 41, 190 - 41 - 4, "a rise of one is jitter: still steady"},
-			{2 * time.Second, 44, 190 - 44 - 44, "it took the room kept free: room to double"},
+			{2 * time.Second, 44, 190 - 44 - 4, "it took the room kept free, in one count: not yet growth"},
+			{500 * time.Millisecond, 40, 190 - 41 - 4, "a count of 40 rules that rise out (the tightest of each tenth: 41 at most)"},
+			{700 * time.Millisecond, 44, 190 - 44 - 4, "44 again, beside the 40 of this tenth"},
+			{800 * time.Millisecond, 44, 190 - 44 - 4, "a tenth of 44s: a rise, since this count"},
+			{500 * time.Millisecond, 44, 190 - 44 - 4, "half a tenth later: not yet growth"},
+			{600 * time.Millisecond, 44, 190 - 44 - 44, "it kept the room kept free for a tenth: room to double"},
 		} {
 			time.Sleep(step.wait)
 			answer(step.others)
