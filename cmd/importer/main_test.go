@@ -377,21 +377,34 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 // TestKilledWhileAnswersTakeSeconds: with answers of 0.5-1.5 s and the
 // default pool, a run has up to a whole window of batches in flight when it
 // is killed, and HubSpot goes on to create them with no one to read the
-// answers. Three kills, under each counting model, then a final run: every
-// row is in the portal exactly once.
+// answers. Each run is killed within 300 ms of its 20th request reaching
+// the portal (its first burst, or its lookups of the rows an earlier kill
+// left in doubt), three times, under each counting model; then a final
+// run: every row is in the portal exactly once.
 func TestKilledWhileAnswersTakeSeconds(t *testing.T) {
 	bin := buildBinary(t)
 	for _, atCompletion := range []bool{false, true} {
 		t.Run(fmt.Sprint("counted at completion: ", atCompletion), func(t *testing.T) {
 			t.Parallel() // each has its own portal; most of their time is waiting for answers
-			// 200 batches: a window of 190 cannot hold them all, so no run
-			// ends before its kill, 1 to 4 s after it starts.
+			// 200 batches: a window of 190 cannot hold them all.
 			p := newExternalPortalWith(t, 20000, emulator.Config{RateMax: 190, RateInterval: 10 * time.Second, CountAtCompletion: atCompletion})
-			p.emu.SetFaults(emulator.Faults{Latency: 500 * time.Millisecond, LatencyMax: 1500 * time.Millisecond,
-				CommitThenErrorRate: 0.05, CommitThenStatuses: []int{502, 504}})
-			p.killRepeatedlyWithin(t, bin, 3, time.Second, 4*time.Second, "--rate", "50")
-			if st := p.emu.Stats(); st.BatchReads == 0 {
-				t.Errorf("no batch reads: no kill left a batch in doubt to look up (%+v)", st)
+			p.emu.SetFaults(emulator.Faults{Latency: 500 * time.Millisecond, LatencyMax: 1500 * time.Millisecond})
+			afterRequests := func(rng *rand.Rand) <-chan struct{} {
+				kill, base := make(chan struct{}), p.emu.Stats().Requests
+				go func() {
+					defer close(kill)
+					// Polling another process's progress: there is no clock to fake.
+					for deadline := time.Now().Add(time.Minute); p.emu.Stats().Requests < base+20 && time.Now().Before(deadline); {
+						time.Sleep(5 * time.Millisecond)
+					}
+					time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+				}()
+				return kill
+			}
+			p.killRepeatedlyWhen(t, bin, 3, afterRequests, "--rate", "50")
+			// No fault but the kills leaves a row in doubt.
+			if st := p.emu.Stats(); st.Orphaned == 0 || st.BatchReads == 0 {
+				t.Errorf("%d requests answered to no one, %d batch reads: the kills left no batch in doubt to look up", st.Orphaned, st.BatchReads)
 			}
 		})
 	}
@@ -402,12 +415,17 @@ func TestKilledWhileAnswersTakeSeconds(t *testing.T) {
 // it to the end and checks that every row is in the portal exactly once.
 func (p *externalPortal) killRepeatedly(t *testing.T, bin string, kills int, args ...string) {
 	t.Helper()
-	p.killRepeatedlyWithin(t, bin, kills, 100*time.Millisecond, 600*time.Millisecond, args...)
+	p.killRepeatedlyWhen(t, bin, kills, func(rng *rand.Rand) <-chan struct{} {
+		kill := make(chan struct{})
+		// A child process runs on the real clock: there is no fake one to advance.
+		time.AfterFunc(time.Duration(100+rng.IntN(500))*time.Millisecond, func() { close(kill) })
+		return kill
+	}, args...)
 }
 
-// killRepeatedlyWithin is killRepeatedly with each kill lo to hi after the
-// start.
-func (p *externalPortal) killRepeatedlyWithin(t *testing.T, bin string, kills int, lo, hi time.Duration, args ...string) {
+// killRepeatedlyWhen is killRepeatedly with each kill when the channel that
+// when returns (called as each run starts) is ready.
+func (p *externalPortal) killRepeatedlyWhen(t *testing.T, bin string, kills int, when func(*rand.Rand) <-chan struct{}, args ...string) {
 	t.Helper()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill timing seed %d", seed)
@@ -422,11 +440,10 @@ func (p *externalPortal) killRepeatedlyWithin(t *testing.T, bin string, kills in
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		// A child process runs on the real clock: there is no fake one to advance.
 		select {
 		case err := <-done:
 			t.Fatalf("finished before the kill (exit %d):\n%s", exitOf(err), out.String())
-		case <-time.After(lo + time.Duration(rng.Int64N(int64(hi-lo)))):
+		case <-when(rng):
 		}
 		cmd.Process.Kill()
 		<-done

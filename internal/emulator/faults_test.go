@@ -175,7 +175,7 @@ func TestAClientThatGoesAwayIsAnsweredAnyway(t *testing.T) {
 				}
 				time.Sleep(time.Second)
 				synctest.Wait()
-				if st := c.srv.Stats(); st.BatchCreates != 1 || len(c.srv.LineItems()) != 1 {
+				if st := c.srv.Stats(); st.BatchCreates != 1 || st.Orphaned != 1 || len(c.srv.LineItems()) != 1 {
 					t.Errorf("the request was dropped with its client: %+v, %d line items", st, len(c.srv.LineItems()))
 				}
 			})

@@ -355,6 +355,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		latency += time.Duration(s.rng.Int64N(int64(max - latency)))
 	}
 	s.mu.Unlock()
+	defer func() {
+		if r.Context().Err() != nil {
+			s.mu.Lock()
+			s.stats.Orphaned++
+			s.mu.Unlock()
+		}
+	}()
 	// The gateway has the whole request before anything happens; a client
 	// that goes away before sending all of it has sent nothing.
 	if r.Body != nil {

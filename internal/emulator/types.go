@@ -339,4 +339,7 @@ type Stats struct {
 	// AssociationCreates counts association batch creates that reached
 	// processing.
 	AssociationCreates int
+	// Orphaned counts requests answered after their client had gone (it
+	// timed out, or was killed): what they did, no one heard.
+	Orphaned int
 }

@@ -122,8 +122,11 @@ func TestFaults(t *testing.T) {
 }
 
 // TestSlowerThanTimeoutThenResume: every answer comes after the client's
-// timeout, so every row is in doubt; a rerun once HubSpot is healthy looks
-// them up, resends those not found, and ends with each row exactly once.
+// timeout (HubSpot processes each batch all the same), or half the batches
+// are committed and their connections dropped, so rows are in doubt; a
+// rerun once HubSpot is healthy looks them up, resends those not found,
+// and ends with each row exactly once. After the slow answers, every row
+// is found and nothing is sent again.
 func TestSlowerThanTimeoutThenResume(t *testing.T) {
 	for _, commit := range []bool{false, true} {
 		t.Run(fmt.Sprint("committed=", commit), func(t *testing.T) {
@@ -147,8 +150,14 @@ func TestSlowerThanTimeoutThenResume(t *testing.T) {
 				checkAccounting(t, o.OutDir, n, sum, nil)
 				checkPortal(t, emu, sum)
 
+				time.Sleep(10 * time.Second) // HubSpot finishes what it received
+				synctest.Wait()
 				emu.SetFaults(emulator.Faults{})
+				before := emu.Stats().BatchCreates
 				rerunToTheEnd(t, o, input, emu, n)
+				if sent := emu.Stats().BatchCreates - before; !commit && sent != 0 {
+					t.Errorf("the rerun sent %d batches; HubSpot had processed every batch of the first run", sent)
+				}
 			})
 		})
 	}
