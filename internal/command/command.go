@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -617,35 +618,63 @@ func readAccount(ctx context.Context, c *hubspot.Client, log *zap.Logger) (*hubs
 }
 
 // startupAttempts is how many times a read made before the import is made
-// before the run gives up on it.
-const startupAttempts = 8
+// before the run gives up on it, and startupPatience how long it keeps
+// trying at most (each attempt may take up to --timeout).
+const (
+	startupAttempts = 8
+	startupPatience = 2 * time.Minute
+)
 
 // readAgain runs read, one of the reads made before the import (the
 // account, property definitions, association labels), again while it
-// fails in a way that passes: a 429 of the rolling window, a 423, a 5xx, or
-// a lost answer (a read changes nothing). These reads go outside the
+// fails in a way that passes (see passes). These reads go outside the
 // pacer, and a window filled by a run that just ended, or by another app,
 // answers them 429. It waits as the batch reads do (backoff from 1 s to
-// 30 s, at least HubSpot's Retry-After), at most startupAttempts times, and
-// returns read's last error, or ctx's cause once ctx is done.
+// 30 s, at least HubSpot's Retry-After), at most startupAttempts times and
+// startupPatience in all, and returns read's last error, or ctx's cause
+// once ctx is done.
 func readAgain(ctx context.Context, log *zap.Logger, what string, read func() error) error {
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := read()
-		var ae *hubspot.APIError
-		var te *hubspot.TransportError
-		passes := errors.As(err, &te) || (errors.As(err, &ae) && !ae.Lasting())
-		if err == nil || !passes || attempt == startupAttempts {
+		if err == nil || !passes(err) || attempt == startupAttempts {
 			return err
 		}
 		wait := retry.Backoff(attempt, time.Second, 30*time.Second, rand.Float64())
-		if ae != nil {
+		var ae *hubspot.APIError
+		if errors.As(err, &ae) {
 			wait = max(wait, min(ae.RetryAfter, 30*time.Second))
+		}
+		if time.Since(start)+wait > startupPatience {
+			return err
 		}
 		log.Warn("reading "+what+" again", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("in", wait))
 		if !retry.Sleep(ctx, wait) {
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// passes reports whether a read that failed with err may succeed if made
+// again soon (a read changes nothing): a 429 of the rolling window, a 423,
+// a 5xx, or a lost answer. A rejected token or scope, a bad request, the
+// daily limit, a host name that does not exist and a certificate that does
+// not verify do not pass.
+func passes(err error) bool {
+	var ae *hubspot.APIError
+	if errors.As(err, &ae) {
+		return !ae.Lasting()
+	}
+	var te *hubspot.TransportError
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	switch {
+	case !errors.As(err, &te), errors.As(err, &cert):
+		return false
+	case errors.As(err, &dns):
+		return !dns.IsNotFound
+	}
+	return true
 }
 
 // explainDailyLimit adds to a stop for the portal's daily limit when the

@@ -2,7 +2,9 @@ package command
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,6 +176,9 @@ func TestReadAgain(t *testing.T) {
 	daily := &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyDaily}
 	lost := &hubspot.TransportError{Sent: true, Err: errors.New("connection reset")}
 	rejected := &hubspot.APIError{StatusCode: 401}
+	noHost := &hubspot.TransportError{Err: &net.DNSError{Err: "no such host", Name: "api.hubapi.con", IsNotFound: true}}
+	dnsTimeout := &hubspot.TransportError{Err: &net.DNSError{Err: "i/o timeout", Name: "api.hubapi.com", IsTimeout: true}}
+	badCert := &hubspot.TransportError{Err: &tls.CertificateVerificationError{Err: errors.New("x509: certificate is valid for proxy.example, not api.hubapi.com")}}
 	for _, tc := range []struct {
 		name    string
 		answers []error // one per call; nil is success
@@ -187,6 +192,9 @@ func TestReadAgain(t *testing.T) {
 		{"the daily limit", []error{daily, nil}, 1, daily, 0},
 		{"a rejected token", []error{rejected, nil}, 1, rejected, 0},
 		{"the window stays full", slices.Repeat([]error{window}, startupAttempts+1), startupAttempts, window, 35 * time.Second},
+		{"no such host", []error{noHost, nil}, 1, noHost, 0},
+		{"a certificate that does not verify", []error{badCert, nil}, 1, badCert, 0},
+		{"a host that cannot be resolved for now", []error{dnsTimeout, nil}, 2, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -205,6 +213,20 @@ func TestReadAgain(t *testing.T) {
 			})
 		})
 	}
+	t.Run("each attempt takes 50 s", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			calls := 0
+			err := readAgain(context.Background(), zap.NewNop(), "it", func() error {
+				calls++
+				time.Sleep(50 * time.Second) // a host that does not answer, until the client's timeout
+				return window
+			})
+			// 50 s, 5 s, 50 s, 5 s, 50 s: a fourth would start after startupPatience.
+			if calls != 3 || !errors.Is(err, window) {
+				t.Errorf("%d calls, err %v; want 3 calls within %v, and the last error", calls, err, startupPatience)
+			}
+		})
+	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
