@@ -143,7 +143,8 @@ type Pacer struct {
 	othersSeenUntil time.Time
 	othersGrew      time.Time // when other clients' use was last seen rising
 	// riseSince is when the counts rose above riseFrom, the others' use
-	// before, by enough to be growth if they stay there for a tenth.
+	// before, by enough to be growth if they stay there for a tenth (and
+	// counts keep coming: within three tenths).
 	riseSince  time.Time
 	riseFrom   int
 	rtt        time.Duration // largest recent round trip
@@ -859,13 +860,17 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 		p.samples = append(p.samples, smp)
 		recent := p.estimate(now.Add(-slice), time.Time{}) // one tenth: its tightest count
 		rise := max(1, p.keep()/2)
+		if !p.riseSince.IsZero() && (smp.most < p.riseFrom+rise || now.After(p.riseSince.Add(3*slice))) {
+			// This count rules the rise out; or no count came in the
+			// tenths after it (a pause, or a window full of ours), and the
+			// next may be the first answer to a burst.
+			p.riseSince = time.Time{}
+		}
 		switch {
-		case !p.riseSince.IsZero() && (smp.most < p.riseFrom+rise || now.After(p.riseSince.Add(2*p.interval))):
-			p.riseSince = time.Time{} // this count rules the rise out (or it is stale)
+		case smp.least >= prior+rise: // this count proves it
+			p.othersGrew, p.riseSince = now, time.Time{}
 		case !p.riseSince.IsZero() && !now.Before(p.riseSince.Add(slice)):
 			p.othersGrew, p.riseSince = now, time.Time{}
-		case smp.least >= prior+rise:
-			p.othersGrew, p.riseSince = now, time.Time{} // this count proves it
 		case p.riseSince.IsZero() && recent >= prior+rise:
 			p.riseSince, p.riseFrom = now, prior
 		}

@@ -448,15 +448,18 @@ func TestProbesAfterSilence(t *testing.T) {
 // double, even though no single answer proves its growth (each is loose by
 // our requests in flight), once the counts have shown it for a tenth of the
 // interval. One count below the rise rules it out: the answers to one burst
-// of ours can all read high for a moment.
+// of ours can all read high for a moment. So do three tenths without a
+// count: the next may be the first answer to a burst.
 func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{})
-		// Two requests of ours stay in flight throughout, and the portal
-		// has not counted them: every count is loose by two.
+		// Two requests of ours or more are in flight, sent less than 5 s
+		// ago, and the portal has not counted them: every count is loose
+		// by two or more.
 		acquireSpaced(t, p, 2, 0)
+		held := time.Now()
 		var sent []time.Time // ours, as the portal counts them
-		answer := func(others int) {
+		one := func(others int) {
 			r, _ := p.Acquire(context.Background())
 			sent = append(sent, time.Now())
 			ours := 0
@@ -466,6 +469,18 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 				}
 			}
 			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
+		}
+		answer := func(others int) {
+			one(others)
+			if time.Since(held) > 5*time.Second {
+				// Two more, and an answer after them (a request sent after
+				// the last answer and not yet answered holds back the
+				// others, as a probe of the window).
+				acquireSpaced(t, p, 2, 0)
+				held = time.Now()
+				time.Sleep(time.Millisecond)
+				one(others)
+			}
 		}
 		for _, step := range []struct {
 			wait   time.Duration // before the answer
@@ -480,8 +495,11 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 			{500 * time.Millisecond, 40, 190 - 41 - 4, "a count of 40 rules that rise out (the tightest of each tenth: 41 at most)"},
 			{700 * time.Millisecond, 44, 190 - 44 - 4, "44 again, beside the 40 of this tenth"},
 			{800 * time.Millisecond, 44, 190 - 44 - 4, "a tenth of 44s: a rise, since this count"},
-			{500 * time.Millisecond, 44, 190 - 44 - 4, "half a tenth later: not yet growth"},
-			{600 * time.Millisecond, 44, 190 - 44 - 44, "it kept the room kept free for a tenth: room to double"},
+			{3500 * time.Millisecond, 44, 190 - 44 - 4, "no count for 3.5 s: the rise is dropped (this count may be the first answer to a burst), and 44 is no rise over the 44s before it"},
+			{500 * time.Millisecond, 47, 190 - 44 - 4, "47, beside the 44 of this tenth"},
+			{600 * time.Millisecond, 47, 190 - 47 - 4, "a tenth of 47s: a rise, since this count"},
+			{500 * time.Millisecond, 47, 190 - 47 - 4, "half a tenth later: not yet growth"},
+			{600 * time.Millisecond, 47, 190 - 47 - 47, "it kept the room kept free for a tenth: room to double"},
 		} {
 			time.Sleep(step.wait)
 			answer(step.others)
