@@ -70,8 +70,8 @@ func TestSharingThePortal(t *testing.T) {
 	// Answers of 0.5-1.5 s with the default pool, counted on arrival: the
 	// others' use shows a round trip late, and only in the answers to
 	// requests sent beside it. (Counted at completion, the importer keeps
-	// the other app's share and its own 429s stop after the first contact,
-	// but it takes only about 63% of what is left: see docs/rate.md.)
+	// the other app's share, but it takes only about 67% of what is left:
+	// see docs/rate.md.)
 	t.Run("192 workers, answers in 0.5-1.5 s", func(t *testing.T) {
 		sharingThePortal(t, 192, 500*time.Millisecond, 1500*time.Millisecond, false)
 	})
