@@ -77,7 +77,8 @@ Environment:
                         IMPORTER_LOG_FORMAT=json; a flag on the command line wins
 
 Exit codes: 0 all rows created, 3 some rows failed or are in doubt,
-1 fatal error, 2 usage error, 75 another run is using --out (try again
+1 fatal error, 2 usage error, 75 another run is using --out, or HubSpot
+did not answer the reads before the import (nothing sent: try again
 later), 130 interrupted.
 
 Flags:

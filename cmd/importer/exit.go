@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/lineitems/importer/internal/command"
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/runlock"
 )
@@ -14,7 +15,7 @@ const (
 	exitFatal       = 1   // bad token, missing scope, bad mapping, unreadable input, daily limit
 	exitUsage       = 2   // bad flags
 	exitRowsFailed  = 3   // finished, but some rows failed or are in doubt
-	exitLocked      = 75  // another run holds --out (EX_TEMPFAIL): try again later
+	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
@@ -28,6 +29,7 @@ func exitCode(err error) int {
 	var ue *usageError
 	var ie *importer.IncompleteError
 	var he *runlock.HeldError
+	var une *command.UnavailableError
 	switch {
 	case err == nil:
 		return exitOK
@@ -35,8 +37,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.As(err, &he):
-		return exitLocked
+	case errors.As(err, &he), errors.As(err, &une):
+		return exitTryLater
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ie):

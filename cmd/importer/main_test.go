@@ -47,6 +47,7 @@ func TestExitCode(t *testing.T) {
 		{&importer.IncompleteError{Failed: 1}, 3},
 		{&upload.StopError{Code: "DAILY_LIMIT"}, 1},
 		{fmt.Errorf("run: %w", &runlock.HeldError{Dir: "out", PID: 7}), 75},
+		{fmt.Errorf("reading which portal the token belongs to: %w", &command.UnavailableError{What: "the account", Err: &hubspot.APIError{StatusCode: 429}}), 75},
 		{&importer.SetupError{Err: errors.New("bad mapping")}, 1},
 		{errors.New("disk full"), 1},
 	}
@@ -394,7 +395,12 @@ func TestKilledWhileAnswersTakeSeconds(t *testing.T) {
 				go func() {
 					defer close(kill)
 					// Polling another process's progress: there is no clock to fake.
-					for deadline := time.Now().Add(time.Minute); p.emu.Stats().Requests < base+20 && time.Now().Before(deadline); {
+					deadline := time.Now().Add(time.Minute)
+					for p.emu.Stats().Requests < base+20 {
+						if time.Now().After(deadline) {
+							t.Errorf("the run made fewer than 20 requests in a minute; killing it")
+							return
+						}
 						time.Sleep(5 * time.Millisecond)
 					}
 					time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)

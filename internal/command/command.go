@@ -321,6 +321,10 @@ func checkPortal(ctx context.Context, c *hubspot.Client, spec *mapping.Spec, key
 	}
 	if spec != nil {
 		if err := checkAssociationTypes(ctx, c, spec, log); err != nil {
+			var ue *UnavailableError
+			if errors.As(err, &ue) || ctx.Err() != nil {
+				return nil, err // not the mapping's fault
+			}
 			problems = append(problems, err.Error())
 		}
 	}
@@ -618,12 +622,29 @@ func readAccount(ctx context.Context, c *hubspot.Client, log *zap.Logger) (*hubs
 }
 
 // startupAttempts is how many times a read made before the import is made
-// before the run gives up on it, and startupPatience how long it keeps
-// trying at most (each attempt may take up to --timeout).
+// before the run gives up on it, and startupPatience how long after its
+// first failure it keeps trying at most (each attempt may also take up to
+// --timeout).
 const (
 	startupAttempts = 8
 	startupPatience = 2 * time.Minute
 )
+
+// UnavailableError is returned when a read made before the import still
+// failed in a way that passes (see passes) after startupAttempts attempts
+// or startupPatience: HubSpot's window stayed full, or it kept answering
+// 5xx, or its answers were lost. Nothing was sent; the same command may
+// simply be run again later.
+type UnavailableError struct {
+	What string // what was read, e.g. "the account"
+	Err  error  // the last attempt's error
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("reading %s: HubSpot did not answer in time, nothing was sent; try again later: %v", e.What, e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // readAgain runs read, one of the reads made before the import (the
 // account, property definitions, association labels), again while it
@@ -631,22 +652,29 @@ const (
 // pacer, and a window filled by a run that just ended, or by another app,
 // answers them 429. It waits as the batch reads do (backoff from 1 s to
 // 30 s, at least HubSpot's Retry-After), at most startupAttempts times and
-// startupPatience in all, and returns read's last error, or ctx's cause
-// once ctx is done.
+// for startupPatience after the first failure. It returns nil, read's
+// error when it does not pass, an *UnavailableError when it kept passing,
+// or ctx's cause once ctx is done.
 func readAgain(ctx context.Context, log *zap.Logger, what string, read func() error) error {
-	start := time.Now()
+	var failed time.Time
 	for attempt := 1; ; attempt++ {
 		err := read()
-		if err == nil || !passes(err) || attempt == startupAttempts {
+		if err == nil || !passes(err) {
 			return err
+		}
+		if attempt == startupAttempts {
+			return &UnavailableError{What: what, Err: err}
+		}
+		if failed.IsZero() {
+			failed = time.Now()
 		}
 		wait := retry.Backoff(attempt, time.Second, 30*time.Second, rand.Float64())
 		var ae *hubspot.APIError
 		if errors.As(err, &ae) {
 			wait = max(wait, min(ae.RetryAfter, 30*time.Second))
 		}
-		if time.Since(start)+wait > startupPatience {
-			return err
+		if time.Since(failed)+wait > startupPatience {
+			return &UnavailableError{What: what, Err: err}
 		}
 		log.Warn("reading "+what+" again", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("in", wait))
 		if !retry.Sleep(ctx, wait) {

@@ -207,6 +207,11 @@ func TestReadAgain(t *testing.T) {
 				if calls != tc.calls || !errors.Is(err, tc.err) {
 					t.Errorf("%d calls, err %v; want %d calls, err %v", calls, err, tc.calls, tc.err)
 				}
+				// Given up on while it still passes: try later (exit 75).
+				var ue *UnavailableError
+				if gaveUp := calls == startupAttempts; errors.As(err, &ue) != gaveUp {
+					t.Errorf("err %v: an UnavailableError is %v, want %v", err, !gaveUp, gaveUp)
+				}
 				if took := time.Since(start); took < tc.least {
 					t.Errorf("took %v, want at least %v", took, tc.least)
 				}
@@ -221,9 +226,11 @@ func TestReadAgain(t *testing.T) {
 				time.Sleep(50 * time.Second) // a host that does not answer, until the client's timeout
 				return window
 			})
-			// 50 s, 5 s, 50 s, 5 s, 50 s: a fourth would start after startupPatience.
-			if calls != 3 || !errors.Is(err, window) {
-				t.Errorf("%d calls, err %v; want 3 calls within %v, and the last error", calls, err, startupPatience)
+			// The first failure at 50 s; then 5 s, 50 s, 5 s, 50 s, 5 s, 50 s:
+			// a fifth would start more than startupPatience after it.
+			var ue *UnavailableError
+			if calls != 4 || !errors.As(err, &ue) || !errors.Is(err, window) {
+				t.Errorf("%d calls, err %v; want 4 calls, and the last error as an UnavailableError", calls, err)
 			}
 		})
 	})

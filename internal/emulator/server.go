@@ -344,6 +344,17 @@ func fixed(scopes ...string) func([]string) []string {
 	return func([]string) []string { return scopes }
 }
 
+// process runs a request's endpoint, and counts it in Stats.Orphaned when
+// its client had gone by the time it was answered.
+func (s *Server) process(rt *route, w http.ResponseWriter, r *http.Request, params []string) {
+	rt.handler(s, w, r, params)
+	if r.Context().Err() != nil {
+		s.mu.Lock()
+		s.stats.Orphaned++
+		s.mu.Unlock()
+	}
+}
+
 // ServeHTTP answers one request the way HubSpot would: latency, injected
 // gateway errors, authentication, rate limits and injected 429s, scopes,
 // then the endpoint itself.
@@ -355,13 +366,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		latency += time.Duration(s.rng.Int64N(int64(max - latency)))
 	}
 	s.mu.Unlock()
-	defer func() {
-		if r.Context().Err() != nil {
-			s.mu.Lock()
-			s.stats.Orphaned++
-			s.mu.Unlock()
-		}
-	}()
 	// The gateway has the whole request before anything happens; a client
 	// that goes away before sending all of it has sent nothing.
 	if r.Body != nil {
@@ -431,7 +435,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wait() // counted on arrival; the work and the answer come later
 
 	if rt.scopes == nil {
-		rt.handler(s, w, r, params)
+		s.process(rt, w, r, params)
 		return
 	}
 	req := rt.scopes(params)
@@ -452,7 +456,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	rt.handler(s, w, r, params)
+	s.process(rt, w, r, params)
 }
 
 // authenticated reports whether r carries the portal's bearer token.

@@ -339,7 +339,8 @@ type Stats struct {
 	// AssociationCreates counts association batch creates that reached
 	// processing.
 	AssociationCreates int
-	// Orphaned counts requests answered after their client had gone (it
-	// timed out, or was killed): what they did, no one heard.
+	// Orphaned counts requests that reached their endpoint and were
+	// answered after their client had gone (it timed out, or was killed):
+	// what they did, no one heard.
 	Orphaned int
 }

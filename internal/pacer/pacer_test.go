@@ -526,6 +526,52 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 	})
 }
 
+// TestACountThatDropsARiseCanProveGrowth: a rise that no count followed
+// for three tenths is dropped, and the count that drops it is still read:
+// when its lower bound proves growth, that is growth.
+func TestACountThatDropsARiseCanProveGrowth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{})
+		var sent []time.Time // ours, as the portal counts them
+		answer := func(others int) int {
+			r, _ := p.Acquire(context.Background())
+			sent = append(sent, time.Now())
+			ours := 0
+			for _, at := range sent {
+				if at.After(time.Now().Add(-10 * time.Second)) {
+					ours++
+				}
+			}
+			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.budget(time.Now())
+		}
+		answer(40)
+		time.Sleep(11 * time.Second)
+		answer(40)
+		// Three of ours in flight from now on, not counted by the portal:
+		// each count is loose by three. (An answer after them, so that
+		// they are not taken for a probe of the window.)
+		acquireSpaced(t, p, 3, 0)
+		time.Sleep(time.Millisecond)
+		if got := answer(40); got != 190-40-4 {
+			t.Fatalf("steady for an interval: budget %d, want %d", got, 190-40-4)
+		}
+		time.Sleep(2 * time.Second)
+		if got := answer(44); got != 190-44-4 {
+			t.Fatalf("a rise to 44: budget %d, want %d (not yet growth)", got, 190-44-4)
+		}
+		time.Sleep(3500 * time.Millisecond)
+		// The rise is dropped (no count for 3.5 s); 50 less the three is
+		// 47, above the 44 before by more than half the 4 kept.
+		// Growth: room up to half the window between them (45).
+		if got := answer(50); got != 190-50-45 {
+			t.Fatalf("50 after 3.5 s: budget %d, want %d (growth this count proves)", got, 190-50-45)
+		}
+	})
+}
+
 // TestNextSlot: while requests wait for a slot, Stats says when the next
 // may go; once none waits, it says nothing.
 func TestNextSlot(t *testing.T) {
