@@ -641,7 +641,7 @@ type UnavailableError struct {
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("reading %s: HubSpot did not answer in time, nothing was sent; try again later: %v", e.What, e.Err)
+	return fmt.Sprintf("HubSpot kept refusing or losing the read of %s (nothing was sent; try again later): %v", e.What, e.Err)
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
@@ -661,6 +661,9 @@ func readAgain(ctx context.Context, log *zap.Logger, what string, read func() er
 		err := read()
 		if err == nil || !passes(err) {
 			return err
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx) // a stop, not an outage
 		}
 		if attempt == startupAttempts {
 			return &UnavailableError{What: what, Err: err}

@@ -234,6 +234,22 @@ func TestReadAgain(t *testing.T) {
 			}
 		})
 	})
+	t.Run("cancelled during the last attempt", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			calls := 0
+			err := readAgain(ctx, zap.NewNop(), "it", func() error {
+				if calls++; calls == startupAttempts {
+					cancel()
+				}
+				return window
+			})
+			var ue *UnavailableError
+			if !errors.Is(err, context.Canceled) || errors.As(err, &ue) {
+				t.Errorf("err %v, want context.Canceled (a stop, exit 130), not an outage", err)
+			}
+		})
+	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
