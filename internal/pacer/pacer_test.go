@@ -456,6 +456,22 @@ func TestProbesAfterSilence(t *testing.T) {
 	}
 }
 
+// countOf sends one request through p and answers it with the count of a
+// portal of 190 per 10 s holding others' requests and ours: those in sent
+// (appended to) from the last 10 s. Ours that p admitted otherwise are
+// not in the count.
+func countOf(p *Pacer, sent *[]time.Time, others int) {
+	r, _ := p.Acquire(context.Background())
+	*sent = append(*sent, time.Now())
+	ours := 0
+	for _, at := range *sent {
+		if at.After(time.Now().Add(-10 * time.Second)) {
+			ours++
+		}
+	}
+	r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
+}
+
 // TestFillingTheKeptRoomIsGrowth: beside another client's steady use the
 // pacer keeps 2% free; a client that fills it wants more, and gets room to
 // double, even though no single answer proves its growth (each is loose by
@@ -472,17 +488,7 @@ func TestFillingTheKeptRoomIsGrowth(t *testing.T) {
 		acquireSpaced(t, p, 2, 0)
 		held := time.Now()
 		var sent []time.Time // ours, as the portal counts them
-		one := func(others int) {
-			r, _ := p.Acquire(context.Background())
-			sent = append(sent, time.Now())
-			ours := 0
-			for _, at := range sent {
-				if at.After(time.Now().Add(-10 * time.Second)) {
-					ours++
-				}
-			}
-			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
-		}
+		one := func(others int) { countOf(p, &sent, others) }
 		answer := func(others int) {
 			one(others)
 			if time.Since(held) > 5*time.Second {
@@ -534,15 +540,7 @@ func TestACountThatDropsARiseCanProveGrowth(t *testing.T) {
 		p := New(Config{})
 		var sent []time.Time // ours, as the portal counts them
 		answer := func(others int) int {
-			r, _ := p.Acquire(context.Background())
-			sent = append(sent, time.Now())
-			ours := 0
-			for _, at := range sent {
-				if at.After(time.Now().Add(-10 * time.Second)) {
-					ours++
-				}
-			}
-			r(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - others - ours, Interval: 10 * time.Second}, false, 0)
+			countOf(p, &sent, others)
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			return p.budget(time.Now())
