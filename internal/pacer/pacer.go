@@ -29,9 +29,10 @@
 // double every interval until it has half the portal. Once its use is
 // steady for an interval, 2% is kept free. Its use grew when one count
 // proves it, or when the counts stay up for a tenth of the interval: the
-// answers to one burst of ours can all read high for a moment. One answer's count is loose by
-// our requests in flight beside it, so others is the largest over the last
-// interval of the tightest bound of each tenth of it. After a tenth of an
+// answers to one burst of ours can all read high for a moment. One
+// answer's count is loose by our requests in flight beside it, so others
+// is the largest over the last interval of the tightest bound of each
+// tenth of it. After a tenth of an
 // interval without an answer, one request goes first and the rest wait for
 // its answer, so that a burst follows a fresh count.
 //
@@ -168,9 +169,8 @@ type Pacer struct {
 	arrivalProven bool
 	doubtUntil    time.Time
 	recent        []*entry        // our requests of the last two intervals, for reading the counts
-	latencies     []latency       // recent round trips, for the fastest
+	latencies     []latency       // recent round trips, by when they ended
 	sorted        []time.Duration // the same round trips, shortest first
-	fast          time.Duration   // the shortest of latencies
 
 	// gate is admit's last refusal: while nothing changed (version) no
 	// request goes before gateUntil.
@@ -383,7 +383,7 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 // counts are fresh enough and the Pacer still sends in bursts. p.mu is
 // held.
 func (p *Pacer) spread(now time.Time, budget int) time.Duration {
-	if p.portalMax == 0 || !p.othersAround(now) || p.fast < p.interval/40 {
+	if p.portalMax == 0 || !p.othersAround(now) || p.fast() < p.interval/40 {
 		// Alone, or with answers fast enough that a burst's counts are
 		// fresh: bursts.
 		return 0
@@ -421,7 +421,7 @@ func (p *Pacer) expiry(e *entry) time.Time {
 	if at.IsZero() {
 		at = e.sent.Add(p.rtt)
 	}
-	return at.Add(p.interval + p.cfg.Slack - p.fast)
+	return at.Add(p.interval + p.cfg.Slack - p.fast())
 }
 
 // minLatencySamples is how many round trips of the last two intervals
@@ -544,16 +544,14 @@ func (p *Pacer) countedBy(g, h time.Duration) float64 {
 	return float64(le(h)-past) / float64(n-past)
 }
 
-// fastest is the shortest round trip of the last two intervals, a bound
-// on how soon a request sent now is counted under the completion model.
-func (p *Pacer) fastest() time.Duration {
-	f := time.Duration(0)
-	for i, l := range p.latencies {
-		if i == 0 || l.d < f {
-			f = l.d
-		}
+// fast is the shortest round trip of the last two intervals (0 before
+// the first), a bound on how soon a request sent now is counted under the
+// completion model. p.mu is held.
+func (p *Pacer) fast() time.Duration {
+	if len(p.sorted) == 0 {
+		return 0
 	}
-	return f
+	return p.sorted[0]
 }
 
 // surelyBefore reports whether, under the arrival model, x reached the
@@ -790,7 +788,6 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			i++
 		}
 		p.latencies = append(p.latencies[i:], latency{at: now, d: now.Sub(e.sent)})
-		p.fast = p.fastest()
 		p.sorted = p.sorted[:0]
 		for _, l := range p.latencies {
 			p.sorted = append(p.sorted, l.d)

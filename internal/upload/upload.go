@@ -1040,7 +1040,6 @@ func (u *Uploader) exchange(ctx context.Context, release pacer.Release, call fun
 	return err
 }
 
-// retryAfterOf is an error answer's Retry-After; 0 for none.
 // slot waits for a slot in the rate window (at once without a Pacer) and
 // returns the function to call with the answer. It returns the daily
 // reserve's *StopError, or the run's cause once ctx ends.
@@ -1057,6 +1056,7 @@ func (u *Uploader) slot(ctx context.Context) (pacer.Release, error) {
 	return release, nil
 }
 
+// retryAfterOf is an error answer's Retry-After; 0 for none.
 func retryAfterOf(ae *hubspot.APIError) time.Duration {
 	if ae == nil {
 		return 0
