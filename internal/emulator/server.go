@@ -368,29 +368,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	// The gateway has the whole request before anything happens; a client
 	// that goes away before sending all of it has sent nothing.
+	// (One byte over the limit is enough for the endpoint to answer 413.)
 	if r.Body != nil {
-		body, err := io.ReadAll(r.Body)
+		body, err := readAll(io.LimitReader(r.Body, maxRequestBodyBytes+1), r.ContentLength)
 		r.Body.Close()
 		if err != nil {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	// wait is the request's latency, spent before it is counted or after,
-	// as Config.CountAtCompletion says. A client that goes away meanwhile
-	// does not cut it short: HubSpot finishes a request it has received,
-	// and a batch sent just before a client was killed may be created
-	// with no one to read the answer.
-	waited := false
-	wait := func() {
-		if waited || latency <= 0 {
-			return
-		}
-		waited = true
-		time.Sleep(latency)
-	}
+	// The request's latency is spent before it is counted or after, as
+	// Config.CountAtCompletion says. A client that goes away meanwhile does
+	// not cut it short: HubSpot finishes a request it has received, and a
+	// batch sent just before a client was killed may be created with no
+	// one to read the answer.
 	if s.cfg.CountAtCompletion {
-		wait()
+		time.Sleep(latency)
 	}
 
 	routes, params := match(r.URL.Path)
@@ -432,7 +425,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, class) {
 		return
 	}
-	wait() // counted on arrival; the work and the answer come later
+	if !s.cfg.CountAtCompletion {
+		time.Sleep(latency) // counted on arrival; the work and the answer come later
+	}
 
 	if rt.scopes == nil {
 		s.process(rt, w, r, params)
