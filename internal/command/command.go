@@ -671,11 +671,12 @@ func readAgain(ctx context.Context, log *zap.Logger, what string, read func() er
 		if failed.IsZero() {
 			failed = time.Now()
 		}
-		wait := retry.Backoff(attempt, time.Second, 30*time.Second, rand.Float64())
+		var after time.Duration
 		var ae *hubspot.APIError
 		if errors.As(err, &ae) {
-			wait = max(wait, min(ae.RetryAfter, 30*time.Second))
+			after = ae.RetryAfter
 		}
+		wait := retry.Wait(attempt, time.Second, 30*time.Second, after, rand.Float64())
 		if time.Since(failed)+wait > startupPatience {
 			return &UnavailableError{What: what, Err: err}
 		}

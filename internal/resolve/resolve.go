@@ -173,11 +173,11 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		if ae != nil && ae.Lasting() {
 			return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), r.Property, err)
 		}
-		wait := retry.Backoff(attempt, base, maxDelay, rand.Float64())
+		var after time.Duration
 		if ae != nil {
-			wait = max(wait, min(ae.RetryAfter, maxDelay))
+			after = ae.RetryAfter
 		}
-		if !retry.Sleep(ctx, wait) {
+		if !retry.Sleep(ctx, retry.Wait(attempt, base, maxDelay, after, rand.Float64())) {
 			return nil, context.Cause(ctx)
 		}
 	}

@@ -1,6 +1,7 @@
 // Package retry holds the waiting half of retry policies: the backoff
-// schedule and a sleep that gives way to cancellation. Both are shared by
-// batch creates and searches; what may be retried is decided elsewhere.
+// schedule, the wait of a read made again, and a sleep that gives way to
+// cancellation. They are shared by batch creates, lookups and the reads
+// before an import; what may be retried is decided elsewhere.
 package retry
 
 import (
@@ -22,6 +23,13 @@ func Backoff(attempt int, base, max time.Duration, jitter float64) time.Duration
 	}
 	jitter = math.Min(math.Max(jitter, 0), 1)
 	return time.Duration(d/2 + d/2*jitter)
+}
+
+// Wait returns the wait before a read is made again after attempt failed:
+// Backoff(attempt, base, ceiling, jitter), but never shorter than the
+// answer's Retry-After (retryAfter, 0 for none), itself at most ceiling.
+func Wait(attempt int, base, ceiling, retryAfter time.Duration, jitter float64) time.Duration {
+	return max(Backoff(attempt, base, ceiling, jitter), min(retryAfter, ceiling))
 }
 
 // Sleep waits for d or until ctx is done, and reports whether d passed.

@@ -32,6 +32,29 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+func TestWait(t *testing.T) {
+	base, ceiling := time.Second, 30*time.Second
+	cases := []struct {
+		attempt    int
+		retryAfter time.Duration
+		jitter     float64
+		want       time.Duration
+	}{
+		{1, 0, 0, 500 * time.Millisecond},        // the backoff
+		{1, 5 * time.Second, 0, 5 * time.Second}, // at least Retry-After
+		{4, 2 * time.Second, 1, 8 * time.Second}, // the backoff when longer
+		{1, time.Hour, 0, 30 * time.Second},      // Retry-After capped
+		{9, time.Hour, 1, 30 * time.Second},      // both capped
+		{2, 1500 * time.Millisecond, 1, 2 * time.Second},
+	}
+	for _, tc := range cases {
+		got := Wait(tc.attempt, base, ceiling, tc.retryAfter, tc.jitter)
+		if diff := got - tc.want; diff < -time.Microsecond || diff > time.Microsecond {
+			t.Errorf("Wait(%d, Retry-After %v, jitter %v) = %v, want %v", tc.attempt, tc.retryAfter, tc.jitter, got, tc.want)
+		}
+	}
+}
+
 func TestSleep(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
