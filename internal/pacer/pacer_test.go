@@ -726,7 +726,9 @@ func TestObserveKeepsTheWindowsOthers(t *testing.T) {
 // worth of requests. Holding each slot until the fastest answer could count
 // its successor leaves each window short by about the mean answer time less
 // the shortest (this run took about 89% of the ceiling that way); reading the
-// spread of the answers takes over 91%, with no 429.
+// spread of the answers takes over 91%. Reading the spread is sending on the
+// odds, so a 429 can come: none in most runs, 2 of 5,892 requests in one (the
+// draws' order follows the goroutines'); the bound is the product's, 0.5%.
 func TestSlowAnswersCountedAtCompletion(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const max, windows, workers = 190, 31, 256
@@ -780,8 +782,8 @@ func TestSlowAnswersCountedAtCompletion(t *testing.T) {
 		if share < 0.91 {
 			t.Errorf("%.1f%% of the ceiling, want at least 91%%", 100*share)
 		}
-		if throttled > 0 {
-			t.Errorf("%d of %d requests throttled, want none", throttled, requests)
+		if throttled*200 > requests {
+			t.Errorf("%d of %d requests throttled, want at most 0.5%%", throttled, requests)
 		}
 	})
 }
