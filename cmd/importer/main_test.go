@@ -380,29 +380,40 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 // is killed, and HubSpot goes on to create them with no one to read the
 // answers. Each run is killed within 300 ms of its 20th request reaching
 // the portal (its first burst, or its lookups of the rows an earlier kill
-// left in doubt), three times, under each counting model; then a final
-// run: every row is in the portal exactly once.
+// left in doubt), three times, then run to the end: every row is in the
+// portal exactly once. The cases take the counting models and, with slow
+// answers too, the other readings of what HubSpot leaves open: a
+// unique-value conflict as a per-row error, unique values compared without
+// regard to case, an empty batch read as a 404, search lagging behind
+// writes, and upserts on 2026-09 with failures in a 207 and results
+// without trace ids.
 func TestKilledWhileAnswersTakeSeconds(t *testing.T) {
 	bin := buildBinary(t)
-	for _, atCompletion := range []bool{false, true} {
-		t.Run(fmt.Sprint("counted at completion: ", atCompletion), func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    emulator.Config
+		sticky []string
+	}{
+		{"counted on arrival", emulator.Config{}, nil},
+		{"counted at completion", emulator.Config{CountAtCompletion: true}, nil},
+		{"counted at completion, per-row conflicts, case-blind unique values, empty reads 404, search lag",
+			emulator.Config{CountAtCompletion: true, ConflictPerRow: true, UniqueCaseInsensitive: true, BatchReadNoneFound404: true, SearchLag: 5 * time.Second}, nil},
+		{"counted on arrival, upsert on 2026-09 with 207s and no trace ids",
+			emulator.Config{MultiStatus2026: true, UpsertOmitsTraceID: true}, []string{"--mode", "upsert", "--api-version", "2026-09"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each has its own portal; most of their time is waiting for answers
 			// 200 batches: a window of 190 cannot hold them all.
-			p := newExternalPortalWith(t, 20000, emulator.Config{RateMax: 190, RateInterval: 10 * time.Second, CountAtCompletion: atCompletion})
+			tc.cfg.RateMax, tc.cfg.RateInterval = 190, 10*time.Second
+			p := newExternalPortalWith(t, 20000, tc.cfg)
+			p.sticky = tc.sticky
 			p.emu.SetFaults(emulator.Faults{Latency: 500 * time.Millisecond, LatencyMax: 1500 * time.Millisecond})
 			afterRequests := func(rng *rand.Rand) <-chan struct{} {
-				kill, base := make(chan struct{}), p.emu.Stats().Requests
+				kill := make(chan struct{})
 				go func() {
 					defer close(kill)
+					p.waitForRequests(t, nil, p.emu.Stats().Requests+20, nil)
 					// Polling another process's progress: there is no clock to fake.
-					deadline := time.Now().Add(time.Minute)
-					for p.emu.Stats().Requests < base+20 {
-						if time.Now().After(deadline) {
-							t.Errorf("the run made fewer than 20 requests in a minute; killing it")
-							return
-						}
-						time.Sleep(5 * time.Millisecond)
-					}
 					time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 				}()
 				return kill
@@ -410,9 +421,15 @@ func TestKilledWhileAnswersTakeSeconds(t *testing.T) {
 			p.killRepeatedlyWhen(t, bin, 3, afterRequests, "--rate", "50")
 			// No fault but the kills leaves a row in doubt.
 			st := p.emu.Stats()
-			t.Logf("%d requests answered to no one, %d batch reads, %d batch creates", st.Orphaned, st.BatchReads, st.BatchCreates)
-			if st.Orphaned == 0 || st.BatchReads == 0 {
-				t.Errorf("%d requests answered to no one, %d batch reads: the kills left no batch in doubt to look up", st.Orphaned, st.BatchReads)
+			t.Logf("%d requests answered to no one, %d batch reads, %d batch creates, %d batch upserts", st.Orphaned, st.BatchReads, st.BatchCreates, st.BatchUpserts)
+			if st.Orphaned == 0 {
+				t.Errorf("no request was answered to no one: the kills left nothing in flight")
+			}
+			switch {
+			case tc.sticky == nil && st.BatchReads == 0:
+				t.Errorf("no batch read: the kills left no batch in doubt to look up")
+			case tc.sticky != nil && (st.BatchReads != 0 || st.BatchCreates != 0):
+				t.Errorf("%d batch reads and %d batch creates; an upsert import sends upserts and never looks rows up", st.BatchReads, st.BatchCreates)
 			}
 		})
 	}
@@ -539,14 +556,24 @@ func (p *externalPortal) waitForRows(t *testing.T, cmd *exec.Cmd, rows int, out 
 	}
 }
 
-// waitForRequests waits until the portal has received n requests in all.
+// waitForRequests waits until the portal has received n requests in all,
+// for at most a minute; after that it kills cmd (if not nil) and reports
+// the failure with out (if not nil) through t.Errorf, which, unlike
+// t.Fatalf, may be called from a goroutine other than the test's.
 func (p *externalPortal) waitForRequests(t *testing.T, cmd *exec.Cmd, n int, out *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for p.emu.Stats().Requests < n {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the portal received %d requests, want %d:\n%s", p.emu.Stats().Requests, n, out.String())
+			said := ""
+			if out != nil {
+				said = out.String()
+			}
+			if cmd != nil {
+				cmd.Process.Kill()
+			}
+			t.Errorf("the portal received %d requests in a minute, want %d:\n%s", p.emu.Stats().Requests, n, said)
+			return
 		}
 		time.Sleep(5 * time.Millisecond) // polling another process's progress: there is no clock to fake
 	}
