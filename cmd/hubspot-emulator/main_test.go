@@ -27,7 +27,7 @@ func TestParseOptions(t *testing.T) {
 			if o.addr != "127.0.0.1:8080" || o.config.RateMax != 100 || o.config.RateInterval != 10*time.Second || o.config.Scopes != nil {
 				t.Errorf("options = %+v", o)
 			}
-			if o.config.UniqueCaseInsensitive || o.config.ConflictPerRow {
+			if o.config.UniqueCaseInsensitive || o.config.ConflictPerRow || o.config.ConflictAs != "" || o.config.CreateOmitsTraceID {
 				t.Errorf("unique switches on by default: %+v", o.config)
 			}
 		}},
@@ -44,6 +44,13 @@ func TestParseOptions(t *testing.T) {
 				}
 			}},
 		{name: "unique switch with a value", args: []string{"--token", "T", "--conflict-per-row=maybe"}, wantErr: "invalid boolean value"},
+		{name: "conflict forms", args: []string{"--token", "T", "--conflict-as", "VALIDATION_ERROR", "--create-omits-trace-id"},
+			check: func(t *testing.T, o *options) {
+				if o.config.ConflictAs != emulator.ConflictValidation || !o.config.CreateOmitsTraceID {
+					t.Errorf("config = %+v", o.config)
+				}
+			}},
+		{name: "conflict form unknown", args: []string{"--token", "T", "--conflict-as", "409"}, wantErr: `--conflict-as "409"`},
 		{name: "upsert and 2026-09 switches off by default", args: []string{"--token", "T"}, check: func(t *testing.T, o *options) {
 			c := o.config
 			if c.UpsertOmitsTraceID || c.MultiStatus2026 || c.GranularScopeSuffices2026 || c.AssociationsBurstExempt || c.SeedUnique != nil {

@@ -118,6 +118,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.config.UniqueCaseInsensitive, "unique-case-insensitive", false, "treat unique values that differ only in letter case as equal")
 	fs.BoolVar(&o.config.BatchReadNoneFound404, "batch-read-none-found-404", false, "answer a batch read (of line items or association targets, v3 or 2026-09) that finds none of its inputs with a 404 OBJECT_NOT_FOUND instead of a 207 (2026-09: 200)")
 	fs.BoolVar(&o.config.ConflictPerRow, "conflict-per-row", false, "answer a batch create or upsert input whose unique value is taken with its own 207 CONFLICT error instead of failing the batch with a 409")
+	fs.StringVar(&o.config.ConflictAs, "conflict-as", "", "the form of a unique-value conflict: \"\" (a CONFLICT: a 409, or per input), OBJECT_ALREADY_EXISTS (the same with that category and a detail naming the property), or VALIDATION_ERROR (a 400, or per input, saying in words only that the value is taken)")
+	fs.BoolVar(&o.config.CreateOmitsTraceID, "create-omits-trace-id", false, "leave objectWriteTraceId out of batch create results (clients must match results by a unique property's value, or leave the rows in doubt)")
 	fs.BoolVar(&o.config.UpsertOmitsTraceID, "upsert-omits-trace-id", false, "leave objectWriteTraceId out of batch upsert results (clients must match results by the idProperty value)")
 	fs.BoolVar(&o.config.MultiStatus2026, "multi-status-2026", false, "answer 2026-09 batches with failed inputs 207 like v3/v4, instead of 201/200 with errors in the body as the 2026-09 specs document")
 	fs.BoolVar(&o.config.GranularScopeSuffices2026, "granular-scope-suffices-2026", false, "let the 2026-09 line item endpoints accept the line item scope alone, instead of requiring it together with e-commerce as the 2026-09 lineItems.json lists them")
@@ -130,6 +132,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch o.config.ConflictAs {
+	case emulator.ConflictCategory, emulator.ConflictAlreadyExists, emulator.ConflictValidation:
+	default:
+		return nil, fmt.Errorf("--conflict-as %q: want \"\", %s or %s", o.config.ConflictAs, emulator.ConflictAlreadyExists, emulator.ConflictValidation)
 	}
 	if o.config.Token == "" {
 		return nil, errors.New("--token is required")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -330,6 +331,10 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 		upsertOnly bool // the switch changes only answers to upserts
 	}{
 		{"a unique-value conflict is a per-row error in a 207", emulator.Config{RateMax: -1, ConflictPerRow: true}, false},
+		{"a unique-value conflict is a 409 OBJECT_ALREADY_EXISTS", emulator.Config{RateMax: -1, ConflictAs: emulator.ConflictAlreadyExists}, false},
+		{"a unique-value conflict is a 400 saying so in words", emulator.Config{RateMax: -1, ConflictAs: emulator.ConflictValidation}, false},
+		{"a unique-value conflict is a per-row validation error in a 207", emulator.Config{RateMax: -1, ConflictPerRow: true, ConflictAs: emulator.ConflictValidation}, false},
+		{"create results carry no trace ids", emulator.Config{RateMax: -1, CreateOmitsTraceID: true}, false},
 		{"unique values compared without regard to case", emulator.Config{RateMax: -1, UniqueCaseInsensitive: true}, false},
 		{"a batch read that finds nothing is a 404", emulator.Config{RateMax: -1, BatchReadNoneFound404: true}, false},
 		{"the window counts a request when its answer is ready", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second, CountAtCompletion: true}, false},
@@ -904,6 +909,56 @@ func overlappingRuns(t *testing.T, bin, mode string) {
 		t.Error("the final run's requests did not go through the counting proxy")
 	}
 	p.checkExactlyOnce(t)
+}
+
+// TestAnotherFolderMeetsTheSameKeys: the same file imported again into
+// another --out (a second cron job, a lost report folder, another machine)
+// meets every row's key already held, under each form HubSpot may give
+// that conflict: every row is reported created earlier, with the id the
+// first import reported, the run exits 0, and the portal is unchanged.
+func TestAnotherFolderMeetsTheSameKeys(t *testing.T) {
+	bin := buildBinary(t)
+	for _, cfg := range []emulator.Config{
+		{RateMax: -1},
+		{RateMax: -1, ConflictPerRow: true},
+		{RateMax: -1, ConflictAs: emulator.ConflictAlreadyExists},
+		{RateMax: -1, ConflictAs: emulator.ConflictValidation},
+		{RateMax: -1, ConflictPerRow: true, ConflictAs: emulator.ConflictValidation},
+	} {
+		t.Run(fmt.Sprintf("per row=%v as %q", cfg.ConflictPerRow, cfg.ConflictAs), func(t *testing.T) {
+			t.Parallel() // each has its own portal
+			const n = 300
+			p := newExternalPortalWith(t, n, cfg)
+			if msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp).CombinedOutput(); exitOf(err) != 0 {
+				t.Fatalf("first import: exit %d\n%s", exitOf(err), msg)
+			}
+			ids := func(dir string) map[string]string { // row → id
+				m := map[string]string{}
+				for _, rec := range readCSVFile(t, filepath.Join(dir, "created.csv"))[1:] {
+					m[rec[0]] = rec[1]
+				}
+				return m
+			}
+			first := ids(p.outDir())
+			other := filepath.Join(p.dir, "again.import")
+			msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp, "--out", other).CombinedOutput()
+			if exitOf(err) != 0 {
+				t.Fatalf("import into another folder: exit %d\n%s", exitOf(err), msg)
+			}
+			var sum report.Summary
+			data, _ := os.ReadFile(filepath.Join(other, "summary.json"))
+			must(t, json.Unmarshal(data, &sum))
+			if sum.Created != n || sum.Earlier != n {
+				t.Errorf("summary %+v: want all %d rows created earlier", sum, n)
+			}
+			if again := ids(other); !maps.Equal(first, again) || len(first) != n {
+				t.Errorf("the second import reported other ids than the first (%d and %d rows)", len(first), len(again))
+			}
+			if c := p.emu.LineItemCount(); c != n {
+				t.Errorf("portal holds %d line items, want %d", c, n)
+			}
+		})
+	}
 }
 
 // TestFeedingBackFromTheReportFolder: the input inside --out is refused

@@ -274,6 +274,69 @@ func TestBatchCreate(t *testing.T) {
 		},
 		want: []int{201, 409},
 	}, {
+		name: "409 OBJECT_ALREADY_EXISTS",
+		cfg:  emulator.Config{ConflictAs: emulator.ConflictAlreadyExists},
+		run: func(t *testing.T, p *portal) {
+			p.create(t, "A")
+			_, err := p.client.BatchCreate(ctx, batch(row("B"), row("A")))
+			if ae := apiError(t, err, http.StatusConflict); ae.Category != "OBJECT_ALREADY_EXISTS" || !ae.Conflict() {
+				t.Errorf("category %q, conflict %v; want OBJECT_ALREADY_EXISTS read as a conflict", ae.Category, ae.Conflict())
+			}
+		},
+		want: []int{201, 409},
+	}, {
+		name: "400 conflict in words",
+		cfg:  emulator.Config{ConflictAs: emulator.ConflictValidation},
+		run: func(t *testing.T, p *portal) {
+			p.create(t, "A")
+			_, err := p.client.BatchCreate(ctx, batch(row("A")))
+			if ae := apiError(t, err, http.StatusBadRequest); ae.Category != "VALIDATION_ERROR" || !ae.Conflict() {
+				t.Errorf("category %q, conflict %v; want VALIDATION_ERROR read as a conflict", ae.Category, ae.Conflict())
+			}
+		},
+		want: []int{201, 400},
+	}, {
+		name: "207 per-row conflicts in words",
+		cfg:  emulator.Config{ConflictPerRow: true, ConflictAs: emulator.ConflictValidation},
+		run: func(t *testing.T, p *portal) {
+			p.create(t, "A")
+			res, err := p.client.BatchCreate(ctx, batch(row("A"), row("C"), row("D", "price", "abc")))
+			if want := partial(p, http.StatusCreated); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 2 {
+				t.Fatalf("BatchCreate = %+v, %v; want %d with 1 result and 2 errors", res, err, want)
+			}
+			var conflicts int
+			for _, e := range res.Errors {
+				if e.Conflict() {
+					conflicts++
+				}
+			}
+			if conflicts != 1 {
+				t.Errorf("%d errors read as conflicts, want 1: %+v", conflicts, res.Errors)
+			}
+		},
+		want:     []int{201, 207},
+		want2026: []int{201, 201},
+	}, {
+		name: "201 without trace ids",
+		cfg:  emulator.Config{CreateOmitsTraceID: true},
+		run: func(t *testing.T, p *portal) {
+			res, err := p.client.BatchCreate(ctx, batch(row("A"), row("B")))
+			if err != nil || len(res.Results) != 2 {
+				t.Fatalf("BatchCreate = %+v, %v; want 2 results", res, err)
+			}
+			keys := map[string]bool{}
+			for _, r := range res.Results {
+				if r.ObjectWriteTraceID != "" {
+					t.Errorf("result %s has trace id %q", r.ID, r.ObjectWriteTraceID)
+				}
+				keys[r.Property(uniqueProp)] = true
+			}
+			if !keys["A"] || !keys["B"] {
+				t.Errorf("results hold the keys %v, want A and B", keys)
+			}
+		},
+		want: []int{201},
+	}, {
 		name: "400 invalid association",
 		run: func(t *testing.T, p *portal) {
 			in := row("B")

@@ -263,6 +263,7 @@ type batchOutcome struct {
 	ts          string          // createdAt of the results
 	startedAt   string
 	completedAt string
+	omitTrace   bool // Config.CreateOmitsTraceID
 }
 
 // createdItem is one result: the line item created from in.
@@ -329,17 +330,17 @@ func (s *Server) handleBatchCreateVersion(w http.ResponseWriter, r *http.Request
 
 // failedInputs lists the inputs answered with an error of their own:
 // invalid values (errs[i]), or with ConflictPerRow a collision with a
-// stored line item (conflicts[i] != ""). Invalid values in an input that
+// stored line item (conflicts[i].owner != ""). Invalid values in an input that
 // has no trace id (traced(i) false) cannot be answered per input: the
 // whole batch is refused, with the error returned.
-func (s *Server) failedInputs(errs [][]propError, conflicts []string, traced func(i int) bool) ([]int, *apiError) {
+func (s *Server) failedInputs(errs [][]propError, conflicts []collision, traced func(i int) bool) ([]int, *apiError) {
 	var failed []int
 	untraced := false
 	for i := range errs {
 		if len(errs[i]) > 0 {
 			failed = append(failed, i)
 			untraced = untraced || !traced(i)
-		} else if conflicts != nil && conflicts[i] != "" {
+		} else if conflicts != nil && conflicts[i].owner != "" {
 			failed = append(failed, i)
 		}
 	}
@@ -488,7 +489,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	// Property values, then unique values against the store and the batch.
 	// Unique values are compared by s.uniqueKey.
 	errs := make([][]propError, len(unique))
-	var conflicts []string // with ConflictPerRow: the owner's id of each input's first collision, or ""
+	var conflicts []collision // with ConflictPerRow: each input's first collision, if any
 	var claimed map[string]map[string]bool
 	sc.slots = sc.slots[:0]
 	for i, in := range unique {
@@ -507,15 +508,16 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 			key := s.uniqueKey(val)
 			if owner, taken := s.unique[name][key]; taken {
 				ownerID := strconv.FormatInt(owner, 10)
+				c := collision{owner: ownerID, name: name, value: val}
 				if s.cfg.ConflictPerRow && in.traceID != "" {
 					// Reported as this input's own error. The value is not
 					// claimed: an input that holds it too collides with the
 					// stored line item as well.
 					if conflicts == nil {
-						conflicts = make([]string, len(unique))
+						conflicts = make([]collision, len(unique))
 					}
-					if conflicts[i] == "" {
-						conflicts[i] = ownerID
+					if conflicts[i].owner == "" {
+						conflicts[i] = c
 					}
 					continue
 				}
@@ -524,10 +526,9 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 				// batch, naming only the first collision ("Contact already
 				// exists. Existing ID: N" for contacts); the emulator does the
 				// same for line items, trace ids or not, unless ConflictPerRow
-				// asks for errors per input (which need a trace id).
-				return batchOutcome{}, &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT",
-					Message: conflictMessage(ownerID),
-					Context: map[string][]string{"propertyName": {name}, "existingId": {ownerID}}}
+				// asks for errors per input (which need a trace id), in the
+				// form ConflictAs says.
+				return batchOutcome{}, s.conflictError(c)
 			}
 			if claimed[name][key] {
 				return reject(fmt.Sprintf("Duplicate unique values in batch input: %s=%q appears in more than one input, and %s is a unique property", name, val, name),
@@ -549,7 +550,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	}
 
 	// Commit the valid inputs.
-	out := batchOutcome{status: http.StatusCreated, startedAt: formatInstant(started)}
+	out := batchOutcome{status: http.StatusCreated, startedAt: formatInstant(started), omitTrace: s.cfg.CreateOmitsTraceID}
 	now := s.now()
 	out.ts = formatInstant(now)
 	out.created = make([]createdItem, 0, len(unique)-len(failed))
@@ -557,7 +558,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	sc.data = sc.data[:0]
 	var offs [maxBatchInputs]uint32
 	for i, in := range unique {
-		if len(errs[i]) > 0 || (conflicts != nil && conflicts[i] != "") {
+		if len(errs[i]) > 0 || (conflicts != nil && conflicts[i].owner != "") {
 			continue
 		}
 		s.nextID += 1 + int64(s.rng.IntN(3))
@@ -588,9 +589,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 			out.errors = append(out.errors, newStandardError("VALIDATION_ERROR", propertyMessage(errs[i], s.cfg.Account.PortalID), ctx, propertyDetails(errs[i])))
 			continue
 		}
-		owner := conflicts[i]
-		ctx["existingId"] = []string{owner}
-		out.errors = append(out.errors, newStandardError("CONFLICT", conflictMessage(owner), ctx, nil))
+		out.errors = append(out.errors, s.conflictRowError(conflicts[i], ctx))
 	}
 	s.rng.Shuffle(len(out.created), func(a, b int) { out.created[a], out.created[b] = out.created[b], out.created[a] })
 	s.rng.Shuffle(len(out.errors), func(a, b int) { out.errors[a], out.errors[b] = out.errors[b], out.errors[a] })
@@ -605,4 +604,66 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 // item ownerID already holds.
 func conflictMessage(ownerID string) string {
 	return "Line item already exists. Existing ID: " + ownerID
+}
+
+// collision is an input's unique value that a stored line item holds.
+type collision struct {
+	owner       string // the stored line item's id; "" for none
+	name, value string // the unique property and the value
+}
+
+// Forms of a unique-value conflict (Config.ConflictAs).
+const (
+	// ConflictCategory answers with the category CONFLICT: a 409 for the
+	// whole batch, or a per-input error. The default.
+	ConflictCategory = ""
+	// ConflictAlreadyExists answers with the category
+	// OBJECT_ALREADY_EXISTS and an error detail naming the property in
+	// "in", the form HubSpot's 409s for contacts took in 2023.
+	ConflictAlreadyExists = "OBJECT_ALREADY_EXISTS"
+	// ConflictValidation answers as a refused property value: a 400
+	// VALIDATION_ERROR for the whole batch (or a per-input one) whose
+	// embedded property error says the value is taken, in words only (its
+	// code is a generic one).
+	ConflictValidation = "VALIDATION_ERROR"
+)
+
+// conflictError is the answer to a batch refused whole because an input
+// collides with c, in the form Config.ConflictAs says.
+func (s *Server) conflictError(c collision) *apiError {
+	ctx := map[string][]string{"propertyName": {c.name}, "existingId": {c.owner}}
+	switch s.cfg.ConflictAs {
+	case ConflictAlreadyExists:
+		return &apiError{httpStatus: http.StatusConflict, Category: ConflictAlreadyExists,
+			Message: conflictMessage(c.owner), Context: ctx, Errors: []errorDetail{c.detail()}}
+	case ConflictValidation:
+		e := []propError{c.propError()}
+		return &apiError{Category: "VALIDATION_ERROR", Message: propertyMessage(e, s.cfg.Account.PortalID), Errors: propertyDetails(e)}
+	}
+	return &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT", Message: conflictMessage(c.owner), Context: ctx}
+}
+
+// conflictRowError is the error of one input that collides with c
+// (Config.ConflictPerRow), with the context ctx (its trace id), in the
+// form Config.ConflictAs says.
+func (s *Server) conflictRowError(c collision, ctx map[string][]string) standardError {
+	switch s.cfg.ConflictAs {
+	case ConflictAlreadyExists:
+		ctx["existingId"] = []string{c.owner}
+		return newStandardError(ConflictAlreadyExists, conflictMessage(c.owner), ctx, []errorDetail{c.detail()})
+	case ConflictValidation:
+		e := []propError{c.propError()}
+		return newStandardError("VALIDATION_ERROR", propertyMessage(e, s.cfg.Account.PortalID), ctx, propertyDetails(e))
+	}
+	ctx["existingId"] = []string{c.owner}
+	return newStandardError("CONFLICT", conflictMessage(c.owner), ctx, nil)
+}
+
+func (c collision) detail() errorDetail {
+	return errorDetail{Message: fmt.Sprintf("A line item with %s %s already exists. Existing ID: %s", c.name, c.value, c.owner), In: c.name}
+}
+
+func (c collision) propError() propError {
+	return propError{name: c.name, value: c.value, code: "INVALID_PROPERTY_VALUE",
+		message: fmt.Sprintf("%s: another line item already has that value (%s)", c.name, c.value)}
 }

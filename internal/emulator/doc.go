@@ -247,6 +247,19 @@
 //     only its VALIDATION_ERROR; a colliding input without a trace id still
 //     fails the whole batch with the 409, naming its collision; two inputs
 //     holding the same taken value both get a CONFLICT.
+//   - Config.ConflictAs changes the form of either answer (HubSpot
+//     documents none for line items): ConflictAlreadyExists gives the
+//     category OBJECT_ALREADY_EXISTS and an error detail {"message":"A line
+//     item with P V already exists. Existing ID: N","in":"P"}, as HubSpot's
+//     409s for contacts have since 2023; ConflictValidation gives a
+//     VALIDATION_ERROR (for the whole batch, a 400) whose embedded property
+//     error says "P: another line item already has that value (V)" with the
+//     generic code INVALID_PROPERTY_VALUE, so that only its words tell it
+//     from another refused value, as a public integration's tests mock
+//     HubSpot's answer ("already has that value").
+//   - With Config.CreateOmitsTraceID, batch create results leave out
+//     objectWriteTraceId (the spec makes it optional); errors still carry
+//     context.objectWriteTraceId.
 //   - HubSpot does not document whether unique values that differ only in
 //     letter case collide. By default they do not: values compare byte for
 //     byte. With Config.UniqueCaseInsensitive they compare as

@@ -27,8 +27,8 @@ func isSystemProp(name string) bool {
 // appendCreated appends the SimplePublicObject of a line item created from
 // in with id and timestamp ts, as a batch create result: its non-empty
 // properties plus createdate, hs_lastmodifieddate and hs_object_id, keys
-// sorted, then createdAt, updatedAt, archived and objectWriteTraceId.
-func appendCreated(dst []byte, in *createInput, id int64, ts string) []byte {
+// sorted, then createdAt, updatedAt, archived and, if trace, objectWriteTraceId.
+func appendCreated(dst []byte, in *createInput, id int64, ts string, trace bool) []byte {
 	dst = append(dst, `{"id":"`...)
 	dst = strconv.AppendInt(dst, id, 10)
 	dst = append(dst, `","properties":{`...)
@@ -82,7 +82,7 @@ func appendCreated(dst []byte, in *createInput, id int64, ts string) []byte {
 	dst = append(dst, `","updatedAt":"`...)
 	dst = append(dst, ts...)
 	dst = append(dst, `","archived":false`...)
-	if in.traceID != "" {
+	if trace && in.traceID != "" {
 		dst = append(dst, `,"objectWriteTraceId":`...)
 		if in.tracePlain {
 			dst = append(dst, '"')
@@ -102,7 +102,7 @@ func appendBatchResponse(dst []byte, out *batchOutcome) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendCreated(dst, c.in, c.id, out.ts)
+		dst = appendCreated(dst, c.in, c.id, out.ts, !out.omitTrace)
 	}
 	dst = append(dst, ']')
 	if len(out.errors) > 0 {

@@ -109,6 +109,21 @@ type Config struct {
 	// input without an objectWriteTraceId still fails the whole batch with
 	// a 409.
 	ConflictPerRow bool
+	// ConflictAs is the form of that answer (or of each input's error):
+	// ConflictCategory (the default) a CONFLICT; ConflictAlreadyExists an
+	// OBJECT_ALREADY_EXISTS with a detail naming the property, as HubSpot
+	// answers contact creates since 2023; ConflictValidation a
+	// VALIDATION_ERROR (a 400 for the whole batch) whose embedded property
+	// error says only in words that the value is taken. HubSpot documents
+	// none of them for line items; a client must read all three.
+	ConflictAs string
+	// CreateOmitsTraceID leaves objectWriteTraceId out of batch create
+	// results, which the spec allows (SimplePublicObject marks it
+	// optional): a client must then match each result to its input by a
+	// unique property's value in results[].properties, or leave the row in
+	// doubt. The errors of a 207 carry context.objectWriteTraceId either
+	// way. false (the default) echoes each input's trace id.
+	CreateOmitsTraceID bool
 	// CountAtCompletion is when the gateway counts a request in the rate
 	// windows. false (the default): on arrival, before the request's work
 	// and latency, as HubSpot's gateway does; the rate-limit headers then

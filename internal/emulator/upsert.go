@@ -167,7 +167,7 @@ func (s *Server) processUpsert(inputs []upsertInput, started time.Time) (upsertR
 	// the batch.
 	targets := make([]int64, len(inputs))
 	errs := make([][]propError, len(inputs))
-	var conflicts []string // with ConflictPerRow: the owner of each input's first collision, or ""
+	var conflicts []collision // with ConflictPerRow: each input's first collision, if any
 	claimed := make(map[string]map[string]bool)
 	for i := range inputs {
 		in := &inputs[i]
@@ -187,18 +187,17 @@ func (s *Server) processUpsert(inputs []upsertInput, started time.Time) (upsertR
 			key := s.uniqueKey(kv.value)
 			if owner, taken := s.unique[kv.name][key]; taken && owner != targets[i] {
 				ownerID := strconv.FormatInt(owner, 10)
+				c := collision{owner: ownerID, name: kv.name, value: kv.value}
 				if s.cfg.ConflictPerRow && in.traceID != "" {
 					if conflicts == nil {
-						conflicts = make([]string, len(inputs))
+						conflicts = make([]collision, len(inputs))
 					}
-					if conflicts[i] == "" {
-						conflicts[i] = ownerID
+					if conflicts[i].owner == "" {
+						conflicts[i] = c
 					}
 					continue
 				}
-				return upsertResponse{}, 0, &apiError{httpStatus: http.StatusConflict, Category: "CONFLICT",
-					Message: conflictMessage(ownerID),
-					Context: map[string][]string{"propertyName": {kv.name}, "existingId": {ownerID}}}
+				return upsertResponse{}, 0, s.conflictError(c)
 			}
 			if claimed[kv.name][key] {
 				return reject(fmt.Sprintf("Duplicate unique values in batch input: %s=%q appears in more than one input, and %s is a unique property", kv.name, kv.value, kv.name),
@@ -230,7 +229,7 @@ func (s *Server) processUpsert(inputs []upsertInput, started time.Time) (upsertR
 	var data []byte
 	for i := range inputs {
 		in := &inputs[i]
-		if len(errs[i]) > 0 || (conflicts != nil && conflicts[i] != "") {
+		if len(errs[i]) > 0 || (conflicts != nil && conflicts[i].owner != "") {
 			continue
 		}
 		off := uint32(len(data))
@@ -289,9 +288,7 @@ func (s *Server) processUpsert(inputs []upsertInput, started time.Time) (upsertR
 			resp.Errors = append(resp.Errors, newStandardError("VALIDATION_ERROR", propertyMessage(errs[i], s.cfg.Account.PortalID), ctx, propertyDetails(errs[i])))
 			continue
 		}
-		owner := conflicts[i]
-		ctx["existingId"] = []string{owner}
-		resp.Errors = append(resp.Errors, newStandardError("CONFLICT", conflictMessage(owner), ctx, nil))
+		resp.Errors = append(resp.Errors, s.conflictRowError(conflicts[i], ctx))
 	}
 	s.rng.Shuffle(len(resp.Results), func(a, b int) { resp.Results[a], resp.Results[b] = resp.Results[b], resp.Results[a] })
 	s.rng.Shuffle(len(resp.Errors), func(a, b int) { resp.Errors[a], resp.Errors[b] = resp.Errors[b], resp.Errors[a] })

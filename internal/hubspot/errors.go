@@ -68,6 +68,19 @@ func (e *APIError) Code() string { return errorCode(e.Details, e.Message, e.Cate
 // property problems rendered as sentences.
 func (e *APIError) ReadableMessage() string { return errorMessage(e.Message) }
 
+// Conflict reports whether HubSpot refused the request because another
+// record already holds a unique value of an input: a 409, or a 400 or 422
+// that says so (see [StandardError.Conflict] for the forms read).
+func (e *APIError) Conflict() bool {
+	switch e.StatusCode {
+	case http.StatusConflict:
+		return true
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return isConflict(e.Details, e.Message, e.Category)
+	}
+	return false
+}
+
 // MissingScopes lists the scopes a 403 MISSING_SCOPES answer says are required.
 func (e *APIError) MissingScopes() []string {
 	var out []string

@@ -13,10 +13,14 @@ import (
 // without reflection or allocations beyond the two strings per result.
 //
 // It reports false, and leaves out unchanged, for anything it does not
-// handle (an "errors" member, escaped strings, malformed JSON): the caller
+// handle (an "errors" member, a result without an objectWriteTraceId,
+// whose properties are kept to match it by key, escaped strings, malformed
+// JSON): the caller
 // then decodes with encoding/json, which remains the reference. A fuzz test
 // checks that whenever it reports true, encoding/json succeeds on the same
-// bytes and yields the same value.
+// bytes and yields the same value, but for the results' properties, which
+// it leaves undecoded: every result it accepts has a trace id to be
+// matched by.
 func decodeCreated(data []byte, out *BatchResponse) bool {
 	s := scanner{b: data}
 	var res BatchResponse
@@ -45,7 +49,7 @@ func decodeCreated(data []byte, out *BatchResponse) bool {
 					return s.skip()
 				})
 				res.Results = append(res.Results, c)
-				return ok
+				return ok && c.ObjectWriteTraceID != ""
 			})
 		case bytes.EqualFold(key, []byte("errors")), bytes.EqualFold(key, []byte("numErrors")):
 			return false

@@ -16,6 +16,7 @@ package hubspot
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -152,10 +153,13 @@ type BatchResponse struct {
 }
 
 // Created is the part of a created object (SimplePublicObject) that ties it
-// to its input: the new id and the objectWriteTraceId it was sent with.
+// to its input: the new id and the objectWriteTraceId it was sent with,
+// and, for a result without one (the spec makes it optional), its
+// properties, undecoded until [Created.Property] reads one.
 type Created struct {
-	ID                 string `json:"id"`
-	ObjectWriteTraceID string `json:"objectWriteTraceId,omitempty"`
+	ID                 string          `json:"id"`
+	ObjectWriteTraceID string          `json:"objectWriteTraceId,omitempty"`
+	Properties         json.RawMessage `json:"properties,omitempty"`
 	// Upsert marks a result of a batch upsert, which may also say whether
 	// HubSpot created the record (Told: the answer had "new"; New: its
 	// value) and the value of the idProperty it was upserted by (Key, ""
@@ -164,6 +168,16 @@ type Created struct {
 	Told   bool   `json:"-"`
 	New    bool   `json:"-"`
 	Key    string `json:"-"`
+}
+
+// Property returns the value of the result's property name, "" if the
+// answer did not include it or could not be read.
+func (c Created) Property(name string) string {
+	var props map[string]*string
+	if json.Unmarshal(c.Properties, &props) != nil || props[name] == nil {
+		return ""
+	}
+	return *props[name]
 }
 
 // StandardError is one per-input error in a 207 answer.
@@ -185,6 +199,17 @@ func (e StandardError) TraceIDs() []string { return e.Context["objectWriteTraceI
 func (e StandardError) Code() string {
 	return errorCode(e.Errors, e.Message, e.Category)
 }
+
+// Conflict reports whether the error says that another record already
+// holds one of the input's unique values. HubSpot documents no single form
+// for it on line items, so each form it is known to use is read: the
+// category CONFLICT (its 409s) or OBJECT_ALREADY_EXISTS (its 409s for
+// contacts since 2023), a detail or embedded property error with either
+// code, or a message, detail or property error in the words HubSpot uses
+// ("already exists", "already has that value", ...). A conflict read where
+// there is none costs only a lookup by key; one missed reports a row that
+// exists as failed.
+func (e StandardError) Conflict() bool { return isConflict(e.Errors, e.Message, e.Category) }
 
 // ErrorDetail is HubSpot's ErrorDetail.
 type ErrorDetail struct {
@@ -217,6 +242,44 @@ func errorCode(details []ErrorDetail, message, category string) string {
 		return pv[0].Error
 	}
 	return category
+}
+
+// conflictCodes are the categories and codes of a refusal because another
+// record holds a unique value.
+var conflictCodes = []string{"CONFLICT", "OBJECT_ALREADY_EXISTS"}
+
+// conflictWords are what HubSpot's messages say of such a refusal when its
+// code says nothing (a VALIDATION_ERROR, say), lower-cased.
+var conflictWords = []string{"already exist", "already has that value", "already has this value",
+	"already in use", "already used", "must be unique", "duplicate value"}
+
+// isConflict reports whether an error, given by its details, message and
+// category, is a refusal because another record holds a unique value.
+func isConflict(details []ErrorDetail, message, category string) bool {
+	texts := []string{message}
+	codes := []string{category}
+	for _, d := range details {
+		codes = append(codes, d.Code, d.SubCategory)
+		texts = append(texts, d.Message)
+	}
+	for _, v := range embeddedValidations(message) {
+		codes = append(codes, v.Error)
+		texts = append(texts, v.Message)
+	}
+	for _, c := range codes {
+		if slices.Contains(conflictCodes, c) {
+			return true
+		}
+	}
+	for _, t := range texts {
+		t = strings.ToLower(t)
+		for _, w := range conflictWords {
+			if strings.Contains(t, w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func embeddedValidations(message string) []propertyValidation {

@@ -104,48 +104,54 @@ func reportRows(t *testing.T, dir, name string) map[int]string {
 func TestKeysThatDifferOnlyInCase(t *testing.T) {
 	for _, fold := range []bool{false, true} {
 		for _, perRow := range []bool{false, true} {
-			t.Run(fmt.Sprintf("case-insensitive=%v conflict-per-row=%v", fold, perRow), func(t *testing.T) {
-				synctest.Test(t, func(t *testing.T) {
-					emu := newPortal(emulator.Config{RateMax: -1, Seed: 31, UniqueCaseInsensitive: fold, ConflictPerRow: perRow})
-					input := withKeys(generate(t, 2, 31), "ABC-1", "abc-1")
-					rt := &scripted{next: emu.Transport(), hook: func(path string, n int, req *http.Request) (*http.Response, error) {
-						if path == createPath && n == 2 {
-							return gatewayPage(req), nil
+			for _, form := range conflictForms {
+				t.Run(fmt.Sprintf("case-insensitive=%v conflict-per-row=%v as %q", fold, perRow, form), func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						emu := newPortal(emulator.Config{RateMax: -1, Seed: 31, UniqueCaseInsensitive: fold, ConflictPerRow: perRow, ConflictAs: form})
+						input := withKeys(generate(t, 2, 31), "ABC-1", "abc-1")
+						rt := &scripted{next: emu.Transport(), hook: func(path string, n int, req *http.Request) (*http.Response, error) {
+							if path == createPath && n == 2 {
+								return gatewayPage(req), nil
+							}
+							return nil, nil
+						}}
+						client := clientVia(t, rt, time.Minute)
+						o := keyed(t, emu, withJournal(options(t, input, client)), client)
+						o.BatchSize, o.Workers = 1, 1
+						sum, err := Run(context.Background(), o)
+						checkAccounting(t, o.OutDir, 2, sum, nil)
+						created := reportRows(t, o.OutDir, report.CreatedFile)
+						failed := reportRows(t, o.OutDir, report.FailedFile)
+						items := map[string]string{} // id → key
+						for _, li := range emu.LineItems() {
+							items[li.ID] = li.Properties[keyProp]
 						}
-						return nil, nil
-					}}
-					client := clientVia(t, rt, time.Minute)
-					o := keyed(t, emu, withJournal(options(t, input, client)), client)
-					o.BatchSize, o.Workers = 1, 1
-					sum, err := Run(context.Background(), o)
-					checkAccounting(t, o.OutDir, 2, sum, nil)
-					created := reportRows(t, o.OutDir, report.CreatedFile)
-					failed := reportRows(t, o.OutDir, report.FailedFile)
-					items := map[string]string{} // id → key
-					for _, li := range emu.LineItems() {
-						items[li.ID] = li.Properties[keyProp]
-					}
-					for row, id := range created {
-						if want := []string{"ABC-1", "abc-1"}[row-1]; items[id] != want {
-							t.Errorf("row %d (%s) reported created as %s, which holds %q", row, want, id, items[id])
+						for row, id := range created {
+							if want := []string{"ABC-1", "abc-1"}[row-1]; items[id] != want {
+								t.Errorf("row %d (%s) reported created as %s, which holds %q", row, want, id, items[id])
+							}
 						}
-					}
-					if id1, id2 := created[1], created[2]; id1 == "" || id1 == id2 {
-						t.Fatalf("created %v: two rows share an id, or row 1 is missing", created)
-					}
-					if fold {
-						var ie *IncompleteError
-						if !errors.As(err, &ie) || failed[2] != "CONFLICT" || len(items) != 1 {
-							t.Errorf("err %v, failed %v, portal %v: want row 2 failed as a conflict", err, failed, items)
+						if id1, id2 := created[1], created[2]; id1 == "" || id1 == id2 {
+							t.Fatalf("created %v: two rows share an id, or row 1 is missing", created)
 						}
-					} else if err != nil || len(created) != 2 || len(items) != 2 {
-						t.Errorf("err %v, created %v, portal %v: want both rows created", err, created, items)
-					}
+						if fold {
+							var ie *IncompleteError
+							if !errors.As(err, &ie) || failed[2] != "CONFLICT" || len(items) != 1 {
+								t.Errorf("err %v, failed %v, portal %v: want row 2 failed as a conflict", err, failed, items)
+							}
+						} else if err != nil || len(created) != 2 || len(items) != 2 {
+							t.Errorf("err %v, created %v, portal %v: want both rows created", err, created, items)
+						}
+					})
 				})
-			})
+			}
 		}
 	}
 }
+
+// conflictForms are the ways the emulator can word a unique-value
+// conflict (emulator.Config.ConflictAs).
+var conflictForms = []string{emulator.ConflictCategory, emulator.ConflictAlreadyExists, emulator.ConflictValidation}
 
 // TestInterruptedRetryInDoubtKeepsDoubt: run 1 leaves every row in doubt
 // (HubSpot committed, then answered 502). Run 2, with --retry-in-doubt and
@@ -208,52 +214,54 @@ func TestInterruptedRetryInDoubtKeepsDoubt(t *testing.T) {
 // that holds its key, and nothing is created twice.
 func TestConflictOnResendIsTheRow(t *testing.T) {
 	for _, perRow := range []bool{false, true} {
-		t.Run(fmt.Sprint("conflict per row=", perRow), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				const n = 8
-				emu := newPortal(emulator.Config{RateMax: -1, Seed: 33, ConflictPerRow: perRow})
-				input := generate(t, n, 33)
-				var held sync.WaitGroup
-				release := make(chan struct{})
-				rt := &scripted{next: emu.Transport()}
-				rt.hook = func(path string, n int, req *http.Request) (*http.Response, error) {
-					switch {
-					case path == createPath && n == 1:
-						// Lost on the way back; HubSpot processes it later.
-						body, _ := io.ReadAll(req.Body)
-						late, _ := http.NewRequest(req.Method, req.URL.String(), strings.NewReader(string(body)))
-						late.Header = req.Header.Clone()
-						held.Go(func() {
-							<-release
-							if resp, err := emu.Transport().RoundTrip(late); err == nil {
-								resp.Body.Close()
-							}
-						})
-						return nil, &hubspot.TransportError{Sent: true, Err: io.ErrUnexpectedEOF}
-					case strings.HasSuffix(path, "/batch/read") && n == 1:
-						resp, err := rt.next.RoundTrip(req) // the lookup finds nothing yet
-						close(release)
-						held.Wait()
-						return resp, err
+		for _, form := range conflictForms {
+			t.Run(fmt.Sprintf("conflict per row=%v as %q", perRow, form), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					const n = 8
+					emu := newPortal(emulator.Config{RateMax: -1, Seed: 33, ConflictPerRow: perRow, ConflictAs: form})
+					input := generate(t, n, 33)
+					var held sync.WaitGroup
+					release := make(chan struct{})
+					rt := &scripted{next: emu.Transport()}
+					rt.hook = func(path string, n int, req *http.Request) (*http.Response, error) {
+						switch {
+						case path == createPath && n == 1:
+							// Lost on the way back; HubSpot processes it later.
+							body, _ := io.ReadAll(req.Body)
+							late, _ := http.NewRequest(req.Method, req.URL.String(), strings.NewReader(string(body)))
+							late.Header = req.Header.Clone()
+							held.Go(func() {
+								<-release
+								if resp, err := emu.Transport().RoundTrip(late); err == nil {
+									resp.Body.Close()
+								}
+							})
+							return nil, &hubspot.TransportError{Sent: true, Err: io.ErrUnexpectedEOF}
+						case strings.HasSuffix(path, "/batch/read") && n == 1:
+							resp, err := rt.next.RoundTrip(req) // the lookup finds nothing yet
+							close(release)
+							held.Wait()
+							return resp, err
+						}
+						return nil, nil
 					}
-					return nil, nil
-				}
-				client := clientVia(t, rt, time.Minute)
-				o := keyed(t, emu, withJournal(options(t, input, client)), client)
-				o.Workers = 1
-				sum, err := Run(context.Background(), o)
-				if err != nil || sum.Created != n {
-					t.Fatalf("err %v, summary %+v; want every row created", err, sum)
-				}
-				if got := len(checkPortal(t, emu, sum)); got != n {
-					t.Fatalf("portal holds %d line items, want %d", got, n)
-				}
-				checkAccounting(t, o.OutDir, n, sum, emu)
-				if c := rt.count(createPath); c < 2 {
-					t.Fatalf("%d batch creates: the resend never met the conflict", c)
-				}
+					client := clientVia(t, rt, time.Minute)
+					o := keyed(t, emu, withJournal(options(t, input, client)), client)
+					o.Workers = 1
+					sum, err := Run(context.Background(), o)
+					if err != nil || sum.Created != n {
+						t.Fatalf("err %v, summary %+v; want every row created", err, sum)
+					}
+					if got := len(checkPortal(t, emu, sum)); got != n {
+						t.Fatalf("portal holds %d line items, want %d", got, n)
+					}
+					checkAccounting(t, o.OutDir, n, sum, emu)
+					if c := rt.count(createPath); c < 2 {
+						t.Fatalf("%d batch creates: the resend never met the conflict", c)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -325,6 +325,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		SettleDelay: o.SettleDelay,
 		MaxRounds:   o.MaxRounds,
 		InFlight:    o.InFlight,
+		KeyProperty: o.KeyProperty,
 	}
 	if o.Sender != nil {
 		up.Sender = upload.SenderFunc(o.Sender.BatchCreate)

@@ -283,30 +283,32 @@ func TestPortalOptionsAreNoChange(t *testing.T) {
 // earlier, with its id, under both ways HubSpot reports the conflict.
 func TestKeyAlreadyInThePortal(t *testing.T) {
 	for _, perRow := range []bool{false, true} {
-		t.Run(fmt.Sprint("conflict per row=", perRow), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				emu := newPortal(emulator.Config{RateMax: -1, Seed: 57, ConflictPerRow: perRow})
-				client := inMemory(t, emu, time.Minute)
-				input := generate(t, 8, 57)
-				o := keyed(t, emu, withJournal(options(t, input, client)), client)
-				if sum, err := Run(context.Background(), o); err != nil || sum.Created != 8 {
-					t.Fatalf("first run: err %v, summary %+v", err, sum)
-				}
-				ids := reportRows(t, o.OutDir, report.CreatedFile)
-				o.OutDir = t.TempDir() // no journal
-				o.Input = strings.NewReader(string(input))
-				sum, err := Run(context.Background(), o)
-				if err != nil || sum.Created != 8 || sum.Earlier != 8 || emu.LineItemCount() != 8 {
-					t.Fatalf("another folder: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
-				}
-				again := reportRows(t, o.OutDir, report.CreatedFile)
-				for row, id := range ids {
-					if again[row] != id {
-						t.Errorf("row %d: %s, was created as %s", row, again[row], id)
+		for _, form := range conflictForms {
+			t.Run(fmt.Sprintf("conflict per row=%v as %q", perRow, form), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					emu := newPortal(emulator.Config{RateMax: -1, Seed: 57, ConflictPerRow: perRow, ConflictAs: form})
+					client := inMemory(t, emu, time.Minute)
+					input := generate(t, 8, 57)
+					o := keyed(t, emu, withJournal(options(t, input, client)), client)
+					if sum, err := Run(context.Background(), o); err != nil || sum.Created != 8 {
+						t.Fatalf("first run: err %v, summary %+v", err, sum)
 					}
-				}
+					ids := reportRows(t, o.OutDir, report.CreatedFile)
+					o.OutDir = t.TempDir() // no journal
+					o.Input = strings.NewReader(string(input))
+					sum, err := Run(context.Background(), o)
+					if err != nil || sum.Created != 8 || sum.Earlier != 8 || emu.LineItemCount() != 8 {
+						t.Fatalf("another folder: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+					}
+					again := reportRows(t, o.OutDir, report.CreatedFile)
+					for row, id := range ids {
+						if again[row] != id {
+							t.Errorf("row %d: %s, was created as %s", row, again[row], id)
+						}
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -167,7 +167,9 @@ func (p Policy) Decide(a Attempt) Decision {
 		return Decision{Action: Stop, Code: code, Message: ae.Error() + " (is --base-url the API root?)"}
 	case (s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusConflict || s == http.StatusUnprocessableEntity) && items > 1:
 		return Decision{Action: Split, Code: code, Message: ae.Error()}
-	case s == http.StatusConflict:
+	case ae.Conflict():
+		// A 409, or a 400 or 422 whose words say another record holds
+		// the row's unique value.
 		return Decision{Action: Conflict, Code: "CONFLICT", Message: ae.ReadableMessage()}
 	case s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
 		// One row, refused for what it holds.

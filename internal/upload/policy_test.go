@@ -15,6 +15,11 @@ func apiErr(status int, policy string, retryAfter time.Duration) error {
 	return &hubspot.APIError{StatusCode: status, Category: "X", PolicyName: policy, RetryAfter: retryAfter, Message: "m"}
 }
 
+// taken is a refusal in words only: another record holds a unique value.
+func taken(status int) error {
+	return &hubspot.APIError{StatusCode: status, Category: "VALIDATION_ERROR", Message: "propertyValue: already has that value import_key"}
+}
+
 func TestDecide(t *testing.T) {
 	p := Policy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, ThrottleBase: time.Second, MaxDelay: 10 * time.Second}
 	inDoubtOK := p
@@ -58,6 +63,9 @@ func TestDecide(t *testing.T) {
 		{"400 on one row fails it", p, apiErr(400, "", 0), 1, 1, FailRows, "X", 0, false},
 		{"413 splits", p, apiErr(413, "", 0), 1, 50, Split, "X", 0, false},
 		{"409 on one row is a conflict", p, apiErr(409, "", 0), 1, 1, Conflict, "CONFLICT", 0, false},
+		{"400 on one row that says its value is taken is a conflict", p, taken(400), 1, 1, Conflict, "CONFLICT", 0, false},
+		{"422 on one row that says its value is taken is a conflict", p, taken(422), 1, 1, Conflict, "CONFLICT", 0, false},
+		{"400 on a batch that says a value is taken splits", p, taken(400), 1, 2, Split, "VALIDATION_ERROR", 0, false},
 		{"422 on one row fails it", p, apiErr(422, "", 0), 1, 1, FailRows, "X", 0, false},
 		{"421 says nothing of the rows: resent", p, apiErr(421, "", 0), 1, 20, Retry, "X", 0, false},
 		{"408 on one row: resent, not failed", p, apiErr(408, "", 0), 1, 1, Retry, "X", 0, false},

@@ -109,6 +109,10 @@ type Uploader struct {
 	// (its own key would have been matched, not conflicted with), and
 	// after a request that may have reached HubSpot, the row is sent again.
 	Idempotent bool
+	// KeyProperty is the unique property that holds each row's key (""
+	// for none): create results that carry no objectWriteTraceId are
+	// matched to their rows by it.
+	KeyProperty string
 	// Associator, for an upsert import, makes the associations of the
 	// rows each batch upserted (upsert inputs carry none): one call per
 	// target type per batch, paced like the batches. A row counts as
@@ -579,7 +583,7 @@ func notProcessed(items []*chunker.Item) {
 // request may have created is looked up; rows it does not name are in
 // doubt, and looked up like any other row without a clear answer.
 func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
-	verdicts := Outcomes(j.items, res)
+	verdicts := Outcomes(j.items, res, u.KeyProperty)
 	var done, unclear, conflict, conflictNew []*chunker.Item
 	var doneVerdicts []rowstate.Verdict
 	var conflictMsg string
@@ -763,7 +767,7 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	}
 	if j.conflict {
 		return nil, u.conclude(missing, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
-			Message: j.msg + "; no line item holds this row's key exactly, so the conflicting record is another one (HubSpot compared the values without regard to case)"})
+			Message: j.msg + "; no line item holds this row's key exactly, so the record that holds the value is another one (it holds the key in another case, or another of the row's unique values)"})
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
 }
@@ -1071,23 +1075,32 @@ const (
 
 // Outcomes matches a 201/207 answer to the rows by objectWriteTraceId,
 // never by position, and returns a verdict for each: created, failed with
-// the row's own error, or in doubt for a row the answer does not name.
-func Outcomes(items []*chunker.Item, res *hubspot.BatchResult) []rowstate.Verdict {
+// the row's own error, or in doubt for a row the answer does not name. A
+// result without a known objectWriteTraceId is matched by its key instead:
+// an upsert result's idProperty value, or a create result's value of
+// keyProperty ("" for none), the unique property that holds each row's
+// key. An error that [hubspot.StandardError.Conflict] reads as a
+// unique-value conflict has the code CONFLICT, whatever HubSpot named it.
+func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty string) []rowstate.Verdict {
 	byTrace := make(map[string]int, len(items))
 	for i, it := range items {
 		byTrace[it.TraceID()] = i
 	}
 	out := make([]rowstate.Verdict, len(items))
-	var byKey map[string]int // for upsert results without a trace id
+	var byKey map[string]int // for results without a trace id
 	for _, r := range res.Results {
 		i, ok := byTrace[r.ObjectWriteTraceID]
-		if !ok && r.Upsert && r.Key != "" {
+		key := r.Key
+		if !ok && !r.Upsert && keyProperty != "" {
+			key = r.Property(keyProperty)
+		}
+		if !ok && key != "" {
 			if byKey == nil {
 				byKey = keyIndex(items)
 			}
-			i, ok = byKey[r.Key]
+			i, ok = byKey[key]
 			if !ok {
-				i, ok = byKey[strings.ToLower(r.Key)]
+				i, ok = byKey[strings.ToLower(key)]
 			}
 		}
 		if !ok || out[i].Kind != 0 || r.ID == "" {
@@ -1109,7 +1122,11 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult) []rowstate.Verdic
 			if !ok || out[i].Kind != 0 {
 				continue
 			}
-			out[i] = rowstate.Verdict{Kind: rowstate.Failed, Code: e.Code(), Message: e.ReadableMessage()}
+			code := e.Code()
+			if e.Conflict() {
+				code = "CONFLICT"
+			}
+			out[i] = rowstate.Verdict{Kind: rowstate.Failed, Code: code, Message: e.ReadableMessage()}
 		}
 	}
 	for i := range out {

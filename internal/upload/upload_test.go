@@ -61,7 +61,7 @@ func TestOutcomes(t *testing.T) {
 		Errors: []hubspot.StandardError{{Category: "VALIDATION_ERROR", Message: "bad",
 			Context: map[string][]string{"objectWriteTraceId": {"2"}}, Errors: []hubspot.ErrorDetail{{Code: "INVALID_OPTION", Message: "x"}}}},
 	}}
-	outs := Outcomes(b.Items, res)
+	outs := Outcomes(b.Items, res, "")
 	want := []rowstate.Verdict{
 		{Kind: rowstate.Created, ID: "101"},
 		{Kind: rowstate.Failed, Code: "INVALID_OPTION", Message: "bad"},

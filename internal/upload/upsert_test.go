@@ -172,7 +172,7 @@ func TestUpsertOutcomesByKey(t *testing.T) {
 		{ID: "99", Upsert: true, Told: true, New: true, Key: "K-unknown"}, // names no row
 		{ID: "14", ObjectWriteTraceID: "4", Upsert: true, Key: "K4"},      // without "new"
 	}}}
-	got := Outcomes(b.Items, res)
+	got := Outcomes(b.Items, res, "")
 	want := []rowstate.Verdict{
 		{Kind: rowstate.Created, ID: "11", Action: report.ActionUpdated},
 		{Kind: rowstate.Created, ID: "12", Action: report.ActionCreated},
