@@ -9,7 +9,7 @@ import (
 
 var (
 	defaultErrorStatuses      = []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
-	defaultCommitThenStatuses = []int{http.StatusBadGateway, http.StatusGatewayTimeout}
+	defaultCommitThenStatuses = []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 )
 
 // drawGatewayFault draws Faults.ErrorRate and, on a hit, the status to answer.

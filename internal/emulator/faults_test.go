@@ -114,7 +114,7 @@ func TestCommitThenError(t *testing.T) {
 		statuses []int
 		want     map[int]bool
 	}{
-		{nil, map[int]bool{502: true, 504: true}},
+		{nil, map[int]bool{502: true, 503: true, 504: true}},
 		{[]int{500}, map[int]bool{500: true}},
 	}
 	for _, tt := range tests {

@@ -242,7 +242,8 @@ type Faults struct {
 	// status from CommitThenStatuses.
 	CommitThenErrorRate float64
 	// CommitThenStatuses are the statuses used for CommitThenErrorRate; nil
-	// means {502, 504}.
+	// means {502, 503, 504}: a gateway may answer 503 when the connection
+	// to the service that committed the batch broke before its answer.
 	CommitThenStatuses []int
 	// LateCommitRate is the fraction of batch writes (creates, upserts and
 	// association creates) that HubSpot goes on

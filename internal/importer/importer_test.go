@@ -253,12 +253,13 @@ func atoi(s string) int {
 	return n
 }
 
-// TestRetriesToSuccess runs against 30% 503s and 10% injected 429s: every row
-// is created once, and the answers were retried, not given up on.
+// TestRetriesToSuccess runs against 30% 423s and 10% injected 429s, answers
+// that prove HubSpot did nothing: every row is created once, and the
+// answers were retried, not given up on.
 func TestRetriesToSuccess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		emu := newPortal(emulator.Config{RateMax: -1, Seed: 11})
-		emu.SetFaults(emulator.Faults{ErrorRate: 0.3, ErrorStatuses: []int{503}, RateLimitRate: 0.1})
+		emu.SetFaults(emulator.Faults{ErrorRate: 0.3, ErrorStatuses: []int{423}, RateLimitRate: 0.1})
 		const n = 3000
 		o := options(t, generate(t, n, 3), inMemory(t, emu, time.Minute))
 		o.Policy.MaxAttempts = 20

@@ -41,13 +41,12 @@ func repeat(err error, n int) []error {
 
 // TestDoubtfulResendRefused: rows that HubSpot may have created (a 502)
 // and whose resend is then refused until the attempts run out (429s, 423s,
-// 503s, connection refused) stay in doubt: failed.csv would tell a later
+// connection refused) stay in doubt: failed.csv would tell a later
 // run to send them as new rows.
 func TestDoubtfulResendRefused(t *testing.T) {
 	refusals := map[string]error{
 		"429":                &hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyTenSecondly},
 		"423":                &hubspot.APIError{StatusCode: 423, Category: "LOCKED"},
-		"503":                &hubspot.APIError{StatusCode: 503},
 		"connection refused": &hubspot.TransportError{Sent: false, Err: errors.New("connection refused")},
 	}
 	for name, refusal := range refusals {

@@ -150,8 +150,6 @@ func (p Policy) Decide(a Attempt) Decision {
 		return retry(p.ThrottleBase, ae.RetryAfter, "RATE_LIMIT", ae.Error())
 	case s == http.StatusLocked:
 		return retry(p.BaseDelay, max(ae.RetryAfter, cmp.Or(p.LockWait, 2*time.Second)), code, ae.Error())
-	case s == http.StatusServiceUnavailable:
-		return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
 	case s == StatusMigrating:
 		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
 			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}

@@ -188,8 +188,8 @@ func TestUploaderRetriesWithSameBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeHubSpot{script: []error{
 			&hubspot.APIError{StatusCode: 429, PolicyName: hubspot.PolicyTenSecondly, RetryAfter: 2 * time.Second},
-			&hubspot.APIError{StatusCode: 503},
-			&hubspot.APIError{StatusCode: 503},
+			&hubspot.TransportError{Sent: false, Err: errors.New("connection refused")},
+			&hubspot.TransportError{Sent: false, Err: errors.New("connection refused")},
 			&hubspot.TransportError{Sent: false, Err: errors.New("connection refused")},
 		}}
 		rec := &memRecorder{}
@@ -283,7 +283,7 @@ func TestUploaderInDoubtAndStop(t *testing.T) {
 
 func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 503}}}
+		f := &fakeHubSpot{script: []error{&hubspot.TransportError{Sent: false, Err: errors.New("connection refused")}}}
 		rec := &memRecorder{}
 		u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 1, Jitter: func() float64 { return 0 }}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -292,7 +292,7 @@ func TestUploaderStopsTakingBatchesOnCancel(t *testing.T) {
 		ch <- batchOf(2)
 		close(ch)
 		go func() {
-			time.Sleep(100 * time.Millisecond) // during the backoff after the 503
+			time.Sleep(100 * time.Millisecond) // during the backoff after the refused connection
 			cancel()
 		}()
 		err := u.Run(ctx, ch)
