@@ -425,6 +425,30 @@ func TestFlexID(t *testing.T) {
 	}
 }
 
+func TestDaily(t *testing.T) {
+	spent := RateLimit{DailyKnown: true, Daily: 250000, DailyRemaining: 0}
+	left := RateLimit{DailyKnown: true, Daily: 250000, DailyRemaining: 12}
+	for _, tc := range []struct {
+		name  string
+		e     APIError
+		daily bool
+	}{
+		{"policy DAILY", APIError{StatusCode: 429, PolicyName: PolicyDaily}, true},
+		{"no policy, the day's requests used up", APIError{StatusCode: 429, Rate: spent}, true},
+		{"no policy, requests left today", APIError{StatusCode: 429, Rate: left}, false},
+		{"no policy, no daily headers", APIError{StatusCode: 429}, false},
+		{"policy TEN_SECONDLY_ROLLING wins over the headers", APIError{StatusCode: 429, PolicyName: PolicyTenSecondly, Rate: spent}, false},
+		{"not a 429", APIError{StatusCode: 503, Rate: spent}, false},
+	} {
+		if got := tc.e.Daily(); got != tc.daily {
+			t.Errorf("%s: Daily() = %v, want %v", tc.name, got, tc.daily)
+		}
+		if got := tc.e.Lasting(); tc.e.StatusCode == 429 && got != tc.daily {
+			t.Errorf("%s: Lasting() = %v, want %v", tc.name, got, tc.daily)
+		}
+	}
+}
+
 func TestLasting(t *testing.T) {
 	for _, tc := range []struct {
 		status  int

@@ -54,11 +54,21 @@ func (e *APIError) Error() string {
 func (e *APIError) Lasting() bool {
 	switch s := e.StatusCode; {
 	case s == http.StatusTooManyRequests:
-		return e.PolicyName == PolicyDaily
+		return e.Daily()
 	case s == http.StatusLocked, s >= 500:
 		return false
 	}
 	return true
+}
+
+// Daily reports whether the answer is a 429 of the daily limit: its
+// policyName says DAILY, or, where the body names no policy, its headers
+// say that none of the day's requests are left.
+func (e *APIError) Daily() bool {
+	if e.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	return e.PolicyName == PolicyDaily || (e.PolicyName == "" && e.Rate.DailyKnown && e.Rate.DailyRemaining <= 0)
 }
 
 // Code returns the most specific error code of the answer.

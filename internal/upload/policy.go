@@ -143,7 +143,7 @@ func (p Policy) Decide(a Attempt) Decision {
 	}
 	switch s := ae.StatusCode; {
 	case s == http.StatusTooManyRequests:
-		if ae.PolicyName == hubspot.PolicyDaily {
+		if ae.Daily() {
 			return Decision{Action: Stop, Code: "DAILY_LIMIT", Message: "HubSpot's daily request limit for this portal is used up (429 DAILY). " +
 				"It resets at midnight in the portal's time zone; run the same command again after that and the import resumes where it stopped"}
 		}

@@ -44,6 +44,8 @@ func TestDecide(t *testing.T) {
 		{"429 rolling retried", p, apiErr(429, hubspot.PolicyTenSecondly, 0), 1, 100, Retry, "RATE_LIMIT", 500 * time.Millisecond, false},
 		{"429 honours a longer Retry-After", p, apiErr(429, hubspot.PolicyTenSecondly, 7*time.Second), 1, 100, Retry, "RATE_LIMIT", 7 * time.Second, false},
 		{"429 daily stops", p, apiErr(429, hubspot.PolicyDaily, 0), 1, 100, Stop, "DAILY_LIMIT", 0, false},
+		{"429 without a policy when the day's requests are used up stops", p,
+			&hubspot.APIError{StatusCode: 429, Rate: hubspot.RateLimit{DailyKnown: true, Daily: 1000}}, 1, 100, Stop, "DAILY_LIMIT", 0, false},
 		{"429 after the last attempt gives up: not sent", p, apiErr(429, "", 0), 3, 100, GiveUp, "RATE_LIMIT", 0, false},
 		{"503 in doubt: HubSpot does not say it did nothing", p, apiErr(503, "", 0), 1, 100, MarkInDoubt, "HTTP_503", 0, false},
 		{"503 resent when the user accepts duplicates", inDoubtOK, apiErr(503, "", 0), 2, 100, Retry, "X", 100 * time.Millisecond, false},

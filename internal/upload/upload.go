@@ -982,7 +982,7 @@ func lookupStop(p Policy, err error) *StopError {
 		return dailyReserve(err)
 	}
 	var ae *hubspot.APIError
-	if !errors.As(err, &ae) || ae.StatusCode >= 500 || ae.StatusCode == http.StatusTooManyRequests && ae.PolicyName != hubspot.PolicyDaily {
+	if !errors.As(err, &ae) || ae.StatusCode >= 500 || ae.StatusCode == http.StatusTooManyRequests && !ae.Daily() {
 		return nil
 	}
 	if d := p.Decide(Attempt{Err: ae, N: max(p.MaxAttempts, 1), Items: 1}); d.Action == Stop {
