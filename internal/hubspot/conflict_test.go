@@ -72,3 +72,28 @@ func TestCreatedProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestNotFound: a 404 (or a 207 input error) says "none found" only when
+// its category says so; a 404 without one (a proxy's page) does not.
+func TestNotFound(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   bool
+	}{
+		{404, `{"status":"error","message":"Object not found","category":"OBJECT_NOT_FOUND"}`, true},
+		{404, `{"status":"error","message":"Not found","category":"NOT_FOUND"}`, true},
+		{404, `<html><head><title>404 Not Found</title></head></html>`, false},
+		{404, `{"status":"error","message":"Not found"}`, false},
+		{404, `{"status":"error","message":"No route","category":"VALIDATION_ERROR"}`, false},
+		{400, `{"status":"error","message":"x","category":"OBJECT_NOT_FOUND"}`, false},
+	} {
+		resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
+		if got := newAPIError(resp, []byte(tc.body), RateLimit{}, time.Now()).NotFound(); got != tc.want {
+			t.Errorf("%d %s: NotFound() = %v, want %v", tc.status, tc.body, got, tc.want)
+		}
+	}
+	if !(StandardError{Category: "OBJECT_NOT_FOUND"}).NotFound() || (StandardError{Message: "not found"}).NotFound() {
+		t.Error("a 207 input error is read as not found by its category alone")
+	}
+}

@@ -61,6 +61,13 @@ func (e *APIError) Lasting() bool {
 	return true
 }
 
+// NotFound reports whether the answer is a 404 that says the records asked
+// for do not exist (see [StandardError.NotFound]), as HubSpot may answer a
+// batch read that finds none of its inputs.
+func (e *APIError) NotFound() bool {
+	return e.StatusCode == http.StatusNotFound && notFound(e.Category)
+}
+
 // Daily reports whether the answer is a 429 of the daily limit: its
 // policyName says DAILY, or, where the body names no policy, its headers
 // say that none of the day's requests are left.

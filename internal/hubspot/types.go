@@ -211,6 +211,15 @@ func (e StandardError) Code() string {
 // exists as failed.
 func (e StandardError) Conflict() bool { return isConflict(e.Errors, e.Message, e.Category) }
 
+// NotFound reports whether the error says that the record asked for does
+// not exist: its category is OBJECT_NOT_FOUND, or another that ends in
+// NOT_FOUND. An error without a category is not read as one: a proxy's
+// 404 page for a path it does not serve says "Not Found" too, and a
+// lookup must never read a failure as "none found".
+func (e StandardError) NotFound() bool { return notFound(e.Category) }
+
+func notFound(category string) bool { return strings.HasSuffix(category, "NOT_FOUND") }
+
 // ErrorDetail is HubSpot's ErrorDetail.
 type ErrorDetail struct {
 	Code        string              `json:"code,omitempty"`

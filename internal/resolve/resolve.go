@@ -86,7 +86,7 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 			return err
 		}
 		for _, e := range res.Errors {
-			if e.Category != "OBJECT_NOT_FOUND" {
+			if !e.NotFound() {
 				return fmt.Errorf("reading %s by %s: HubSpot answered %s: %s", r.objectType(), r.Property, e.Category, e.ReadableMessage())
 			}
 		}
@@ -164,7 +164,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		if err == nil {
 			return res, nil
 		}
-		if ae != nil && ae.StatusCode == http.StatusNotFound && ae.Category == "OBJECT_NOT_FOUND" {
+		if ae != nil && ae.NotFound() {
 			// HubSpot may answer a read that finds none of its inputs with
 			// a 404 for the whole request rather than a 207.
 			return &hubspot.BatchReadResult{StatusCode: ae.StatusCode}, nil
