@@ -290,8 +290,8 @@ func TestBatchCreate(t *testing.T) {
 		run: func(t *testing.T, p *portal) {
 			p.create(t, "A")
 			_, err := p.client.BatchCreate(ctx, batch(row("A")))
-			if ae := apiError(t, err, http.StatusBadRequest); ae.Category != "VALIDATION_ERROR" || !ae.Conflict() {
-				t.Errorf("category %q, conflict %v; want VALIDATION_ERROR read as a conflict", ae.Category, ae.Conflict())
+			if ae := apiError(t, err, http.StatusBadRequest); ae.Category != "VALIDATION_ERROR" || !ae.MayBeConflict() {
+				t.Errorf("category %q, worded conflict %v; want VALIDATION_ERROR read as a worded conflict", ae.Category, ae.MayBeConflict())
 			}
 		},
 		want: []int{201, 400},
@@ -306,12 +306,12 @@ func TestBatchCreate(t *testing.T) {
 			}
 			var conflicts int
 			for _, e := range res.Errors {
-				if e.Conflict() {
+				if e.MayBeConflict() {
 					conflicts++
 				}
 			}
 			if conflicts != 1 {
-				t.Errorf("%d errors read as conflicts, want 1: %+v", conflicts, res.Errors)
+				t.Errorf("%d errors read as worded conflicts, want 1: %+v", conflicts, res.Errors)
 			}
 		},
 		want:     []int{201, 207},

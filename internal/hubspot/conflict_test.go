@@ -8,33 +8,35 @@ import (
 )
 
 // TestConflict: the forms of a unique-value conflict are read as one, as
-// an answer to a whole request and as one input's error in a 207; other
-// refusals are not.
+// an answer to a whole request and as one input's error in a 207: by their
+// codes for sure, by their words as a maybe; other refusals are neither.
 func TestConflict(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		status int // of the whole answer
-		body   string
-		want   bool
+		name         string
+		status       int // of the whole answer
+		body         string
+		sure, worded bool
 	}{
-		{"409 CONFLICT", 409, `{"status":"error","message":"Line item already exists. Existing ID: 7","category":"CONFLICT"}`, true},
-		{"409 without a body", 409, ``, true},
-		{"409 OBJECT_ALREADY_EXISTS", 409, `{"status":"error","message":"Contact already exists. Existing ID: 2926551","errors":[{"message":"A contact with email lee@xyz.co.uk already exists. Existing ID: 2926551","in":"email"}],"category":"OBJECT_ALREADY_EXISTS","error":"CONTACT_EXISTS"}`, true},
-		{"400 with the taken value in an embedded property error", 400, `{"status":"error","message":"Property values were not valid: [{\"isValid\":false,\"message\":\"import_key: another line item already has that value (K-1)\",\"error\":\"INVALID_PROPERTY_VALUE\",\"name\":\"import_key\"}]","category":"VALIDATION_ERROR"}`, true},
-		{"400 in plain words", 400, `{"status":"error","message":"propertyValue: already has that value hs_external_order_id","category":"VALIDATION_ERROR"}`, true},
-		{"400 with a detail code", 400, `{"status":"error","message":"Invalid input","category":"VALIDATION_ERROR","errors":[{"message":"taken","code":"OBJECT_ALREADY_EXISTS"}]}`, true},
-		{"422 must be unique", 422, `{"status":"error","message":"The value of import_key must be unique","category":"VALIDATION_ERROR"}`, true},
-		{"400 an invalid option", 400, `{"status":"error","message":"Property values were not valid: [{\"isValid\":false,\"message\":\"Some value was not one of the allowed options\",\"error\":\"INVALID_OPTION\",\"name\":\"recurringbillingfrequency\"}]","category":"VALIDATION_ERROR"}`, false},
-		{"400 an upsert by a property that is not unique", 400, `{"status":"error","message":"Unable to perform update/upsert by non-unique 0-8 property hs_sku","category":"VALIDATION_ERROR"}`, false},
-		{"400 two inputs of the batch hold one value", 400, `{"status":"error","message":"Duplicate unique values in batch input: import_key=\"K\" appears in more than one input","category":"VALIDATION_ERROR"}`, false},
-		{"500 whose words say exists", 500, `{"status":"error","message":"Object already exists in cache","category":"INTERNAL_ERROR"}`, false},
-		{"404", 404, `{"status":"error","message":"Object not found","category":"OBJECT_NOT_FOUND"}`, false},
+		{"409 CONFLICT", 409, `{"status":"error","message":"Line item already exists. Existing ID: 7","category":"CONFLICT"}`, true, false},
+		{"409 without a body", 409, ``, true, false},
+		{"409 OBJECT_ALREADY_EXISTS", 409, `{"status":"error","message":"Contact already exists. Existing ID: 2926551","errors":[{"message":"A contact with email lee@xyz.co.uk already exists. Existing ID: 2926551","in":"email"}],"category":"OBJECT_ALREADY_EXISTS","error":"CONTACT_EXISTS"}`, true, false},
+		{"400 with a detail code", 400, `{"status":"error","message":"Invalid input","category":"VALIDATION_ERROR","errors":[{"message":"taken","code":"OBJECT_ALREADY_EXISTS"}]}`, true, false},
+		{"400 with the taken value in an embedded property error", 400, `{"status":"error","message":"Property values were not valid: [{\"isValid\":false,\"message\":\"import_key: another line item already has that value (K-1)\",\"error\":\"INVALID_PROPERTY_VALUE\",\"name\":\"import_key\"}]","category":"VALIDATION_ERROR"}`, false, true},
+		{"400 in plain words", 400, `{"status":"error","message":"propertyValue: already has that value hs_external_order_id","category":"VALIDATION_ERROR"}`, false, true},
+		{"422 must be unique", 422, `{"status":"error","message":"The value of import_key must be unique","category":"VALIDATION_ERROR"}`, false, true},
+		// Words are no proof: the value sent may say them.
+		{"400 an invalid option whose value says already exists", 400, `{"status":"error","message":"Property values were not valid: [{\"isValid\":false,\"message\":\"Item already exists was not one of the allowed options\",\"error\":\"INVALID_OPTION\",\"name\":\"name\"}]","category":"VALIDATION_ERROR"}`, false, true},
+		{"400 an invalid option", 400, `{"status":"error","message":"Property values were not valid: [{\"isValid\":false,\"message\":\"Some value was not one of the allowed options\",\"error\":\"INVALID_OPTION\",\"name\":\"recurringbillingfrequency\"}]","category":"VALIDATION_ERROR"}`, false, false},
+		{"400 an upsert by a property that is not unique", 400, `{"status":"error","message":"Unable to perform update/upsert by non-unique 0-8 property hs_sku","category":"VALIDATION_ERROR"}`, false, false},
+		{"400 two inputs of the batch hold one value", 400, `{"status":"error","message":"Duplicate unique values in batch input: import_key=\"K\" appears in more than one input","category":"VALIDATION_ERROR"}`, false, false},
+		{"500 whose words say exists", 500, `{"status":"error","message":"Object already exists in cache","category":"INTERNAL_ERROR"}`, false, false},
+		{"404", 404, `{"status":"error","message":"Object not found","category":"OBJECT_NOT_FOUND"}`, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
 			ae := newAPIError(resp, []byte(tc.body), RateLimit{}, time.Now())
-			if got := ae.Conflict(); got != tc.want {
-				t.Errorf("APIError.Conflict() = %v, want %v", got, tc.want)
+			if got, worded := ae.Conflict(), ae.MayBeConflict(); got != tc.sure || worded != tc.worded {
+				t.Errorf("APIError: Conflict() = %v, MayBeConflict() = %v; want %v, %v", got, worded, tc.sure, tc.worded)
 			}
 			if tc.status == 409 || tc.status >= 500 || tc.body == "" {
 				return // a 207's input errors carry no status of their own
@@ -43,16 +45,16 @@ func TestConflict(t *testing.T) {
 			if err := json.Unmarshal([]byte(tc.body), &se); err != nil {
 				t.Fatal(err)
 			}
-			if got := se.Conflict(); got != tc.want {
-				t.Errorf("as an input's error in a 207: Conflict() = %v, want %v", got, tc.want)
+			if got, worded := se.Conflict(), se.MayBeConflict(); got != tc.sure || worded != tc.worded {
+				t.Errorf("as an input's error in a 207: Conflict() = %v, MayBeConflict() = %v; want %v, %v", got, worded, tc.sure, tc.worded)
 			}
 		})
 	}
 	// In a 207 the category alone tells: HubSpot's input errors have no
 	// status of their own.
 	for _, cat := range []string{"CONFLICT", "OBJECT_ALREADY_EXISTS"} {
-		if !(StandardError{Category: cat, Message: "Line item already exists. Existing ID: 7"}).Conflict() {
-			t.Errorf("a 207 input error of category %s is not read as a conflict", cat)
+		if e := (StandardError{Category: cat, Message: "Line item already exists. Existing ID: 7"}); !e.Conflict() || e.MayBeConflict() {
+			t.Errorf("a 207 input error of category %s is not read as a sure conflict", cat)
 		}
 	}
 }

@@ -87,13 +87,24 @@ func (e *APIError) ReadableMessage() string { return errorMessage(e.Message) }
 
 // Conflict reports whether HubSpot refused the request because another
 // record already holds a unique value of an input: a 409, or a 400 or 422
-// that says so (see [StandardError.Conflict] for the forms read).
+// whose codes say so (see [StandardError.Conflict]).
 func (e *APIError) Conflict() bool {
 	switch e.StatusCode {
 	case http.StatusConflict:
 		return true
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		return isConflict(e.Details, e.Message, e.Category)
+		return conflictByCode(e.Details, e.Message, e.Category)
+	}
+	return false
+}
+
+// MayBeConflict reports whether a 400 or 422 whose codes do not make it a
+// conflict says in words that a value is taken (see
+// [StandardError.MayBeConflict], and its caveat).
+func (e *APIError) MayBeConflict() bool {
+	switch e.StatusCode {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return !e.Conflict() && conflictByWords(e.Details, e.Message)
 	}
 	return false
 }

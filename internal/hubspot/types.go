@@ -200,16 +200,22 @@ func (e StandardError) Code() string {
 	return errorCode(e.Errors, e.Message, e.Category)
 }
 
-// Conflict reports whether the error says that another record already
-// holds one of the input's unique values. HubSpot documents no single form
-// for it on line items, so each form it is known to use is read: the
-// category CONFLICT (its 409s) or OBJECT_ALREADY_EXISTS (its 409s for
-// contacts since 2023), a detail or embedded property error with either
-// code, or a message, detail or property error in the words HubSpot uses
-// ("already exists", "already has that value", ...). A conflict read where
-// there is none costs only a lookup by key; one missed reports a row that
-// exists as failed.
-func (e StandardError) Conflict() bool { return isConflict(e.Errors, e.Message, e.Category) }
+// Conflict reports whether the error's codes say that another record
+// already holds one of the input's unique values: the category CONFLICT
+// (HubSpot's 409s) or OBJECT_ALREADY_EXISTS (its 409s for contacts since
+// 2023), or a detail or embedded property error with either code. HubSpot
+// documents no form for line items; see also [StandardError.MayBeConflict].
+func (e StandardError) Conflict() bool { return conflictByCode(e.Errors, e.Message, e.Category) }
+
+// MayBeConflict reports whether the error, whose codes do not say so (see
+// [StandardError.Conflict]), says in words that a value is taken
+// ("already exists", "already has that value", ...), as a validation error
+// may. Words are no proof: the message may quote the value that was sent.
+// A caller may look the row up by its key, but must not read a miss as
+// proof that another record holds the value.
+func (e StandardError) MayBeConflict() bool {
+	return !e.Conflict() && conflictByWords(e.Errors, e.Message)
+}
 
 // NotFound reports whether the error says that the record asked for does
 // not exist: its category is OBJECT_NOT_FOUND, or another that ends in
@@ -260,25 +266,40 @@ var conflictCodes = []string{"CONFLICT", "OBJECT_ALREADY_EXISTS"}
 // conflictWords are what HubSpot's messages say of such a refusal when its
 // code says nothing (a VALIDATION_ERROR, say), lower-cased.
 var conflictWords = []string{"already exist", "already has that value", "already has this value",
-	"already in use", "already used", "must be unique", "duplicate value"}
+	"already in use", "must be unique"}
 
-// isConflict reports whether an error, given by its details, message and
-// category, is a refusal because another record holds a unique value.
-func isConflict(details []ErrorDetail, message, category string) bool {
-	texts := []string{message}
+// conflictByCode reports whether an error, given by its details, message
+// and category, has a code of a refusal because another record holds a
+// unique value.
+func conflictByCode(details []ErrorDetail, message, category string) bool {
 	codes := []string{category}
 	for _, d := range details {
 		codes = append(codes, d.Code, d.SubCategory)
-		texts = append(texts, d.Message)
 	}
 	for _, v := range embeddedValidations(message) {
 		codes = append(codes, v.Error)
-		texts = append(texts, v.Message)
 	}
 	for _, c := range codes {
 		if slices.Contains(conflictCodes, c) {
 			return true
 		}
+	}
+	return false
+}
+
+// conflictByWords reports whether an error's message (without the JSON
+// list of property errors it may embed), its details' messages or its
+// embedded property errors' messages say that a value is taken.
+func conflictByWords(details []ErrorDetail, message string) bool {
+	texts := []string{message}
+	if i := strings.Index(message, invalidPropsPrefix); i >= 0 {
+		texts[0] = message[:i]
+	}
+	for _, d := range details {
+		texts = append(texts, d.Message)
+	}
+	for _, v := range embeddedValidations(message) {
+		texts = append(texts, v.Message)
 	}
 	for _, t := range texts {
 		t = strings.ToLower(t)

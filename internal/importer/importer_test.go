@@ -254,8 +254,9 @@ func atoi(s string) int {
 }
 
 // TestRetriesToSuccess runs against 30% 423s and 10% injected 429s, answers
-// that prove HubSpot did nothing: every row is created once, and the
-// answers were retried, not given up on.
+// that prove HubSpot did nothing: every row is created once, and every such
+// answer was followed by a resend, none given up on. (How many of each
+// come depends on which worker draws first, which the bubble does not fix.)
 func TestRetriesToSuccess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		emu := newPortal(emulator.Config{RateMax: -1, Seed: 11})
@@ -267,16 +268,14 @@ func TestRetriesToSuccess(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Run: %v (summary %+v)", err, sum)
 		}
-		if sum.Created != n || sum.Retries == 0 || sum.Throttled == 0 {
-			t.Fatalf("summary = %+v", sum)
+		st := emu.Stats()
+		if sum.Created != n || st.Faults == 0 || sum.Retries != st.Faults || sum.Throttled != st.Throttled {
+			t.Fatalf("summary = %+v; portal: %+v; want every row created and a resend after each of the portal's faults", sum, st)
 		}
 		if got := len(emu.LineItems()); got != n {
 			t.Fatalf("portal has %d line items", got)
 		}
 		checkAccounting(t, o.OutDir, n, sum, emu)
-		if st := emu.Stats(); st.Faults == 0 {
-			t.Fatalf("no fault was injected: %+v", st)
-		}
 	})
 }
 

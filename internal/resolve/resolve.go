@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lineitems/importer/internal/hubspot"
@@ -74,7 +75,17 @@ func New(r Reader, property string, p Pacer) *Resolver {
 // DAILY or 477 is returned at once), and pacer.ErrDailyReserve when the
 // portal's daily quota is down to the reserve.
 func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, error) {
-	found := make(map[string]string, len(keys))
+	found, _, err := r.FindCased(ctx, keys)
+	return found, err
+}
+
+// FindCased is Find that also returns, for keys no record holds exactly,
+// the id of a record that holds the key in another case (as
+// strings.EqualFold tells), which a portal that compares unique values
+// without regard to case may return: proof that another record holds the
+// key's value there. It returns the same errors as Find.
+func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased map[string]string, err error) {
+	found = make(map[string]string, len(keys))
 	want := make(map[string]bool, len(keys))
 	var group []string
 	flush := func() error {
@@ -93,6 +104,14 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 		for _, obj := range res.Results {
 			v := obj.Properties[r.Property]
 			if !want[v] {
+				for _, k := range group {
+					if strings.EqualFold(k, v) {
+						if cased == nil {
+							cased = map[string]string{}
+						}
+						cased[k] = obj.ID
+					}
+				}
 				continue
 			}
 			if id, dup := found[v]; dup && id != obj.ID {
@@ -111,14 +130,19 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 		group = append(group, k)
 		if len(group) == MaxInputs {
 			if err := flush(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return found, nil
+	for k := range cased {
+		if _, ok := found[k]; ok {
+			delete(cased, k)
+		}
+	}
+	return found, cased, nil
 }
 
 // read runs one batch read, retrying what may be retried: a read changes

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -309,6 +310,35 @@ func TestFindNoneFound(t *testing.T) {
 				checkFound(t, got, ids)
 				if n := p.emu.Stats().Requests; n != 4 { // the create and three reads: nothing retried
 					t.Errorf("%d requests, want 4", n)
+				}
+			})
+		})
+	}
+}
+
+// TestFindCased: a portal that compares unique values without regard to
+// case returns the record holding another case of a key; FindCased names
+// it apart from the exact finds, and Find leaves it out. A portal that
+// compares byte for byte returns nothing for it.
+func TestFindCased(t *testing.T) {
+	for _, fold := range []bool{false, true} {
+		t.Run(fmt.Sprint("case-insensitive=", fold), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPortal(t, emulator.Config{Seed: 6, UniqueCaseInsensitive: fold})
+				ids := p.create(t, []string{"ABC-1", "DEF-1"})
+				r := resolve.New(p.client, keyProp, nil)
+				found, cased, err := r.FindCased(context.Background(), []string{"abc-1", "DEF-1", "NONE-1"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(found) != 1 || found["DEF-1"] != ids["DEF-1"] {
+					t.Errorf("found %v, want DEF-1 alone, as %s", found, ids["DEF-1"])
+				}
+				if want := map[string]string{"abc-1": ids["ABC-1"]}; fold && !maps.Equal(cased, want) || !fold && len(cased) != 0 {
+					t.Errorf("cased %v (portal case-insensitive=%v)", cased, fold)
+				}
+				if got, err := r.Find(context.Background(), []string{"abc-1"}); err != nil || len(got) != 0 {
+					t.Errorf("Find = %v, %v; want nothing", got, err)
 				}
 			})
 		})

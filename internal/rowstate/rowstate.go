@@ -7,7 +7,7 @@
 // possibly existing. Each request that carries the row reports its fate to
 // the Row: [Row.Begin] before it goes out, then [Row.NotProcessed] when
 // HubSpot's answer proves it did nothing with the request (a 429, a 423, a
-// 503, a whole-batch rejection, a request that never left), or
+// whole-batch rejection, a request that never left), or
 // [Row.Unclear] when HubSpot may have acted on it (a 5xx, a timeout, a
 // dropped connection). A request left begun and never resolved counts as
 // unclear.
@@ -135,7 +135,8 @@ const (
 	Absent
 	// NotSent: HubSpot never processed the row: the run stops before
 	// (re)sending it, or gave up resending it after answers that prove
-	// HubSpot did nothing (429s, 423s, 503s). Code, if set, says why.
+	// HubSpot did nothing (429s, 423s, refused connections). Code, if set,
+	// says why.
 	NotSent
 	// Doubt: no clear answer.
 	Doubt

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -255,5 +256,87 @@ func TestConflict(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// casedFinderFake is a fakeFinder that also tells keys held in another case.
+type casedFinderFake struct {
+	fakeFinder
+	cased map[string]string
+}
+
+func (f *casedFinderFake) FindCased(ctx context.Context, keys []string) (map[string]string, map[string]string, error) {
+	found, err := f.Find(ctx, keys)
+	cased := map[string]string{}
+	for _, k := range keys {
+		if id, ok := f.cased[k]; ok {
+			cased[k] = id
+		}
+	}
+	return found, cased, err
+}
+
+// TestWordedConflict: a one-row refusal that only its words call a
+// unique-value conflict is looked up by key. Found, the row is created.
+// Not found, it failed for HubSpot's own reason, not as a conflict, and a
+// row an earlier request may have created (a 502 first) stays in doubt:
+// the words may quote the value sent, and that earlier request may still
+// commit. A record holding the key in another case bears the words out.
+func TestWordedConflict(t *testing.T) {
+	quoted := &hubspot.APIError{StatusCode: 400, Category: "VALIDATION_ERROR",
+		Message: `Property values were not valid: [{"isValid":false,"message":"Item already exists was not one of the allowed options","error":"INVALID_OPTION","name":"name"}]`}
+	for _, tc := range []struct {
+		name         string
+		after502     bool
+		known, cased map[string]string
+		status       report.Status
+		code         string
+	}{
+		{"first send, key found", false, map[string]string{"K1": "77"}, nil, report.Created, ""},
+		{"first send, key not found", false, nil, nil, report.Failed, "INVALID_OPTION"},
+		{"after a 502, key not found", true, nil, nil, report.InDoubt, ""},
+		{"after a 502, key found", true, map[string]string{"K1": "77"}, nil, report.Created, ""},
+		{"after a 502, key held in another case", true, nil, map[string]string{"K1": "78"}, report.Failed, "CONFLICT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				script := []error{quoted}
+				finder := &casedFinderFake{fakeFinder: fakeFinder{known: map[string]string{}}, cased: tc.cased}
+				if tc.after502 {
+					// The 502, then a lookup that finds nothing, then the
+					// resend that meets the refusal.
+					script = []error{&hubspot.APIError{StatusCode: 502}, quoted}
+				}
+				f := &fakeHubSpot{script: script}
+				rec := &memRecorder{}
+				u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+				// The key appears only with the last send (the refusal):
+				// the lookup after the 502 finds nothing.
+				sent := 0
+				u.Sender = SenderFunc(func(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+					sent++
+					if sent == len(script) {
+						finder.mu.Lock()
+						maps.Copy(finder.known, tc.known)
+						finder.mu.Unlock()
+					}
+					return f.Send(ctx, body)
+				})
+				if err := u.Run(context.Background(), feed(batchOf(1))); err != nil {
+					t.Fatal(err)
+				}
+				checkOnce(t, rec, 1)
+				o := rec.outs[1]
+				if o.Status != tc.status || (tc.code != "" && o.Code != tc.code) {
+					t.Errorf("row 1 = %+v, want %s %s", o, tc.status, tc.code)
+				}
+				if o.Status == report.Created && o.ID != "77" {
+					t.Errorf("created as %s, want the line item found, 77", o.ID)
+				}
+				if sent != len(script) {
+					t.Errorf("%d sends, want %d", sent, len(script))
+				}
+			})
+		})
 	}
 }

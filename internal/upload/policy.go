@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lineitems/importer/internal/hubspot"
@@ -24,12 +25,13 @@ const (
 	MarkInDoubt                   // HubSpot may have acted on the batch; resending could create duplicates
 	Stop                          // fatal for the run (auth, daily limit, wrong endpoint): send nothing more
 	// Conflict: HubSpot refused a one-row batch because another record
-	// holds one of its unique values (409). Nothing was created by this
+	// holds one of its unique values (a 409, or a 400 or 422 that says so;
+	// see hubspot.APIError.Conflict, and Decision.Worded). Nothing was created by this
 	// request; if an earlier request for the row may have created it, the
 	// row is looked up by its key.
 	Conflict
-	// GiveUp: HubSpot did not process the batch (429, 423, 503, a request
-	// never sent) and the attempts are used up. The rows are not sent; the
+	// GiveUp: HubSpot did not process the batch (429, 423, a request never
+	// sent) and the attempts are used up. The rows are not sent; the
 	// same command sends them again.
 	GiveUp
 )
@@ -50,6 +52,10 @@ type Decision struct {
 	// Capped is set when the answer's Retry-After was longer than
 	// MaxRetryAfter and Wait was cut to it.
 	Capped bool
+	// Worded is set on a Conflict that only the answer's words tell (see
+	// hubspot.APIError.MayBeConflict): the row is looked up by its key,
+	// but a miss proves nothing, and the row failed for Code and Message.
+	Worded bool
 }
 
 // Attempt describes one send of a batch, for [Policy.Decide].
@@ -100,7 +106,7 @@ const StatusMigrating = 477
 //
 // Batch create is not idempotent, so a resend is chosen only when HubSpot
 // cannot have acted on the batch: a request that was never fully sent, a
-// 429, a 423 or a 503. After a 500, 502 or 504, or a connection lost once
+// 429 or a 423. After a 500, 502, 503 or 504, or a connection lost once
 // the request was sent, the rows are in doubt (unless RetryInDoubt, or
 // Idempotent for upserts, which are resent).
 func (p Policy) Decide(a Attempt) Decision {
@@ -166,9 +172,13 @@ func (p Policy) Decide(a Attempt) Decision {
 	case (s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusConflict || s == http.StatusUnprocessableEntity) && items > 1:
 		return Decision{Action: Split, Code: code, Message: ae.Error()}
 	case ae.Conflict():
-		// A 409, or a 400 or 422 whose words say another record holds
-		// the row's unique value.
+		// A 409, or a 400 or 422 whose codes say another record holds the
+		// row's unique value.
 		return Decision{Action: Conflict, Code: "CONFLICT", Message: ae.ReadableMessage()}
+	case ae.MayBeConflict() && !p.Idempotent:
+		// Only words say so, and words are no proof: the value sent may
+		// say them. The row is looked up; a miss leaves this refusal.
+		return Decision{Action: Conflict, Worded: true, Code: code, Message: ae.ReadableMessage()}
 	case s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity:
 		// One row, refused for what it holds.
 		return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
@@ -185,6 +195,7 @@ func doubtful(d Decision) Decision {
 		d.Doubtful = true
 	} else if d.Action == GiveUp {
 		d.Action = MarkInDoubt
+		d.Message = strings.Replace(d.Message, "HubSpot did not process the batch", "HubSpot may have acted on the batch", 1)
 	}
 	return d
 }

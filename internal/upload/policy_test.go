@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,7 @@ func TestDecide(t *testing.T) {
 		{"502 in doubt", p, apiErr(502, "", 0), 1, 100, MarkInDoubt, "HTTP_502", 0, false},
 		{"504 in doubt", p, apiErr(504, "", 0), 1, 100, MarkInDoubt, "HTTP_504", 0, false},
 		{"502 resent when the user accepts duplicates", inDoubtOK, apiErr(502, "", 0), 1, 100, Retry, "X", 0, false},
+		{"502 after the last resend the user accepted is in doubt", inDoubtOK, apiErr(502, "", 0), 3, 100, MarkInDoubt, "X", 0, false},
 		{"lost after send in doubt", p, sentEOF, 1, 100, MarkInDoubt, "NO_ANSWER", 0, false},
 		{"timeout after send in doubt", p, sentTimeout, 1, 100, MarkInDoubt, "TIMEOUT", 0, false},
 		{"lost after send resent on request", inDoubtOK, sentEOF, 1, 100, Retry, "NO_ANSWER", 0, false},
@@ -66,8 +68,10 @@ func TestDecide(t *testing.T) {
 		{"400 on one row fails it", p, apiErr(400, "", 0), 1, 1, FailRows, "X", 0, false},
 		{"413 splits", p, apiErr(413, "", 0), 1, 50, Split, "X", 0, false},
 		{"409 on one row is a conflict", p, apiErr(409, "", 0), 1, 1, Conflict, "CONFLICT", 0, false},
-		{"400 on one row that says its value is taken is a conflict", p, taken(400), 1, 1, Conflict, "CONFLICT", 0, false},
-		{"422 on one row that says its value is taken is a conflict", p, taken(422), 1, 1, Conflict, "CONFLICT", 0, false},
+		{"400 on one row that says its value is taken is a worded conflict", p, taken(400), 1, 1, Conflict, "VALIDATION_ERROR", 0, false},
+		{"422 on one row that says its value is taken is a worded conflict", p, taken(422), 1, 1, Conflict, "VALIDATION_ERROR", 0, false},
+		{"400 on one upserted row that says its value is taken fails it", upsert, taken(400), 1, 1, FailRows, "VALIDATION_ERROR", 0, false},
+		{"400 on one row whose code says conflict is one", p, &hubspot.APIError{StatusCode: 400, Category: "OBJECT_ALREADY_EXISTS", Message: "m"}, 1, 1, Conflict, "CONFLICT", 0, false},
 		{"400 on a batch that says a value is taken splits", p, taken(400), 1, 2, Split, "VALIDATION_ERROR", 0, false},
 		{"422 on one row fails it", p, apiErr(422, "", 0), 1, 1, FailRows, "X", 0, false},
 		{"421 says nothing of the rows: resent", p, apiErr(421, "", 0), 1, 20, Retry, "X", 0, false},
@@ -107,6 +111,12 @@ func TestDecide(t *testing.T) {
 			}
 			if d.Capped != tc.capped {
 				t.Errorf("capped = %v", d.Capped)
+			}
+			if d.Action == MarkInDoubt && strings.Contains(d.Message, "did not process") {
+				t.Errorf("in doubt, yet the message says HubSpot did nothing: %s", d.Message)
+			}
+			if worded := strings.Contains(tc.name, "worded"); d.Worded != worded {
+				t.Errorf("worded = %v, want %v", d.Worded, worded)
 			}
 		})
 	}

@@ -76,6 +76,14 @@ type Finder interface {
 	Find(ctx context.Context, keys []string) (map[string]string, error)
 }
 
+// casedFinder is a Finder that also tells which keys not found exactly a
+// record holds in another case. *resolve.Resolver implements it. Without
+// it, a row whose refusal only words called a conflict, and whose key is
+// not found exactly, fails for that refusal.
+type casedFinder interface {
+	FindCased(ctx context.Context, keys []string) (found, cased map[string]string, err error)
+}
+
 // Pacer admits requests under the portal's rate limit and learns from each
 // answer. *pacer.Pacer implements it.
 type Pacer interface {
@@ -368,7 +376,14 @@ type job struct {
 	// preexisting: the conflict met rows sent for the first time, so a
 	// line item found holding a row's key was there before this run.
 	preexisting bool
-	round       int // lookups done so far for these rows (resends, for upserts)
+	// worded: only the answer's words said the rows' values are taken
+	// (hubspot.StandardError.MayBeConflict). A row found is created; a
+	// row not found failed for HubSpot's own reason, ifMissing's verdict
+	// for it (else code and msg), which leaves a row that may exist in
+	// doubt.
+	worded    bool
+	ifMissing map[*chunker.Item]rowstate.Verdict
+	round     int // lookups done so far for these rows (resends, for upserts)
 	// assoc: the rows were upserted, with the verdicts in upserted; their
 	// associations are to be made.
 	assoc     bool
@@ -546,7 +561,7 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 		case Conflict:
 			u.batches.Add(1)
 			notProcessed(j.items)
-			return u.conflicted(j.items, d.Message, j.round)
+			return u.conflicted(j.items, d, j.round)
 		case MarkInDoubt:
 			u.batches.Add(1)
 			for _, it := range j.items {
@@ -584,6 +599,19 @@ func notProcessed(items []*chunker.Item) {
 // doubt, and looked up like any other row without a clear answer.
 func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
 	verdicts := Outcomes(j.items, res, u.KeyProperty)
+	var worded map[string]bool // trace ids of rows whose errors say only in words that a value is taken
+	for _, e := range res.Errors {
+		if e.MayBeConflict() {
+			if worded == nil {
+				worded = map[string]bool{}
+			}
+			for _, t := range e.TraceIDs() {
+				worded[t] = true
+			}
+		}
+	}
+	var wordedOld, wordedNew []*chunker.Item
+	var ifMissing map[*chunker.Item]rowstate.Verdict
 	var done, unclear, conflict, conflictNew []*chunker.Item
 	var doneVerdicts []rowstate.Verdict
 	var conflictMsg string
@@ -632,6 +660,20 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			}
 			conflictMsg = v.Message
 			continue
+		case v.Kind == rowstate.Failed && worded[it.TraceID()] && !u.Idempotent && u.Finder != nil && it.Key != "":
+			// Its error says in words that a value is taken: looked up
+			// like a conflict, but a miss leaves this very verdict.
+			it.State.NotProcessed()
+			if before[i] {
+				wordedOld = append(wordedOld, it)
+			} else {
+				wordedNew = append(wordedNew, it)
+			}
+			if ifMissing == nil {
+				ifMissing = map[*chunker.Item]rowstate.Verdict{}
+			}
+			ifMissing[it] = v
+			continue
 		}
 		it.State.NotProcessed() // this request's fate is known; Close decides from the row's past
 		done = append(done, it)
@@ -657,6 +699,16 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	if len(conflictNew) > 0 {
 		next = append(next, job{items: conflictNew, lookup: true, conflict: true, preexisting: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
 	}
+	for _, w := range []struct {
+		items       []*chunker.Item
+		preexisting bool
+	}{{wordedOld, false}, {wordedNew, true}} {
+		if len(w.items) > 0 {
+			v := ifMissing[w.items[0]]
+			next = append(next, job{items: w.items, lookup: true, conflict: true, worded: true, preexisting: w.preexisting,
+				round: j.round, code: v.Code, msg: v.Message, ifMissing: ifMissing})
+		}
+	}
 	if len(unclear) > 0 {
 		more, err := u.doubt(j, unclear, codeMissingResult, msgMissingResult)
 		if err != nil {
@@ -671,18 +723,19 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 // record holds one of its unique values. If an earlier request for the row
 // may have created it, that record may be the row itself: it is looked up
 // by key. Otherwise the row failed.
-func (u *Uploader) conflicted(items []*chunker.Item, msg string, round int) ([]job, error) {
-	if u.Idempotent {
+func (u *Uploader) conflicted(items []*chunker.Item, d Decision, round int) ([]job, error) {
+	msg := d.Message
+	if u.Idempotent && !d.Worded {
 		if len(items) == 1 && items[0].State.MayExist() {
 			return u.doubt(job{items: items, round: round}, items, "CONFLICT", msg) // sent again: see accept
 		}
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
 	}
-	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
+	if len(items) == 1 && u.Finder != nil && items[0].Key != "" && !u.Idempotent {
 		it := items[0]
-		return []job{{items: items, lookup: true, conflict: true, preexisting: !it.State.MayExist(), code: "CONFLICT", msg: msg}}, nil
+		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, preexisting: !it.State.MayExist(), code: d.Code, msg: msg}}, nil
 	}
-	return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT", Message: msg})
+	return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: msg})
 }
 
 // doubt handles rows that got no clear answer: with a Finder, rows with a
@@ -733,7 +786,13 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		keys[i] = it.Key
 	}
 	u.searched.Add(int64(len(keyed)))
-	found, err := u.Finder.Find(ctx, keys)
+	var found, cased map[string]string
+	var err error
+	if cf, ok := u.Finder.(casedFinder); ok && j.worded {
+		found, cased, err = cf.FindCased(ctx, keys)
+	} else {
+		found, err = u.Finder.Find(ctx, keys)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
@@ -764,6 +823,26 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	}
 	if len(missing) == 0 {
 		return nil, nil
+	}
+	if j.worded {
+		// Only words said the values were taken. A record holding a row's
+		// key in another case bears them out: the row cannot be created
+		// beside it (nor could an earlier request of it commit), so it did
+		// not happen. Otherwise a miss proves nothing of the row, which
+		// failed for HubSpot's own reason (Close keeps a row that may exist
+		// in doubt).
+		return nil, u.concludeEach(missing, func(i int) rowstate.Verdict {
+			it := missing[i]
+			v, ok := j.ifMissing[it]
+			if !ok {
+				v = rowstate.Verdict{Kind: rowstate.Failed, Code: j.code, Message: j.msg}
+			}
+			if id, ok := cased[it.Key]; ok {
+				v = rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
+					Message: fmt.Sprintf("%s; line item %s holds this row's key in another case (HubSpot compares unique values without regard to case)", v.Message, id)}
+			}
+			return v
+		})
 	}
 	if j.conflict {
 		return nil, u.conclude(missing, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
@@ -1075,36 +1154,23 @@ const (
 
 // Outcomes matches a 201/207 answer to the rows by objectWriteTraceId,
 // never by position, and returns a verdict for each: created, failed with
-// the row's own error, or in doubt for a row the answer does not name. A
-// result without a known objectWriteTraceId is matched by its key instead:
-// an upsert result's idProperty value, or a create result's value of
-// keyProperty ("" for none), the unique property that holds each row's
-// key. An error that [hubspot.StandardError.Conflict] reads as a
-// unique-value conflict has the code CONFLICT, whatever HubSpot named it.
+// the row's own error, or in doubt for a row the answer does not name.
+// Results whose objectWriteTraceId names no row are matched by key once
+// the traced ones are: an upsert result by its idProperty value (exactly,
+// or without regard to case when only one row can be meant), a create
+// result that carries no trace id by its value of keyProperty ("" for
+// none), exactly. An error whose codes make it a unique-value conflict
+// ([hubspot.StandardError.Conflict]) has the code CONFLICT, whatever
+// HubSpot named it.
 func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty string) []rowstate.Verdict {
 	byTrace := make(map[string]int, len(items))
 	for i, it := range items {
 		byTrace[it.TraceID()] = i
 	}
 	out := make([]rowstate.Verdict, len(items))
-	var byKey map[string]int // for results without a trace id
-	for _, r := range res.Results {
-		i, ok := byTrace[r.ObjectWriteTraceID]
-		key := r.Key
-		if !ok && !r.Upsert && keyProperty != "" {
-			key = r.Property(keyProperty)
-		}
-		if !ok && key != "" {
-			if byKey == nil {
-				byKey = keyIndex(items)
-			}
-			i, ok = byKey[key]
-			if !ok {
-				i, ok = byKey[strings.ToLower(key)]
-			}
-		}
-		if !ok || out[i].Kind != 0 || r.ID == "" {
-			continue
+	created := func(i int, r hubspot.Created) {
+		if out[i].Kind != 0 || r.ID == "" {
+			return
 		}
 		out[i] = rowstate.Verdict{Kind: rowstate.Created, ID: r.ID}
 		switch {
@@ -1114,6 +1180,45 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 			out[i].Action = report.ActionCreated
 		case r.Upsert:
 			out[i].Action = report.ActionUpdated
+		}
+	}
+	var untraced []hubspot.Created
+	for _, r := range res.Results {
+		if i, ok := byTrace[r.ObjectWriteTraceID]; ok {
+			created(i, r)
+		} else {
+			untraced = append(untraced, r)
+		}
+	}
+	// Then, once every traced result has its row, the results matched by
+	// key: an upsert's by its idProperty value, exactly or without regard
+	// to case (HubSpot may answer with the stored form); a create's, which
+	// carries no trace id, by the key property's value exactly (HubSpot
+	// stores the value sent).
+	var byKey map[string]int
+	for _, r := range untraced {
+		key := r.Key
+		if !r.Upsert {
+			if r.ObjectWriteTraceID != "" || keyProperty == "" {
+				continue
+			}
+			key = r.Property(keyProperty)
+		}
+		if key == "" {
+			continue
+		}
+		if byKey == nil {
+			byKey = keyIndex(items)
+		}
+		i, ok := byKey[key]
+		if !ok && r.Upsert {
+			i, ok = byKey[strings.ToLower(key)]
+		}
+		if ok && items[i].Key != key && !r.Upsert {
+			ok = false // keyIndex's lower-cased entry
+		}
+		if ok {
+			created(i, r)
 		}
 	}
 	for _, e := range res.Errors {

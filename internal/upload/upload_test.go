@@ -79,6 +79,52 @@ func TestOutcomes(t *testing.T) {
 	}
 }
 
+// TestOutcomesByKey: create results without an objectWriteTraceId are
+// matched to their rows by the key property's value, exactly: keys that
+// differ only in case each get their own line item's id, a result holding
+// another case of a row's key is not that row's, a result with a trace id
+// is matched by it alone, and a traced result wins over an untraced one.
+func TestOutcomesByKey(t *testing.T) {
+	keyed := func(rows []int, keys ...string) []*chunker.Item {
+		items := make([]*chunker.Item, len(rows))
+		for i, r := range rows {
+			items[i] = chunker.Encode(r, []string{keys[i]}, keys[i], hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"k": keys[i]})})
+		}
+		return items
+	}
+	result := func(id, trace, key string) hubspot.Created {
+		return hubspot.Created{ID: id, ObjectWriteTraceID: trace, Properties: json.RawMessage(fmt.Sprintf(`{"k":%q,"name":"x"}`, key))}
+	}
+	created := func(id string) rowstate.Verdict { return rowstate.Verdict{Kind: rowstate.Created, ID: id} }
+	doubt := rowstate.Verdict{Kind: rowstate.Doubt, Code: codeMissingResult, Message: msgMissingResult}
+	for _, tc := range []struct {
+		name    string
+		items   []*chunker.Item
+		results []hubspot.Created
+		want    []rowstate.Verdict
+	}{
+		{"keys that differ only in case", keyed([]int{1, 2}, "ABC-1", "abc-1"),
+			[]hubspot.Created{result("202", "", "abc-1"), result("201", "", "ABC-1")}, []rowstate.Verdict{created("201"), created("202")}},
+		{"another case of the key", keyed([]int{1}, "ABC-1"),
+			[]hubspot.Created{result("201", "", "abc-1")}, []rowstate.Verdict{doubt}},
+		{"an unknown trace id", keyed([]int{1}, "ABC-1"),
+			[]hubspot.Created{result("201", "77", "ABC-1")}, []rowstate.Verdict{doubt}},
+		{"a traced result wins", keyed([]int{1, 2}, "A", "B"),
+			[]hubspot.Created{result("299", "", "A"), result("201", "1", "A"), result("202", "2", "B")}, []rowstate.Verdict{created("201"), created("202")}},
+		{"no key property value", keyed([]int{1}, "A"),
+			[]hubspot.Created{{ID: "201"}}, []rowstate.Verdict{doubt}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outs := Outcomes(tc.items, &hubspot.BatchResult{StatusCode: 201, BatchResponse: hubspot.BatchResponse{Results: tc.results}}, "k")
+			for i, w := range tc.want {
+				if outs[i] != w {
+					t.Errorf("row %d: %+v, want %+v", i+1, outs[i], w)
+				}
+			}
+		})
+	}
+}
+
 // fakeHubSpot answers batch creates from a script of errors, then creates
 // every input. It records the bodies it received.
 type fakeHubSpot struct {
