@@ -280,7 +280,8 @@ func TestPortalOptionsAreNoChange(t *testing.T) {
 // TestKeyAlreadyInThePortal: with a key, a row whose key a line item
 // already holds, though this folder's journal has no record of it (another
 // --out, another tool, a journal deleted), is that line item: created
-// earlier, with its id, under both ways HubSpot reports the conflict.
+// earlier, with its id, under every way HubSpot may report the conflict,
+// and found by one lookup of the refused batch's keys.
 func TestKeyAlreadyInThePortal(t *testing.T) {
 	for _, perRow := range []bool{false, true} {
 		for _, form := range conflictForms {
@@ -299,6 +300,11 @@ func TestKeyAlreadyInThePortal(t *testing.T) {
 					sum, err := Run(context.Background(), o)
 					if err != nil || sum.Created != 8 || sum.Earlier != 8 || emu.LineItemCount() != 8 {
 						t.Fatalf("another folder: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
+					}
+					// One batch create, refused; one lookup finds its rows.
+					// (Narrowing the refusal by halves would take 15.)
+					if sum.Requests != 1 {
+						t.Errorf("another folder: %d batch requests, want 1", sum.Requests)
 					}
 					again := reportRows(t, o.OutDir, report.CreatedFile)
 					for row, id := range ids {

@@ -383,7 +383,15 @@ type job struct {
 	// doubt.
 	worded    bool
 	ifMissing map[*chunker.Item]rowstate.Verdict
-	round     int // lookups done so far for these rows (resends, for upserts)
+	// refused: HubSpot refused the whole batch, saying a unique value is
+	// taken (a 409, say), and nothing of it was created: its rows are
+	// looked up by key before the batch is split, and the rows not found
+	// are sent again together, with looked set.
+	refused bool
+	// looked: the rows were looked up after such a refusal; another one
+	// splits the batch, as any whole-batch refusal does.
+	looked bool
+	round  int // lookups done so far for these rows (resends, for upserts)
 	// assoc: the rows were upserted, with the verdicts in upserted; their
 	// associations are to be made.
 	assoc     bool
@@ -551,6 +559,15 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 			}
 		case Split:
 			notProcessed(j.items)
+			var ae *hubspot.APIError
+			if errors.As(err, &ae) && (ae.Conflict() || ae.MayBeConflict()) && !j.looked && !u.Idempotent && u.Finder != nil && hasKey(j.items) {
+				// Rows whose keys line items hold already (another run,
+				// another --out, another tool) would each take a request
+				// of the split to find; one read finds them all.
+				log.Debug("batch refused for a taken unique value; looking its rows up before splitting", zap.Int("first_row", j.items[0].Row),
+					zap.Int("rows", len(j.items)))
+				return []job{{items: j.items, lookup: true, refused: true, round: j.round, code: d.Code, msg: d.Message}}, nil
+			}
 			mid := len(j.items) / 2
 			log.Debug("batch rejected as a whole; splitting", zap.Int("first_row", j.items[0].Row),
 				zap.Int("rows", len(j.items)), zap.String("code", d.Code))
@@ -770,6 +787,9 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		}
 		keyed = append(keyed, it)
 	}
+	if j.refused {
+		return u.lookUpRefused(ctx, j, keyed, unkeyed)
+	}
 	if err := u.conclude(unkeyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
 		Message: j.msg + "; the row has no key to look it up by"}); err != nil || len(keyed) == 0 {
 		return nil, err
@@ -849,6 +869,69 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 			Message: j.msg + "; no line item holds this row's key exactly, so the record that holds the value is another one (it holds the key in another case, or another of the row's unique values)"})
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
+}
+
+// lookUpRefused looks up the keyed rows of a batch HubSpot refused whole
+// because a unique value is taken: rows found are created, with the ids
+// found (earlier, unless an earlier request of this run may have created
+// them); the others, and the rows without a key, are sent again together,
+// and a second such refusal splits them. When none is found (or the lookup
+// fails), the same batch would meet the same refusal: it is split at once.
+func (u *Uploader) lookUpRefused(ctx context.Context, j job, keyed, unkeyed []*chunker.Item) ([]job, error) {
+	again := job{items: unkeyed, round: j.round, looked: true, code: j.code, msg: j.msg}
+	split := func() []job {
+		mid := len(j.items) / 2
+		first, second := again, again
+		first.items, second.items = j.items[:mid], j.items[mid:]
+		return []job{first, second}
+	}
+	keys := make([]string, len(keyed))
+	for i, it := range keyed {
+		keys[i] = it.Key
+	}
+	u.searched.Add(int64(len(keyed)))
+	found, err := u.Finder.Find(ctx, keys)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		if se := lookupStop(u.Policy, err); se != nil {
+			return nil, se
+		}
+		return split(), nil
+	}
+	var hit []*chunker.Item
+	for _, it := range keyed {
+		if _, ok := found[it.Key]; ok {
+			hit = append(hit, it)
+			u.resolved.Add(1)
+			continue
+		}
+		again.items = append(again.items, it)
+	}
+	u.log().Debug("rows of a refused batch looked up", zap.Int("found", len(hit)), zap.Int("sent again", len(again.items)))
+	if len(hit) == 0 {
+		return split(), nil
+	}
+	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
+		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: !hit[i].State.MayExist()}
+	}); err != nil {
+		return nil, err
+	}
+	if len(again.items) == 0 {
+		return nil, nil
+	}
+	return []job{again}, nil
+}
+
+// hasKey reports whether any of items has a key to be looked up by.
+func hasKey(items []*chunker.Item) bool {
+	for _, it := range items {
+		if it.Key != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // maxAssociationInputs is the most associations sent in one batch create
