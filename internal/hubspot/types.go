@@ -266,7 +266,7 @@ var conflictCodes = []string{"CONFLICT", "OBJECT_ALREADY_EXISTS"}
 // conflictWords are what HubSpot's messages say of such a refusal when its
 // code says nothing (a VALIDATION_ERROR, say), lower-cased.
 var conflictWords = []string{"already exist", "already has that value", "already has this value",
-	"already in use", "must be unique"}
+	"already in use", "already used", "must be unique", "duplicate value"}
 
 // conflictByCode reports whether an error, given by its details, message
 // and category, has a code of a refusal because another record holds a

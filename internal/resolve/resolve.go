@@ -82,8 +82,10 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 // FindCased is Find that also returns, for keys no record holds exactly,
 // the id of a record that holds the key in another case (as
 // strings.EqualFold tells), which a portal that compares unique values
-// without regard to case may return: proof that another record holds the
-// key's value there. It returns the same errors as Find.
+// without regard to case may return. A caller takes such a record as
+// proof that another record holds the key's value, which assumes that a
+// portal whose reads ignore case also compares unique values that way;
+// HubSpot documents neither. It returns the same errors as Find.
 func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased map[string]string, err error) {
 	found = make(map[string]string, len(keys))
 	want := make(map[string]bool, len(keys))

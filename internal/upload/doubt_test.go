@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
@@ -340,4 +342,161 @@ func TestWordedConflict(t *testing.T) {
 			})
 		})
 	}
+}
+
+// scriptedFinder answers lookups in turn from finds, failing where a
+// find is nil, and counts them.
+type scriptedFinder struct {
+	mu    sync.Mutex
+	finds []map[string]string
+	calls int
+}
+
+func (f *scriptedFinder) Find(_ context.Context, keys []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.finds[min(f.calls, len(f.finds)-1)]
+	f.calls++
+	if m == nil {
+		return nil, errors.New("lookup unavailable")
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		if id, ok := m[k]; ok {
+			out[k] = id
+		}
+	}
+	return out, nil
+}
+
+// TestRefusedBatch: a batch refused whole because a unique value is taken
+// is read by its keys once: rows found are created with the ids found
+// (earlier only if no request of this run may have created them), rows
+// without a key go along with the rest, a lookup that fails or finds none
+// splits the batch, and a second refusal splits it without another
+// lookup. Every row is recorded once.
+func TestRefusedBatch(t *testing.T) {
+	keys := func(rows ...int) *chunker.Batch { // row 2 has no key
+		items := make([]*chunker.Item, len(rows))
+		for i, r := range rows {
+			key := fmt.Sprint("K", r)
+			if r == 2 {
+				key = ""
+			}
+			items[i] = chunker.Encode(r, []string{fmt.Sprint("cell", r)}, key, hubspot.CreateInput{Properties: hubspot.ValuesOf(map[string]string{"name": fmt.Sprint("n", r)})})
+			items[i].Ident = fmt.Sprint(r)
+		}
+		return chunker.NewBatch(items)
+	}
+	for _, tc := range []struct {
+		name      string
+		script    []error             // answers before the fake's own
+		conflicts map[string]string   // trace id → the line item holding the row's key
+		finds     []map[string]string // the lookups' answers in turn; nil fails
+		created   map[int]string      // rows created with the id found by the lookup
+		earlier   map[int]bool        // of those, the ones created earlier
+		failed    []int               // rows failed as conflicts
+		doubt     []int               // rows in doubt
+		lookups   int
+	}{
+		{name: "found rows are created earlier, the rest sent again",
+			conflicts: map[string]string{"3": "903"}, finds: []map[string]string{{"K3": "903"}},
+			created: map[int]string{3: "903"}, earlier: map[int]bool{3: true}, lookups: 1},
+		{name: "after a 502 a row found is the row itself",
+			script: []error{&hubspot.APIError{StatusCode: 502}}, conflicts: map[string]string{"3": "903"},
+			finds: []map[string]string{{}, {"K3": "903"}}, created: map[int]string{3: "903"}, lookups: 2,
+			doubt: []int{2}}, // after the 502, with no key to look it up by
+		{name: "a lookup that fails splits the batch",
+			conflicts: map[string]string{"3": "903"}, finds: []map[string]string{nil, {}},
+			failed: []int{3}, lookups: 2},
+		{name: "a second refusal splits without another lookup",
+			conflicts: map[string]string{"1": "901", "3": "903"}, finds: []map[string]string{{"K1": "901"}, {}},
+			created: map[int]string{1: "901"}, earlier: map[int]bool{1: true}, failed: []int{3}, lookups: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				conflicts := maps.Clone(tc.conflicts)
+				f := &fakeHubSpot{script: tc.script, conflicts: conflicts}
+				finder := &scriptedFinder{finds: tc.finds}
+				rec := &memRecorder{}
+				// A row found by the lookup is created: the fake stops
+				// refusing it.
+				u := &Uploader{Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1,
+					Sender: SenderFunc(func(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+						f.mu.Lock()
+						for r := range tc.created {
+							if rec.outs[r].Status == report.Created {
+								delete(f.conflicts, fmt.Sprint(r))
+							}
+						}
+						f.mu.Unlock()
+						return f.Send(ctx, body)
+					})}
+				if err := u.Run(context.Background(), feed(keys(1, 2, 3, 4))); err != nil {
+					t.Fatal(err)
+				}
+				checkOnce(t, rec, 1, 2, 3, 4)
+				for r := 1; r <= 4; r++ {
+					o := rec.outs[r]
+					switch {
+					case slices.Contains(tc.doubt, r):
+						if o.Status != report.InDoubt {
+							t.Errorf("row %d = %+v, want in doubt", r, o)
+						}
+					case slices.Contains(tc.failed, r):
+						if o.Status != report.Failed || o.Code != "CONFLICT" {
+							t.Errorf("row %d = %+v, want failed as a conflict", r, o)
+						}
+					case tc.created[r] != "":
+						if o.Status != report.Created || o.ID != tc.created[r] || o.Earlier != tc.earlier[r] {
+							t.Errorf("row %d = %+v, want created as %s, earlier %v", r, o, tc.created[r], tc.earlier[r])
+						}
+					default:
+						if o.Status != report.Created || o.Earlier {
+							t.Errorf("row %d = %+v, want created by this run", r, o)
+						}
+					}
+				}
+				if finder.calls != tc.lookups {
+					t.Errorf("%d lookups, want %d", finder.calls, tc.lookups)
+				}
+			})
+		})
+	}
+}
+
+// TestWordedConflictsPerRow: rows whose errors in a 207 say only in words
+// that a value is taken are looked up together; each row not found fails
+// for its own error.
+func TestWordedConflictsPerRow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		worded := func(trace, msg string) hubspot.StandardError {
+			return hubspot.StandardError{Status: "error", Category: "VALIDATION_ERROR", Message: msg, Context: map[string][]string{"objectWriteTraceId": {trace}}}
+		}
+		send := SenderFunc(func(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+			return &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
+				Results: []hubspot.Created{{ID: "104", ObjectWriteTraceID: "4"}},
+				Errors: []hubspot.StandardError{worded("1", "name: Alpha already exists was not one of the allowed options"),
+					worded("2", "price: Beta already in use is not a number"), worded("3", "import_key: already has that value K3")}}}, nil
+		})
+		finder := &scriptedFinder{finds: []map[string]string{{"K3": "903"}}}
+		rec := &memRecorder{}
+		u := &Uploader{Sender: send, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+		if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
+			t.Fatal(err)
+		}
+		checkOnce(t, rec, 1, 2, 3, 4)
+		if o := rec.outs[1]; o.Status != report.Failed || !strings.Contains(o.Message, "Alpha") {
+			t.Errorf("row 1 = %+v, want failed with its own message", o)
+		}
+		if o := rec.outs[2]; o.Status != report.Failed || !strings.Contains(o.Message, "Beta") {
+			t.Errorf("row 2 = %+v, want failed with its own message", o)
+		}
+		if o := rec.outs[3]; o.Status != report.Created || o.ID != "903" || !o.Earlier {
+			t.Errorf("row 3 = %+v, want created earlier as 903", o)
+		}
+		if finder.calls != 1 {
+			t.Errorf("%d lookups, want one for the three rows", finder.calls)
+		}
+	})
 }

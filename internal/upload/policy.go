@@ -175,7 +175,7 @@ func (p Policy) Decide(a Attempt) Decision {
 		// A 409, or a 400 or 422 whose codes say another record holds the
 		// row's unique value.
 		return Decision{Action: Conflict, Code: "CONFLICT", Message: ae.ReadableMessage()}
-	case ae.MayBeConflict() && !p.Idempotent:
+	case ae.MayBeConflict():
 		// Only words say so, and words are no proof: the value sent may
 		// say them. The row is looked up; a miss leaves this refusal.
 		return Decision{Action: Conflict, Worded: true, Code: code, Message: ae.ReadableMessage()}

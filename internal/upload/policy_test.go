@@ -70,7 +70,7 @@ func TestDecide(t *testing.T) {
 		{"409 on one row is a conflict", p, apiErr(409, "", 0), 1, 1, Conflict, "CONFLICT", 0, false},
 		{"400 on one row that says its value is taken is a worded conflict", p, taken(400), 1, 1, Conflict, "VALIDATION_ERROR", 0, false},
 		{"422 on one row that says its value is taken is a worded conflict", p, taken(422), 1, 1, Conflict, "VALIDATION_ERROR", 0, false},
-		{"400 on one upserted row that says its value is taken fails it", upsert, taken(400), 1, 1, FailRows, "VALIDATION_ERROR", 0, false},
+		{"400 on one upserted row that says its value is taken is a worded conflict", upsert, taken(400), 1, 1, Conflict, "VALIDATION_ERROR", 0, false},
 		{"400 on one row whose code says conflict is one", p, &hubspot.APIError{StatusCode: 400, Category: "OBJECT_ALREADY_EXISTS", Message: "m"}, 1, 1, Conflict, "CONFLICT", 0, false},
 		{"400 on a batch that says a value is taken splits", p, taken(400), 1, 2, Split, "VALIDATION_ERROR", 0, false},
 		{"422 on one row fails it", p, apiErr(422, "", 0), 1, 1, FailRows, "X", 0, false},

@@ -147,7 +147,7 @@ type Stats struct {
 	Retries   int // resends
 	Throttled int // 429 answers
 	Batches   int // batches finished (split halves count on their own)
-	Searched  int // rows looked up by key after no clear answer
+	Searched  int // rows looked up by key: after no clear answer, or a refusal for a taken value
 	Resolved  int // of those, rows found created
 	// Associations counts the batch creates of associations sent after
 	// upserts.
@@ -637,7 +637,7 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	var again []*chunker.Item // upserts that conflicted after an unclear request
 	for i, it := range j.items {
 		v := verdicts[i]
-		if u.Idempotent && v.Kind == rowstate.Failed && v.Code == "CONFLICT" {
+		if u.Idempotent && v.Kind == rowstate.Failed && (v.Code == "CONFLICT" || worded[it.TraceID()]) {
 			if before[i] {
 				// An earlier request for the row may still have been
 				// committing (a late commit) when this one looked for its
@@ -648,8 +648,11 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 				continue
 			}
 			// No earlier request: the record holding the unique value is
-			// another one, and the row does not exist.
-			v.Kind = rowstate.Absent
+			// another one, and the row does not exist. (Words alone prove
+			// no conflict: such a row failed for HubSpot's own reason.)
+			if v.Code == "CONFLICT" {
+				v.Kind = rowstate.Absent
+			}
 		}
 		if v.Kind == rowstate.Created && v.Action == report.ActionUpdated && before[i] {
 			// An earlier request of this run may have created it.
@@ -742,9 +745,12 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 // by key. Otherwise the row failed.
 func (u *Uploader) conflicted(items []*chunker.Item, d Decision, round int) ([]job, error) {
 	msg := d.Message
-	if u.Idempotent && !d.Worded {
+	if u.Idempotent {
 		if len(items) == 1 && items[0].State.MayExist() {
-			return u.doubt(job{items: items, round: round}, items, "CONFLICT", msg) // sent again: see accept
+			return u.doubt(job{items: items, round: round}, items, d.Code, msg) // sent again: see accept
+		}
+		if d.Worded { // words alone prove no conflict: the row failed for HubSpot's own reason
+			return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: msg})
 		}
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
 	}

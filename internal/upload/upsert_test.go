@@ -390,3 +390,37 @@ func TestNoAssociationCallAfterAStop(t *testing.T) {
 		}
 	})
 }
+
+// TestUpsertWordedConflict: an upsert of one row refused by a 400 that
+// only its words call a taken value fails for that 400 on its first send
+// (words prove no conflict), and is sent again after an answer that may
+// have been acted on; nothing is looked up either way.
+func TestUpsertWordedConflict(t *testing.T) {
+	taken := &hubspot.APIError{StatusCode: 400, Category: "VALIDATION_ERROR", Message: "sku: another line item already has that value"}
+	for _, tc := range []struct {
+		name   string
+		script []error
+		status report.Status
+		sends  int
+	}{
+		{"first send", []error{taken}, report.Failed, 1},
+		{"after a 502", []error{&hubspot.APIError{StatusCode: 502}, taken}, report.Created, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeUpserts{script: tc.script}
+				rec := &memRecorder{}
+				if err := upserter(f, rec, t).Run(context.Background(), feed(upsertBatch(nil, 1))); err != nil {
+					t.Fatal(err)
+				}
+				o := rec.outs[1]
+				if o.Status != tc.status || (o.Status == report.Failed && o.Code != "VALIDATION_ERROR") {
+					t.Errorf("row 1 = %+v, want %s", o, tc.status)
+				}
+				if n := f.sends; n != tc.sends {
+					t.Errorf("%d sends, want %d", n, tc.sends)
+				}
+			})
+		})
+	}
+}
