@@ -180,7 +180,8 @@ func TestWriteErrorKeepsWhatHubSpotSaid(t *testing.T) {
 }
 
 // sequenceFinder answers each lookup from the next map of a list (the
-// last one repeats), so a test can let a row appear between lookups.
+// last one repeats), so a test can let a row appear between lookups; a
+// nil map fails the lookup. It counts the lookups.
 type sequenceFinder struct {
 	mu    sync.Mutex
 	known []map[string]string
@@ -192,6 +193,9 @@ func (s *sequenceFinder) Find(_ context.Context, keys []string) (map[string]stri
 	defer s.mu.Unlock()
 	m := s.known[min(s.calls, len(s.known)-1)]
 	s.calls++
+	if m == nil {
+		return nil, errors.New("lookup unavailable")
+	}
 	out := map[string]string{}
 	for _, k := range keys {
 		if id, ok := m[k]; ok {
@@ -344,31 +348,6 @@ func TestWordedConflict(t *testing.T) {
 	}
 }
 
-// scriptedFinder answers lookups in turn from finds, failing where a
-// find is nil, and counts them.
-type scriptedFinder struct {
-	mu    sync.Mutex
-	finds []map[string]string
-	calls int
-}
-
-func (f *scriptedFinder) Find(_ context.Context, keys []string) (map[string]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	m := f.finds[min(f.calls, len(f.finds)-1)]
-	f.calls++
-	if m == nil {
-		return nil, errors.New("lookup unavailable")
-	}
-	out := map[string]string{}
-	for _, k := range keys {
-		if id, ok := m[k]; ok {
-			out[k] = id
-		}
-	}
-	return out, nil
-}
-
 // TestRefusedBatch: a batch refused whole because a unique value is taken
 // is read by its keys once: rows found are created with the ids found
 // (earlier only if no request of this run may have created them), rows
@@ -417,7 +396,7 @@ func TestRefusedBatch(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				conflicts := maps.Clone(tc.conflicts)
 				f := &fakeHubSpot{script: tc.script, conflicts: conflicts}
-				finder := &scriptedFinder{finds: tc.finds}
+				finder := &sequenceFinder{known: tc.finds}
 				rec := &memRecorder{}
 				// A row found by the lookup is created: the fake stops
 				// refusing it.
@@ -479,7 +458,7 @@ func TestWordedConflictsPerRow(t *testing.T) {
 				Errors: []hubspot.StandardError{worded("1", "name: Alpha already exists was not one of the allowed options"),
 					worded("2", "price: Beta already in use is not a number"), worded("3", "import_key: already has that value K3")}}}, nil
 		})
-		finder := &scriptedFinder{finds: []map[string]string{{"K3": "903"}}}
+		finder := &sequenceFinder{known: []map[string]string{{"K3": "903"}}}
 		rec := &memRecorder{}
 		u := &Uploader{Sender: send, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
 		if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
