@@ -128,6 +128,30 @@ func checkLines(t *testing.T, data []byte, o Options) {
 	}
 }
 
+// takenForStray reports whether rec, written by encoding/csv, spans lines
+// that the Reader reads as a stray quote rather than as one record: a line
+// inside a quoted field that is a whole record of width fields without a
+// quote, or first and last lines that are each one with the quote read as
+// a character.
+func takenForStray(rec []string, comma rune, width int) bool {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Comma = comma
+	_ = w.Write(rec)
+	w.Flush()
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) < 2 {
+		return false
+	}
+	whole := func(l string) bool { return strings.Count(l, string(comma))+1 == width }
+	for _, l := range lines[1 : len(lines)-1] {
+		if !strings.Contains(l, `"`) && whole(l) {
+			return true
+		}
+	}
+	return whole(lines[0]) && whole(lines[len(lines)-1])
+}
+
 // readOne returns the one record encoding/csv reads from text, or an error.
 func readOne(text string, comma rune) ([]string, error) {
 	cr := csv.NewReader(strings.NewReader(text))
@@ -159,6 +183,11 @@ func roundTrip(t *testing.T, data []byte, comma rune, width int, crlf bool) {
 		copy(rec, cells)
 		want = append(want, rec)
 		cells = cells[min(width, len(cells)):]
+	}
+	for _, rec := range want {
+		if takenForStray(rec, comma, width) {
+			return // the ambiguity the package comment documents
+		}
 	}
 	header := make([]string, width)
 	for i := range header {

@@ -19,8 +19,12 @@
 //   - A line that ends inside a quoted field is joined with the lines after
 //     it until the field closes. The joined lines are one record only if
 //     they parse cleanly and give exactly the header's number of fields,
-//     and at most 1,000 lines or 1 MiB are joined. Otherwise the first line
-//     alone is a malformed record (a stray opening quote, as in
+//     at most 1,000 lines or 1 MiB are joined, no line inside the field is
+//     a whole record of its own (the header's number of fields, no quote),
+//     and the first and last lines are not both whole records with the
+//     quote read as a character (a stray opening quote closed by a stray
+//     inch mark on a later line). Otherwise the first line alone is a
+//     malformed record (a stray opening quote, as in
 //     SKU-14,"Premium support,24/7 support,35) and reading goes on with
 //     the next line, so the lines the quote would have swallowed are read
 //     again as records of their own.
@@ -28,8 +32,9 @@
 // So a stray quote costs its own row and no other, while a genuine quoted
 // field with line breaks, in a record of the right width, reads as one
 // record, as encoding/csv reads it. A multi-line record whose width is
-// wrong is not told from a stray quote: its first line and each following
-// line are reported on their own.
+// wrong, or whose lines look like the whole records a stray quote would
+// swallow, is not told from a stray quote: its first line and each
+// following line are reported on their own, never lost.
 //
 // A Reader keeps going past a bad record: a record with the wrong number of
 // fields, broken quoting or invalid UTF-8 comes back with Record.Err set,
@@ -394,6 +399,7 @@ func (r *Reader) Read() (Record, error) {
 func (r *Reader) readOpen(rec Record, line []byte, col int) (Record, error) {
 	r.holdFirst(line)
 	n, size := 1, len(line)
+	firstWhole := r.literalWidth(trimEOL(line)) == r.width
 	var why string
 	for {
 		if n >= maxRecordLines {
@@ -416,9 +422,17 @@ func (r *Reader) readOpen(rec Record, line []byte, col int) (Record, error) {
 		size += len(l)
 		st, _ := r.scan(trimEOL(l), true)
 		if st == quoteOpen {
+			if tl := trimEOL(l); bytes.IndexByte(tl, '"') < 0 && r.literalWidth(tl) == r.width {
+				why = fmt.Sprintf("it would take in line %d, a whole record of its own", r.line+n-1)
+				break
+			}
 			continue
 		}
 		last := r.line + n - 1
+		if st != quoteBad && firstWhole && r.literalWidth(trimEOL(l)) == r.width {
+			why = fmt.Sprintf("it would close on line %d, and lines %d and %d are each a whole record with the quote read as a character", last, rec.Line, last)
+			break
+		}
 		if st == quoteBad {
 			why = fmt.Sprintf("run on, it meets bad quoting on line %d", last)
 			break
@@ -439,6 +453,13 @@ func (r *Reader) readOpen(rec Record, line []byte, col int) (Record, error) {
 		rec.Line, col, csv.ErrQuote, why, rec.Line, rec.Line+1)
 	r.consume(1)
 	return rec, nil
+}
+
+// literalWidth is how many fields line has if its quotes are characters
+// like any other: one more than its delimiters.
+func (r *Reader) literalWidth(line []byte) int {
+	var d [utf8.UTFMax]byte
+	return bytes.Count(line, d[:utf8.EncodeRune(d[:], r.comma)]) + 1
 }
 
 // check finishes a record that parsed: fields are its cells as read and

@@ -137,12 +137,21 @@ func TestReader(t *testing.T) {
 			{row: 1, line: 2, fields: []string{`"x"y`, "2"}, raw: `"x"y,2`, err: `line 2, column 3: extraneous or missing " in quoted-field`},
 		}},
 		{name: "stray quote never closed", input: "a,b,c\n1,\"x,3\n4,5,6\n7,8,9\n", header: []string{"a", "b", "c"}, want: []got{
-			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|nor on any later line|line 2 is read alone and line 3 as the next record"},
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|would take in line 3, a whole record|line 2 is read alone and line 3 as the next record"},
 			{row: 2, line: 3, fields: []string{"4", "5", "6"}},
 			{row: 3, line: 4, fields: []string{"7", "8", "9"}},
 		}},
+		{name: "stray quote never closed over lines that are no records", input: "a,b,c\n1,\"x,3\n4,5\n", header: []string{"a", "b", "c"}, want: []got{
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "nor on any later line"},
+			{row: 2, line: 3, fields: []string{"4", "5"}, raw: "4,5", err: "record has 2 fields, the header has 3"},
+		}},
+		{name: "stray quote meets bad quoting over lines that are no records", input: "a,b,c\n1,\"x,3\n4\n7,\"eight\",9\n", header: []string{"a", "b", "c"}, want: []got{
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "bad quoting on line 4"},
+			{row: 2, line: 3, fields: []string{"4"}, raw: "4", err: "record has 1 fields, the header has 3"},
+			{row: 3, line: 4, fields: []string{"7", "eight", "9"}},
+		}},
 		{name: "stray quote meets a quoted field", input: "a,b,c\n1,\"x,3\n4,5,6\n7,\"eight\",9\n", header: []string{"a", "b", "c"}, want: []got{
-			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|bad quoting on line 4"},
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|would take in line 3"},
 			{row: 2, line: 3, fields: []string{"4", "5", "6"}},
 			{row: 3, line: 4, fields: []string{"7", "eight", "9"}},
 		}},
@@ -158,6 +167,24 @@ func TestReader(t *testing.T) {
 		}},
 		{name: "quote closing in a record of the right width is one record", input: "a,b,c\n1,\"x\n4\",6\n", header: []string{"a", "b", "c"}, want: []got{
 			{row: 1, line: 2, lines: 2, fields: []string{"1", "x\n4", "6"}},
+		}},
+		{name: "multi-line cells first and last are one record", input: "a,b,c\n\"x\ny\",2,3\n1,2,\"p,\nq\"\n", header: []string{"a", "b", "c"}, want: []got{
+			{row: 1, line: 2, lines: 2, fields: []string{"x\ny", "2", "3"}},
+			{row: 2, line: 4, lines: 2, fields: []string{"1", "2", "p,\nq"}},
+		}},
+		// A stray opening quote and a stray inch mark later would make one
+		// record of the right width out of two whole lines, or of every
+		// whole line between them.
+		{name: "stray quote closed by an inch mark on the next whole line", input: "a,b,c\n1,\"x,3\n4,24\",6\n7,8,9\n", header: []string{"a", "b", "c"}, want: []got{
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "lines 2 and 3 are each a whole record"},
+			{row: 2, line: 3, fields: []string{"4", `24"`, "6"}, raw: `4,24",6`, err: "line 3, column 5|bare"},
+			{row: 3, line: 4, fields: []string{"7", "8", "9"}},
+		}},
+		{name: "stray quote would take in whole lines", input: "a,b,c\n1,\"x\n4,5,6\n7,8,9\n24\",9\n", header: []string{"a", "b", "c"}, want: []got{
+			{row: 1, line: 2, fields: []string{"1", "x"}, raw: `1,"x`, err: "it would take in line 3, a whole record of its own"},
+			{row: 2, line: 3, fields: []string{"4", "5", "6"}},
+			{row: 3, line: 4, fields: []string{"7", "8", "9"}},
+			{row: 4, line: 5, fields: []string{`24"`, "9"}, raw: `24",9`, err: "bare"},
 		}},
 		{name: "invalid UTF-8 names the column and the encoding", input: "a,b\n1,\xff\n", header: []string{"a", "b"}, want: []got{
 			{row: 1, line: 2, fields: []string{"1", "\xff"}, raw: "1,\xff", err: `column "b" is not valid UTF-8: the file looks like Windows-1252|--encoding windows-1252`},
@@ -459,7 +486,7 @@ func TestStrayQuoteFile(t *testing.T) {
 		}
 		switch g.row {
 		case 14:
-			want := got{row: 14, line: 15, raw: line, err: "malformed CSV at line 15, column 8|does not close on this line|bad quoting on line 24|line 15 is read alone and line 16 as the next record",
+			want := got{row: 14, line: 15, raw: line, err: "malformed CSV at line 15, column 8|does not close on this line|would take in line 16, a whole record|line 15 is read alone and line 16 as the next record",
 				fields: []string{"SKU-14", `"Premium support`, "24/7 support with 1 h response", "1", "24.14", "10", "GBP", "Yearly", "03/15/2026", "1015"}}
 			compare(t, recs[i:i+1], []got{want})
 		case 30:
@@ -495,7 +522,7 @@ func TestSpanLimit(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("a,b\n\"x,1\n")
 	for i := range 2 * maxRecordLines {
-		fmt.Fprintf(&b, "%d,y\n", i)
+		fmt.Fprintf(&b, "%d\n", i) // no line is a whole record of two fields
 	}
 	_, recs := readAll(t, b.String(), Options{})
 	if len(recs) != 2*maxRecordLines+1 {
@@ -503,9 +530,9 @@ func TestSpanLimit(t *testing.T) {
 	}
 	compare(t, recs[:2], []got{
 		{row: 1, line: 2, fields: []string{`"x`, "1"}, raw: `"x,1`, err: "nor within 1000 lines"},
-		{row: 2, line: 3, fields: []string{"0", "y"}},
+		{row: 2, line: 3, fields: []string{"0"}, raw: "0", err: "record has 1 fields, the header has 2"},
 	})
-	if last := recs[len(recs)-1]; last.line != 2*maxRecordLines+2 || last.err != "" || last.fields[0] != fmt.Sprint(2*maxRecordLines-1) {
+	if last := recs[len(recs)-1]; last.line != 2*maxRecordLines+2 || last.fields[0] != fmt.Sprint(2*maxRecordLines-1) {
 		t.Errorf("last record %+v", last)
 	}
 	// A multi-line field up to the limit is one record.
