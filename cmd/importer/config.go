@@ -312,23 +312,31 @@ func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) str
 // init-mapping, which work without one.
 var errNoToken = errors.New("no access token: set HUBSPOT_ACCESS_TOKEN or give --token-file (or use --sandbox or --dry-run)")
 
-// loadToken reads the token from the file, else the environment. The error
+// loadToken reads the token from the file (without a UTF-8 byte order
+// mark, as Notepad writes, and surrounding white space), else the
+// environment. A token with a character an HTTP header cannot carry (a
+// line break or another control character inside it) is refused: no
+// request could be sent with it, and retrying would not help. The error
 // never contains the token. Errors are fatal, not usage errors.
 func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
+	from, s := "HUBSPOT_ACCESS_TOKEN", getenv("HUBSPOT_ACCESS_TOKEN")
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return hubspot.Token{}, fmt.Errorf("--token-file: %w", err)
 		}
-		t := hubspot.NewToken(strings.TrimSpace(string(b)))
-		if t.Empty() {
-			return t, fmt.Errorf("--token-file %s is empty", file)
+		from, s = "--token-file "+file, strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff"))
+		if s == "" {
+			return hubspot.Token{}, fmt.Errorf("--token-file %s is empty", file)
 		}
-		return t, nil
 	}
-	t := hubspot.NewToken(getenv("HUBSPOT_ACCESS_TOKEN"))
-	if t.Empty() {
-		return t, errNoToken
+	if s == "" {
+		return hubspot.Token{}, errNoToken
 	}
-	return t, nil
+	for i, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return hubspot.Token{}, fmt.Errorf("the access token in %s has a control character at byte %d (a line break?): a token is one line of printable characters", from, i+1)
+		}
+	}
+	return hubspot.NewToken(s), nil
 }

@@ -1338,3 +1338,44 @@ func TestModeFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadToken: a token file may start with a byte order mark and end
+// with a line break; a token with a line break or another control
+// character inside is refused at once (no request could carry it), and no
+// error holds the token.
+func TestLoadToken(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, file, env string
+		want, err       string
+	}{
+		{"file with a BOM and a newline", "\ufeffpat-na1-secret\r\n", "", "pat-na1-secret", ""},
+		{"environment", "", "pat-na1-secret", "pat-na1-secret", ""},
+		{"a line break inside", "pat-na1-\nsecret\n", "", "", "control character at byte 9"},
+		{"a control character in the environment", "", "pat-na1-\x01secret", "", "HUBSPOT_ACCESS_TOKEN has a control character"},
+		{"an empty file", "\ufeff \n", "", "", "is empty"},
+		{"nothing", "", "", "", "no access token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := ""
+			if tc.file != "" {
+				file = filepath.Join(dir, "token")
+				must(t, os.WriteFile(file, []byte(tc.file), 0o600))
+			}
+			tok, err := loadToken(file, func(k string) string {
+				if k == "HUBSPOT_ACCESS_TOKEN" {
+					return tc.env
+				}
+				return ""
+			})
+			switch {
+			case tc.err != "":
+				if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "secret") {
+					t.Errorf("err = %v, want one saying %q without the token", err, tc.err)
+				}
+			case err != nil || tok.Reveal() != tc.want:
+				t.Errorf("err %v, or the token read is not the one given", err)
+			}
+		})
+	}
+}
