@@ -129,11 +129,15 @@ func checkLines(t *testing.T, data []byte, o Options) {
 }
 
 // takenForStray reports whether rec, written by encoding/csv, spans lines
-// that the Reader reads as a stray quote rather than as one record: a line
-// inside a quoted field that is a whole record of width fields without a
-// quote, or first and last lines that are each one with the quote read as
-// a character.
+// that the Reader reads as a stray quote rather than as one record (in a
+// file of strayWidth columns or more): a line inside a quoted field that is
+// a whole record of width fields without a quote, or first and last lines
+// that are each one with the quotes read as characters, the last closing
+// the field with an inch mark.
 func takenForStray(rec []string, comma rune, width int) bool {
+	if width < strayWidth {
+		return false
+	}
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	w.Comma = comma
@@ -149,7 +153,8 @@ func takenForStray(rec []string, comma rune, width int) bool {
 			return true
 		}
 	}
-	return whole(lines[0]) && whole(lines[len(lines)-1])
+	last := strings.TrimSuffix(lines[len(lines)-1], "\r")
+	return whole(lines[0]) && whole(last) && inchMark([]byte(last))
 }
 
 // readOne returns the one record encoding/csv reads from text, or an error.

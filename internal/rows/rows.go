@@ -19,11 +19,12 @@
 //   - A line that ends inside a quoted field is joined with the lines after
 //     it until the field closes. The joined lines are one record only if
 //     they parse cleanly and give exactly the header's number of fields,
-//     at most 1,000 lines or 1 MiB are joined, no line inside the field is
-//     a whole record of its own (the header's number of fields, no quote),
-//     and the first and last lines are not both whole records with the
-//     quote read as a character (a stray opening quote closed by a stray
-//     inch mark on a later line). Otherwise the first line alone is a
+//     at most 1,000 lines or 1 MiB are joined, and, in a file of five
+//     columns or more, no line inside the field is a whole record of its
+//     own (the header's number of fields, no quote), nor does the field
+//     close with an inch mark (24") on a line that, like the first, is a
+//     whole record with its quotes read as characters (a stray opening
+//     quote closed by a monitor's size). Otherwise the first line alone is a
 //     malformed record (a stray opening quote, as in
 //     SKU-14,"Premium support,24/7 support,35) and reading goes on with
 //     the next line, so the lines the quote would have swallowed are read
@@ -33,8 +34,8 @@
 // field with line breaks, in a record of the right width, reads as one
 // record, as encoding/csv reads it. A multi-line record whose width is
 // wrong, or whose lines look like the whole records a stray quote would
-// swallow, is not told from a stray quote: its first line and each
-// following line are reported on their own, never lost.
+// swallow, is not told from a stray quote: its first line fails, and each
+// following line is read as a record of its own.
 //
 // A Reader keeps going past a bad record: a record with the wrong number of
 // fields, broken quoting or invalid UTF-8 comes back with Record.Err set,
@@ -399,7 +400,12 @@ func (r *Reader) Read() (Record, error) {
 func (r *Reader) readOpen(rec Record, line []byte, col int) (Record, error) {
 	r.holdFirst(line)
 	n, size := 1, len(line)
-	firstWhole := r.literalWidth(trimEOL(line)) == r.width
+	// The signs of a stray quote's swallow are looked for only in a file
+	// of strayWidth columns or more: in a narrower one, a line of a
+	// genuine cell (an address, "Springfield, IL") too often has the
+	// header's number of fields.
+	wide := r.width >= strayWidth
+	firstWhole := wide && r.literalWidth(trimEOL(line)) == r.width
 	var why string
 	for {
 		if n >= maxRecordLines {
@@ -422,15 +428,15 @@ func (r *Reader) readOpen(rec Record, line []byte, col int) (Record, error) {
 		size += len(l)
 		st, _ := r.scan(trimEOL(l), true)
 		if st == quoteOpen {
-			if tl := trimEOL(l); bytes.IndexByte(tl, '"') < 0 && r.literalWidth(tl) == r.width {
+			if tl := trimEOL(l); wide && bytes.IndexByte(tl, '"') < 0 && r.literalWidth(tl) == r.width {
 				why = fmt.Sprintf("it would take in line %d, a whole record of its own", r.line+n-1)
 				break
 			}
 			continue
 		}
 		last := r.line + n - 1
-		if st != quoteBad && firstWhole && r.literalWidth(trimEOL(l)) == r.width {
-			why = fmt.Sprintf("it would close on line %d, and lines %d and %d are each a whole record with the quote read as a character", last, rec.Line, last)
+		if tl := trimEOL(l); st != quoteBad && firstWhole && inchMark(tl) && r.literalWidth(tl) == r.width {
+			why = fmt.Sprintf("it would close on line %d with an inch mark, and lines %d and %d are each a whole record with the quotes read as characters", last, rec.Line, last)
 			break
 		}
 		if st == quoteBad {
@@ -453,6 +459,27 @@ func (r *Reader) readOpen(rec Record, line []byte, col int) (Record, error) {
 		rec.Line, col, csv.ErrQuote, why, rec.Line, rec.Line+1)
 	r.consume(1)
 	return rec, nil
+}
+
+// strayWidth is the fewest columns a file must have for a join to be
+// refused as a stray quote's swallow (see readOpen).
+const strayWidth = 5
+
+// inchMark reports whether the quote that closes the field open at the
+// start of line, its first quote that is not one of a doubled pair, follows
+// a digit, as in 24" (a monitor's size, or another measure in inches).
+func inchMark(line []byte) bool {
+	for i := 0; i < len(line); i++ {
+		if line[i] != '"' {
+			continue
+		}
+		if i+1 < len(line) && line[i+1] == '"' {
+			i++
+			continue
+		}
+		return i > 0 && line[i-1] >= '0' && line[i-1] <= '9'
+	}
+	return false
 }
 
 // literalWidth is how many fields line has if its quotes are characters

@@ -137,7 +137,7 @@ func TestReader(t *testing.T) {
 			{row: 1, line: 2, fields: []string{`"x"y`, "2"}, raw: `"x"y,2`, err: `line 2, column 3: extraneous or missing " in quoted-field`},
 		}},
 		{name: "stray quote never closed", input: "a,b,c\n1,\"x,3\n4,5,6\n7,8,9\n", header: []string{"a", "b", "c"}, want: []got{
-			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|would take in line 3, a whole record|line 2 is read alone and line 3 as the next record"},
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|nor on any later line|line 2 is read alone and line 3 as the next record"},
 			{row: 2, line: 3, fields: []string{"4", "5", "6"}},
 			{row: 3, line: 4, fields: []string{"7", "8", "9"}},
 		}},
@@ -151,7 +151,7 @@ func TestReader(t *testing.T) {
 			{row: 3, line: 4, fields: []string{"7", "eight", "9"}},
 		}},
 		{name: "stray quote meets a quoted field", input: "a,b,c\n1,\"x,3\n4,5,6\n7,\"eight\",9\n", header: []string{"a", "b", "c"}, want: []got{
-			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|would take in line 3"},
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "line 2, column 3|bad quoting on line 4"},
 			{row: 2, line: 3, fields: []string{"4", "5", "6"}},
 			{row: 3, line: 4, fields: []string{"7", "eight", "9"}},
 		}},
@@ -175,16 +175,28 @@ func TestReader(t *testing.T) {
 		// A stray opening quote and a stray inch mark later would make one
 		// record of the right width out of two whole lines, or of every
 		// whole line between them.
-		{name: "stray quote closed by an inch mark on the next whole line", input: "a,b,c\n1,\"x,3\n4,24\",6\n7,8,9\n", header: []string{"a", "b", "c"}, want: []got{
-			{row: 1, line: 2, fields: []string{"1", `"x`, "3"}, raw: `1,"x,3`, err: "lines 2 and 3 are each a whole record"},
-			{row: 2, line: 3, fields: []string{"4", `24"`, "6"}, raw: `4,24",6`, err: "line 3, column 5|bare"},
-			{row: 3, line: 4, fields: []string{"7", "8", "9"}},
+		{name: "stray quote closed by an inch mark on the next whole line", input: "a,b,c,d,e\n1,\"x,3,4,5\n6,24\",8,9,10\n11,12,13,14,15\n", header: []string{"a", "b", "c", "d", "e"}, want: []got{
+			{row: 1, line: 2, fields: []string{"1", `"x`, "3", "4", "5"}, raw: `1,"x,3,4,5`, err: "inch mark|lines 2 and 3 are each a whole record"},
+			{row: 2, line: 3, fields: []string{"6", `24"`, "8", "9", "10"}, raw: `6,24",8,9,10`, err: "line 3, column 5|bare"},
+			{row: 3, line: 4, fields: []string{"11", "12", "13", "14", "15"}},
 		}},
-		{name: "stray quote would take in whole lines", input: "a,b,c\n1,\"x\n4,5,6\n7,8,9\n24\",9\n", header: []string{"a", "b", "c"}, want: []got{
+		{name: "stray quote would take in whole lines", input: "a,b,c,d,e\n1,\"x\n4,5,6,7,8\n9,10,11,12,13\n24\",9,9,9\n", header: []string{"a", "b", "c", "d", "e"}, want: []got{
 			{row: 1, line: 2, fields: []string{"1", "x"}, raw: `1,"x`, err: "it would take in line 3, a whole record of its own"},
-			{row: 2, line: 3, fields: []string{"4", "5", "6"}},
-			{row: 3, line: 4, fields: []string{"7", "8", "9"}},
-			{row: 4, line: 5, fields: []string{`24"`, "9"}, raw: `24",9`, err: "bare"},
+			{row: 2, line: 3, fields: []string{"4", "5", "6", "7", "8"}},
+			{row: 3, line: 4, fields: []string{"9", "10", "11", "12", "13"}},
+			{row: 4, line: 5, fields: []string{`24"`, "9", "9", "9"}, raw: `24",9,9,9`, err: "bare"},
+		}},
+		// Genuine cells with line breaks whose lines have the header's
+		// number of fields stay one record: in a narrow file, and where
+		// the field does not close with an inch mark.
+		{name: "an address in a narrow file", input: "name,address\nBob,\"12 Main St\nSpringfield, IL\nUSA\"\n", header: []string{"name", "address"}, want: []got{
+			{row: 1, line: 2, lines: 3, fields: []string{"Bob", "12 Main St\nSpringfield, IL\nUSA"}},
+		}},
+		{name: "notes in a one-column file", input: "notes\n\"line one\n\nline two\"\n", header: []string{"notes"}, want: []got{
+			{row: 1, line: 2, lines: 3, fields: []string{"line one\n\nline two"}},
+		}},
+		{name: "a description with commas on both lines", input: "a,b,c,d,e\n1,2,\"Setup, training, SSO\nBilled per seat, per month, in advance\",9,10\n", header: []string{"a", "b", "c", "d", "e"}, want: []got{
+			{row: 1, line: 2, lines: 2, fields: []string{"1", "2", "Setup, training, SSO\nBilled per seat, per month, in advance", "9", "10"}},
 		}},
 		{name: "invalid UTF-8 names the column and the encoding", input: "a,b\n1,\xff\n", header: []string{"a", "b"}, want: []got{
 			{row: 1, line: 2, fields: []string{"1", "\xff"}, raw: "1,\xff", err: `column "b" is not valid UTF-8: the file looks like Windows-1252|--encoding windows-1252`},
