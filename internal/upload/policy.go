@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/lineitems/importer/internal/hubspot"
@@ -114,8 +113,15 @@ func (p Policy) Decide(a Attempt) Decision {
 	if err == nil {
 		return Decision{Action: Accept}
 	}
-	retry := func(base time.Duration, after time.Duration, code, msg string) Decision {
+	// retry sends the batch again after a wait; with the attempts used up
+	// it gives up: the rows are not sent, or, if HubSpot may have acted on
+	// the batch (acted: only with RetryInDoubt or Idempotent), in doubt.
+	retry := func(acted bool, base time.Duration, after time.Duration, code, msg string) Decision {
 		if attempt >= max(p.MaxAttempts, 1) {
+			if acted {
+				return Decision{Action: MarkInDoubt, Code: code,
+					Message: fmt.Sprintf("gave up after %d attempts; HubSpot may have acted on the batch: %s", attempt, msg)}
+			}
 			return Decision{Action: GiveUp, Code: code,
 				Message: fmt.Sprintf("gave up after %d attempts; HubSpot did not process the batch: %s", attempt, msg)}
 		}
@@ -123,15 +129,16 @@ func (p Policy) Decide(a Attempt) Decision {
 		if limit := cmp.Or(p.MaxRetryAfter, 60*time.Second); after > limit {
 			after, capped = limit, true
 		}
-		return Decision{Action: Retry, Wait: max(after, retry.Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg, Capped: capped}
+		return Decision{Action: Retry, Wait: max(after, retry.Backoff(attempt, base, p.MaxDelay, jitter)), Code: code, Message: msg,
+			Capped: capped, Doubtful: acted}
 	}
 	var te *hubspot.TransportError
 	if errors.As(err, &te) {
 		if !te.Sent {
-			return retry(p.BaseDelay, 0, "NOT_SENT", te.Error())
+			return retry(false, p.BaseDelay, 0, "NOT_SENT", te.Error())
 		}
 		if p.RetryInDoubt || p.Idempotent {
-			return doubtful(retry(p.BaseDelay, 0, "NO_ANSWER", te.Error()))
+			return retry(true, p.BaseDelay, 0, "NO_ANSWER", te.Error())
 		}
 		code := "NO_ANSWER"
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -153,15 +160,15 @@ func (p Policy) Decide(a Attempt) Decision {
 			return Decision{Action: Stop, Code: "DAILY_LIMIT", Message: "HubSpot's daily request limit for this portal is used up (429 DAILY). " +
 				"It resets at midnight in the portal's time zone; run the same command again after that and the import resumes where it stopped"}
 		}
-		return retry(p.ThrottleBase, ae.RetryAfter, "RATE_LIMIT", ae.Error())
+		return retry(false, p.ThrottleBase, ae.RetryAfter, "RATE_LIMIT", ae.Error())
 	case s == http.StatusLocked:
-		return retry(p.BaseDelay, max(ae.RetryAfter, cmp.Or(p.LockWait, 2*time.Second)), code, ae.Error())
+		return retry(false, p.BaseDelay, max(ae.RetryAfter, cmp.Or(p.LockWait, 2*time.Second)), code, ae.Error())
 	case s == StatusMigrating:
 		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
 			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}
 	case s >= 500:
 		if p.RetryInDoubt || p.Idempotent {
-			return doubtful(retry(p.BaseDelay, ae.RetryAfter, code, ae.Error()))
+			return retry(true, p.BaseDelay, ae.RetryAfter, code, ae.Error())
 		}
 		return Decision{Action: MarkInDoubt, Code: fmt.Sprintf("HTTP_%d", s),
 			Message: ae.Error() + "; HubSpot may have created these rows"}
@@ -186,18 +193,7 @@ func (p Policy) Decide(a Attempt) Decision {
 	// Any other answer (408, 421, 425, 431, a redirect, ...) refused the
 	// request without a word about its rows: nothing was processed, and
 	// the rows are sent again, then left not sent.
-	return retry(p.BaseDelay, ae.RetryAfter, code, ae.Error())
-}
-
-// doubtful marks a retry of a batch HubSpot may have acted on.
-func doubtful(d Decision) Decision {
-	if d.Action == Retry {
-		d.Doubtful = true
-	} else if d.Action == GiveUp {
-		d.Action = MarkInDoubt
-		d.Message = strings.Replace(d.Message, "HubSpot did not process the batch", "HubSpot may have acted on the batch", 1)
-	}
-	return d
+	return retry(false, p.BaseDelay, ae.RetryAfter, code, ae.Error())
 }
 
 // authMessage says what to do about a 401 or 403. It never includes the token.
