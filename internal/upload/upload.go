@@ -568,13 +568,9 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 					zap.Int("rows", len(j.items)))
 				return []job{{items: j.items, lookup: true, refused: true, round: j.round, code: d.Code, msg: d.Message}}, nil
 			}
-			mid := len(j.items) / 2
 			log.Debug("batch rejected as a whole; splitting", zap.Int("first_row", j.items[0].Row),
 				zap.Int("rows", len(j.items)), zap.String("code", d.Code))
-			first, second := j, j
-			first.items, first.body, first.batch = j.items[:mid], nil, nil
-			second.items, second.body, second.batch = j.items[mid:], nil, nil
-			return []job{first, second}, nil
+			return j.halves(), nil
 		case Conflict:
 			u.batches.Add(1)
 			notProcessed(j.items)
@@ -754,7 +750,7 @@ func (u *Uploader) conflicted(items []*chunker.Item, d Decision, round int) ([]j
 		}
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
 	}
-	if len(items) == 1 && u.Finder != nil && items[0].Key != "" && !u.Idempotent {
+	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
 		it := items[0]
 		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, preexisting: !it.State.MayExist(), code: d.Code, msg: msg}}, nil
 	}
@@ -807,39 +803,16 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	if !retry.Sleep(ctx, time.Duration(j.round+1)*u.SettleDelay) {
 		return nil, context.Cause(ctx)
 	}
-	keys := make([]string, len(keyed))
-	for i, it := range keyed {
-		keys[i] = it.Key
-	}
-	u.searched.Add(int64(len(keyed)))
-	var found, cased map[string]string
-	var err error
-	if cf, ok := u.Finder.(casedFinder); ok && j.worded {
-		found, cased, err = cf.FindCased(ctx, keys)
-	} else {
-		found, err = u.Finder.Find(ctx, keys)
-	}
+	found, cased, hit, missing, err := u.find(ctx, keyed, j.worded)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-		if se := lookupStop(u.Policy, err); se != nil {
-			return nil, se
+		if stop := u.lookupEnds(ctx, err); stop != nil {
+			return nil, stop
 		}
 		u.lookupWarn.Do(func() {
 			log.Warn("looking up rows in doubt failed; they stay in doubt", zap.Int("rows", len(keyed)), zap.Error(err))
 		})
 		return nil, u.conclude(keyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
 			Message: j.msg + "; looking the row up by its key failed: " + err.Error()})
-	}
-	var hit, missing []*chunker.Item
-	for _, it := range keyed {
-		if _, ok := found[it.Key]; ok {
-			hit = append(hit, it)
-			u.resolved.Add(1)
-			continue
-		}
-		missing = append(missing, it)
 	}
 	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
 	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
@@ -884,40 +857,19 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 // and a second such refusal splits them. When none is found (or the lookup
 // fails), the same batch would meet the same refusal: it is split at once.
 func (u *Uploader) lookUpRefused(ctx context.Context, j job, keyed, unkeyed []*chunker.Item) ([]job, error) {
-	again := job{items: unkeyed, round: j.round, looked: true, code: j.code, msg: j.msg}
-	split := func() []job {
-		mid := len(j.items) / 2
-		first, second := again, again
-		first.items, second.items = j.items[:mid], j.items[mid:]
-		return []job{first, second}
-	}
-	keys := make([]string, len(keyed))
-	for i, it := range keyed {
-		keys[i] = it.Key
-	}
-	u.searched.Add(int64(len(keyed)))
-	found, err := u.Finder.Find(ctx, keys)
+	again := job{items: j.items, round: j.round, looked: true, code: j.code, msg: j.msg}
+	found, _, hit, missing, err := u.find(ctx, keyed, false)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
+		if stop := u.lookupEnds(ctx, err); stop != nil {
+			return nil, stop
 		}
-		if se := lookupStop(u.Policy, err); se != nil {
-			return nil, se
-		}
-		return split(), nil
+		return again.halves(), nil
 	}
-	var hit []*chunker.Item
-	for _, it := range keyed {
-		if _, ok := found[it.Key]; ok {
-			hit = append(hit, it)
-			u.resolved.Add(1)
-			continue
-		}
-		again.items = append(again.items, it)
-	}
+	again.items = append(unkeyed, missing...)
 	u.log().Debug("rows of a refused batch looked up", zap.Int("found", len(hit)), zap.Int("sent again", len(again.items)))
 	if len(hit) == 0 {
-		return split(), nil
+		again.items = j.items
+		return again.halves(), nil
 	}
 	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
 		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: !hit[i].State.MayExist()}
@@ -928,6 +880,60 @@ func (u *Uploader) lookUpRefused(ctx context.Context, j job, keyed, unkeyed []*c
 		return nil, nil
 	}
 	return []job{again}, nil
+}
+
+// find looks keyed up by their keys, in as many reads as they take, and
+// tells the rows found (hit) from the others (missing). With withCase and
+// a casedFinder, cased holds the keys a record holds in another case. An
+// error means the lookup could not be completed; lookupEnds says whether
+// it ends the run.
+func (u *Uploader) find(ctx context.Context, keyed []*chunker.Item, withCase bool) (found, cased map[string]string, hit, missing []*chunker.Item, err error) {
+	keys := make([]string, len(keyed))
+	for i, it := range keyed {
+		keys[i] = it.Key
+	}
+	u.searched.Add(int64(len(keyed)))
+	if cf, ok := u.Finder.(casedFinder); ok && withCase {
+		found, cased, err = cf.FindCased(ctx, keys)
+	} else {
+		found, err = u.Finder.Find(ctx, keys)
+	}
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for _, it := range keyed {
+		if _, ok := found[it.Key]; ok {
+			hit = append(hit, it)
+			u.resolved.Add(1)
+			continue
+		}
+		missing = append(missing, it)
+	}
+	return found, cased, hit, missing, nil
+}
+
+// lookupEnds returns the error that ends the run after a lookup failed
+// with err: the run's cause once ctx is done, or the StopError of an
+// answer that stops the run (lookupStop); nil when only the looked-up
+// rows are left to deal with.
+func (u *Uploader) lookupEnds(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if se := lookupStop(u.Policy, err); se != nil {
+		return se
+	}
+	return nil
+}
+
+// halves returns the job as two jobs of half its rows each, to be encoded
+// anew: a batch refused whole is narrowed down this way.
+func (j job) halves() []job {
+	mid := len(j.items) / 2
+	first, second := j, j
+	first.items, first.body, first.batch = j.items[:mid], nil, nil
+	second.items, second.body, second.batch = j.items[mid:], nil, nil
+	return []job{first, second}
 }
 
 // hasKey reports whether any of items has a key to be looked up by.
