@@ -485,8 +485,7 @@ func inchMark(line []byte) bool {
 // literalWidth is how many fields line has if its quotes are characters
 // like any other: one more than its delimiters.
 func (r *Reader) literalWidth(line []byte) int {
-	var d [utf8.UTFMax]byte
-	return bytes.Count(line, d[:utf8.EncodeRune(d[:], r.comma)]) + 1
+	return bytes.Count(line, r.delim) + 1
 }
 
 // check finishes a record that parsed: fields are its cells as read and
