@@ -284,13 +284,9 @@ func TestCronAsWritten(t *testing.T) {
 				b, _ := os.ReadFile(lockFile)
 				return len(b) > 0 && !bytes.Equal(b, before)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for !lockHeld() {
-				if time.Now().After(deadline) {
-					slow.Process.Kill()
-					t.Fatalf("the first run never took the lock\n%s", slowOut.String())
-				}
-				time.Sleep(20 * time.Millisecond) // polling a child process: there is no clock to fake
+			if !eventually(20*time.Second, 20*time.Millisecond, lockHeld) {
+				slow.Process.Kill()
+				t.Fatalf("the first run never took the lock\n%s", slowOut.String())
 			}
 			second := w.command(job)
 			secondOut, err := second.CombinedOutput()

@@ -545,19 +545,28 @@ func (p *externalPortal) command(bin string, extra ...string) *exec.Cmd {
 
 func (p *externalPortal) outDir() string { return filepath.Join(p.dir, "big.import") }
 
+// eventually checks cond every step until it holds, for at most limit,
+// and reports whether it held. It polls another process's progress (or the
+// emulator's serving it): there is no clock to fake.
+func eventually(limit, step time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(step)
+	}
+	return true
+}
+
 func (p *externalPortal) waitForRows(t *testing.T, cmd *exec.Cmd, rows int, out *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if !eventually(30*time.Second, 20*time.Millisecond, func() bool {
 		data, _ := os.ReadFile(filepath.Join(p.outDir(), "created.csv"))
-		if bytes.Count(data, []byte("\n")) > rows {
-			return
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no rows created in time:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a child process: there is no clock to fake
+		return bytes.Count(data, []byte("\n")) > rows
+	}) {
+		cmd.Process.Kill()
+		t.Fatalf("no rows created in time:\n%s", out.String())
 	}
 }
 
@@ -567,21 +576,17 @@ func (p *externalPortal) waitForRows(t *testing.T, cmd *exec.Cmd, rows int, out 
 // t.Fatalf, may be called from a goroutine other than the test's.
 func (p *externalPortal) waitForRequests(t *testing.T, cmd *exec.Cmd, n int, out *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for p.emu.Stats().Requests < n {
-		if time.Now().After(deadline) {
-			said := ""
-			if out != nil {
-				said = out.String()
-			}
-			if cmd != nil {
-				cmd.Process.Kill()
-			}
-			t.Errorf("the portal received %d requests in a minute, want %d:\n%s", p.emu.Stats().Requests, n, said)
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // polling another process's progress: there is no clock to fake
+	if eventually(time.Minute, 5*time.Millisecond, func() bool { return p.emu.Stats().Requests >= n }) {
+		return
 	}
+	said := ""
+	if out != nil {
+		said = out.String()
+	}
+	if cmd != nil {
+		cmd.Process.Kill()
+	}
+	t.Errorf("the portal received %d requests in a minute, want %d:\n%s", p.emu.Stats().Requests, n, said)
 }
 
 func (p *externalPortal) summary(t *testing.T) report.Summary {
@@ -1246,12 +1251,8 @@ func TestSignals(t *testing.T) {
 		// Ended at once, the process was not there to hear the answers to
 		// what it had sent; had it waited for them, no answer would be
 		// orphaned.
-		deadline := time.Now().Add(30 * time.Second)
-		for p.emu.Stats().Orphaned == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("no request was answered to no one: the third signal did not end the process before the answers came\n%s", out.String())
-			}
-			time.Sleep(20 * time.Millisecond) // the emulator's latency runs on the real clock of the server goroutines
+		if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
+			t.Fatalf("no request was answered to no one: the third signal did not end the process before the answers came\n%s", out.String())
 		}
 		for _, want := range []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopped at once"} {
 			if !strings.Contains(out.String(), want) {
