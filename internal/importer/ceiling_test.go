@@ -69,11 +69,19 @@ func TestSharingThePortal(t *testing.T) {
 	}
 	// Answers of 0.5-1.5 s with the default pool, counted on arrival: the
 	// others' use shows a round trip late, and only in the answers to
-	// requests sent beside it. (Counted at completion, the importer keeps
-	// the other app's share, but it takes only about 67% of what is left:
-	// see docs/rate.md.)
+	// requests sent beside it.
 	t.Run("192 workers, answers in 0.5-1.5 s", func(t *testing.T) {
 		sharingThePortal(t, 192, 500*time.Millisecond, 1500*time.Millisecond, false)
+	})
+	// Counted at completion, alone at first: the importer sends each
+	// window's requests in one wave, with the window full to the last slot
+	// once they are counted. The other app's first requests land in the
+	// room a wave leaves while it is counted; then one of the wave's is
+	// refused, which a wave does not risk alone: the importer takes it for
+	// another app and shares. (Taken for the wave's own risk, the other app
+	// had 332 of its 417 requests refused after its first 50 s.)
+	t.Run("192 workers, answers in 0.5-1.5 s, counted at completion", func(t *testing.T) {
+		sharingThePortal(t, 192, 500*time.Millisecond, 1500*time.Millisecond, true)
 	})
 }
 
@@ -146,15 +154,23 @@ func sharingThePortal(t *testing.T, workers int, latLo, latHi time.Duration, atC
 		share := float64(best) / float64(elapsed)
 		t.Logf("%d calls in %v, a perfect client sharing the portal needs about %v: %.1f%%; throttled %d of %d; the other app sent %d (%d throttled)",
 			calls, elapsed, best, 100*share, sum.Throttled, sum.Requests, otherSent, otherThrottled)
-		if share < 0.90 {
-			t.Errorf("%.1f%% of what the other app leaves, want at least 90%%", 100*share)
+		// Counted at completion, the importer's requests in flight blur the
+		// counts beside another app: it keeps the other app's share, but
+		// takes only about two thirds of what is left, with about 0.6% of
+		// its requests throttled (docs/rate.md).
+		least, most := 0.90, 0.005
+		if atCompletion {
+			least, most = 0.6, 0.01
 		}
-		if float64(sum.Throttled) > 0.005*float64(sum.Requests) {
-			t.Errorf("%d of %d requests throttled, want under 0.5%%", sum.Throttled, sum.Requests)
+		if share < least {
+			t.Errorf("%.1f%% of what the other app leaves, want at least %.0f%%", 100*share, 100*least)
+		}
+		if float64(sum.Throttled) > most*float64(sum.Requests) {
+			t.Errorf("%d of %d requests throttled, want under %.1f%%", sum.Throttled, sum.Requests, 100*most)
 		}
 		// A 429 that another app's growth explains says nothing of when the
 		// portal counts: the importer still knows it counts on arrival.
-		if arrival, _ := sum.Extra["portal_counts_requests_on_arrival"].(bool); latHi > 0 && !arrival {
+		if arrival, _ := sum.Extra["portal_counts_requests_on_arrival"].(bool); latHi > 0 && !atCompletion && !arrival {
 			t.Errorf("the pacer ended assuming the portal counts at completion; it counts on arrival")
 		}
 		// The other app's rejected requests are invisible in HubSpot's
@@ -176,17 +192,20 @@ func sharingThePortal(t *testing.T, workers int, latLo, latHi time.Duration, atC
 // the importer part of every window.
 //
 // When the portal counts a request at completion, a request sent now is
-// counted after a latency no client knows in advance; to be sure of a
-// free slot it must assume the shortest, and each generation of the
-// window then drifts by the mean latency less the shortest: 0.5 s in 10 s
-// for answers of 0.5-1.5 s (95% at best), 1 s for 3-5 s (91%), short of
-// 97% unless some requests are throttled. The least share asked for under
-// that model is set below those bounds.
+// counted after a latency no client knows in advance. The pacer sends each
+// window's requests as one wave, once the spread of the recent answers
+// makes a full window unlikely (see package pacer): 97.1% of the ceiling
+// with answers of 0.5-1.5 s and 95.1% with 3-5 s in this run. The workers
+// that wait for their turn to take a batch are announced to the pacer
+// (Ready), so that the wave is the whole window: without that, 94.3% and
+// 91.5%. The last answer of a perfect client's last window comes at the
+// longest answer time, not the mean, so 97% is out of reach with 3-5 s over
+// 7 windows.
 func TestAtTheCeilingWithLatency(t *testing.T) {
 	latencies := []struct {
 		lo, hi     time.Duration
 		completion float64 // the least share under the completion model
-	}{{500 * time.Millisecond, 1500 * time.Millisecond, 0.92}, {3 * time.Second, 5 * time.Second, 0.86}}
+	}{{500 * time.Millisecond, 1500 * time.Millisecond, 0.96}, {3 * time.Second, 5 * time.Second, 0.94}}
 	for _, lat := range latencies {
 		for _, atCompletion := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v-%v, counted at completion=%v", lat.lo, lat.hi, atCompletion), func(t *testing.T) {

@@ -69,12 +69,15 @@
 // now in flight weighted by the chance (read from the recent round trips)
 // that they are counted by then, plus three standard deviations of that
 // sum, must fit the budget; and fewer than the budget must have been sent
-// in the last interval (safe under the arrival model too). Right after a
-// burst, with many requests in flight, the deviation is large and this
-// rarely lets one go sooner; once the sends have spread out it does. A 429
-// to such a request is the risk it took, and is taken for another app's
-// growth only if our requests that may be in the window do not fill what
-// the others are thought to leave.
+// in the last interval (safe under the arrival model too). Alone, and while
+// the recent round trips have no long tail, the requests waiting (and those
+// the caller announced with Ready) are judged together as a wave, and go
+// at once when all may: the next window's requests are then counted a
+// window after this one's, as this one's were, and no window spreads out
+// over the run. A 429 to a request of a wave shows another client; a 429
+// to a request judged alone is the risk it took, and is taken for another
+// app's growth only if our requests that may be in the window do not fill
+// what the others are thought to leave.
 //
 // A Pacer also tracks the daily quota and refuses to start a request that
 // would eat into the part of it reserved for other integrations.
@@ -155,6 +158,7 @@ type Pacer struct {
 	changed    chan struct{} // closed and replaced when the budget may have grown
 	stats      Stats
 	waiting    int // calls of Acquire waiting for a slot
+	ready      int // requests held back by the caller before Acquire (Ready)
 
 	// When the portal counts a request: on arrival (a slot is free again
 	// an interval after the send) or at completion (an interval after
@@ -179,8 +183,8 @@ type Pacer struct {
 	gateUntil time.Time
 	gateNext  time.Time // when the refused request can be expected to go
 	// odds is set by decide when the request it admits goes on likely's
-	// word alone.
-	odds bool
+	// word alone, and wave when it goes in a wave.
+	odds, wave bool
 }
 
 // latency is one request's round trip, and when it ended.
@@ -193,6 +197,7 @@ type entry struct {
 	sent, done time.Time
 	throttled  bool // answered 429: HubSpot did not count it
 	odds       bool // admitted by likely alone: a 429 is the risk it took
+	wave       bool // sent in a wave (see likely): a 429 shows another client
 }
 
 // sample is what one answer said about other clients' requests in the
@@ -250,18 +255,23 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 		p.mu.Lock()
 		now := time.Now()
 		if p.cfg.DailyReserve > 0 && p.dailyKnown && p.dailyLeft <= p.cfg.DailyReserve {
-			p.mu.Unlock()
-			return nil, ErrDailyReserve
-		}
-		wait, next := p.admit(now)
-		if wait == 0 {
 			if waiting {
 				p.waiting--
 			}
+			p.mu.Unlock()
+			return nil, ErrDailyReserve
+		}
+		if !waiting {
+			waiting = true
+			p.waiting++
+		}
+		wait, next := p.admit(now)
+		if wait == 0 {
+			p.waiting--
 			if p.waiting == 0 {
 				p.stats.NextSlot = time.Time{}
 			}
-			e := &entry{sent: now, odds: p.odds}
+			e := &entry{sent: now, odds: p.odds, wave: p.wave}
 			p.log = append(p.log, e)
 			p.recent = append(p.recent, e)
 			p.version++
@@ -273,10 +283,6 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 			return func(rl hubspot.RateLimit, throttled bool, retryAfter time.Duration) {
 				p.release(e, rl, throttled, retryAfter)
 			}, nil
-		}
-		if !waiting {
-			waiting = true
-			p.waiting++
 		}
 		p.stats.NextSlot = next // every caller waiting reads the same, until something changes
 		changed := p.changed
@@ -340,22 +346,26 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 	if wait := p.spread(now, budget); wait > 0 {
 		return wait, wait
 	}
-	p.odds = false
-	if len(p.log) < budget {
+	p.odds, p.wave = false, false
+	odds := !p.arrival && len(p.sorted) >= minLatencySamples
+	if len(p.log) < budget && !odds {
 		return 0, 0
 	}
 	p.prune(now, true)
-	if len(p.log) < budget {
-		return 0, 0
-	}
-	soon := time.Duration(math.MaxInt64)
-	if !p.arrival && len(p.sorted) >= minLatencySamples {
-		ok, wait := p.likely(now, budget)
-		if ok {
-			p.odds = true
+	free := budget - len(p.log)
+	soon, wave := time.Duration(math.MaxInt64), 1
+	if odds {
+		ok, wait, inWave, m := p.likely(now, budget)
+		if free >= m {
 			return 0, 0
 		}
-		soon = wait
+		if ok {
+			p.odds, p.wave = true, inWave
+			return 0, 0
+		}
+		soon, wave = wait, m
+	} else if free > 0 {
+		return 0, 0
 	}
 	// Wait until enough entries leave the window (or look again sooner,
 	// when likely may let one go before that).
@@ -364,7 +374,7 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 		exp[i] = p.expiry(e)
 	}
 	slices.SortFunc(exp, func(a, b time.Time) int { return a.Compare(b) })
-	sure := max(exp[len(exp)-budget].Sub(now), time.Millisecond)
+	sure := max(exp[len(exp)-budget+wave-1].Sub(now), time.Millisecond)
 	return min(soon, sure), sure
 }
 
@@ -429,8 +439,14 @@ func (p *Pacer) expiry(e *entry) time.Time {
 const minLatencySamples = 100
 
 // likelyMargin is how many standard deviations of the uncertain part of a
-// future count likely keeps below the budget.
+// future count likely keeps below the budget for one request.
 const likelyMargin = 3
+
+// waveMargin is likelyMargin for a wave (see likely). With 2 standard
+// deviations, fake-clock runs of 288,800 requests at 190 per 10 s (20 seeds
+// each of 7 and 31 windows, answers of 0.5–1.5 s and 3–5 s) met no 429, and
+// took 0.3 to 0.6 points of the ceiling more than with 3.
+const waveMargin = 2
 
 // likelySteps is how many parts likely cuts the spread of the round trips
 // into.
@@ -438,8 +454,9 @@ const likelySteps = 16
 
 // likely reports whether a request may go now under the completion model
 // (or while the model is unknown) although a slot held until the fastest
-// round trip could count its successor (expiry) is not yet free, and if
-// not, how long to wait before looking again.
+// round trip could count its successor (expiry) is not yet free; if not,
+// how long to wait before looking again; and how many requests it judged
+// together (the wave, 1 or more).
 //
 // Holding each slot that long never meets a full window, but it leaves the
 // window short by about the mean round trip less the shortest: 5% with
@@ -453,20 +470,29 @@ const likelySteps = 16
 // for every such T, the expected count plus likelyMargin standard
 // deviations of it is within the budget, and fewer than the budget were
 // sent in the last interval (so that it is safe under the arrival model
-// too). Where many requests are in flight at once (after a burst) the
-// deviation is large and the expiry rule decides; where they are spread,
-// this one does. p.mu is held.
-func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration) {
-	refuse := func(wait time.Duration) (bool, time.Duration) {
-		return false, max(wait, time.Millisecond)
-	}
-	// Under the arrival model: fewer than budget sent in the last interval.
-	i := 0
-	for i < len(p.log) && !p.log[i].sent.Add(p.interval+p.cfg.Slack).After(now) {
-		i++
-	}
-	if n := len(p.log) - i; n >= budget {
-		return refuse(p.log[i+n-budget].sent.Add(p.interval + p.cfg.Slack).Sub(now))
+// too).
+//
+// Judged one by one, the first requests to go take the room, the rest wait
+// for single slots and go over a second or more, and the next window's
+// slots free up as spread out: over a run, a window's requests come to be
+// counted over the whole window, and the run's last window cannot go at
+// once. So alone on the portal, while the round trips are compact (the
+// slowest no further above the median than twice the median is above the
+// fastest: answers of 0.5–1.5 s or 3–5 s, not a long tail of slow ones),
+// likely judges a wave: every request waiting or ready (Ready), up to the
+// room left at the longest round trip. The wave's requests are counted as
+// a recent round trip each, so they count a window after the last wave as
+// that wave did; none goes until all may, with waveMargin standard
+// deviations, and then all go at once (each finds the same answer, its
+// wave one smaller and one more in flight). A wave's count cannot exceed
+// the requests in it and in flight. With a long tail of slow answers the
+// last wave's slowest requests are unknown until they end, and a wave
+// would wait for them: there one request is judged at a time. p.mu is
+// held.
+func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration, inWave bool, wave int) {
+	m := 1
+	refuse := func(wait time.Duration) (bool, time.Duration, bool, int) {
+		return false, max(wait, time.Millisecond), inWave, m
 	}
 	// The count at T is known plus in flight (mean, variance). Known falls
 	// as T grows, and each in-flight request's chance q rises: between two
@@ -482,6 +508,7 @@ func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration) 
 	for k := range likelySteps + 1 {
 		next[k] = p.interval / 100
 	}
+	inflight := 0
 	for _, e := range p.log {
 		if !e.done.IsZero() {
 			out := e.done.Add(p.interval + p.cfg.Slack)
@@ -493,6 +520,7 @@ func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration) 
 			}
 			continue
 		}
+		inflight++
 		g := now.Sub(e.sent)
 		for k := range likelySteps + 1 {
 			q[k] = p.countedBy(g, g+at(k))
@@ -500,20 +528,49 @@ func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration) 
 		for k := range likelySteps + 1 {
 			j := min(k+1, likelySteps)
 			mean[k] += q[j]
-			v := max(q[k]*(1-q[k]), q[j]*(1-q[j]))
-			if q[k] <= 0.5 && q[j] >= 0.5 {
-				v = 0.25
-			}
-			variance[k] += v
+			variance[k] += stepVariance(q[k], q[j])
+		}
+	}
+	med := p.sorted[len(p.sorted)/2]
+	inWave = hi-med <= 2*(med-lo) && !p.othersAround(now)
+	if inWave {
+		m = max(1, min(p.waiting+p.ready, budget-known[likelySteps]-inflight))
+	}
+	// Under the arrival model: fewer than budget sent in the last interval.
+	i := 0
+	for i < len(p.log) && !p.log[i].sent.Add(p.interval+p.cfg.Slack).After(now) {
+		i++
+	}
+	if n := len(p.log) - i; n >= budget {
+		return refuse(p.log[i+n-budget].sent.Add(p.interval + p.cfg.Slack).Sub(now))
+	}
+	if inWave {
+		for k := range likelySteps + 1 {
+			q[k] = p.countedBy(0, at(k))
 		}
 	}
 	for k := range likelySteps + 1 {
 		count := 1 + float64(known[k]) + mean[k] + likelyMargin*math.Sqrt(variance[k]) // 1: this request
+		if inWave {
+			j := min(k+1, likelySteps)
+			w := float64(m)
+			count = float64(known[k]) + min(mean[k]+w*q[j]+waveMargin*math.Sqrt(variance[k]+w*stepVariance(q[k], q[j])), float64(inflight)+w)
+		}
 		if count > float64(budget) {
 			return refuse(next[k])
 		}
 	}
-	return true, 0
+	return true, 0, inWave, m
+}
+
+// stepVariance bounds the variance of a request counted by the start of a
+// step with probability a, and by its end with b: the larger of a(1−a)
+// and b(1−b), or ¼ where the chance crosses ½.
+func stepVariance(a, b float64) float64 {
+	if a <= 0.5 && b >= 0.5 {
+		return 0.25
+	}
+	return max(a*(1-a), b*(1-b))
 }
 
 // oursMayFill reports whether our requests that may be in the portal's
@@ -806,7 +863,7 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
-		if p.portalMax > 0 && len(p.log) <= p.portalMax && !(e.odds && p.oursMayFill(now)) {
+		if p.portalMax > 0 && len(p.log) <= p.portalMax && (e.wave || !(e.odds && p.oursMayFill(now))) {
 			// Throttled with no more of ours in the window than the limit:
 			// someone else is using the portal, more than before. Its use
 			// may not show in the counts for a while (its requests are
@@ -968,6 +1025,18 @@ func (p *Pacer) learn(rl hubspot.RateLimit) bool {
 	}
 	p.stats.PortalMax, p.stats.Interval = rl.Max, p.interval
 	return true
+}
+
+// Ready tells the Pacer that n more requests (fewer, if n is negative) are
+// ready to be sent but held back by the caller before Acquire, to bound the
+// memory of requests waiting for a slot. While the portal may count
+// requests when their work is done, the Pacer sends such a wave of requests
+// together (see likely), and it needs to know how large the wave is.
+func (p *Pacer) Ready(n int) {
+	p.mu.Lock()
+	p.ready += n
+	p.version++
+	p.mu.Unlock()
 }
 
 // Note records n requests of this client that were made without Acquire

@@ -90,6 +90,13 @@ type Pacer interface {
 	Acquire(ctx context.Context) (pacer.Release, error)
 }
 
+// readier is a Pacer told how many requests are held back before Acquire
+// (workers waiting for their turn to take a batch). *pacer.Pacer
+// implements it.
+type readier interface {
+	Ready(n int)
+}
+
 // Uploader sends batches. Set the fields before calling Run; do not change
 // them afterwards.
 type Uploader struct {
@@ -191,17 +198,27 @@ func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error
 	// of slow requests in flight, but a batch waiting for its slot is
 	// memory spent for nothing. A worker holds a token from before it takes
 	// a batch until the pacer grants the batch's first request a slot.
+	// While a worker waits for a token, the pacer is told (Ready): it may
+	// send a window's requests as one wave, and needs to know how many of
+	// them are coming.
 	waiting := make(chan struct{}, min(max(u.Workers, 1), maxWaiting))
+	ready := func(int) {}
+	if r, ok := u.Pacer.(readier); ok {
+		ready = r.Ready
+	}
 	for range max(u.Workers, 1) {
 		g.Go(func() error {
 			for {
 				if gctx.Err() != nil { // stopping wins over a batch that is ready
 					return nil
 				}
+				ready(1)
 				select {
 				case <-gctx.Done():
+					ready(-1)
 					return nil
 				case waiting <- struct{}{}:
+					ready(-1)
 				}
 				var once sync.Once
 				granted := func() { once.Do(func() { <-waiting }) }
