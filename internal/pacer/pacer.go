@@ -11,7 +11,7 @@
 // and rate r it admits B + r·Interval requests in one window, so staying
 // under Max costs either the burst or a fifth of the rate. Pacer therefore
 // keeps a log of its own requests and admits one when fewer than its budget
-// are still inside the window:
+// are still inside the window (or a wave, see below):
 //
 //	budget = min(cap, Max − others − room if others are present)
 //
@@ -185,6 +185,9 @@ type Pacer struct {
 	// odds is set by decide when the request it admits goes on likely's
 	// word alone, and wave when it goes in a wave.
 	odds, wave bool
+	// heldSince is when a wave was first held back while one request
+	// alone could go; zero once a wave goes.
+	heldSince time.Time
 }
 
 // latency is one request's round trip, and when it ended.
@@ -256,7 +259,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 		now := time.Now()
 		if p.cfg.DailyReserve > 0 && p.dailyKnown && p.dailyLeft <= p.cfg.DailyReserve {
 			if waiting {
-				p.waiting--
+				p.leave()
 			}
 			p.mu.Unlock()
 			return nil, ErrDailyReserve
@@ -267,10 +270,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 		}
 		wait, next := p.admit(now)
 		if wait == 0 {
-			p.waiting--
-			if p.waiting == 0 {
-				p.stats.NextSlot = time.Time{}
-			}
+			p.leave()
 			e := &entry{sent: now, odds: p.odds, wave: p.wave}
 			p.log = append(p.log, e)
 			p.recent = append(p.recent, e)
@@ -292,9 +292,7 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 		case <-ctx.Done():
 			t.Stop()
 			p.mu.Lock()
-			if p.waiting--; p.waiting == 0 {
-				p.stats.NextSlot = time.Time{}
-			}
+			p.leave()
 			p.mu.Unlock()
 			return nil, ctx.Err()
 		case <-t.C:
@@ -304,11 +302,22 @@ func (p *Pacer) Acquire(ctx context.Context) (Release, error) {
 	}
 }
 
+// leave takes a caller of Acquire off the waiting: a wave (see likely) is
+// one smaller. p.mu is held.
+func (p *Pacer) leave() {
+	p.waiting--
+	p.version++
+	if p.waiting == 0 {
+		p.stats.NextSlot = time.Time{}
+	}
+}
+
 // admit returns 0 if a request may go now, else how long to wait before
 // looking again (a hundredth of the interval at most), and when the
 // request can be expected to go (for Stats.NextSlot). A refusal holds
-// until something changes (a request is sent or answered, or Observe or
-// Note is called) or for at most a hundredth of the interval: every
+// until something changes (a request is sent or answered, a caller stops
+// waiting, or Ready, Observe or Note is called) or for at most a
+// hundredth of the interval: every
 // caller waiting is woken by each answer, and all but the first are
 // spared the same computation. p.mu is held.
 func (p *Pacer) admit(now time.Time) (time.Duration, time.Time) {
@@ -325,7 +334,11 @@ func (p *Pacer) admit(now time.Time) (time.Duration, time.Time) {
 // decide is admit without the memory of its last refusal: how long to
 // wait before looking again, and how long until the request can be
 // expected to go (the same, except when likely may let it go sooner than
-// the expiry rule). p.mu is held.
+// the expiry rule). Under the expiry rule a request goes when a slot is
+// free; when likely judges a wave, when the whole wave's slots are (or
+// likely lets the wave go sooner). A wave held back while one request
+// alone could go is given half the spread of the round trips; then
+// requests go one at a time until a wave goes. p.mu is held.
 func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 	if now.Before(p.pauseUntil) {
 		return p.pauseUntil.Sub(now), p.pauseUntil.Sub(now)
@@ -355,15 +368,39 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 	free := budget - len(p.log)
 	soon, wave := time.Duration(math.MaxInt64), 1
 	if odds {
-		ok, wait, inWave, m := p.likely(now, budget)
-		if free >= m {
+		v := p.likely(now, budget)
+		switch {
+		case v.inWave && !v.ok && v.one && v.near:
+			// A wave that would fit but for its margin, while one
+			// request alone could go: after a window counted spread out
+			// (beside another app until now, or while answers had a long
+			// tail), the room grows as fast as the window's requests
+			// leave, and a wave of it may wait for the window to empty.
+			// After half the spread of the round trips (a wave after a
+			// wave goes sooner), requests go one at a time until a wave
+			// goes.
+			if p.heldSince.IsZero() {
+				p.heldSince = now
+			}
+			if hold := p.heldSince.Add(v.spread / 2); now.Before(hold) {
+				v.wait = min(v.wait, hold.Sub(now))
+			} else {
+				v.ok, v.inWave, v.wave = true, false, 1
+			}
+		case v.inWave && !v.near:
+			p.heldSince = time.Time{}
+		}
+		if free >= v.wave {
 			return 0, 0
 		}
-		if ok {
-			p.odds, p.wave = true, inWave
+		if v.ok {
+			if v.inWave {
+				p.heldSince = time.Time{}
+			}
+			p.odds, p.wave = true, v.inWave
 			return 0, 0
 		}
-		soon, wave = wait, m
+		soon, wave = v.wait, v.wave
 	} else if free > 0 {
 		return 0, 0
 	}
@@ -487,12 +524,14 @@ const likelySteps = 16
 // wave one smaller and one more in flight). A wave's count cannot exceed
 // the requests in it and in flight. With a long tail of slow answers the
 // last wave's slowest requests are unknown until they end, and a wave
-// would wait for them: there one request is judged at a time. p.mu is
-// held.
-func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration, inWave bool, wave int) {
-	m := 1
-	refuse := func(wait time.Duration) (bool, time.Duration, bool, int) {
-		return false, max(wait, time.Millisecond), inWave, m
+// would wait for them: there one request is judged at a time. The
+// verdict also says whether one request judged alone would go, for decide
+// to fall back on when a wave cannot form. p.mu is held.
+func (p *Pacer) likely(now time.Time, budget int) verdict {
+	v := verdict{wave: 1}
+	refuse := func(wait time.Duration) verdict {
+		v.wait = max(wait, time.Millisecond)
+		return v
 	}
 	// The count at T is known plus in flight (mean, variance). Known falls
 	// as T grows, and each in-flight request's chance q rises: between two
@@ -532,9 +571,13 @@ func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration, 
 		}
 	}
 	med := p.sorted[len(p.sorted)/2]
-	inWave = hi-med <= 2*(med-lo) && !p.othersAround(now)
-	if inWave {
-		m = max(1, min(p.waiting+p.ready, budget-known[likelySteps]-inflight))
+	v.inWave = hi-med <= 2*(med-lo) && !p.othersAround(now)
+	if v.inWave {
+		// The room: what the window will have left at the longest round
+		// trip, as the last step bounds it (the known requests of its
+		// start), so that the wave fits that step whole.
+		v.wave = max(1, min(p.waiting+p.ready, budget-known[likelySteps-1]-inflight))
+		v.spread = hi - lo
 	}
 	// Under the arrival model: fewer than budget sent in the last interval.
 	i := 0
@@ -544,23 +587,56 @@ func (p *Pacer) likely(now time.Time, budget int) (ok bool, wait time.Duration, 
 	if n := len(p.log) - i; n >= budget {
 		return refuse(p.log[i+n-budget].sent.Add(p.interval + p.cfg.Slack).Sub(now))
 	}
-	if inWave {
+	if v.inWave {
 		for k := range likelySteps + 1 {
 			q[k] = p.countedBy(0, at(k))
 		}
 	}
+	// The first step whose count does not fit refuses, until a known
+	// request leaves the window at it.
+	v.ok, v.one, v.near = v.inWave, true, v.inWave
+	var oneWait, waveWait time.Duration
 	for k := range likelySteps + 1 {
-		count := 1 + float64(known[k]) + mean[k] + likelyMargin*math.Sqrt(variance[k]) // 1: this request
-		if inWave {
-			j := min(k+1, likelySteps)
-			w := float64(m)
-			count = float64(known[k]) + min(mean[k]+w*q[j]+waveMargin*math.Sqrt(variance[k]+w*stepVariance(q[k], q[j])), float64(inflight)+w)
+		if v.one && 1+float64(known[k])+mean[k]+likelyMargin*math.Sqrt(variance[k]) > float64(budget) { // 1: this request
+			v.one, oneWait = false, next[k]
 		}
-		if count > float64(budget) {
-			return refuse(next[k])
+		if v.inWave {
+			j := min(k+1, likelySteps)
+			w := float64(v.wave)
+			expected := mean[k] + w*q[j]
+			deviation := waveMargin * math.Sqrt(variance[k]+w*stepVariance(q[k], q[j]))
+			if float64(known[k])+min(expected, float64(inflight)+w) > float64(budget) {
+				v.near = false
+			}
+			if v.ok && float64(known[k])+min(expected+deviation, float64(inflight)+w) > float64(budget) {
+				v.ok, waveWait = false, next[k]
+			}
 		}
 	}
-	return true, 0, inWave, m
+	switch {
+	case !v.inWave && v.one:
+		v.ok = true
+	case !v.inWave:
+		return refuse(oneWait)
+	case !v.ok:
+		return refuse(waveWait)
+	}
+	return v
+}
+
+// verdict is likely's answer.
+type verdict struct {
+	ok   bool          // the request, with its wave, may go now
+	wait time.Duration // if not, how long before looking again
+	// inWave says whether requests were judged as a wave; wave is how
+	// many (1 otherwise).
+	inWave bool
+	wave   int
+	// one says whether the request would go if judged alone, near
+	// whether the wave's expected count (without the margin) fits, and
+	// spread is the spread of the recent round trips (in waves only).
+	one, near bool
+	spread    time.Duration
 }
 
 // stepVariance bounds the variance of a request counted by the start of a
@@ -1028,10 +1104,12 @@ func (p *Pacer) learn(rl hubspot.RateLimit) bool {
 }
 
 // Ready tells the Pacer that n more requests (fewer, if n is negative) are
-// ready to be sent but held back by the caller before Acquire, to bound the
-// memory of requests waiting for a slot. While the portal may count
-// requests when their work is done, the Pacer sends such a wave of requests
-// together (see likely), and it needs to know how large the wave is.
+// held back by the caller before Acquire, to bound the memory of requests
+// waiting for a slot. While the portal may count requests when their work
+// is done, the Pacer sends a window's requests together as a wave (see
+// likely), and needs to know how many are coming. Announcing more than
+// come delays a wave (until the room it was judged for is free), never
+// sends it sooner.
 func (p *Pacer) Ready(n int) {
 	p.mu.Lock()
 	p.ready += n

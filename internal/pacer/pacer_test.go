@@ -926,12 +926,111 @@ func TestLikelyBoundsTheCountBetweenSteps(t *testing.T) {
 		p.othersSeenUntil = now
 		return p
 	}
-	if ok, _, _, _ := setup().likely(now, 103); ok {
+	if setup().likely(now, 103).ok {
 		t.Error("budget 103: admitted, though the count may reach 103.07")
 	}
-	if ok, wait, _, _ := setup().likely(now, 104); !ok {
-		t.Errorf("budget 104: refused (wait %v), though the count stays under 103.6", wait)
+	if v := setup().likely(now, 104); !v.ok {
+		t.Errorf("budget 104: refused (wait %v), though the count stays under 103.6", v.wait)
 	}
+}
+
+// spreadOut returns a pacer alone on a portal of 190 per 10 s whose window
+// holds 190 of its requests answered evenly over the last 10 s (so one
+// leaves the window every 53 ms from now on), with 200 recent round trips
+// spread evenly over 0.5–1.5 s, and n callers waiting.
+func spreadOut(now time.Time, n int) *Pacer {
+	p := New(Config{Cap: 1000})
+	p.Observe(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190, Interval: 10 * time.Second})
+	for i := range 200 {
+		p.sorted = append(p.sorted, 500*time.Millisecond+time.Duration(i)*5*time.Millisecond)
+	}
+	for i := range 190 {
+		done := now.Add(-10*time.Second + time.Duration(i)*10*time.Second/190)
+		p.log = append(p.log, &entry{sent: done.Add(-time.Second), done: done})
+	}
+	p.waiting = n
+	return p
+}
+
+// TestWaveAfterSpreadOutSends: when the window's requests were counted
+// spread out (beside another app, or with a long tail of answers that has
+// gone), a wave of the room the window will have at the longest round trip
+// never fits the moments before it: the room grows as fast as the window's
+// requests leave. Once the wave's expected count fits, it is held half the
+// spread of the round trips, then requests go one at a time: the pacer
+// does not wait for the window to empty (without that, none went in 3 s).
+func TestWaveAfterSpreadOutSends(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := spreadOut(now, 190)
+	var sent []time.Duration
+	for d := time.Duration(0); d < 3*time.Second; d += 10 * time.Millisecond {
+		for {
+			if wait, _ := p.decide(now.Add(d)); wait > 0 {
+				break
+			}
+			p.log = append(p.log, &entry{sent: now.Add(d)})
+			p.waiting--
+			sent = append(sent, d)
+		}
+	}
+	if len(sent) == 0 || sent[0] > time.Second {
+		t.Fatalf("sent %d requests in 3 s; want the first within 1 s (a slot frees every 53 ms)", len(sent))
+	}
+	// By 3 s, 3 s + 0.5 s of the old requests have left the window at the
+	// soonest a request sent now is counted, 66 of them.
+	if len(sent) < 50 {
+		t.Errorf("sent %d requests in 3 s, want at least 50", len(sent))
+	}
+	t.Logf("%d sent in 3 s, the first at %v", len(sent), sent[0])
+}
+
+// TestWaveGoesWhenAllMay: a window's requests answered in 0.5–1.5 s after
+// one send (as after a wave), 190 callers waiting. The wave is the whole
+// window; it may not go while its expected count plus two deviations
+// exceeds the window at some moment (0.1 s after the first old request
+// leaves), and then all of it may, each request in turn finding the same.
+func TestWaveGoesWhenAllMay(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	setup := func() *Pacer {
+		p := New(Config{Cap: 1000})
+		p.Observe(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190, Interval: 10 * time.Second})
+		sent := now.Add(-10 * time.Second)
+		for i := range 190 {
+			rtt := 500*time.Millisecond + time.Duration(i)*time.Second/190
+			p.sorted = append(p.sorted, rtt)
+			p.log = append(p.log, &entry{sent: sent, done: sent.Add(rtt)})
+		}
+		p.waiting = 190
+		return p
+	}
+	// The first old request leaves the window at 10.55 s; a request sent at
+	// 10.05 s is counted at 10.55 s at the soonest.
+	early := now.Add(50 * time.Millisecond)
+	if v := setup().likely(early, 190); v.ok || !v.inWave || v.wave < 178 || !v.one {
+		t.Errorf("at 10.05 s: %+v; want a wave of 178 or more refused, one request alone admitted", v)
+	}
+	var at time.Time
+	p := setup()
+	for d := 50 * time.Millisecond; d < 2*time.Second; d += 5 * time.Millisecond {
+		if p.likely(now.Add(d), 190).ok {
+			at = now.Add(d)
+			break
+		}
+	}
+	if at.IsZero() {
+		t.Fatal("the wave never went")
+	}
+	if wait := at.Sub(early); wait < 50*time.Millisecond || wait > 400*time.Millisecond {
+		t.Errorf("the wave went %v after 10.05 s, want between 0.05 and 0.4 s", wait)
+	}
+	for i := range 190 {
+		if v := p.likely(at, 190); !v.ok || v.wave != 190-i {
+			t.Fatalf("request %d of the wave: %+v; want it to go, the wave %d", i, v, 190-i)
+		}
+		p.log = append(p.log, &entry{sent: at})
+		p.waiting--
+	}
+	t.Logf("the wave went %v after 10.05 s", at.Sub(early))
 }
 
 // TestA429ToAnOddsRequestCanShowOthers: a request sent on likely's odds is
