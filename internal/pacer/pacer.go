@@ -369,8 +369,12 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 	soon, wave := time.Duration(math.MaxInt64), 1
 	if odds {
 		v := p.likely(now, budget)
+		single := false
 		switch {
-		case v.inWave && !v.ok && v.one && v.near:
+		case v.early: // refused before anything was judged
+		case !v.inWave, v.ok, free >= v.wave, !v.near:
+			p.heldSince = time.Time{}
+		case v.one:
 			// A wave that would fit but for its margin, while one
 			// request alone could go: after a window counted spread out
 			// (beside another app until now, or while answers had a long
@@ -378,26 +382,22 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 			// leave, and a wave of it may wait for the window to empty.
 			// After half the spread of the round trips (a wave after a
 			// wave goes sooner), requests go one at a time until a wave
-			// goes.
+			// goes. Those that go together at one moment are the next
+			// window's waves, of the room that frees within a round trip.
 			if p.heldSince.IsZero() {
 				p.heldSince = now
 			}
-			if hold := p.heldSince.Add(v.spread / 2); now.Before(hold) {
-				v.wait = min(v.wait, hold.Sub(now))
+			if from := p.heldSince.Add(v.spread / 2); now.Before(from) {
+				v.wait = min(v.wait, from.Sub(now))
 			} else {
-				v.ok, v.inWave, v.wave = true, false, 1
+				single = true
 			}
-		case v.inWave && !v.near:
-			p.heldSince = time.Time{}
 		}
-		if free >= v.wave {
+		if free >= v.wave || single && free >= 1 {
 			return 0, 0
 		}
-		if v.ok {
-			if v.inWave {
-				p.heldSince = time.Time{}
-			}
-			p.odds, p.wave = true, v.inWave
+		if v.ok || single {
+			p.odds, p.wave = true, !single
 			return 0, 0
 		}
 		soon, wave = v.wait, v.wave
@@ -517,12 +517,12 @@ const likelySteps = 16
 // slowest no further above the median than twice the median is above the
 // fastest: answers of 0.5–1.5 s or 3–5 s, not a long tail of slow ones),
 // likely judges a wave: every request waiting or ready (Ready), up to the
-// room left at the longest round trip. The wave's requests are counted as
-// a recent round trip each, so they count a window after the last wave as
-// that wave did; none goes until all may, with waveMargin standard
-// deviations, and then all go at once (each finds the same answer, its
-// wave one smaller and one more in flight). A wave's count cannot exceed
-// the requests in it and in flight. With a long tail of slow answers the
+// room left at the longest round trip (as the last step bounds it). The
+// wave's requests are counted after a recent round trip each, so they
+// count a window after the last wave as that wave did; none goes until all
+// may, with waveMargin standard deviations, and then all go at once (each
+// finds the same answer, its wave one smaller and one more in flight). A
+// wave's count cannot exceed the requests in it and in flight. With a long tail of slow answers the
 // last wave's slowest requests are unknown until they end, and a wave
 // would wait for them: there one request is judged at a time. The
 // verdict also says whether one request judged alone would go, for decide
@@ -585,6 +585,7 @@ func (p *Pacer) likely(now time.Time, budget int) verdict {
 		i++
 	}
 	if n := len(p.log) - i; n >= budget {
+		v.early = true
 		return refuse(p.log[i+n-budget].sent.Add(p.interval + p.cfg.Slack).Sub(now))
 	}
 	if v.inWave {
@@ -637,6 +638,9 @@ type verdict struct {
 	// spread is the spread of the recent round trips (in waves only).
 	one, near bool
 	spread    time.Duration
+	// early says that more than the budget were sent in the last
+	// interval: refused before anything else was judged.
+	early bool
 }
 
 // stepVariance bounds the variance of a request counted by the start of a
