@@ -251,12 +251,7 @@ func TestBatchCreate(t *testing.T) {
 			if want := partial(p, http.StatusCreated); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 3 {
 				t.Fatalf("BatchCreate = %+v, %v; want %d with 1 result and 3 errors", res, err, want)
 			}
-			var conflicts int
-			for _, e := range res.Errors {
-				if e.Category == "CONFLICT" {
-					conflicts++
-				}
-			}
+			conflicts := countErrors(res.Errors, func(e hubspot.StandardError) bool { return e.Category == "CONFLICT" })
 			if conflicts != 2 {
 				t.Errorf("%d CONFLICT errors, want 2: %+v", conflicts, res.Errors)
 			}
@@ -304,12 +299,7 @@ func TestBatchCreate(t *testing.T) {
 			if want := partial(p, http.StatusCreated); err != nil || res.StatusCode != want || len(res.Results) != 1 || len(res.Errors) != 2 {
 				t.Fatalf("BatchCreate = %+v, %v; want %d with 1 result and 2 errors", res, err, want)
 			}
-			var conflicts int
-			for _, e := range res.Errors {
-				if e.MayBeConflict() {
-					conflicts++
-				}
-			}
+			conflicts := countErrors(res.Errors, hubspot.StandardError.MayBeConflict)
 			if conflicts != 1 {
 				t.Errorf("%d errors read as worded conflicts, want 1: %+v", conflicts, res.Errors)
 			}
@@ -1025,4 +1015,15 @@ func TestScopes2026(t *testing.T) {
 		},
 		want: []int{201, 200, 200, 200, 200, 200},
 	}})
+}
+
+// countErrors counts the per-input errors of a 207 for which is holds.
+func countErrors(errs []hubspot.StandardError, is func(hubspot.StandardError) bool) int {
+	n := 0
+	for _, e := range errs {
+		if is(e) {
+			n++
+		}
+	}
+	return n
 }

@@ -248,14 +248,7 @@ func TestConflictOnResendIsTheRow(t *testing.T) {
 					client := clientVia(t, rt, time.Minute)
 					o := keyed(t, emu, withJournal(options(t, input, client)), client)
 					o.Workers = 1
-					sum, err := Run(context.Background(), o)
-					if err != nil || sum.Created != n {
-						t.Fatalf("err %v, summary %+v; want every row created", err, sum)
-					}
-					if got := len(checkPortal(t, emu, sum)); got != n {
-						t.Fatalf("portal holds %d line items, want %d", got, n)
-					}
-					checkAccounting(t, o.OutDir, n, sum, emu)
+					runToTheEnd(t, o, emu, n)
 					if c := rt.count(createPath); c < 2 {
 						t.Fatalf("%d batch creates: the resend never met the conflict", c)
 					}

@@ -261,9 +261,16 @@ func TestStopAtAHighPace(t *testing.T) {
 func rerunToTheEnd(t *testing.T, o Options, input []byte, emu *emulator.Server, n int) *report.Summary {
 	t.Helper()
 	o.Input = strings.NewReader(string(input))
+	return runToTheEnd(t, o, emu, n)
+}
+
+// runToTheEnd runs the import o describes and checks that it ends with
+// each of its n rows created exactly once, as the reports say.
+func runToTheEnd(t *testing.T, o Options, emu *emulator.Server, n int) *report.Summary {
+	t.Helper()
 	sum, err := Run(context.Background(), o)
 	if err != nil || sum.Created != n {
-		t.Fatalf("rerun: err %v, summary %+v", err, sum)
+		t.Fatalf("err %v, summary %+v; want every row created", err, sum)
 	}
 	if got := len(checkPortal(t, emu, sum)); got != n {
 		t.Fatalf("portal holds %d line items, want %d", got, n)

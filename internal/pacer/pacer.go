@@ -317,9 +317,9 @@ func (p *Pacer) leave() {
 // request can be expected to go (for Stats.NextSlot). A refusal holds
 // until something changes (a request is sent or answered, a caller stops
 // waiting, or Ready, Observe or Note is called) or for at most a
-// hundredth of the interval: every
-// caller waiting is woken by each answer, and all but the first are
-// spared the same computation. p.mu is held.
+// hundredth of the interval: every caller waiting is woken by each
+// answer, and all but the first are spared the same computation. p.mu is
+// held.
 func (p *Pacer) admit(now time.Time) (time.Duration, time.Time) {
 	if p.gateVer == p.version && now.Before(p.gateUntil) {
 		return p.gateUntil.Sub(now), p.gateNext
@@ -522,11 +522,11 @@ const likelySteps = 16
 // count a window after the last wave as that wave did; none goes until all
 // may, with waveMargin standard deviations, and then all go at once (each
 // finds the same answer, its wave one smaller and one more in flight). A
-// wave's count cannot exceed the requests in it and in flight. With a long tail of slow answers the
-// last wave's slowest requests are unknown until they end, and a wave
-// would wait for them: there one request is judged at a time. The
-// verdict also says whether one request judged alone would go, for decide
-// to fall back on when a wave cannot form. p.mu is held.
+// wave's count cannot exceed the requests in it and in flight. With a long
+// tail of slow answers the last wave's slowest requests are unknown until
+// they end, and a wave would wait for them: there one request is judged
+// at a time. The verdict also says whether one request judged alone would
+// go, for decide to fall back on when a wave cannot form. p.mu is held.
 func (p *Pacer) likely(now time.Time, budget int) verdict {
 	v := verdict{wave: 1}
 	refuse := func(wait time.Duration) verdict {
