@@ -74,8 +74,10 @@
 // the caller announced with Ready) are judged together as a wave, and go
 // at once when all may: the next window's requests are then counted a
 // window after this one's, as this one's were, and no window spreads out
-// over the run. A 429 to a request of a wave shows another client; a 429
-// to a request judged alone is the risk it took, and is taken for another
+// over the run. A 429 to a request of a wave shows another client, unless
+// our requests answered in the interval before it fill the limit (the
+// window then held ours alone, and the wave overshot: the waves go on); a
+// 429 to a request judged alone is the risk it took, and is taken for another
 // app's growth only if our requests that may be in the window do not fill
 // what the others are thought to leave.
 //
@@ -200,7 +202,7 @@ type entry struct {
 	sent, done time.Time
 	throttled  bool // answered 429: HubSpot did not count it
 	odds       bool // admitted by likely alone: a 429 is the risk it took
-	wave       bool // sent in a wave (see likely): a 429 shows another client
+	wave       bool // sent in a wave (see likely): a 429 shows another client unless oursFilled
 }
 
 // sample is what one answer said about other clients' requests in the
@@ -666,6 +668,21 @@ func (p *Pacer) oursMayFill(now time.Time) bool {
 	return n >= p.portalMax-p.othersEstimate(now)
 }
 
+// oursFilled reports whether our requests answered (not throttled) within
+// the interval before now number the portal's limit or more: the window in
+// which the portal judged a request answered now then held ours alone, as
+// closely as the answers' times tell when it counted them (an answer comes
+// back a moment after). p.mu is held.
+func (p *Pacer) oursFilled(now time.Time) bool {
+	n := 0
+	for _, e := range p.recent {
+		if !e.throttled && !e.done.IsZero() && e.done.Add(p.interval).After(now) {
+			n++
+		}
+	}
+	return n >= p.portalMax
+}
+
 // countedBy is the probability, read from the recent round trips, that a
 // request in flight for g is answered within h (h ≥ g). p.mu is held.
 func (p *Pacer) countedBy(g, h time.Duration) float64 {
@@ -943,14 +960,19 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
-		if p.portalMax > 0 && len(p.log) <= p.portalMax && (e.wave || !(e.odds && p.oursMayFill(now))) {
+		explained := e.odds && p.oursMayFill(now)
+		if e.wave {
+			explained = p.oursFilled(now)
+		}
+		if p.portalMax > 0 && len(p.log) <= p.portalMax && !explained {
 			// Throttled with no more of ours in the window than the limit:
 			// someone else is using the portal, more than before. Its use
 			// may not show in the counts for a while (its requests are
 			// counted beside ours in flight), so the pacer keeps sharing
 			// (room kept, sends spread) for some intervals. (A request
 			// sent on likely's odds explains its 429 when our requests that
-			// may be in the window fill what the others leave.)
+			// may be in the window fill what the others leave; one sent in a
+			// wave, when our requests answered in the window fill it.)
 			p.othersSeenUntil = now.Add(6 * p.interval)
 			p.othersGrew = now
 		}

@@ -1121,6 +1121,55 @@ func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
 	})
 }
 
+// TestA429ToAWave: a request sent in a wave is answered 429. When 100 of
+// our requests were answered in the 10 s before, the portal's window of
+// 100 held ours alone: the wave overshot, no other app is taken to be
+// present, and the waves go on (a 429 is then no worse than its pause and
+// its resend; taken for another app, it ended the waves for a minute: with
+// likely cut into 64 steps, where waves overshoot now and then, one seed of
+// the 3–5 s fake-clock run went from 85.0% of the ceiling to 61.7%). With
+// 99 answered in the window, or 100 of which one was answered 10 s before,
+// something else filled the window.
+func TestA429ToAWave(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		answered int
+		oldest   time.Duration // how long ago the first of them was answered
+		others   bool
+	}{
+		{"ours fill the window", 100, 9 * time.Second, false},
+		{"one short of the limit", 99, 9 * time.Second, true},
+		{"the first of them out of the window", 100, 10 * time.Second, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{Cap: 1000})
+				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
+				time.Sleep(20 * time.Second)
+				now := time.Now()
+				e := &entry{sent: now.Add(-4 * time.Second), odds: true, wave: true}
+				p.mu.Lock()
+				for i := range c.answered {
+					done := now.Add(-c.oldest + time.Duration(i)*10*time.Millisecond)
+					p.recent = append(p.recent, &entry{sent: done.Add(-4 * time.Second), done: done, odds: true, wave: true})
+				}
+				p.recent = append(p.recent, e)
+				p.log = append(p.log, e)
+				p.mu.Unlock()
+				p.release(e, hubspot.RateLimit{}, true, 0)
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				if got := p.othersSeenUntil.After(now); got != c.others {
+					t.Errorf("another app taken to be present: %v, want %v", got, c.others)
+				}
+				if !p.pauseUntil.After(now) {
+					t.Error("no pause after the 429")
+				}
+			})
+		})
+	}
+}
+
 // TestShareAfterA429EndsWhenOthersAreSteady: a 429 proves another client
 // present, and 10% of the window stays free while its use may not show.
 // Once the counts show its use (40 of 100), steady for two intervals, only
