@@ -410,6 +410,57 @@ func TestConcurrentRequestsDoNotInflateOthers(t *testing.T) {
 	})
 }
 
+// TestOursInTheCount: an answer counts 71 requests; 40 of ours sent
+// before it are in that count or not depending on when the portal counts
+// a request, and what is not surely ours is taken for another app's.
+// Before the counts show the model, ours are surely counted when both
+// models count them. (Counting only those answered before the request was
+// sent, as under either model, beside another app at completion the
+// pacer put the other app's 95 requests a window at about 116 in a
+// fake-clock run, and the importer took 68.3% of what the other app left
+// in TestSharingThePortal.) Requests answered without rate-limit headers
+// (not sent, or failed on the way) are not surely counted.
+func TestOursInTheCount(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		sent, answered time.Duration // how long ago; answered 0: in flight
+		unheard        bool
+		others         int
+	}{
+		{"answered within the window: counted under both models", 9500 * time.Millisecond, 500 * time.Millisecond, false, 30},
+		{"in flight: counted on arrival only", 9500 * time.Millisecond, 0, false, 70},
+		{"sent over an interval before, answered within: at completion only", 11500 * time.Millisecond, 2 * time.Second, false, 70},
+		{"answered within the window without headers", 9500 * time.Millisecond, 500 * time.Millisecond, true, 70},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{})
+				p.Observe(hubspot.RateLimit{Known: true, Max: 190, Remaining: 190, Interval: 10 * time.Second})
+				time.Sleep(20 * time.Second)
+				now := time.Now()
+				p.mu.Lock()
+				for range 40 {
+					o := &entry{sent: now.Add(-c.sent), unheard: c.unheard}
+					if c.answered > 0 {
+						o.done = now.Add(-c.answered)
+					}
+					p.recent = append(p.recent, o)
+				}
+				e := &entry{sent: now.Add(-time.Second)}
+				p.recent = append(p.recent, e)
+				p.log = append(p.log, e)
+				p.mu.Unlock()
+				p.release(e, hubspot.RateLimit{Known: true, Max: 190, Remaining: 190 - 71, Interval: 10 * time.Second}, false, 0)
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				if got := p.samples[len(p.samples)-1].most; got != c.others {
+					t.Errorf("others at most %d, want %d", got, c.others)
+				}
+			})
+		})
+	}
+}
+
 // TestProbesAfterSilence: when the portal has said nothing for a tenth of
 // the interval, one request goes first and the others wait for its answer,
 // so that a burst follows a fresh count.
@@ -1119,55 +1170,6 @@ func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
 			t.Error("a 429 our requests cannot explain was not taken for another app")
 		}
 	})
-}
-
-// TestA429ToAWave: a request sent in a wave is answered 429. When 100 of
-// our requests were answered in the 10 s before, the portal's window of
-// 100 held ours alone: the wave overshot, no other app is taken to be
-// present, and the waves go on (a 429 is then no worse than its pause and
-// its resend; taken for another app, it ended the waves for a minute: with
-// likely cut into 64 steps, where waves overshoot now and then, one seed of
-// the 3–5 s fake-clock run went from 85.0% of the ceiling to 61.7%). With
-// 99 answered in the window, or 100 of which one was answered 10 s before,
-// something else filled the window.
-func TestA429ToAWave(t *testing.T) {
-	for _, c := range []struct {
-		name     string
-		answered int
-		oldest   time.Duration // how long ago the first of them was answered
-		others   bool
-	}{
-		{"ours fill the window", 100, 9 * time.Second, false},
-		{"one short of the limit", 99, 9 * time.Second, true},
-		{"the first of them out of the window", 100, 10 * time.Second, true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				p := New(Config{Cap: 1000})
-				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
-				time.Sleep(20 * time.Second)
-				now := time.Now()
-				e := &entry{sent: now.Add(-4 * time.Second), odds: true, wave: true}
-				p.mu.Lock()
-				for i := range c.answered {
-					done := now.Add(-c.oldest + time.Duration(i)*10*time.Millisecond)
-					p.recent = append(p.recent, &entry{sent: done.Add(-4 * time.Second), done: done, odds: true, wave: true})
-				}
-				p.recent = append(p.recent, e)
-				p.log = append(p.log, e)
-				p.mu.Unlock()
-				p.release(e, hubspot.RateLimit{}, true, 0)
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				if got := p.othersSeenUntil.After(now); got != c.others {
-					t.Errorf("another app taken to be present: %v, want %v", got, c.others)
-				}
-				if !p.pauseUntil.After(now) {
-					t.Error("no pause after the 429")
-				}
-			})
-		})
-	}
 }
 
 // TestShareAfterA429EndsWhenOthersAreSteady: a 429 proves another client
