@@ -702,6 +702,14 @@ func (p *Pacer) surelyBefore(x, e *entry) bool {
 	return x.sent.Before(e.sent.Add(-modelSkew)) && x.sent.After(e.sent.Add(-p.interval+modelSkew))
 }
 
+// surelyAnswered reports whether, under the completion model, x was
+// counted before a request answered now and was still in the portal's
+// window then: answered more than skew before now, and less than an
+// interval (less the skew).
+func (p *Pacer) surelyAnswered(x *entry, now time.Time, skew time.Duration) bool {
+	return !x.done.IsZero() && x.done.Before(now.Add(-skew)) && x.done.After(now.Add(-p.interval+skew))
+}
+
 // modelSkew is how far apart two events may be and still not be known to
 // be in order at HubSpot: send and arrival times differ by network time.
 const modelSkew = 50 * time.Millisecond
@@ -724,7 +732,7 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 		if p.surelyBefore(x, e) {
 			leastA++
 		}
-		if !x.done.IsZero() && x.done.Before(now.Add(-modelSkew)) && x.done.After(now.Add(-p.interval+modelSkew)) {
+		if p.surelyAnswered(x, now, modelSkew) {
 			leastC++
 		}
 	}
@@ -1071,7 +1079,7 @@ func (p *Pacer) ours(e *entry, now time.Time) (sure, possible int) {
 		if both || p.surelyBefore(o, e) {
 			sureA++
 		}
-		if both || (!o.done.IsZero() && o.done.Before(now.Add(-answerSkew)) && o.done.After(now.Add(-p.interval+answerSkew))) {
+		if both || p.surelyAnswered(o, now, answerSkew) {
 			sureC++
 		}
 	}
