@@ -174,10 +174,12 @@ func ceiling(dir string) {
 			continue
 		}
 		best := math.Floor((calls-1)/float64(max))*10 + mean
-		found := "completion"
+		found := "not shown (completion assumed)"
 		extra, _ := sum["extra"].(map[string]any)
 		if v, _ := extra["portal_counts_requests_on_arrival"].(bool); v {
 			found = "arrival"
+		} else if v, _ := extra["portal_counts_requests_at_completion"].(bool); v {
+			found = "completion"
 		}
 		_, rss, _, _ := timeV(filepath.Join(d, "importer.time"))
 		fmt.Printf("| %d per 10 s | %s | on %s | %.0f | %.0f | %.1f | %.1f | %.1f%% | %.0f | %.2f%% | %.0f | %s | %.1f |\n", max, lat, model, num(sum, "rows"), calls, el, best,

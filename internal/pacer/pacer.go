@@ -172,9 +172,14 @@ type Pacer struct {
 	// doubtUntil (another app's growth explains such a 429 as well).
 	arrivalProven bool
 	doubtUntil    time.Time
-	recent        []*entry        // our requests of the last two intervals, for reading the counts
-	latencies     []latency       // recent round trips, by when they ended
-	sorted        []time.Duration // the same round trips, shortest first
+	// completionShown: a count below what the arrival model implies of
+	// ours alone ruled arrival out, and no count has shown arrival since.
+	// The counts are then read by the completion model alone (see ours).
+	completionShown bool
+
+	recent    []*entry        // our requests of the last two intervals, for reading the counts
+	latencies []latency       // recent round trips, by when they ended
+	sorted    []time.Duration // the same round trips, shortest first
 
 	// gate is admit's last refusal: while nothing changed (version) no
 	// request goes before gateUntil.
@@ -232,6 +237,12 @@ type Stats struct {
 	// false while that is not shown (a slot is then held an interval
 	// after the answer, less the shortest round trip).
 	CountedOnArrival bool
+	// CountedAtCompletion says the portal's counts show that it does not
+	// count on arrival (a count was below the requests sent before the
+	// answered one within the window), so it counts a request when its
+	// answer is ready. CountedOnArrival and CountedAtCompletion are both
+	// false while the counts have shown neither.
+	CountedAtCompletion bool
 }
 
 // New returns a Pacer.
@@ -739,15 +750,17 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 	switch {
 	case obs < leastA:
 		p.arrival, p.arrivalVotes, p.arrivalProven = false, 0, false
+		p.completionShown = true
 	case obs < leastC:
 		if p.arrivalVotes++; p.arrivalVotes >= 3 {
-			p.arrival, p.arrivalProven = true, true
+			p.arrival, p.arrivalProven, p.completionShown = true, true, false
 		}
 	case !p.arrival && p.arrivalProven && now.After(p.doubtUntil):
 		// The doubt a 429 cast is over, and no count disproved arrival.
 		p.arrival = true
 	}
 	p.stats.CountedOnArrival = p.arrival
+	p.stats.CountedAtCompletion = p.completionShown
 }
 
 // prune drops expired entries. The log is in send order, so expiries are
@@ -1039,7 +1052,12 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 // each model implies: counting on arrival, those sent surely before e and
 // within an interval; counting at completion, those answered within the
 // interval before e's answer, with answerSkew at either end; under either,
-// those answered before e was sent and sent within an interval. Perhaps:
+// those answered before e was sent and sent within an interval. Once the
+// counts have ruled arrival out (completionShown), what the completion
+// model implies: the fewer of the two models' bounds reads a count beside
+// another app several requests high, as each model's bound misses some of
+// what the other counts (a fake-clock run: about 8 requests a window
+// above the other app's real use, 3.5 by the completion model). Perhaps:
 // any sent by now, except those answered an interval or more before e was
 // sent. Requests answered 429 are not counted by HubSpot, and unheard ones
 // are not surely counted. p.mu is held.
@@ -1083,7 +1101,11 @@ func (p *Pacer) ours(e *entry, now time.Time) (sure, possible int) {
 			sureC++
 		}
 	}
-	if !p.arrival {
+	switch {
+	case p.arrival: // counted in the loop
+	case p.completionShown:
+		sure = sureC
+	default:
 		sure = min(sureA, sureC)
 	}
 	return sure, possible
