@@ -174,19 +174,10 @@ func ceiling(dir string) {
 			continue
 		}
 		best := math.Floor((calls-1)/float64(max))*10 + mean
-		// Summaries before portal_counts_requests_at_completion said only
-		// whether arrival was shown; "completion" there is the model
-		// assumed while it was not.
 		found := "completion"
 		extra, _ := sum["extra"].(map[string]any)
-		shown, known := extra["portal_counts_requests_at_completion"].(bool)
-		switch arrival, _ := extra["portal_counts_requests_on_arrival"].(bool); {
-		case arrival:
+		if v, _ := extra["portal_counts_requests_on_arrival"].(bool); v {
 			found = "arrival"
-		case shown:
-			found = "completion (shown)"
-		case known:
-			found = "neither shown (completion assumed)"
 		}
 		_, rss, _, _ := timeV(filepath.Join(d, "importer.time"))
 		fmt.Printf("| %d per 10 s | %s | on %s | %.0f | %.0f | %.1f | %.1f | %.1f%% | %.0f | %.2f%% | %.0f | %s | %.1f |\n", max, lat, model, num(sum, "rows"), calls, el, best,

@@ -449,7 +449,6 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 		sum.Extra["seconds_waiting_for_rate_limit"] = ps.Waited.Seconds()
 		sum.Extra["portal_counts_requests_on_arrival"] = ps.CountedOnArrival
-		sum.Extra["portal_counts_requests_at_completion"] = ps.CountedAtCompletion
 	}
 	if st.Searched > 0 {
 		sum.Extra["rows_looked_up"] = st.Searched

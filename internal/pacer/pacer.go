@@ -172,17 +172,9 @@ type Pacer struct {
 	// doubtUntil (another app's growth explains such a 429 as well).
 	arrivalProven bool
 	doubtUntil    time.Time
-	// completionSince: since when three counts well below what the
-	// arrival model implies of ours alone (completionVotes) stand, with
-	// none since that the completion model cannot explain; zero if not.
-	// A tenth of an interval later, the counts are read by the completion
-	// model alone (see completionShown, ours).
-	completionSince time.Time
-	completionVotes votes
-
-	recent    []*entry        // our requests of the last two intervals, for reading the counts
-	latencies []latency       // recent round trips, by when they ended
-	sorted    []time.Duration // the same round trips, shortest first
+	recent        []*entry        // our requests of the last two intervals, for reading the counts
+	latencies     []latency       // recent round trips, by when they ended
+	sorted        []time.Duration // the same round trips, shortest first
 
 	// gate is admit's last refusal: while nothing changed (version) no
 	// request goes before gateUntil.
@@ -240,12 +232,6 @@ type Stats struct {
 	// false while that is not shown (a slot is then held an interval
 	// after the answer, less the shortest round trip).
 	CountedOnArrival bool
-	// CountedAtCompletion says the portal's counts show that it does not
-	// count on arrival (a count was below the requests sent before the
-	// answered one within the window), so it counts a request when its
-	// answer is ready. CountedOnArrival and CountedAtCompletion are both
-	// false while the counts have shown neither.
-	CountedAtCompletion bool
 }
 
 // New returns a Pacer.
@@ -728,10 +714,6 @@ func (p *Pacer) surelyAnswered(x *entry, now time.Time, skew time.Duration) bool
 // be in order at HubSpot: send and arrival times differ by network time.
 const modelSkew = 50 * time.Millisecond
 
-// completionMargin is how far below the arrival model's least a count must
-// be to count towards showing completion (see observeModel).
-const completionMargin = 3
-
 // observeModel checks the portal's count in the answer to e (obs, ours and
 // others') against what each counting model predicts of ours alone: under
 // the arrival model at least e and the requests sent surely before it and
@@ -739,19 +721,10 @@ const completionMargin = 3
 // and the requests answered surely before it and within an interval
 // (answerSkew). Others can only add to the count, so a count below a
 // model's least disproves it, as far as the skews hold. Three counts the
-// completion model cannot explain, and none the arrival model cannot,
-// switch the pacer to the arrival model; one count the arrival model
-// cannot explain switches it back to the safe model. Three counts at least
-// completionMargin below the arrival model's least, and none the
-// completion model cannot explain, show completion once they have stood
-// for a tenth of an interval (completionShown), which changes how counts
-// are read (ours), not when slots free; one count the completion model
-// cannot explain ends it. The margin, the three counts and the wait are
-// for requests the arrival model's least holds that the
-// portal never counted (refused, or lost on the way, which their answers
-// tell only later) and for network time beyond modelSkew: taken for
-// completion on an arrival portal, the counts would read another app's use
-// low. p.mu is held.
+// completion model cannot explain within an interval, and none the
+// arrival model cannot, switch the pacer to the arrival model; one count
+// the arrival model cannot explain switches it back to the safe model.
+// p.mu is held.
 func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 	leastA, leastC := 1, 1
 	for _, x := range p.recent {
@@ -769,12 +742,7 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 	case obs < leastA:
 		p.arrival, p.arrivalProven = false, false
 		p.arrivalVotes.reset()
-		if obs+completionMargin <= leastA && p.completionVotes.add(now, p.interval) && p.completionSince.IsZero() {
-			p.completionSince = now
-		}
 	case obs < leastC:
-		p.completionVotes.reset()
-		p.completionSince = time.Time{}
 		if p.arrivalVotes.add(now, p.interval) {
 			p.arrival, p.arrivalProven = true, true
 		}
@@ -785,38 +753,31 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 	p.stats.CountedOnArrival = p.arrival
 }
 
-// votes are the counts one model explains and the other cannot. Three
-// within an interval show the model. Counts that network time beyond the
-// skews explains come one by one, far apart (an answer held up on its way
-// more than answerSkew, say), and do not add up over a long run: beside
-// another app, whose requests fill the count, nothing else would reset
-// them.
+// votes are the counts the arrival model explains and the completion
+// model cannot. Three within an interval show arrival. Such counts that
+// network time beyond the skews explains (an answer held up on its way
+// more than answerSkew) come one by one, far apart, and do not add up
+// over a long run: beside another app, whose requests fill the count,
+// nothing else would reset them, and a switch to arrival on a portal that
+// counts at completion overfills it.
 type votes struct {
-	n    int
-	from time.Time // the first vote of the n
+	n  int
+	at [3]time.Time // the last n votes, oldest first
 }
 
-// add counts a vote at now and reports whether there are three within
+// add counts a vote at now and reports whether the last three came within
 // interval.
 func (v *votes) add(now time.Time, interval time.Duration) bool {
-	if v.n == 0 || now.Sub(v.from) > interval {
-		v.n, v.from = 0, now
+	if v.n == len(v.at) {
+		copy(v.at[:], v.at[1:])
+		v.n--
 	}
+	v.at[v.n] = now
 	v.n++
-	return v.n >= 3
+	return v.n == len(v.at) && now.Sub(v.at[0]) <= interval
 }
 
 func (v *votes) reset() { v.n = 0 }
-
-// completionShown reports whether the counts show that the portal counts
-// at completion: the votes (see observeModel) have stood for a tenth of
-// an interval. On a portal that counts on arrival, with network times of
-// up to 150 ms throughout, votes came in fake-clock runs and stood at most
-// 300 ms before a count the completion model cannot explain ended them
-// (TestCompletionNotShownOnAnArrivalPortal). p.mu is held.
-func (p *Pacer) completionShown(now time.Time) bool {
-	return !p.completionSince.IsZero() && !now.Before(p.completionSince.Add(p.interval/10))
-}
 
 // prune drops expired entries. The log is in send order, so expiries are
 // nearly in order too: dropping from the front is cheap and nearly exact.
@@ -1108,13 +1069,11 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 // each model implies: counting on arrival, those sent surely before e and
 // within an interval; counting at completion, those answered within the
 // interval before e's answer, with answerSkew at either end; under either,
-// those answered before e was sent and sent within an interval. Once the
-// counts show completion (completionShown), what the completion model
-// implies: the fewer of the two models' bounds reads a count beside
-// another app several requests high, as each model's bound misses some of
-// what the other counts (TestReadingAnotherAppAtCompletion: 5.6 and 4.0
-// requests a window above the other app's real use, against 2.0 and 1.9
-// by the completion model). Perhaps:
+// those answered before e was sent and sent within an interval. (Beside
+// another app that reads its use several requests high, as each model's
+// bound misses some of what the other counts: 4.0 and 5.6 a window in
+// TestReadingAnotherAppAtCompletion. The counts cannot show completion
+// safely: see docs/rate.md.) Perhaps:
 // any sent by now, except those answered an interval or more before e was
 // sent. Requests answered 429 are not counted by HubSpot, and unheard ones
 // are not surely counted. p.mu is held.
@@ -1158,11 +1117,7 @@ func (p *Pacer) ours(e *entry, now time.Time) (sure, possible int) {
 			sureC++
 		}
 	}
-	switch {
-	case p.arrival: // counted in the loop
-	case p.completionShown(now):
-		sure = sureC
-	default:
+	if !p.arrival {
 		sure = min(sureA, sureC)
 	}
 	return sure, possible
@@ -1255,6 +1210,5 @@ func (p *Pacer) Note(n int) {
 func (p *Pacer) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stats.CountedAtCompletion = p.completionShown(time.Now())
 	return p.stats
 }
