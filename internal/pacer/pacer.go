@@ -754,12 +754,12 @@ func (p *Pacer) observeModel(e *entry, obs int, now time.Time) {
 }
 
 // votes are the counts the arrival model explains and the completion
-// model cannot. Three within an interval show arrival. Such counts that
-// network time beyond the skews explains (an answer held up on its way
-// more than answerSkew) come one by one, far apart, and do not add up
-// over a long run: beside another app, whose requests fill the count,
-// nothing else would reset them, and a switch to arrival on a portal that
-// counts at completion overfills it.
+// model cannot. Three within an interval show arrival. Such counts that an
+// answer held up on its way now and then (more than answerSkew) explains
+// do not add up over a long run: beside another app, whose requests fill
+// the count, nothing else would reset them, and a switch to arrival on a
+// portal that counts at completion overfills it. (Answers held up that
+// long throughout still switch it: docs/rate.md.)
 type votes struct {
 	n  int
 	at [3]time.Time // the last n votes, oldest first

@@ -1330,11 +1330,12 @@ func TestShareAfterA429EndsWhenOthersAreSteady(t *testing.T) {
 // (half the portal) beside the pacer's 192 workers, which start 1 ms
 // apart, as the real binary's do when the reader fills their batches.
 // The counts never show arrival, so the pacer reads them by the fewer of
-// the two models' bounds: over the runs, the other app's use must read
-// above the truth (never below: the importer would take its room), by at
-// most 6 requests a window (4.8 over the two runs here, 5.35 over 40),
-// with under 1% of the pacer's requests, and of the other app's after its
-// first 40 s, refused.
+// the two models' bounds: averaged from 70 s on and over the runs, the
+// other app's use must read above the truth (below, the importer would
+// take its room), by at most 6 requests a window (4.8 over the two runs
+// here, 5.35 over 40), with under 1% of the pacer's requests, and of the
+// other app's after its first 40 s, refused. (Single samples do read
+// below the truth: 2–8% of them, by up to 7, in a reviewer's logging.)
 //
 // The bounds hold over the runs together: go test -run
 // TestReadingAnotherAppAtCompletion -args -sharing-seeds 40 runs more.
