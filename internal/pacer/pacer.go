@@ -1073,10 +1073,10 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 // another app that reads its use several requests high, as each model's
 // bound misses some of what the other counts: 4.0 and 5.6 a window in
 // TestReadingAnotherAppAtCompletion. The counts cannot show completion
-// safely: see docs/rate.md.) Perhaps:
-// any sent by now, except those answered an interval or more before e was
-// sent. Requests answered 429 are not counted by HubSpot, and unheard ones
-// are not surely counted. p.mu is held.
+// safely: see docs/rate.md.) Perhaps: any sent by now, except those
+// answered an interval or more before e was sent. Requests answered 429
+// are not counted by HubSpot, and unheard ones are not surely counted.
+// p.mu is held.
 func (p *Pacer) ours(e *entry, now time.Time) (sure, possible int) {
 	sureA, sureC := 0, 0
 	for _, o := range p.recent {

@@ -916,20 +916,15 @@ func (l load) run(t *testing.T, calls int) (sends []time.Duration, requests, thr
 					n = l.net(l.rng)
 				}
 				l.mu.Unlock()
-				var rl hubspot.RateLimit
-				var thr bool
-				serve := func() {
-					l.mu.Lock()
-					defer l.mu.Unlock()
-					rl, thr = l.w.serve()
-					requests++
-					if thr {
-						throttled++
-						left++ // sent again
-					}
-				}
 				time.Sleep(d)
-				serve() // counted now, as the answer is ready
+				l.mu.Lock()
+				rl, thr := l.w.serve() // counted now, as the answer is ready
+				requests++
+				if thr {
+					throttled++
+					left++ // sent again
+				}
+				l.mu.Unlock()
 				time.Sleep(n)
 				release(rl, thr, 0)
 			}
