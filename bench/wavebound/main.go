@@ -29,7 +29,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -137,11 +136,15 @@ func adapt(draw func() []float64, n int, share func(float64) float64) {
 
 // excess is the most the new wave's answers (each counted at d plus its
 // answer time, a window after the old wave) outrun the old wave's
-// departures: how many of the new wave find the window full.
+// departures: how many of the new wave find the window full. Both waves
+// are sorted, so the old answers that left by each new one (strictly
+// before it) are counted in one pass.
 func excess(old, next []float64, d float64) int {
-	most := 0
+	most, left := 0, 0
 	for k, t := range next {
-		left := sort.SearchFloat64s(old, t+d) // old answers that left by then (strictly before)
+		for left < len(old) && old[left] < t+d {
+			left++
+		}
 		most = max(most, k+1-left)
 	}
 	return most
