@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lineitems/importer/internal/emulator"
 )
@@ -23,6 +24,7 @@ type options struct {
 	cpuProfile string
 	reportJSON string // where to write the final counts on shutdown
 	distinct   string // property whose distinct values the report counts
+	idleReset  time.Duration
 }
 
 // seed is a set of association targets to create.
@@ -112,6 +114,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.faults.CommitThenDrop, "commit-then-drop", 0, "fraction of batch writes (creates, upserts, association creates) committed and then dropped")
 	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch writes (creates, upserts, association creates) committed and then answered with an error")
 	fs.StringVar(&ctStatus, "commit-then-statuses", "", "comma-separated statuses for --commit-then-error-rate (default 502,504)")
+	fs.DurationVar(&o.idleReset, "idle-reset", 0, "reset a keep-alive connection idle this long (from its accept or its last answer) when the next request comes, unread, as a server whose idle timer fires just then; 0: never")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
 	var unique string
 	fs.StringVar(&unique, "unique-property", "", "comma-separated names of custom line-item text properties with unique values to add")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -518,10 +519,21 @@ func seedSamplePortal(emu *emulator.Server) {
 // and limits taken from cfg (its token and seed are the test's).
 func newExternalPortalWith(t *testing.T, n int, cfg emulator.Config) *externalPortal {
 	t.Helper()
+	return newExternalPortalOn(t, n, cfg, nil)
+}
+
+// newExternalPortalOn is newExternalPortalWith whose server listens on
+// wrap(the listener) when wrap is not nil.
+func newExternalPortalOn(t *testing.T, n int, cfg emulator.Config, wrap func(net.Listener) net.Listener) *externalPortal {
+	t.Helper()
 	cfg.Token, cfg.Seed = "pat-external", 3
 	emu := emulator.New(cfg)
 	seedSamplePortal(emu)
-	srv := httptest.NewServer(emu)
+	srv := httptest.NewUnstartedServer(emu)
+	if wrap != nil {
+		srv.Listener = wrap(srv.Listener)
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	input := filepath.Join(dir, "big.csv")

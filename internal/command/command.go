@@ -427,9 +427,22 @@ func countRecords(r io.Reader) (int, error) {
 	return max(records-1, 0), nil
 }
 
+// idleConnTimeout is how long a keep-alive connection may sit idle before
+// the importer closes it instead of sending on it. Servers and proxies
+// close idle connections on timers of their own (HubSpot does not document
+// its own; Node's default is 5 s, and a Go server's ReadHeaderTimeout runs
+// from the accept of a connection no request has used yet). A batch create
+// sent on a connection the server closes at that moment gets no answer,
+// and its rows are in doubt. Closing first, below the shortest such timer
+// in common use, takes the race away for the price of a new connection
+// after each pause. net/http checks the age when it takes a connection
+// from the pool, so no connection older than this is ever reused.
+const idleConnTimeout = 4 * time.Second
+
 func newHTTPClient(cfg Config, counter *countingTransport) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Workers + 1
+	tr.IdleConnTimeout = idleConnTimeout
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	counter.next = tr
 	return &http.Client{Transport: counter, Timeout: cfg.Timeout}

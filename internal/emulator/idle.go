@@ -1,0 +1,85 @@
+package emulator
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// IdleReset wraps ln so that a connection which has been idle for at least
+// idle when the next request's bytes arrive is reset instead of read: the
+// request is dropped unread and the client sees "connection reset by peer"
+// or "broken pipe" after it has written its request.
+//
+// It models the worst moment of a keep-alive race that every HTTP server
+// and load balancer has: the server's idle timer fires (Go's
+// ReadHeaderTimeout for a connection that never carried a request,
+// Node's keepAliveTimeout, a proxy's idle timeout) just as the client
+// reuses the connection. HubSpot does not document its idle timeout. A
+// connection is idle from its accept, and from the end of each answer.
+// A client that sends a batch create on such a connection cannot tell
+// whether HubSpot acted on it, so the rows are in doubt; a client avoids
+// the race by closing its idle connections first.
+//
+// idle <= 0 returns ln unchanged. now is the clock (nil means time.Now).
+func IdleReset(ln net.Listener, idle time.Duration, now func() time.Time) net.Listener {
+	if idle <= 0 {
+		return ln
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &idleListener{Listener: ln, idle: idle, now: now}
+}
+
+type idleListener struct {
+	net.Listener
+	idle time.Duration
+	now  func() time.Time
+}
+
+func (l *idleListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &idleConn{Conn: c, l: l, last: l.now()}, nil
+}
+
+// idleConn is a connection whose idle time is measured from its accept and
+// from its last write (an answer) until bytes arrive again.
+type idleConn struct {
+	net.Conn
+	l *idleListener
+
+	mu      sync.Mutex
+	last    time.Time // end of the last activity
+	reading bool      // bytes of a request have come since the last write
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n == 0 {
+		return n, err
+	}
+	c.mu.Lock()
+	stale := !c.reading && c.l.now().Sub(c.last) >= c.l.idle
+	c.reading = true
+	c.mu.Unlock()
+	if stale {
+		if tc, ok := c.Conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close with a reset, as a timed-out server does with unread data
+		}
+		c.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.mu.Lock()
+	c.last, c.reading = c.l.now(), false
+	c.mu.Unlock()
+	return n, err
+}

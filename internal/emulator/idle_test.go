@@ -1,0 +1,68 @@
+package emulator
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestIdleReset: a request that comes on a connection idle for the limit
+// or longer, counted from the accept or from the last answer, is reset
+// unread; one that comes sooner is served.
+func TestIdleReset(t *testing.T) {
+	tests := []struct {
+		name   string
+		waits  []time.Duration // clock advance before each request on one connection
+		served []bool
+	}{
+		{"requests sooner than the limit", []time.Duration{0, 4 * time.Second, 4 * time.Second}, []bool{true, true, true}},
+		{"reused at the limit", []time.Duration{0, 5 * time.Second}, []bool{true, false}},
+		{"fresh connection idle from its accept", []time.Duration{5 * time.Second}, []bool{false}},
+		{"fresh connection used just in time", []time.Duration{4 * time.Second, 4 * time.Second}, []bool{true, true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			now := time.Unix(1e9, 0)
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			accepted := make(chan struct{}, 1)
+			ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte("ok"))
+			}))
+			ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					accepted <- struct{}{}
+				}
+			}
+			ts.Listener = IdleReset(ts.Listener, 5*time.Second, clock)
+			ts.Start()
+			defer ts.Close()
+			c, err := net.Dial("tcp", ts.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			<-accepted
+			r := bufio.NewReader(c)
+			for i, wait := range tc.waits {
+				mu.Lock()
+				now = now.Add(wait)
+				mu.Unlock()
+				served := false
+				if _, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")); err == nil {
+					if resp, err := http.ReadResponse(r, nil); err == nil {
+						resp.Body.Close()
+						served = resp.StatusCode == http.StatusOK
+					}
+				}
+				if served != tc.served[i] {
+					t.Fatalf("request %d after %v: served %v, want %v", i, wait, served, tc.served[i])
+				}
+			}
+		})
+	}
+}
