@@ -3,6 +3,7 @@ package emulator
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -21,7 +22,9 @@ import (
 // whether HubSpot acted on it, so the rows are in doubt; a client avoids
 // the race by closing its idle connections first.
 //
-// idle <= 0 returns ln unchanged. now is the clock (nil means time.Now).
+// It models plain HTTP/1.1 over TCP: ln must hand out *net.TCPConn for the
+// reset (otherwise the connection is closed with a FIN). idle <= 0 returns
+// ln unchanged. now is the clock (nil means time.Now).
 func IdleReset(ln net.Listener, idle time.Duration, now func() time.Time) net.Listener {
 	if idle <= 0 {
 		return ln
@@ -71,9 +74,18 @@ func (c *idleConn) Read(p []byte) (int, error) {
 			_ = tc.SetLinger(0) // close with a reset, as a timed-out server does with unread data
 		}
 		c.Conn.Close()
-		return 0, net.ErrClosed
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: syscall.ECONNRESET}
 	}
 	return n, err
+}
+
+// CloseWrite half-closes the connection, as net/http's server does before
+// it closes a connection whose request it refused.
+func (c *idleConn) CloseWrite() error {
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		return tc.CloseWrite()
+	}
+	return nil
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {

@@ -2,10 +2,12 @@ package emulator
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,13 +31,16 @@ func TestIdleReset(t *testing.T) {
 			var mu sync.Mutex
 			now := time.Unix(1e9, 0)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-			accepted := make(chan struct{}, 1)
+			accepted, idle := make(chan struct{}, 1), make(chan struct{}, 1)
 			ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Write([]byte("ok"))
 			}))
 			ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-				if s == http.StateNew {
+				switch s {
+				case http.StateNew:
 					accepted <- struct{}{}
+				case http.StateIdle: // the answer is written, and its time taken
+					idle <- struct{}{}
 				}
 			}
 			ts.Listener = IdleReset(ts.Listener, 5*time.Second, clock)
@@ -53,14 +58,22 @@ func TestIdleReset(t *testing.T) {
 				now = now.Add(wait)
 				mu.Unlock()
 				served := false
-				if _, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")); err == nil {
-					if resp, err := http.ReadResponse(r, nil); err == nil {
+				_, err := c.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"))
+				if err == nil {
+					var resp *http.Response
+					if resp, err = http.ReadResponse(r, nil); err == nil {
 						resp.Body.Close()
 						served = resp.StatusCode == http.StatusOK
 					}
 				}
 				if served != tc.served[i] {
 					t.Fatalf("request %d after %v: served %v, want %v", i, wait, served, tc.served[i])
+				}
+				if !served && !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("request %d: %v, want a connection reset", i, err)
+				}
+				if served {
+					<-idle
 				}
 			}
 		})

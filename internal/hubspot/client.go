@@ -495,8 +495,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	var wrote atomic.Bool
+	var getting, got, wrote atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn: func(string) { getting.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { got.Store(true) },
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
 				wrote.Store(true)
@@ -523,7 +525,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, RateLimit{}, &TransportError{Sent: wrote.Load() || !beforeSend(err), Err: scrub(err)}
+		// net/http began to get a connection (GetConn) and never got one
+		// (GotConn): the dial or the TLS handshake failed, and no byte of
+		// the request was written. Without the hooks (a RoundTripper other
+		// than net/http's), the error alone decides.
+		noConn := getting.Load() && !got.Load()
+		return 0, RateLimit{}, &TransportError{Sent: wrote.Load() || !(noConn || beforeSend(err)), Err: scrub(err)}
 	}
 	return parseResponse(resp, c.now(), out, ok...)
 }

@@ -289,6 +289,37 @@ func TestClientSendsAuthAndTellsSentFromUnsent(t *testing.T) {
 	}
 }
 
+// TestClientTellsAFailedHandshakeFromASend: a connection reset during the
+// TLS handshake, before any byte of the request was written, leaves the
+// request unsent (safe to send again), though the error is a read error
+// like one that comes after a send.
+func TestClientTellsAFailedHandshakeFromASend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.(*net.TCPConn).SetLinger(0)
+			conn.Close() // a reset, before the handshake's answer
+		}
+	}()
+	c, err := NewClient(&http.Client{}, "https://"+ln.Addr().String(), NewToken("tok"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.BatchCreate(context.Background(), []byte(`{"inputs":[]}`))
+	var te *TransportError
+	if !errors.As(err, &te) || te.Sent {
+		t.Fatalf("err = %v, want an unsent TransportError", err)
+	}
+}
+
 func TestClientVerifiesTLSCertificates(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("a request reached a server whose certificate is not trusted")
