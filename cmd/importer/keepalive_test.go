@@ -72,6 +72,14 @@ type stampConn struct {
 	a *arrivals
 }
 
+// CloseWrite passes the half-close on, as IdleReset's connection does.
+func (c *stampConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *stampConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {

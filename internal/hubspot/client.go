@@ -527,10 +527,13 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	if err != nil {
 		// net/http began to get a connection (GetConn) and never got one
 		// (GotConn): the dial or the TLS handshake failed, and no byte of
-		// the request was written. Without the hooks (a RoundTripper other
-		// than net/http's), the error alone decides.
+		// the request was written. Once it got one, any failure may come
+		// after bytes went out (a dial error then is a redirect's). Without
+		// the hooks (a RoundTripper other than net/http's), the error alone
+		// decides.
 		noConn := getting.Load() && !got.Load()
-		return 0, RateLimit{}, &TransportError{Sent: wrote.Load() || !(noConn || beforeSend(err)), Err: scrub(err)}
+		sent := wrote.Load() || got.Load() || !(noConn || beforeSend(err))
+		return 0, RateLimit{}, &TransportError{Sent: sent, Err: scrub(err)}
 	}
 	return parseResponse(resp, c.now(), out, ok...)
 }

@@ -305,8 +305,11 @@ func TestClientTellsAFailedHandshakeFromASend(t *testing.T) {
 			if err != nil {
 				return
 			}
+			// The ClientHello has come, so the dial is over; then a
+			// reset, before the handshake's answer.
+			_, _ = conn.Read(make([]byte, 1))
 			_ = conn.(*net.TCPConn).SetLinger(0)
-			conn.Close() // a reset, before the handshake's answer
+			conn.Close()
 		}
 	}()
 	c, err := NewClient(&http.Client{}, "https://"+ln.Addr().String(), NewToken("tok"), "")
