@@ -5,7 +5,8 @@
 #
 # Usage: bench/run.sh [all|pipeline|ceiling|long|shared|shared-completion|peer]   (default: all)
 # Env:   BENCH_ROWS_SMALL (1000000), BENCH_ROWS_LARGE (5000000), BENCH_WORKERS (192, the default),
-#        BENCH_REPEAT (3: runs of each pipeline size)
+#        BENCH_REPEAT (3: runs of each pipeline size),
+#        BENCH_EMULATOR_ARGS (more emulator switches for every run, e.g. "--connect-delay 150ms")
 #
 # Needs Go, Node.js with npm, and /usr/bin/time (apt-get install time).
 set -euo pipefail
@@ -18,6 +19,7 @@ ROWS_SMALL=${BENCH_ROWS_SMALL:-1000000}
 ROWS_LARGE=${BENCH_ROWS_LARGE:-5000000}
 WORKERS=${BENCH_WORKERS:-192}
 REPEAT=${BENCH_REPEAT:-3}
+EMULATOR_ARGS=${BENCH_EMULATOR_ARGS:-}
 TOKEN=bench-token
 PORT=18477
 BASE=http://127.0.0.1:$PORT
@@ -40,7 +42,7 @@ EMU_PID=
 start_emulator() {
   local dir=$1; shift
   /usr/bin/time -v -o "$dir/emulator.time" "$BIN/emulator" --addr 127.0.0.1:$PORT --token $TOKEN \
-    --seed-deals 1001-1020 --unique-property import_key --report-json "$dir/emulator.json" "$@" >"$dir/emulator.log" 2>&1 &
+    --seed-deals 1001-1020 --unique-property import_key --report-json "$dir/emulator.json" $EMULATOR_ARGS "$@" >"$dir/emulator.log" 2>&1 &
   EMU_PID=$!
   for _ in $(seq 100); do
     grep -q listening "$dir/emulator.log" 2>/dev/null && return 0

@@ -7,7 +7,7 @@
 //	    [--rate-interval 10s] [--daily 0] [--seed-deals 1001-1010] [--error-rate 0]
 //	    [--latency 0] [--unique-property external_id] [--unique-case-insensitive]
 //	    [--conflict-per-row] [--seed-unique deals.legacy_deal_id=LD-{id}]
-//	    [--upsert-omits-trace-id] [--multi-status-2026] [--idle-reset 0] ...
+//	    [--upsert-omits-trace-id] [--multi-status-2026] [--idle-reset 0] [--connect-delay 0] ...
 //
 // It prints the URL it listens on and serves until SIGINT or SIGTERM. It
 // refuses non-loopback addresses unless --allow-remote is given. Run with
@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln = emulator.IdleReset(ln, opts.idleReset, nil)
+	ln = emulator.ConnectDelay(emulator.IdleReset(ln, opts.idleReset, nil), opts.connectDelay, nil)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "hubspot-emulator listening on http://%s\n", ln.Addr())
 

@@ -76,7 +76,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "seed unique malformed", args: []string{"--token", "T", "--seed-unique", "deals=LD-{id}"}, wantErr: "TYPE.PROPERTY=PATTERN"},
 		{name: "seed unique twice", args: []string{"--token", "T", "--seed-unique", "deals.x={id}", "--seed-unique", "deals.x=A{id}"}, wantErr: "given twice"},
 		{name: "seeds and faults", args: []string{"--token", "T", "--seed-deals", "1001-1003,2000", "--seed-objects", "quotes=5",
-			"--error-rate", "0.5", "--error-statuses", "503", "--latency", "250ms", "--scopes", "a, b", "--idle-reset", "5s"},
+			"--error-rate", "0.5", "--error-statuses", "503", "--latency", "250ms", "--scopes", "a, b", "--idle-reset", "5s", "--connect-delay", "150ms"},
 			check: func(t *testing.T, o *options) {
 				if len(o.seeds) != 2 || !slices.Equal(o.seeds[0].ids, []string{"1001", "1002", "1003", "2000"}) || o.seeds[1].objectType != "quotes" {
 					t.Errorf("seeds = %+v", o.seeds)
@@ -84,8 +84,8 @@ func TestParseOptions(t *testing.T) {
 				if o.faults.ErrorRate != 0.5 || !slices.Equal(o.faults.ErrorStatuses, []int{503}) || o.faults.Latency != 250*time.Millisecond {
 					t.Errorf("faults = %+v", o.faults)
 				}
-				if o.idleReset != 5*time.Second {
-					t.Errorf("idleReset = %v", o.idleReset)
+				if o.idleReset != 5*time.Second || o.connectDelay != 150*time.Millisecond {
+					t.Errorf("idleReset = %v, connectDelay = %v", o.idleReset, o.connectDelay)
 				}
 				if !slices.Equal(o.config.Scopes, []string{"a", "b"}) {
 					t.Errorf("scopes = %v", o.config.Scopes)

@@ -16,15 +16,16 @@ import (
 
 // options are the parsed command line.
 type options struct {
-	addr       string
-	config     emulator.Config
-	faults     emulator.Faults
-	seeds      []seed
-	unique     []string // custom text properties with unique values
-	cpuProfile string
-	reportJSON string // where to write the final counts on shutdown
-	distinct   string // property whose distinct values the report counts
-	idleReset  time.Duration
+	addr         string
+	config       emulator.Config
+	faults       emulator.Faults
+	seeds        []seed
+	unique       []string // custom text properties with unique values
+	cpuProfile   string
+	reportJSON   string // where to write the final counts on shutdown
+	distinct     string // property whose distinct values the report counts
+	idleReset    time.Duration
+	connectDelay time.Duration
 }
 
 // seed is a set of association targets to create.
@@ -114,6 +115,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.faults.CommitThenDrop, "commit-then-drop", 0, "fraction of batch writes (creates, upserts, association creates) committed and then dropped")
 	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch writes (creates, upserts, association creates) committed and then answered with an error")
 	fs.StringVar(&ctStatus, "commit-then-statuses", "", "comma-separated statuses for --commit-then-error-rate (default 502,504)")
+	fs.DurationVar(&o.connectDelay, "connect-delay", 0, "hold the first request on each new connection this long, as the TCP and TLS handshakes a new connection costs delay it; 0: none")
 	fs.DurationVar(&o.idleReset, "idle-reset", 0, "reset a keep-alive connection idle this long (from its accept or its last answer) when the next request comes, unread, as a server whose idle timer fires just then; 0: never")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
 	var unique string

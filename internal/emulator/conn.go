@@ -32,28 +32,31 @@ func IdleReset(ln net.Listener, idle time.Duration, now func() time.Time) net.Li
 	if now == nil {
 		now = time.Now
 	}
-	return &idleListener{Listener: ln, idle: idle, now: now}
+	return &wrapListener{Listener: ln, wrap: func(c net.Conn) net.Conn {
+		return &idleConn{Conn: c, idle: idle, now: now, last: now()}
+	}}
 }
 
-type idleListener struct {
+// wrapListener hands out its listener's connections wrapped.
+type wrapListener struct {
 	net.Listener
-	idle time.Duration
-	now  func() time.Time
+	wrap func(net.Conn) net.Conn
 }
 
-func (l *idleListener) Accept() (net.Conn, error) {
+func (l *wrapListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &idleConn{Conn: c, l: l, last: l.now()}, nil
+	return l.wrap(c), nil
 }
 
 // idleConn is a connection whose idle time is measured from its accept and
 // from its last write (an answer) until bytes arrive again.
 type idleConn struct {
 	net.Conn
-	l *idleListener
+	idle time.Duration
+	now  func() time.Time
 
 	mu      sync.Mutex
 	last    time.Time // end of the last activity
@@ -66,7 +69,7 @@ func (c *idleConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	c.mu.Lock()
-	stale := !c.reading && c.l.now().Sub(c.last) >= c.l.idle
+	stale := !c.reading && c.now().Sub(c.last) >= c.idle
 	c.reading = true
 	c.mu.Unlock()
 	if stale {
@@ -81,17 +84,59 @@ func (c *idleConn) Read(p []byte) (int, error) {
 
 // CloseWrite half-closes the connection, as net/http's server does before
 // it closes a connection whose request it refused.
-func (c *idleConn) CloseWrite() error {
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		return tc.CloseWrite()
-	}
-	return nil
-}
+func (c *idleConn) CloseWrite() error { return closeWrite(c.Conn) }
 
 func (c *idleConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.mu.Lock()
-	c.last, c.reading = c.l.now(), false
+	c.last, c.reading = c.now(), false
 	c.mu.Unlock()
 	return n, err
+}
+
+// ConnectDelay wraps ln so that the first bytes on each new connection
+// reach the server d late: the round trips of a TCP and TLS handshake,
+// which a request on a new connection pays and one on a kept-alive
+// connection does not. The rate window counts a request when it reaches
+// the server, so a client that times its requests from when it hands them
+// to its HTTP transport sees requests on new connections counted d later
+// than those on old ones. d <= 0 returns ln unchanged. sleep waits (nil
+// means time.Sleep).
+func ConnectDelay(ln net.Listener, d time.Duration, sleep func(time.Duration)) net.Listener {
+	if d <= 0 {
+		return ln
+	}
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	return &wrapListener{Listener: ln, wrap: func(c net.Conn) net.Conn {
+		return &delayConn{Conn: c, d: d, sleep: sleep}
+	}}
+}
+
+// delayConn holds the first bytes that come on it.
+type delayConn struct {
+	net.Conn
+	d     time.Duration
+	sleep func(time.Duration)
+	once  sync.Once
+}
+
+func (c *delayConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.once.Do(func() { c.sleep(c.d) })
+	}
+	return n, err
+}
+
+// CloseWrite half-closes the connection.
+func (c *delayConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// closeWrite half-closes c if it can.
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -77,5 +78,34 @@ func TestIdleReset(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConnectDelay: the first request on each connection waits the delay
+// once; a later request on the same connection does not.
+func TestConnectDelay(t *testing.T) {
+	var mu sync.Mutex
+	var slept []time.Duration
+	sleep := func(d time.Duration) { mu.Lock(); slept = append(slept, d); mu.Unlock() }
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	ts.Listener = ConnectDelay(ts.Listener, 150*time.Millisecond, sleep)
+	ts.Start()
+	defer ts.Close()
+	client := ts.Client()
+	get := func() {
+		resp, err := client.Get(ts.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	get()
+	get() // the same connection, kept alive
+	client.Transport.(*http.Transport).CloseIdleConnections()
+	get() // a new one
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []time.Duration{150 * time.Millisecond, 150 * time.Millisecond}; !slices.Equal(slept, want) {
+		t.Errorf("waits %v, want %v", slept, want)
 	}
 }
