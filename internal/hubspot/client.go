@@ -495,15 +495,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	var getting, got, wrote atomic.Bool
+	var getting, got atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GetConn: func(string) { getting.Store(true) },
 		GotConn: func(httptrace.GotConnInfo) { got.Store(true) },
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				wrote.Store(true)
-			}
-		},
 	})
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
@@ -525,14 +520,13 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		// net/http began to get a connection (GetConn) and never got one
-		// (GotConn): the dial or the TLS handshake failed, and no byte of
-		// the request was written. Once it got one, any failure may come
-		// after bytes went out (a dial error then is a redirect's). Without
-		// the hooks (a RoundTripper other than net/http's), the error alone
-		// decides.
-		noConn := getting.Load() && !got.Load()
-		sent := wrote.Load() || got.Load() || !(noConn || beforeSend(err))
+		// net/http calls GotConn before it writes a byte of the request.
+		// Once it got a connection, any failure may come after bytes went
+		// out (a dial error then is a redirect's). If it asked for one
+		// (GetConn) and never got it, the dial or the TLS handshake failed
+		// and nothing was written. Without the hooks (a RoundTripper other
+		// than net/http's), the error alone decides.
+		sent := got.Load() || (!getting.Load() && !beforeSend(err))
 		return 0, RateLimit{}, &TransportError{Sent: sent, Err: scrub(err)}
 	}
 	return parseResponse(resp, c.now(), out, ok...)
