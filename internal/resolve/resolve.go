@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,7 +71,10 @@ func New(r Reader, property string, p Pacer) *Resolver {
 // may return) is not that key's. Keys not found are absent from the map.
 //
 // An error means the lookup could not be completed, and says nothing about
-// any key: a failed lookup is never read as "not found". It wraps the
+// any key: a failed lookup is never read as "not found". A key is not
+// found only when HubSpot says so (an OBJECT_NOT_FOUND error naming it, or
+// a 404 OBJECT_NOT_FOUND for the whole read); an answer silent about a key
+// is asked again, like a 5xx, and then fails the lookup. It wraps the
 // *hubspot.APIError when HubSpot refused the request (a 401, 403, 429
 // DAILY or 477 is returned at once), and pacer.ErrDailyReserve when the
 // portal's daily quota is down to the reserve.
@@ -187,13 +191,21 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		default:
 			release(hubspot.RateLimit{}, false, 0)
 		}
-		if err == nil {
-			return res, nil
-		}
 		if ae != nil && ae.NotFound() {
 			// HubSpot may answer a read that finds none of its inputs with
-			// a 404 for the whole request rather than a 207.
-			return &hubspot.BatchReadResult{StatusCode: ae.StatusCode}, nil
+			// a 404 for the whole request rather than a 207: every key of
+			// the request is not found.
+			return &hubspot.BatchReadResult{StatusCode: ae.StatusCode, Errors: []hubspot.StandardError{
+				{Category: ae.Category, Message: ae.Message, Context: map[string][]string{"ids": slices.Clone(keys)}}}}, nil
+		}
+		if err == nil {
+			silent := unanswered(res, keys, r.Property)
+			if len(silent) == 0 || slices.ContainsFunc(res.Errors, func(e hubspot.StandardError) bool { return !e.NotFound() }) {
+				return res, nil
+			}
+			// An answer that names neither a record nor "not found" for a
+			// key says nothing about it; asked again, it may.
+			err = fmt.Errorf("HubSpot's answer named neither a record nor \"not found\" for %d of the %d keys asked (%q first)", len(silent), len(keys), silent[0])
 		}
 		last = err
 		if ae != nil && ae.Lasting() {
@@ -208,6 +220,45 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		}
 	}
 	return nil, fmt.Errorf("reading %s by %s: gave up after %d attempts: %w", r.objectType(), r.Property, attempts, last)
+}
+
+// unanswered returns the keys that res names neither as a record's value
+// of property (in any case: a portal may compare values without regard to
+// case) nor in a "not found" error's context. HubSpot answers a batch read
+// with a record or an OBJECT_NOT_FOUND error naming its id for each input;
+// a key it is silent about is not known to be missing.
+func unanswered(res *hubspot.BatchReadResult, keys []string, property string) []string {
+	named := make(map[string]bool, len(res.Results)+len(keys))
+	for _, obj := range res.Results {
+		named[obj.Properties[property]] = true
+	}
+	for _, e := range res.Errors {
+		if !e.NotFound() {
+			continue // FindCased refuses the answer
+		}
+		for _, ids := range e.Context {
+			for _, id := range ids {
+				named[id] = true
+			}
+		}
+	}
+	var silent []string
+	for _, k := range keys {
+		if named[k] {
+			continue
+		}
+		folded := false
+		for v := range named {
+			if strings.EqualFold(k, v) {
+				folded = true
+				break
+			}
+		}
+		if !folded {
+			silent = append(silent, k)
+		}
+	}
+	return silent
 }
 
 func (r *Resolver) objectType() string {

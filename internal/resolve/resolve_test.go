@@ -528,3 +528,63 @@ func TestFindDistrustsOddAnswers(t *testing.T) {
 		t.Errorf("Find = %v, %v; want K found and L not", got, err)
 	}
 }
+
+// countingReader answers every read with res and counts the reads.
+type countingReader struct {
+	res   *hubspot.BatchReadResult
+	reads int
+}
+
+func (c *countingReader) BatchReadObjects(context.Context, string, hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error) {
+	c.reads++
+	return c.res, nil
+}
+
+// TestFindDistrustsSilentAnswers: a key is not found only when HubSpot
+// says so. An answer that names neither a record nor a "not found" error
+// for a key is asked again, and then fails the lookup: read as "not
+// found", it would let a caller take a row that exists for one that does
+// not (and, after a conflict, report it failed).
+func TestFindDistrustsSilentAnswers(t *testing.T) {
+	notFound := func(ids ...string) hubspot.StandardError {
+		return hubspot.StandardError{Category: "OBJECT_NOT_FOUND", Message: "Could not get some LINE_ITEM objects", Context: map[string][]string{"ids": ids}}
+	}
+	for _, c := range []struct {
+		name    string
+		res     *hubspot.BatchReadResult
+		wantErr bool
+		found   map[string]string
+	}{
+		{"silent about every key", &hubspot.BatchReadResult{StatusCode: 200}, true, nil},
+		{"silent about one key", &hubspot.BatchReadResult{StatusCode: 207, Errors: []hubspot.StandardError{notFound("K")}}, true, nil},
+		{"a not found error without ids", &hubspot.BatchReadResult{StatusCode: 207, Errors: []hubspot.StandardError{notFound()}}, true, nil},
+		{"every key named", &hubspot.BatchReadResult{StatusCode: 207, Results: []hubspot.Object{{ID: "1", Properties: map[string]string{keyProp: "K"}}},
+			Errors: []hubspot.StandardError{notFound("L")}}, false, map[string]string{"K": "1"}},
+		{"named in another case", &hubspot.BatchReadResult{StatusCode: 207, Results: []hubspot.Object{{ID: "1", Properties: map[string]string{keyProp: "k"}}},
+			Errors: []hubspot.StandardError{notFound("l")}}, false, map[string]string{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rd := &countingReader{res: c.res}
+				r := resolve.New(rd, keyProp, nil)
+				r.MaxAttempts = 3
+				got, err := r.Find(context.Background(), []string{"K", "L"})
+				if c.wantErr {
+					if err == nil || got != nil {
+						t.Fatalf("Find = %v, %v; want an error", got, err)
+					}
+					if rd.reads != 3 {
+						t.Errorf("%d reads, want 3: a silent answer is asked again", rd.reads)
+					}
+					return
+				}
+				if err != nil || !maps.Equal(got, c.found) {
+					t.Fatalf("Find = %v, %v; want %v", got, err, c.found)
+				}
+				if rd.reads != 1 {
+					t.Errorf("%d reads, want 1", rd.reads)
+				}
+			})
+		})
+	}
+}

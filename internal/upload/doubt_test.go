@@ -16,6 +16,7 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/resolve"
 )
 
 // checkOnce fails the test unless every one of rows was recorded exactly once.
@@ -476,6 +477,45 @@ func TestWordedConflictsPerRow(t *testing.T) {
 		}
 		if finder.calls != 1 {
 			t.Errorf("%d lookups, want one for the three rows", finder.calls)
+		}
+	})
+}
+
+// silentReader answers every batch read with a 200 that names neither a
+// record nor a "not found" error for the keys asked: an answer that says
+// nothing about them.
+type silentReader struct{ reads int }
+
+func (s *silentReader) BatchReadObjects(context.Context, string, hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error) {
+	s.reads++
+	return &hubspot.BatchReadResult{StatusCode: 200}, nil
+}
+
+// TestSilentLookupKeepsRowInDoubt: row 1's create is committed but
+// answered 504, so it may exist. Every lookup's answer is silent about its
+// key. Read as "not found", the resend's 409 (the row's own record holds
+// the key) would then prove another record holds the value, and the row,
+// which exists, would be reported failed. A silent answer is a failed
+// lookup: the row stays in doubt.
+func TestSilentLookupKeepsRowInDoubt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeHubSpot{script: []error{
+			&hubspot.APIError{StatusCode: 504, Message: "gateway timeout"},
+			&hubspot.APIError{StatusCode: 409, Category: "CONFLICT", Message: "A line item with import_key K1 already exists"},
+		}}
+		rec := &memRecorder{}
+		rd := &silentReader{}
+		u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 1,
+			Finder: resolve.New(rd, "import_key", nil), KeyProperty: "import_key"}
+		if err := u.Run(context.Background(), feed(batchOf(1))); err != nil {
+			t.Fatal(err)
+		}
+		checkOnce(t, rec, 1)
+		if o := rec.outs[1]; o.Status != report.InDoubt {
+			t.Errorf("row 1, which its first request may have created, is %v (%s: %s) after lookups whose answers were silent about its key; want in doubt", o.Status, o.Code, o.Message)
+		}
+		if rd.reads == 0 {
+			t.Error("no lookup was made")
 		}
 	})
 }
