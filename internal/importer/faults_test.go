@@ -174,10 +174,17 @@ func (f finderFunc) Find(ctx context.Context, keys []string) (map[string]string,
 // but gets no answer; a second run, which must look them up before sending
 // them again, is stopped at its first lookup, with the rest of its lookups
 // queued. Those rows must stay in doubt, not become "not sent": a third run
-// would otherwise send them blindly and create each one twice.
+// would otherwise send them blindly and create each one twice. With a file
+// of one batch, the whole input is read before the stop: the run is still
+// a stopped one (exit 130), not a finished one with rows in doubt.
 func TestStopBeforeLookupKeepsRowsInDoubt(t *testing.T) {
+	for _, n := range []int{200, 20} {
+		t.Run(fmt.Sprint(n, " rows"), func(t *testing.T) { stopBeforeLookup(t, n) })
+	}
+}
+
+func stopBeforeLookup(t *testing.T, n int) {
 	synctest.Test(t, func(t *testing.T) {
-		const n = 200
 		emu := newPortal(emulator.Config{RateMax: -1, Seed: 8})
 		input := generate(t, n, 8)
 		client := inMemory(t, emu, time.Minute)
@@ -204,11 +211,11 @@ func TestStopBeforeLookupKeepsRowsInDoubt(t *testing.T) {
 		})
 		o.Input = strings.NewReader(string(input))
 		sum, err = Run(ctx, o)
-		if !errors.Is(err, context.Canceled) || calls != 1 {
-			t.Fatalf("second run: err %v after %d lookups; want it stopped at the first", err, calls)
+		if !errors.Is(err, context.Canceled) || calls != 1 || sum.Stopped == "" {
+			t.Fatalf("second run: err %v after %d lookups, summary's stopped %q; want it stopped at the first", err, calls, sum.Stopped)
 		}
 		// It stopped reading too; every row it read must still be in doubt.
-		if sum.Rows < 50 || sum.InDoubt != sum.Rows || sum.Requests != 0 {
+		if sum.Rows < min(50, n) || sum.InDoubt != sum.Rows || sum.Requests != 0 {
 			t.Fatalf("second run: summary %+v; want every row read still in doubt and nothing sent", sum)
 		}
 		checkAccounting(t, o.OutDir, sum.Rows, sum, nil)

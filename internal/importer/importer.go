@@ -493,9 +493,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
 		sum.Stopped = readErr.Error()
 		return sum, readErr
-	case upErr != nil && errors.Is(upErr, context.Canceled) && readErr == nil && counts.NotSent == 0:
+	case upErr != nil && errors.Is(upErr, context.Canceled) && readErr == nil && counts.NotSent == 0 && st.Interrupted == 0:
 		// Stopped after the last row was read and answered: nothing
-		// remains, so the run ends as a finished one.
+		// remains, so the run ends as a finished one. (Rows the stop left
+		// in doubt, not looked up, make it a stopped run.)
 	case upErr != nil:
 		sum.Stopped = upErr.Error()
 		if errors.Is(upErr, context.Canceled) && context.Cause(ctx) != nil {

@@ -144,6 +144,8 @@ type Uploader struct {
 	batches   atomic.Int64
 	resolved  atomic.Int64
 	searched  atomic.Int64
+	// interrupted counts the rows whose outcome the run's stop decided.
+	interrupted atomic.Int64
 
 	associations atomic.Int64
 }
@@ -159,13 +161,18 @@ type Stats struct {
 	// Associations counts the batch creates of associations sent after
 	// upserts.
 	Associations int
+	// Interrupted counts the rows whose outcome the run's stop decided:
+	// not sent, in doubt or unlinked because the run stopped before it
+	// sent them (again), looked them up or made their associations.
+	Interrupted int
 }
 
 // Stats returns the counters; it is safe to call while Run is going.
 func (u *Uploader) Stats() Stats {
 	return Stats{Requests: int(u.requests.Load()), Retries: int(u.retries.Load()),
 		Throttled: int(u.throttled.Load()), Batches: int(u.batches.Load()),
-		Searched: int(u.searched.Load()), Resolved: int(u.resolved.Load()), Associations: int(u.associations.Load())}
+		Searched: int(u.searched.Load()), Resolved: int(u.resolved.Load()), Associations: int(u.associations.Load()),
+		Interrupted: int(u.interrupted.Load())}
 }
 
 // StopError is returned by Run when HubSpot's answer means no further
@@ -267,7 +274,7 @@ func (u *Uploader) Drain(batches <-chan *chunker.Batch, why string) error {
 // why the run stopped. An error is fatal.
 func (u *Uploader) Discard(b *chunker.Batch, why string) error {
 	u.cancel(b)
-	return u.conclude(b.Items, stopped(why))
+	return u.concludeStopped(b.Items, why)
 }
 
 // cancel drops the journal record queued for b if it is not written yet:
@@ -279,9 +286,11 @@ func (u *Uploader) cancel(b *chunker.Batch) {
 	}
 }
 
-// stopped is the verdict on a row the run does not (re)send because it stops.
-func stopped(why string) rowstate.Verdict {
-	return rowstate.Verdict{Kind: rowstate.NotSent, Message: why}
+// concludeStopped closes items the run does not (re)send because it stops,
+// and counts them as interrupted.
+func (u *Uploader) concludeStopped(items []*chunker.Item, why string) error {
+	u.interrupted.Add(int64(len(items)))
+	return u.conclude(items, rowstate.Verdict{Kind: rowstate.NotSent, Message: why})
 }
 
 // conclude closes every item with the same verdict, as concludeEach does.
@@ -461,7 +470,7 @@ func (u *Uploader) send(ctx context.Context, b *chunker.Batch, granted func()) e
 				open = append(open, it)
 			}
 		}
-		errs = append(errs, u.conclude(open, stopped(why)))
+		errs = append(errs, u.concludeStopped(open, why))
 	}
 	u.cancel(b)
 	if stop != nil && ctx.Err() != nil && errors.Is(stop, context.Cause(ctx)) {
@@ -1037,6 +1046,8 @@ func (u *Uploader) concludeLinks(j job, fallback string, why []string) error {
 		v, reason := j.upserted[i], fallback
 		if why != nil && why[i] != "" {
 			reason = why[i]
+		} else if fallback != "" {
+			u.interrupted.Add(1) // unlinked because the run stops
 		}
 		if reason == "" {
 			return v
