@@ -473,3 +473,53 @@ func TestConcurrentQueueAndAwait(t *testing.T) {
 		t.Errorf("reopened: %d created, %d failed, %d in doubt; want %d, 0, 0", created, f, d, 10*batches)
 	}
 }
+
+// TestQueuedRecordsAwaitedOutOfOrder: the pacer does not grant slots in the
+// order batches were queued, so a batch queued later may be awaited first,
+// while one queued before it still waits for its slot. At HubSpot's pace,
+// awaiting a batch takes its record to disk and no other: after a crash,
+// the batch still waiting was not sent and is not on record as sent. At a
+// high pace, the records that go ahead are those queued first.
+func TestQueuedRecordsAwaitedOutOfOrder(t *testing.T) {
+	j, c, clock := openCounted(t)
+	const batches = 6
+	tickets := make([]uint64, batches+1)
+	for k := 1; k <= batches; k++ {
+		tickets[k] = j.Queue(batchIdents(k))
+	}
+	order := []int{2, 5, 1, 6, 3, 4}
+	awaited := map[int]bool{}
+	for _, k := range order {
+		*clock = clock.Add(100 * time.Millisecond)
+		if err := j.Await(tickets[k]); err != nil {
+			t.Fatal(err)
+		}
+		awaited[k] = true
+		st := onDisk(t, j, c)
+		for b := 1; b <= batches; b++ {
+			if sent := st.Lookup(batchIdents(b)[0]).Sent; sent != awaited[b] {
+				t.Errorf("after awaiting batch %d: batch %d on disk as sent: %v, want %v", k, b, sent, awaited[b])
+			}
+		}
+		st.Close()
+	}
+
+	// At a thousand batches a second, records go ahead: the first queued.
+	j, c, clock = openCounted(t)
+	const fast = 300
+	tickets = make([]uint64, fast+3)
+	for k := 1; k <= fast+2; k++ {
+		tickets[k] = j.Queue(batchIdents(k))
+	}
+	for k := 1; k <= fast; k++ {
+		*clock = clock.Add(time.Millisecond)
+		if err := j.Await(tickets[k+2]); err != nil { // batches 1 and 2 wait for their slots
+			t.Fatal(err)
+		}
+	}
+	st := onDisk(t, j, c)
+	defer st.Close()
+	if !st.Lookup(batchIdents(1)[0]).Sent || !st.Lookup(batchIdents(2)[0]).Sent {
+		t.Error("at a thousand batches a second, the records queued first did not go ahead")
+	}
+}

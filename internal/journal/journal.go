@@ -208,9 +208,7 @@ type Journal struct {
 	// Sent records queued ahead of their batches (see Queue).
 	ahead     []queuedSent        // not yet in buf, in ticket order
 	tickets   uint64              // last ticket handed out
-	admitted  uint64              // last ticket moved into buf
-	durable   uint64              // last ticket on disk
-	want      uint64              // last ticket a caller of Await waits for
+	inBuf     map[uint64]uint64   // ticket → its record's number (queued), once moved into buf
 	cancelled map[uint64]struct{} // tickets given to Cancel
 	pace      pace                // calls of Await in the last second
 }
@@ -252,14 +250,15 @@ func (p *pace) lastSecond(now time.Time) int {
 
 // queuedSent is a sent record waiting in memory, encoded.
 type queuedSent struct {
-	ticket uint64
-	line   []byte
+	ticket  uint64
+	line    []byte
+	awaited bool // a caller of Await waits for it
 }
 
 // Write-ahead of queued sent records: an fsync made for one batch also
-// takes to disk the sent records of the batches queued behind it, one for
-// every perAhead batches awaited in the last second, and at most maxAhead.
-// Below perAhead batches a second, none.
+// takes to disk the sent records of the batches queued first that no one
+// awaits yet, one for every perAhead batches awaited in the last second,
+// and at most maxAhead. Below perAhead batches a second, none.
 const (
 	perAhead = 50
 	maxAhead = 64
@@ -476,11 +475,13 @@ func (j *Journal) Done(outs []report.Outcome) error {
 
 // Queue records, in memory, that the rows are about to be handed to a
 // sender, and returns the ticket to pass to [Journal.Await] before they are
-// sent. Batches must be queued in the order they will be sent. Nothing is
-// written yet: the record reaches the disk when its ticket is awaited, or
-// earlier, when batches go out at 50 a second or more, with the fsync made
-// for a batch ahead of it (one record ahead for every 50 batches awaited in
-// the last second, and at most 64). A batch that will not be sent after all
+// sent. Batches may be awaited in any order (a batch queued first may wait
+// longer for its slot in the rate window). Nothing is written yet: the
+// record reaches the disk when its ticket is awaited, and no sooner while
+// fewer than 50 batches a second are awaited; at that pace or more, the
+// fsync made for one batch also takes the records of the batches queued
+// first that no one awaits yet (one for every 50 batches awaited in the
+// last second, and at most 64). A batch that will not be sent after all
 // must be given to [Journal.Cancel] before its rows' outcomes are recorded.
 //
 // A record taken to disk ahead of its batch says the rows were sent though
@@ -495,7 +496,7 @@ func (j *Journal) Queue(idents []string) uint64 {
 		j.err = err
 	}
 	j.tickets++
-	j.ahead = append(j.ahead, queuedSent{j.tickets, line})
+	j.ahead = append(j.ahead, queuedSent{ticket: j.tickets, line: line})
 	return j.tickets
 }
 
@@ -512,8 +513,17 @@ func (j *Journal) Await(t uint64) error {
 		return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
 	}
 	j.pace.add(j.now())
-	j.want = max(j.want, t)
-	for j.durable < t && j.err == nil {
+	for i := range j.ahead {
+		if j.ahead[i].ticket == t {
+			j.ahead[i].awaited = true
+			break
+		}
+	}
+	for j.err == nil {
+		if n, ok := j.inBuf[t]; ok && j.synced >= n {
+			delete(j.inBuf, t)
+			return nil
+		}
 		if j.busy {
 			j.cond.Wait()
 			continue
@@ -532,25 +542,35 @@ func (j *Journal) Cancel(t uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.ahead = slices.DeleteFunc(j.ahead, func(q queuedSent) bool { return q.ticket == t })
+	delete(j.inBuf, t)
 	if j.cancelled == nil {
 		j.cancelled = map[uint64]struct{}{}
 	}
 	j.cancelled[t] = struct{}{}
 }
 
-// admit moves the queued records up to the awaited ticket into buf, and
-// those queued behind it that the recent pace of sending calls for. j.mu is
-// held.
+// admit moves the awaited queued records into buf, and as many of the
+// first others as the recent pace of sending calls for. j.mu is held.
 func (j *Journal) admit() {
-	upto := j.want + uint64(min(j.pace.lastSecond(j.now())/perAhead, maxAhead))
-	n := 0
-	for ; n < len(j.ahead) && j.ahead[n].ticket <= upto; n++ {
-		j.buf = append(j.buf, j.ahead[n].line...)
-		j.queued++
-		j.admitted = j.ahead[n].ticket
+	extra := min(j.pace.lastSecond(j.now())/perAhead, maxAhead)
+	if j.inBuf == nil {
+		j.inBuf = map[uint64]uint64{}
 	}
-	clear(j.ahead[:n])
-	j.ahead = j.ahead[n:]
+	kept := j.ahead[:0]
+	for _, q := range j.ahead {
+		if !q.awaited {
+			if extra == 0 {
+				kept = append(kept, q)
+				continue
+			}
+			extra--
+		}
+		j.buf = append(j.buf, q.line...)
+		j.queued++
+		j.inBuf[q.ticket] = j.queued
+	}
+	clear(j.ahead[len(kept):])
+	j.ahead = kept
 }
 
 // append writes one record. With durable, it returns once the record is on
@@ -589,7 +609,7 @@ func (j *Journal) append(rec record, durable bool) error {
 // durable. j.mu is held, and released while writing; no flush is under way.
 func (j *Journal) flush() {
 	j.busy = true
-	buf, upto, admitted, sync := j.buf, j.queued, j.admitted, j.mustSync > j.synced
+	buf, upto, sync := j.buf, j.queued, j.mustSync > j.synced
 	j.buf = nil
 	j.mu.Unlock()
 	var err error
@@ -607,7 +627,6 @@ func (j *Journal) flush() {
 		j.written = upto
 		if sync {
 			j.synced = upto
-			j.durable = admitted
 		}
 	}
 	j.cond.Broadcast()
