@@ -250,6 +250,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			prior.Close()
 			return nil, &SetupError{err}
 		}
+		if err := checkIdentity(stateDir, prior, o.KeyProperty, o.Upsert); err != nil {
+			jr.Close()
+			prior.Close()
+			return nil, &SetupError{err}
+		}
 		defer jr.Close()
 		defer prior.Close()
 		if c, f, d := prior.Counts(); c+f+d > 0 {
@@ -930,6 +935,42 @@ func checkMode(stateDir string, upsert bool) error {
 		return nil
 	}
 	return fmt.Errorf("the journal in %s holds rows of upsert runs (--mode upsert): a row upserted without its associations would be taken, by a create run, for one created with them. Run with --mode upsert, or use another --out for creates", stateDir)
+}
+
+// checkIdentity refuses a run that would know rows otherwise than the
+// earlier runs of the folder knew the rows that may exist in HubSpot: by
+// content without a key property, by another key property, or by a key
+// after runs without one. Such a run would not recognise those rows, and
+// would create them again: a line item created without the key property
+// need not hold it, so HubSpot would not refuse the second one.
+func checkIdentity(stateDir string, prior *journal.State, keyProp string, upsert bool) error {
+	want := "c"
+	if keyProp != "" {
+		want = "k:" + keyProp
+	}
+	kinds := prior.Identities()
+	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
+		n := kinds[kind]
+		if kind == want || (upsert && kind == "u:"+keyProp) {
+			continue
+		}
+		switch {
+		case kind == "c":
+			return fmt.Errorf("the journal in %s knows %d rows that may exist in HubSpot by their content: the runs that sent them had no --key-property. "+
+				"This run, with --key-property %s, knows rows by their key, and would create those rows again (their line items need not hold %s, so HubSpot would not refuse them). "+
+				"Run without --key-property here; or use another --out once the line items already imported hold their keys in HubSpot (created.csv has their ids)",
+				stateDir, n, keyProp, keyProp)
+		case keyProp == "":
+			prop := kind[2:]
+			return fmt.Errorf("the journal in %s knows %d rows that may exist in HubSpot by their key in %s: a run without --key-property knows rows by their content, and would create them again. Run with --key-property %s",
+				stateDir, n, prop, prop)
+		default:
+			prop := kind[2:]
+			return fmt.Errorf("the journal in %s knows %d rows that may exist in HubSpot by their key in %s, and this run's --key-property is %s: it would not recognise them, and would create them again. Run with --key-property %s, or use another --out",
+				stateDir, n, prop, keyProp, prop)
+		}
+	}
+	return nil
 }
 
 // lastRows reads the input once through and returns, for each key, its

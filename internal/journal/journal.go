@@ -74,6 +74,9 @@ const (
 type State struct {
 	rows   keyset.Set
 	counts [256]int // rows by state byte
+	// kinds counts, for each way of knowing rows (see Identities), the
+	// rows that may exist.
+	kinds map[string]int
 }
 
 // Prior is the outcome an earlier run recorded for a row.
@@ -126,12 +129,61 @@ func (s *State) Counts() (createdRows, failedRows, doubtfulRows int) {
 	return s.counts[stCreated], s.counts[stFailed], s.counts[stSent] + s.counts[stDoubt]
 }
 
+// Identities returns, for each way in which earlier runs knew rows, how
+// many of the rows known that way may exist in HubSpot (sent, created or
+// in doubt): "c" for rows known by their content (runs without a key
+// property), "k:<property>" for rows known by their key in create runs,
+// "u:<property>" in upsert runs. Ways with no such row are left out.
+func (s *State) Identities() map[string]int {
+	out := map[string]int{}
+	if s == nil {
+		return out
+	}
+	for k, n := range s.kinds {
+		if n > 0 {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// kindOf returns the way ident knows its row (see Identities), or "" for
+// an identity that never stands for a line item (a rejected content).
+func kindOf(ident string) string {
+	switch {
+	case strings.HasPrefix(ident, "c:"):
+		return "c"
+	case strings.HasPrefix(ident, "k:"), strings.HasPrefix(ident, "u:"):
+		if i := strings.IndexByte(ident[2:], ':'); i >= 0 {
+			return ident[:2+i]
+		}
+	}
+	return ""
+}
+
+// mayExist reports whether a row in the state owner (an owner string's
+// first byte) may exist in HubSpot.
+func mayExist(state byte) bool { return state == stSent || state == stCreated || state == stDoubt }
+
 // set records ident's new state.
 func (s *State) set(ident string, owner string) {
+	kind := kindOf(ident)
 	if prev, ok := s.rows.Get(ident); ok && prev != "" {
 		s.counts[prev[0]]--
+		if kind != "" && mayExist(prev[0]) {
+			s.kinds[kind]--
+		}
 	}
 	s.counts[owner[0]]++
+	if kind != "" && mayExist(owner[0]) {
+		if s.kinds == nil {
+			s.kinds = map[string]int{}
+		}
+		if _, ok := s.kinds[kind]; !ok {
+			kind = strings.Clone(kind) // not the line it was read from
+		}
+		s.kinds[kind]++
+	}
 	s.rows.Add(ident, owner)
 }
 

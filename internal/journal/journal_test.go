@@ -1318,3 +1318,45 @@ func TestEmptyJournalStartsAnew(t *testing.T) {
 	j, _ = open(t, dir, header) // and it resumes now
 	closeJ(t, j)
 }
+
+// TestIdentities: the State tells, for each way rows were known (content,
+// or a key property in create or upsert runs), how many of the rows known
+// that way may exist in HubSpot: sent, created or in doubt, not those
+// recorded as never sent, and never a rejected content.
+func TestIdentities(t *testing.T) {
+	dir := t.TempDir()
+	j, st := open(t, dir, header)
+	st.Close()
+	ops := []struct {
+		sent []string
+		outs []report.Outcome
+	}{
+		{[]string{"c:abc#1", "c:abc#2", "c:def#1"}, []report.Outcome{
+			{Ident: "c:abc#1", Status: report.Created, ID: "1"},
+			{Ident: "c:abc#2", Status: report.InDoubt, Code: "NO_ANSWER"},
+			{Ident: "c:def#1", Status: report.NotSent}}},
+		{[]string{"k:import_key:A", "k:import_key:B"}, []report.Outcome{
+			{Ident: "k:import_key:A", Status: report.Failed, FailIdent: "f:xyz", Code: "INVALID"}}}, // B: sent, no answer
+		{[]string{"u:sku:key:with:colons"}, nil},
+		{[]string{"k:gone:Z"}, []report.Outcome{{Ident: "k:gone:Z", Status: report.NotSent}}},
+	}
+	for _, op := range ops {
+		if err := j.Sent(op.sent); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Done(op.outs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeJ(t, j)
+	j, st = open(t, dir, header)
+	defer closeJ(t, j)
+	defer st.Close()
+	want := map[string]int{"c": 2, "k:import_key": 1, "u:sku": 1}
+	if got := st.Identities(); !maps.Equal(got, want) {
+		t.Errorf("Identities() = %v, want %v", got, want)
+	}
+	if got := (*journal.State)(nil).Identities(); len(got) != 0 {
+		t.Errorf("nil State: Identities() = %v, want none", got)
+	}
+}
