@@ -978,6 +978,33 @@ func TestAnotherFolderMeetsTheSameKeys(t *testing.T) {
 	}
 }
 
+// TestKeyPropertyAddedLater: a nightly import ran without --key-property;
+// then the key is added to the same command. The folder knows its rows by
+// their content, and the line items hold no key: the run is refused with
+// exit 1 before sending anything, rather than creating every row again.
+// Dropping the key again runs as before and sends nothing.
+func TestKeyPropertyAddedLater(t *testing.T) {
+	bin := buildBinary(t)
+	const n = 300
+	p := newExternalPortalWith(t, n, emulator.Config{RateMax: -1})
+	if msg, err := p.command(bin, "--rate", "0").CombinedOutput(); exitOf(err) != 0 {
+		t.Fatalf("first import: exit %d\n%s", exitOf(err), msg)
+	}
+	msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp).CombinedOutput()
+	if code := exitOf(err); code != 1 || !strings.Contains(string(msg), "by their content") {
+		t.Fatalf("with --key-property added: exit %d, want 1 with a message\n%s", code, msg)
+	}
+	if c := p.emu.LineItemCount(); c != n {
+		t.Fatalf("portal holds %d line items for %d rows", c, n)
+	}
+	if msg, err := p.command(bin, "--rate", "0").CombinedOutput(); exitOf(err) != 0 {
+		t.Fatalf("the first command again: exit %d\n%s", exitOf(err), msg)
+	}
+	if c := p.emu.LineItemCount(); c != n {
+		t.Fatalf("portal holds %d line items for %d rows", c, n)
+	}
+}
+
 // TestFeedingBackFromTheReportFolder: the input inside --out is refused
 // before anything is written, and the file is left as the user fixed it.
 func TestFeedingBackFromTheReportFolder(t *testing.T) {
