@@ -146,7 +146,10 @@ func IsLoopback(host string) bool {
 }
 
 // Client calls HubSpot's line-item endpoints. It is safe for concurrent use.
-// It does not retry: retry policy belongs to the caller.
+// It does not retry: retry policy belongs to the caller. Nor does it follow
+// redirects: net/http would turn a POST answered 301, 302 or 303 into a GET
+// without its body, and the GET's answer would pass for the POST's. A 3xx
+// comes back as an *APIError.
 type Client struct {
 	http    *http.Client
 	base    string
@@ -156,8 +159,9 @@ type Client struct {
 	version APIVersion
 }
 
-// NewClient returns a client for the API root base. hc is used as is
-// (its Timeout bounds each call); nil means http.DefaultClient.
+// NewClient returns a client for the API root base. It calls through a
+// copy of hc (its Transport, and its Timeout, which bounds each call) that
+// follows no redirect; nil means http.DefaultClient.
 func NewClient(hc *http.Client, base string, token Token, userAgent string) (*Client, error) {
 	u, err := ValidateBaseURL(base)
 	if err != nil {
@@ -166,7 +170,9 @@ func NewClient(hc *http.Client, base string, token Token, userAgent string) (*Cl
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{http: hc, base: u.String(), token: token, now: time.Now, agent: userAgent, version: V3}, nil
+	own := *hc
+	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{http: &own, base: u.String(), token: token, now: time.Now, agent: userAgent, version: V3}, nil
 }
 
 // UseAPIVersion makes the client call version v's paths; the default is

@@ -166,7 +166,10 @@ func (p Policy) Decide(a Attempt) Decision {
 	case s == StatusMigrating:
 		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
 			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}
-	case s >= 500:
+	case s >= 500 || s == http.StatusSeeOther:
+		// A 5xx may come after the work was done. A 303 is the answer of a
+		// server that acted on a POST and points at the result (which the
+		// client does not follow).
 		if p.RetryInDoubt || p.Idempotent {
 			return retry(true, p.BaseDelay, ae.RetryAfter, code, ae.Error())
 		}
@@ -190,9 +193,9 @@ func (p Policy) Decide(a Attempt) Decision {
 		// One row, refused for what it holds.
 		return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
 	}
-	// Any other answer (408, 421, 425, 431, a redirect, ...) refused the
-	// request without a word about its rows: nothing was processed, and
-	// the rows are sent again, then left not sent.
+	// Any other answer (408, 421, 425, 431, a redirect other than 303, ...)
+	// refused the request without a word about its rows: nothing was
+	// processed, and the rows are sent again, then left not sent.
 	return retry(false, p.BaseDelay, ae.RetryAfter, code, ae.Error())
 }
 
