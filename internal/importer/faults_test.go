@@ -221,8 +221,13 @@ func stopBeforeLookup(t *testing.T, n int) {
 		checkAccounting(t, o.OutDir, sum.Rows, sum, nil)
 
 		o.Finder = lookups
-		if sum := rerunToTheEnd(t, o, input, emu, n); sum.Requests != 0 {
+		sum = rerunToTheEnd(t, o, input, emu, n)
+		if sum.Requests != 0 {
 			t.Fatalf("third run: %d requests; want every row found by its key, none sent", sum.Requests)
+		}
+		// The first run created them: they were there before this one.
+		if sum.Earlier != n {
+			t.Errorf("third run: %d of the %d rows found by key reported created earlier, want all", sum.Earlier, n)
 		}
 	})
 }

@@ -399,8 +399,9 @@ type job struct {
 	// their key; a lookup that does not find a row's exact key then proves
 	// the row does not exist.
 	conflict bool
-	// preexisting: the conflict met rows sent for the first time, so a
-	// line item found holding a row's key was there before this run.
+	// preexisting: a line item found holding a row's key was there before
+	// this run: the conflict met rows sent for the first time, or an
+	// earlier run sent the rows without a clear answer (a recheck).
 	preexisting bool
 	// worded: only the answer's words said the rows' values are taken
 	// (hubspot.StandardError.MayBeConflict). A row found is created; a
@@ -435,7 +436,7 @@ type job struct {
 // granted, if not nil, is called once the batch's first request is given
 // its slot in the rate window (it may also not be called).
 func (u *Uploader) send(ctx context.Context, b *chunker.Batch, granted func()) error {
-	todo := []job{{items: b.Items, body: b.Body, batch: b, lookup: b.Recheck,
+	todo := []job{{items: b.Items, body: b.Body, batch: b, lookup: b.Recheck, preexisting: b.Recheck,
 		code: "NO_ANSWER", msg: "an earlier run sent this row and got no clear answer", granted: granted}}
 	var stop error
 	var errs []error
