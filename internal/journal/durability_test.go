@@ -503,6 +503,9 @@ func TestQueuedRecordsAwaitedOutOfOrder(t *testing.T) {
 		}
 		st.Close()
 	}
+	if err := j.Await(tickets[2]); err != nil { // awaited again: on disk already
+		t.Fatal(err)
+	}
 
 	// At a thousand batches a second, records go ahead: the first queued.
 	j, c, clock = openCounted(t)

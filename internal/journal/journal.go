@@ -565,11 +565,15 @@ func (j *Journal) Await(t uint64) error {
 		return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
 	}
 	j.pace.add(j.now())
+	queued := false
 	for i := range j.ahead {
 		if j.ahead[i].ticket == t {
-			j.ahead[i].awaited = true
+			j.ahead[i].awaited, queued = true, true
 			break
 		}
+	}
+	if _, ok := j.inBuf[t]; !ok && !queued {
+		return j.err // awaited before: on disk
 	}
 	for j.err == nil {
 		if n, ok := j.inBuf[t]; ok && j.synced >= n {
