@@ -560,6 +560,8 @@ func TestFindDistrustsSilentAnswers(t *testing.T) {
 		{"a not found error without ids", &hubspot.BatchReadResult{StatusCode: 207, Errors: []hubspot.StandardError{notFound()}}, true, nil},
 		{"every key named", &hubspot.BatchReadResult{StatusCode: 207, Results: []hubspot.Object{{ID: "1", Properties: map[string]string{keyProp: "K"}}},
 			Errors: []hubspot.StandardError{notFound("L")}}, false, map[string]string{"K": "1"}},
+		{"one error naming every key not found, as HubSpot gives it", &hubspot.BatchReadResult{StatusCode: 207,
+			Errors: []hubspot.StandardError{notFound("K", "L")}}, false, map[string]string{}},
 		{"named in another case", &hubspot.BatchReadResult{StatusCode: 207, Results: []hubspot.Object{{ID: "1", Properties: map[string]string{keyProp: "k"}}},
 			Errors: []hubspot.StandardError{notFound("l")}}, false, map[string]string{}},
 	} {
