@@ -737,6 +737,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	// A row with a key is known by its key, across runs and files: a row
 	// an earlier run created is carried over before it is even mapped.
 	key := p.m.Key(rec.Fields)
+	if strings.TrimSpace(key) == "" {
+		key = "" // a key of white space is no key
+	}
 	if p.keyProp != "" && key == "" {
 		// Without its key the row could be neither looked up nor told from
 		// the next night's row that has one.

@@ -115,9 +115,9 @@ type Record struct {
 	// without the last line end, when Err is set; it is empty otherwise.
 	Raw string
 
-	// Blank is set when every cell of the record is empty: an empty line,
-	// or a row of delimiters. Err is nil for a blank record, whatever
-	// its number of cells.
+	// Blank is set when every cell of the record is empty or white space:
+	// an empty line, a row of delimiters, or of spaces. Err is nil for a
+	// blank record, whatever its number of cells.
 	Blank bool
 
 	// Err is non-nil when the record is malformed.
@@ -517,14 +517,15 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 	return rec
 }
 
-// blank reports whether every field is empty. text is the line the fields
-// were split from: when it holds only delimiters, they all are.
+// blank reports whether every field is empty or white space. text is the
+// line the fields were split from: when it holds only delimiters, they all
+// are empty.
 func blank(fields []string, text []byte, delim int) bool {
 	if len(text) == (len(fields)-1)*delim {
 		return true
 	}
 	for _, f := range fields {
-		if f != "" {
+		if strings.TrimSpace(f) != "" {
 			return false
 		}
 	}
