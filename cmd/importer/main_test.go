@@ -809,6 +809,19 @@ func TestSubcommands(t *testing.T) {
 			t.Fatalf("the suggested mapping does not work: exit %d\n%s", exitOf(err), out)
 		}
 	})
+	t.Run("init-mapping reads the file as the import does: --encoding, --delimiter", func(t *testing.T) {
+		europe := filepath.Join(root, "internal/rows/testdata/excel-europe.csv")
+		cmd := exec.Command(bin, "init-mapping", "--encoding", "windows-1252", "--delimiter", ";", europe)
+		cmd.Dir = t.TempDir()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v\n%s", err, stderr.String())
+		}
+		if want := `"Einzelpreis (€)"`; !strings.Contains(stdout.String(), want) {
+			t.Errorf("mapping lacks %s:\n%s", want, stdout.String())
+		}
+	})
 }
 
 // TestPortalChecks: the mapping is checked against the portal before

@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		log.Warn("no access token: the rows are not checked against the portal's property definitions")
 	}
 	if cfg.Command == InitMapping {
-		return initMapping(ctx, client, in, con.Stdout, log)
+		return initMapping(ctx, client, in, cfg.CSV, con.Stdout, log)
 	}
 	var portal *schema.Schema
 	var account *hubspot.Account
@@ -247,8 +247,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 
 // initMapping prints a starting mapping for the input's header, matched to
 // the portal's properties when client may read them.
-func initMapping(ctx context.Context, client *hubspot.Client, in io.Reader, w io.Writer, log *zap.Logger) error {
-	rd, err := rows.NewReader(in)
+func initMapping(ctx context.Context, client *hubspot.Client, in io.Reader, opts rows.Options, w io.Writer, log *zap.Logger) error {
+	rd, err := rows.NewReaderOptions(in, opts)
 	if err != nil {
 		return fmt.Errorf("input: %w", err)
 	}
