@@ -25,14 +25,17 @@ func TestIdentityMustNotChange(t *testing.T) {
 		name          string
 		first, second string // the key property of each run ("" for none)
 		firstLost     bool   // the first run's answers are lost after the commit
+		secondUpsert  bool   // the second run is an upsert
 		refused       string // in the second run's error, or "" when it runs
 	}{
-		{"key added after runs without one left rows in doubt", "", keyProp, true, "by their content"},
-		{"key added after runs without one created the rows", "", keyProp, false, "by their content"},
-		{"key dropped", keyProp, "", false, "Run with --key-property " + keyProp},
-		{"another key property", keyProp, other, false, "this run's --key-property is " + other},
-		{"the same key property", keyProp, keyProp, true, ""},
-		{"no key either time", "", "", false, ""},
+		{"key added after runs without one left rows in doubt", "", keyProp, true, false, "by their content"},
+		{"key added after runs without one created the rows", "", keyProp, false, false, "by their content"},
+		{"upsert after runs without a key", "", keyProp, false, true, "Upserts need a key"},
+		{"upsert by another key property", keyProp, other, false, true, "this run's --key-property is " + other},
+		{"key dropped", keyProp, "", false, false, "Run with --key-property " + keyProp},
+		{"another key property", keyProp, other, false, false, "this run's --key-property is " + other},
+		{"the same key property", keyProp, keyProp, true, false, ""},
+		{"no key either time", "", "", false, false, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -60,7 +63,9 @@ func TestIdentityMustNotChange(t *testing.T) {
 				}
 				emu.SetFaults(emulator.Faults{})
 				before := emu.Stats().BatchCreates
-				sum, err = Run(context.Background(), with(c.second))
+				second := with(c.second)
+				second.Upsert = c.secondUpsert
+				sum, err = Run(context.Background(), second)
 				if got := len(emu.LineItems()); got != n {
 					t.Fatalf("second run: %v; portal holds %d line items for %d rows", err, got, n)
 				}
@@ -79,6 +84,15 @@ func TestIdentityMustNotChange(t *testing.T) {
 				}
 				if d := emu.Stats().BatchCreates - before; d != 0 {
 					t.Errorf("second run: %d batch creates, want none", d)
+				}
+				// The refused run changed nothing: the first command still
+				// runs (rows it left in doubt without a key stay in doubt).
+				sum, err = Run(context.Background(), with(c.first))
+				if errors.As(err, &se) || sum == nil {
+					t.Fatalf("the first command again: %v", err)
+				}
+				if sum.Created+sum.InDoubt != n || len(emu.LineItems()) != n {
+					t.Fatalf("the first command again: %v, %d created, %d in doubt; portal holds %d line items for %d rows", err, sum.Created, sum.InDoubt, len(emu.LineItems()), n)
 				}
 			})
 		})

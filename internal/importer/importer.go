@@ -245,12 +245,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		if err != nil {
 			return nil, &SetupError{err}
 		}
-		if err := checkMode(stateDir, o.Upsert); err != nil {
+		// The identity first: checkMode marks the folder as an upsert
+		// folder, which a refused run must not do.
+		if err := checkIdentity(stateDir, prior, o.KeyProperty, o.Upsert); err != nil {
 			jr.Close()
 			prior.Close()
 			return nil, &SetupError{err}
 		}
-		if err := checkIdentity(stateDir, prior, o.KeyProperty, o.Upsert); err != nil {
+		if err := checkMode(stateDir, o.Upsert); err != nil {
 			jr.Close()
 			prior.Close()
 			return nil, &SetupError{err}
@@ -954,15 +956,19 @@ func checkIdentity(stateDir string, prior *journal.State, keyProp string, upsert
 	kinds := prior.Identities()
 	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
 		n := kinds[kind]
-		if kind == want || (upsert && kind == "u:"+keyProp) {
-			continue
+		if kind == want || (keyProp != "" && kind == "u:"+keyProp) {
+			continue // (a create run after upserts: checkMode says why not)
 		}
 		switch {
 		case kind == "c":
+			instead := "Run without --key-property here; or use"
+			if upsert {
+				instead = "Upserts need a key: use"
+			}
 			return fmt.Errorf("the journal in %s knows %d rows that may exist in HubSpot by their content: the runs that sent them had no --key-property. "+
 				"This run, with --key-property %s, knows rows by their key, and would create those rows again (their line items need not hold %s, so HubSpot would not refuse them). "+
-				"Run without --key-property here; or use another --out once the line items already imported hold their keys in HubSpot (created.csv has their ids)",
-				stateDir, n, keyProp, keyProp)
+				"%s another --out once the line items already imported hold their keys in HubSpot (created.csv has their ids)",
+				stateDir, n, keyProp, keyProp, instead)
 		case keyProp == "":
 			prop := kind[2:]
 			return fmt.Errorf("the journal in %s knows %d rows that may exist in HubSpot by their key in %s: a run without --key-property knows rows by their content, and would create them again. Run with --key-property %s",

@@ -57,7 +57,10 @@ func (t *targets) resolve(ctx context.Context) error {
 		groups[k] = append(groups[k], ref.value)
 	}
 	for k, values := range groups {
-		r := &resolve.Resolver{Reader: t.reader, ObjectType: k[0], Property: k[1], Pacer: t.pacer}
+		// A value HubSpot's answer is silent about (a number property may
+		// come back as 42 for 0042) fails its rows as not found, before
+		// they are sent; it does not stop the run.
+		r := &resolve.Resolver{Reader: t.reader, ObjectType: k[0], Property: k[1], Pacer: t.pacer, SilentIsMissing: true}
 		found, err := r.Find(ctx, values)
 		if err != nil {
 			return err

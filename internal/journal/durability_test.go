@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/lineitems/importer/internal/report"
@@ -525,4 +527,56 @@ func TestQueuedRecordsAwaitedOutOfOrder(t *testing.T) {
 	if !st.Lookup(batchIdents(1)[0]).Sent || !st.Lookup(batchIdents(2)[0]).Sent {
 		t.Error("at a thousand batches a second, the records queued first did not go ahead")
 	}
+}
+
+// gatedFile holds each fsync until the test lets it go: entered is closed
+// when the first one starts.
+type gatedFile struct {
+	file
+	once          sync.Once
+	entered, gate chan struct{}
+}
+
+func (g *gatedFile) Sync() error {
+	g.once.Do(func() { close(g.entered) })
+	<-g.gate
+	return g.file.Sync()
+}
+
+// TestAwaitReturnsWhileAnotherFlushes: callers of Await that wait while
+// another caller's fsync is under way return once it is done, whatever
+// became of their ticket meanwhile: awaited by the other caller (on disk),
+// or cancelled (an error). Neither waits for ever.
+func TestAwaitReturnsWhileAnotherFlushes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j, _, err := Open(t.TempDir(), Header{Portal: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		g := &gatedFile{file: j.f, entered: make(chan struct{}), gate: make(chan struct{})}
+		j.f = g
+		t1, t2 := j.Queue(batchIdents(1)), j.Queue(batchIdents(2))
+		errs := make(chan error, 3)
+		go func() { errs <- j.Await(t1) }()
+		<-g.entered // t1's fsync is under way
+		go func() { errs <- j.Await(t1) }()
+		go func() { errs <- j.Await(t2) }()
+		synctest.Wait() // both wait for the flush
+		j.Cancel(t2)
+		close(g.gate)
+		var got []string
+		for range 3 {
+			if err := <-errs; err != nil {
+				got = append(got, err.Error())
+			} else {
+				got = append(got, "nil")
+			}
+		}
+		slices.Sort(got)
+		want := []string{fmt.Sprintf("journal: the record queued with ticket %d was cancelled", t2), "nil", "nil"}
+		if !slices.Equal(got, want) {
+			t.Errorf("Await returned %q, want %q", got, want)
+		}
+	})
 }

@@ -61,11 +61,12 @@ func (e *PortalError) Error() string {
 
 // Owner strings of a State's entries: the row's state, then its data.
 const (
-	stSent    = 's' // sent, no outcome recorded: may exist
-	stCreated = 'c' // created; the id follows
-	stDoubt   = 'd' // recorded in doubt; code NUL message follow
-	stFailed  = 'f' // rejected; code NUL message follow
-	stNever   = 'n' // not sent after all
+	stSent     = 's' // sent, no outcome recorded: may exist
+	stCreated  = 'c' // created; the id follows
+	stDoubt    = 'd' // recorded in doubt; code NUL message follow
+	stFailed   = 'f' // rejected; code NUL message follow
+	stNever    = 'n' // not sent after all
+	stLinkless = 'l' // upserted (it exists), its associations not made: sent again
 )
 
 // State is what earlier runs recorded, by row identity (see [Journal]).
@@ -163,7 +164,9 @@ func kindOf(ident string) string {
 
 // mayExist reports whether a row in the state owner (an owner string's
 // first byte) may exist in HubSpot.
-func mayExist(state byte) bool { return state == stSent || state == stCreated || state == stDoubt }
+func mayExist(state byte) bool {
+	return state == stSent || state == stCreated || state == stDoubt || state == stLinkless
+}
 
 // set records ident's new state.
 func (s *State) set(ident string, owner string) {
@@ -236,7 +239,7 @@ func (c *createdRow) UnmarshalJSON(b []byte) error {
 
 type outcome struct {
 	Ident string `json:"i"`
-	S     string `json:"s"` // "f" failed, "d" in doubt, "n" not processed: send again
+	S     string `json:"s"` // "f" failed, "d" in doubt, "n" not processed: send again; "l" exists, unlinked: send again
 	Code  string `json:"c,omitempty"`
 	Msg   string `json:"m,omitempty"`
 }
@@ -468,6 +471,8 @@ func apply(st *State, rec record) {
 			switch o.S {
 			case "n":
 				st.set(o.Ident, string(stNever))
+			case "l":
+				st.set(o.Ident, string(stLinkless))
 			case "d":
 				st.set(o.Ident, string(stDoubt)+o.Code+"\x00"+o.Msg)
 			default:
@@ -493,7 +498,9 @@ func (j *Journal) Sent(idents []string) error {
 // it) is recorded as never sent, so a later run sends it. A failed row is
 // recorded under Outcome.FailIdent, the identity of its content, so that a
 // later run carries the failure over for the same content but sends a
-// fixed row; its row identity is cleared. Outcomes without an identity are
+// fixed row; its row identity is cleared (a failed row with an id, an
+// upsert whose associations failed, is sent again too, but counts as
+// existing in [State.Identities]). Outcomes without an identity are
 // not recorded. It returns once the record is written to the file, which
 // a killed process cannot undo; it reaches the disk with the next Sent or
 // Close. After a power loss, an outcome that had not is missing, and a
@@ -511,7 +518,11 @@ func (j *Journal) Done(outs []report.Outcome) error {
 		case report.NotSent:
 			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: "n"})
 		case report.Failed:
-			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: "n"})
+			s := "n"
+			if o.ID != "" { // an upserted row whose associations failed: it exists
+				s = "l"
+			}
+			rec.Out = append(rec.Out, outcome{Ident: o.Ident, S: s})
 			if o.FailIdent != "" {
 				rec.Out = append(rec.Out, outcome{Ident: o.FailIdent, S: "f", Code: o.Code, Msg: o.Message})
 			}
@@ -565,20 +576,21 @@ func (j *Journal) Await(t uint64) error {
 		return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
 	}
 	j.pace.add(j.now())
-	queued := false
-	for i := range j.ahead {
-		if j.ahead[i].ticket == t {
-			j.ahead[i].awaited, queued = true, true
-			break
-		}
-	}
-	if _, ok := j.inBuf[t]; !ok && !queued {
-		return j.err // awaited before: on disk
-	}
 	for j.err == nil {
-		if n, ok := j.inBuf[t]; ok && j.synced >= n {
+		if _, ok := j.cancelled[t]; ok { // while this call waited
+			return fmt.Errorf("journal: the record queued with ticket %d was cancelled", t)
+		}
+		n, inBuf := j.inBuf[t]
+		if inBuf && j.synced >= n {
 			delete(j.inBuf, t)
 			return nil
+		}
+		if !inBuf {
+			i := slices.IndexFunc(j.ahead, func(q queuedSent) bool { return q.ticket == t })
+			if i < 0 {
+				return nil // awaited before, by this caller or another: on disk
+			}
+			j.ahead[i].awaited = true
 		}
 		if j.busy {
 			j.cond.Wait()

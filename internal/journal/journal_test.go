@@ -1337,7 +1337,9 @@ func TestIdentities(t *testing.T) {
 			{Ident: "c:def#1", Status: report.NotSent}}},
 		{[]string{"k:import_key:A", "k:import_key:B"}, []report.Outcome{
 			{Ident: "k:import_key:A", Status: report.Failed, FailIdent: "f:xyz", Code: "INVALID"}}}, // B: sent, no answer
-		{[]string{"u:sku:key:with:colons"}, nil},
+		{[]string{"u:sku:key:with:colons", "u:sku:unlinked"}, []report.Outcome{
+			{Ident: "u:sku:unlinked", Status: report.Failed, ID: "77", Code: "ASSOCIATION_FAILED"}}}, // upserted, exists
+
 		{[]string{"k:gone:Z"}, []report.Outcome{{Ident: "k:gone:Z", Status: report.NotSent}}},
 	}
 	for _, op := range ops {
@@ -1352,9 +1354,12 @@ func TestIdentities(t *testing.T) {
 	j, st = open(t, dir, header)
 	defer closeJ(t, j)
 	defer st.Close()
-	want := map[string]int{"c": 2, "k:import_key": 1, "u:sku": 1}
+	want := map[string]int{"c": 2, "k:import_key": 1, "u:sku": 2}
 	if got := st.Identities(); !maps.Equal(got, want) {
 		t.Errorf("Identities() = %v, want %v", got, want)
+	}
+	if p := st.Lookup("u:sku:unlinked"); p != (journal.Prior{}) {
+		t.Errorf("an upserted row whose associations failed: Lookup = %+v, want nothing (sent again)", p)
 	}
 	if got := (*journal.State)(nil).Identities(); len(got) != 0 {
 		t.Errorf("nil State: Identities() = %v, want none", got)

@@ -52,12 +52,18 @@ type Resolver struct {
 	Reader Reader
 	// ObjectType is the type of the records looked up; "" means
 	// line_items.
-	ObjectType  string
-	Property    string        // the unique property that holds the key
-	Pacer       Pacer         // nil: no pacing of its own
-	MaxAttempts int           // per request; <1 means 8
-	BaseDelay   time.Duration // first backoff; 0 means 1s
-	MaxDelay    time.Duration // longest backoff or Retry-After; 0 means 30s
+	ObjectType string
+	Property   string // the unique property that holds the key
+	Pacer      Pacer  // nil: no pacing of its own
+	// SilentIsMissing takes a key that HubSpot's answer names neither as
+	// found nor as not found for a key no record holds, instead of asking
+	// again and then failing the lookup. For association targets, where
+	// a wrong "not found" only fails the row before it is sent; never for
+	// rows that may exist.
+	SilentIsMissing bool
+	MaxAttempts     int           // per request; <1 means 8
+	BaseDelay       time.Duration // first backoff; 0 means 1s
+	MaxDelay        time.Duration // longest backoff or Retry-After; 0 means 30s
 }
 
 // New returns a Resolver that reads through r and paces its requests with p.
@@ -200,7 +206,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		}
 		if err == nil {
 			silent := unanswered(res, keys, r.Property)
-			if len(silent) == 0 || slices.ContainsFunc(res.Errors, func(e hubspot.StandardError) bool { return !e.NotFound() }) {
+			if len(silent) == 0 || r.SilentIsMissing || slices.ContainsFunc(res.Errors, func(e hubspot.StandardError) bool { return !e.NotFound() }) {
 				return res, nil
 			}
 			// An answer that names neither a record nor "not found" for a

@@ -590,3 +590,18 @@ func TestFindDistrustsSilentAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentIsMissing: for association targets, a value the answer is
+// silent about counts as not found at once (its rows fail before they are
+// sent), rather than stopping the run after the retries.
+func TestSilentIsMissing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rd := &countingReader{res: &hubspot.BatchReadResult{StatusCode: 200, Results: []hubspot.Object{{ID: "9", Properties: map[string]string{keyProp: "K"}}}}}
+		r := resolve.New(rd, keyProp, nil)
+		r.SilentIsMissing = true
+		got, err := r.Find(context.Background(), []string{"K", "0042"})
+		if err != nil || !maps.Equal(got, map[string]string{"K": "9"}) || rd.reads != 1 {
+			t.Fatalf("Find = %v, %v after %d reads; want K found, 0042 not, in one read", got, err, rd.reads)
+		}
+	})
+}
