@@ -148,6 +148,10 @@ const (
 	// CodeSuperseded: a later row has the row's key, and
 	// --duplicate-keys last-wins sends only that one.
 	CodeSuperseded = "SUPERSEDED"
+	// CodeAmbiguousNumber: a number in a file not delimited by commas
+	// reads as thousands ("1.234") as well as a decimal, and the mapping
+	// does not say which decimal mark the column uses.
+	CodeAmbiguousNumber = "AMBIGUOUS_NUMBER"
 	// CodeTargetNotFound: an association names its target by an external
 	// id (mapping `by:`) that no record holds.
 	CodeTargetNotFound = "ASSOCIATION_TARGET_NOT_FOUND"
@@ -358,7 +362,8 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	batches := make(chan *chunker.Batch, min(max(o.Workers, 1), 32))
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt || o.Upsert, upsert: o.Upsert,
-		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected}
+		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected,
+		ambiguous: ambiguousNumbers(spec, o.Schema, rd.Delimiter())}
 	if o.KeyProperty != "" {
 		// The key must be unique within the file, with or without the
 		// portal's definitions: a lookup by key takes the line item that
@@ -605,6 +610,7 @@ type producer struct {
 	skipped       int             // blank rows
 	tally         *schema.Tally
 	columns       map[string]string // property → CSV column, for messages
+	ambiguous     map[string]string // see ambiguousNumbers
 	enc           chunker.Encoder
 	in            hubspot.CreateInput
 	last          *keyset.Set              // each key's last row (--duplicate-keys last-wins); nil otherwise
@@ -624,6 +630,77 @@ func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
 		cols[keyProp] = spec.Key
 	}
 	return cols
+}
+
+// ambiguousNumbers returns the number properties (property → CSV column)
+// whose values a file delimited by delim may write with a decimal comma
+// while the mapping does not say which decimal mark the column uses: in a
+// file delimited otherwise than by commas (Excel writes ";" where the
+// decimal mark is a comma), "1.234" may be 1234. Nil for a comma-delimited
+// file, where a decimal comma would need quotes.
+func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema, delim rune) map[string]string {
+	if delim == ',' {
+		return nil
+	}
+	var out map[string]string
+	for name, ps := range spec.Properties {
+		if ps.Column == "" || ps.Decimal != "" {
+			continue
+		}
+		if ps.Type == "number" || (ps.Type == "" && portal != nil && portal.IsNumber(name)) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = ps.Column
+		}
+	}
+	return out
+}
+
+// ambiguousNumber returns the problem with the first value of in that
+// p.ambiguous names and that reads as a whole number with "." between
+// thousands ("1.234", "12.345.678") as well as a decimal ("1.234"), or
+// nil.
+func (p *producer) ambiguousNumber(in *hubspot.CreateInput) error {
+	for _, name := range slices.Sorted(maps.Keys(p.ambiguous)) {
+		v, ok := in.Properties.Get(name)
+		if !ok || !groupedThousands(strings.TrimSpace(v)) {
+			continue
+		}
+		col := p.ambiguous[name]
+		return mapping.FieldErrors{&mapping.FieldError{Column: col, Property: name, Value: v,
+			Expected: "an unambiguous number",
+			Hint: fmt.Sprintf("in a file delimited by %q, as Excel writes it where the decimal mark is a comma, it may mean %s; "+
+				`say which in the mapping: {column: %s, type: number, decimal: ",", thousands: "."} for the first, or decimal: "." for %s as written`,
+				string(p.rd.Delimiter()), strings.ReplaceAll(strings.TrimSpace(v), ".", ""), col, strings.TrimSpace(v))}}
+	}
+	return nil
+}
+
+// groupedThousands reports whether s is an integer written with "."
+// between groups of three digits: an optional "-", 1 to 3 digits not
+// starting with 0, then one or more groups of "." and 3 digits.
+func groupedThousands(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	head, rest, ok := strings.Cut(s, ".")
+	if !ok || len(head) == 0 || len(head) > 3 || head[0] == '0' || !allDigits(head) {
+		return false
+	}
+	for _, g := range strings.Split(rest, ".") {
+		if len(g) != 3 || !allDigits(g) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // validate checks a mapped, normalised row against the portal's
@@ -901,6 +978,14 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 			p.carried++
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: fp.Code,
 				Message: fp.Message + " (rejected by an earlier run: fix the row to send it again; if the portal was what was wrong, a missing deal say, run with --retry-rejected to send such rows again)"})
+		}
+		if err := p.ambiguousNumber(in); err != nil {
+			var fe *mapping.FieldError
+			errors.As(err, &fe)
+			if p.tally != nil {
+				p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: CodeAmbiguousNumber, Expected: fe.Expected})
+			}
+			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeAmbiguousNumber, Message: err.Error()})
 		}
 		if bad := p.validate(rec.Row, rec.Fields, in); bad != nil {
 			return p.rep.Record(*bad)

@@ -365,8 +365,8 @@ func (f numberFormat) integer(s string) (string, bool) {
 		return s, isDigits(s)
 	}
 	groups := strings.Split(s, f.thousands)
-	if n := len(groups[0]); n < 1 || n > 3 {
-		return "", false
+	if n := len(groups[0]); n < 1 || n > 3 || groups[0][0] == '0' {
+		return "", false // "0.125" is no grouped integer (it would send 0125)
 	}
 	for i, g := range groups {
 		if !isDigits(g) || (i > 0 && len(g) != 3) {

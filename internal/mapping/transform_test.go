@@ -123,6 +123,9 @@ func TestNumberFormats(t *testing.T) {
 		{eu, "123.456.789", "123456789", ""},
 		{eu, "0", "0", ""},
 		{eu, "12.34.5", "", euWant},
+		{eu, "0.125", "", euWant}, // not 0125
+		{eu, "012.345", "", euWant},
+		{eu, "0,125", "0.125", ""},
 		{eu, "1.2345", "", euWant},
 		{eu, "1.5", "", euWant},
 		{eu, "1234.567", "", euWant},

@@ -264,6 +264,12 @@ func conflictPhrase(name, owner string) string {
 	return fmt.Sprintf("a value no other input has: %s holds unique values and the input with objectWriteTraceId %s has this one", name, owner)
 }
 
+// IsNumber reports whether the portal defines name as a number property.
+func (s *Schema) IsNumber(name string) bool {
+	p := s.props[name]
+	return p != nil && p.typ == "number"
+}
+
 // LeaveUniqueTo tells the Schema that the caller checks the values of the
 // unique property name for repeats itself (the importer does so for the
 // key property), so Check does not remember them a second time.

@@ -1,0 +1,84 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/mapping"
+	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/schema"
+	"github.com/lineitems/importer/internal/upload"
+)
+
+func TestGroupedThousands(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1.234": true, "12.345": true, "123.456": true, "1.234.567": true, "-1.234": true,
+		"0.125": false, "1.23": false, "1.2345": false, "1234.567": false, "1234": false,
+		"1.234,5": false, "": false, ".123": false, "1..234": false, "1.234.56": false, "01.234": false,
+	} {
+		if got := groupedThousands(s); got != want {
+			t.Errorf("groupedThousands(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestAmbiguousNumbers: in a file delimited by ";", as Excel writes it
+// where the decimal mark is a comma, "1.234" in a number column may be
+// 1234: unless the mapping says which decimal mark the column uses, the
+// row fails (AMBIGUOUS_NUMBER) rather than send a price a thousand times
+// too small. "0.125" or "2.5" are no thousands, and go. A comma-delimited
+// file, or a mapping that names the decimal mark, sends the value as the
+// mapping reads it.
+func TestAmbiguousNumbers(t *testing.T) {
+	const semicolons = "name;price;hs_sku\nA;1.234;S-1\nB;0.125;S-2\nC;2.5;S-3\n"
+	for _, c := range []struct {
+		name, input, mapping string
+		failed               map[int]string // row → code
+		prices               map[string]string // SKU → price sent
+	}{
+		{"semicolons, no mapping", semicolons, "", map[int]string{1: CodeAmbiguousNumber},
+			map[string]string{"S-2": "0.125", "S-3": "2.5"}},
+		{"semicolons, type number without a decimal mark", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number}}\n",
+			map[int]string{1: CodeAmbiguousNumber}, map[string]string{"S-2": "0.125", "S-3": "2.5"}},
+		{"semicolons, decimal comma", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, decimal: \",\", thousands: \".\"}}\n",
+			map[int]string{2: "INVALID_VALUE", 3: "INVALID_VALUE"}, map[string]string{"S-1": "1234"}},
+		{"semicolons, decimal point", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, decimal: \".\"}}\n",
+			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+		{"commas", strings.ReplaceAll(semicolons, ";", ","), "", nil,
+			map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			emu := newPortal(emulator.Config{RateMax: -1})
+			client := inMemory(t, emu, 0)
+			props, err := client.Properties(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := Options{Input: strings.NewReader(c.input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
+				Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
+			if c.mapping != "" {
+				if o.Mapping, err = mapping.Load(strings.NewReader(c.mapping)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sum, err := Run(context.Background(), o)
+			if sum == nil {
+				t.Fatal(err)
+			}
+			failed := reportRows(t, o.OutDir, report.FailedFile)
+			if fmt.Sprint(failed) != fmt.Sprint(c.failed) && !(len(failed) == 0 && len(c.failed) == 0) {
+				t.Errorf("failed rows %v, want %v", failed, c.failed)
+			}
+			prices := map[string]string{}
+			for _, li := range emu.LineItems() {
+				prices[li.Properties["hs_sku"]] = li.Properties["price"]
+			}
+			if fmt.Sprint(prices) != fmt.Sprint(c.prices) {
+				t.Errorf("prices sent %v, want %v", prices, c.prices)
+			}
+		})
+	}
+}
