@@ -363,7 +363,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt || o.Upsert, upsert: o.Upsert,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected,
-		ambiguous: ambiguousNumbers(spec, o.Schema, rd.Delimiter())}
+		ambiguous: ambiguousNumbers(spec, o.Schema)}
 	if o.KeyProperty != "" {
 		// The key must be unique within the file, with or without the
 		// portal's definitions: a lookup by key takes the line item that
@@ -633,15 +633,13 @@ func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
 }
 
 // ambiguousNumbers returns the number properties (property → CSV column)
-// whose values a file delimited by delim may write with a decimal comma
-// while the mapping does not say which decimal mark the column uses: in a
-// file delimited otherwise than by commas (Excel writes ";" where the
-// decimal mark is a comma), "1.234" may be 1234. Nil for a comma-delimited
-// file, where a decimal comma would need quotes.
-func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema, delim rune) map[string]string {
-	if delim == ',' {
-		return nil
-	}
+// whose values may be written with a decimal comma while the mapping does
+// not say which decimal mark the column uses: in a file delimited
+// otherwise than by commas (Excel writes ";" where the decimal mark is a
+// comma), "1.234" may be 1234. In a comma-delimited file, where a decimal
+// comma would need quotes, only the rows of a failed.csv fed back that
+// were refused as AMBIGUOUS_NUMBER are checked (see ambiguousNumber).
+func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema) map[string]string {
 	var out map[string]string
 	for name, ps := range spec.Properties {
 		if ps.Column == "" || ps.Decimal != "" {
@@ -660,8 +658,13 @@ func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema, delim rune) map
 // ambiguousNumber returns the problem with the first value of in that
 // p.ambiguous names and that reads as a whole number with "." between
 // thousands ("1.234", "12.345.678") as well as a decimal ("1.234"), or
-// nil.
-func (p *producer) ambiguousNumber(in *hubspot.CreateInput) error {
+// nil. Only in a file not delimited by commas, or in a row refused before
+// for such a value (refused: a failed.csv is comma-delimited whatever the
+// file it came from).
+func (p *producer) ambiguousNumber(in *hubspot.CreateInput, refused bool) error {
+	if p.rd.Delimiter() == ',' && !refused {
+		return nil
+	}
 	for _, name := range slices.Sorted(maps.Keys(p.ambiguous)) {
 		v, ok := in.Properties.Get(name)
 		if !ok || !groupedThousands(strings.TrimSpace(v)) {
@@ -670,9 +673,9 @@ func (p *producer) ambiguousNumber(in *hubspot.CreateInput) error {
 		col := p.ambiguous[name]
 		return mapping.FieldErrors{&mapping.FieldError{Column: col, Property: name, Value: v,
 			Expected: "an unambiguous number",
-			Hint: fmt.Sprintf("in a file delimited by %q, as Excel writes it where the decimal mark is a comma, it may mean %s; "+
+			Hint: fmt.Sprintf("where the decimal mark is a comma (Excel there writes files delimited by \";\"), it means %s; "+
 				`say which in the mapping: {column: %s, type: number, decimal: ",", thousands: "."} for the first, or decimal: "." for %s as written`,
-				string(p.rd.Delimiter()), strings.ReplaceAll(strings.TrimSpace(v), ".", ""), col, strings.TrimSpace(v))}}
+				strings.ReplaceAll(strings.TrimSpace(v), ".", ""), col, strings.TrimSpace(v))}}
 	}
 	return nil
 }
@@ -979,7 +982,7 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: fp.Code,
 				Message: fp.Message + " (rejected by an earlier run: fix the row to send it again; if the portal was what was wrong, a missing deal say, run with --retry-rejected to send such rows again)"})
 		}
-		if err := p.ambiguousNumber(in); err != nil {
+		if err := p.ambiguousNumber(in, rec.ReportCode == CodeAmbiguousNumber); err != nil {
 			var fe *mapping.FieldError
 			errors.As(err, &fe)
 			if p.tally != nil {

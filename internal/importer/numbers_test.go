@@ -3,6 +3,8 @@ package importer
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,5 +82,46 @@ func TestAmbiguousNumbers(t *testing.T) {
 				t.Errorf("prices sent %v, want %v", prices, c.prices)
 			}
 		})
+	}
+}
+
+// TestAmbiguousNumberFedBack: failed.csv is comma-delimited whatever the
+// file it came from. Fed back unchanged, a row refused as AMBIGUOUS_NUMBER
+// is refused again, not sent as 1.234; with the column's decimal mark in
+// the mapping it goes as the mapping reads it.
+func TestAmbiguousNumberFedBack(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1})
+	client := inMemory(t, emu, 0)
+	props, err := client.Properties(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(input, spec string) (*report.Summary, string) {
+		t.Helper()
+		o := Options{Input: strings.NewReader(input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
+			Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
+		if spec != "" {
+			if o.Mapping, err = mapping.Load(strings.NewReader(spec)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sum, err := Run(context.Background(), o)
+		if sum == nil {
+			t.Fatal(err)
+		}
+		failed, _ := os.ReadFile(filepath.Join(o.OutDir, report.FailedFile))
+		return sum, string(failed)
+	}
+	sum, failed := run("name;price;hs_sku\nA;1.234;S-1\n", "")
+	if sum.Failed != 1 || !strings.Contains(failed, CodeAmbiguousNumber) {
+		t.Fatalf("first run: %+v\n%s", sum, failed)
+	}
+	sum, again := run(failed, "")
+	if sum.Failed != 1 || !strings.Contains(again, CodeAmbiguousNumber) || len(emu.LineItems()) != 0 {
+		t.Fatalf("failed.csv fed back unchanged: %+v, portal %d\n%s", sum, len(emu.LineItems()), again)
+	}
+	sum, _ = run(failed, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, decimal: \",\", thousands: \".\"}}\n")
+	if sum.Created != 1 || len(emu.LineItems()) != 1 || emu.LineItems()[0].Properties["price"] != "1234" {
+		t.Fatalf("fed back with the decimal mark in the mapping: %+v, %v", sum, emu.LineItems())
 	}
 }

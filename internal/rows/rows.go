@@ -122,6 +122,10 @@ type Record struct {
 
 	// Err is non-nil when the record is malformed.
 	Err error
+
+	// ReportCode is the record's error_code, in a failed.csv fed back: why
+	// the importer refused the row before. "" otherwise.
+	ReportCode string
 }
 
 // Options change how a Reader reads its input. The zero value is what
@@ -173,6 +177,7 @@ type Reader struct {
 	raw    []string // the header as read
 	header []string // the header, report columns removed
 	keep   []int    // indexes of the input columns to keep, nil = all
+	code   int      // index of the error_code column of a report fed back, or -1
 	width  int      // fields per record in the raw file
 	row    int
 }
@@ -287,6 +292,7 @@ func (r *Reader) readHeader(delim rune) error {
 	}
 	r.consume(n)
 	r.raw, r.width = header, len(header)
+	r.code = slices.Index(header, "error_code")
 	var keep []int
 	for i, h := range header {
 		if !slices.Contains(ReportColumns, h) {
@@ -512,6 +518,9 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 			rec.Err = fmt.Errorf("lines %d-%d: %w", rec.Line, rec.Line+rec.Lines-1, rec.Err)
 		}
 		return rec
+	}
+	if r.code >= 0 && r.code < len(fields) {
+		rec.ReportCode = fields[r.code]
 	}
 	rec.Fields = r.project(fields)
 	return rec
