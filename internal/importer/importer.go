@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -363,7 +364,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt || o.Upsert, upsert: o.Upsert,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected,
-		ambiguous: ambiguousNumbers(spec, o.Schema)}
+		ambCols: ambiguousNumbers(spec, o.Schema, rd.Header())}
 	if o.KeyProperty != "" {
 		// The key must be unique within the file, with or without the
 		// portal's definitions: a lookup by key takes the line item that
@@ -610,7 +611,7 @@ type producer struct {
 	skipped       int             // blank rows
 	tally         *schema.Tally
 	columns       map[string]string // property → CSV column, for messages
-	ambiguous     map[string]string // see ambiguousNumbers
+	ambCols       []ambiguousColumn // see ambiguousNumbers
 	enc           chunker.Encoder
 	in            hubspot.CreateInput
 	last          *keyset.Set              // each key's last row (--duplicate-keys last-wins); nil otherwise
@@ -632,52 +633,83 @@ func columnsOf(spec *mapping.Spec, keyProp string) map[string]string {
 	return cols
 }
 
-// ambiguousNumbers returns the number properties (property → CSV column)
-// whose values may be written with a decimal comma while the mapping does
-// not say which decimal mark the column uses: in a file delimited
-// otherwise than by commas (Excel writes ";" where the decimal mark is a
-// comma), "1.234" may be 1234. In a comma-delimited file, where a decimal
-// comma would need quotes, only the rows of a failed.csv fed back that
-// were refused as AMBIGUOUS_NUMBER are checked (see ambiguousNumber).
-func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema) map[string]string {
-	var out map[string]string
-	for name, ps := range spec.Properties {
-		if ps.Column == "" || ps.Decimal != "" {
+// ambiguousColumn is a number column whose values may be written with a
+// decimal comma while the mapping does not say which decimal mark it uses.
+type ambiguousColumn struct {
+	property, column string
+	index            int // in the header
+}
+
+// ambiguousNumbers returns the columns of number properties (by the
+// mapping's type, or the portal's) whose mapping names neither a decimal
+// mark nor a thousands separator: in a file delimited otherwise than by
+// commas (Excel writes ";" where the decimal mark is a comma), "1.234"
+// there may be 1234. See producer.ambiguous.
+func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema, header []string) []ambiguousColumn {
+	var out []ambiguousColumn
+	for _, name := range slices.Sorted(maps.Keys(spec.Properties)) {
+		ps := spec.Properties[name]
+		if ps.Column == "" || ps.Decimal != "" || ps.Thousands != "" {
+			continue
+		}
+		i := slices.Index(header, ps.Column)
+		if i < 0 {
 			continue
 		}
 		if ps.Type == "number" || (ps.Type == "" && portal != nil && portal.IsNumber(name)) {
-			if out == nil {
-				out = map[string]string{}
-			}
-			out[name] = ps.Column
+			out = append(out, ambiguousColumn{property: name, column: ps.Column, index: i})
 		}
 	}
 	return out
 }
 
-// ambiguousNumber returns the problem with the first value of in that
-// p.ambiguous names and that reads as a whole number with "." between
-// thousands ("1.234", "12.345.678") as well as a decimal ("1.234"), or
-// nil. Only in a file not delimited by commas, or in a row refused before
-// for such a value (refused: a failed.csv is comma-delimited whatever the
-// file it came from).
-func (p *producer) ambiguousNumber(in *hubspot.CreateInput, refused bool) error {
-	if p.rd.Delimiter() == ',' && !refused {
+// ambiguous returns the problem with the first cell of rec in an
+// ambiguous column that reads as a whole number with "." between
+// thousands ("1.234", "€ 12.345.678") as well as a decimal, or nil. It
+// checks a file not delimited by commas, and the rows of a failed.csv fed
+// back (comma-delimited, whatever the file it came from) that were
+// refused for such a value. The cells are read as written, before the
+// mapping: a row is refused for this before anything else, so that a
+// failed.csv row refused for another reason is not fed back without it.
+func (p *producer) ambiguous(rec rows.Record) *mapping.FieldError {
+	if p.rd.Delimiter() == ',' && rec.ReportCode != CodeAmbiguousNumber {
 		return nil
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.ambiguous)) {
-		v, ok := in.Properties.Get(name)
-		if !ok || !groupedThousands(strings.TrimSpace(v)) {
+	for _, c := range p.ambCols {
+		if c.index >= len(rec.Fields) {
 			continue
 		}
-		col := p.ambiguous[name]
-		return mapping.FieldErrors{&mapping.FieldError{Column: col, Property: name, Value: v,
+		v := strings.TrimFunc(rec.Fields[c.index], func(r rune) bool { // spaces, currency, %
+			return !unicode.IsDigit(r) && r != '.' && r != ',' && r != '-'
+		})
+		if !groupedThousands(v) {
+			continue
+		}
+		return &mapping.FieldError{Column: c.column, Property: c.property, Value: rec.Fields[c.index],
 			Expected: "an unambiguous number",
 			Hint: fmt.Sprintf("where the decimal mark is a comma (Excel there writes files delimited by \";\"), it means %s; "+
 				`say which in the mapping: {column: %s, type: number, decimal: ",", thousands: "."} for the first, or decimal: "." for %s as written`,
-				strings.ReplaceAll(strings.TrimSpace(v), ".", ""), col, strings.TrimSpace(v))}}
+				strings.ReplaceAll(v, ".", ""), c.column, v)}
 	}
 	return nil
+}
+
+// refuseAmbiguous records rec, whose cell fe describes, as AMBIGUOUS_NUMBER:
+// failed, or in doubt for a row an earlier run may have created. also is
+// another problem of the row, or "".
+func (p *producer) refuseAmbiguous(rec rows.Record, fe *mapping.FieldError, prior journal.Prior, also string) error {
+	if p.tally != nil {
+		p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: CodeAmbiguousNumber, Expected: fe.Expected})
+	}
+	msg := fe.Error()
+	if also != "" {
+		msg += "; also " + also
+	}
+	o := report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeAmbiguousNumber, Message: msg}
+	if prior.MayExist() {
+		o.Status, o.Message = report.InDoubt, msg+"; an earlier run sent this row without a clear answer, so it may exist"
+	}
+	return p.rep.Record(o)
 }
 
 // groupedThousands reports whether s is an integer written with "."
@@ -816,6 +848,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		p.skipped++
 		return nil
 	}
+	amb := p.ambiguous(rec)
 	// A row with a key is known by its key, across runs and files: a row
 	// an earlier run created is carried over before it is even mapped.
 	key := p.m.Key(rec.Fields)
@@ -825,8 +858,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if p.keyProp != "" && key == "" {
 		// Without its key the row could be neither looked up nor told from
 		// the next night's row that has one.
-		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeMissingKey,
-			Message: fmt.Sprintf("the key column is empty; with --key-property %s every row needs a key", p.keyProp)})
+		missing := fmt.Sprintf("the key column is empty; with --key-property %s every row needs a key", p.keyProp)
+		if amb != nil {
+			return p.refuseAmbiguous(rec, amb, journal.Prior{}, missing)
+		}
+		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeMissingKey, Message: missing})
 	}
 	var ident string
 	var prior journal.Prior
@@ -858,6 +894,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		}
 	}
 	if dup := p.claimKey(rec.Row, key); dup != 0 {
+		if amb != nil {
+			return p.refuseAmbiguous(rec, amb, journal.Prior{}, fmt.Sprintf("the key %q is also row %d's", key, dup))
+		}
 		return p.duplicateKey(rec, key, dup)
 	}
 	if prior.Status == report.Created && !p.upsert {
@@ -867,6 +906,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	// encoder copies what it needs).
 	in := &p.in
 	if err := p.m.MapInto(in, rec.Fields); err != nil {
+		if amb != nil {
+			return p.refuseAmbiguous(rec, amb, prior, err.Error())
+		}
 		code := "INVALID_VALUE"
 		var fe *mapping.FieldError
 		if errors.As(err, &fe) {
@@ -914,6 +956,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		if prior.Status == report.Created {
 			return p.carryCreated(rec, prior, "")
 		}
+	}
+	if amb != nil {
+		return p.refuseAmbiguous(rec, amb, prior, "")
 	}
 	r := pendingRow{rec: rec, key: key, content: content, ident: ident, prior: prior}
 	if p.targets != nil && !p.targets.known(in) {
@@ -981,14 +1026,6 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 			p.carried++
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: fp.Code,
 				Message: fp.Message + " (rejected by an earlier run: fix the row to send it again; if the portal was what was wrong, a missing deal say, run with --retry-rejected to send such rows again)"})
-		}
-		if err := p.ambiguousNumber(in, rec.ReportCode == CodeAmbiguousNumber); err != nil {
-			var fe *mapping.FieldError
-			errors.As(err, &fe)
-			if p.tally != nil {
-				p.tally.Add(rec.Row, fe.Column, schema.Problem{Property: fe.Property, Value: fe.Value, Code: CodeAmbiguousNumber, Expected: fe.Expected})
-			}
-			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeAmbiguousNumber, Message: err.Error()})
 		}
 		if bad := p.validate(rec.Row, rec.Fields, in); bad != nil {
 			return p.rep.Record(*bad)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/lineitems/importer/internal/emulator"
 	"github.com/lineitems/importer/internal/mapping"
@@ -38,7 +40,7 @@ func TestAmbiguousNumbers(t *testing.T) {
 	const semicolons = "name;price;hs_sku\nA;1.234;S-1\nB;0.125;S-2\nC;2.5;S-3\n"
 	for _, c := range []struct {
 		name, input, mapping string
-		failed               map[int]string // row → code
+		failed               map[int]string    // row → code
 		prices               map[string]string // SKU → price sent
 	}{
 		{"semicolons, no mapping", semicolons, "", map[int]string{1: CodeAmbiguousNumber},
@@ -49,6 +51,12 @@ func TestAmbiguousNumbers(t *testing.T) {
 			map[int]string{2: "INVALID_VALUE", 3: "INVALID_VALUE"}, map[string]string{"S-1": "1234"}},
 		{"semicolons, decimal point", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, decimal: \".\"}}\n",
 			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+		{"semicolons, a thousands separator other than \".\"", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, thousands: \",\"}}\n",
+			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+		{"semicolons, a default for empty cells", "name;price;hs_sku\nA;;S-1\n", "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, default: \"1.500\"}}\n",
+			nil, map[string]string{"S-1": "1.500"}},
+		{"semicolons, a currency", "name;price;hs_sku\nA;€ 1.234;S-1\n", "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, currency: \"€\"}}\n",
+			map[int]string{1: CodeAmbiguousNumber}, map[string]string{}},
 		{"commas", strings.ReplaceAll(semicolons, ";", ","), "", nil,
 			map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
 	} {
@@ -124,4 +132,38 @@ func TestAmbiguousNumberFedBack(t *testing.T) {
 	if sum.Created != 1 || len(emu.LineItems()) != 1 || emu.LineItems()[0].Properties["price"] != "1234" {
 		t.Fatalf("fed back with the decimal mark in the mapping: %+v, %v", sum, emu.LineItems())
 	}
+}
+
+// TestAmbiguousNumberComesFirst: a row with an ambiguous number and another
+// problem (a date the mapping cannot read) is refused as AMBIGUOUS_NUMBER,
+// naming both: refused for the date alone, it would come back in a
+// comma-delimited failed.csv with the date fixed and go as 1.234. A row an
+// earlier run sent without a clear answer, and that tonight's file gives
+// an ambiguous number, stays in doubt: not looked up and resent as 1.234.
+func TestAmbiguousNumberComesFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 3})
+		client := inMemory(t, emu, time.Minute)
+		spec := "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number}, hs_recurring_billing_start_date: {column: start, type: date, format: \"02.01.2006\"}}\nkey: hs_sku\n"
+		m, err := mapping.Load(strings.NewReader(spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := keyed(t, emu, withJournal(options(t, []byte("name;price;hs_sku;start\nA;1.234;S-1;31.13.2026\nB;2;S-2;01.02.2026\n"), client)), client)
+		o.Mapping = m
+		emu.SetFaults(emulator.Faults{ErrorRate: 1, ErrorStatuses: []int{502}}) // S-2: in doubt, not created
+		sum, err := Run(context.Background(), o)
+		failed := readCSV(t, filepath.Join(o.OutDir, report.FailedFile))
+		if sum == nil || sum.Failed != 1 || sum.InDoubt != 1 || len(failed) != 2 || failed[1][len(failed[1])-2] != CodeAmbiguousNumber ||
+			!strings.Contains(failed[1][len(failed[1])-1], "also") {
+			t.Fatalf("first run: %v %+v\n%v", err, sum, failed)
+		}
+		emu.SetFaults(emulator.Faults{})
+		o.Input = strings.NewReader("name;price;hs_sku;start\nB;2.500;S-2;01.02.2026\n")
+		sum, err = Run(context.Background(), o)
+		doubt := readCSV(t, filepath.Join(o.OutDir, report.InDoubtFile))
+		if sum == nil || sum.InDoubt != 1 || len(emu.LineItems()) != 0 || doubt[1][len(doubt[1])-2] != CodeAmbiguousNumber {
+			t.Fatalf("second run: %v %+v, portal %d\n%v", err, sum, len(emu.LineItems()), doubt)
+		}
+	})
 }
