@@ -3,12 +3,18 @@ package importer
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/emulator"
+	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/journal"
+	"github.com/lineitems/importer/internal/mapping"
+	"github.com/lineitems/importer/internal/report"
 )
 
 // TestIdentityMustNotChange: a folder's journal knows each row the way the
@@ -97,4 +103,106 @@ func TestIdentityMustNotChange(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestWhiteSpaceRowsSentBefore: a row of white space only is blank, and a
+// key of white space is no key; earlier runs (before either rule) sent
+// such rows. A row one of them created is carried over with its id, one
+// it left in doubt stays in doubt, and only a row no run sent is skipped
+// or refused: none is dropped from the reports while it may exist.
+func TestWhiteSpaceRowsSentBefore(t *testing.T) {
+	const keyless = "properties: {name: name, description: description}\n"
+	const keyedSpec = "properties: {name: name, hs_sku: hs_sku}\nkey: hs_sku\n"
+	for _, c := range []struct {
+		name, spec, input string
+		keyed             bool
+		ident             func(t *testing.T, spec *mapping.Spec, header, row []string) string
+		created           bool   // the earlier run created it (else: sent, no answer)
+		want              string // the row's report: created, in_doubt, or "" (skipped) / failed
+	}{
+		{"row of white space, created", keyless, "name;description\n  ;   \n", false, contentIdent, true, report.CreatedFile},
+		{"row of white space, in doubt", keyless, "name;description\n  ;   \n", false, contentIdent, false, report.InDoubtFile},
+		{"row of white space, never sent", keyless, "name;description\n  ;   \n", false, nil, false, ""},
+		{"key of white space, created", keyedSpec, "name;hs_sku\nA;   \n", true, keyIdent, true, report.CreatedFile},
+		{"key of white space, in doubt", keyedSpec, "name;hs_sku\nA;   \n", true, keyIdent, false, report.InDoubtFile},
+		{"key of white space, never sent", keyedSpec, "name;hs_sku\nA;   \n", true, nil, false, report.FailedFile},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				emu := newPortal(emulator.Config{RateMax: -1})
+				client := inMemory(t, emu, time.Minute)
+				o := withJournal(options(t, []byte(c.input), client))
+				if c.keyed {
+					o = keyed(t, emu, o, client)
+				}
+				spec, err := mapping.Load(strings.NewReader(c.spec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Mapping = spec
+				if c.ident != nil {
+					lines := strings.Split(strings.TrimSuffix(c.input, "\n"), "\n")
+					ident := c.ident(t, spec, strings.Split(lines[0], ";"), strings.Split(lines[1], ";"))
+					jr, st, err := journal.Open(o.OutDir, o.Journal)
+					if err != nil {
+						t.Fatal(err)
+					}
+					st.Close()
+					if err := jr.Sent([]string{ident}); err != nil {
+						t.Fatal(err)
+					}
+					if c.created {
+						if err := jr.Done([]report.Outcome{{Ident: ident, Status: report.Created, ID: "4242"}}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					jr.Close()
+				}
+				sum, err := Run(context.Background(), o)
+				if sum == nil {
+					t.Fatal(err)
+				}
+				for _, name := range []string{report.CreatedFile, report.InDoubtFile, report.FailedFile, report.NotSentFile} {
+					n := len(readCSV(t, filepath.Join(o.OutDir, name))) - 1
+					if want := map[bool]int{true: 1}[name == c.want]; n != want {
+						t.Errorf("%s holds %d rows, want %d", name, n, want)
+					}
+				}
+				if c.want == "" && sum.Skipped != 1 {
+					t.Errorf("skipped %d, want 1", sum.Skipped)
+				}
+				if c.want == report.CreatedFile && reportRows(t, o.OutDir, report.CreatedFile)[1] != "4242" {
+					t.Errorf("created.csv: %v, want row 1 with id 4242", reportRows(t, o.OutDir, report.CreatedFile))
+				}
+				if len(emu.LineItems()) != 0 {
+					t.Errorf("portal holds %d line items, want none sent", len(emu.LineItems()))
+				}
+			})
+		})
+	}
+}
+
+// contentIdent is the identity a run without a key gave the row.
+func contentIdent(t *testing.T, spec *mapping.Spec, header, row []string) string {
+	t.Helper()
+	m, err := spec.Compile(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in hubspot.CreateInput
+	if err := m.MapInto(&in, row); err != nil {
+		t.Fatal(err)
+	}
+	content, _ := chunker.ContentOf(in, nil)
+	return "c:" + content + "#1"
+}
+
+// keyIdent is the identity a run with --key-property gave the row.
+func keyIdent(t *testing.T, spec *mapping.Spec, header, row []string) string {
+	t.Helper()
+	m, err := spec.Compile(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "k:" + keyProp + ":" + m.Key(row)
 }

@@ -11,6 +11,7 @@ package importer
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -844,7 +845,12 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	if rec.Blank {
 		// Empty lines and rows of empty cells (Excel ends exports with
-		// them) are no line items: skipped, counted, never sent.
+		// them) are no line items: skipped, counted, never sent. A row of
+		// white space that an earlier run sent (before such rows were
+		// blank) keeps what became of it.
+		if done, err := p.sentBefore(rec); done {
+			return err
+		}
 		p.skipped++
 		return nil
 	}
@@ -853,6 +859,9 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	// an earlier run created is carried over before it is even mapped.
 	key := p.m.Key(rec.Fields)
 	if strings.TrimSpace(key) == "" {
+		if done, err := p.sentBefore(rec); done { // a key of white space, sent before it was no key
+			return err
+		}
 		key = "" // a key of white space is no key
 	}
 	if p.keyProp != "" && key == "" {
@@ -1224,6 +1233,43 @@ func (p *producer) dropPending(why string) {
 		}
 	}
 	p.pending = nil
+}
+
+// sentBefore records rec, a row of white space or with a key of white
+// space, if an earlier run sent it under the identity it had then (before
+// such rows were blank, and such keys no key): created, with its id, or in
+// doubt. It reports whether it recorded rec; if not, the row is skipped or
+// refused as the rules are now.
+func (p *producer) sentBefore(rec rows.Record) (bool, error) {
+	if p.prior == nil {
+		return false, nil
+	}
+	var prior journal.Prior
+	key := p.m.Key(rec.Fields)
+	switch {
+	case p.keyProp != "" && key == "":
+		return false, nil // refused then too
+	case p.keyProp != "" && p.upsert:
+		prior = p.prior.Lookup("u:" + p.keyProp + ":" + key)
+	case p.keyProp != "":
+		prior = p.prior.Lookup("k:" + p.keyProp + ":" + key)
+	default:
+		var in hubspot.CreateInput
+		if err := p.m.MapInto(&in, rec.Fields); err != nil {
+			return false, nil // refused then too
+		}
+		content, _ := chunker.ContentOf(in, nil)
+		prior = p.prior.Lookup("c:" + content + "#" + strconv.Itoa(p.occurrence(content)))
+	}
+	switch {
+	case prior.Status == report.Created:
+		return true, p.carryCreated(rec, prior, "")
+	case prior.MayExist():
+		p.carried++
+		return true, p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: cmp.Or(prior.Code, "NO_ANSWER"),
+			Message: "an earlier run sent this row without a clear answer, so it may exist; a row of white space, or with a key of white space, is no longer sent"})
+	}
+	return false, nil
 }
 
 // carryCreated records a row an earlier run created (or upserted, with

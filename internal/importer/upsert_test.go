@@ -19,6 +19,7 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
+	"github.com/lineitems/importer/internal/resolve"
 )
 
 // versions are the API generations every upsert test runs under.
@@ -695,6 +696,45 @@ func TestStaleSupersededReportIsRemoved(t *testing.T) {
 			if exists := err == nil; exists != lastWins {
 				t.Errorf("last-wins=%v: superseded.csv there: %v", lastWins, exists)
 			}
+		}
+	})
+}
+
+// silentReads answers batch reads as next does, without their errors: an
+// answer silent about the values no record holds.
+type silentReads struct{ next resolve.Reader }
+
+func (s silentReads) BatchReadObjects(ctx context.Context, objectType string, req hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error) {
+	res, err := s.next.BatchReadObjects(ctx, objectType, req)
+	if res != nil {
+		res.Errors = nil
+	}
+	return res, err
+}
+
+// TestTargetSilentlyMissing: a read of association targets whose answer is
+// silent about a value (it names no "not found" error) fails that value's
+// rows as not found, before they are sent; the run does not stop.
+func TestTargetSilentlyMissing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 65})
+		emu.SeedObjects("deals", "2001", "2002")
+		emu.SeedUnique("deals", "legacy_deal_id", func(id string) string { return "LD-" + id })
+		client := inMemory(t, emu, time.Minute)
+		input := "SKU,Product,Unit Price,Legacy Deal\nSKU-1,A,1.50,LD-2001\nSKU-2,B,2.50,LD-9999\nSKU-3,C,3.50,LD-2002\n"
+		spec, err := mapping.Load(strings.NewReader(externalMapping))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := withJournal(options(t, []byte(input), client))
+		o.Mapping, o.KeyProperty, o.Reader, o.Targets = spec, keyProp, client, silentReads{client}
+		sum, err := Run(context.Background(), o)
+		var ie *IncompleteError
+		if !errors.As(err, &ie) || sum.Created != 2 || sum.Failed != 1 {
+			t.Fatalf("err %v, summary %+v; want 2 created and 1 failed", err, sum)
+		}
+		if f := reportRows(t, o.OutDir, report.FailedFile); f[2] != CodeTargetNotFound {
+			t.Errorf("failed rows %v, want row 2 %s", f, CodeTargetNotFound)
 		}
 	})
 }

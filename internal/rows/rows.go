@@ -108,7 +108,8 @@ type Record struct {
 	// Fields holds the cells of the record, report columns removed. For
 	// a record with Err, it holds the cells that could be made out, as
 	// read and report columns included: Reader.Fit puts them under the
-	// header. For a Blank record, it holds one empty string per column.
+	// header. For a Blank record, it holds one empty (or white-space)
+	// string per column.
 	Fields []string
 
 	// Raw holds the record's physical lines as read (after decoding),
@@ -499,7 +500,11 @@ func (r *Reader) literalWidth(line []byte) int {
 func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 	if blank(fields, text, len(r.delim)) {
 		rec.Blank = true
-		rec.Fields = r.project(make([]string, r.width))
+		if len(fields) == r.width {
+			rec.Fields = r.project(fields) // empty or white space
+		} else {
+			rec.Fields = r.project(make([]string, r.width))
+		}
 		return rec
 	}
 	if len(fields) != r.width {

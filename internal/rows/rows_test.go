@@ -218,9 +218,9 @@ func TestReader(t *testing.T) {
 			{row: 5, line: 6, fields: []string{"", "", ""}, blank: true},
 		}},
 		{name: "rows of white space are blank", input: "a,b\n , \n\t,\u00a0\n\" \",\n", header: []string{"a", "b"}, want: []got{
-			{row: 1, line: 2, fields: []string{"", ""}, blank: true},
-			{row: 2, line: 3, fields: []string{"", ""}, blank: true},
-			{row: 3, line: 4, fields: []string{"", ""}, blank: true},
+			{row: 1, line: 2, fields: []string{" ", " "}, blank: true},
+			{row: 2, line: 3, fields: []string{"\t", "\u00a0"}, blank: true},
+			{row: 3, line: 4, fields: []string{" ", ""}, blank: true},
 		}},
 		{name: "white space beside a value is not blank", input: "a,b\n ,x\n", header: []string{"a", "b"}, want: []got{
 			{row: 1, line: 2, fields: []string{" ", "x"}},
