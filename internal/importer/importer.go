@@ -1090,10 +1090,13 @@ func checkIdentity(stateDir string, prior *journal.State, keyProp string, upsert
 	kinds := prior.Identities()
 	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
 		n := kinds[kind]
-		if kind == want || (keyProp != "" && kind == "u:"+keyProp) {
-			continue // (a create run after upserts: checkMode says why not)
+		if kind == want || (upsert && kind == "u:"+keyProp) {
+			continue
 		}
 		switch {
+		case kind == "u:"+keyProp:
+			return fmt.Errorf("the journal in %s knows %d rows that upsert runs (--mode upsert) sent: a row upserted without its associations would be taken, by a create run, for one created with them. Run with --mode upsert, or use another --out for creates",
+				stateDir, n)
 		case kind == "c":
 			instead := "Run without --key-property here; or use"
 			if upsert {

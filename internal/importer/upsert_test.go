@@ -633,6 +633,13 @@ func TestCreateAfterUpsertIsRefused(t *testing.T) {
 		if !errors.As(err, &se) || !strings.Contains(err.Error(), "--mode upsert") || emu.Stats().Requests != before {
 			t.Errorf("create after upsert: err %v, %d requests; want it refused before sending", err, emu.Stats().Requests-before)
 		}
+		// The journal says so too, without the folder's marker file.
+		if err := os.Remove(filepath.Join(state, UpsertsFile)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := create(); !errors.As(err, &se) || !strings.Contains(err.Error(), "--mode upsert") || emu.Stats().Requests != before {
+			t.Errorf("create after upsert, the marker file removed: err %v, %d requests; want it refused before sending", err, emu.Stats().Requests-before)
+		}
 	})
 }
 
