@@ -206,3 +206,113 @@ func keyIdent(t *testing.T, spec *mapping.Spec, header, row []string) string {
 	}
 	return "k:" + keyProp + ":" + m.Key(row)
 }
+
+// seedJournal records, in o's journal, ident as sent and, with id, created.
+func seedJournal(t *testing.T, o Options, ident, id, version string) {
+	t.Helper()
+	jr, st, err := journal.Open(o.OutDir, o.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := jr.Sent([]string{ident}); err != nil {
+		t.Fatal(err)
+	}
+	if id != "" {
+		if err := jr.Done([]report.Outcome{{Ident: ident, Status: report.Created, ID: id, Version: version}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := jr.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWhiteSpaceRulesKeepOtherIdentities: the white-space rules touch no
+// other row. Without a key, an ordinary row is numbered once among its
+// content's (its identity is #1, as every earlier run gave it), and one an
+// earlier run left in doubt is sent again with --retry-in-doubt. An empty
+// row does not take the identity of a row of white space an earlier run
+// sent (with trim: true both map to the same content). Of two rows with
+// one key of white space, only the first is the line item an earlier run
+// created. An upserted row with a key of white space is in doubt (its new
+// values are not sent), not created.
+func TestWhiteSpaceRulesKeepOtherIdentities(t *testing.T) {
+	const keyless = "properties: {name: name, description: description}\n"
+	const trimmed = "properties: {name: {column: name, trim: true}, description: {column: description, trim: true}}\n"
+	const keyedSpec = "properties: {name: name, hs_sku: hs_sku}\nkey: hs_sku\n"
+	header := []string{"name", "description"}
+	setup := func(t *testing.T, input, spec string) (*emulator.Server, Options, *mapping.Spec) {
+		emu := newPortal(emulator.Config{RateMax: -1})
+		client := inMemory(t, emu, time.Minute)
+		o := withJournal(options(t, []byte(input), client))
+		m, err := mapping.Load(strings.NewReader(spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Mapping = m
+		return emu, o, m
+	}
+	t.Run("an ordinary row is #1", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			_, o, m := setup(t, "name;description\nA;x\n", keyless)
+			if _, err := Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			_, st, err := journal.Open(o.OutDir, o.Journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			id1 := contentIdent(t, m, header, []string{"A", "x"})
+			if st.Lookup(id1).Status != report.Created || st.Lookup(strings.TrimSuffix(id1, "#1")+"#2") != (journal.Prior{}) {
+				t.Errorf("journal: #1 %+v, #2 %+v; want the row created as #1", st.Lookup(id1), st.Lookup(strings.TrimSuffix(id1, "#1")+"#2"))
+			}
+		})
+	})
+	t.Run("a row in doubt is sent again on request", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			emu, o, m := setup(t, "name;description\nA;x\n", keyless)
+			o.Policy.RetryInDoubt = true
+			seedJournal(t, o, contentIdent(t, m, header, []string{"A", "x"}), "", "")
+			sum, err := Run(context.Background(), o)
+			if err != nil || sum.Created != 1 || len(emu.LineItems()) != 1 {
+				t.Errorf("%v, %+v, portal %d; want the row sent again and created", err, sum, len(emu.LineItems()))
+			}
+		})
+	})
+	t.Run("an empty row is not the row of white space", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			_, o, m := setup(t, "name;description\n;\n  ;   \n", trimmed)
+			seedJournal(t, o, contentIdent(t, m, header, []string{"  ", "   "}), "4242", "")
+			sum, err := Run(context.Background(), o)
+			if created := reportRows(t, o.OutDir, report.CreatedFile); err != nil || sum.Skipped != 1 || len(created) != 1 || created[2] != "4242" {
+				t.Errorf("%v, skipped %d, created %v; want row 2 created (4242) and row 1 skipped", err, sum.Skipped, created)
+			}
+		})
+	})
+	t.Run("one key of white space, two rows", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			emu, o, _ := setup(t, "name;hs_sku\nA;   \nB;   \n", keyedSpec)
+			o = keyed(t, emu, o, o.Sender.(*hubspot.Client))
+			seedJournal(t, o, "k:"+keyProp+":   ", "4242", "")
+			sum, _ := Run(context.Background(), o)
+			created, failed := reportRows(t, o.OutDir, report.CreatedFile), reportRows(t, o.OutDir, report.FailedFile)
+			if sum.Created != 1 || created[1] != "4242" || len(failed) != 1 || failed[2] == "" {
+				t.Errorf("created %v, failed %v; want row 1 created (4242) and row 2 failed", created, failed)
+			}
+		})
+	})
+	t.Run("an upserted row with a key of white space", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			emu, o, _ := setup(t, "name;hs_sku\nB;   \n", keyedSpec)
+			emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
+			o.KeyProperty, o.Reader, o.Upsert = keyProp, o.Sender.(*hubspot.Client), true
+			seedJournal(t, o, "u:"+keyProp+":   ", "4242", "the values of an earlier night")
+			sum, _ := Run(context.Background(), o)
+			if sum.Created != 0 || sum.InDoubt != 1 || emu.Stats().Requests != 0 {
+				t.Errorf("%+v, %d requests; want the row in doubt and nothing sent", sum, emu.Stats().Requests)
+			}
+		})
+	})
+}
