@@ -3,7 +3,6 @@ package importer
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -105,83 +104,6 @@ func TestIdentityMustNotChange(t *testing.T) {
 	}
 }
 
-// TestWhiteSpaceRowsSentBefore: a row of white space only is blank, and a
-// key of white space is no key; earlier runs (before either rule) sent
-// such rows. A row one of them created is carried over with its id, one
-// it left in doubt stays in doubt, and only a row no run sent is skipped
-// or refused: none is dropped from the reports while it may exist.
-func TestWhiteSpaceRowsSentBefore(t *testing.T) {
-	const keyless = "properties: {name: name, description: description}\n"
-	const keyedSpec = "properties: {name: name, hs_sku: hs_sku}\nkey: hs_sku\n"
-	for _, c := range []struct {
-		name, spec, input string
-		keyed             bool
-		ident             func(t *testing.T, spec *mapping.Spec, header, row []string) string
-		created           bool   // the earlier run created it (else: sent, no answer)
-		want              string // the row's report: created, in_doubt, or "" (skipped) / failed
-	}{
-		{"row of white space, created", keyless, "name;description\n  ;   \n", false, contentIdent, true, report.CreatedFile},
-		{"row of white space, in doubt", keyless, "name;description\n  ;   \n", false, contentIdent, false, report.InDoubtFile},
-		{"row of white space, never sent", keyless, "name;description\n  ;   \n", false, nil, false, ""},
-		{"key of white space, created", keyedSpec, "name;hs_sku\nA;   \n", true, keyIdent, true, report.CreatedFile},
-		{"key of white space, in doubt", keyedSpec, "name;hs_sku\nA;   \n", true, keyIdent, false, report.InDoubtFile},
-		{"key of white space, never sent", keyedSpec, "name;hs_sku\nA;   \n", true, nil, false, report.FailedFile},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				emu := newPortal(emulator.Config{RateMax: -1})
-				client := inMemory(t, emu, time.Minute)
-				o := withJournal(options(t, []byte(c.input), client))
-				if c.keyed {
-					o = keyed(t, emu, o, client)
-				}
-				spec, err := mapping.Load(strings.NewReader(c.spec))
-				if err != nil {
-					t.Fatal(err)
-				}
-				o.Mapping = spec
-				if c.ident != nil {
-					lines := strings.Split(strings.TrimSuffix(c.input, "\n"), "\n")
-					ident := c.ident(t, spec, strings.Split(lines[0], ";"), strings.Split(lines[1], ";"))
-					jr, st, err := journal.Open(o.OutDir, o.Journal)
-					if err != nil {
-						t.Fatal(err)
-					}
-					st.Close()
-					if err := jr.Sent([]string{ident}); err != nil {
-						t.Fatal(err)
-					}
-					if c.created {
-						if err := jr.Done([]report.Outcome{{Ident: ident, Status: report.Created, ID: "4242"}}); err != nil {
-							t.Fatal(err)
-						}
-					}
-					jr.Close()
-				}
-				sum, err := Run(context.Background(), o)
-				if sum == nil {
-					t.Fatal(err)
-				}
-				for _, name := range []string{report.CreatedFile, report.InDoubtFile, report.FailedFile, report.NotSentFile} {
-					n := len(readCSV(t, filepath.Join(o.OutDir, name))) - 1
-					if want := map[bool]int{true: 1}[name == c.want]; n != want {
-						t.Errorf("%s holds %d rows, want %d", name, n, want)
-					}
-				}
-				if c.want == "" && sum.Skipped != 1 {
-					t.Errorf("skipped %d, want 1", sum.Skipped)
-				}
-				if c.want == report.CreatedFile && reportRows(t, o.OutDir, report.CreatedFile)[1] != "4242" {
-					t.Errorf("created.csv: %v, want row 1 with id 4242", reportRows(t, o.OutDir, report.CreatedFile))
-				}
-				if len(emu.LineItems()) != 0 {
-					t.Errorf("portal holds %d line items, want none sent", len(emu.LineItems()))
-				}
-			})
-		})
-	}
-}
-
 // contentIdent is the identity a run without a key gave the row.
 func contentIdent(t *testing.T, spec *mapping.Spec, header, row []string) string {
 	t.Helper()
@@ -195,16 +117,6 @@ func contentIdent(t *testing.T, spec *mapping.Spec, header, row []string) string
 	}
 	content, _ := chunker.ContentOf(in, nil)
 	return "c:" + content + "#1"
-}
-
-// keyIdent is the identity a run with --key-property gave the row.
-func keyIdent(t *testing.T, spec *mapping.Spec, header, row []string) string {
-	t.Helper()
-	m, err := spec.Compile(header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "k:" + keyProp + ":" + m.Key(row)
 }
 
 // seedJournal records, in o's journal, ident as sent and, with id, created.
@@ -228,34 +140,27 @@ func seedJournal(t *testing.T, o Options, ident, id, version string) {
 	}
 }
 
-// TestWhiteSpaceRulesKeepOtherIdentities: the white-space rules touch no
-// other row. Without a key, an ordinary row is numbered once among its
-// content's (its identity is #1, as every earlier run gave it), and one an
-// earlier run left in doubt is sent again with --retry-in-doubt. An empty
-// row does not take the identity of a row of white space an earlier run
-// sent (with trim: true both map to the same content). Of two rows with
-// one key of white space, only the first is the line item an earlier run
-// created. An upserted row with a key of white space is in doubt (its new
-// values are not sent), not created.
-func TestWhiteSpaceRulesKeepOtherIdentities(t *testing.T) {
+// TestContentIdentity: without a key, a row is known by its content and
+// how many rows before it in the file have the same content: the first
+// is #1 (as the journals of every earlier run have it), and one an
+// earlier run left in doubt is sent again with --retry-in-doubt.
+func TestContentIdentity(t *testing.T) {
 	const keyless = "properties: {name: name, description: description}\n"
-	const trimmed = "properties: {name: {column: name, trim: true}, description: {column: description, trim: true}}\n"
-	const keyedSpec = "properties: {name: name, hs_sku: hs_sku}\nkey: hs_sku\n"
 	header := []string{"name", "description"}
-	setup := func(t *testing.T, input, spec string) (*emulator.Server, Options, *mapping.Spec) {
+	setup := func(t *testing.T, input string) (*emulator.Server, Options, *mapping.Spec) {
 		emu := newPortal(emulator.Config{RateMax: -1})
 		client := inMemory(t, emu, time.Minute)
 		o := withJournal(options(t, []byte(input), client))
-		m, err := mapping.Load(strings.NewReader(spec))
+		m, err := mapping.Load(strings.NewReader(keyless))
 		if err != nil {
 			t.Fatal(err)
 		}
 		o.Mapping = m
 		return emu, o, m
 	}
-	t.Run("an ordinary row is #1", func(t *testing.T) {
+	t.Run("numbered among its content's", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			_, o, m := setup(t, "name;description\nA;x\n", keyless)
+			_, o, m := setup(t, "name;description\nA;x\nB;y\nA;x\n")
 			if _, err := Run(context.Background(), o); err != nil {
 				t.Fatal(err)
 			}
@@ -264,54 +169,23 @@ func TestWhiteSpaceRulesKeepOtherIdentities(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			id1 := contentIdent(t, m, header, []string{"A", "x"})
-			if st.Lookup(id1).Status != report.Created || st.Lookup(strings.TrimSuffix(id1, "#1")+"#2") != (journal.Prior{}) {
-				t.Errorf("journal: #1 %+v, #2 %+v; want the row created as #1", st.Lookup(id1), st.Lookup(strings.TrimSuffix(id1, "#1")+"#2"))
+			a, b := contentIdent(t, m, header, []string{"A", "x"}), contentIdent(t, m, header, []string{"B", "y"})
+			a2, a3 := strings.TrimSuffix(a, "#1")+"#2", strings.TrimSuffix(a, "#1")+"#3"
+			for ident, want := range map[string]bool{a: true, a2: true, b: true, a3: false} {
+				if got := st.Lookup(ident).Status == report.Created; got != want {
+					t.Errorf("journal: %s created %v, want %v", ident[len(ident)-2:], got, want)
+				}
 			}
 		})
 	})
-	t.Run("a row in doubt is sent again on request", func(t *testing.T) {
+	t.Run("in doubt, sent again on request", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			emu, o, m := setup(t, "name;description\nA;x\n", keyless)
+			emu, o, m := setup(t, "name;description\nA;x\n")
 			o.Policy.RetryInDoubt = true
 			seedJournal(t, o, contentIdent(t, m, header, []string{"A", "x"}), "", "")
 			sum, err := Run(context.Background(), o)
 			if err != nil || sum.Created != 1 || len(emu.LineItems()) != 1 {
 				t.Errorf("%v, %+v, portal %d; want the row sent again and created", err, sum, len(emu.LineItems()))
-			}
-		})
-	})
-	t.Run("an empty row is not the row of white space", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			_, o, m := setup(t, "name;description\n;\n  ;   \n", trimmed)
-			seedJournal(t, o, contentIdent(t, m, header, []string{"  ", "   "}), "4242", "")
-			sum, err := Run(context.Background(), o)
-			if created := reportRows(t, o.OutDir, report.CreatedFile); err != nil || sum.Skipped != 1 || len(created) != 1 || created[2] != "4242" {
-				t.Errorf("%v, skipped %d, created %v; want row 2 created (4242) and row 1 skipped", err, sum.Skipped, created)
-			}
-		})
-	})
-	t.Run("one key of white space, two rows", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			emu, o, _ := setup(t, "name;hs_sku\nA;   \nB;   \n", keyedSpec)
-			o = keyed(t, emu, o, o.Sender.(*hubspot.Client))
-			seedJournal(t, o, "k:"+keyProp+":   ", "4242", "")
-			sum, _ := Run(context.Background(), o)
-			created, failed := reportRows(t, o.OutDir, report.CreatedFile), reportRows(t, o.OutDir, report.FailedFile)
-			if sum.Created != 1 || created[1] != "4242" || len(failed) != 1 || failed[2] == "" {
-				t.Errorf("created %v, failed %v; want row 1 created (4242) and row 2 failed", created, failed)
-			}
-		})
-	})
-	t.Run("an upserted row with a key of white space", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			emu, o, _ := setup(t, "name;hs_sku\nB;   \n", keyedSpec)
-			emu.AddProperty(emulator.Property{Name: keyProp, Label: "Import key", Type: "string", FieldType: "text", HasUniqueValue: true})
-			o.KeyProperty, o.Reader, o.Upsert = keyProp, o.Sender.(*hubspot.Client), true
-			seedJournal(t, o, "u:"+keyProp+":   ", "4242", "the values of an earlier night")
-			sum, _ := Run(context.Background(), o)
-			if sum.Created != 0 || sum.InDoubt != 1 || emu.Stats().Requests != 0 {
-				t.Errorf("%+v, %d requests; want the row in doubt and nothing sent", sum, emu.Stats().Requests)
 			}
 		})
 	})

@@ -11,7 +11,6 @@ package importer
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -845,14 +844,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	if rec.Blank {
 		// Empty lines and rows of empty cells (Excel ends exports with
-		// them) are no line items: skipped, counted, never sent. A row of
-		// white space that an earlier run sent (before such rows were
-		// blank) keeps what became of it.
-		if whiteSpace(rec.Fields) {
-			if done, err := p.sentBefore(rec); done {
-				return err
-			}
-		}
+		// them) are no line items: skipped, counted, never sent.
 		p.skipped++
 		return nil
 	}
@@ -860,14 +852,6 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	// A row with a key is known by its key, across runs and files: a row
 	// an earlier run created is carried over before it is even mapped.
 	key := p.m.Key(rec.Fields)
-	if key != "" && strings.TrimSpace(key) == "" {
-		if p.keyProp != "" {
-			if done, err := p.sentBefore(rec); done { // sent before it was no key
-				return err
-			}
-		}
-		key = "" // a key of white space is no key
-	}
 	if p.keyProp != "" && key == "" {
 		// Without its key the row could be neither looked up nor told from
 		// the next night's row that has one.
@@ -1240,61 +1224,6 @@ func (p *producer) dropPending(why string) {
 		}
 	}
 	p.pending = nil
-}
-
-// sentBefore records rec, a row of white space or with a key of white
-// space, if an earlier run sent it under the identity it had then (before
-// such rows were blank, and such keys no key): created, with its id, or in
-// doubt (also an upserted row, whose values this run does not send). It
-// reports whether it recorded rec; if not, the row is skipped or refused
-// as the rules are now. It counts the row as an earlier run did: a row
-// with a key claims it, a row without is numbered among its content's.
-func (p *producer) sentBefore(rec rows.Record) (bool, error) {
-	if p.prior == nil {
-		return false, nil
-	}
-	var prior journal.Prior
-	key := p.m.Key(rec.Fields)
-	switch {
-	case p.keyProp != "" && key == "":
-		return false, nil // refused then too
-	case p.keyProp != "":
-		if p.claimKey(rec.Row, key) != 0 {
-			return false, nil // a second row with the key: refused then too
-		}
-		kind := "k:"
-		if p.upsert {
-			kind = "u:"
-		}
-		prior = p.prior.Lookup(kind + p.keyProp + ":" + key)
-	default:
-		var in hubspot.CreateInput
-		if err := p.m.MapInto(&in, rec.Fields); err != nil {
-			return false, nil // refused then too
-		}
-		content, _ := chunker.ContentOf(in, nil)
-		prior = p.prior.Lookup("c:" + content + "#" + strconv.Itoa(p.occurrence(content)))
-	}
-	const rule = "a row of white space, or with a key of white space, is no longer sent"
-	switch {
-	case prior.Status == report.Created && !p.upsert:
-		return true, p.carryCreated(rec, prior, "")
-	case prior.Status == report.Created:
-		p.carried++
-		return true, p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: CodeMissingKey, ID: prior.ID,
-			Message: fmt.Sprintf("an earlier run upserted this row as line item %s, which keeps the values it was given then: %s", prior.ID, rule)})
-	case prior.MayExist():
-		p.carried++
-		return true, p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.InDoubt, Code: cmp.Or(prior.Code, "NO_ANSWER"),
-			Message: "an earlier run sent this row without a clear answer, so it may exist; " + rule})
-	}
-	return false, nil
-}
-
-// whiteSpace reports whether fields hold a cell of white space (and are
-// not all empty).
-func whiteSpace(fields []string) bool {
-	return slices.ContainsFunc(fields, func(f string) bool { return f != "" })
 }
 
 // carryCreated records a row an earlier run created (or upserted, with

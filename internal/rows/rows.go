@@ -108,17 +108,17 @@ type Record struct {
 	// Fields holds the cells of the record, report columns removed. For
 	// a record with Err, it holds the cells that could be made out, as
 	// read and report columns included: Reader.Fit puts them under the
-	// header. For a Blank record, it holds one empty (or white-space)
-	// string per column.
+	// header. For a Blank record, it holds one empty string per column.
 	Fields []string
 
 	// Raw holds the record's physical lines as read (after decoding),
 	// without the last line end, when Err is set; it is empty otherwise.
 	Raw string
 
-	// Blank is set when every cell of the record is empty or white space:
-	// an empty line, a row of delimiters, or of spaces. Err is nil for a
-	// blank record, whatever its number of cells.
+	// Blank is set when every cell of the record is empty: an empty line,
+	// or a row of delimiters. Err is nil for a blank record, whatever
+	// its number of cells. (A cell of white space is not empty: strings
+	// are sent as they are.)
 	Blank bool
 
 	// Err is non-nil when the record is malformed.
@@ -500,11 +500,7 @@ func (r *Reader) literalWidth(line []byte) int {
 func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 	if blank(fields, text, len(r.delim)) {
 		rec.Blank = true
-		if len(fields) == r.width {
-			rec.Fields = r.project(fields) // empty or white space
-		} else {
-			rec.Fields = r.project(make([]string, r.width))
-		}
+		rec.Fields = r.project(make([]string, r.width))
 		return rec
 	}
 	if len(fields) != r.width {
@@ -531,15 +527,14 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 	return rec
 }
 
-// blank reports whether every field is empty or white space. text is the
-// line the fields were split from: when it holds only delimiters, they all
-// are empty.
+// blank reports whether every field is empty. text is the line the fields
+// were split from: when it holds only delimiters, they all are.
 func blank(fields []string, text []byte, delim int) bool {
 	if len(text) == (len(fields)-1)*delim {
 		return true
 	}
 	for _, f := range fields {
-		if strings.TrimSpace(f) != "" {
+		if f != "" {
 			return false
 		}
 	}
