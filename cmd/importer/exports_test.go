@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -30,8 +31,9 @@ func TestExportsAsPeopleWriteThem(t *testing.T) {
 		created  int
 		failed   int
 		skipped  int
-		names    []string // line item names the portal must hold
-		output   []string // in the command's output
+		names    []string          // line item names the portal must hold
+		prices   map[string]string // SKU → the price the portal holds, when set
+		output   []string          // in the command's output
 		rowsRead int
 	}{
 		{
@@ -48,6 +50,24 @@ func TestExportsAsPeopleWriteThem(t *testing.T) {
 			exit: 0, created: 5, skipped: 3, rowsRead: 5,
 			names:  []string{"Café Crème", "Support-Paket"},
 			output: []string{`"delimiter":"semicolon"`, `"encoding":"windows-1252"`},
+		},
+		{
+			// Prices written with "." between thousands, the mapping
+			// silent on the decimal mark: 1.234 may be 1234. Refused,
+			// not sent as 1.234.
+			name: "Excel in Europe, thousands, no decimal mark in the mapping", file: "excel-europe-thousands.csv",
+			mapping: "properties:\n  hs_sku: SKU\n  name: Produkt\n  quantity: {column: Menge, type: number}\n" +
+				"  price: {column: Einzelpreis, type: number}\n",
+			exit: 3, created: 1, failed: 2, rowsRead: 3,
+			prices: map[string]string{"SKU-2": "89"},
+			output: []string{"AMBIGUOUS_NUMBER"},
+		},
+		{
+			name: "Excel in Europe, thousands, the decimal mark in the mapping", file: "excel-europe-thousands.csv",
+			mapping: "properties:\n  hs_sku: SKU\n  name: Produkt\n  quantity: {column: Menge, type: number}\n" +
+				"  price: {column: Einzelpreis, type: number, decimal: \",\", thousands: \".\"}\n",
+			exit: 0, created: 3, rowsRead: 3,
+			prices: map[string]string{"SKU-1": "1234", "SKU-2": "89", "SKU-3": "2499"},
 		},
 		{
 			name: "Unicode text", file: "unicode-text.txt",
@@ -106,6 +126,15 @@ func TestExportsAsPeopleWriteThem(t *testing.T) {
 					t.Errorf("the portal has no line item %q; it has %v", n, names)
 				}
 			}
+			if tc.prices != nil {
+				prices := map[string]string{}
+				for _, li := range emu.LineItems() {
+					prices[li.Properties["hs_sku"]] = li.Properties["price"]
+				}
+				if !maps.Equal(prices, tc.prices) {
+					t.Errorf("the portal holds the prices %v, want %v", prices, tc.prices)
+				}
+			}
 			if tc.failed > 0 {
 				failed := readCSVFile(t, filepath.Join(dir, "out", "failed.csv"))
 				for _, rec := range failed[1:] {
@@ -113,7 +142,9 @@ func TestExportsAsPeopleWriteThem(t *testing.T) {
 					switch {
 					case code == "MALFORMED_ROW" && (raw == "" || !strings.HasPrefix(raw, rec[0]+",") || rec[1] == ""):
 						t.Errorf("malformed row not kept whole: %q", rec)
-					case code != "MALFORMED_ROW" && !strings.Contains(rec[len(rec)-1], "write it as"):
+					case code == "AMBIGUOUS_NUMBER" && !strings.Contains(rec[len(rec)-1], "say which in the mapping"):
+						t.Errorf("ambiguous row without a way to fix it: %q", rec)
+					case code != "MALFORMED_ROW" && code != "AMBIGUOUS_NUMBER" && !strings.Contains(rec[len(rec)-1], "write it as"):
 						t.Errorf("failed row without a way to fix it: %q", rec)
 					}
 				}
