@@ -362,8 +362,12 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 	budget := p.budget(now)
 	if budget == math.MaxInt {
 		// No limit: no cap of the user's, and no answer has said the
-		// portal's. Nothing to judge (nor the window's requests to go
-		// through for it).
+		// portal's. Nothing to judge. The log is pruned as the odds'
+		// judging would prune it: the daily count and the reading of a
+		// 429 go through it.
+		if !p.arrival && len(p.sorted) >= minLatencySamples {
+			p.prune(now, true)
+		}
 		p.odds, p.wave, p.heldSince = false, false, time.Time{}
 		return 0, 0
 	}
