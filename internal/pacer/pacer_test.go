@@ -1442,3 +1442,45 @@ func readingAnotherApp(t *testing.T, seed uint64) sharingResult {
 	}
 	return r
 }
+
+// TestDailyCountWithoutALimit: a portal that reports its daily quota but
+// no window's limit, answers of half a second and one of 5 s, one request
+// slow and in flight. The daily count goes through the log of the
+// window's requests; requests long answered must have left it, or the
+// quota left reads low and --daily-reserve stops the run early (900 of
+// 1,000 left: the next request must go).
+func TestDailyCountWithoutALimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{DailyReserve: 900})
+		acquire := func() Release {
+			t.Helper()
+			r, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		slow := acquire()
+		time.Sleep(time.Millisecond)
+		five := acquire()
+		var quick []Release
+		for range 120 {
+			quick = append(quick, acquire())
+		}
+		time.Sleep(500 * time.Millisecond)
+		for _, r := range quick {
+			r(hubspot.RateLimit{}, false, 0)
+		}
+		time.Sleep(4500 * time.Millisecond)
+		five(hubspot.RateLimit{}, false, 0)
+		time.Sleep(5200 * time.Millisecond) // the quick ones have left the window; slow has not
+		acquire()
+		time.Sleep(100 * time.Millisecond)
+		slow(hubspot.RateLimit{DailyKnown: true, Daily: 100000, DailyRemaining: 1000}, false, 0)
+		if _, err := p.Acquire(context.Background()); err != nil {
+			p.mu.Lock()
+			t.Errorf("%v with %d of the daily quota reported left (log %d)", err, 1000, len(p.log))
+			p.mu.Unlock()
+		}
+	})
+}
