@@ -682,7 +682,7 @@ func (p *producer) ambiguous(rec rows.Record) *mapping.FieldError {
 		v := strings.TrimFunc(rec.Fields[c.index], func(r rune) bool { // spaces, currency, %
 			return !unicode.IsDigit(r) && r != '.' && r != ',' && r != '-'
 		})
-		if !groupedThousands(v) {
+		if !mapping.GroupedThousands(v) {
 			continue
 		}
 		return &mapping.FieldError{Column: c.column, Property: c.property, Value: rec.Fields[c.index],
@@ -710,32 +710,6 @@ func (p *producer) refuseAmbiguous(rec rows.Record, fe *mapping.FieldError, prio
 		o.Status, o.Message = report.InDoubt, msg+"; an earlier run sent this row without a clear answer, so it may exist"
 	}
 	return p.rep.Record(o)
-}
-
-// groupedThousands reports whether s is an integer written with "."
-// between groups of three digits: an optional "-", 1 to 3 digits not
-// starting with 0, then one or more groups of "." and 3 digits.
-func groupedThousands(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	head, rest, ok := strings.Cut(s, ".")
-	if !ok || len(head) == 0 || len(head) > 3 || head[0] == '0' || !allDigits(head) {
-		return false
-	}
-	for _, g := range strings.Split(rest, ".") {
-		if len(g) != 3 || !allDigits(g) {
-			return false
-		}
-	}
-	return true
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // validate checks a mapped, normalised row against the portal's

@@ -17,18 +17,6 @@ import (
 	"github.com/lineitems/importer/internal/upload"
 )
 
-func TestGroupedThousands(t *testing.T) {
-	for s, want := range map[string]bool{
-		"1.234": true, "12.345": true, "123.456": true, "1.234.567": true, "-1.234": true,
-		"0.125": false, "1.23": false, "1.2345": false, "1234.567": false, "1234": false,
-		"1.234,5": false, "": false, ".123": false, "1..234": false, "1.234.56": false, "01.234": false,
-	} {
-		if got := groupedThousands(s); got != want {
-			t.Errorf("groupedThousands(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 // TestAmbiguousNumbers: in a file delimited by ";", as Excel writes it
 // where the decimal mark is a comma, "1.234" in a number column may be
 // 1234: unless the mapping says which decimal mark the column uses, the

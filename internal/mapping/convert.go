@@ -353,6 +353,17 @@ func (f numberFormat) cutCurrency(s string) string {
 // spreadsheets group digits into plain spaces.
 var noBreakSpaces = strings.NewReplacer("\u00a0", " ", "\u202f", " ")
 
+// GroupedThousands reports whether s is an integer written with "."
+// between groups of three digits, as type number with thousands: "."
+// reads it: an optional "-", 1 to 3 digits not starting with 0, then one
+// or more groups of "." and 3 digits ("1.234", "-12.345.678"). Where the
+// decimal mark may be a comma, such a value reads two ways.
+func GroupedThousands(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	_, ok := numberFormat{thousands: "."}.integer(s)
+	return ok && strings.Contains(s, ".")
+}
+
 func (f numberFormat) integer(s string) (string, bool) {
 	if f.thousands == "" {
 		return s, isDigits(s)

@@ -381,3 +381,17 @@ func TestLoadScalarTypesAsText(t *testing.T) {
 		t.Errorf("properties = %+v", s.Properties)
 	}
 }
+
+// TestGroupedThousands: integers with "." between groups of three digits,
+// which read two ways where the decimal mark may be a comma.
+func TestGroupedThousands(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1.234": true, "12.345": true, "123.456": true, "1.234.567": true, "-1.234": true,
+		"0.125": false, "1.23": false, "1.2345": false, "1234.567": false, "1234": false,
+		"1.234,5": false, "": false, ".123": false, "1..234": false, "1.234.56": false, "01.234": false,
+	} {
+		if got := GroupedThousands(s); got != want {
+			t.Errorf("GroupedThousands(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
