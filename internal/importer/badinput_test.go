@@ -171,15 +171,8 @@ func TestFileLevelProblems(t *testing.T) {
 // init-mapping; nothing is sent.
 func TestUnknownColumnsWithoutAMapping(t *testing.T) {
 	emu := newPortal(emulator.Config{RateMax: -1})
-	client := inMemory(t, emu, 0)
-	props, err := client.Properties(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := "name,quantity,Colour,prize\nWidget,1,red,10\n"
-	o := Options{Input: strings.NewReader(input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
-		Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
-	_, err = Run(context.Background(), o)
+	o := withPortalSchema(t, emu, "name,quantity,Colour,prize\nWidget,1,red,10\n")
+	_, err := Run(context.Background(), o)
 	var se *SetupError
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a SetupError", err)
@@ -192,4 +185,18 @@ func TestUnknownColumnsWithoutAMapping(t *testing.T) {
 	if strings.Contains(err.Error(), `"name"`) || emu.Stats().BatchCreates != 0 {
 		t.Errorf("a known column was listed, or something was sent:\n%s", err)
 	}
+}
+
+// withPortalSchema returns options that import input (named export.csv,
+// without a mapping) into emu through one worker, checking values against
+// the portal's property definitions as the command does.
+func withPortalSchema(t *testing.T, emu *emulator.Server, input string) Options {
+	t.Helper()
+	client := inMemory(t, emu, 0)
+	props, err := client.Properties(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Input: strings.NewReader(input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
+		Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
 }

@@ -13,8 +13,6 @@ import (
 	"github.com/lineitems/importer/internal/emulator"
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
-	"github.com/lineitems/importer/internal/schema"
-	"github.com/lineitems/importer/internal/upload"
 )
 
 // TestAmbiguousNumbers: in a file delimited by ";", as Excel writes it
@@ -50,14 +48,9 @@ func TestAmbiguousNumbers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			emu := newPortal(emulator.Config{RateMax: -1})
-			client := inMemory(t, emu, 0)
-			props, err := client.Properties(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			o := Options{Input: strings.NewReader(c.input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
-				Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
+			o := withPortalSchema(t, emu, c.input)
 			if c.mapping != "" {
+				var err error
 				if o.Mapping, err = mapping.Load(strings.NewReader(c.mapping)); err != nil {
 					t.Fatal(err)
 				}
@@ -87,16 +80,11 @@ func TestAmbiguousNumbers(t *testing.T) {
 // the mapping it goes as the mapping reads it.
 func TestAmbiguousNumberFedBack(t *testing.T) {
 	emu := newPortal(emulator.Config{RateMax: -1})
-	client := inMemory(t, emu, 0)
-	props, err := client.Properties(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	run := func(input, spec string) (*report.Summary, string) {
 		t.Helper()
-		o := Options{Input: strings.NewReader(input), InputName: "export.csv", OutDir: t.TempDir(), BatchSize: 100, Workers: 1,
-			Sender: client, Policy: upload.DefaultPolicy, Schema: schema.New(props)}
+		o := withPortalSchema(t, emu, input)
 		if spec != "" {
+			var err error
 			if o.Mapping, err = mapping.Load(strings.NewReader(spec)); err != nil {
 				t.Fatal(err)
 			}
