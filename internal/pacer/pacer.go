@@ -365,7 +365,7 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 		// portal's. Nothing to judge. The log is pruned as the odds'
 		// judging would prune it: the daily count and the reading of a
 		// 429 go through it.
-		if !p.arrival && len(p.sorted) >= minLatencySamples {
+		if p.judgesOdds() {
 			p.prune(now, true)
 		}
 		p.odds, p.wave, p.heldSince = false, false, time.Time{}
@@ -375,7 +375,7 @@ func (p *Pacer) decide(now time.Time) (wait, expect time.Duration) {
 		return wait, wait
 	}
 	p.odds, p.wave = false, false
-	odds := !p.arrival && len(p.sorted) >= minLatencySamples
+	odds := p.judgesOdds()
 	if len(p.log) < budget && !odds {
 		return 0, 0
 	}
@@ -494,6 +494,11 @@ func (p *Pacer) expiry(e *entry) time.Time {
 	}
 	return at.Add(p.interval + p.cfg.Slack - p.fast())
 }
+
+// judgesOdds reports whether requests may go on the odds (see likely):
+// while the portal is not known to count on arrival, once enough round
+// trips are known. p.mu is held.
+func (p *Pacer) judgesOdds() bool { return !p.arrival && len(p.sorted) >= minLatencySamples }
 
 // minLatencySamples is how many round trips of the last two intervals
 // likely needs to read their spread.
