@@ -15,6 +15,7 @@ import (
 	"github.com/lineitems/importer/internal/mapping"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/rows"
+	"github.com/lineitems/importer/internal/spillmap"
 )
 
 // FuzzPipeline feeds arbitrary bytes through the CSV reader, the mapping and
@@ -47,7 +48,8 @@ func FuzzPipeline(f *testing.F) {
 		ch, _ := chunker.New(int(size%100) + 1)
 		recheck, _ := chunker.New(int(size%100) + 1)
 		out := make(chan *chunker.Batch)
-		p := &producer{rd: rd, m: m, ch: ch, recheck: recheck, rep: rep, out: out}
+		p := &producer{rd: rd, m: m, ch: ch, recheck: recheck, rep: rep, out: out, contents: spillmap.New(t.TempDir(), 2)}
+		defer p.contents.Close()
 		errc := make(chan error, 1)
 		go func() { errc <- p.run(context.Background()); close(out) }()
 

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -186,6 +187,77 @@ func TestContentIdentity(t *testing.T) {
 			sum, err := Run(context.Background(), o)
 			if err != nil || sum.Created != 1 || len(emu.LineItems()) != 1 {
 				t.Errorf("%v, %+v, portal %d; want the row sent again and created", err, sum, len(emu.LineItems()))
+			}
+		})
+	})
+}
+
+// TestIdentitiesBeyondMemory checks the counts of identical rows, and the
+// keys already seen, once they have gone from memory to files: identical
+// rows far apart are numbered on, and a key far apart is a duplicate.
+func TestIdentitiesBeyondMemory(t *testing.T) {
+	defer func(n int) { spillAfter = n }(spillAfter)
+	spillAfter = 2
+	var in strings.Builder
+	in.WriteString("SKU,Product\n")
+	for i := 1; i <= 40; i++ {
+		switch i {
+		case 3, 25, 38:
+			in.WriteString("K3,Same\n") // one content three times (keyless); one key three times
+		default:
+			fmt.Fprintf(&in, "K%d,Thing %d\n", i, i)
+		}
+	}
+	t.Run("keyless", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			spec, err := mapping.Load(strings.NewReader("properties: {hs_sku: SKU, name: Product}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			emu := newPortal(emulator.Config{RateMax: -1})
+			client := inMemory(t, emu, time.Minute)
+			o := withJournal(options(t, []byte(in.String()), client))
+			o.Mapping = spec
+			if sum, err := Run(context.Background(), o); err != nil || sum.Created != 40 {
+				t.Fatalf("%v, %+v; want 40 created", err, sum)
+			}
+			_, st, err := journal.Open(o.OutDir, o.Journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same := strings.TrimSuffix(contentIdent(t, spec, []string{"SKU", "Product"}, []string{"K3", "Same"}), "#1")
+			for n, want := range map[string]bool{"#1": true, "#2": true, "#3": true, "#4": false} {
+				if got := st.Lookup(same+n).Status == report.Created; got != want {
+					t.Errorf("journal: copy %s created %v, want %v", n, got, want)
+				}
+			}
+			st.Close()
+			// The same file with a fourth copy: one more line item.
+			o.Input = strings.NewReader(in.String() + "K3,Same\n")
+			sum, err := Run(context.Background(), o)
+			if err != nil || sum.Created != 41 || sum.Earlier != 40 || len(emu.LineItems()) != 41 {
+				t.Fatalf("rerun: %v, %+v, portal %d; want the fourth copy alone created", err, sum, len(emu.LineItems()))
+			}
+		})
+	})
+	t.Run("keyed", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			spec, err := mapping.Load(strings.NewReader("properties: {hs_sku: SKU, name: Product}\nkey: SKU\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			emu := newPortal(emulator.Config{RateMax: -1})
+			client := inMemory(t, emu, time.Minute)
+			o := keyed(t, emu, withJournal(options(t, []byte(in.String()), client)), client)
+			o.Mapping = spec
+			sum, err := Run(context.Background(), o)
+			if sum == nil || sum.Created != 38 || sum.Failed != 2 || len(emu.LineItems()) != 38 {
+				t.Fatalf("%v, %+v; want 38 created and rows 25 and 38 failed", err, sum)
+			}
+			for _, r := range reportRecords(t, o.OutDir, report.FailedFile) {
+				if r["error_code"] != CodeDuplicateKey || !strings.Contains(r["error_message"], "also row 3's") {
+					t.Errorf("failed row %s: %s %s; want a duplicate of row 3", r["error_row"], r["error_code"], r["error_message"])
+				}
 			}
 		})
 	})

@@ -12,8 +12,11 @@ package importer
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"math"
@@ -39,6 +42,7 @@ import (
 	"github.com/lineitems/importer/internal/resolve"
 	"github.com/lineitems/importer/internal/rows"
 	"github.com/lineitems/importer/internal/schema"
+	"github.com/lineitems/importer/internal/spillmap"
 	"github.com/lineitems/importer/internal/upload"
 )
 
@@ -369,12 +373,15 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		// The key must be unique within the file, with or without the
 		// portal's definitions: a lookup by key takes the line item that
 		// holds it for the row's.
-		p.keys = new(keyset.Set)
+		p.keys = spillmap.New(o.OutDir, spillAfter)
 		defer p.keys.Close()
+		p.keySeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 		if o.Schema != nil {
 			o.Schema.LeaveUniqueTo(o.KeyProperty)
 		}
 	}
+	p.contents = spillmap.New(o.OutDir, spillAfter)
+	defer p.contents.Close()
 	if o.Schema != nil {
 		p.checker = o.Schema.NewChecker()
 	}
@@ -604,8 +611,9 @@ type producer struct {
 	upsert        bool            // rows are upserted by key
 	carried       int             // rows whose outcome came from the journal
 	checker       *schema.Checker // nil without a Schema
-	keys          *keyset.Set     // keys seen, by row (trace id); nil without a key property
-	contents      keyset.Set      // content identities seen, with how many rows had each
+	keys          *spillmap.Map   // keys seen (keyDigest), with the row of each; nil without a key property
+	keySeeds      [2]maphash.Seed // for keyDigest
+	contents      *spillmap.Map   // content identities seen, with how many rows had each
 	scratch       []byte          // for encoding a row's content
 	retryRejected bool            // send content an earlier run saw rejected
 	skipped       int             // blank rows
@@ -864,7 +872,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			}
 		}
 	}
-	if dup := p.claimKey(rec.Row, key); dup != 0 {
+	dup, err := p.claimKey(rec.Row, key)
+	if err != nil {
+		return err
+	}
+	if dup != 0 {
 		if amb != nil {
 			return p.refuseAmbiguous(rec, amb, journal.Prior{}, fmt.Sprintf("the key %q is also row %d's", key, dup))
 		}
@@ -922,7 +934,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		// Without a key a row is known by its content, and by how many rows
 		// before it in the file have the same content: n identical rows are
 		// n line items, and a rerun creates only those not created yet.
-		ident = "c:" + content + "#" + strconv.Itoa(p.occurrence(content))
+		n, err := p.occurrence(content)
+		if err != nil {
+			return err
+		}
+		ident = "c:" + content + "#" + strconv.Itoa(n)
 		prior = p.prior.Lookup(ident)
 		if prior.Status == report.Created {
 			return p.carryCreated(rec, prior, "")
@@ -1233,31 +1249,52 @@ func (p *producer) sameKey(key string) string {
 // foldKey is key with letter case folded.
 func foldKey(key string) string { return strings.ToLower(key) }
 
+// spillAfter is the number of keys and content identities the producer
+// keeps in memory before they go to files (spillmap.MemEntries if 0);
+// tests lower it.
+var spillAfter = 0
+
 // occurrence counts the rows with this content so far, this one included.
-func (p *producer) occurrence(content string) int {
-	n := 1
-	if owner, ok := p.contents.Get(content); ok {
-		n, _ = strconv.Atoi(owner)
-		n++
+// The error, from the disk where the counts go beyond memory, is fatal.
+func (p *producer) occurrence(content string) (int, error) {
+	var d spillmap.Digest
+	if n, err := base64.RawURLEncoding.Decode(d[:], []byte(content)); err != nil || n != len(d) {
+		return 0, fmt.Errorf("importer: content identity %q is not a 128-bit digest", content)
 	}
-	p.contents.Add(content, strconv.Itoa(n))
-	return n
+	n, _, err := p.contents.Get(d)
+	if err != nil {
+		return 0, err
+	}
+	n++
+	return int(n), p.contents.Put(d, n)
 }
 
 // claimKey remembers that row has key, and returns 0, or the earlier row
-// that has it already.
-func (p *producer) claimKey(row int, key string) int {
+// that has it already. The error, from the disk where the keys go beyond
+// memory, is fatal.
+func (p *producer) claimKey(row int, key string) (int, error) {
 	if p.keys == nil || key == "" {
-		return 0
+		return 0, nil
 	}
-	key = p.sameKey(key)
-	trace := strconv.Itoa(row)
-	if owner, taken := p.keys.Get(key); taken && owner != trace {
-		n, _ := strconv.Atoi(owner)
-		return n
+	d := p.keyDigest(p.sameKey(key))
+	owner, taken, err := p.keys.Get(d)
+	if err != nil {
+		return 0, err
 	}
-	p.keys.Add(key, trace)
-	return 0
+	if taken && owner != uint64(row) {
+		return int(owner), nil
+	}
+	return 0, p.keys.Put(d, uint64(row))
+}
+
+// keyDigest is the digest under which p.keys knows key: two 64-bit hashes
+// with seeds of this run, so that no input can make two keys collide on
+// purpose, and by chance about once in 2^64 files of 2^32 keys.
+func (p *producer) keyDigest(key string) spillmap.Digest {
+	var d spillmap.Digest
+	binary.LittleEndian.PutUint64(d[:8], maphash.String(p.keySeeds[0], key))
+	binary.LittleEndian.PutUint64(d[8:], maphash.String(p.keySeeds[1], key))
+	return d
 }
 
 func markRecheck(bs []*chunker.Batch) {
