@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -409,5 +410,42 @@ func TestStopAfterTheLastRowIsNoStop(t *testing.T) {
 		if err != nil || sum.Created != 250 || sum.Stopped != "" {
 			t.Fatalf("err %v, summary %+v; want a finished run", err, sum)
 		}
+	})
+}
+
+// TestMalformedRowThatMayExist: a row an earlier run sent without an
+// answer comes back malformed. It cannot be sent, but its line item may
+// exist: it is in doubt, not failed (a failed row invites a resend).
+func TestMalformedRowThatMayExist(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 36})
+		input := generate(t, n, 36)
+		client := inMemory(t, emu, time.Minute)
+		o := keyed(t, emu, withJournal(options(t, input, client)), client)
+		o.Finder = finderFunc(func(context.Context, []string) (map[string]string, error) {
+			return nil, errors.New("lookups unavailable")
+		})
+		emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1})
+		if sum, _ := Run(context.Background(), o); sum.InDoubt != n || emu.LineItemCount() != n {
+			t.Fatalf("run 1: summary %+v; want every row created and in doubt", sum)
+		}
+		emu.SetFaults(emulator.Faults{})
+		o.Finder = nil
+		lines := strings.SplitN(string(input), "\n", 3)
+		cells := strings.Split(lines[1], ",")
+		cells[1] = `Bro"ken` // a bare quote: the record is malformed, its key still readable
+		lines[1] = strings.Join(cells, ",")
+		o.Input = strings.NewReader(strings.Join(lines, "\n"))
+		sum, err := Run(context.Background(), o)
+		var ie *IncompleteError
+		if !errors.As(err, &ie) || sum.Created != n-1 || sum.InDoubt != 1 || sum.Failed != 0 || sum.Requests != 0 {
+			t.Fatalf("run 2: err %v, summary %+v; want the malformed row in doubt, the others found by key", err, sum)
+		}
+		doubt := readCSV(t, filepath.Join(o.OutDir, report.InDoubtFile))
+		if len(doubt) != 2 || doubt[1][0] != cells[0] || !slices.Contains(doubt[1], CodeMalformed) {
+			t.Fatalf("%s: %q; want row 1 (%s) in doubt as %s", report.InDoubtFile, doubt, cells[0], CodeMalformed)
+		}
+		checkAccounting(t, o.OutDir, n, sum, emu)
 	})
 }

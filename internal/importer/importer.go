@@ -821,8 +821,16 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		if rec.Lines > 1 {
 			lines = fmt.Sprintf("lines %d-%d", rec.Line, rec.Line+rec.Lines-1)
 		}
-		return p.rep.Record(report.Outcome{Row: rec.Row, Record: p.rd.Fit(rec.Fields), Status: report.Failed,
-			Code: CodeMalformed, Message: fmt.Sprintf("%s: %v", lines, rec.Err), Raw: rec.Raw})
+		fields := p.rd.Fit(rec.Fields)
+		out := report.Outcome{Row: rec.Row, Record: fields, Status: report.Failed,
+			Code: CodeMalformed, Message: fmt.Sprintf("%s: %v", lines, rec.Err), Raw: rec.Raw}
+		if ident := p.keyIdent(p.m.Key(fields)); ident != "" && p.prior.Lookup(ident).MayExist() {
+			// The record cannot be sent, but the line item an earlier run
+			// sent under its key may exist: failed would invite a resend.
+			out.Status = report.InDoubt
+			out.Message += "; an earlier run sent a row with this key without a clear answer, so it may exist"
+		}
+		return p.rep.Record(out)
 	}
 	if rec.Blank {
 		// Empty lines and rows of empty cells (Excel ends exports with
@@ -843,17 +851,12 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		}
 		return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeMissingKey, Message: missing})
 	}
-	var ident string
+	// A row with a key is known by it (an upsert row too: the journal
+	// keeps the version of the values its line item was last given,
+	// checked below once the values are known).
+	ident := p.keyIdent(key)
 	var prior journal.Prior
-	switch {
-	case p.keyProp != "" && key != "" && p.upsert:
-		// An upsert row is known by its key; the journal keeps the version
-		// of the values its line item was last given (checked below, once
-		// the values are known).
-		ident = "u:" + p.keyProp + ":" + key
-		prior = p.prior.Lookup(ident)
-	case p.keyProp != "" && key != "":
-		ident = "k:" + p.keyProp + ":" + key
+	if ident != "" {
 		prior = p.prior.Lookup(ident)
 	}
 	if p.last != nil && key != "" {
@@ -1285,6 +1288,19 @@ func (p *producer) claimKey(row int, key string) (int, error) {
 		return int(owner), nil
 	}
 	return 0, p.keys.Put(d, uint64(row))
+}
+
+// keyIdent returns the journal identity of the row with the given key,
+// or "" when rows have no key.
+func (p *producer) keyIdent(key string) string {
+	switch {
+	case p.keyProp == "" || key == "":
+		return ""
+	case p.upsert:
+		return "u:" + p.keyProp + ":" + key
+	default:
+		return "k:" + p.keyProp + ":" + key
+	}
 }
 
 // keyDigest is the digest under which p.keys knows key: two 64-bit hashes

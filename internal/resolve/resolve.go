@@ -114,6 +114,11 @@ func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased m
 			}
 		}
 		for _, obj := range res.Results {
+			if obj.ID == "" {
+				// No proof of anything: the key stays unanswered, as if
+				// the record were not there.
+				continue
+			}
 			v := obj.Properties[r.Property]
 			if !want[v] {
 				for _, k := range group {
@@ -236,7 +241,9 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 func unanswered(res *hubspot.BatchReadResult, keys []string, property string) []string {
 	named := make(map[string]bool, len(res.Results)+len(keys))
 	for _, obj := range res.Results {
-		named[obj.Properties[property]] = true
+		if obj.ID != "" { // a record without an id tells nothing (see FindCased)
+			named[obj.Properties[property]] = true
+		}
 	}
 	for _, e := range res.Errors {
 		if !e.NotFound() {

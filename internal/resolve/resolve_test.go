@@ -564,6 +564,8 @@ func TestFindDistrustsSilentAnswers(t *testing.T) {
 			Errors: []hubspot.StandardError{notFound("K", "L")}}, false, map[string]string{}},
 		{"named in another case", &hubspot.BatchReadResult{StatusCode: 207, Results: []hubspot.Object{{ID: "1", Properties: map[string]string{keyProp: "k"}}},
 			Errors: []hubspot.StandardError{notFound("l")}}, false, map[string]string{}},
+		{"a record without an id", &hubspot.BatchReadResult{StatusCode: 207, Results: []hubspot.Object{{Properties: map[string]string{keyProp: "K"}}},
+			Errors: []hubspot.StandardError{notFound("L")}}, true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -159,13 +159,23 @@ type Verdict struct {
 	Message string
 }
 
+// Check returns the error [Row.Close] returns for v on any open row: a
+// Created or Unlinked verdict needs an id. A caller closing several rows
+// checks every verdict first, so that none is closed by a call that fails.
+func (v Verdict) Check() error {
+	if (v.Kind == Created || v.Kind == Unlinked) && v.ID == "" {
+		return errors.New("rowstate: created without an id")
+	}
+	return nil
+}
+
 // Close applies the rule to v and returns the outcome to record for the
 // row (without Row and Record, which the caller fills in), making the row
-// final. It returns [ErrClosed] if the row already has an outcome, and an
-// error for a Created verdict without an id.
+// final. It returns [ErrClosed] if the row already has an outcome, and
+// v.Check's error.
 func (r *Row) Close(v Verdict) (report.Outcome, error) {
-	if (v.Kind == Created || v.Kind == Unlinked) && v.ID == "" {
-		return report.Outcome{}, errors.New("rowstate: created without an id")
+	if err := v.Check(); err != nil {
+		return report.Outcome{}, err
 	}
 	may := r.MayExist()
 	if State(r.s.Swap(uint32(Closed))) == Closed {

@@ -17,6 +17,7 @@ import (
 	"github.com/lineitems/importer/internal/pacer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/resolve"
+	"github.com/lineitems/importer/internal/rowstate"
 )
 
 // checkOnce fails the test unless every one of rows was recorded exactly once.
@@ -518,4 +519,75 @@ func TestSilentLookupKeepsRowInDoubt(t *testing.T) {
 			t.Error("no lookup was made")
 		}
 	})
+}
+
+// idlessReader answers a batch read with a record for every key asked,
+// K2's without an id.
+type idlessReader struct{}
+
+func (idlessReader) BatchReadObjects(_ context.Context, _ string, req hubspot.BatchReadRequest) (*hubspot.BatchReadResult, error) {
+	res := &hubspot.BatchReadResult{StatusCode: 200}
+	for _, in := range req.Inputs {
+		id := "90" + in.ID[1:]
+		if in.ID == "K2" {
+			id = ""
+		}
+		res.Results = append(res.Results, hubspot.Object{ID: id, Properties: map[string]string{"import_key": in.ID}})
+	}
+	return res, nil
+}
+
+// TestIdlessRecordIsNoProof: rows 1 and 2 get a 502 and are looked up;
+// the read names a record for each key, K2's without an id. That record
+// proves neither that row 2 exists (no id to report) nor that it does not:
+// the answer is silent about K2, and the rows stay in doubt, each recorded
+// once, and none is sent again. (Taken for found, row 2 failed Close after
+// row 1 was closed and before it was recorded: row 1 was in no report.
+// Taken for missing, row 2 was sent again.)
+func TestIdlessRecordIsNoProof(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeHubSpot{script: []error{&hubspot.APIError{StatusCode: 502}}}
+		rec := &memRecorder{}
+		u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 1,
+			Finder: resolve.New(idlessReader{}, "import_key", nil), KeyProperty: "import_key"}
+		if err := u.Run(context.Background(), feed(batchOf(1, 2))); err != nil {
+			t.Fatal(err)
+		}
+		checkOnce(t, rec, 1, 2)
+		for _, r := range []int{1, 2} {
+			if o := rec.outs[r]; o.Status != report.InDoubt {
+				t.Errorf("row %d: %v %q; want in doubt", r, o.Status, o.ID)
+			}
+		}
+		if len(f.bodies) != 1 {
+			t.Errorf("%d create requests; want the first alone", len(f.bodies))
+		}
+	})
+}
+
+// TestConcludeChecksEveryVerdictFirst: a wrong verdict (created without an
+// id) for the second of two rows fails the call before the first row is
+// closed, so that the first is still open for the stop to record; closed
+// and not recorded, it would be lost.
+func TestConcludeChecksEveryVerdictFirst(t *testing.T) {
+	rec := &memRecorder{}
+	u := &Uploader{Recorder: rec}
+	items := batchOf(1, 2).Items
+	err := u.concludeEach(items, func(i int) rowstate.Verdict {
+		if i == 0 {
+			return rowstate.Verdict{Kind: rowstate.Created, ID: "901"}
+		}
+		return rowstate.Verdict{Kind: rowstate.Created}
+	})
+	if err == nil {
+		t.Fatal("a created verdict without an id was accepted")
+	}
+	for _, it := range items {
+		if it.State.State() == rowstate.Closed {
+			t.Errorf("row %d closed by a call that failed", it.Row)
+		}
+	}
+	if len(rec.outs) != 0 {
+		t.Errorf("recorded %v", rec.outs)
+	}
 }

@@ -302,9 +302,18 @@ func (u *Uploader) conclude(items []*chunker.Item, v rowstate.Verdict) error {
 // decides what may be recorded for a row that may exist) and records the
 // outcomes. It is the one place where the uploader records outcomes.
 func (u *Uploader) concludeEach(items []*chunker.Item, verdict func(i int) rowstate.Verdict) error {
+	verdicts := make([]rowstate.Verdict, len(items))
+	for i, it := range items {
+		// All checked before any is closed: a row closed and then not
+		// recorded, because a later row's verdict is wrong, would be lost.
+		verdicts[i] = verdict(i)
+		if err := verdicts[i].Check(); err != nil {
+			return fmt.Errorf("row %d: %w", it.Row, err)
+		}
+	}
 	outs := make([]report.Outcome, 0, len(items))
 	for i, it := range items {
-		v := verdict(i)
+		v := verdicts[i]
 		o, err := it.State.Close(v)
 		if err != nil {
 			return fmt.Errorf("row %d: %w", it.Row, err)
@@ -722,17 +731,26 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 		done = append(done, it)
 		doneVerdicts = append(doneVerdicts, v)
 	}
-	if err := u.concludeEach(done, func(i int) rowstate.Verdict { return doneVerdicts[i] }); err != nil {
-		return nil, err
-	}
 	var next []job
 	if len(linked) > 0 {
 		next = append(next, job{items: linked, assoc: true, upserted: linkedVerdicts})
 	}
+	// fail gives up the jobs that follow. The upserted rows among them
+	// exist: they are recorded as such, with their ids, and not left for
+	// send, which would record them as rows the run did not send.
+	fail := func(err error) ([]job, error) {
+		if len(linked) > 0 {
+			err = errors.Join(err, u.concludeLinks(next[0], unlinkedBy(context.Background(), err), nil))
+		}
+		return nil, err
+	}
+	if err := u.concludeEach(done, func(i int) rowstate.Verdict { return doneVerdicts[i] }); err != nil {
+		return fail(err)
+	}
 	if len(again) > 0 {
 		more, err := u.doubt(j, again, "CONFLICT", conflictMsg)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		next = append(next, more...)
 	}
@@ -755,7 +773,7 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	if len(unclear) > 0 {
 		more, err := u.doubt(j, unclear, codeMissingResult, msgMissingResult)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		next = append(next, more...)
 	}

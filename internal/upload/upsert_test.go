@@ -424,3 +424,36 @@ func TestUpsertWordedConflict(t *testing.T) {
 		})
 	}
 }
+
+// diskFullJournal takes "sent" records but cannot write outcomes.
+type diskFullJournal struct{}
+
+func (diskFullJournal) Sent([]string) error { return nil }
+func (diskFullJournal) Await(uint64) error  { return nil }
+func (diskFullJournal) Cancel(uint64)       {}
+func (diskFullJournal) Done([]report.Outcome) error {
+	return errors.New("write journal.log: no space left on device")
+}
+
+// TestUpsertedRowsWhenRecordingFails: rows 1 (with an association) and 2
+// are upserted in one batch, and recording row 2's outcome fails (the
+// journal's disk is full; the reports are fine). Row 1 exists, with the id
+// HubSpot gave it: it is recorded unlinked with that id, not as a row the
+// run did not send.
+func TestUpsertedRowsWhenRecordingFails(t *testing.T) {
+	f := &fakeUpserts{}
+	rec := &memRecorder{}
+	u := upserter(f, rec, t)
+	u.Journal = diskFullJournal{}
+	if err := u.Run(context.Background(), feed(upsertBatch(map[int]string{1: "7"}, 1, 2))); err == nil {
+		t.Fatal("the journal's error was not returned")
+	}
+	checkOnce(t, rec, 1, 2)
+	id := f.byKey["K1"]
+	if id == "" {
+		t.Fatal("row 1 was not upserted")
+	}
+	if o := rec.outs[1]; o.Status != report.Failed || o.Code != codeAssociationFailed || o.ID != id {
+		t.Errorf("row 1, upserted as %s: %v %s id %q; want failed %s with its id", id, o.Status, o.Code, o.ID, codeAssociationFailed)
+	}
+}
