@@ -259,6 +259,27 @@ func TestConflictOnResendIsTheRow(t *testing.T) {
 	}
 }
 
+// leftInDoubt runs an import of n keyed rows whose every create commits
+// and then gets a 502, with lookups unavailable: every row ends in doubt,
+// and the portal holds them all. It returns the options for the next run,
+// with the faults cleared but the lookups still unavailable.
+func leftInDoubt(t *testing.T, n int, seed uint64) (*emulator.Server, []byte, *hubspot.Client, Options) {
+	t.Helper()
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: int64(seed)})
+	input := generate(t, n, seed)
+	client := inMemory(t, emu, time.Minute)
+	o := keyed(t, emu, withJournal(options(t, input, client)), client)
+	o.Finder = finderFunc(func(context.Context, []string) (map[string]string, error) {
+		return nil, errors.New("lookups unavailable")
+	})
+	emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1})
+	if sum, _ := Run(context.Background(), o); sum.InDoubt != n || emu.LineItemCount() != n {
+		t.Fatalf("run 1: summary %+v; want every row created and in doubt", sum)
+	}
+	emu.SetFaults(emulator.Faults{})
+	return emu, input, client, o
+}
+
 // TestResumeLooksUpBeforeRevalidating: rows an earlier run left in doubt
 // are looked up before they are checked against the portal's property
 // definitions, which may have changed since: a row that exists is created,
@@ -266,17 +287,7 @@ func TestConflictOnResendIsTheRow(t *testing.T) {
 func TestResumeLooksUpBeforeRevalidating(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 30
-		emu := newPortal(emulator.Config{RateMax: -1, Seed: 34})
-		input := generate(t, n, 34)
-		client := inMemory(t, emu, time.Minute)
-		o := keyed(t, emu, withJournal(options(t, input, client)), client)
-		o.Finder = finderFunc(func(context.Context, []string) (map[string]string, error) {
-			return nil, errors.New("lookups unavailable")
-		})
-		emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1})
-		if sum, _ := Run(context.Background(), o); sum.InDoubt != n || emu.LineItemCount() != n {
-			t.Fatalf("run 1: summary %+v; want every row created and in doubt", sum)
-		}
+		emu, input, client, o := leftInDoubt(t, n, 34)
 		// The portal's currency options change: every row's value is now
 		// invalid for it.
 		emu.AddProperty(emulator.Property{Name: "hs_line_item_currency_code", Label: "Currency", Type: "enumeration", FieldType: "select",
@@ -285,7 +296,6 @@ func TestResumeLooksUpBeforeRevalidating(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		emu.SetFaults(emulator.Faults{})
 		o.Finder = nil
 		o.Schema = schema.New(props)
 		o.Input = strings.NewReader(string(input))
@@ -419,18 +429,7 @@ func TestStopAfterTheLastRowIsNoStop(t *testing.T) {
 func TestMalformedRowThatMayExist(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 20
-		emu := newPortal(emulator.Config{RateMax: -1, Seed: 36})
-		input := generate(t, n, 36)
-		client := inMemory(t, emu, time.Minute)
-		o := keyed(t, emu, withJournal(options(t, input, client)), client)
-		o.Finder = finderFunc(func(context.Context, []string) (map[string]string, error) {
-			return nil, errors.New("lookups unavailable")
-		})
-		emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1})
-		if sum, _ := Run(context.Background(), o); sum.InDoubt != n || emu.LineItemCount() != n {
-			t.Fatalf("run 1: summary %+v; want every row created and in doubt", sum)
-		}
-		emu.SetFaults(emulator.Faults{})
+		emu, input, _, o := leftInDoubt(t, n, 36)
 		o.Finder = nil
 		lines := strings.SplitN(string(input), "\n", 3)
 		cells := strings.Split(lines[1], ",")
