@@ -116,7 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.tokenFile, "token-file", "", "read the access token from `file` instead of HUBSPOT_ACCESS_TOKEN")
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "time limit of one HTTP request")
-	fs.IntVar(&c.MaxAttempts, "max-attempts", 8, "sends per batch at most, when HubSpot did not process it (429, 423, network)")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", 8, "sends per batch, and reads per lookup, at most, when HubSpot did not process them (429, 423, network)")
 	fs.BoolVar(&c.RetryRejected, "retry-rejected", false, "send again rows whose very content HubSpot rejected in an earlier run (for when the portal was what was wrong, e.g. a deal created since)")
 	fs.BoolVar(&c.RetryInDoubt, "retry-in-doubt", false, "resend batches that got no clear answer (500/502/503/504, timeouts); may create duplicates")
 	fs.StringVar(&c.mode, "mode", "create", "create (every row a new line item) or upsert (create or update the line item whose --key-property holds the row's key)")

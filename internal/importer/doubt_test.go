@@ -448,3 +448,37 @@ func TestMalformedRowThatMayExist(t *testing.T) {
 		checkAccounting(t, o.OutDir, n, sum, emu)
 	})
 }
+
+// TestLookupsTakeMaxAttempts: the reads that look rows in doubt up get as
+// many attempts as a batch's sends (--max-attempts), not a budget of
+// their own: with ten gateway errors before the first answer and twelve
+// attempts, every row is found.
+func TestLookupsTakeMaxAttempts(t *testing.T) {
+	for _, attempts := range []int{12, 8} {
+		t.Run(fmt.Sprint(attempts), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const n = 20
+				emu := newPortal(emulator.Config{RateMax: -1, Seed: 37})
+				emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1})
+				rt := &scripted{next: emu.Transport(), hook: func(path string, k int, req *http.Request) (*http.Response, error) {
+					if strings.HasSuffix(path, "/batch/read") && k <= 10 {
+						return gatewayPage(req), nil
+					}
+					return nil, nil
+				}}
+				client := clientVia(t, rt, time.Minute)
+				o := keyed(t, emu, withJournal(options(t, generate(t, n, 37), client)), client)
+				o.Policy.MaxAttempts = attempts
+				o.MaxRounds = 1
+				sum, _ := Run(context.Background(), o)
+				if attempts > 10 && (sum.Created != n || sum.InDoubt != 0) {
+					t.Fatalf("summary %+v; want every row found by key", sum)
+				}
+				if attempts <= 10 && (sum.Created != 0 || sum.InDoubt != n) {
+					t.Fatalf("summary %+v; want every row in doubt: the lookup gave up", sum)
+				}
+				checkAccounting(t, o.OutDir, n, sum, emu)
+			})
+		})
+	}
+}

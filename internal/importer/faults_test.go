@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -110,7 +111,8 @@ func TestFaults(t *testing.T) {
 						return
 					}
 					if err != nil || sum.Created != n || len(perSKU) != n {
-						t.Fatalf("err = %v, summary %+v, portal %d", err, sum, len(perSKU))
+						doubt := readCSV(t, filepath.Join(o.OutDir, report.InDoubtFile))
+						t.Fatalf("err = %v, summary %+v, portal %d; in doubt: %q", err, sum, len(perSKU), doubt[1:min(len(doubt), 3)])
 					}
 					if st.Faults == 0 || st.BatchReads == 0 && (tc.faults.CommitThenDrop > 0 || tc.faults.ErrorRate > 0) {
 						t.Fatalf("faults %d, searches %d: the test did not exercise what it names", st.Faults, st.BatchReads)

@@ -322,11 +322,15 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if dry != nil && o.Upsert && o.Targets != nil {
 		// One batch read by key per hundred rows tells what the upsert
 		// would do.
-		dry.plan = &resolve.Resolver{Reader: o.Targets, Property: o.KeyProperty, Pacer: reads}
+		dry.plan = &resolve.Resolver{Reader: o.Targets, Property: o.KeyProperty, Pacer: reads, MaxAttempts: o.Policy.MaxAttempts}
 	}
 	finder := o.Finder
 	if finder == nil && o.Reader != nil && o.KeyProperty != "" && pc != nil {
-		finder = resolve.New(o.Reader, o.KeyProperty, pc)
+		// A lookup's reads get as many attempts as a batch's sends: a
+		// lookup that gives up leaves its rows in doubt.
+		r := resolve.New(o.Reader, o.KeyProperty, pc)
+		r.MaxAttempts = o.Policy.MaxAttempts
+		finder = r
 	}
 	if o.Upsert {
 		finder = nil // an upsert is sent again instead of looked up
@@ -392,7 +396,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if mapper.ByExternalID() {
 		switch {
 		case o.Targets != nil:
-			p.targets = newTargets(o.Targets, reads)
+			p.targets = newTargets(o.Targets, reads, o.Policy.MaxAttempts)
 		case o.DryRun || o.ValidateOnly:
 			log.Warn("associations by external id are not checked: the portal cannot be read without a token")
 		default:

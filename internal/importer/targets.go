@@ -16,6 +16,7 @@ import (
 type targets struct {
 	reader resolve.Reader
 	pacer  resolve.Pacer        // the run's: the reads count in the same window
+	tries  int                  // attempts per read (resolve.Resolver.MaxAttempts)
 	ids    map[targetRef]string // the record's id; "" for a value no record holds
 	want   map[targetRef]bool   // values named by waiting rows, not read yet
 }
@@ -23,8 +24,8 @@ type targets struct {
 // targetRef is one external id: a value of a target type's unique property.
 type targetRef struct{ objectType, property, value string }
 
-func newTargets(r resolve.Reader, p resolve.Pacer) *targets {
-	return &targets{reader: r, pacer: p, ids: map[targetRef]string{}, want: map[targetRef]bool{}}
+func newTargets(r resolve.Reader, p resolve.Pacer, attempts int) *targets {
+	return &targets{reader: r, pacer: p, tries: attempts, ids: map[targetRef]string{}, want: map[targetRef]bool{}}
 }
 
 // known reports whether every external id in's associations name has been
@@ -60,7 +61,7 @@ func (t *targets) resolve(ctx context.Context) error {
 		// A value HubSpot's answer is silent about (a number property may
 		// come back as 42 for 0042) fails its rows as not found, before
 		// they are sent; it does not stop the run.
-		r := &resolve.Resolver{Reader: t.reader, ObjectType: k[0], Property: k[1], Pacer: t.pacer, SilentIsMissing: true}
+		r := &resolve.Resolver{Reader: t.reader, ObjectType: k[0], Property: k[1], Pacer: t.pacer, SilentIsMissing: true, MaxAttempts: t.tries}
 		found, err := r.Find(ctx, values)
 		if err != nil {
 			return err
