@@ -27,7 +27,7 @@ func TestParseOptions(t *testing.T) {
 			if o.addr != "127.0.0.1:8080" || o.config.RateMax != 100 || o.config.RateInterval != 10*time.Second || o.config.Scopes != nil {
 				t.Errorf("options = %+v", o)
 			}
-			if o.config.UniqueCaseInsensitive || o.config.ConflictPerRow || o.config.ConflictAs != "" || o.config.CreateOmitsTraceID {
+			if o.config.UniqueCaseInsensitive || o.config.ConflictPerRow || o.config.ConflictAs != "" || o.config.CreateOmitsTraceID || o.config.EchoNormalized {
 				t.Errorf("unique switches on by default: %+v", o.config)
 			}
 		}},
@@ -44,9 +44,9 @@ func TestParseOptions(t *testing.T) {
 				}
 			}},
 		{name: "unique switch with a value", args: []string{"--token", "T", "--conflict-per-row=maybe"}, wantErr: "invalid boolean value"},
-		{name: "conflict forms", args: []string{"--token", "T", "--conflict-as", "VALIDATION_ERROR", "--create-omits-trace-id"},
+		{name: "conflict forms", args: []string{"--token", "T", "--conflict-as", "VALIDATION_ERROR", "--create-omits-trace-id", "--echo-normalized"},
 			check: func(t *testing.T, o *options) {
-				if o.config.ConflictAs != emulator.ConflictValidation || !o.config.CreateOmitsTraceID {
+				if o.config.ConflictAs != emulator.ConflictValidation || !o.config.CreateOmitsTraceID || !o.config.EchoNormalized {
 					t.Errorf("config = %+v", o.config)
 				}
 			}},

@@ -336,6 +336,7 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 		{"a unique-value conflict is a 400 saying so in words", emulator.Config{RateMax: -1, ConflictAs: emulator.ConflictValidation}, false},
 		{"a unique-value conflict is a per-row validation error in a 207", emulator.Config{RateMax: -1, ConflictPerRow: true, ConflictAs: emulator.ConflictValidation}, false},
 		{"create results carry no trace ids", emulator.Config{RateMax: -1, CreateOmitsTraceID: true}, false},
+		{"create results carry no trace ids and echo numbers and dates in HubSpot's forms", emulator.Config{RateMax: -1, CreateOmitsTraceID: true, EchoNormalized: true}, false},
 		{"unique values compared without regard to case", emulator.Config{RateMax: -1, UniqueCaseInsensitive: true}, false},
 		{"a batch read that finds nothing is a 404", emulator.Config{RateMax: -1, BatchReadNoneFound404: true}, false},
 		{"the window counts a request when its answer is ready", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second, CountAtCompletion: true}, false},

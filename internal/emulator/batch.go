@@ -264,6 +264,7 @@ type batchOutcome struct {
 	startedAt   string
 	completedAt string
 	omitTrace   bool // Config.CreateOmitsTraceID
+	normalize   bool // Config.EchoNormalized
 }
 
 // createdItem is one result: the line item created from in.
@@ -550,7 +551,7 @@ func (s *Server) processBatch(sc *batchScratch, inputs []createInput, started ti
 	}
 
 	// Commit the valid inputs.
-	out := batchOutcome{status: http.StatusCreated, startedAt: formatInstant(started), omitTrace: s.cfg.CreateOmitsTraceID}
+	out := batchOutcome{status: http.StatusCreated, startedAt: formatInstant(started), omitTrace: s.cfg.CreateOmitsTraceID, normalize: s.cfg.EchoNormalized}
 	now := s.now()
 	out.ts = formatInstant(now)
 	out.created = make([]createdItem, 0, len(unique)-len(failed))

@@ -84,3 +84,34 @@ func TestCreateOmitsTraceID(t *testing.T) {
 		t.Errorf("errors %v: want input b's, by its trace id", errs)
 	}
 }
+
+// TestEchoNormalized: with the switch, a create result echoes numbers in
+// their shortest decimal form and calendar dates as epoch milliseconds;
+// strings, and the values stored, stay as sent. Without it, every value
+// is echoed as sent.
+func TestEchoNormalized(t *testing.T) {
+	sent := props("name", "007", "price", "0012.500", "quantity", "-0.0", "hs_recurring_billing_start_date", "2026-04-04")
+	for _, tc := range []struct {
+		normalize bool
+		want      map[string]string
+	}{
+		{false, map[string]string{"name": "007", "price": "0012.500", "quantity": "-0.0", "hs_recurring_billing_start_date": "2026-04-04"}},
+		{true, map[string]string{"name": "007", "price": "12.5", "quantity": "0", "hs_recurring_billing_start_date": "1775260800000"}},
+	} {
+		c := newClient(t, emulator.Config{EchoNormalized: tc.normalize, Seed: 7})
+		r := c.create(input("a", sent))
+		wantStatus(t, r, http.StatusCreated)
+		echoed := list(t, r.body, "results")[0]["properties"].(map[string]any)
+		for name, want := range tc.want {
+			if echoed[name] != want {
+				t.Errorf("normalize %v: %s echoed as %v, want %q", tc.normalize, name, echoed[name], want)
+			}
+		}
+		stored := c.srv.LineItems()[0].Properties
+		for name, v := range sent {
+			if stored[name] != v {
+				t.Errorf("normalize %v: %s stored as %q, want %q as sent", tc.normalize, name, stored[name], v)
+			}
+		}
+	}
+}

@@ -260,6 +260,10 @@
 //   - With Config.CreateOmitsTraceID, batch create results leave out
 //     objectWriteTraceId (the spec makes it optional); errors still carry
 //     context.objectWriteTraceId.
+//   - With Config.EchoNormalized, batch create results echo a number in
+//     its shortest decimal form and a calendar date as epoch milliseconds
+//     (the spec's examples show "property_date": "1572480000000"); stored
+//     values stay as sent.
 //   - HubSpot does not document whether unique values that differ only in
 //     letter case collide. By default they do not: values compare byte for
 //     byte. With Config.UniqueCaseInsensitive they compare as

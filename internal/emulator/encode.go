@@ -3,7 +3,9 @@ package emulator
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/lineitems/importer/internal/jsonstr"
 )
@@ -28,7 +30,7 @@ func isSystemProp(name string) bool {
 // in with id and timestamp ts, as a batch create result: its non-empty
 // properties plus createdate, hs_lastmodifieddate and hs_object_id, keys
 // sorted, then createdAt, updatedAt, archived and, if trace, objectWriteTraceId.
-func appendCreated(dst []byte, in *createInput, id int64, ts string, trace bool) []byte {
+func appendCreated(dst []byte, in *createInput, id int64, ts string, trace, normalize bool) []byte {
 	dst = append(dst, `{"id":"`...)
 	dst = strconv.AppendInt(dst, id, 10)
 	dst = append(dst, `","properties":{`...)
@@ -65,6 +67,9 @@ func appendCreated(dst []byte, in *createInput, id int64, ts string, trace bool)
 			dst = append(dst, ',')
 		}
 		first = false
+		if normalize {
+			p.value = normalValue(p)
+		}
 		if p.plain {
 			dst = append(dst, '"')
 			dst = append(dst, p.name...)
@@ -102,7 +107,7 @@ func appendBatchResponse(dst []byte, out *batchOutcome) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendCreated(dst, c.in, c.id, out.ts, !out.omitTrace)
+		dst = appendCreated(dst, c.in, c.id, out.ts, !out.omitTrace, out.normalize)
 	}
 	dst = append(dst, ']')
 	if len(out.errors) > 0 {
@@ -169,4 +174,38 @@ func (sc *batchScratch) release() {
 	clear(sc.trace)
 	clear(sc.byHash)
 	scratchPool.Put(sc)
+}
+
+// normalValue is the form in which HubSpot may echo the value of p
+// (Config.EchoNormalized): a number in its shortest decimal form, a date
+// in calendar form as the epoch milliseconds of its midnight UTC; any
+// other value as sent. p.value is valid for its property.
+func normalValue(p propKV) string {
+	if p.def == nil {
+		return p.value
+	}
+	switch p.def.Type {
+	case "number":
+		v := p.value
+		neg := strings.HasPrefix(v, "-")
+		v = strings.TrimPrefix(v, "-")
+		whole, frac, _ := strings.Cut(v, ".")
+		whole = strings.TrimLeft(whole, "0")
+		frac = strings.TrimRight(frac, "0")
+		if whole == "" {
+			whole = "0"
+		}
+		if frac != "" {
+			whole += "." + frac
+		}
+		if neg && whole != "0" {
+			whole = "-" + whole
+		}
+		return whole
+	case "date":
+		if d, err := time.Parse(time.DateOnly, p.value); err == nil {
+			return strconv.FormatInt(d.UnixMilli(), 10)
+		}
+	}
+	return p.value
 }

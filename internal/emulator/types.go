@@ -124,6 +124,15 @@ type Config struct {
 	// doubt. The errors of a 207 carry context.objectWriteTraceId either
 	// way. false (the default) echoes each input's trace id.
 	CreateOmitsTraceID bool
+	// EchoNormalized makes batch create results echo number and date
+	// values in a form of HubSpot's own, not as sent: a number in its
+	// shortest decimal form ("12.50" as "12.5", "007" as "7") and a date
+	// as the epoch milliseconds of its midnight UTC ("2026-04-04" as
+	// "1775260800000"), as HubSpot's docs show date values. What is stored
+	// (and read back) is unchanged. A client that matches results to rows
+	// by echoed values must read both forms. false (the default) echoes
+	// each value as sent.
+	EchoNormalized bool
 	// CountAtCompletion is when the gateway counts a request in the rate
 	// windows. false (the default): on arrival, before the request's work
 	// and latency, as HubSpot's gateway does; the rate-limit headers then

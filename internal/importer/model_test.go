@@ -168,7 +168,7 @@ func runModel(t *testing.T, seed uint64, tally *modelTally) {
 	cfg := emulator.Config{Seed: int64(seed), RateMax: -1,
 		UniqueCaseInsensitive: rng.IntN(2) == 0, ConflictPerRow: rng.IntN(2) == 0, BatchReadNoneFound404: rng.IntN(2) == 0,
 		SearchLag:  time.Duration(rng.IntN(60)) * time.Second,
-		ConflictAs: conflictForms[rng.IntN(len(conflictForms))], CreateOmitsTraceID: rng.IntN(2) == 0}
+		ConflictAs: conflictForms[rng.IntN(len(conflictForms))], CreateOmitsTraceID: rng.IntN(2) == 0, EchoNormalized: rng.IntN(2) == 0}
 	if rng.IntN(3) == 0 {
 		cfg.RateMax = 50
 	}
@@ -188,8 +188,8 @@ func runModel(t *testing.T, seed uint64, tally *modelTally) {
 	faulty := 1 + rng.IntN(6) // runs with faults before the clean ones
 	tally.schedules.Add(1)
 	tally.rows.Add(int64(rows))
-	desc := fmt.Sprintf("portal case-insensitive=%v conflict-per-row=%v conflict-as=%q create-omits-trace-id=%v none-found-404=%v rate=%d; %d rows, batches of %d, %d workers, %d attempts",
-		cfg.UniqueCaseInsensitive, cfg.ConflictPerRow, cfg.ConflictAs, cfg.CreateOmitsTraceID, cfg.BatchReadNoneFound404, cfg.RateMax, rows, o.BatchSize, o.Workers, policy.MaxAttempts)
+	desc := fmt.Sprintf("portal case-insensitive=%v conflict-per-row=%v conflict-as=%q create-omits-trace-id=%v echo-normalized=%v none-found-404=%v rate=%d; %d rows, batches of %d, %d workers, %d attempts",
+		cfg.UniqueCaseInsensitive, cfg.ConflictPerRow, cfg.ConflictAs, cfg.CreateOmitsTraceID, cfg.EchoNormalized, cfg.BatchReadNoneFound404, cfg.RateMax, rows, o.BatchSize, o.Workers, policy.MaxAttempts)
 	for run := 1; ; run++ {
 		if run > faulty+4 {
 			t.Fatalf("%s: not finished after %d runs", desc, run-1)

@@ -1301,7 +1301,10 @@ const (
 // the traced ones are: an upsert result by its idProperty value (exactly,
 // or without regard to case when only one row can be meant), a create
 // result that carries no trace id by its value of keyProperty ("" for
-// none), exactly. An error whose codes make it a unique-value conflict
+// none), exactly. In an answer without errors where neither matched any
+// row, the create results are matched by the values they echo, only where
+// those tell every row of the batch apart (see matchByEcho). An error
+// whose codes make it a unique-value conflict
 // ([hubspot.StandardError.Conflict]) has the code CONFLICT, whatever
 // HubSpot named it.
 func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty string) []rowstate.Verdict {
@@ -1338,15 +1341,23 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 	// carries no trace id, by the key property's value exactly (HubSpot
 	// stores the value sent).
 	var byKey map[string]int
+	var traceless []hubspot.Created // create results without a trace id that no key matched
 	for _, r := range untraced {
 		key := r.Key
 		if !r.Upsert {
-			if r.ObjectWriteTraceID != "" || keyProperty == "" {
+			if r.ObjectWriteTraceID != "" {
+				continue
+			}
+			if keyProperty == "" {
+				traceless = append(traceless, r)
 				continue
 			}
 			key = r.Property(keyProperty)
 		}
 		if key == "" {
+			if !r.Upsert {
+				traceless = append(traceless, r)
+			}
 			continue
 		}
 		if byKey == nil {
@@ -1361,6 +1372,8 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 		}
 		if ok {
 			created(i, r)
+		} else if !r.Upsert {
+			traceless = append(traceless, r)
 		}
 	}
 	for _, e := range res.Errors {
@@ -1374,6 +1387,20 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 				code = "CONFLICT"
 			}
 			out[i] = rowstate.Verdict{Kind: rowstate.Failed, Code: code, Message: e.ReadableMessage()}
+		}
+	}
+	if len(traceless) > 0 && len(res.Errors) == 0 {
+		// Last, the create results that neither a trace id nor a key
+		// matched, by the values they echo, if the answer has no errors
+		// and the values tell the rows apart (matchByEcho).
+		var open []int
+		for i := range out {
+			if out[i].Kind == 0 {
+				open = append(open, i)
+			}
+		}
+		for i, r := range matchByEcho(items, open, traceless) {
+			created(i, r)
 		}
 	}
 	for i := range out {

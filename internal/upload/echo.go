@@ -1,0 +1,179 @@
+package upload
+
+import (
+	"encoding/json"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lineitems/importer/internal/chunker"
+	"github.com/lineitems/importer/internal/hubspot"
+)
+
+// matchByEcho matches batch create results that carry no trace id (nor a
+// key that names a row) to the rows still without a verdict, by the
+// property values each result echoes. HubSpot does not promise results in
+// the order of the inputs, so position says nothing; the values do, when
+// they tell the rows apart.
+//
+// A result is a row's when, over every property some row of the batch
+// sent, it echoes the values that row sent (as sameValue compares them)
+// and no value where the row sent none; HubSpot's own properties
+// (createdate, amount and the like) are not compared. A result may have
+// come from a row when it is that row's but for values it leaves out.
+//
+// The match is all or nothing, and only for an answer that leaves no room
+// for a mistake: one without errors, where no row has a verdict yet (open
+// holds every row) and there are as many results as rows. Where a row has
+// an error, a result may be that row's all the same (an answer that
+// contradicts itself) while another row's answer is lost, and the values
+// cannot tell that from the rows' true outcome. It returns, for the index
+// of each row, the result that is its, only if each result is one row's,
+// may have come from no other row even with values left out, and no row
+// is matched twice; otherwise nil, and the rows stay in doubt. The chunker
+// never puts two identical inputs in one batch, but two rows' values may
+// be the same as sameValue reads them: then neither is matched.
+func matchByEcho(items []*chunker.Item, open []int, results []hubspot.Created) map[int]hubspot.Created {
+	if len(items) == 0 || len(open) != len(items) || len(results) != len(items) {
+		return nil
+	}
+	sent := make([]map[string]string, len(items))
+	names := map[string]bool{} // every property a row of the batch sent
+	for i, it := range items {
+		var in struct {
+			Properties map[string]string `json:"properties"`
+		}
+		if json.Unmarshal(it.JSON, &in) != nil || len(in.Properties) == 0 {
+			return nil
+		}
+		sent[i] = in.Properties
+		for name, v := range in.Properties {
+			if v != "" {
+				names[name] = true
+			}
+		}
+	}
+	isOpen := make(map[int]bool, len(open))
+	for _, i := range open {
+		isOpen[i] = true
+	}
+	out := make(map[int]hubspot.Created, len(results))
+	for _, r := range results {
+		var echoed map[string]*string
+		if r.ID == "" || json.Unmarshal(r.Properties, &echoed) != nil {
+			return nil
+		}
+		match := -1
+		for i, props := range sent {
+			if !fromRow(echoed, props, names, true) {
+				continue
+			}
+			if match >= 0 {
+				return nil // may have come from two rows
+			}
+			match = i
+		}
+		if match < 0 || !isOpen[match] || !fromRow(echoed, sent[match], names, false) {
+			return nil // no open row's
+		}
+		if _, taken := out[match]; taken {
+			return nil // two results are this row's
+		}
+		out[match] = r
+	}
+	return out
+}
+
+// fromRow reports whether a result's echoed properties are those a row
+// sent, over names: the same value (sameValue) where the row sent one
+// (or, with dropped, none), and none where the row sent none.
+func fromRow(echoed map[string]*string, sent map[string]string, names map[string]bool, dropped bool) bool {
+	for name := range names {
+		v := sent[name]
+		var e string
+		if p := echoed[name]; p != nil {
+			e = *p
+		}
+		switch {
+		case v == "" && e == "":
+		case v == "" || e == "" && !dropped:
+			return false
+		case e != "" && !sameValue(v, e):
+			return false
+		}
+	}
+	return true
+}
+
+// sameValue reports whether HubSpot, given the value sent, may have
+// stored and echoed the value echoed: the same string, or the same with
+// white space trimmed, the same decimal number in another form ("12.50"
+// and "12.5"), the same instant in another form (a calendar date, an
+// RFC 3339 time or epoch milliseconds: "2026-04-04", "1775260800000" and
+// "2026-04-04T00:00:00.000Z"), or the same options of a multiple checkbox
+// in another order ("a;b" and "b;a"). Anything else is no match, which
+// leaves rows in doubt, never matched wrongly.
+func sameValue(sent, echoed string) bool {
+	if sent == echoed {
+		return true
+	}
+	s, e := strings.TrimSpace(sent), strings.TrimSpace(echoed)
+	if s == e {
+		return true
+	}
+	if a, ok := decimal(s); ok {
+		if b, ok := decimal(e); ok {
+			return a.Cmp(b) == 0
+		}
+	}
+	if a, ok := instant(s); ok {
+		b, ok := instant(e)
+		return ok && a.Equal(b)
+	}
+	if strings.Contains(s, ";") {
+		a, b := strings.Split(s, ";"), strings.Split(e, ";")
+		slices.Sort(a)
+		slices.Sort(b)
+		return slices.Equal(a, b)
+	}
+	return false
+}
+
+// instant reads a date or time as HubSpot takes one: a calendar date (its
+// midnight UTC), an RFC 3339 time, or whole epoch milliseconds.
+func instant(s string) (time.Time, bool) {
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		return d, true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if t := strings.TrimPrefix(s, "-"); t != "" && len(t) <= 18 && digits(t) {
+		ms, err := strconv.ParseInt(s, 10, 64)
+		return time.UnixMilli(ms), err == nil
+	}
+	return time.Time{}, false
+}
+
+// decimal reads a plain decimal number: an optional "-", digits, and
+// optionally "." and digits.
+func decimal(s string) (*big.Rat, bool) {
+	t := strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(t, ".")
+	if whole == "" || !digits(whole) || dot && (frac == "" || !digits(frac)) {
+		return nil, false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	return r, ok
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
