@@ -248,12 +248,25 @@ func bloomWords(n int) int {
 	return max(blocks, 1) * 8
 }
 
-// probes returns the filter block of d and the bits d sets in it.
+// probes returns the filter block of d and the bits d sets in it. A
+// digest need not be uniform in every bit (FNV-1a spreads an input's last
+// bytes into few of them), so both halves are mixed into each choice.
 func (r *run) probes(d Digest) (block int, h uint64) {
 	lo, hi := binary.LittleEndian.Uint64(d[:8]), binary.LittleEndian.Uint64(d[8:])
 	blocks := uint64(len(r.bloom) / 8)
-	b, _ := bits.Mul64(lo, blocks) // lo's high bits pick the block
-	return int(b) * 8, hi
+	b, _ := bits.Mul64(mix64(lo^bits.RotateLeft64(hi, 32)), blocks) // the high bits pick the block
+	return int(b) * 8, mix64(hi + lo*0x9e3779b97f4a7c15)
+}
+
+// mix64 is MurmurHash3's 64-bit finalizer: each bit of x changes about
+// half of the bits of the result.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 func (r *run) add(d Digest) {
@@ -317,29 +330,37 @@ func (r *run) close() {
 
 // reader reads a run's records in order.
 type reader struct {
-	br  *bufio.Reader
-	ok  bool
-	d   Digest
-	v   uint64
-	err error
-	rec [recSize]byte
+	br   *bufio.Reader
+	left int // records still to read
+	ok   bool
+	d    Digest
+	v    uint64
+	err  error
+	rec  [recSize]byte
 }
 
 func newReader(r *run) *reader {
-	rd := &reader{br: bufio.NewReaderSize(io.NewSectionReader(r.f, 0, int64(r.n)*recSize), 64<<10)}
+	rd := &reader{br: bufio.NewReaderSize(io.NewSectionReader(r.f, 0, int64(r.n)*recSize), 64<<10), left: r.n}
 	rd.next()
 	return rd
 }
 
 func (rd *reader) next() {
-	_, err := io.ReadFull(rd.br, rd.rec[:])
-	if err != nil {
+	if rd.left == 0 {
 		rd.ok = false
-		if !errors.Is(err, io.EOF) {
-			rd.err = err
-		}
 		return
 	}
+	if _, err := io.ReadFull(rd.br, rd.rec[:]); err != nil {
+		// The file is shorter than its count: an error, never a
+		// quiet end that would lose the records not read.
+		rd.ok = false
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		rd.err = err
+		return
+	}
+	rd.left--
 	rd.ok = true
 	copy(rd.d[:], rd.rec[:16])
 	rd.v = binary.LittleEndian.Uint64(rd.rec[16:])
