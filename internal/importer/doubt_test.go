@@ -18,6 +18,8 @@ import (
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/schema"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // Tests of the rule that a row that may exist stays "may exist" until
@@ -481,4 +483,27 @@ func TestLookupsTakeMaxAttempts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestWarnsOfRowsInDoubtFromEarlierRuns: a run whose input no longer holds
+// the rows an earlier run left in doubt cannot list them in in_doubt.csv;
+// it says at warning level how many the journal holds, so they are not
+// forgotten.
+func TestWarnsOfRowsInDoubtFromEarlierRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		_, input, _, o := leftInDoubt(t, n, 35)
+		header, _ := lines(input)
+		core, logs := observer.New(zap.WarnLevel)
+		o.Log = zap.New(core)
+		o.Input = strings.NewReader(header) // tonight's file: no rows
+		sum, err := Run(context.Background(), o)
+		if err != nil || sum.Rows != 0 || sum.InDoubt != 0 {
+			t.Fatalf("err %v, summary %+v; want an empty run", err, sum)
+		}
+		warned := logs.FilterMessageSnippet("in doubt").All()
+		if len(warned) != 1 || warned[0].ContextMap()["in_doubt"] != int64(n) {
+			t.Fatalf("warnings %v; want one naming the %d rows in doubt", logs.All(), n)
+		}
+	})
 }

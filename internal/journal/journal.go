@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lineitems/importer/internal/durable"
 	"github.com/lineitems/importer/internal/jsonstr"
 	"github.com/lineitems/importer/internal/keyset"
 	"github.com/lineitems/importer/internal/report"
@@ -324,7 +325,7 @@ const (
 // another portal is refused with a *PortalError. It returns what earlier
 // runs recorded; the caller closes the State when it is done with it.
 func Open(dir string, h Header) (*Journal, *State, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
 	path := filepath.Join(dir, FileName)
@@ -378,9 +379,9 @@ func Open(dir string, h Header) (*Journal, *State, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	if d, err := os.Open(dir); err == nil { // make the new file's name durable too
-		_ = d.Sync()
-		d.Close()
+	if err := durable.SyncDir(dir); err != nil { // make the new file's name durable too
+		f.Close()
+		return nil, nil, err
 	}
 	return j, &State{}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lineitems/importer/internal/durable"
 )
 
 // FileName is the lock file inside the folder.
@@ -53,7 +55,7 @@ var ErrUnsupported = errors.New("runlock: file locks are not supported on this p
 // returns a *HeldError; with wait 0 it returns at once. It returns
 // ctx.Err() if ctx ends first.
 func Acquire(ctx context.Context, dir string, wait, poll time.Duration) (*Lock, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
