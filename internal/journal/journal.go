@@ -420,7 +420,10 @@ func load(r io.Reader, path string) (*State, Header, int64, error) {
 			if rest, _ := br.Peek(1); len(rest) == 0 {
 				break // a torn last line
 			}
-			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; move it away to start a new journal for this portal (rows it recorded may then be sent again)", path, n+1)
+			if n == 0 {
+				return nil, h, 0, fmt.Errorf("%s is damaged at line 1; move it away to start a new journal for this portal (rows it recorded may then be sent again)", path)
+			}
+			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; to keep what lines 1-%d record, keep only them (head -n %d), so that only rows recorded after them may be sent again; or move it away to start a new journal for this portal (rows it recorded may then be sent again)", path, n+1, n, n)
 		}
 		if n == 0 {
 			if rec.T != "start" || rec.Header == nil {

@@ -1365,3 +1365,39 @@ func TestIdentities(t *testing.T) {
 		t.Errorf("nil State: Identities() = %v, want none", got)
 	}
 }
+
+// TestDamagedMiddleAdvice: the error for a journal damaged in the middle
+// says how many lines are sound, and keeping only those (as it says)
+// gives a journal that opens with exactly what they record.
+func TestDamagedMiddleAdvice(t *testing.T) {
+	dir := t.TempDir()
+	path, prefix := written(t, dir, sampleOps[:1])
+	j, _ := open(t, dir, header)
+	play(t, j, sampleOps[1:])
+	closeJ(t, j)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sound := bytes.Count(prefix, []byte("\n"))
+	if !bytes.HasPrefix(data, prefix) || bytes.Count(data, []byte("\n")) < sound+2 {
+		t.Fatalf("the second run did not append at least two lines to the first's %d", sound)
+	}
+	data[len(prefix)+3] ^= 0x01 // in the first line after the sound ones, not the last line
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = journal.Open(dir, header)
+	if err == nil {
+		t.Fatal("a journal damaged in the middle opened")
+	}
+	if want := fmt.Sprintf("damaged at line %d; to keep what lines 1-%d record, keep only them (head -n %d)", sound+1, sound, sound); !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+	if err := os.WriteFile(path, prefix, 0o600); err != nil { // head -n sound
+		t.Fatal(err)
+	}
+	j, st := open(t, dir, header)
+	defer closeJ(t, j)
+	checkState(t, st, modelOf(sampleOps[:1]), 25)
+}
