@@ -269,13 +269,12 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		defer jr.Close()
 		defer prior.Close()
 		if c, f, d := prior.Counts(); c+f+d > 0 {
-			log.Info("earlier runs into this portal", zap.String("journal", filepath.Join(stateDir, journal.FileName)),
-				zap.Int("created", c), zap.Int("rejected", f), zap.Int("in_doubt", d))
+			at := zap.String("journal", filepath.Join(stateDir, journal.FileName))
+			log.Info("earlier runs into this portal", at, zap.Int("created", c), zap.Int("rejected", f), zap.Int("in_doubt", d))
 			if d > 0 {
 				// The reports list this file's rows only: rows in doubt that
 				// this file no longer holds are named by the journal alone.
-				log.Warn("earlier runs left rows in doubt; in_doubt.csv lists those of this input only",
-					zap.String("journal", filepath.Join(stateDir, journal.FileName)), zap.Int("in_doubt", d))
+				log.Warn("earlier runs left rows in doubt; in_doubt.csv lists those of this input only", at, zap.Int("in_doubt", d))
 			}
 		}
 	}

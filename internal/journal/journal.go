@@ -420,10 +420,11 @@ func load(r io.Reader, path string) (*State, Header, int64, error) {
 			if rest, _ := br.Peek(1); len(rest) == 0 {
 				break // a torn last line
 			}
-			if n == 0 {
-				return nil, h, 0, fmt.Errorf("%s is damaged at line 1; move it away to start a new journal for this portal (rows it recorded may then be sent again)", path)
+			keep := ""
+			if n > 0 {
+				keep = fmt.Sprintf("to keep what lines 1-%d record, keep only them (head -n %d), so that only rows recorded after them may be sent again; or ", n, n)
 			}
-			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; to keep what lines 1-%d record, keep only them (head -n %d), so that only rows recorded after them may be sent again; or move it away to start a new journal for this portal (rows it recorded may then be sent again)", path, n+1, n, n)
+			return nil, h, 0, fmt.Errorf("%s is damaged at line %d; %smove it away to start a new journal for this portal (rows it recorded may then be sent again)", path, n+1, keep)
 		}
 		if n == 0 {
 			if rec.T != "start" || rec.Header == nil {

@@ -312,7 +312,7 @@ func (s *Schema) checkValue(name string, p *property, v string) (Problem, bool) 
 	}
 	switch p.typ {
 	case "number":
-		if !plainNumber(v) {
+		if !PlainNumber(v) {
 			exp := `a plain decimal number: digits with an optional leading "-" and at most one "." between digits, e.g. "1234.50" (no thousands separators, exponent or "+")`
 			if h := mapping.NumberHint(v); h != "" {
 				exp += "; " + h

@@ -49,8 +49,9 @@ func digits(v string, i int) int {
 	return i
 }
 
-// plainNumber: an optional "-", digits, optionally "." and digits.
-func plainNumber(v string) bool {
+// PlainNumber reports whether v is a number as HubSpot's number
+// properties take one: an optional "-", digits, optionally "." and digits.
+func PlainNumber(v string) bool {
 	i := 0
 	if i < len(v) && v[i] == '-' {
 		i++
@@ -74,9 +75,10 @@ func negative(v string) bool {
 	return strings.HasPrefix(v, "-") && strings.Trim(v, "-0.") != ""
 }
 
-// epochMillis parses epoch milliseconds: an optional "-" and 1 to 19 digits
-// that fit an int64.
-func epochMillis(v string) (int64, bool, bool) {
+// EpochMillis parses epoch milliseconds, a form date and datetime
+// properties take: an optional "-" and 1 to 19 digits. isShape reports
+// whether v has that shape, valid whether it also fits an int64.
+func EpochMillis(v string) (ms int64, isShape, valid bool) {
 	i := 0
 	if i < len(v) && v[i] == '-' {
 		i++
@@ -142,7 +144,7 @@ func checkDate(v string) (ok bool, hint string) {
 		}
 		return false, dayHint(v)
 	}
-	if ms, isShape, valid := epochMillis(v); isShape {
+	if ms, isShape, valid := EpochMillis(v); isShape {
 		if !valid {
 			return false, ""
 		}
@@ -184,7 +186,7 @@ func dayHint(v string) string {
 // validDateTime accepts epoch milliseconds or an ISO 8601 instant with at
 // most millisecond precision and an explicit zone.
 func validDateTime(v string) bool {
-	if _, isShape, valid := epochMillis(v); isShape {
+	if _, isShape, valid := EpochMillis(v); isShape {
 		return valid
 	}
 	if isoInstantShape(v) {

@@ -22,17 +22,17 @@ var (
 
 func compareMatchers(t *testing.T, v string) {
 	t.Helper()
-	if got, want := plainNumber(v), emuPlainNumber.MatchString(v); got != want {
-		t.Errorf("plainNumber(%q) = %v, regexp %v", v, got, want)
+	if got, want := PlainNumber(v), emuPlainNumber.MatchString(v); got != want {
+		t.Errorf("PlainNumber(%q) = %v, regexp %v", v, got, want)
 	}
-	_, isShape, valid := epochMillis(v)
+	_, isShape, valid := EpochMillis(v)
 	if want := emuEpochMillis.MatchString(v); isShape != want {
-		t.Errorf("epochMillis(%q) shape = %v, regexp %v", v, isShape, want)
+		t.Errorf("EpochMillis(%q) shape = %v, regexp %v", v, isShape, want)
 	}
 	if isShape {
 		_, err := strconv.ParseInt(v, 10, 64)
 		if valid != (err == nil) {
-			t.Errorf("epochMillis(%q) valid = %v, ParseInt %v", v, valid, err)
+			t.Errorf("EpochMillis(%q) valid = %v, ParseInt %v", v, valid, err)
 		}
 	}
 	if got, want := isoDateShape(v), emuISODate.MatchString(v); got != want {

@@ -4,19 +4,19 @@ import (
 	"encoding/json"
 	"math/big"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
+	"github.com/lineitems/importer/internal/schema"
 )
 
-// matchByEcho matches batch create results that carry no trace id (nor a
-// key that names a row) to the rows still without a verdict, by the
-// property values each result echoes. HubSpot does not promise results in
-// the order of the inputs, so position says nothing; the values do, when
-// they tell the rows apart.
+// matchByEcho matches the results of a batch create that carry no trace
+// id (nor a key that names a row) to the batch's rows, by the property
+// values each result echoes. HubSpot does not promise results in the
+// order of the inputs, so position says nothing; the values do, when they
+// tell the rows apart.
 //
 // A result is a row's when, over every property some row of the batch
 // sent, it echoes the values that row sent (as sameValue compares them)
@@ -24,19 +24,19 @@ import (
 // (createdate, amount and the like) are not compared. A result may have
 // come from a row when it is that row's but for values it leaves out.
 //
-// The match is all or nothing, and only for an answer that leaves no room
-// for a mistake: one without errors, where no row has a verdict yet (open
-// holds every row) and there are as many results as rows. Where a row has
-// an error, a result may be that row's all the same (an answer that
-// contradicts itself) while another row's answer is lost, and the values
-// cannot tell that from the rows' true outcome. It returns, for the index
-// of each row, the result that is its, only if each result is one row's,
+// The match is all or nothing. The caller asks only for an answer that
+// leaves no room for a mistake: one without errors, where no row has a
+// verdict yet. (Where a row has an error, a result may be that row's all
+// the same, an answer that contradicts itself, while another row's answer
+// is lost, and the values cannot tell that from the rows' true outcome.)
+// matchByEcho returns, for the index of each row, the result that is its,
+// only if there are as many results as rows, each result is one row's and
 // may have come from no other row even with values left out, and no row
 // is matched twice; otherwise nil, and the rows stay in doubt. The chunker
 // never puts two identical inputs in one batch, but two rows' values may
 // be the same as sameValue reads them: then neither is matched.
-func matchByEcho(items []*chunker.Item, open []int, results []hubspot.Created) map[int]hubspot.Created {
-	if len(items) == 0 || len(open) != len(items) || len(results) != len(items) {
+func matchByEcho(items []*chunker.Item, results []hubspot.Created) map[int]hubspot.Created {
+	if len(items) == 0 || len(results) != len(items) {
 		return nil
 	}
 	sent := make([]map[string]string, len(items))
@@ -55,10 +55,6 @@ func matchByEcho(items []*chunker.Item, open []int, results []hubspot.Created) m
 			}
 		}
 	}
-	isOpen := make(map[int]bool, len(open))
-	for _, i := range open {
-		isOpen[i] = true
-	}
 	out := make(map[int]hubspot.Created, len(results))
 	for _, r := range results {
 		var echoed map[string]*string
@@ -75,8 +71,8 @@ func matchByEcho(items []*chunker.Item, open []int, results []hubspot.Created) m
 			}
 			match = i
 		}
-		if match < 0 || !isOpen[match] || !fromRow(echoed, sent[match], names, false) {
-			return nil // no open row's
+		if match < 0 || !fromRow(echoed, sent[match], names, false) {
+			return nil // no row's
 		}
 		if _, taken := out[match]; taken {
 			return nil // two results are this row's
@@ -142,7 +138,7 @@ func sameValue(sent, echoed string) bool {
 }
 
 // instant reads a date or time as HubSpot takes one: a calendar date (its
-// midnight UTC), an RFC 3339 time, or whole epoch milliseconds.
+// midnight UTC), an RFC 3339 time, or epoch milliseconds.
 func instant(s string) (time.Time, bool) {
 	if d, err := time.Parse(time.DateOnly, s); err == nil {
 		return d, true
@@ -150,30 +146,16 @@ func instant(s string) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, true
 	}
-	if t := strings.TrimPrefix(s, "-"); t != "" && len(t) <= 18 && digits(t) {
-		ms, err := strconv.ParseInt(s, 10, 64)
-		return time.UnixMilli(ms), err == nil
+	if ms, isShape, valid := schema.EpochMillis(s); isShape {
+		return time.UnixMilli(ms), valid
 	}
 	return time.Time{}, false
 }
 
-// decimal reads a plain decimal number: an optional "-", digits, and
-// optionally "." and digits.
+// decimal reads a plain decimal number (schema.PlainNumber).
 func decimal(s string) (*big.Rat, bool) {
-	t := strings.TrimPrefix(s, "-")
-	whole, frac, dot := strings.Cut(t, ".")
-	if whole == "" || !digits(whole) || dot && (frac == "" || !digits(frac)) {
+	if !schema.PlainNumber(s) {
 		return nil, false
 	}
-	r, ok := new(big.Rat).SetString(s)
-	return r, ok
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return new(big.Rat).SetString(s)
 }

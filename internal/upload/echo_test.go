@@ -195,10 +195,11 @@ var echoValues = [][2]string{
 }
 
 // FuzzMatchByEcho: whatever the rows, whichever of their results come back
-// and in whatever order and form, even answers that contradict themselves
-// (a result for a row that also has an error, a row with neither whose
-// error named no row, a value echoed in a form sameValue does not know or
-// left out), every result matchByEcho matches to a row is that row's own.
+// (a row's, none, or two) and in whatever order and form (a value echoed
+// as sent, in HubSpot's form, in a form sameValue does not know, or left
+// out), every result matchByEcho matches to a row is that row's own.
+// (Answers with errors, where a result may be a failed row's, never reach
+// matchByEcho: TestOutcomesByEcho.)
 func FuzzMatchByEcho(f *testing.F) {
 	f.Add([]byte{3, 1, 2, 3, 4, 5, 6, 7, 8, 9}, uint64(1))
 	f.Add([]byte{5, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5}, uint64(2))
@@ -226,48 +227,53 @@ func FuzzMatchByEcho(f *testing.F) {
 		items := rowsOf(props...)
 		rng := rand.New(rand.NewPCG(seed, seed>>1))
 		var results []hubspot.Created
-		var open []int
-		whole := rng.IntN(2) == 0 // every row open, each with its result
+		whole := rng.IntN(2) == 0 // each row with one result of its own
 		for i, p := range props {
-			// Otherwise a row is open (no verdict from its trace id) or
-			// not, and has a result of its own or not, in any combination.
-			if whole || rng.IntN(4) != 0 {
-				open = append(open, i)
+			// Otherwise a row has none, one or two results.
+			copies := 1
+			if !whole {
+				copies = rng.IntN(3)
 			}
-			if !whole && rng.IntN(4) == 0 {
-				continue
+			for range copies {
+				results = append(results, echoOf(rng, names, p, fmt.Sprint(901+i)))
 			}
-			echo := map[string]string{"hs_object_id": fmt.Sprint(901 + i)}
-			for _, k := range names {
-				v := p[k]
-				if v == "" {
-					continue // HubSpot leaves an empty value unset
-				}
-				switch rng.IntN(8) {
-				case 0:
-					continue // left out of the echo
-				case 1:
-					v = "~" + v // a form sameValue does not know
-				default:
-					for _, ev := range echoValues {
-						if ev[0] == v && rng.IntN(2) == 0 {
-							v = ev[1]
-						}
-					}
-				}
-				echo[k] = v
-			}
-			results = append(results, echoed(fmt.Sprint(901+i), echo))
 		}
 		rng.Shuffle(len(results), func(a, b int) { results[a], results[b] = results[b], results[a] })
-		t.Logf("props %q open %v", props, open)
+		t.Logf("props %q", props)
 		for _, r := range results {
 			t.Logf("result %s %s", r.ID, r.Properties)
 		}
-		for i, r := range matchByEcho(items, open, results) {
+		for i, r := range matchByEcho(items, results) {
 			if want := fmt.Sprint(901 + i); r.ID != want {
 				t.Errorf("row %d (%v) matched to result %s, whose row is %s", i+1, props[i], r.ID, want)
 			}
 		}
 	})
+}
+
+// echoOf is a result with id for a row that sent p: each value of names
+// echoed as sent, in HubSpot's form, in a form sameValue does not know,
+// or left out, at random.
+func echoOf(rng *rand.Rand, names []string, p map[string]string, id string) hubspot.Created {
+	echo := map[string]string{"hs_object_id": id}
+	for _, k := range names {
+		v := p[k]
+		if v == "" {
+			continue // HubSpot leaves an empty value unset
+		}
+		switch rng.IntN(8) {
+		case 0:
+			continue // left out of the echo
+		case 1:
+			v = "~" + v // a form sameValue does not know
+		default:
+			for _, ev := range echoValues {
+				if ev[0] == v && rng.IntN(2) == 0 {
+					v = ev[1]
+				}
+			}
+		}
+		echo[k] = v
+	}
+	return echoed(id, echo)
 }

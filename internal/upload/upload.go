@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1341,38 +1342,40 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 	// carries no trace id, by the key property's value exactly (HubSpot
 	// stores the value sent).
 	var byKey map[string]int
-	var traceless []hubspot.Created // create results without a trace id that no key matched
-	for _, r := range untraced {
-		key := r.Key
-		if !r.Upsert {
-			if r.ObjectWriteTraceID != "" {
-				continue
-			}
-			if keyProperty == "" {
-				traceless = append(traceless, r)
-				continue
-			}
-			key = r.Property(keyProperty)
-		}
+	byKeyOf := func(key string, fold bool) (int, bool) {
 		if key == "" {
-			if !r.Upsert {
-				traceless = append(traceless, r)
-			}
-			continue
+			return 0, false
 		}
 		if byKey == nil {
 			byKey = keyIndex(items)
 		}
 		i, ok := byKey[key]
-		if !ok && r.Upsert {
+		if !ok && fold {
 			i, ok = byKey[strings.ToLower(key)]
 		}
-		if ok && items[i].Key != key && !r.Upsert {
+		if ok && !fold && items[i].Key != key {
 			ok = false // keyIndex's lower-cased entry
 		}
-		if ok {
+		return i, ok
+	}
+	var traceless []hubspot.Created // create results without a trace id that no key matched
+	for _, r := range untraced {
+		if r.Upsert {
+			if i, ok := byKeyOf(r.Key, true); ok {
+				created(i, r)
+			}
+			continue
+		}
+		if r.ObjectWriteTraceID != "" {
+			continue // a trace id that names no row
+		}
+		key := ""
+		if keyProperty != "" {
+			key = r.Property(keyProperty)
+		}
+		if i, ok := byKeyOf(key, false); ok {
 			created(i, r)
-		} else if !r.Upsert {
+		} else {
 			traceless = append(traceless, r)
 		}
 	}
@@ -1389,17 +1392,13 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 			out[i] = rowstate.Verdict{Kind: rowstate.Failed, Code: code, Message: e.ReadableMessage()}
 		}
 	}
-	if len(traceless) > 0 && len(res.Errors) == 0 {
+	decided := func(v rowstate.Verdict) bool { return v.Kind != 0 }
+	if len(traceless) > 0 && len(res.Errors) == 0 && !slices.ContainsFunc(out, decided) {
 		// Last, the create results that neither a trace id nor a key
-		// matched, by the values they echo, if the answer has no errors
-		// and the values tell the rows apart (matchByEcho).
-		var open []int
-		for i := range out {
-			if out[i].Kind == 0 {
-				open = append(open, i)
-			}
-		}
-		for i, r := range matchByEcho(items, open, traceless) {
+		// matched, by the values they echo, if the answer has no errors,
+		// no row has a verdict and the values tell the rows apart
+		// (matchByEcho).
+		for i, r := range matchByEcho(items, traceless) {
 			created(i, r)
 		}
 	}
