@@ -47,13 +47,18 @@ func ParseAPIVersion(s string) (APIVersion, error) {
 	return "", fmt.Errorf("unknown API version %q: use v3 or 2026-09", s)
 }
 
-// batchOK are the statuses a batch write is answered with when
-// HubSpot read it: 201 or 207 (v3 creates), 200 (upserts, and 2026-09's
-// answers with errors in the body), and any other success,
-// whose body is read for results all the same (an empty or unreadable one
-// is a *TransportError: HubSpot may have acted).
-var batchOK = []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNonAuthoritativeInfo,
-	http.StatusNoContent, http.StatusPartialContent, http.StatusMultiStatus}
+// anySuccess, in the statuses parseResponse is given, stands for every
+// 2xx status.
+const anySuccess = -1
+
+// batchOK are the statuses a batch write is answered with when HubSpot read
+// it: any success, 201 or 207 (v3 creates) and 200 (upserts, and 2026-09's
+// answers with errors in the body) as much as one HubSpot does not send
+// today (205, 208, 226, 299), whose body is read for results all the same:
+// a success says HubSpot acted, so it is never taken for a refusal, which
+// would send the batch again. An empty or unreadable body is a
+// *TransportError (HubSpot may have acted).
+var batchOK = []int{anySuccess}
 
 // objectsPath is the root of objectType's object endpoints.
 func (v APIVersion) objectsPath(objectType string) string {
@@ -611,9 +616,9 @@ var bodies = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooledBody = 1 << 20
 
 // parseResponse is the one place where an HTTP answer becomes a typed value.
-// For a status in ok it decodes the body into out; for any other status it
-// returns an *APIError; a body that cannot be read is a *TransportError with
-// Sent set. The body is always closed.
+// For a status in ok (see anySuccess) it decodes the body into out; for any
+// other status it returns an *APIError; a body that cannot be read is a
+// *TransportError with Sent set. The body is always closed.
 func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int, RateLimit, error) {
 	defer resp.Body.Close()
 	rate := ParseRateLimit(resp.Header)
@@ -629,9 +634,10 @@ func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int,
 		return resp.StatusCode, rate, &TransportError{Sent: true, Err: fmt.Errorf("reading %d answer: %w", resp.StatusCode, err)}
 	}
 	for _, s := range ok {
-		if resp.StatusCode != s {
+		if resp.StatusCode != s && (s != anySuccess || resp.StatusCode/100 != 2) {
 			continue
 		}
+		s := resp.StatusCode
 		if out == nil {
 			return s, rate, nil
 		}

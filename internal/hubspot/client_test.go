@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -515,5 +516,50 @@ func TestLasting(t *testing.T) {
 		if got := e.Lasting(); got != tc.lasting {
 			t.Errorf("%d %s: Lasting() = %v, want %v", tc.status, tc.policy, got, tc.lasting)
 		}
+	}
+}
+
+// TestEverySuccessIsReadAsOne: a batch write answered with any 2xx, even one
+// HubSpot does not send today, is read for its results: taken for a
+// refusal, it would be sent again and create its rows twice.
+func TestEverySuccessIsReadAsOne(t *testing.T) {
+	const body = `{"status":"COMPLETE","results":[{"id":"501","properties":{"name":"a"},"objectWriteTraceId":"t1"}]}`
+	for _, status := range []int{200, 201, 202, 203, 205, 206, 207, 208, 226, 299} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				io.WriteString(w, body)
+			}))
+			defer srv.Close()
+			c, err := NewClient(srv.Client(), srv.URL, NewToken("tok"), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := []byte(`{"inputs":[{"properties":{"name":"a"},"objectWriteTraceId":"t1"}]}`)
+			res, err := c.BatchCreate(context.Background(), req)
+			if err != nil {
+				t.Fatalf("BatchCreate: %v", err)
+			}
+			if res.StatusCode != status || len(res.Results) != 1 || res.Results[0].ID != "501" {
+				t.Errorf("result = %d %+v", res.StatusCode, res.Results)
+			}
+			var up map[string]any
+			if _, _, err := c.do(context.Background(), http.MethodPost, "/x", req, &up, batchOK...); err != nil {
+				t.Errorf("batch write: %v", err)
+			}
+		})
+	}
+	for _, status := range []int{204, 205} {
+		t.Run(fmt.Sprintf("%d without a body", status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }))
+			defer srv.Close()
+			c, _ := NewClient(srv.Client(), srv.URL, NewToken("tok"), "")
+			_, err := c.BatchCreate(context.Background(), []byte(`{"inputs":[]}`))
+			var te *TransportError
+			if !errors.As(err, &te) || !te.Sent {
+				t.Errorf("err = %#v, want a TransportError with Sent (HubSpot acted, its answer unread)", err)
+			}
+		})
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -352,3 +355,70 @@ func TestDailyReserve(t *testing.T) {
 		}
 	})
 }
+
+// TestSpillFailureRecordsRowsRead: a run that stops because a spill file
+// cannot be written (a full disk, its folder gone) records every row it
+// read: the row it was handling and the rows waiting in the batchers are
+// not sent, none missing from the reports, and nothing is sent after the
+// failure. Keyed rows spill their keys, keyless rows their contents.
+func TestSpillFailureRecordsRowsRead(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprint("keyed=", keyed), func(t *testing.T) { spillFailure(t, keyed) })
+	}
+}
+
+func spillFailure(t *testing.T, withKey bool) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: 3})
+	client := inMemory(t, emu, time.Minute)
+	const n = 40 // more than spillAfter: the 17th row's identity goes to a file
+	o := options(t, generate(t, n, 3), client)
+	if withKey {
+		o = keyed(t, emu, o, client)
+	}
+	moved := o.OutDir + ".moved"
+	opened := 0
+	o.OpenReport = func(path string) (report.File, error) {
+		f, err := report.OpenFile(path)
+		if opened++; opened == len(reportFiles) {
+			// Every report is open: the folder moves away, a file takes its
+			// place, and the spill files can no longer be made.
+			if err := os.Rename(o.OutDir, moved); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(o.OutDir, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f, err
+	}
+	sum, err := Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "spillmap") {
+		t.Fatalf("err = %v, want the spill file's", err)
+	}
+	if got := len(emu.LineItems()); got != 0 {
+		t.Errorf("the portal holds %d line items; nothing may be sent once the run fails", got)
+	}
+	// The 16th identity fills the map's memory and is the first to go to
+	// a file: rows 1 to 15 wait in the batcher, row 16 meets the failure.
+	var rows []int
+	for _, name := range reportFiles {
+		recs := readCSV(t, filepath.Join(moved, name))
+		if name != report.NotSentFile && len(recs) > 1 {
+			t.Errorf("%s holds %d rows, want none", name, len(recs)-1)
+		}
+		for _, rec := range recs[1:] {
+			row, _ := strconv.Atoi(rec[len(rec)-3])
+			rows = append(rows, row)
+		}
+	}
+	slices.Sort(rows)
+	var want []int
+	for i := 1; i <= spillAfter; i++ {
+		want = append(want, i)
+	}
+	if !slices.Equal(rows, want) || sum.NotSent != spillAfter {
+		t.Errorf("reports hold rows %v (summary: %d not sent), want rows 1 to %d not sent", rows, sum.NotSent, spillAfter)
+	}
+}
+
+var reportFiles = []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile}

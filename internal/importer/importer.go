@@ -817,7 +817,27 @@ func (p *producer) readAll(ctx context.Context) error {
 			return err
 		}
 		if err := p.one(ctx, rec); err != nil {
+			why := stoppedBeforeSent
+			if ctx.Err() == nil {
+				why = "the run stopped: " + err.Error()
+			}
+			p.drop(why)
 			return err
+		}
+	}
+}
+
+// drop records the rows read and not handed over (in the batchers, or
+// waiting for their targets) as not sent, or in doubt for rows an earlier
+// request may have created, when the run stops on an error: without it they
+// would be in no report. Errors recording them join p.recordErr.
+func (p *producer) drop(why string) {
+	p.dropPending(why)
+	rb := p.recheck.Flush()
+	markRecheck(rb)
+	for _, b := range append(p.ch.Flush(), rb...) {
+		if err := p.discard(b, why); err != nil {
+			p.recordErr = errors.Join(p.recordErr, err)
 		}
 	}
 }
@@ -886,7 +906,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	dup, err := p.claimKey(rec.Row, key)
 	if err != nil {
-		return err
+		return p.stopAt(rec, prior, err)
 	}
 	if dup != 0 {
 		if amb != nil {
@@ -948,7 +968,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		// n line items, and a rerun creates only those not created yet.
 		n, err := p.occurrence(content)
 		if err != nil {
-			return err
+			return p.stopAt(rec, prior, err)
 		}
 		ident = "c:" + content + "#" + strconv.Itoa(n)
 		prior = p.prior.Lookup(ident)
@@ -1216,16 +1236,31 @@ func (p *producer) resolvePending(ctx context.Context) error {
 // without a clear answer.
 func (p *producer) dropPending(why string) {
 	for _, r := range p.pending {
-		o := report.Outcome{Row: r.rec.Row, Record: r.rec.Fields, Status: report.NotSent, Code: report.CodeNotSent, Message: "not sent: " + why}
-		if r.prior.MayExist() {
-			o.Status, o.Code = report.InDoubt, "NO_ANSWER"
-			o.Message = "an earlier run sent this row without a clear answer, and " + why
-		}
-		if err := p.rep.Record(o); err != nil {
-			p.recordErr = errors.Join(p.recordErr, err)
-		}
+		p.unsent(r.rec, r.prior, why)
 	}
 	p.pending = nil
+}
+
+// unsent records rec, which the run read and does not send because of why:
+// not sent, or in doubt if an earlier run may have created it (prior).
+// An error recording it joins p.recordErr.
+func (p *producer) unsent(rec rows.Record, prior journal.Prior, why string) {
+	o := report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.NotSent, Code: report.CodeNotSent, Message: "not sent: " + why}
+	if prior.MayExist() {
+		o.Status, o.Code = report.InDoubt, "NO_ANSWER"
+		o.Message = "an earlier run sent this row without a clear answer, and " + why
+	}
+	if err := p.rep.Record(o); err != nil {
+		p.recordErr = errors.Join(p.recordErr, err)
+	}
+}
+
+// stopAt records rec with unsent when the run stops on err while handling
+// it (a spill file that cannot be written), and returns err: a row read is
+// in a report even then.
+func (p *producer) stopAt(rec rows.Record, prior journal.Prior, err error) error {
+	p.unsent(rec, prior, "the run stopped: "+err.Error())
+	return err
 }
 
 // carryCreated records a row an earlier run created (or upserted, with

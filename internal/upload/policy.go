@@ -166,10 +166,11 @@ func (p Policy) Decide(a Attempt) Decision {
 	case s == StatusMigrating:
 		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
 			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}
-	case s >= 500 || s == http.StatusSeeOther:
+	case s >= 500 || s == http.StatusSeeOther || s < 300:
 		// A 5xx may come after the work was done. A 303 is the answer of a
 		// server that acted on a POST and points at the result (which the
-		// client does not follow).
+		// client does not follow). A success the client did not read as
+		// one (it reads every 2xx of a batch write) says HubSpot acted.
 		if p.RetryInDoubt || p.Idempotent {
 			return retry(true, p.BaseDelay, ae.RetryAfter, code, ae.Error())
 		}
