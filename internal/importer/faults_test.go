@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -422,3 +423,57 @@ func spillFailure(t *testing.T, withKey bool) {
 }
 
 var reportFiles = []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile}
+
+// stopAfterCreate is a Sender whose run stops once its first batch create
+// has its answer.
+type stopAfterCreate struct {
+	*hubspot.Client
+	cancel func()
+}
+
+func (s stopAfterCreate) BatchCreate(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+	res, err := s.Client.BatchCreate(ctx, body)
+	s.cancel()
+	return res, err
+}
+
+// TestNotSentFedBackWithoutKey: without a key property, identical rows are
+// known by their place among each other in their own file. Fed back,
+// not_sent.csv would make the second of two identical rows the first, and
+// pass it for the row already created (it would never be created); its
+// rows are refused instead, and the command that wrote it, run again,
+// creates the second.
+func TestNotSentFedBackWithoutKey(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: 5})
+	client := inMemory(t, emu, time.Minute)
+	input := []byte("name,hs_sku,quantity\nWidget,X1,2\nWidget,X1,2\n")
+	o := withJournal(options(t, input, client))
+	o.Mapping, o.Workers, o.BatchSize = nil, 1, 1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o.Sender = stopAfterCreate{client, cancel}
+	sum, _ := Run(ctx, o)
+	if sum == nil || sum.Created != 1 || sum.NotSent != 1 || len(emu.LineItems()) != 1 {
+		t.Fatalf("first run: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+	notSent, err := os.ReadFile(filepath.Join(o.OutDir, report.NotSentFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	o.Sender, o.Input = client, bytes.NewReader(notSent)
+	sum, _ = Run(context.Background(), o)
+	if sum == nil || sum.Created != 0 || sum.NotSent != 1 || len(emu.LineItems()) != 1 {
+		t.Fatalf("not_sent.csv fed back: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+	refused := readCSV(t, filepath.Join(o.OutDir, report.NotSentFile))
+	if len(refused) != 2 || !strings.Contains(refused[1][len(refused[1])-1], "run the command that wrote the report again") {
+		t.Fatalf("not_sent.csv of the run fed it: %v", refused)
+	}
+
+	o.Input = bytes.NewReader(input)
+	sum, _ = Run(context.Background(), o)
+	if sum == nil || sum.Created != 2 || len(emu.LineItems()) != 2 {
+		t.Fatalf("the first command again: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+}

@@ -597,8 +597,18 @@ func checkKeyProperty(spec *mapping.Spec, prop string) error {
 	if spec.Key == "" {
 		return fmt.Errorf("--key-property %s needs a key column: add `key: COLUMN` to the mapping", prop)
 	}
-	if p, ok := spec.Properties[prop]; ok && p.Column != spec.Key {
+	p, ok := spec.Properties[prop]
+	if !ok {
+		return nil
+	}
+	if p.Column != spec.Key {
 		return fmt.Errorf("--key-property %s: the mapping fills it from column %q, but the key is column %q", prop, p.Column, spec.Key)
+	}
+	// The key is the cell as it is: it names the row in the journal and
+	// in lookups, and is what the key property is given.
+	if p.Trim || p.Default != "" || p.Type != "" && p.Type != mapping.TypeString {
+		return fmt.Errorf("--key-property %s: its mapping changes the cell (trim, default or type), but a key is sent, recorded and looked up as the key column holds it: "+
+			"map it as `%s: %s` (a key with spaces around it is another key)", prop, prop, spec.Key)
 	}
 	return nil
 }
@@ -658,7 +668,8 @@ type ambiguousColumn struct {
 }
 
 // ambiguousNumbers returns the columns of number properties (by the
-// mapping's type, or the portal's) whose mapping names neither a decimal
+// mapping's type, or the portal's, or without the portal's definitions
+// HubSpot's own, see schema.BuiltInNumber) whose mapping names neither a decimal
 // mark nor a thousands separator: in a file delimited otherwise than by
 // commas (Excel writes ";" where the decimal mark is a comma), "1.234"
 // there may be 1234. See producer.ambiguous.
@@ -673,7 +684,7 @@ func ambiguousNumbers(spec *mapping.Spec, portal *schema.Schema, header []string
 		if i < 0 {
 			continue
 		}
-		if ps.Type == "number" || (ps.Type == "" && portal != nil && portal.IsNumber(name)) {
+		if ps.Type == "number" || ps.Type == "" && (portal != nil && portal.IsNumber(name) || portal == nil && schema.BuiltInNumber(name)) {
 			out = append(out, ambiguousColumn{property: name, column: ps.Column, index: i})
 		}
 	}
@@ -827,6 +838,42 @@ func (p *producer) readAll(ctx context.Context) error {
 	}
 }
 
+// unfedReport reports whether code, a fed-back row's error_code, is one
+// that only not_sent.csv (status NotSent) or in_doubt.csv (InDoubt) holds:
+// the importer's codes for rows not sent or without a clear answer, and
+// the answers that lead there. failed.csv never holds them.
+func unfedReport(code string) (report.Status, bool) {
+	switch {
+	case code == report.CodeNotSent, code == "RATE_LIMIT", code == "HTTP_423", code == "DAILY_LIMIT", code == "DAILY_RESERVE", code == "MIGRATION_IN_PROGRESS":
+		return report.NotSent, true
+	case code == "NO_ANSWER", code == "TIMEOUT", code == "HTTP_303",
+		len(code) == len("HTTP_500") && strings.HasPrefix(code, "HTTP_5"):
+		return report.InDoubt, true
+	}
+	return 0, false
+}
+
+// reportName is the file that holds rows of status s.
+func reportName(s report.Status) string {
+	if s == report.InDoubt {
+		return report.InDoubtFile
+	}
+	return report.NotSentFile
+}
+
+// refuseMalformed records rec, whose cells (fields) cannot be trusted, as
+// failed with CodeMalformed, or in doubt if the line item an earlier run
+// sent under its key (as far as it can be read) may exist: failed would
+// invite a resend. raw is the line as it was in its own file.
+func (p *producer) refuseMalformed(rec rows.Record, fields []string, msg, raw string) error {
+	out := report.Outcome{Row: rec.Row, Record: fields, Status: report.Failed, Code: CodeMalformed, Message: msg, Raw: raw}
+	if ident := p.keyIdent(p.m.Key(fields)); ident != "" && p.prior.Lookup(ident).MayExist() {
+		out.Status = report.InDoubt
+		out.Message += "; an earlier run sent a row with this key without a clear answer, so it may exist"
+	}
+	return p.rep.Record(out)
+}
+
 // drop records the rows read and not handed over (in the batchers, or
 // waiting for their targets) as not sent, or in doubt for rows an earlier
 // request may have created, when the run stops on an error: without it they
@@ -850,22 +897,30 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		if rec.Lines > 1 {
 			lines = fmt.Sprintf("lines %d-%d", rec.Line, rec.Line+rec.Lines-1)
 		}
-		fields := p.rd.Fit(rec.Fields)
-		out := report.Outcome{Row: rec.Row, Record: fields, Status: report.Failed,
-			Code: CodeMalformed, Message: fmt.Sprintf("%s: %v", lines, rec.Err), Raw: rec.Raw}
-		if ident := p.keyIdent(p.m.Key(fields)); ident != "" && p.prior.Lookup(ident).MayExist() {
-			// The record cannot be sent, but the line item an earlier run
-			// sent under its key may exist: failed would invite a resend.
-			out.Status = report.InDoubt
-			out.Message += "; an earlier run sent a row with this key without a clear answer, so it may exist"
-		}
-		return p.rep.Record(out)
+		return p.refuseMalformed(rec, p.rd.Fit(rec.Fields), fmt.Sprintf("%s: %v", lines, rec.Err), rec.Raw)
 	}
 	if rec.Blank {
 		// Empty lines and rows of empty cells (Excel ends exports with
 		// them) are no line items: skipped, counted, never sent.
 		p.skipped++
 		return nil
+	}
+	if rec.ReportCode == CodeMalformed {
+		// A row of a failed.csv fed back that could not be read in its
+		// own file: its cells are the best that could be read then (a
+		// stray quote kept, a cell cut at a delimiter), so they are not
+		// sent while its error_code still says so.
+		return p.refuseMalformed(rec, rec.Fields, "this row could not be read in the file it came from, and its cells here are only "+
+			"the best that could be read then (raw_line holds the line as it was): put the right values in its cells and empty "+
+			"its error_code cell, then feed the file back", rec.ReportRaw)
+	}
+	if p.keyProp == "" && rec.ReportCode != "" {
+		if status, ok := unfedReport(rec.ReportCode); ok {
+			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: status, Code: rec.ReportCode,
+				Message: "a row of " + reportName(status) + " fed back: without --key-property a row is known by its content and its place among " +
+					"identical rows of its own file, which this file does not keep, so it could pass for a row already created; " +
+					"run the command that wrote the report again, on its own file (or import with --key-property)"})
+		}
 	}
 	amb := p.ambiguous(rec)
 	// A row with a key is known by its key, across runs and files: a row

@@ -2,9 +2,11 @@ package importer
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -28,27 +30,35 @@ func TestAmbiguousNumbers(t *testing.T) {
 		name, input, mapping string
 		failed               map[int]string    // row → code
 		prices               map[string]string // SKU → price sent
+		unread               bool              // the portal's definitions are not read (no scope, or a dry run)
 	}{
 		{"semicolons, no mapping", semicolons, "", map[int]string{1: CodeAmbiguousNumber},
-			map[string]string{"S-2": "0.125", "S-3": "2.5"}},
+			map[string]string{"S-2": "0.125", "S-3": "2.5"}, false},
 		{"semicolons, type number without a decimal mark", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number}}\n",
-			map[int]string{1: CodeAmbiguousNumber}, map[string]string{"S-2": "0.125", "S-3": "2.5"}},
+			map[int]string{1: CodeAmbiguousNumber}, map[string]string{"S-2": "0.125", "S-3": "2.5"}, false},
 		{"semicolons, decimal comma", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, decimal: \",\", thousands: \".\"}}\n",
-			map[int]string{2: "INVALID_VALUE", 3: "INVALID_VALUE"}, map[string]string{"S-1": "1234"}},
+			map[int]string{2: "INVALID_VALUE", 3: "INVALID_VALUE"}, map[string]string{"S-1": "1234"}, false},
 		{"semicolons, decimal point", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, decimal: \".\"}}\n",
-			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}, false},
 		{"semicolons, a thousands separator other than \".\"", semicolons, "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, thousands: \",\"}}\n",
-			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+			nil, map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}, false},
 		{"semicolons, a default for empty cells", "name;price;hs_sku\nA;;S-1\n", "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, default: \"1.500\"}}\n",
-			nil, map[string]string{"S-1": "1.500"}},
+			nil, map[string]string{"S-1": "1.500"}, false},
 		{"semicolons, a currency", "name;price;hs_sku\nA;€ 1.234;S-1\n", "properties: {name: name, hs_sku: hs_sku, price: {column: price, type: number, currency: \"€\"}}\n",
-			map[int]string{1: CodeAmbiguousNumber}, map[string]string{}},
+			map[int]string{1: CodeAmbiguousNumber}, map[string]string{}, false},
 		{"commas", strings.ReplaceAll(semicolons, ";", ","), "", nil,
-			map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}},
+			map[string]string{"S-1": "1.234", "S-2": "0.125", "S-3": "2.5"}, false},
+		{"semicolons, no mapping, the portal's definitions unread: HubSpot's own number properties", semicolons, "",
+			map[int]string{1: CodeAmbiguousNumber}, map[string]string{"S-2": "0.125", "S-3": "2.5"}, true},
+		{"semicolons, untyped mapping, the portal's definitions unread", "name;Preis;hs_sku\nA;1.234;S-1\n", "properties: {name: name, hs_sku: hs_sku, price: Preis}\n",
+			map[int]string{1: CodeAmbiguousNumber}, map[string]string{}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			emu := newPortal(emulator.Config{RateMax: -1})
 			o := withPortalSchema(t, emu, c.input)
+			if c.unread {
+				o.Schema = nil
+			}
 			if c.mapping != "" {
 				var err error
 				if o.Mapping, err = mapping.Load(strings.NewReader(c.mapping)); err != nil {
@@ -142,4 +152,55 @@ func TestAmbiguousNumberComesFirst(t *testing.T) {
 			t.Fatalf("second run: %v %+v, portal %d\n%v", err, sum, len(emu.LineItems()), doubt)
 		}
 	})
+}
+
+// TestMalformedRowFedBack: a row that could not be read in its own file
+// comes back in failed.csv with its cells as well as they could be read.
+// Fed back as it is, or with only raw_line fixed, it is refused again
+// (its raw line kept), not sent with a stray quote in its name; once its
+// cells are put right and its error_code emptied, it is created.
+func TestMalformedRowFedBack(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1})
+	run := func(input string) (*report.Summary, [][]string) {
+		t.Helper()
+		o := withPortalSchema(t, emu, input)
+		sum, err := Run(context.Background(), o)
+		if sum == nil {
+			t.Fatal(err)
+		}
+		return sum, readCSV(t, filepath.Join(o.OutDir, report.FailedFile))
+	}
+	sum, failed := run("name;price;hs_sku\nWidget;2;S-1\n\"Gadget;3;S-2\n")
+	if sum.Created != 1 || sum.Failed != 1 || failed[1][len(failed[1])-2] != CodeMalformed {
+		t.Fatalf("first run: %+v\n%v", sum, failed)
+	}
+	header, row := failed[0], failed[1]
+	rawAt := slices.Index(header, "raw_line")
+	if rawAt < 0 || row[rawAt] != `"Gadget;3;S-2` {
+		t.Fatalf("raw_line: %v %v", header, row)
+	}
+	feed := func(row []string) string {
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		w.Write(header)
+		w.Write(row)
+		w.Flush()
+		return b.String()
+	}
+	fixedRaw := slices.Clone(row)
+	fixedRaw[rawAt] = "Gadget;3;S-2"
+	for name, again := range map[string][]string{"unchanged": row, "raw_line fixed": fixedRaw} {
+		sum, refused := run(feed(again))
+		if sum.Failed != 1 || len(emu.LineItems()) != 1 || refused[1][len(refused[1])-2] != CodeMalformed || refused[1][rawAt] != again[rawAt] {
+			t.Fatalf("fed back %s: %+v, portal %d\n%v", name, sum, len(emu.LineItems()), refused)
+		}
+	}
+	fixed := slices.Clone(row)
+	fixed[slices.Index(header, "name")], fixed[slices.Index(header, "price")], fixed[slices.Index(header, "hs_sku")] = "Gadget", "3", "S-2"
+	fixed[slices.Index(header, "error_code")] = ""
+	sum, _ = run(feed(fixed))
+	items := emu.LineItems()
+	if sum.Created != 1 || len(items) != 2 || items[1].Properties["name"] != "Gadget" || items[1].Properties["price"] != "3" {
+		t.Fatalf("fed back with its cells fixed: %+v, %v", sum, items)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // zone: reads the same on every machine
 	"unicode"
 
 	"github.com/lineitems/importer/internal/hubspot"
@@ -436,6 +437,39 @@ type dateFormat struct {
 	epoch  bool
 	shown  string // in messages
 	fast   *dateOnly
+	loc    *time.Location // of a value without an offset; nil means UTC
+	offset bool           // the layout has an offset: loc is not used
+}
+
+// hasOffset reports whether a layout writes a zone offset (the only zone
+// element checkLayout lets through): the same wall clock in two zones
+// then reads differently.
+func hasOffset(layout string) bool {
+	a := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	b := time.Date(2001, 2, 3, 4, 5, 6, 0, time.FixedZone("", 5*3600+1800))
+	return a.Format(layout) != b.Format(layout)
+}
+
+// inZone returns the instant at which the clocks of loc show wall's wall
+// clock (wall is read as UTC). problem is not "" when there is no such
+// instant, or more than one: at a change of daylight saving time the
+// clocks skip an hour, or show it twice, and a value there is refused
+// rather than guessed.
+func inZone(wall time.Time, loc *time.Location) (t time.Time, problem string) {
+	t = time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), loc)
+	same := func(u time.Time) bool {
+		u = u.In(loc)
+		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), time.UTC).Equal(wall)
+	}
+	if !same(t) {
+		return t, fmt.Sprintf("the clocks of %s skip this time (a change to daylight saving time)", loc)
+	}
+	for _, d := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		if same(t.Add(d)) || same(t.Add(-d)) {
+			return t, fmt.Sprintf("the clocks of %s show this time twice (a change from daylight saving time); write it with its offset", loc)
+		}
+	}
+	return t, ""
 }
 
 func parseDateFormat(s string) (dateFormat, error) {
@@ -528,7 +562,11 @@ func (d *dateOnly) convert(s string) (string, bool) {
 func (f dateFormat) parse(s string) (time.Time, bool) {
 	if !f.epoch {
 		t, err := time.Parse(f.layout, s)
-		return t, err == nil
+		if err != nil || f.loc == nil || f.offset {
+			return t, err == nil
+		}
+		t, problem := inZone(t, f.loc)
+		return t, problem == ""
 	}
 	digits := strings.TrimPrefix(s, "-")
 	if !isDigits(digits) {
@@ -582,6 +620,16 @@ func newDateConverter(p PropertySpec) (converter, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if p.Zone != "" {
+		loc, err := loadZone(p.Zone)
+		if err != nil {
+			return nil, err
+		}
+		for i := range d.formats {
+			d.formats[i].loc = loc
+			d.formats[i].offset = !d.formats[i].epoch && hasOffset(d.formats[i].layout)
+		}
+	}
 	if err := d.checkAmbiguity(); err != nil {
 		return nil, err
 	}
@@ -609,6 +657,16 @@ func (d *dateConverter) convert(c string) (string, failure) {
 	for _, f := range d.formats {
 		if v, ok := d.convertWith(f, s); ok {
 			return v, failure{}
+		}
+	}
+	for _, f := range d.formats {
+		if f.loc == nil || f.offset || f.epoch {
+			continue
+		}
+		if wall, err := time.Parse(f.layout, s); err == nil {
+			if _, problem := inZone(wall, f.loc); problem != "" {
+				return "", failure{d.what, problem}
+			}
 		}
 	}
 	for _, f := range d.formats {
@@ -801,13 +859,33 @@ func (d *dateConverter) checkAmbiguity() error {
 	return nil
 }
 
+// loadZone returns the time zone named name in the IANA database, which
+// the binary carries (time/tzdata), so that it reads the same on every
+// machine. "Local", the machine's own zone, is refused for that reason.
+func loadZone(name string) (*time.Location, error) {
+	if name == "Local" {
+		return nil, errors.New(`zone "Local" is the machine's own time zone, so a move of the job to another machine would change the times sent: name the zone, e.g. "Europe/Berlin"`)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("zone %q is not a time zone of the IANA database (e.g. \"Europe/Berlin\", \"America/New_York\", \"UTC\")", name)
+	}
+	return loc, nil
+}
+
 // checkLayout rejects a Go time layout that has no reference-time element,
 // which would parse nothing, or that lacks the year, the month or the day,
-// which would turn every value into a wrong date.
+// which would turn every value into a wrong date, or that reads a time
+// zone by its abbreviation, which Go resolves by the machine's own zone.
 func checkLayout(layout string) error {
 	other := time.Date(1999, 12, 31, 23, 59, 58, 0, time.UTC)
 	if other.Format(layout) == layout {
 		return fmt.Errorf("format %q is neither a format name (iso, us, eu, epoch_ms) nor a Go layout with date elements (use Go's reference date, e.g. \"01/02/2006\")", layout)
+	}
+	const probe = "QZXQ"
+	if strings.Contains(time.Date(2001, 2, 3, 4, 5, 6, 0, time.FixedZone(probe, 3600)).Format(layout), probe) && !strings.Contains(layout, probe) {
+		return fmt.Errorf("format %q reads a time zone by its abbreviation (MST), which Go resolves by the machine's own zone (CET is an hour ahead of UTC on a machine in Berlin, and read as UTC elsewhere): "+
+			"use a numeric offset (\"-0700\", \"Z07:00\"), or leave the zone out and name it with the key zone", layout)
 	}
 	// Shifts that keep the weekday, so that "Mon" does not stand in for
 	// the element it lacks: the calendar repeats every 28 years (within

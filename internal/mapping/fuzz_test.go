@@ -37,6 +37,7 @@ properties:
   d_list: {column: D, type: date, formats: [iso, "02.01.2006", epoch_ms, "Jan 2, 2006", "2006-01-02T15:04:05Z07:00"]}
   t_default: {column: D, type: datetime}
   t_list: {column: D, type: datetime, formats: [epoch_ms, "2006-01-02 15:04:05", us, "2006-01-02T15:04:05.999999999Z07:00"]}
+  t_zone: {column: D, type: datetime, formats: ["02.01.2006 15:04", "2006-01-02T15:04:05Z07:00"], zone: Europe/Berlin}
   e: {column: E, type: enum, values: {Monthly: monthly, Yearly: annually}, default: Monthly}
   m: {column: E, type: multi, values: {Red: red, Green: green, Blue: blue}}
   m_pipe: {column: E, type: multi, separator: "|", values: {Red: red, Green: green}, trim: true}

@@ -120,6 +120,10 @@ type PropertySpec struct {
 	// number accepts, and drops, right before or after the number, with
 	// white space between or not: "$12.00", "-$12.00", "12,00 €".
 	Currency string `yaml:"currency"`
+	// Zone is the time zone, by its IANA name ("Europe/Berlin"), in which
+	// type datetime reads a value written without an offset; without it
+	// such a value is UTC. A value with an offset keeps its own.
+	Zone string `yaml:"zone"`
 	// Separator is what separates the values of type multi in a cell
 	// (default ";"). HubSpot always gets them separated by ";".
 	Separator string `yaml:"separator"`
@@ -453,6 +457,9 @@ func newProperty(name string, p PropertySpec) (boundProperty, []error) {
 		if p.Currency != "" {
 			bad("currency is only for type number")
 		}
+	}
+	if p.Type != TypeDatetime && p.Zone != "" {
+		bad("zone is only for type datetime")
 	}
 	if p.Type != TypeMulti && p.Separator != "" {
 		bad("separator is only for type multi")

@@ -222,6 +222,21 @@ func TestDateFormats(t *testing.T) {
 
 		// Datetimes.
 		{"{column: C, type: datetime}", "2026-03-15T10:30:00+02:00", "2026-03-15T08:30:00.000Z", ""},
+		// A zone for values written without an offset (daylight saving
+		// time in July); a value with an offset keeps its own.
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "31.12.2026 09:00", "2026-12-31T08:00:00.000Z", ""},
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "15.07.2026 09:00", "2026-07-15T07:00:00.000Z", ""},
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: America/New_York}`, "31.12.2026 21:30", "2027-01-01T02:30:00.000Z", ""},
+		{`{column: C, type: datetime, zone: Europe/Berlin}`, "2026-03-15T10:30:00+02:00", "2026-03-15T08:30:00.000Z", ""},
+		{`{column: C, type: datetime, format: iso, zone: Europe/Berlin}`, "2026-03-15", "2026-03-14T23:00:00.000Z", ""},
+		{`{column: C, type: datetime, format: "02.01.2006 15:04 -0700", zone: Europe/Berlin}`, "31.12.2026 09:00 +0000", "2026-12-31T09:00:00.000Z", ""},
+		// At a change of daylight saving time a wall clock time may not
+		// exist, or exist twice: refused, not guessed.
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "29.03.2026 02:30", "", "the clocks of Europe/Berlin skip this time"},
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "25.10.2026 02:30", "", "the clocks of Europe/Berlin show this time twice"},
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "25.10.2026 03:30", "2026-10-25T02:30:00.000Z", ""},
+		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "29.03.2026 03:00", "2026-03-29T01:00:00.000Z", ""},
+		{`{column: C, type: datetime, formats: ["02.01.2006 15:04", "02.01.2006 15:04 -0700"], zone: Europe/Berlin}`, "25.10.2026 02:30 +0100", "2026-10-25T01:30:00.000Z", ""},
 		{"{column: C, type: datetime, format: iso}", "2026-03-15", "2026-03-15T00:00:00.000Z", ""},
 		{`{column: C, type: datetime, formats: ["2006-01-02 15:04", iso]}`, "2026-03-15 10:30", "2026-03-15T10:30:00.000Z", ""},
 		{`{column: C, type: datetime, formats: ["2006-01-02 15:04", iso]}`, "2026-03-15", "2026-03-15T00:00:00.000Z", ""},
@@ -326,9 +341,14 @@ func TestLoadTransformErrors(t *testing.T) {
 		{"formats on string", "{column: C, formats: [iso]}", "formats are only for type date or datetime"},
 		{"ambiguous formats", "{column: C, type: date, formats: [us, eu]}", `formats "01/02/2006" (us, month first) and "02/01/2006" (eu, day first) read "3/2/2001" as different dates (2001-03-02 and 2001-02-03)`},
 		{"ambiguous epoch", `{column: C, type: datetime, formats: [epoch_ms, "20060102"]}`, "as different dates"},
+		{"zone on date", "{column: C, type: date, zone: Europe/Berlin}", "zone is only for type datetime"},
+		{"unknown zone", "{column: C, type: datetime, zone: Europe/Bonn}", `zone "Europe/Bonn" is not a time zone of the IANA database`},
+		{"the machine's zone", "{column: C, type: datetime, zone: Local}", `zone "Local" is the machine's own time zone`},
+		{"zone abbreviation", `{column: C, type: datetime, format: "02.01.2006 15:04 MST"}`, `reads a time zone by its abbreviation (MST)`},
+		{"zone abbreviation in formats", `{column: C, type: datetime, formats: [iso, "Jan 2, 2006 at 3:04pm (MST)"]}`, `reads a time zone by its abbreviation`},
 		{"unknown type", "{column: C, type: money}", `unknown type "money" (want string, number, bool, date, datetime, enum or multi)`},
 		{"no column", "{trim: true}", "no column (give column, or value for a constant)"},
-		{"unknown key", "{column: C, trimm: true}", `line 2: unknown key "trimm" (want column, type, format, values, formats, trim, default, value, decimal, thousands, percent, currency, separator); did you mean "trim"?`},
+		{"unknown key", "{column: C, trimm: true}", `line 2: unknown key "trimm" (want column, type, format, values, formats, trim, default, value, decimal, thousands, percent, currency, zone, separator); did you mean "trim"?`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -368,6 +368,7 @@ func propertyYAML(name string, p PropertySpec, order []string) (line string, blo
 		addf("percent", "true")
 	}
 	addf("currency", scalarOrEmpty(p.Currency))
+	addf("zone", scalarOrEmpty(p.Zone))
 	addf("separator", scalarOrEmpty(p.Separator))
 	if len(p.Values) == 0 {
 		parts := make([]string, len(fields))

@@ -127,6 +127,11 @@ type Record struct {
 	// ReportCode is the record's error_code, in a failed.csv fed back: why
 	// the importer refused the row before. "" otherwise.
 	ReportCode string
+
+	// ReportRaw is the record's raw_line, in a failed.csv fed back: the
+	// line as it was in its own file, for a row that could not be read
+	// there. "" otherwise.
+	ReportRaw string
 }
 
 // Options change how a Reader reads its input. The zero value is what
@@ -179,6 +184,7 @@ type Reader struct {
 	header []string // the header, report columns removed
 	keep   []int    // indexes of the input columns to keep, nil = all
 	code   int      // index of the error_code column of a report fed back, or -1
+	rawCol int      // index of its raw_line column, or -1
 	width  int      // fields per record in the raw file
 	row    int
 }
@@ -294,6 +300,7 @@ func (r *Reader) readHeader(delim rune) error {
 	r.consume(n)
 	r.raw, r.width = header, len(header)
 	r.code = slices.Index(header, "error_code")
+	r.rawCol = slices.Index(header, "raw_line")
 	var keep []int
 	for i, h := range header {
 		if !slices.Contains(ReportColumns, h) {
@@ -522,6 +529,9 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 	}
 	if r.code >= 0 && r.code < len(fields) {
 		rec.ReportCode = fields[r.code]
+	}
+	if r.rawCol >= 0 && r.rawCol < len(fields) {
+		rec.ReportRaw = fields[r.rawCol]
 	}
 	rec.Fields = r.project(fields)
 	return rec

@@ -270,6 +270,17 @@ func (s *Schema) IsNumber(name string) bool {
 	return p != nil && p.typ == "number"
 }
 
+// builtInNumbers are the number properties HubSpot defines for line items
+// in every portal that a client may set (the calculated ones, such as
+// amount, are read-only).
+var builtInNumbers = []string{"price", "quantity", "discount", "hs_discount_percentage", "hs_cost_of_goods_sold", "tax",
+	"hs_billing_start_delay_days", "hs_billing_start_delay_months", "hs_position_on_quote"}
+
+// BuiltInNumber reports whether name is one of HubSpot's own number
+// properties of line items, known to be a number without the portal's
+// definitions (when the token may not read them, or in a dry run).
+func BuiltInNumber(name string) bool { return slices.Contains(builtInNumbers, name) }
+
 // LeaveUniqueTo tells the Schema that the caller checks the values of the
 // unique property name for repeats itself (the importer does so for the
 // key property), so Check does not remember them a second time.
