@@ -113,6 +113,7 @@ func (r *Reader) openInput(in io.Reader, name string) error {
 		return nil
 	}
 	r.decoded = true
+	r.lossy = !strings.HasPrefix(r.encoding, "utf-16")
 	r.src = bufio.NewReaderSize(transform.NewReader(br, enc.NewDecoder()), 64<<10)
 	return nil
 }

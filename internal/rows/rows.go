@@ -179,6 +179,10 @@ type Reader struct {
 	comma    rune
 	encoding string
 	decoded  bool // the input goes through a decoder
+	// lossy: the decoder writes U+FFFD for a byte its encoding does not
+	// define, and the encoding has no U+FFFD of its own (every decoded
+	// encoding but UTF-16), so a U+FFFD in the text is such a byte.
+	lossy bool
 
 	raw    []string // the header as read
 	header []string // the header, report columns removed
@@ -526,6 +530,17 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 			rec.Err = fmt.Errorf("lines %d-%d: %w", rec.Line, rec.Line+rec.Lines-1, rec.Err)
 		}
 		return rec
+	}
+	if r.lossy {
+		if i := slices.IndexFunc(fields, func(f string) bool { return strings.ContainsRune(f, utf8.RuneError) }); i >= 0 {
+			rec.Fields, rec.Raw = fields, string(text)
+			rec.Err = fmt.Errorf("column %q holds a byte that %s does not define (read as U+FFFD): the file may be in another encoding "+
+				"(windows-1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined; iso-8859-1 reads them)", r.raw[i], r.encoding)
+			if rec.Lines > 1 {
+				rec.Err = fmt.Errorf("lines %d-%d: %w", rec.Line, rec.Line+rec.Lines-1, rec.Err)
+			}
+			return rec
+		}
 	}
 	if r.code >= 0 && r.code < len(fields) {
 		rec.ReportCode = fields[r.code]

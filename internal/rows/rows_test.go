@@ -412,6 +412,46 @@ func TestEncodingGuess(t *testing.T) {
 	}
 }
 
+// TestUndefinedBytes: a byte the named encoding does not define fails its
+// row, naming the column, rather than reach HubSpot as U+FFFD; where the
+// encoding defines it, or has a U+FFFD of its own (UTF-16), the row reads.
+func TestUndefinedBytes(t *testing.T) {
+	utf16 := func(s string) string {
+		b, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, c := range []struct {
+		name, input, encoding string
+		want                  got
+	}{
+		{"windows-1252, 0x81", "Product;Price\nCaf\xe9 \x81;1\n", "windows-1252",
+			got{row: 1, line: 2, raw: "Café \ufffd;1", err: `column "Product" holds a byte that windows-1252 does not define (read as U+FFFD)`}},
+		{"windows-1252, 0x9d in a later column", "Product;Price\nA;\x9d1\n", "windows-1252",
+			got{row: 1, line: 2, raw: "A;\ufffd1", err: `column "Price" holds a byte`}},
+		{"iso-8859-1 defines 0x81", "Product;Price\nCaf\xe9 \x81;1\n", "iso-8859-1",
+			got{row: 1, line: 2, fields: []string{"Café \u0081", "1"}}},
+		{"utf-16 has U+FFFD of its own", utf16("Product;Price\n\ufffd;1\n"), "",
+			got{row: 1, line: 2, fields: []string{"\ufffd", "1"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, recs := readAll(t, c.input, Options{Encoding: c.encoding})
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if c.want.err != "" {
+				if recs[0].err == "" || !strings.Contains(recs[0].err, c.want.err) || recs[0].raw != c.want.raw {
+					t.Errorf("got %+v, want the error %q and raw %q", recs[0], c.want.err, c.want.raw)
+				}
+				return
+			}
+			compare(t, recs, []got{c.want})
+		})
+	}
+}
+
 // TestExcelEurope reads a file as Excel writes it in much of Europe:
 // semicolons, Windows-1252, decimal commas, CRLF and blank rows at the end.
 func TestExcelEurope(t *testing.T) {
