@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
@@ -475,5 +476,60 @@ func TestNotSentFedBackWithoutKey(t *testing.T) {
 	sum, _ = Run(context.Background(), o)
 	if sum == nil || sum.Created != 2 || len(emu.LineItems()) != 2 {
 		t.Fatalf("the first command again: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+}
+
+// refuseSecond is a Sender whose second batch create is answered 408, a
+// refusal that leaves its rows not sent with the code HTTP_408.
+type refuseSecond struct {
+	*hubspot.Client
+	n *int
+}
+
+func (s refuseSecond) BatchCreate(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+	if *s.n++; *s.n == 2 {
+		return nil, &hubspot.APIError{StatusCode: 408}
+	}
+	return s.Client.BatchCreate(ctx, body)
+}
+
+// TestNotSentFedBackByItsColumn: a not_sent.csv row is known as one by its
+// error_report column, whatever its code (HTTP_408 here, a code failed.csv
+// holds too for other statuses), and refused when fed back without a key;
+// a report written before that column was is refused by the codes only
+// not_sent.csv and in_doubt.csv hold.
+func TestNotSentFedBackByItsColumn(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: 6})
+	client := inMemory(t, emu, time.Minute)
+	input := []byte("name,hs_sku,quantity\nWidget,X1,2\nWidget,X1,2\n")
+	o := withJournal(options(t, input, client))
+	o.Mapping, o.Workers, o.BatchSize = nil, 1, 1
+	o.Policy.MaxAttempts = 1
+	n := 0
+	o.Sender = refuseSecond{client, &n}
+	sum, _ := Run(context.Background(), o)
+	notSent := readCSV(t, filepath.Join(o.OutDir, report.NotSentFile))
+	if sum == nil || sum.Created != 1 || sum.NotSent != 1 || len(notSent) != 2 || notSent[1][len(notSent[1])-2] != "HTTP_408" {
+		t.Fatalf("first run: %+v\n%v", sum, notSent)
+	}
+	feed := func(recs [][]string) []byte {
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		w.WriteAll(recs)
+		return b.Bytes()
+	}
+	at := slices.Index(notSent[0], "error_report")
+	if at < 0 || notSent[1][at] != "not_sent" {
+		t.Fatalf("not_sent.csv without its error_report: %v", notSent)
+	}
+	older := [][]string{slices.Delete(slices.Clone(notSent[0]), at, at+1), slices.Delete(slices.Clone(notSent[1]), at, at+1)}
+	older[1][len(older[1])-2] = report.CodeNotSent
+	o.Sender = client
+	for name, recs := range map[string][][]string{"as written": notSent, "without error_report, code NOT_SENT": older} {
+		o.Input = bytes.NewReader(feed(recs))
+		sum, _ = Run(context.Background(), o)
+		if sum == nil || sum.NotSent != 1 || sum.Created != 0 || len(emu.LineItems()) != 1 {
+			t.Errorf("fed back %s: %+v, portal %d; want the row refused", name, sum, len(emu.LineItems()))
+		}
 	}
 }

@@ -230,6 +230,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		if err := checkKeyProperty(spec, o.KeyProperty); err != nil {
 			return nil, &SetupError{err}
 		}
+		if w := keyUnconverted(spec, o.KeyProperty); w != "" {
+			log.Warn(w)
+		}
 	}
 	if o.Upsert {
 		if err := mapper.CanLinkLater(); err != nil {
@@ -597,20 +600,23 @@ func checkKeyProperty(spec *mapping.Spec, prop string) error {
 	if spec.Key == "" {
 		return fmt.Errorf("--key-property %s needs a key column: add `key: COLUMN` to the mapping", prop)
 	}
-	p, ok := spec.Properties[prop]
-	if !ok {
-		return nil
-	}
-	if p.Column != spec.Key {
+	if p, ok := spec.Properties[prop]; ok && p.Column != spec.Key {
 		return fmt.Errorf("--key-property %s: the mapping fills it from column %q, but the key is column %q", prop, p.Column, spec.Key)
 	}
-	// The key is the cell as it is: it names the row in the journal and
-	// in lookups, and is what the key property is given.
-	if p.Trim || p.Default != "" || p.Type != "" && p.Type != mapping.TypeString {
-		return fmt.Errorf("--key-property %s: its mapping changes the cell (trim, default or type), but a key is sent, recorded and looked up as the key column holds it: "+
-			"map it as `%s: %s` (a key with spaces around it is another key)", prop, prop, spec.Key)
-	}
 	return nil
+}
+
+// keyUnconverted returns a warning when the mapping of the key property
+// asks to change the cell (trim, default, a type): the key is sent,
+// recorded and looked up as the key column holds it, so those are not
+// applied. "" when there is nothing to say.
+func keyUnconverted(spec *mapping.Spec, prop string) string {
+	p, ok := spec.Properties[prop]
+	if !ok || !p.Trim && p.Default == "" && (p.Type == "" || p.Type == mapping.TypeString) {
+		return ""
+	}
+	return fmt.Sprintf("--key-property %s: its mapping's trim, default and type are not applied: a key is sent, recorded and looked up "+
+		"as column %q holds it (a key with spaces around it is another key); map it as `%s: %s` to say so", prop, spec.Key, prop, spec.Key)
 }
 
 // producer reads, maps and batches records.
@@ -838,27 +844,30 @@ func (p *producer) readAll(ctx context.Context) error {
 	}
 }
 
-// unfedReport reports whether code, a fed-back row's error_code, is one
-// that only not_sent.csv (status NotSent) or in_doubt.csv (InDoubt) holds:
-// the importer's codes for rows not sent or without a clear answer, and
-// the answers that lead there. failed.csv never holds them.
-func unfedReport(code string) (report.Status, bool) {
+// unfedReport reports whether a fed-back row comes from not_sent.csv
+// (status NotSent) or in_doubt.csv (InDoubt), by its error_report (from),
+// or, in a report written before that column was, by an error_code that
+// only those reports hold: the importer's codes for rows not sent or
+// without a clear answer, and the answers that lead there (failed.csv
+// never holds them; other codes of those reports go unnoticed there).
+func unfedReport(from, code string) (report.Status, bool) {
+	switch from {
+	case report.InDoubt.ReportName():
+		return report.InDoubt, true
+	case report.NotSent.ReportName():
+		return report.NotSent, true
+	case "":
+	default:
+		return 0, false
+	}
 	switch {
 	case code == report.CodeNotSent, code == "RATE_LIMIT", code == "HTTP_423", code == "DAILY_LIMIT", code == "DAILY_RESERVE", code == "MIGRATION_IN_PROGRESS":
 		return report.NotSent, true
-	case code == "NO_ANSWER", code == "TIMEOUT", code == "HTTP_303",
+	case code == "NO_ANSWER", code == "TIMEOUT", code == "HTTP_303", code == "MISSING_RESULT",
 		len(code) == len("HTTP_500") && strings.HasPrefix(code, "HTTP_5"):
 		return report.InDoubt, true
 	}
 	return 0, false
-}
-
-// reportName is the file that holds rows of status s.
-func reportName(s report.Status) string {
-	if s == report.InDoubt {
-		return report.InDoubtFile
-	}
-	return report.NotSentFile
 }
 
 // refuseMalformed records rec, whose cells (fields) cannot be trusted, as
@@ -909,17 +918,24 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		// A row of a failed.csv fed back that could not be read in its
 		// own file: its cells are the best that could be read then (a
 		// stray quote kept, a cell cut at a delimiter), so they are not
-		// sent while its error_code still says so.
+		// sent while its error_code still says so; unless its key, as
+		// far as it was read, is one an earlier run created (the file it
+		// came from was fixed and run again).
+		if ident := p.keyIdent(p.m.Key(rec.Fields)); ident != "" && !p.upsert {
+			if prior := p.prior.Lookup(ident); prior.Status == report.Created {
+				return p.carryCreated(rec, prior, "")
+			}
+		}
 		return p.refuseMalformed(rec, rec.Fields, "this row could not be read in the file it came from, and its cells here are only "+
 			"the best that could be read then (raw_line holds the line as it was): put the right values in its cells and empty "+
 			"its error_code cell, then feed the file back", rec.ReportRaw)
 	}
-	if p.keyProp == "" && rec.ReportCode != "" {
-		if status, ok := unfedReport(rec.ReportCode); ok {
+	if p.keyProp == "" && (rec.Report != "" || rec.ReportCode != "") {
+		if status, ok := unfedReport(rec.Report, rec.ReportCode); ok {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: status, Code: rec.ReportCode,
-				Message: "a row of " + reportName(status) + " fed back: without --key-property a row is known by its content and its place among " +
+				Message: "a row of " + status.ReportName() + ".csv fed back: without --key-property a row is known by its content and its place among " +
 					"identical rows of its own file, which this file does not keep, so it could pass for a row already created; " +
-					"run the command that wrote the report again, on its own file (or import with --key-property)"})
+					"run the command that wrote the report again, on its own file"})
 		}
 	}
 	amb := p.ambiguous(rec)

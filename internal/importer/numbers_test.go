@@ -204,3 +204,42 @@ func TestMalformedRowFedBack(t *testing.T) {
 		t.Fatalf("fed back with its cells fixed: %+v, %v", sum, items)
 	}
 }
+
+// TestMalformedRowFedBackAfterItsFileWasFixed: with a key, a malformed row
+// whose key an earlier run created since (the file it came from was fixed
+// and run again) is carried over when the old failed.csv is fed back,
+// created earlier with its id, not refused again.
+func TestMalformedRowFedBackAfterItsFileWasFixed(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1})
+	client := inMemory(t, emu, time.Minute)
+	o := keyed(t, emu, withJournal(options(t, nil, client)), client)
+	spec, err := mapping.Load(strings.NewReader("properties: {name: name, price: {column: price, type: number}, hs_sku: hs_sku}\nkey: hs_sku\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Mapping = spec
+	run := func(input string) *report.Summary {
+		t.Helper()
+		o.Input = strings.NewReader(input)
+		sum, err := Run(context.Background(), o)
+		if sum == nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	if sum := run("name;price;hs_sku\nWidget;2;S-1\nGadget;3;\"S-2\n"); sum.Failed != 1 || sum.Created != 1 {
+		t.Fatalf("first run: %+v", sum)
+	}
+	failed, err := os.ReadFile(filepath.Join(o.OutDir, report.FailedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := run("name;price;hs_sku\nWidget;2;S-1\nGadget;3;S-2\n"); sum.Created != 2 || len(emu.LineItems()) != 2 {
+		t.Fatalf("the fixed file: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+	sum := run(string(failed))
+	created := readCSV(t, filepath.Join(o.OutDir, report.CreatedFile))
+	if sum.Created != 1 || sum.Failed != 0 || len(emu.LineItems()) != 2 || len(created) != 2 || created[1][len(created[1])-1] != "earlier" {
+		t.Fatalf("the old failed.csv fed back: %+v, portal %d\n%v", sum, len(emu.LineItems()), created)
+	}
+}

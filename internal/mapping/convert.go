@@ -441,13 +441,22 @@ type dateFormat struct {
 	offset bool           // the layout has an offset: loc is not used
 }
 
-// hasOffset reports whether a layout writes a zone offset (the only zone
-// element checkLayout lets through): the same wall clock in two zones
-// then reads differently.
+// hasOffset reports whether a layout says the zone of its values: an
+// offset element ("-0700", "Z07:00"; the same wall clock in two zones then
+// reads differently), or a literal "Z", which says UTC ("Z" is in no other
+// layout element).
 func hasOffset(layout string) bool {
 	a := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	b := time.Date(2001, 2, 3, 4, 5, 6, 0, time.FixedZone("", 5*3600+1800))
-	return a.Format(layout) != b.Format(layout)
+	return strings.Contains(layout, "Z") || a.Format(layout) != b.Format(layout)
+}
+
+// zoneAbbreviation reports whether a layout reads a time zone by its
+// abbreviation ("MST"), which time.Parse resolves by the machine's own
+// zone.
+func zoneAbbreviation(layout string) bool {
+	const probe = "QZXQ"
+	return strings.Contains(time.Date(2001, 2, 3, 4, 5, 6, 0, time.FixedZone(probe, 3600)).Format(layout), probe) && !strings.Contains(layout, probe)
 }
 
 // inZone returns the instant at which the clocks of loc show wall's wall
@@ -462,11 +471,22 @@ func inZone(wall time.Time, loc *time.Location) (t time.Time, problem string) {
 		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), time.UTC).Equal(wall)
 	}
 	if !same(t) {
-		return t, fmt.Sprintf("the clocks of %s skip this time (a change to daylight saving time)", loc)
+		return t, fmt.Sprintf("the clocks of %s skip this time (a change of offset, such as to daylight saving time)", loc)
 	}
-	for _, d := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
-		if same(t.Add(d)) || same(t.Add(-d)) {
-			return t, fmt.Sprintf("the clocks of %s show this time twice (a change from daylight saving time); write it with its offset", loc)
+	// The wall clock may also fall in the offset period before t's or the
+	// one after it: the clocks went back, and show it twice.
+	twice := func(u time.Time) bool { return !u.Equal(t) && same(u) }
+	start, end := t.ZoneBounds()
+	if !start.IsZero() {
+		_, off := start.Add(-time.Nanosecond).Zone()
+		if u := wall.Add(-time.Duration(off) * time.Second); u.Before(start) && twice(u) {
+			return t, fmt.Sprintf("the clocks of %s show this time twice (a change of offset, such as from daylight saving time); write it with its offset", loc)
+		}
+	}
+	if !end.IsZero() {
+		_, off := end.Zone()
+		if u := wall.Add(-time.Duration(off) * time.Second); !u.Before(end) && twice(u) {
+			return t, fmt.Sprintf("the clocks of %s show this time twice (a change of offset, such as from daylight saving time); write it with its offset", loc)
 		}
 	}
 	return t, ""
@@ -616,6 +636,12 @@ func newDateConverter(p PropertySpec) (converter, error) {
 			continue
 		}
 		d.formats = append(d.formats, f)
+	}
+	for _, f := range d.formats {
+		if d.datetime && !f.epoch && zoneAbbreviation(f.layout) {
+			errs = append(errs, fmt.Errorf("format %q reads a time zone by its abbreviation (MST), which Go resolves by the machine's own zone (CET is an hour ahead of UTC on a machine in Berlin, and read as UTC elsewhere): "+
+				"use a numeric offset (\"-0700\", \"Z07:00\"), or leave the zone out and name it with the key zone", f.layout))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -875,17 +901,11 @@ func loadZone(name string) (*time.Location, error) {
 
 // checkLayout rejects a Go time layout that has no reference-time element,
 // which would parse nothing, or that lacks the year, the month or the day,
-// which would turn every value into a wrong date, or that reads a time
-// zone by its abbreviation, which Go resolves by the machine's own zone.
+// which would turn every value into a wrong date.
 func checkLayout(layout string) error {
 	other := time.Date(1999, 12, 31, 23, 59, 58, 0, time.UTC)
 	if other.Format(layout) == layout {
 		return fmt.Errorf("format %q is neither a format name (iso, us, eu, epoch_ms) nor a Go layout with date elements (use Go's reference date, e.g. \"01/02/2006\")", layout)
-	}
-	const probe = "QZXQ"
-	if strings.Contains(time.Date(2001, 2, 3, 4, 5, 6, 0, time.FixedZone(probe, 3600)).Format(layout), probe) && !strings.Contains(layout, probe) {
-		return fmt.Errorf("format %q reads a time zone by its abbreviation (MST), which Go resolves by the machine's own zone (CET is an hour ahead of UTC on a machine in Berlin, and read as UTC elsewhere): "+
-			"use a numeric offset (\"-0700\", \"Z07:00\"), or leave the zone out and name it with the key zone", layout)
 	}
 	// Shifts that keep the weekday, so that "Mon" does not stand in for
 	// the element it lacks: the calendar repeats every 28 years (within

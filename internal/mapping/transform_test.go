@@ -237,6 +237,15 @@ func TestDateFormats(t *testing.T) {
 		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "25.10.2026 03:30", "2026-10-25T02:30:00.000Z", ""},
 		{`{column: C, type: datetime, format: "02.01.2006 15:04", zone: Europe/Berlin}`, "29.03.2026 03:00", "2026-03-29T01:00:00.000Z", ""},
 		{`{column: C, type: datetime, formats: ["02.01.2006 15:04", "02.01.2006 15:04 -0700"], zone: Europe/Berlin}`, "25.10.2026 02:30 +0100", "2026-10-25T01:30:00.000Z", ""},
+		// A literal Z says UTC, zone or not; a change of offset of three
+		// hours (Casey, 2010) repeats three hours.
+		{`{column: C, type: datetime, formats: ["2006-01-02T15:04:05Z", "02.01.2006 15:04"], zone: Europe/Berlin}`, "2024-07-01T10:00:00Z", "2024-07-01T10:00:00.000Z", ""},
+		{`{column: C, type: datetime, format: "2006-01-02 15:04", zone: Antarctica/Casey}`, "2010-03-04 23:00", "", "show this time twice"},
+		{`{column: C, type: datetime, format: "2006-01-02 15:04", zone: Antarctica/Casey}`, "2010-03-05 01:59", "", "show this time twice"},
+		{`{column: C, type: datetime, format: "2006-01-02 15:04", zone: Antarctica/Casey}`, "2010-03-05 02:00", "2010-03-04T18:00:00.000Z", ""},
+		{`{column: C, type: datetime, format: "2006-01-02 15:04:05.000", zone: Europe/Berlin}`, "2026-10-25 02:59:59.999", "", "show this time twice"},
+		// A date's zone abbreviation changes nothing: the date is the one written.
+		{`{column: C, type: date, format: "Mon Jan _2 15:04:05 MST 2006"}`, "Tue Mar  5 10:00:00 PST 2024", "2024-03-05", ""},
 		{"{column: C, type: datetime, format: iso}", "2026-03-15", "2026-03-15T00:00:00.000Z", ""},
 		{`{column: C, type: datetime, formats: ["2006-01-02 15:04", iso]}`, "2026-03-15 10:30", "2026-03-15T10:30:00.000Z", ""},
 		{`{column: C, type: datetime, formats: ["2006-01-02 15:04", iso]}`, "2026-03-15", "2026-03-15T00:00:00.000Z", ""},

@@ -176,7 +176,7 @@ func NewWriter(created, failed, inDoubt, notSent io.Writer, header []string, opt
 	for _, o := range opts {
 		o(w)
 	}
-	errHeader := append(append([]string{}, header...), "raw_line", "error_row", "error_code", "error_message")
+	errHeader := append(append([]string{}, header...), "error_report", "raw_line", "error_row", "error_code", "error_message")
 	createdHeader := append(append([]string{"row", "id"}, header...), "imported")
 	if w.actions {
 		createdHeader = append(createdHeader, "action")
@@ -302,13 +302,33 @@ func (w *Writer) Record(outs ...Outcome) error {
 			if o.Status != Superseded { // no error
 				w.counts.Codes[o.Code]++
 			}
-			line = append(appendFit(line, o.Record, w.width), o.Raw, row, o.Code, o.Message)
+			line = append(appendFit(line, o.Record, w.width), o.Status.ReportName(), o.Raw, row, o.Code, o.Message)
 			lw.Write(line)
 		}
 		clear(line)
 		w.line = line[:0]
 	}
 	return w.flush()
+}
+
+// ReportName is the name, without ".csv", of the report that holds rows of
+// status s: "failed", "in_doubt", "not_sent" or "superseded" (the column
+// error_report of each, so that a report fed back says which it is), and
+// "created"; "" for a status that is no outcome.
+func (s Status) ReportName() string {
+	switch s {
+	case Created:
+		return "created"
+	case Failed:
+		return "failed"
+	case InDoubt:
+		return "in_doubt"
+	case NotSent:
+		return "not_sent"
+	case Superseded:
+		return "superseded"
+	}
+	return ""
 }
 
 // errorReport returns the report of rows with status st other than

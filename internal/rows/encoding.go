@@ -113,7 +113,7 @@ func (r *Reader) openInput(in io.Reader, name string) error {
 		return nil
 	}
 	r.decoded = true
-	r.lossy = !strings.HasPrefix(r.encoding, "utf-16")
+	r.lossy = !strings.HasPrefix(r.encoding, "utf-16") && !strings.HasPrefix(r.encoding, "gb18030") // both write U+FFFD itself
 	r.src = bufio.NewReaderSize(transform.NewReader(br, enc.NewDecoder()), 64<<10)
 	return nil
 }

@@ -87,10 +87,10 @@ import (
 )
 
 // ReportColumns are trailing columns of the importer's own failed,
-// in-doubt and not-sent reports: the raw line of a malformed record, the
-// row number, the error code and the message. A Reader drops them so a
-// report can be fed back as input.
-var ReportColumns = []string{"raw_line", "error_row", "error_code", "error_message"}
+// in-doubt and not-sent reports: the report's name, the raw line of a
+// malformed record, the row number, the error code and the message. A Reader
+// drops them so a report can be fed back as input.
+var ReportColumns = []string{"error_report", "raw_line", "error_row", "error_code", "error_message"}
 
 // The most a record may span: past either, a quoted field left open is
 // taken for a stray quote.
@@ -127,6 +127,11 @@ type Record struct {
 	// ReportCode is the record's error_code, in a failed.csv fed back: why
 	// the importer refused the row before. "" otherwise.
 	ReportCode string
+
+	// Report is the record's error_report, in a report fed back: the
+	// report it came from ("failed", "in_doubt", "not_sent"); "" otherwise,
+	// and in a report written before the column was.
+	Report string
 
 	// ReportRaw is the record's raw_line, in a failed.csv fed back: the
 	// line as it was in its own file, for a row that could not be read
@@ -181,7 +186,8 @@ type Reader struct {
 	decoded  bool // the input goes through a decoder
 	// lossy: the decoder writes U+FFFD for a byte its encoding does not
 	// define, and the encoding has no U+FFFD of its own (every decoded
-	// encoding but UTF-16), so a U+FFFD in the text is such a byte.
+	// encoding but UTF-16 and GB18030), so a U+FFFD in the text is such a
+	// byte.
 	lossy bool
 
 	raw    []string // the header as read
@@ -189,6 +195,7 @@ type Reader struct {
 	keep   []int    // indexes of the input columns to keep, nil = all
 	code   int      // index of the error_code column of a report fed back, or -1
 	rawCol int      // index of its raw_line column, or -1
+	repCol int      // index of its error_report column, or -1
 	width  int      // fields per record in the raw file
 	row    int
 }
@@ -305,6 +312,7 @@ func (r *Reader) readHeader(delim rune) error {
 	r.raw, r.width = header, len(header)
 	r.code = slices.Index(header, "error_code")
 	r.rawCol = slices.Index(header, "raw_line")
+	r.repCol = slices.Index(header, "error_report")
 	var keep []int
 	for i, h := range header {
 		if !slices.Contains(ReportColumns, h) {
@@ -547,6 +555,9 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 	}
 	if r.rawCol >= 0 && r.rawCol < len(fields) {
 		rec.ReportRaw = fields[r.rawCol]
+	}
+	if r.repCol >= 0 && r.repCol < len(fields) {
+		rec.Report = fields[r.repCol]
 	}
 	rec.Fields = r.project(fields)
 	return rec

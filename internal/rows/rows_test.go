@@ -435,6 +435,8 @@ func TestUndefinedBytes(t *testing.T) {
 			got{row: 1, line: 2, fields: []string{"Café \u0081", "1"}}},
 		{"utf-16 has U+FFFD of its own", utf16("Product;Price\n\ufffd;1\n"), "",
 			got{row: 1, line: 2, fields: []string{"\ufffd", "1"}}},
+		{"gb18030 has U+FFFD of its own", "Product;Price\n\x84\x31\xa4\x37;1\n", "gb18030",
+			got{row: 1, line: 2, fields: []string{"\ufffd", "1"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, recs := readAll(t, c.input, Options{Encoding: c.encoding})
