@@ -425,6 +425,17 @@ func spillFailure(t *testing.T, withKey bool) {
 
 var reportFiles = []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile}
 
+// twoIdenticalRows sets up a keyless import of two identical rows, one a
+// batch, with a journal, into a new portal.
+func twoIdenticalRows(t *testing.T, seed int64) (*emulator.Server, *hubspot.Client, []byte, Options) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: seed})
+	client := inMemory(t, emu, time.Minute)
+	input := []byte("name,hs_sku,quantity\nWidget,X1,2\nWidget,X1,2\n")
+	o := withJournal(options(t, input, client))
+	o.Mapping, o.Workers, o.BatchSize = nil, 1, 1
+	return emu, client, input, o
+}
+
 // stopAfterCreate is a Sender whose run stops once its first batch create
 // has its answer.
 type stopAfterCreate struct {
@@ -445,11 +456,7 @@ func (s stopAfterCreate) BatchCreate(ctx context.Context, body []byte) (*hubspot
 // rows are refused instead, and the command that wrote it, run again,
 // creates the second.
 func TestNotSentFedBackWithoutKey(t *testing.T) {
-	emu := newPortal(emulator.Config{RateMax: -1, Seed: 5})
-	client := inMemory(t, emu, time.Minute)
-	input := []byte("name,hs_sku,quantity\nWidget,X1,2\nWidget,X1,2\n")
-	o := withJournal(options(t, input, client))
-	o.Mapping, o.Workers, o.BatchSize = nil, 1, 1
+	emu, client, input, o := twoIdenticalRows(t, 5)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o.Sender = stopAfterCreate{client, cancel}
@@ -499,11 +506,7 @@ func (s refuseSecond) BatchCreate(ctx context.Context, body []byte) (*hubspot.Ba
 // a report written before that column was is refused by the codes only
 // not_sent.csv and in_doubt.csv hold.
 func TestNotSentFedBackByItsColumn(t *testing.T) {
-	emu := newPortal(emulator.Config{RateMax: -1, Seed: 6})
-	client := inMemory(t, emu, time.Minute)
-	input := []byte("name,hs_sku,quantity\nWidget,X1,2\nWidget,X1,2\n")
-	o := withJournal(options(t, input, client))
-	o.Mapping, o.Workers, o.BatchSize = nil, 1, 1
+	emu, client, _, o := twoIdenticalRows(t, 6)
 	o.Policy.MaxAttempts = 1
 	n := 0
 	o.Sender = refuseSecond{client, &n}

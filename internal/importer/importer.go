@@ -852,9 +852,9 @@ func (p *producer) readAll(ctx context.Context) error {
 // never holds them; other codes of those reports go unnoticed there).
 func unfedReport(from, code string) (report.Status, bool) {
 	switch from {
-	case report.InDoubt.ReportName():
+	case report.InDoubt.String():
 		return report.InDoubt, true
-	case report.NotSent.ReportName():
+	case report.NotSent.String():
 		return report.NotSent, true
 	case "":
 	default:
@@ -933,7 +933,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	if p.keyProp == "" && (rec.Report != "" || rec.ReportCode != "") {
 		if status, ok := unfedReport(rec.Report, rec.ReportCode); ok {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: status, Code: rec.ReportCode,
-				Message: "a row of " + status.ReportName() + ".csv fed back: without --key-property a row is known by its content and its place among " +
+				Message: "a row of " + status.String() + ".csv fed back: without --key-property a row is known by its content and its place among " +
 					"identical rows of its own file, which this file does not keep, so it could pass for a row already created; " +
 					"run the command that wrote the report again, on its own file"})
 		}

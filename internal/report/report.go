@@ -41,6 +41,10 @@ const (
 	Superseded
 )
 
+// String is the name, without ".csv", of the report that holds rows of
+// status s ("created", "failed", "in_doubt", "not_sent", "superseded"),
+// which the column error_report of each error report holds, so that a
+// report fed back says which it is.
 func (s Status) String() string {
 	switch s {
 	case Created:
@@ -51,6 +55,8 @@ func (s Status) String() string {
 		return "in_doubt"
 	case NotSent:
 		return "not_sent"
+	case Superseded:
+		return "superseded"
 	}
 	return "unknown"
 }
@@ -302,33 +308,13 @@ func (w *Writer) Record(outs ...Outcome) error {
 			if o.Status != Superseded { // no error
 				w.counts.Codes[o.Code]++
 			}
-			line = append(appendFit(line, o.Record, w.width), o.Status.ReportName(), o.Raw, row, o.Code, o.Message)
+			line = append(appendFit(line, o.Record, w.width), o.Status.String(), o.Raw, row, o.Code, o.Message)
 			lw.Write(line)
 		}
 		clear(line)
 		w.line = line[:0]
 	}
 	return w.flush()
-}
-
-// ReportName is the name, without ".csv", of the report that holds rows of
-// status s: "failed", "in_doubt", "not_sent" or "superseded" (the column
-// error_report of each, so that a report fed back says which it is), and
-// "created"; "" for a status that is no outcome.
-func (s Status) ReportName() string {
-	switch s {
-	case Created:
-		return "created"
-	case Failed:
-		return "failed"
-	case InDoubt:
-		return "in_doubt"
-	case NotSent:
-		return "not_sent"
-	case Superseded:
-		return "superseded"
-	}
-	return ""
 }
 
 // errorReport returns the report of rows with status st other than
