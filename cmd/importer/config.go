@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -157,22 +158,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	c.Input = fs.Arg(0)
 	switch {
+	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return nil, &usageError{fmt.Sprintf("--rate %v is not a number of requests a second (0 means no cap of your own)", c.Rate)}
 	case c.Rate < 0:
 		return nil, &usageError{"--rate must not be negative"}
 	case c.Rate > 0 && c.Rate < 0.1:
 		return nil, &usageError{fmt.Sprintf("--rate %v is below 0.1, one request per 10 s, the least the pacer counts in (its window is 10 s): use 0.1 or more, or 0 for no cap of your own", c.Rate)}
 	case c.Workers < 1:
 		return nil, &usageError{"--workers must be at least 1"}
+	case c.Workers > maxWorkers:
+		return nil, &usageError{fmt.Sprintf("--workers %d is more than %d: HubSpot's rate limit, not the workers, bounds the speed, and each worker holds a batch in memory", c.Workers, maxWorkers)}
 	case c.BatchSize < 1 || c.BatchSize > hubspot.MaxBatchInputs:
 		return nil, &usageError{fmt.Sprintf("--batch-size must be between 1 and %d", hubspot.MaxBatchInputs)}
-	case c.MaxAttempts < 1:
-		return nil, &usageError{"--max-attempts must be at least 1"}
-	case c.Timeout <= 0:
-		return nil, &usageError{"--timeout must be positive"}
+	case c.MaxAttempts < 1 || c.MaxAttempts > maxAttempts:
+		return nil, &usageError{fmt.Sprintf("--max-attempts must be between 1 and %d", maxAttempts)}
+	case c.Timeout <= 0 || c.Timeout > maxWait:
+		return nil, &usageError{fmt.Sprintf("--timeout must be positive and at most %s", maxWait)}
 	case c.DailyReserve < 0:
 		return nil, &usageError{"--daily-reserve must not be negative"}
-	case c.LookupDelay < 0:
-		return nil, &usageError{"--lookup-delay must not be negative"}
+	case c.LookupDelay < 0 || c.LookupDelay > maxWait:
+		return nil, &usageError{fmt.Sprintf("--lookup-delay must be between 0 and %s", maxWait)}
 	case c.WaitLock < 0:
 		return nil, &usageError{"--wait-lock must not be negative"}
 	case c.restart:
@@ -308,6 +313,15 @@ func applyMappingSettings(fs *flag.FlagSet, path string, getenv func(string) str
 	return nil
 }
 
+// Bounds of settings that a typo (or a mapping's settings:) could make
+// large enough to exhaust memory or stall every run: a worker holds a
+// batch in memory, and a run waits out its timeouts and lookup delays.
+const (
+	maxWorkers  = 1024
+	maxAttempts = 100
+	maxWait     = 30 * time.Minute
+)
+
 // errNoToken is a missing token: fatal (exit 1), except for a dry run and
 // init-mapping, which work without one.
 var errNoToken = errors.New("no access token: set HUBSPOT_ACCESS_TOKEN or give --token-file (or use --sandbox or --dry-run)")
@@ -319,10 +333,14 @@ var errNoToken = errors.New("no access token: set HUBSPOT_ACCESS_TOKEN or give -
 // request could be sent with it, and retrying would not help. The error
 // never contains the token. Errors are fatal, not usage errors.
 func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
-	from, s := "HUBSPOT_ACCESS_TOKEN", getenv("HUBSPOT_ACCESS_TOKEN")
+	from, s := "HUBSPOT_ACCESS_TOKEN", strings.TrimSpace(getenv("HUBSPOT_ACCESS_TOKEN")) // a Secret made from a file ends with a line break
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
+			if looksLikeToken(file) {
+				// A token given where its file's name goes: not echoed.
+				return hubspot.Token{}, errors.New("--token-file names a file to read the token from, and was given what looks like a token itself: put the token in a file, or in HUBSPOT_ACCESS_TOKEN")
+			}
 			return hubspot.Token{}, fmt.Errorf("--token-file: %w", err)
 		}
 		from, s = "--token-file "+file, strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff"))
@@ -339,4 +357,11 @@ func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
 		}
 	}
 	return hubspot.NewToken(s), nil
+}
+
+// looksLikeToken reports whether s, a --token-file value that is no file,
+// looks like a HubSpot access token (a private app's "pat-…", or a long
+// word without a path separator or an extension).
+func looksLikeToken(s string) bool {
+	return strings.HasPrefix(s, "pat-") || len(s) >= 30 && !strings.ContainsAny(s, `/\.`)
 }

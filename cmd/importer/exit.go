@@ -30,6 +30,7 @@ func exitCode(err error) int {
 	var ie *importer.IncompleteError
 	var he *runlock.HeldError
 	var une *command.UnavailableError
+	var se *command.SummaryError
 	switch {
 	case err == nil:
 		return exitOK
@@ -37,6 +38,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &se):
+		return exitFatal // whatever the rows' outcome: the summary a wrapper reads is not there
 	case errors.As(err, &he), errors.As(err, &une):
 		return exitTryLater
 	case errors.Is(err, context.Canceled):

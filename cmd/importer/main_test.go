@@ -52,6 +52,8 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("reading which portal the token belongs to: %w", &command.UnavailableError{What: "the account", Err: &hubspot.APIError{StatusCode: 429}}), 75},
 		{&importer.SetupError{Err: errors.New("bad mapping")}, 1},
 		{errors.New("disk full"), 1},
+		{errors.Join(&importer.IncompleteError{Failed: 1}, &command.SummaryError{Err: errors.New("writing --summary-json: disk full")}), 1},
+		{errors.Join(fmt.Errorf("wrapped: %w", context.Canceled), &command.SummaryError{Err: errors.New("disk full")}), 1},
 	}
 	for _, tc := range cases {
 		if got := exitCode(tc.err); got != tc.want {
@@ -107,6 +109,12 @@ func TestParseConfig(t *testing.T) {
 		{name: "rate below 0.1", args: []string{"--rate", "0.05", "a.csv"}, env: withTok, usage: true, errText: "below 0.1"},
 		{name: "rate 0.1", args: []string{"--rate", "0.1", "a.csv"}, env: withTok},
 		{name: "batch size over 100", args: []string{"--batch-size", "101", "a.csv"}, env: withTok, usage: true},
+		{name: "rate NaN", args: []string{"--rate", "NaN", "a.csv"}, env: withTok, usage: true, errText: "is not a number of requests a second"},
+		{name: "rate Inf", args: []string{"--rate", "+Inf", "a.csv"}, env: withTok, usage: true, errText: "is not a number of requests a second"},
+		{name: "workers by the million", args: []string{"--workers", "5000000", "a.csv"}, env: withTok, usage: true, errText: "is more than 1024"},
+		{name: "a timeout of weeks", args: []string{"--timeout", "1000h", "a.csv"}, env: withTok, usage: true, errText: "at most 30m0s"},
+		{name: "a lookup delay of weeks", args: []string{"--lookup-delay", "1000h", "a.csv"}, env: withTok, usage: true, errText: "between 0 and 30m0s"},
+		{name: "attempts by the thousand", args: []string{"--max-attempts", "5000", "a.csv"}, env: withTok, usage: true, errText: "between 1 and 100"},
 		{name: "no input", args: nil, env: withTok, usage: true},
 		{name: "two inputs", args: []string{"a.csv", "b.csv"}, env: withTok, usage: true},
 		{name: "unknown flag", args: []string{"--frobnicate", "a.csv"}, env: withTok, usage: true},
@@ -1397,6 +1405,21 @@ func TestModeFlags(t *testing.T) {
 // with a line break; a token with a line break or another control
 // character inside is refused at once (no request could carry it), and no
 // error holds the token.
+// TestTokenGivenAsItsFile: a token typed where its file's name goes is not
+// echoed in the error that the file does not exist.
+func TestTokenGivenAsItsFile(t *testing.T) {
+	for _, value := range []string{"pat-na1-0123456789abcdef-secret", "CiQwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC1secret"} {
+		_, err := loadToken(value, func(string) string { return "" })
+		if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "looks like a token") {
+			t.Errorf("err = %v, want one that says so without the token", err)
+		}
+	}
+	_, err := loadToken(filepath.Join(t.TempDir(), "missing-token.txt"), func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "missing-token.txt") {
+		t.Errorf("err = %v, want the path of a missing file", err)
+	}
+}
+
 func TestLoadToken(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -1405,6 +1428,7 @@ func TestLoadToken(t *testing.T) {
 	}{
 		{"file with a BOM and a newline", "\ufeffpat-na1-secret\r\n", "", "pat-na1-secret", ""},
 		{"environment", "", "pat-na1-secret", "pat-na1-secret", ""},
+		{"environment with a line break at the end (a Secret made from a file)", "", "pat-na1-secret\n", "pat-na1-secret", ""},
 		{"a line break inside", "pat-na1-\nsecret\n", "", "", "control character at byte 9"},
 		{"a control character in the environment", "", "pat-na1-\x01secret", "", "HUBSPOT_ACCESS_TOKEN has a control character"},
 		{"an empty file", "\ufeff \n", "", "", "is empty"},

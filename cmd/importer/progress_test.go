@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/sample"
 )
 
@@ -113,15 +115,7 @@ func TestProgressWhileWaitingForTheRateWindow(t *testing.T) {
 // TestNoBarWithoutATerminal: under cron the output has no bar, the logs are
 // JSON, and --summary-json - puts the summary on standard output.
 func TestNoBarWithoutATerminal(t *testing.T) {
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	root, _ := filepath.Abs("../..")
-	cmd := exec.Command(bin, "--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml"), "--summary-json", "-",
-		filepath.Join(root, "samples/line_items.csv"))
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	stdout, stderr, err := sandboxSample(t, t.TempDir(), "--summary-json", "-")
 	if exitOf(err) != 3 {
 		t.Fatalf("exit %d\n%s", exitOf(err), stderr.String())
 	}
@@ -139,4 +133,47 @@ func TestNoBarWithoutATerminal(t *testing.T) {
 	if !strings.Contains(stderr.String(), "Import finished: 293 of 300 rows created.") {
 		t.Errorf("the human summary did not go to standard error:\n%s", stderr.String())
 	}
+}
+
+// TestSummaryJSONUnwritable: a --summary-json that cannot be written (here
+// its temporary file's name is taken by a folder) makes the run fatal,
+// exit 1 whatever the rows' outcome, says so on standard error, and the
+// summary in --out carries that exit code; the human summary still comes.
+func TestSummaryJSONUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "last-summary.json")
+	if err := os.Mkdir(target+".tmp", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := sandboxSample(t, dir, "--summary-json", target)
+	if exitOf(err) != 1 {
+		t.Fatalf("exit %d, want 1\n%s", exitOf(err), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "writing --summary-json") {
+		t.Errorf("standard error does not say the summary was not written:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Import finished: 293 of 300 rows created.") {
+		t.Errorf("no human summary:\n%s", stdout.String())
+	}
+	var sum report.Summary
+	data, err := os.ReadFile(filepath.Join(dir, "line_items.import", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil || sum.ExitCode != 1 {
+		t.Errorf("summary.json: %v, exit_code %d, want 1", err, sum.ExitCode)
+	}
+}
+
+// sandboxSample runs the binary with --sandbox on the sample file and its
+// mapping, with the flags given, in dir, and returns what it wrote.
+func sandboxSample(t *testing.T, dir string, flags ...string) (stdout, stderr *bytes.Buffer, err error) {
+	bin := buildBinary(t)
+	root, _ := filepath.Abs("../..")
+	args := append([]string{"--sandbox", "--mapping", filepath.Join(root, "samples/mapping.yaml")}, flags...)
+	cmd := exec.Command(bin, append(args, filepath.Join(root, "samples/line_items.csv"))...)
+	cmd.Dir = dir
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return stdout, stderr, cmd.Run()
 }

@@ -217,21 +217,43 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		sum.ExitCode = cfg.ExitCode(err)
 	}
 	sum.Sandbox = cfg.Sandbox
-	if werr := report.WriteSummaryFile(filepath.Join(cfg.OutDir, report.SummaryFile), *sum); werr != nil {
-		return errors.Join(err, fmt.Errorf("writing the summary: %w", werr))
-	}
 	human := con.Stdout
-	switch cfg.SummaryJSON {
-	case "":
-	case "-":
-		if werr := report.WriteSummary(con.Stdout, *sum); werr != nil {
-			return errors.Join(err, werr)
-		}
+	if cfg.SummaryJSON == "-" {
 		human = con.Stderr
-	default:
-		if werr := report.WriteSummaryFile(cfg.SummaryJSON, *sum); werr != nil {
-			return errors.Join(err, fmt.Errorf("writing --summary-json: %w", werr))
+	}
+	// The summaries are what a wrapper reads: one that cannot be written
+	// makes the run fatal, and the other says so (its exit code is the
+	// process's), while the reports and the human summary stand.
+	inOut := filepath.Join(cfg.OutDir, report.SummaryFile)
+	var werr error
+	fatal := func(e error) {
+		werr = errors.Join(werr, &SummaryError{e})
+		if cfg.ExitCode != nil {
+			sum.ExitCode = cfg.ExitCode(errors.Join(err, werr))
 		}
+	}
+	wroteOut := true
+	if e := report.WriteSummaryFile(inOut, *sum); e != nil {
+		wroteOut = false
+		fatal(fmt.Errorf("writing the summary %s: %w", inOut, e))
+	}
+	if cfg.SummaryJSON != "" {
+		var e error
+		if cfg.SummaryJSON == "-" {
+			e = report.WriteSummary(con.Stdout, *sum)
+		} else {
+			e = report.WriteSummaryFile(cfg.SummaryJSON, *sum)
+		}
+		if e != nil {
+			fatal(fmt.Errorf("writing --summary-json: %w", e))
+			if wroteOut {
+				_ = report.WriteSummaryFile(inOut, *sum) // with the exit code the failure gives; the error below says what failed
+			}
+		}
+	}
+	if werr != nil {
+		log.Error("the summary could not be written", zap.Error(werr))
+		err = errors.Join(err, werr)
 	}
 	log.Info("import finished", zap.Int("rows", sum.Rows), zap.Int("created", sum.Created),
 		zap.Int("failed", sum.Failed), zap.Int("in_doubt", sum.InDoubt), zap.Int("requests", sum.Requests),
@@ -244,6 +266,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	}
 	return err
 }
+
+// SummaryError is a summary (summary.json in --out, or --summary-json)
+// that could not be written. It is fatal: a wrapper that reads the summary
+// would read last night's, or none.
+type SummaryError struct{ Err error }
+
+func (e *SummaryError) Error() string { return e.Err.Error() }
+func (e *SummaryError) Unwrap() error { return e.Err }
 
 // initMapping prints a starting mapping for the input's header, matched to
 // the portal's properties when client may read them.
