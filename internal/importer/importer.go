@@ -794,11 +794,7 @@ func (p *producer) run(ctx context.Context) error {
 	}
 	if len(p.pending) > 0 {
 		// A stop, or an error, left rows waiting for their targets.
-		why := stoppedBeforeSent
-		if err != nil && ctx.Err() == nil {
-			why = "the run stopped: " + err.Error()
-		}
-		p.dropPending(why)
+		p.dropPending(stopWhy(ctx, err))
 	}
 	if p.recordErr != nil {
 		// Fatal, even while stopping: the reports can no longer be trusted.
@@ -834,11 +830,7 @@ func (p *producer) readAll(ctx context.Context) error {
 			return err
 		}
 		if err := p.one(ctx, rec); err != nil {
-			why := stoppedBeforeSent
-			if ctx.Err() == nil {
-				why = "the run stopped: " + err.Error()
-			}
-			p.drop(why)
+			p.drop(stopWhy(ctx, err))
 			return err
 		}
 	}
@@ -889,13 +881,20 @@ func (p *producer) refuseMalformed(rec rows.Record, fields []string, msg, raw st
 // would be in no report. Errors recording them join p.recordErr.
 func (p *producer) drop(why string) {
 	p.dropPending(why)
+	p.recordErr = errors.Join(p.recordErr, p.discardHeld(nil, why))
+}
+
+// discardHeld records the batches bs, then every row the batchers hold, as
+// rows the run will not send (see upload.Uploader.Discard), and returns the
+// errors recording them.
+func (p *producer) discardHeld(bs []*chunker.Batch, why string) error {
 	rb := p.recheck.Flush()
 	markRecheck(rb)
-	for _, b := range append(p.ch.Flush(), rb...) {
-		if err := p.discard(b, why); err != nil {
-			p.recordErr = errors.Join(p.recordErr, err)
-		}
+	var errs error
+	for _, b := range slices.Concat(bs, p.ch.Flush(), rb) {
+		errs = errors.Join(errs, p.discard(b, why))
 	}
+	return errs
 }
 
 // one handles a record. It returns ctx's error if the run stopped while the
@@ -930,7 +929,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			"the best that could be read then (raw_line holds the line as it was): put the right values in its cells and empty "+
 			"its error_code cell, then feed the file back", rec.ReportRaw)
 	}
-	if p.keyProp == "" && (rec.Report != "" || rec.ReportCode != "") {
+	if p.keyProp == "" {
 		if status, ok := unfedReport(rec.Report, rec.ReportCode); ok {
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: status, Code: rec.ReportCode,
 				Message: "a row of " + status.String() + ".csv fed back: without --key-property a row is known by its content and its place among " +
@@ -1453,11 +1452,7 @@ func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 		select {
 		case p.out <- b:
 		case <-ctx.Done():
-			rb := p.recheck.Flush()
-			markRecheck(rb)
-			for _, rest := range slices.Concat(bs[i:], p.ch.Flush(), rb) {
-				_ = p.discard(rest, stoppedBeforeSent)
-			}
+			_ = p.discardHeld(bs[i:], stoppedBeforeSent)
 			return false
 		}
 	}
@@ -1466,6 +1461,15 @@ func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 
 // stoppedBeforeSent is why rows read but never handed to HubSpot are not sent.
 const stoppedBeforeSent = "the run stopped before this row was sent"
+
+// stopWhy says why rows read are not sent when the run ends with err: the
+// error, unless the run was stopped (ctx done) or err is nil.
+func stopWhy(ctx context.Context, err error) string {
+	if err != nil && ctx.Err() == nil {
+		return "the run stopped: " + err.Error()
+	}
+	return stoppedBeforeSent
+}
 
 // Progress is what a run reports of itself while it goes.
 type Progress struct {

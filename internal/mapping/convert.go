@@ -473,19 +473,20 @@ func inZone(wall time.Time, loc *time.Location) (t time.Time, problem string) {
 	if !same(t) {
 		return t, fmt.Sprintf("the clocks of %s skip this time (a change of offset, such as to daylight saving time)", loc)
 	}
-	// The wall clock may also fall in the offset period before t's or the
-	// one after it: the clocks went back, and show it twice.
-	twice := func(u time.Time) bool { return !u.Equal(t) && same(u) }
+	// The wall clock may also be shown at another instant, under the
+	// offset of the period before t's or the one after it: the clocks
+	// went back, and show it twice.
+	var near []time.Time
 	start, end := t.ZoneBounds()
 	if !start.IsZero() {
-		_, off := start.Add(-time.Nanosecond).Zone()
-		if u := wall.Add(-time.Duration(off) * time.Second); u.Before(start) && twice(u) {
-			return t, fmt.Sprintf("the clocks of %s show this time twice (a change of offset, such as from daylight saving time); write it with its offset", loc)
-		}
+		near = append(near, start.Add(-time.Nanosecond))
 	}
 	if !end.IsZero() {
-		_, off := end.Zone()
-		if u := wall.Add(-time.Duration(off) * time.Second); !u.Before(end) && twice(u) {
+		near = append(near, end)
+	}
+	for _, n := range near {
+		_, off := n.Zone()
+		if u := wall.Add(-time.Duration(off) * time.Second); !u.Equal(t) && same(u) {
 			return t, fmt.Sprintf("the clocks of %s show this time twice (a change of offset, such as from daylight saving time); write it with its offset", loc)
 		}
 	}

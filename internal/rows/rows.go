@@ -550,15 +550,13 @@ func (r *Reader) check(rec Record, fields []string, text []byte) Record {
 			return rec
 		}
 	}
-	if r.code >= 0 && r.code < len(fields) {
-		rec.ReportCode = fields[r.code]
+	field := func(i int) string { // a report column's cell, "" without the column
+		if i >= 0 && i < len(fields) {
+			return fields[i]
+		}
+		return ""
 	}
-	if r.rawCol >= 0 && r.rawCol < len(fields) {
-		rec.ReportRaw = fields[r.rawCol]
-	}
-	if r.repCol >= 0 && r.repCol < len(fields) {
-		rec.Report = fields[r.repCol]
-	}
+	rec.ReportCode, rec.ReportRaw, rec.Report = field(r.code), field(r.rawCol), field(r.repCol)
 	rec.Fields = r.project(fields)
 	return rec
 }
