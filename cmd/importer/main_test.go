@@ -1049,6 +1049,60 @@ func TestFeedingBackFromTheReportFolder(t *testing.T) {
 	}
 }
 
+// TestFeedingBackWithoutOut: without a key, a row is known by its content
+// in the journal of the folder that imported it only. A report fed back
+// into a folder that holds no journal for the portal (no --out: the folder
+// named after the report; or a new one) is refused before anything is
+// sent: the rows it created would be unknown to the later runs into the
+// import's folder, which could create them again. Into the import's
+// folder, the rows created there are carried over, and nothing is created
+// twice.
+func TestFeedingBackWithoutOut(t *testing.T) {
+	bin := buildBinary(t)
+	p := newExternalPortal(t, 20)
+	if out, err := p.command(bin).CombinedOutput(); err != nil {
+		t.Fatalf("the import: %v\n%s", err, out)
+	}
+	// The input's rows as a report holds them: the report columns after
+	// the input's, empty once the rows are fixed.
+	input, _ := os.ReadFile(p.input)
+	var fed []byte
+	for i, line := range strings.Split(strings.TrimRight(string(input), "\n"), "\n") {
+		if i == 0 {
+			line += ",error_row,error_code,error_message"
+		} else {
+			line += ",,,"
+		}
+		fed = append(fed, line+"\n"...)
+	}
+	fixed := filepath.Join(p.dir, "fixed.csv")
+	os.WriteFile(fixed, fed, 0o600)
+	root, _ := filepath.Abs("../..")
+	run := func(args ...string) ([]byte, int) {
+		cmd := exec.Command(bin, append(append([]string{"--base-url", p.url, "--mapping", filepath.Join(root, "samples/mapping.yaml")}, args...), fixed)...)
+		cmd.Dir = p.dir
+		cmd.Env = append(os.Environ(), "HUBSPOT_ACCESS_TOKEN=pat-external")
+		msg, err := cmd.CombinedOutput()
+		return msg, exitOf(err)
+	}
+	creates := p.emu.Stats().BatchCreates
+	for _, args := range [][]string{nil, {"--out", filepath.Join(p.dir, "elsewhere")}} {
+		msg, code := run(args...)
+		if code != 1 || !strings.Contains(string(msg), "give --out with the folder of the import that wrote the report") {
+			t.Errorf("%v: exit %d, want 1 with a message\n%s", args, code, msg)
+		}
+	}
+	if got := p.emu.Stats().BatchCreates; got != creates {
+		t.Errorf("%d batch creates after the refusals, want none", got-creates)
+	}
+	if msg, code := run("--out", p.outDir()); code != 0 {
+		t.Fatalf("into the import's folder: exit %d\n%s", code, msg)
+	}
+	if n := len(p.emu.LineItems()); n != p.n {
+		t.Errorf("the portal holds %d line items for %d rows", n, p.n)
+	}
+}
+
 // TestDryRunsKeepOffImports: --dry-run and validate write to folders of
 // their own by default, and refuse a folder that holds an import's journal,
 // so a finished import's reports are never overwritten by a check.

@@ -157,6 +157,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		InputName:     inName,
 		Mapping:       spec,
 		OutDir:        cfg.OutDir,
+		FeedBackCheck: !cfg.Sandbox, // a sandbox's portal and journal are new every run
 		BatchSize:     cfg.BatchSize,
 		Workers:       cfg.Workers,
 		Rate:          cfg.Rate,
@@ -605,7 +606,7 @@ func inputOutsideOut(input, outDir, summaryJSON string) error {
 	}
 	if rel, err := filepath.Rel(out, in); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return fmt.Errorf("the input %s lies inside %s, the folder this run writes its reports to, and would be overwritten while it is read: "+
-			"copy it elsewhere first (e.g. cp %s fixed.csv) or give another --out", input, outDir, input)
+			"copy it elsewhere first (e.g. cp %s fixed.csv) and feed that back with the same --out", input, outDir, input)
 	}
 	if summaryJSON != "" && summaryJSON != "-" {
 		if sj, err := resolvePath(summaryJSON); err == nil && sj == in {

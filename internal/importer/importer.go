@@ -97,6 +97,10 @@ type Options struct {
 	// without a clear answer is looked up first; content HubSpot rejected
 	// is not sent again until it is changed. Zero means no journal.
 	Journal journal.Header
+	// FeedBackCheck refuses a report of the importer fed back without a
+	// key property into a folder that holds no journal for the portal
+	// (see Run). Off for a sandbox, whose portal is new every run.
+	FeedBackCheck bool
 	// StateDir is where the journal is kept; "" means OutDir. The command
 	// keeps one per portal, so that a journal is only ever resumed against
 	// the portal its rows were sent to.
@@ -253,6 +257,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		stateDir = o.OutDir
 	}
 	if o.Journal.Portal != 0 && !o.DryRun && !o.ValidateOnly {
+		if err := feedBackCheck(o, rd, stateDir); err != nil {
+			return nil, &SetupError{err}
+		}
 		jr, prior, err = journal.Open(stateDir, o.Journal)
 		if err != nil {
 			return nil, &SetupError{err}
@@ -400,7 +407,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if o.Upsert {
 		p.enc.IDProperty = o.KeyProperty
 	}
-	p.last, p.held = last, map[int][]report.Outcome{}
+	p.last, p.held = last, map[int][]heldRow{}
 	if mapper.ByExternalID() {
 		switch {
 		case o.Targets != nil:
@@ -559,6 +566,29 @@ func delimiterName(d rune) string {
 	return strconv.QuoteRune(d)
 }
 
+// feedBackCheck refuses a report of the importer fed back (its header has
+// the report columns) without a key property into a folder that holds no
+// journal for the portal, before the journal is made. Without a key a row
+// is known by its content in the journal of the folder that imported it
+// only: a fixed row created from a folder of its own would be unknown to
+// the later runs into the import's folder, which could create it again.
+// With a key, a row is found by it from any folder. A folder that holds a
+// journal already (the import's, or one that reports were fed back into
+// before) is taken as it is.
+func feedBackCheck(o Options, rd *rows.Reader, stateDir string) error {
+	if !o.FeedBackCheck || !rd.FedBack() || o.KeyProperty != "" {
+		return nil
+	}
+	_, err := os.Stat(filepath.Join(stateDir, journal.FileName))
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil // there, or unreadable: journal.Open says which
+	}
+	return fmt.Errorf("%s is a report of an import (its header has the importer's report columns: %s), and %s holds no earlier import "+
+		"into this portal: without --key-property a row is known by its content only in the folder that imported it, so a row created "+
+		"from another folder could be created again by the later runs into the first; give --out with the folder of the import that "+
+		"wrote the report (if this file is no report, rename those columns)", o.InputName, strings.Join(rows.ReportColumns, ", "), o.OutDir)
+}
+
 // unknownColumns checks, for a run without a mapping (every column maps
 // to the property of the same name), that every column names a property of
 // the portal; else every row would fail. Without the portal's definitions
@@ -647,11 +677,11 @@ type producer struct {
 	ambCols       []ambiguousColumn // see ambiguousNumbers
 	enc           chunker.Encoder
 	in            hubspot.CreateInput
-	last          *keyset.Set              // each key's last row (--duplicate-keys last-wins); nil otherwise
-	held          map[int][]report.Outcome // superseded rows, by the later row that supersedes them, until it is read
-	targets       *targets                 // nil without associations by external id
-	pending       []pendingRow             // rows waiting for their targets to be read
-	recordErr     error                    // a report write error met while dropping waiting rows (fatal)
+	last          *keyset.Set       // each key's last row (--duplicate-keys last-wins); nil otherwise
+	held          map[int][]heldRow // superseded rows, by the later row that supersedes them, until it is read
+	targets       *targets          // nil without associations by external id
+	pending       []pendingRow      // rows waiting for their targets to be read
+	recordErr     error             // a report write error met while dropping rows read (fatal)
 }
 
 // columnsOf maps each property to the CSV column it comes from.
@@ -780,15 +810,12 @@ func (p *producer) run(ctx context.Context) error {
 	// stopped first, or the file changed since it was read for each key's
 	// last row.
 	for _, later := range slices.Sorted(maps.Keys(p.held)) {
-		why := "not sent: " + stoppedBeforeSent
+		why := stoppedBeforeSent
 		if err == nil {
-			why = fmt.Sprintf("not sent: the input changed while it was read (row %d no longer has this row's key, so this row, which it was to supersede, was not sent): run the same command again", later)
+			why = fmt.Sprintf("the input changed while it was read (row %d no longer has this row's key, so this row, which it was to supersede, was not sent): run the same command again", later)
 		}
-		for _, o := range p.held[later] {
-			o.Status, o.Code, o.Message = report.NotSent, report.CodeNotSent, why
-			if rerr := p.rep.Record(o); rerr != nil {
-				p.recordErr = errors.Join(p.recordErr, rerr)
-			}
+		for _, h := range p.held[later] {
+			p.unsent(h.rec, h.prior, why) // in doubt if an earlier run may have created its key's line item
 		}
 		delete(p.held, later)
 	}
@@ -963,14 +990,18 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 			if later, _ := strconv.Atoi(owner); later > rec.Row {
 				// Superseded, once the later row is read with this key: the
 				// file could have changed since it was read for the last rows.
-				p.held[later] = append(p.held[later], report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Superseded, Code: CodeSuperseded,
-					Message: fmt.Sprintf("row %d has the same key %q; with --duplicate-keys last-wins only a key's last row is sent", later, key)})
+				p.held[later] = append(p.held[later], heldRow{rec: rec, key: key, prior: prior})
 				return nil
 			} else if later == rec.Row {
-				if err := p.rep.Record(p.held[later]...); err != nil {
+				outs := make([]report.Outcome, len(p.held[later]))
+				for i, h := range p.held[later] {
+					outs[i] = report.Outcome{Row: h.rec.Row, Record: h.rec.Fields, Status: report.Superseded, Code: CodeSuperseded,
+						Message: fmt.Sprintf("row %d has the same key %q; with --duplicate-keys last-wins only a key's last row is sent", later, h.key)}
+				}
+				delete(p.held, later) // recorded here, or never: not as unsent too if this fails
+				if err := p.rep.Record(outs...); err != nil {
 					return err
 				}
-				delete(p.held, later)
 			}
 		}
 	}
@@ -1325,6 +1356,15 @@ func (p *producer) unsent(rec rows.Record, prior journal.Prior, why string) {
 	}
 }
 
+// heldRow is a row that a later row with its key supersedes under
+// --duplicate-keys last-wins, held until that row is read: with its key and
+// what earlier runs left of the key's line item.
+type heldRow struct {
+	rec   rows.Record
+	key   string
+	prior journal.Prior
+}
+
 // stopAt records rec with unsent when the run stops on err while handling
 // it (a spill file that cannot be written), and returns err: a row read is
 // in a report even then.
@@ -1443,7 +1483,8 @@ func (p *producer) flush(ctx context.Context) bool {
 }
 
 // emit hands batches over; if the run stops first, it discards every batch
-// it holds (see [upload.Unsent]) and reports false.
+// it holds (see [upload.Uploader.Discard]) and reports false. Errors recording the
+// discarded rows join p.recordErr.
 func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 	for i, b := range bs {
 		if p.jr != nil && !b.Recheck { // a recheck batch is looked up before anything is sent
@@ -1452,7 +1493,7 @@ func (p *producer) emit(ctx context.Context, bs []*chunker.Batch) bool {
 		select {
 		case p.out <- b:
 		case <-ctx.Done():
-			_ = p.discardHeld(bs[i:], stoppedBeforeSent)
+			p.recordErr = errors.Join(p.recordErr, p.discardHeld(bs[i:], stoppedBeforeSent))
 			return false
 		}
 	}

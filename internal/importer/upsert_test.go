@@ -660,31 +660,45 @@ func (c *changingFile) Seek(off int64, whence int) (int64, error) {
 // TestLastWinsInputChanged: a file rewritten in place between the reading
 // for each key's last row and the import: rows to be superseded by a row
 // that no longer has their key are not sent and reported so (the run does
-// not end as complete), never superseded by nothing.
+// not end as complete), never superseded by nothing; in doubt, if an
+// earlier run sent their key without a clear answer.
 func TestLastWinsInputChanged(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 69})
-		client := inMemory(t, emu, time.Minute)
-		spec, err := mapping.Load(strings.NewReader("properties:\n  hs_sku: SKU\n  name: Product\nkey: SKU\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := "SKU,Product\nK1,a\nK2,b\nK1,c\n"
-		after := "SKU,Product\nK1,a\nK1,b\nK3,c\n"
-		o := withJournal(options(t, nil, client))
-		o.Input = &changingFile{r: bytes.NewReader([]byte(before)), after: []byte(after)}
-		o.Mapping, o.KeyProperty, o.Upsert, o.LastWins = spec, keyProp, true, true
-		sum, err := Run(context.Background(), o)
-		var ie *IncompleteError
-		if !errors.As(err, &ie) || sum.NotSent != 2 || sum.Created != 1 || sum.Superseded != 0 {
-			t.Fatalf("err %v, summary %+v; want rows 1 and 2 not sent, row 3 created", err, sum)
-		}
-		for _, r := range reportRecords(t, o.OutDir, report.NotSentFile) {
-			if !strings.Contains(r["error_message"], "changed") {
-				t.Errorf("row %s: %s", r["error_row"], r["error_message"])
-			}
-		}
-	})
+	for _, sentBefore := range []bool{false, true} {
+		t.Run(fmt.Sprint("K1 sent before without an answer=", sentBefore), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 69})
+				client := inMemory(t, emu, time.Minute)
+				spec, err := mapping.Load(strings.NewReader("properties:\n  hs_sku: SKU\n  name: Product\nkey: SKU\n"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := "SKU,Product\nK1,a\nK2,b\nK1,c\n"
+				after := "SKU,Product\nK1,a\nK1,b\nK3,c\n"
+				o := withJournal(options(t, nil, client))
+				o.Input = &changingFile{r: bytes.NewReader([]byte(before)), after: []byte(after)}
+				o.Mapping, o.KeyProperty, o.Upsert, o.LastWins = spec, keyProp, true, true
+				file, notSent, inDoubt := report.NotSentFile, 2, 0
+				if sentBefore {
+					seedJournal(t, o, "u:"+keyProp+":K1", "", "")
+					file, notSent, inDoubt = report.InDoubtFile, 0, 2
+				}
+				sum, err := Run(context.Background(), o)
+				var ie *IncompleteError
+				if !errors.As(err, &ie) || sum.NotSent != notSent || sum.InDoubt != inDoubt || sum.Created != 1 || sum.Superseded != 0 {
+					t.Fatalf("err %v, summary %+v; want rows 1 and 2 in %s, row 3 created", err, sum, file)
+				}
+				recs := reportRecords(t, o.OutDir, file)
+				if len(recs) != 2 {
+					t.Errorf("%s holds %d rows, want 2", file, len(recs))
+				}
+				for _, r := range recs {
+					if !strings.Contains(r["error_message"], "changed") {
+						t.Errorf("row %s: %s", r["error_row"], r["error_message"])
+					}
+				}
+			})
+		})
+	}
 }
 
 // TestStaleSupersededReportIsRemoved: a run without last-wins leaves no

@@ -190,14 +190,15 @@ type Reader struct {
 	// byte.
 	lossy bool
 
-	raw    []string // the header as read
-	header []string // the header, report columns removed
-	keep   []int    // indexes of the input columns to keep, nil = all
-	code   int      // index of the error_code column of a report fed back, or -1
-	rawCol int      // index of its raw_line column, or -1
-	repCol int      // index of its error_report column, or -1
-	width  int      // fields per record in the raw file
-	row    int
+	raw     []string // the header as read
+	header  []string // the header, report columns removed
+	keep    []int    // indexes of the input columns to keep, nil = all
+	fedBack bool     // the header has report columns
+	code    int      // index of the error_code column of a report fed back, or -1
+	rawCol  int      // index of its raw_line column, or -1
+	repCol  int      // index of its error_report column, or -1
+	width   int      // fields per record in the raw file
+	row     int
 }
 
 // ErrEmpty is returned by NewReader for an input without a header line.
@@ -320,7 +321,7 @@ func (r *Reader) readHeader(delim rune) error {
 		}
 	}
 	if len(keep) != len(header) {
-		r.keep = keep
+		r.keep, r.fedBack = keep, true
 	}
 	r.header = r.project(header)
 	return nil
@@ -376,6 +377,10 @@ func validDelim(r rune) bool {
 
 // Header returns the input columns (report columns removed).
 func (r *Reader) Header() []string { return r.header }
+
+// FedBack reports whether the input is one of the importer's own reports
+// fed back: its header has one of [ReportColumns].
+func (r *Reader) FedBack() bool { return r.fedBack }
 
 // Delimiter returns the delimiter in use, given or detected.
 func (r *Reader) Delimiter() rune { return r.comma }

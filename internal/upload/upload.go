@@ -79,8 +79,9 @@ type Finder interface {
 
 // casedFinder is a Finder that also tells which keys not found exactly a
 // record holds in another case. *resolve.Resolver implements it. Without
-// it, a row whose refusal only words called a conflict, and whose key is
-// not found exactly, fails for that refusal.
+// it, a row refused for a conflict whose key is not found exactly fails
+// (for that refusal, when only words called it a conflict), or stays in
+// doubt if an earlier request may have created it.
 type casedFinder interface {
 	FindCased(ctx context.Context, keys []string) (found, cased map[string]string, err error)
 }
@@ -405,9 +406,11 @@ type job struct {
 	body   []byte         // the encoded request; nil means encode items
 	batch  *chunker.Batch // the batch from the channel, while the job is all of it
 	lookup bool           // look the rows up before anything else
-	// conflict: HubSpot refused the rows because another record holds
-	// their key; a lookup that does not find a row's exact key then proves
-	// the row does not exist.
+	// conflict: HubSpot refused the rows because a record holds one of
+	// their unique values; a lookup that does not find a row's exact key
+	// then proves that the row does not exist if no request before this
+	// one may have created it, or if a record holds its key in another
+	// case (see lookUp).
 	conflict bool
 	// preexisting: a line item found holding a row's key was there before
 	// this run: the conflict met rows sent for the first time, or an
@@ -823,7 +826,8 @@ func (u *Uploader) doubt(j job, items []*chunker.Item, code, msg string) ([]job,
 // lookUp looks a job's rows up by key. Rows found are created (with the id
 // found); the others are sent again, which cannot create a duplicate
 // because the key property is unique, unless the lookup followed a
-// conflict, which then proves that another record holds the key. A row with
+// conflict: then a row is failed, or in doubt if an earlier request may
+// have created it and no record holds its key in another case. A row with
 // no key, a failed lookup or too many rounds leaves rows in doubt.
 func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	log := u.log()
@@ -849,7 +853,7 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	if !retry.Sleep(ctx, time.Duration(j.round+1)*u.SettleDelay) {
 		return nil, context.Cause(ctx)
 	}
-	found, cased, hit, missing, err := u.find(ctx, keyed, j.worded)
+	found, cased, hit, missing, err := u.find(ctx, keyed, j.conflict)
 	if err != nil {
 		if stop := u.lookupEnds(ctx, err); stop != nil {
 			return nil, stop
@@ -890,8 +894,21 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		})
 	}
 	if j.conflict {
-		return nil, u.conclude(missing, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
-			Message: j.msg + "; no line item holds this row's key exactly, so the record that holds the value is another one (it holds the key in another case, or another of the row's unique values)"})
+		// No record holds the row's key exactly: the value is another
+		// record's. A record holding the key in another case proves that
+		// the row cannot exist beside it. Otherwise a row an earlier
+		// request may have created stays in doubt (Close): HubSpot may
+		// hold that request's values for its uniqueness check before a
+		// read shows its record, or commit it later.
+		return nil, u.concludeEach(missing, func(i int) rowstate.Verdict {
+			it := missing[i]
+			if id, ok := cased[it.Key]; ok {
+				return rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
+					Message: fmt.Sprintf("%s; line item %s holds this row's key in another case (HubSpot compares unique values without regard to case)", j.msg, id)}
+			}
+			return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
+				Message: j.msg + "; no line item holds this row's key: another record holds one of its unique values"}
+		})
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
 }
