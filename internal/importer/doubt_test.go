@@ -487,8 +487,8 @@ func TestLookupsTakeMaxAttempts(t *testing.T) {
 
 // TestWarnsOfRowsInDoubtFromEarlierRuns: a run whose input no longer holds
 // the rows an earlier run left in doubt cannot list them in in_doubt.csv;
-// it says at warning level how many the journal holds, so they are not
-// forgotten.
+// it lists them in earlier_in_doubt.csv, counts them in the summary and
+// says so at warning level, so they are not forgotten.
 func TestWarnsOfRowsInDoubtFromEarlierRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 20
@@ -502,8 +502,14 @@ func TestWarnsOfRowsInDoubtFromEarlierRuns(t *testing.T) {
 			t.Fatalf("err %v, summary %+v; want an empty run", err, sum)
 		}
 		warned := logs.FilterMessageSnippet("in doubt").All()
-		if len(warned) != 1 || warned[0].ContextMap()["in_doubt"] != int64(n) {
+		if len(warned) != 1 || warned[0].ContextMap()["rows"] != int64(n) {
 			t.Fatalf("warnings %v; want one naming the %d rows in doubt", logs.All(), n)
+		}
+		if sum.Extra["earlier_in_doubt"] != n {
+			t.Errorf("summary: earlier_in_doubt = %v, want %d", sum.Extra["earlier_in_doubt"], n)
+		}
+		if recs := readCSV(t, filepath.Join(o.OutDir, EarlierInDoubtFile)); len(recs) != n+1 {
+			t.Errorf("%s holds %d lines, want a header and %d rows", EarlierInDoubtFile, len(recs), n)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -281,11 +282,6 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		if c, f, d := prior.Counts(); c+f+d > 0 {
 			at := zap.String("journal", filepath.Join(stateDir, journal.FileName))
 			log.Info("earlier runs into this portal", at, zap.Int("created", c), zap.Int("rejected", f), zap.Int("in_doubt", d))
-			if d > 0 {
-				// The reports list this file's rows only: rows in doubt that
-				// this file no longer holds are named by the journal alone.
-				log.Warn("earlier runs left rows in doubt; in_doubt.csv lists those of this input only", at, zap.Int("in_doubt", d))
-			}
 		}
 	}
 	openReport := o.OpenReport
@@ -528,6 +524,22 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			log.Warn("the reports are complete but not in input order", zap.Error(err))
 		}
 	}
+	if prior != nil && readErr == nil {
+		// Read to its end, the input held every row it holds: the rows
+		// earlier runs left in doubt that it did not are in no report of
+		// this run.
+		earlier := prior.Unmet()
+		sum.Extra["earlier_in_doubt"] = len(earlier)
+		if len(earlier) > 0 {
+			log.Warn("rows that earlier runs left in doubt are not in this input; "+EarlierInDoubtFile+" lists them",
+				zap.Int("rows", len(earlier)), zap.String("file", filepath.Join(o.OutDir, EarlierInDoubtFile)))
+		}
+		if err := writeEarlierInDoubt(filepath.Join(o.OutDir, EarlierInDoubtFile), earlier); err != nil {
+			// The count is in the summary; the run's own outcome stands.
+			log.Warn("writing "+EarlierInDoubtFile, zap.Error(err))
+			sum.Extra["earlier_in_doubt_error"] = err.Error()
+		}
+	}
 	switch {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
 		sum.Stopped = readErr.Error()
@@ -549,6 +561,48 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent}
 	}
 	return sum, nil
+}
+
+// EarlierInDoubtFile lists, after a run that read its input to the end,
+// the rows that earlier runs into the folder left in doubt and that the
+// input did not hold: in no other report of the run, they may exist in
+// HubSpot. Written by every such run (removed when there are none), so
+// that a nightly file that no longer holds them does not hide them.
+const EarlierInDoubtFile = "earlier_in_doubt.csv"
+
+// writeEarlierInDoubt replaces path with a CSV of ds (key, identity,
+// error_code, error_message), or removes it when ds is empty.
+func writeEarlierInDoubt(path string, ds []journal.Doubt) error {
+	if len(ds) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"key", "identity", "error_code", "error_message"})
+	for _, d := range ds {
+		msg, code := d.Message, d.Code
+		if d.Sent {
+			code, msg = "NO_ANSWER", "sent, and the run stopped before an answer was recorded"
+		}
+		_ = w.Write([]string{d.Key(), d.Ident, code, msg})
+	}
+	w.Flush()
+	err = errors.Join(w.Error(), f.Sync())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // delimiterName names a delimiter for people.
@@ -984,6 +1038,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	var prior journal.Prior
 	if ident != "" {
 		prior = p.prior.Lookup(ident)
+		if p.upsert {
+			// A create run before may have left this key in doubt: this
+			// row settles it, so it is met (see journal.State.Unmet).
+			p.prior.Lookup("k:" + p.keyProp + ":" + key)
+		}
 	}
 	if p.last != nil && key != "" {
 		if owner, ok := p.last.Get(p.sameKey(key)); ok {

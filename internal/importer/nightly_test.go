@@ -1,10 +1,12 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -344,4 +346,82 @@ func TestRejectedByThePortalsState(t *testing.T) {
 			t.Fatalf("with --retry-rejected: err %v, summary %+v, portal %d", err, sum, emu.LineItemCount())
 		}
 	})
+}
+
+// TestEarlierInDoubtNotInTheInput: a nightly file that no longer holds a
+// row an earlier run left in doubt does not hide it. A run that reads its
+// input to the end lists, in earlier_in_doubt.csv and the summary, the
+// rows earlier runs left in doubt that the input did not hold; a row the
+// input holds is settled as usual and not listed. Once no such row is
+// left, the file goes.
+func TestEarlierInDoubtNotInTheInput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1})
+		client := inMemory(t, emu, time.Minute)
+		spec := skuProductSpec(t)
+		o := withJournal(keyed(t, emu, options(t, nil, client), client))
+		o.Mapping = spec
+		// Earlier runs sent K1 and K9 and recorded no answer.
+		seedJournal(t, o, "k:"+keyProp+":K1", "", "")
+		seedJournal(t, o, "k:"+keyProp+":K9", "", "")
+		path := filepath.Join(o.OutDir, EarlierInDoubtFile)
+
+		o.Input = bytes.NewReader([]byte("SKU,Product\nK1,a\nK2,b\n"))
+		sum, err := Run(context.Background(), o)
+		if err != nil || sum.Created != 2 || sum.Extra["earlier_in_doubt"] != 1 {
+			t.Fatalf("err %v, summary %+v; want K1 and K2 created and one row of earlier runs in doubt", err, sum)
+		}
+		recs := readCSV(t, path)
+		if len(recs) != 2 || recs[0][0] != "key" || recs[1][0] != "K9" || recs[1][1] != "k:"+keyProp+":K9" || recs[1][2] != "NO_ANSWER" {
+			t.Errorf("%s = %q, want K9 alone", EarlierInDoubtFile, recs)
+		}
+
+		// The next file holds K9: it is looked up, not found, and created.
+		o.Input = bytes.NewReader([]byte("SKU,Product\nK9,z\n"))
+		sum, err = Run(context.Background(), o)
+		if err != nil || sum.Created != 1 || sum.Extra["earlier_in_doubt"] != 0 {
+			t.Fatalf("err %v, summary %+v; want K9 created and no row of earlier runs in doubt", err, sum)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after K9 was settled: %v, want it gone", EarlierInDoubtFile, err)
+		}
+		perSKU := map[string]int{}
+		for _, li := range emu.LineItems() {
+			perSKU[li.Properties["hs_sku"]]++
+		}
+		if len(perSKU) != 3 || perSKU["K1"] != 1 || perSKU["K2"] != 1 || perSKU["K9"] != 1 {
+			t.Errorf("the portal holds %v, want K1, K2 and K9 once each", perSKU)
+		}
+	})
+}
+
+// TestEarlierInDoubtSettledByAnUpsert: a key a create run left in doubt,
+// upserted by a later run in the same folder, is settled by it: not
+// listed as a row the input did not hold.
+func TestEarlierInDoubtSettledByAnUpsert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := upsertPortal(emulator.Config{RateMax: -1})
+		client := inMemory(t, emu, time.Minute)
+		spec := skuProductSpec(t)
+		o := withJournal(options(t, []byte("SKU,Product\nK5,a\n"), client))
+		o.Mapping, o.KeyProperty, o.Upsert, o.Reader = spec, keyProp, true, client
+		seedJournal(t, o, "k:"+keyProp+":K5", "", "")
+		sum, err := Run(context.Background(), o)
+		if err != nil || sum.Created != 1 || sum.Extra["earlier_in_doubt"] != 0 {
+			t.Fatalf("err %v, summary %+v; want K5 upserted and no row of earlier runs in doubt", err, sum)
+		}
+		if _, err := os.Stat(filepath.Join(o.OutDir, EarlierInDoubtFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: %v, want none", EarlierInDoubtFile, err)
+		}
+	})
+}
+
+// skuProductSpec maps SKU and Product, with SKU as the key.
+func skuProductSpec(t *testing.T) *mapping.Spec {
+	t.Helper()
+	spec, err := mapping.Load(strings.NewReader("properties:\n  hs_sku: SKU\n  name: Product\nkey: SKU\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }

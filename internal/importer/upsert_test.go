@@ -668,10 +668,7 @@ func TestLastWinsInputChanged(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				emu := upsertPortal(emulator.Config{RateMax: -1, Seed: 69})
 				client := inMemory(t, emu, time.Minute)
-				spec, err := mapping.Load(strings.NewReader("properties:\n  hs_sku: SKU\n  name: Product\nkey: SKU\n"))
-				if err != nil {
-					t.Fatal(err)
-				}
+				spec := skuProductSpec(t)
 				before := "SKU,Product\nK1,a\nK2,b\nK1,c\n"
 				after := "SKU,Product\nK1,a\nK1,b\nK3,c\n"
 				o := withJournal(options(t, nil, client))

@@ -70,6 +70,29 @@ const (
 	stLinkless = 'l' // upserted (it exists), its associations not made: sent again
 )
 
+// met is the state byte of an entry in state st (stSent or stDoubt) once
+// Lookup has asked for it; unmet undoes it. Entries in other states are
+// not marked.
+func met(st byte) byte {
+	switch st {
+	case stSent:
+		return 'S'
+	case stDoubt:
+		return 'D'
+	}
+	return st
+}
+
+func unmet(st byte) byte {
+	switch st {
+	case 'S':
+		return stSent
+	case 'D':
+		return stDoubt
+	}
+	return st
+}
+
 // State is what earlier runs recorded, by row identity (see [Journal]).
 // Each identity costs its length, its state and about 20 bytes, in memory
 // outside the Go heap; in-doubt and failed rows also keep their messages.
@@ -97,12 +120,20 @@ type Prior struct {
 // answer (sent with no outcome, or in doubt): HubSpot may have created it.
 func (p Prior) MayExist() bool { return p.Sent || p.Status == report.InDoubt }
 
-// Lookup returns what earlier runs recorded for the identity ident.
+// Lookup returns what earlier runs recorded for the identity ident, and
+// marks a row they left in doubt as met (see Unmet). Lookup is not safe
+// for concurrent use.
 func (s *State) Lookup(ident string) Prior {
 	if s == nil || ident == "" {
 		return Prior{}
 	}
-	owner, ok := s.rows.Get(ident)
+	var owner string
+	ok := s.rows.Update(ident, func(o []byte) {
+		if len(o) > 0 {
+			o[0] = met(o[0])
+			owner = string(unmet(o[0])) + string(o[1:])
+		}
+	})
 	if !ok || owner == "" {
 		return Prior{}
 	}
@@ -121,6 +152,48 @@ func (s *State) Lookup(ident string) Prior {
 		return Prior{Status: st, Code: code, Message: msg}
 	}
 	return Prior{}
+}
+
+// Doubt is a row that earlier runs left in doubt: its identity, and
+// either Sent (sent, no outcome recorded: the process stopped first) or
+// the code and message recorded with it in doubt.
+type Doubt struct {
+	Ident         string
+	Sent          bool
+	Code, Message string
+}
+
+// Key returns the key of a row known by its key (an identity
+// "k:<property>:<key>" or "u:<property>:<key>"), or "" for a row known by
+// its content, which the journal names by a digest.
+func (d Doubt) Key() string {
+	if kind := kindOf(d.Ident); kind != "" && kind != "c" {
+		return d.Ident[len(kind)+1:]
+	}
+	return ""
+}
+
+// Unmet returns, sorted by identity, the rows earlier runs left in doubt
+// (sent with no outcome recorded, or recorded in doubt) that no Lookup
+// asked for since the State was loaded.
+func (s *State) Unmet() []Doubt {
+	if s == nil {
+		return nil
+	}
+	var out []Doubt
+	s.rows.All(func(ident string, owner []byte) bool {
+		switch {
+		case len(owner) == 0:
+		case owner[0] == stSent:
+			out = append(out, Doubt{Ident: strings.Clone(ident), Sent: true})
+		case owner[0] == stDoubt:
+			code, msg, _ := strings.Cut(string(owner[1:]), "\x00")
+			out = append(out, Doubt{Ident: strings.Clone(ident), Code: code, Message: msg})
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b Doubt) int { return strings.Compare(a.Ident, b.Ident) })
+	return out
 }
 
 // Counts returns how many rows earlier runs left in each state.

@@ -1366,6 +1366,56 @@ func TestIdentities(t *testing.T) {
 	}
 }
 
+// TestUnmet: the rows earlier runs left in doubt that no Lookup asked
+// for, with their keys; asking marks a row met without changing what
+// Lookup returns.
+func TestUnmet(t *testing.T) {
+	dir := t.TempDir()
+	j, st := open(t, dir, header)
+	st.Close()
+	if err := j.Sent([]string{"c:abc#1", "c:abc#2", "c:def#1", "k:import_key:B", "k:import_key:C", "u:sku:key:with:colons"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Done([]report.Outcome{
+		{Ident: "c:abc#1", Status: report.Created, ID: "1"},
+		{Ident: "c:abc#2", Status: report.InDoubt, Code: "NO_ANSWER", Message: "no answer"},
+		{Ident: "c:def#1", Status: report.InDoubt, Code: "TIMEOUT", Message: "timed out"},
+		{Ident: "k:import_key:C", Status: report.NotSent}}); err != nil {
+		t.Fatal(err)
+	}
+	closeJ(t, j)
+	j, st = open(t, dir, header)
+	defer closeJ(t, j)
+	defer st.Close()
+	c, f, d := st.Counts()
+	for range 2 {
+		if p := st.Lookup("c:abc#2"); p.Status != report.InDoubt || p.Code != "NO_ANSWER" || p.Message != "no answer" {
+			t.Errorf("Lookup(c:abc#2) = %+v, want in doubt as recorded", p)
+		}
+		if p := st.Lookup("k:import_key:B"); !p.Sent {
+			t.Errorf("Lookup(k:import_key:B) = %+v, want sent", p)
+		}
+	}
+	st.Lookup("c:abc#1")
+	st.Lookup("k:import_key:C")
+	want := []journal.Doubt{{Ident: "c:def#1", Code: "TIMEOUT", Message: "timed out"}, {Ident: "u:sku:key:with:colons", Sent: true}}
+	if got := st.Unmet(); !slices.Equal(got, want) {
+		t.Errorf("Unmet() = %+v, want %+v", got, want)
+	}
+	if k := want[1].Key(); k != "key:with:colons" {
+		t.Errorf("Key() = %q", k)
+	}
+	if k := want[0].Key(); k != "" {
+		t.Errorf("a row known by its content: Key() = %q, want none", k)
+	}
+	if c2, f2, d2 := st.Counts(); c2 != c || f2 != f || d2 != d || d != 4 {
+		t.Errorf("Counts() = %d, %d, %d after the lookups, were %d, %d, %d (want 4 in doubt)", c2, f2, d2, c, f, d)
+	}
+	if got := (*journal.State)(nil).Unmet(); got != nil {
+		t.Errorf("nil State: Unmet() = %v", got)
+	}
+}
+
 // TestDamagedMiddleAdvice: the error for a journal damaged in the middle
 // says how many lines are sound, and keeping only those (as it says)
 // gives a journal that opens with exactly what they record.

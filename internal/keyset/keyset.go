@@ -107,6 +107,39 @@ func (s *Set) Get(v string) (owner string, ok bool) {
 	return owner, ok
 }
 
+// Update calls f with v's owner, in the set's memory, if v is in the set,
+// and reports whether it is. f may change the owner's bytes, not its
+// length, and must not keep the slice.
+func (s *Set) Update(v string, f func(owner []byte)) bool {
+	if s.n == 0 {
+		return false
+	}
+	i, found := s.find(v, maphash.String(s.seed, v))
+	if found {
+		_, o := s.entry(s.slots[i]&refMask - 1)
+		f(o[:len(o):len(o)])
+	}
+	runtime.KeepAlive(s)
+	return found
+}
+
+// All calls yield with each entry, in no particular order, until yield
+// returns false. v and owner are the set's memory: valid only during the
+// call, to be copied if kept, and owner not to be changed. The set must
+// not change during the calls.
+func (s *Set) All(yield func(v string, owner []byte) bool) {
+	defer runtime.KeepAlive(s)
+	for _, slot := range s.slots {
+		if slot == 0 {
+			continue
+		}
+		v, o := s.entry(slot&refMask - 1)
+		if !yield(v, o[:len(o):len(o)]) {
+			return
+		}
+	}
+}
+
 // find returns the slot that holds v, or the empty slot where v would go.
 func (s *Set) find(v string, h uint64) (i int, found bool) {
 	for i = s.start(h); s.slots[i] != 0; i = (i + 1) & (len(s.slots) - 1) {

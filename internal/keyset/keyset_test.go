@@ -2,6 +2,7 @@ package keyset
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -26,6 +27,17 @@ func check(t *testing.T, s *Set, m map[string]string, absent []string) {
 		if got, ok := s.Get(v); ok {
 			t.Fatalf("Get(%q) = %q, true for a value never added", v, got)
 		}
+	}
+	seen := map[string]string{}
+	s.All(func(v string, owner []byte) bool {
+		if _, twice := seen[v]; twice {
+			t.Fatalf("All yields %q twice", v)
+		}
+		seen[strings.Clone(v)] = string(owner)
+		return true
+	})
+	if !maps.Equal(seen, m) {
+		t.Fatalf("All yields %d entries that differ from the %d added", len(seen), len(m))
 	}
 }
 
@@ -57,6 +69,21 @@ func TestAgainstMap(t *testing.T) {
 	for _, v := range []string{"", "S", "SKU-", "SKU-0000001\x00"} {
 		s.Add(v, "o"+v)
 		m[v] = "o" + v
+	}
+	check(t, &s, m, absent)
+	// Owners changed in place.
+	n := 0
+	for v, owner := range m {
+		if n++; n > 1000 {
+			break
+		}
+		if !s.Update(v, func(o []byte) { o[0] = 'X' }) {
+			t.Fatalf("Update(%q) did not find it", v)
+		}
+		m[v] = "X" + owner[1:]
+	}
+	if s.Update("SKU-9999999", func([]byte) { t.Fatal("f called for a value never added") }) {
+		t.Fatal("Update found a value never added")
 	}
 	check(t, &s, m, absent)
 }
