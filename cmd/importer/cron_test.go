@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +62,7 @@ func newCronWorld(t *testing.T, bin, exportPath string) *cronWorld {
 		must(t, os.WriteFile(w.file(m), mapping, 0o600))
 	}
 	var all bytes.Buffer
-	must(t, sample.Write(&all, 120, 61, nil))
+	must(t, sample.Write(&all, 200, 61, nil))
 	lines := strings.SplitAfter(strings.TrimSuffix(all.String(), "\n"), "\n")
 	w.header, w.rows = lines[0], lines[1:]
 	for i := range w.rows {
@@ -313,15 +315,81 @@ func TestCronAsWritten(t *testing.T) {
 			if n := w.emu.LineItemCount(); n != 120 {
 				t.Fatalf("after night 3 the portal holds %d line items, want 120", n)
 			}
-			bySKU := map[string]bool{}
-			for _, li := range w.emu.LineItems() {
-				if bySKU[li.Properties["hs_sku"]] {
-					t.Fatalf("SKU %s created twice", li.Properties["hs_sku"])
-				}
-				bySKU[li.Properties["hs_sku"]] = true
+			checkOnce(t, w.emu, 120)
+			if job.shell == "" {
+				killedNight(t, w, job)
 			}
 		})
 	}
+}
+
+// checkOnce fails t unless the portal holds n line items, no SKU twice.
+func checkOnce(t *testing.T, emu *emulator.Server, n int) {
+	t.Helper()
+	bySKU := map[string]bool{}
+	for _, li := range emu.LineItems() {
+		if bySKU[li.Properties["hs_sku"]] {
+			t.Fatalf("SKU %s created twice", li.Properties["hs_sku"])
+		}
+		bySKU[li.Properties["hs_sku"]] = true
+	}
+	if len(bySKU) != n {
+		t.Fatalf("the portal holds %d line items, want %d", len(bySKU), n)
+	}
+}
+
+// killedNight: night 4's run is killed (kill -9, as an evicted pod is)
+// while its request is unanswered, and night 5's export no longer holds
+// its rows. Night 5 exits 0 for its own rows and lists night 4's, which
+// may exist, in earlier_in_doubt.csv; night 6's export holds them again:
+// they are settled, none twice, and the list goes.
+func killedNight(t *testing.T, w *cronWorld, job cronJob) {
+	w.night(120, 180)
+	w.emu.SetFaults(emulator.Faults{Latency: 2 * time.Second})
+	creates := w.emu.Stats().BatchCreates
+	cmd := w.command(job)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	must(t, cmd.Start())
+	if !eventually(30*time.Second, 5*time.Millisecond, func() bool { return w.emu.Stats().BatchCreates > creates }) {
+		cmd.Process.Kill()
+		t.Fatalf("night 4 sent nothing\n%s", out.String())
+	}
+	must(t, cmd.Process.Kill())
+	cmd.Wait()
+	w.emu.SetFaults(emulator.Faults{})
+
+	w.night(180, 200)
+	if code, out := w.run(job); code != 0 {
+		t.Fatalf("night 5: exit %d\n%s", code, out)
+	}
+	list := filepath.Join(job.out, "earlier_in_doubt.csv")
+	recs := readCSVFile(t, list)
+	if len(recs) < 2 || !slices.Equal(recs[0], []string{"key", "identity", "error_code", "error_message"}) {
+		t.Fatalf("night 5: earlier_in_doubt.csv = %q, want night 4's rows", recs)
+	}
+	t.Logf("night 5 lists %d of night 4's rows", len(recs)-1)
+	night4 := map[string]bool{}
+	for _, line := range w.rows[120:180] {
+		night4[strings.SplitN(line, ",", 2)[0]] = true
+	}
+	for _, r := range recs[1:] {
+		if !night4[r[0]] || r[2] != "NO_ANSWER" {
+			t.Errorf("night 5 lists %q, not a row night 4 sent without an answer", r)
+		}
+	}
+	if s := w.summary(job.out); s.Extra["earlier_in_doubt"] != float64(len(recs)-1) {
+		t.Errorf("night 5: summary earlier_in_doubt = %v, want %d", s.Extra["earlier_in_doubt"], len(recs)-1)
+	}
+
+	w.night(120, 200)
+	if code, out := w.run(job); code != 0 {
+		t.Fatalf("night 6: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(list); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("night 6: earlier_in_doubt.csv: %v, want it gone", err)
+	}
+	checkOnce(t, w.emu, 200)
 }
 
 // TestUpsertCronAsWritten runs the README's upsert crontab line as written
