@@ -536,9 +536,9 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
 	case s.Stopped != "":
 		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to resume.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
-	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0:
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0 && s.Batches == 0:
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; nothing was sent.\n", s.Rows)
-	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows:
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0:
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier (%d superseded by later rows with their keys); nothing was sent.\n", s.Rows-s.Superseded, s.Superseded)
 	case s.Superseded > 0:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created (%d superseded by later rows with their keys).\n", s.Created, s.Rows, s.Superseded)

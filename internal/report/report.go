@@ -72,9 +72,10 @@ type Outcome struct {
 	// Raw is the row's line as read, for a malformed record (written in
 	// the column raw_line, so that nothing of it is lost); "" otherwise.
 	Raw string
-	// Earlier marks a Created row that an earlier run created: this run
-	// found it in the journal (the same key, or the same content) and did
-	// not send it.
+	// Earlier marks a Created row that was there before this run: found in
+	// the journal (the same key, or the same content) and not sent, or
+	// found by its key while no request of this run that may have reached
+	// HubSpot carried it (created by an earlier run, folder or tool).
 	Earlier bool
 
 	// Action, for a Created row of an upsert import, is what the upsert
@@ -395,7 +396,7 @@ type Summary struct {
 	Failed         int            `json:"failed"`
 	InDoubt        int            `json:"in_doubt"`
 	NotSent        int            `json:"not_sent"`
-	Earlier        int            `json:"already_imported"`     // of created: imported by an earlier run, not sent again
+	Earlier        int            `json:"already_imported"`     // of created: there before this run (see Outcome.Earlier)
 	Skipped        int            `json:"skipped"`              // blank rows, not in rows: never sent, in no report
 	Superseded     int            `json:"superseded,omitempty"` // of rows: replaced by a later row with the same key (--duplicate-keys last-wins), in superseded.csv
 	Requests       int            `json:"requests"`

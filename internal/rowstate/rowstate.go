@@ -67,6 +67,7 @@ func (s State) String() string {
 type Row struct {
 	s        atomic.Uint32
 	mayExist atomic.Bool // sticky: some request may have been processed
+	thisRun  atomic.Bool // sticky: some request of this run may have been processed
 }
 
 // Resume starts a row that an earlier run sent without recording a clear
@@ -82,6 +83,14 @@ func (r *Row) MayExist() bool {
 	return r.mayExist.Load() || r.State() == InFlight
 }
 
+// MayExistByThisRun reports whether a request of this run that carried
+// the row may have reached HubSpot (a request now in flight counts). A
+// line item found by the row's key while it does not was there before the
+// run: created by an earlier run, another folder or another tool.
+func (r *Row) MayExistByThisRun() bool {
+	return r.State() == InFlight || r.thisRun.Load()
+}
+
 // ErrClosed is returned when a row is sent or closed after it was closed.
 var ErrClosed = errors.New("rowstate: row already has an outcome")
 
@@ -92,6 +101,7 @@ func (r *Row) Begin() error {
 		return ErrClosed
 	case InFlight: // the request before never had its fate told
 		r.mayExist.Store(true)
+		r.thisRun.Store(true)
 	}
 	r.s.Store(uint32(InFlight))
 	return nil
@@ -105,6 +115,7 @@ func (r *Row) NotProcessed() { r.settle() }
 // the row: from now on the row may exist.
 func (r *Row) Unclear() {
 	r.mayExist.Store(true)
+	r.thisRun.Store(true)
 	r.settle()
 }
 

@@ -31,25 +31,31 @@ func TestClose(t *testing.T) {
 		status   report.Status
 		code     string
 		mayExist bool
+		// byThisRun: a request of this run may have created the row, so a
+		// line item found by its key is not known to be an earlier one.
+		byThisRun bool
 	}{
-		{"never sent, failed before sending", nil, failed, report.Failed, "INVALID_OPTION", false},
-		{"never sent, run stops", nil, notSent, report.NotSent, report.CodeNotSent, false},
-		{"429 only, run stops", []step{notProcessed, notProcessed}, notSent, report.NotSent, report.CodeNotSent, false},
-		{"429 only, attempts used up", []step{notProcessed, notProcessed}, Verdict{Kind: NotSent, Code: "RATE_LIMIT", Message: "gave up"}, report.NotSent, "RATE_LIMIT", false},
-		{"rejected by HubSpot", []step{notProcessed}, failed, report.Failed, "INVALID_OPTION", false},
-		{"created", []step{notProcessed}, created, report.Created, "", false},
-		{"502, then the run stops", []step{unclear}, notSent, report.InDoubt, "NO_ANSWER", true},
-		{"502, then 429s until attempts run out", []step{unclear, notProcessed, notProcessed}, failed, report.InDoubt, "INVALID_OPTION", true},
-		{"502, then a per-row error on the resend", []step{unclear, notProcessed}, failed, report.InDoubt, "INVALID_OPTION", true},
-		{"502, then created", []step{unclear, notProcessed}, created, report.Created, "", true},
-		{"502, then proven absent", []step{unclear, notProcessed}, absent, report.Failed, "CONFLICT", true},
-		{"resumed in doubt, run stops before the lookup", []step{resume}, notSent, report.InDoubt, "NO_ANSWER", true},
-		{"resumed in doubt, failed before sending", []step{resume}, failed, report.InDoubt, "INVALID_OPTION", true},
-		{"a request in flight when the run stops", []step{inFlight}, notSent, report.InDoubt, "NO_ANSWER", true},
-		{"a request in flight, failed", []step{inFlight}, failed, report.InDoubt, "INVALID_OPTION", true},
-		{"no answer", []step{unclear}, doubt, report.InDoubt, "HTTP_502", true},
-		{"upserted, association refused", []step{notProcessed}, unlinked, report.Failed, "ASSOCIATION_FAILED", false},
-		{"502, upserted on the resend, association refused", []step{unclear, notProcessed}, unlinked, report.Failed, "ASSOCIATION_FAILED", true},
+		{"never sent, failed before sending", nil, failed, report.Failed, "INVALID_OPTION", false, false},
+		{"never sent, run stops", nil, notSent, report.NotSent, report.CodeNotSent, false, false},
+		{"429 only, run stops", []step{notProcessed, notProcessed}, notSent, report.NotSent, report.CodeNotSent, false, false},
+		{"429 only, attempts used up", []step{notProcessed, notProcessed}, Verdict{Kind: NotSent, Code: "RATE_LIMIT", Message: "gave up"}, report.NotSent, "RATE_LIMIT", false, false},
+		{"rejected by HubSpot", []step{notProcessed}, failed, report.Failed, "INVALID_OPTION", false, false},
+		{"created", []step{notProcessed}, created, report.Created, "", false, false},
+		{"502, then the run stops", []step{unclear}, notSent, report.InDoubt, "NO_ANSWER", true, true},
+		{"502, then 429s until attempts run out", []step{unclear, notProcessed, notProcessed}, failed, report.InDoubt, "INVALID_OPTION", true, true},
+		{"502, then a per-row error on the resend", []step{unclear, notProcessed}, failed, report.InDoubt, "INVALID_OPTION", true, true},
+		{"502, then created", []step{unclear, notProcessed}, created, report.Created, "", true, true},
+		{"502, then proven absent", []step{unclear, notProcessed}, absent, report.Failed, "CONFLICT", true, true},
+		{"resumed in doubt, run stops before the lookup", []step{resume}, notSent, report.InDoubt, "NO_ANSWER", true, false},
+		{"resumed in doubt, failed before sending", []step{resume}, failed, report.InDoubt, "INVALID_OPTION", true, false},
+		{"a request in flight when the run stops", []step{inFlight}, notSent, report.InDoubt, "NO_ANSWER", true, true},
+		{"a request in flight, failed", []step{inFlight}, failed, report.InDoubt, "INVALID_OPTION", true, true},
+		{"no answer", []step{unclear}, doubt, report.InDoubt, "HTTP_502", true, true},
+		{"upserted, association refused", []step{notProcessed}, unlinked, report.Failed, "ASSOCIATION_FAILED", false, false},
+		{"502, upserted on the resend, association refused", []step{unclear, notProcessed}, unlinked, report.Failed, "ASSOCIATION_FAILED", true, true},
+		{"resumed in doubt, the resend refused, then found", []step{resume, notProcessed}, created, report.Created, "", true, false},
+		{"resumed in doubt, the resend unclear, then found", []step{resume, unclear}, created, report.Created, "", true, true},
+		{"a request never answered, then resent and refused", []step{inFlight, notProcessed}, failed, report.InDoubt, "INVALID_OPTION", true, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +81,9 @@ func TestClose(t *testing.T) {
 			}
 			if r.MayExist() != tc.mayExist {
 				t.Fatalf("MayExist = %v, want %v", r.MayExist(), tc.mayExist)
+			}
+			if r.MayExistByThisRun() != tc.byThisRun {
+				t.Fatalf("MayExistByThisRun = %v, want %v", r.MayExistByThisRun(), tc.byThisRun)
 			}
 			if got := r.Outcome(tc.v); got.Status != tc.status {
 				t.Errorf("Outcome = %+v before Close", got)

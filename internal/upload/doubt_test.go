@@ -310,6 +310,37 @@ func (f *casedFinderFake) FindCased(ctx context.Context, keys []string) (map[str
 	return found, heldInAnotherCase(keys, f.cased), err
 }
 
+// TestFoundAfterAResendIsRefused: rows an earlier run sent without a
+// clear answer, not found at first, are sent again; HubSpot refuses one
+// for its key, and the lookup that follows finds it. This run's request
+// was refused, so the line item is the earlier run's: created earlier.
+// The other row, created by this run's request, is created now.
+func TestFoundAfterAResendIsRefused(t *testing.T) {
+	for _, perRow := range []bool{false, true} {
+		t.Run(fmt.Sprint("per row=", perRow), func(t *testing.T) {
+			f := &fakeHubSpot{conflicts: map[string]string{"2": "902"}, perRow: perRow}
+			b := batchOf(1, 2)
+			b.Recheck = true
+			for _, it := range b.Items {
+				it.State.Resume()
+			}
+			finder := &sequenceFinder{known: []map[string]string{{}, {"K2": "902"}}}
+			rec := &memRecorder{}
+			u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+			if err := u.Run(context.Background(), feed(b)); err != nil {
+				t.Fatal(err)
+			}
+			checkOnce(t, rec, 1, 2)
+			if o := rec.outs[1]; o.Status != report.Created || o.Earlier {
+				t.Errorf("row 1 = %+v, want created by this run", o)
+			}
+			if o := rec.outs[2]; o.Status != report.Created || o.ID != "902" || !o.Earlier {
+				t.Errorf("row 2 = %+v, want created earlier, as 902", o)
+			}
+		})
+	}
+}
+
 // TestWordedConflict: a one-row refusal that only its words call a
 // unique-value conflict is looked up by key. Found, the row is created.
 // Not found, it failed for HubSpot's own reason, not as a conflict, and a

@@ -412,10 +412,6 @@ type job struct {
 	// one may have created it, or if a record holds its key in another
 	// case (see lookUp).
 	conflict bool
-	// preexisting: a line item found holding a row's key was there before
-	// this run: the conflict met rows sent for the first time, or an
-	// earlier run sent the rows without a clear answer (a recheck).
-	preexisting bool
 	// worded: only the answer's words said the rows' values are taken
 	// (hubspot.StandardError.MayBeConflict). A row found is created; a
 	// row not found failed for HubSpot's own reason, ifMissing's verdict
@@ -449,7 +445,7 @@ type job struct {
 // granted, if not nil, is called once the batch's first request is given
 // its slot in the rate window (it may also not be called).
 func (u *Uploader) send(ctx context.Context, b *chunker.Batch, granted func()) error {
-	todo := []job{{items: b.Items, body: b.Body, batch: b, lookup: b.Recheck, preexisting: b.Recheck,
+	todo := []job{{items: b.Items, body: b.Body, batch: b, lookup: b.Recheck,
 		code: "NO_ANSWER", msg: "an earlier run sent this row and got no clear answer", granted: granted}}
 	var stop error
 	var errs []error
@@ -663,9 +659,9 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			}
 		}
 	}
-	var wordedOld, wordedNew []*chunker.Item
+	var wordedOnly []*chunker.Item // refused for words that say a value is taken
 	var ifMissing map[*chunker.Item]rowstate.Verdict
-	var done, unclear, conflict, conflictNew []*chunker.Item
+	var done, unclear, conflict []*chunker.Item
 	var doneVerdicts []rowstate.Verdict
 	var conflictMsg string
 	var linked []*chunker.Item // upserted, with associations to make
@@ -709,22 +705,14 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			// earlier request of this run), or the row as an earlier run
 			// or another tool created it: a row is known by its key.
 			it.State.NotProcessed()
-			if before[i] {
-				conflict = append(conflict, it)
-			} else {
-				conflictNew = append(conflictNew, it)
-			}
+			conflict = append(conflict, it)
 			conflictMsg = v.Message
 			continue
 		case v.Kind == rowstate.Failed && worded[it.TraceID()] && !u.Idempotent && u.Finder != nil && it.Key != "":
 			// Its error says in words that a value is taken: looked up
 			// like a conflict, but a miss leaves this very verdict.
 			it.State.NotProcessed()
-			if before[i] {
-				wordedOld = append(wordedOld, it)
-			} else {
-				wordedNew = append(wordedNew, it)
-			}
+			wordedOnly = append(wordedOnly, it)
 			if ifMissing == nil {
 				ifMissing = map[*chunker.Item]rowstate.Verdict{}
 			}
@@ -761,18 +749,10 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	if len(conflict) > 0 {
 		next = append(next, job{items: conflict, lookup: true, conflict: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
 	}
-	if len(conflictNew) > 0 {
-		next = append(next, job{items: conflictNew, lookup: true, conflict: true, preexisting: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
-	}
-	for _, w := range []struct {
-		items       []*chunker.Item
-		preexisting bool
-	}{{wordedOld, false}, {wordedNew, true}} {
-		if len(w.items) > 0 {
-			v := ifMissing[w.items[0]]
-			next = append(next, job{items: w.items, lookup: true, conflict: true, worded: true, preexisting: w.preexisting,
-				round: j.round, code: v.Code, msg: v.Message, ifMissing: ifMissing})
-		}
+	if len(wordedOnly) > 0 {
+		v := ifMissing[wordedOnly[0]]
+		next = append(next, job{items: wordedOnly, lookup: true, conflict: true, worded: true,
+			round: j.round, code: v.Code, msg: v.Message, ifMissing: ifMissing})
 	}
 	if len(unclear) > 0 {
 		more, err := u.doubt(j, unclear, codeMissingResult, msgMissingResult)
@@ -800,8 +780,7 @@ func (u *Uploader) conflicted(items []*chunker.Item, d Decision, round int) ([]j
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
 	}
 	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
-		it := items[0]
-		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, preexisting: !it.State.MayExist(), code: d.Code, msg: msg}}, nil
+		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, code: d.Code, msg: msg}}, nil
 	}
 	return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: msg})
 }
@@ -866,7 +845,7 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	}
 	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
 	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
-		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: j.preexisting}
+		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: !hit[i].State.MayExistByThisRun()}
 	}); err != nil {
 		return nil, err
 	}
@@ -935,7 +914,7 @@ func (u *Uploader) lookUpRefused(ctx context.Context, j job, keyed, unkeyed []*c
 		return again.halves(), nil
 	}
 	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
-		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: !hit[i].State.MayExist()}
+		return rowstate.Verdict{Kind: rowstate.Created, ID: found[hit[i].Key], Earlier: !hit[i].State.MayExistByThisRun()}
 	}); err != nil {
 		return nil, err
 	}

@@ -453,6 +453,9 @@ func TestSettleRowsWithoutAClearAnswer(t *testing.T) {
 					if rec.outs[row].ID != id {
 						t.Errorf("row %d id %q, want %q from the lookup", row, rec.outs[row].ID, id)
 					}
+					if rec.outs[row].Earlier { // this run's unclear request may have created it
+						t.Errorf("row %d found after an unclear answer is labelled earlier, want now", row)
+					}
 				}
 				if got := len(tc.hub.bodies) - 1; got != tc.wantResent {
 					t.Errorf("%d resends, want %d", got, tc.wantResent)
