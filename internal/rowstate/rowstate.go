@@ -71,8 +71,15 @@ type Row struct {
 }
 
 // Resume starts a row that an earlier run sent without recording a clear
-// answer: it may exist.
-func (r *Row) Resume() { r.mayExist.Store(true); r.s.Store(uint32(MayExist)) }
+// answer: it may exist. (A request of this run in flight, were there one,
+// would still count as this run's.)
+func (r *Row) Resume() {
+	if r.State() == InFlight {
+		r.thisRun.Store(true)
+	}
+	r.mayExist.Store(true)
+	r.s.Store(uint32(MayExist))
+}
 
 // State returns where the row stands now.
 func (r *Row) State() State { return State(r.s.Load()) }

@@ -131,13 +131,14 @@ func TestClosedIsFinal(t *testing.T) {
 
 // FuzzRow drives a row through arbitrary histories: once a request may
 // have been processed, nothing but proof (created, absent) records it as
-// anything but in doubt.
+// anything but in doubt; and the row tells whether a request of this run
+// may have been (not an earlier run's doubt).
 func FuzzRow(f *testing.F) {
 	f.Add([]byte{1, 2, 0, 3}, uint8(1))
 	f.Add([]byte{0, 0}, uint8(3))
 	f.Fuzz(func(t *testing.T, history []byte, kind uint8) {
 		var r Row
-		processed := false
+		processed, byThisRun := false, false
 		for _, h := range history {
 			switch h % 4 {
 			case 0: // a 429, 423 or 503: HubSpot did nothing
@@ -146,13 +147,16 @@ func FuzzRow(f *testing.F) {
 			case 1: // a 502 or a timeout
 				_ = r.Begin()
 				r.Unclear()
-				processed = true
+				processed, byThisRun = true, true
 			case 2: // an earlier run's doubt
 				r.Resume()
 				processed = true
 			case 3: // a request out when the verdict comes
 				_ = r.Begin()
-				processed = true
+				processed, byThisRun = true, true
+			}
+			if r.MayExistByThisRun() != byThisRun || byThisRun && !r.MayExist() {
+				t.Fatalf("history %v: MayExistByThisRun %v, MayExist %v; want %v", history, r.MayExistByThisRun(), r.MayExist(), byThisRun)
 			}
 			if h%4 != 3 && r.State() == InFlight {
 				t.Fatalf("history %v: still in flight after an answer", history)
