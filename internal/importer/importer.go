@@ -579,30 +579,19 @@ func writeEarlierInDoubt(path string, ds []journal.Doubt) error {
 		}
 		return nil
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	_ = w.Write([]string{"key", "identity", "error_code", "error_message"})
-	for _, d := range ds {
-		msg, code := d.Message, d.Code
-		if d.Sent {
-			code, msg = "NO_ANSWER", "sent, and the run stopped before an answer was recorded"
+	return report.ReplaceFile(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		_ = w.Write([]string{"key", "identity", "error_code", "error_message"})
+		for _, d := range ds {
+			msg, code := d.Message, d.Code
+			if d.Sent {
+				code, msg = "NO_ANSWER", "sent, and the run stopped before an answer was recorded"
+			}
+			_ = w.Write([]string{d.Key(), d.Ident, code, msg})
 		}
-		_ = w.Write([]string{d.Key(), d.Ident, code, msg})
-	}
-	w.Flush()
-	err = errors.Join(w.Error(), f.Sync())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+		w.Flush()
+		return w.Error()
+	})
 }
 
 // delimiterName names a delimiter for people.

@@ -441,20 +441,20 @@ func WriteSummary(w io.Writer, s Summary) error {
 
 // WriteSummaryFile writes s to path with mode 0600, replacing it atomically.
 func WriteSummaryFile(path string, s Summary) error {
+	return ReplaceFile(path, func(w io.Writer) error { return WriteSummary(w, s) })
+}
+
+// ReplaceFile replaces path atomically, with mode 0600, by what write
+// writes: into path.tmp, synced, then renamed over path. On an error the
+// temporary file is removed and path is left as it was.
+func ReplaceFile(path string, write func(io.Writer) error) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	if err := WriteSummary(f, s); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := errors.Join(write(f), f.Sync(), f.Close()); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -534,31 +534,24 @@ func sortFile(path string) error {
 		return nil
 	}
 	slices.SortStableFunc(spans, byRow)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	buf := make([]byte, 0, 4096)
-	copyAt := func(start, end int64) error {
-		buf = slices.Grow(buf[:0], int(end-start))[:end-start]
-		if _, err := src.ReadAt(buf, start); err != nil {
+	return ReplaceFile(path, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		buf := make([]byte, 0, 4096)
+		copyAt := func(start, end int64) error {
+			buf = slices.Grow(buf[:0], int(end-start))[:end-start]
+			if _, err := src.ReadAt(buf, start); err != nil {
+				return err
+			}
+			_, err := w.Write(buf)
 			return err
 		}
-		_, err := w.Write(buf)
-		return err
-	}
-	err = copyAt(0, bodyStart)
-	for _, sp := range spans {
-		if err != nil {
-			break
+		err := copyAt(0, bodyStart)
+		for _, sp := range spans {
+			if err != nil {
+				break
+			}
+			err = copyAt(sp.start, sp.end)
 		}
-		err = copyAt(sp.start, sp.end)
-	}
-	if err := errors.Join(err, w.Flush(), f.Sync(), f.Close()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+		return errors.Join(err, w.Flush())
+	})
 }
