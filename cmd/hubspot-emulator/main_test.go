@@ -51,6 +51,19 @@ func TestParseOptions(t *testing.T) {
 				}
 			}},
 		{name: "conflict form unknown", args: []string{"--token", "T", "--conflict-as", "409"}, wantErr: `--conflict-as "409"`},
+		{name: "error forms", args: []string{"--token", "T", "--error-forms", "text"},
+			check: func(t *testing.T, o *options) {
+				if o.config.ErrorForms != emulator.ErrorFormText {
+					t.Errorf("config = %+v", o.config)
+				}
+			}},
+		{name: "read lag", args: []string{"--token", "T", "--read-lag", "5s"},
+			check: func(t *testing.T, o *options) {
+				if o.config.ReadLag != 5*time.Second {
+					t.Errorf("config = %+v", o.config)
+				}
+			}},
+		{name: "error form unknown", args: []string{"--token", "T", "--error-forms", "xml"}, wantErr: `--error-forms "xml"`},
 		{name: "upsert and 2026-09 switches off by default", args: []string{"--token", "T"}, check: func(t *testing.T, o *options) {
 			c := o.config
 			if c.UpsertOmitsTraceID || c.MultiStatus2026 || c.GranularScopeSuffices2026 || c.AssociationsBurstExempt || c.SeedUnique != nil {

@@ -101,6 +101,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.config.DailyLimit, "daily", 0, "requests per UTC day; 0: unlimited")
 	fs.IntVar(&o.config.SearchPerSecond, "search-per-second", emulator.DefaultSearchPerSecond, "search requests per second; negative: unlimited")
 	fs.DurationVar(&o.config.SearchLag, "search-lag", 0, "delay before created line items become searchable")
+	fs.DurationVar(&o.config.ReadLag, "read-lag", 0, "delay before created line items become visible to batch read (unique values are enforced at once)")
 	fs.Int64Var(&o.config.Seed, "seed", 1, "seed for faults, ids and shuffling")
 	fs.StringVar(&seedDeals, "seed-deals", "", "deal ids to create, e.g. 1001-1010 or 1001,1005")
 	fs.Var(&seeds, "seed-objects", "TYPE=IDS association targets to create (repeatable), e.g. quotes=2001-2003")
@@ -128,6 +129,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.config.EchoNormalized, "echo-normalized", false, "batch create results echo numbers in shortest form and dates as epoch milliseconds, not as sent")
 	fs.BoolVar(&o.config.UpsertOmitsTraceID, "upsert-omits-trace-id", false, "leave objectWriteTraceId out of batch upsert results (clients must match results by the idProperty value)")
 	fs.BoolVar(&o.config.MultiStatus2026, "multi-status-2026", false, "answer 2026-09 batches with failed inputs 207 like v3/v4, instead of 201/200 with errors in the body as the 2026-09 specs document")
+	fs.StringVar(&o.config.ErrorForms, "error-forms", "", "the form of error bodies' context: \"\" (an object of string lists, as the specs' schemas), text (the Java map text the specs' examples show) or loose (a list of one value as that value, and a subCategory object in per-input errors)")
 	fs.BoolVar(&o.config.GranularScopeSuffices2026, "granular-scope-suffices-2026", false, "let the 2026-09 line item endpoints accept the line item scope alone, instead of requiring it together with e-commerce as the 2026-09 lineItems.json lists them")
 	fs.BoolVar(&o.config.AssociationsBurstExempt, "associations-burst-exempt", false, "exempt association batch creates from the ten-secondly window, as associations.json's x-hubspot-rate-limit-exemptions says, instead of counting them like batch create")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to `file`")
@@ -143,6 +145,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	case emulator.ConflictCategory, emulator.ConflictAlreadyExists, emulator.ConflictValidation:
 	default:
 		return nil, fmt.Errorf("--conflict-as %q: want \"\", %s or %s", o.config.ConflictAs, emulator.ConflictAlreadyExists, emulator.ConflictValidation)
+	}
+	switch o.config.ErrorForms {
+	case "", emulator.ErrorFormText, emulator.ErrorFormLoose:
+	default:
+		return nil, fmt.Errorf("--error-forms %q: want \"\", %s or %s", o.config.ErrorForms, emulator.ErrorFormText, emulator.ErrorFormLoose)
 	}
 	if o.config.Token == "" {
 		return nil, errors.New("--token is required")

@@ -475,18 +475,9 @@ func (p *externalPortal) killRepeatedlyWhen(t *testing.T, bin string, kills int,
 		cmd := p.command(bin, append(args, keyed...)...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
+		if exited, err := killWhen(t, cmd, when(rng)); exited {
 			t.Fatalf("finished before the kill (exit %d):\n%s", exitOf(err), out.String())
-		case <-when(rng):
 		}
-		cmd.Process.Kill()
-		<-done
 	}
 	p.emu.SetFaults(emulator.Faults{})
 	cmd := p.command(bin, append([]string{"--rate", "0"}, keyed...)...)
@@ -499,6 +490,24 @@ func (p *externalPortal) killRepeatedlyWhen(t *testing.T, bin string, kills int,
 }
 
 const keyProp = "import_key"
+
+// killWhen starts cmd and kills it with SIGKILL once kill is ready. It
+// reports whether cmd ended by itself first, and with what.
+func killWhen(t *testing.T, cmd *exec.Cmd, kill <-chan struct{}) (exited bool, err error) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return true, err
+	case <-kill:
+	}
+	cmd.Process.Kill()
+	return false, <-done
+}
 
 // externalPortal is an emulator in the test process that importer
 // processes, started and killed by the test, import into.
@@ -640,14 +649,7 @@ func (p *externalPortal) checkExactlyOnce(t *testing.T) {
 	if sum.Rows != p.n || sum.Created != p.n || sum.ExitCode != 0 {
 		t.Errorf("summary %+v", sum)
 	}
-	bySKU := map[string]string{}
-	for _, li := range p.emu.LineItems() {
-		sku := li.Properties["hs_sku"]
-		if prev, ok := bySKU[sku]; ok {
-			t.Fatalf("SKU %s created twice: ids %s and %s", sku, prev, li.ID)
-		}
-		bySKU[sku] = li.ID
-	}
+	bySKU := p.bySKU(t)
 	if len(bySKU) != p.n {
 		t.Fatalf("portal holds %d line items, want %d", len(bySKU), p.n)
 	}
@@ -665,6 +667,21 @@ func (p *externalPortal) checkExactlyOnce(t *testing.T) {
 			t.Fatalf("created.csv says %s is %s; the portal has %s", rec[2], rec[1], bySKU[rec[2]])
 		}
 	}
+}
+
+// bySKU returns the portal's line items' ids by SKU; a SKU held twice
+// fails the test.
+func (p *externalPortal) bySKU(t *testing.T) map[string]string {
+	t.Helper()
+	bySKU := map[string]string{}
+	for _, li := range p.emu.LineItems() {
+		sku := li.Properties["hs_sku"]
+		if prev, ok := bySKU[sku]; ok {
+			t.Fatalf("SKU %s created twice: ids %s and %s", sku, prev, li.ID)
+		}
+		bySKU[sku] = li.ID
+	}
+	return bySKU
 }
 
 func exitOf(err error) int {

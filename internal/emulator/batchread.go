@@ -230,18 +230,25 @@ func notFoundMessageFor(target string) string {
 // (no sign, no leading zeros). With it, id is a value of that unique
 // property, compared as creates compare them (Config.UniqueCaseInsensitive);
 // line items are found through the unique-value index built when they were
-// created. Guarded by s.mu.
+// created. A line item younger than Config.ReadLag is not found. Guarded
+// by s.mu.
 func (s *Server) readLookup(req *batchReadRequest, id string) *storedItem {
+	var it *storedItem
 	if req.byProperty {
 		owner, ok := s.unique[req.idProperty][s.uniqueKey(id)]
 		if !ok {
 			return nil
 		}
-		return s.items.find(owner)
+		it = s.items.find(owner)
+	} else {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 || strconv.FormatInt(n, 10) != id {
+			return nil
+		}
+		it = s.items.find(n)
 	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != id {
-		return nil
+	if it != nil && s.cfg.ReadLag > 0 && s.createdAt(it).Add(s.cfg.ReadLag).After(s.cfg.Now()) {
+		return nil // not visible to reads yet (Config.ReadLag)
 	}
-	return s.items.find(n)
+	return it
 }

@@ -372,3 +372,30 @@ func TestBatchReadNoneFound404(t *testing.T) {
 	}
 	wantStatus(t, c.do(http.MethodPost, readPath, readBody([]string{ids[0], "1"})), http.StatusMultiStatus)
 }
+
+// TestReadLag: a line item younger than Config.ReadLag is not found by
+// batch read, by id or by its unique value, though its unique value is
+// taken at once; once the lag has passed it is found.
+func TestReadLag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := uniqueClient(t, emulator.Config{ReadLag: 5 * time.Second, ConflictPerRow: true, Seed: 9})
+		r := c.create(input("a", props("external_id", "EXT-1")))
+		wantStatus(t, r, http.StatusCreated)
+		id := list(t, r.body, "results")[0]["id"].(string)
+		if found, _ := readIDs(t, c.read(byUnique("external_id", []string{"EXT-1"}))); len(found) != 0 {
+			t.Errorf("read by unique value at once: found %v", found)
+		}
+		if found, _ := readIDs(t, c.read(readBody([]string{id}))); len(found) != 0 {
+			t.Errorf("read by id at once: found %v", found)
+		}
+		r = c.create(input("b", props("external_id", "EXT-1")))
+		wantStatus(t, r, http.StatusMultiStatus)
+		if errs := list(t, r.body, "errors"); len(errs) != 1 || errs[0]["category"] != "CONFLICT" {
+			t.Errorf("a second create of EXT-1 during the lag: %s; want a conflict", r.raw)
+		}
+		time.Sleep(5 * time.Second)
+		if found, _ := readIDs(t, c.read(byUnique("external_id", []string{"EXT-1"}))); !slices.Equal(found, []string{id}) {
+			t.Errorf("read by unique value after the lag: found %v, want %s", found, id)
+		}
+	})
+}

@@ -334,7 +334,13 @@
 //     archived=true finds nothing (nothing is ever archived); an archived
 //     value other than true or false is a 400. Inputs are limited as for
 //     creates (1 to 100). Batch read reads the store, so SearchLag does not
-//     delay it, and it writes nothing, so commit faults do not apply.
+//     delay it (Config.ReadLag does: a line item younger than it is not
+//     found, though its unique values are taken at once), and it writes
+//     nothing, so commit faults do not apply.
+//   - Error bodies give context as an object of string lists, as the
+//     specs' schemas do; Config.ErrorForms writes it as the Java map text
+//     of the specs' examples, or with single values alone and subCategory
+//     objects, in every answer (batch errors and whole-request errors).
 //   - Injected gateway errors (Faults.ErrorRate) answer 500 with HubSpot's
 //     JSON "internal error" and other statuses with an HTML page; commit-then
 //     errors (batch creates and upserts that wrote line items, association

@@ -359,6 +359,17 @@ func (s *Server) process(rt *route, w http.ResponseWriter, r *http.Request, para
 // gateway errors, authentication, rate limits and injected 429s, scopes,
 // then the endpoint itself.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.ErrorForms == "" {
+		s.serve(w, r)
+		return
+	}
+	fw := &formWriter{w: w, form: s.cfg.ErrorForms}
+	s.serve(fw, r)
+	fw.flush() // not reached when the handler drops the connection
+}
+
+// serve answers r (see ServeHTTP).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
 	latency := s.faults.Latency

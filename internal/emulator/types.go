@@ -88,6 +88,13 @@ type Config struct {
 	// search endpoint, as HubSpot's search index does ("it may take a few
 	// moments"). 0 means created items are searchable at once.
 	SearchLag time.Duration
+	// ReadLag delays the moment a created line item becomes visible to
+	// batch read (by id or by a unique property), as a read replica or an
+	// index behind HubSpot's store might: HubSpot documents a lag for
+	// search only, and says nothing of batch read. Unique values are still
+	// enforced at once: a create meets the value of a line item that no
+	// read shows yet. 0 (the default) means reads see a write at once.
+	ReadLag time.Duration
 	// Account describes the portal for GET /account-info/v3/details. Zero
 	// fields get the defaults noted on [Account].
 	Account Account
@@ -162,6 +169,19 @@ type Config struct {
 	// carries numErrors and errors next to results, so a client must
 	// inspect the body of every 2xx answer.
 	MultiStatus2026 bool
+	// ErrorForms is the form of the error bodies' context and subCategory
+	// members, which HubSpot's specs and examples disagree on and its docs
+	// call optional and varying between APIs. "" (the default) follows the
+	// specs' schemas: context an object of string lists. ErrorFormText
+	// writes each context as the text the specs' examples show, a Java
+	// map's ("{objectWriteTraceId=[3], propertyName=[hs_sku]}").
+	// ErrorFormLoose writes a context list of one value as that value alone
+	// (a string, or a number where the value is an integer written as one),
+	// and gives each element of an errors list (a per-input StandardError,
+	// whose subCategory the specs type as an object, and an ErrorDetail,
+	// whose subCategory they type as a string) a subCategory object. A
+	// client must read every form without losing the answer around it.
+	ErrorForms string
 	// GranularScopeSuffices2026 lets the 2026-09 line item endpoints
 	// (batch create, upsert, read, search) accept crm.objects.line_items.read
 	// or .write alone, as the generic 2026-09 objects.json lists them.

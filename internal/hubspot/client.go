@@ -656,13 +656,13 @@ func parseResponse(resp *http.Response, now time.Time, out any, ok ...int) (int,
 
 func newAPIError(resp *http.Response, data []byte, rate RateLimit, now time.Time) *APIError {
 	var body struct {
-		Category      string              `json:"category"`
-		ErrorType     string              `json:"errorType"`
-		Message       string              `json:"message"`
-		CorrelationID string              `json:"correlationId"`
-		PolicyName    string              `json:"policyName"`
-		Errors        []ErrorDetail       `json:"errors"`
-		Context       map[string][]string `json:"context"`
+		Category      string        `json:"category"`
+		ErrorType     string        `json:"errorType"`
+		Message       string        `json:"message"`
+		CorrelationID string        `json:"correlationId"`
+		PolicyName    string        `json:"policyName"`
+		Errors        []ErrorDetail `json:"errors"`
+		Context       ErrorContext  `json:"context"`
 	}
 	e := &APIError{StatusCode: resp.StatusCode, Rate: rate, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	if json.Unmarshal(data, &body) == nil {

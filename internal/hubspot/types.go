@@ -182,12 +182,12 @@ func (c Created) Property(name string) string {
 
 // StandardError is one per-input error in a 207 answer.
 type StandardError struct {
-	Status   string              `json:"status"`
-	Category string              `json:"category"`
-	Message  string              `json:"message"`
-	Context  map[string][]string `json:"context"`
-	Errors   []ErrorDetail       `json:"errors"`
-	ID       string              `json:"id,omitempty"`
+	Status   string        `json:"status"`
+	Category string        `json:"category"`
+	Message  string        `json:"message"`
+	Context  ErrorContext  `json:"context"`
+	Errors   []ErrorDetail `json:"errors"`
+	ID       string        `json:"id,omitempty"`
 }
 
 // TraceIDs returns the objectWriteTraceIds the error is about.
@@ -228,11 +228,11 @@ func notFound(category string) bool { return strings.HasSuffix(category, "NOT_FO
 
 // ErrorDetail is HubSpot's ErrorDetail.
 type ErrorDetail struct {
-	Code        string              `json:"code,omitempty"`
-	Message     string              `json:"message"`
-	In          string              `json:"in,omitempty"`
-	SubCategory string              `json:"subCategory,omitempty"`
-	Context     map[string][]string `json:"context,omitempty"`
+	Code        string       `json:"code,omitempty"`
+	Message     string       `json:"message"`
+	In          string       `json:"in,omitempty"`
+	SubCategory Text         `json:"subCategory,omitempty"`
+	Context     ErrorContext `json:"context,omitempty"`
 }
 
 // propertyValidation is one element of the JSON array HubSpot embeds in
@@ -274,7 +274,7 @@ var conflictWords = []string{"already exist", "already has that value", "already
 func conflictByCode(details []ErrorDetail, message, category string) bool {
 	codes := []string{category}
 	for _, d := range details {
-		codes = append(codes, d.Code, d.SubCategory)
+		codes = append(codes, d.Code, string(d.SubCategory))
 	}
 	for _, v := range embeddedValidations(message) {
 		codes = append(codes, v.Error)

@@ -20,6 +20,8 @@ import (
 	"github.com/lineitems/importer/internal/journal"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/upload"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 const keyProp = "import_key"
@@ -354,6 +356,30 @@ func TestDailyReserve(t *testing.T) {
 		o.Input = strings.NewReader(string(input))
 		if sum, err = Run(context.Background(), o); err != nil || sum.Created != 1000 || len(checkPortal(t, emu, sum)) != 1000 {
 			t.Fatalf("next day: err %v, summary %+v", err, sum)
+		}
+	})
+}
+
+// TestDailyReserveWithoutDailyHeaders: answers without the daily-limit
+// headers (HubSpot sends none to OAuth apps) leave --daily-reserve
+// unchecked; the run imports everything and says, in a warning and in the
+// summary, that the reserve was not kept.
+func TestDailyReserveWithoutDailyHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 4})
+		o := withJournal(options(t, generate(t, 300, 4), inMemory(t, emu, time.Minute)))
+		o.DailyReserve = 15
+		core, logs := observer.New(zap.WarnLevel)
+		o.Log = zap.New(core)
+		sum, err := Run(context.Background(), o)
+		if err != nil || sum.Created != 300 {
+			t.Fatalf("err %v, summary %+v", err, sum)
+		}
+		if sum.Extra["daily_reserve_unchecked"] != true {
+			t.Errorf("summary extra %v; want daily_reserve_unchecked", sum.Extra)
+		}
+		if w := logs.FilterMessageSnippet("--daily-reserve was not checked").All(); len(w) != 1 {
+			t.Errorf("warnings %v; want one saying the reserve was not checked", logs.All())
 		}
 	})
 }

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lineitems/importer/internal/casefold"
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/journal"
@@ -481,6 +482,13 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 		if ps.DailyRemaining >= 0 {
 			sum.Extra["daily_remaining"] = ps.DailyRemaining
+		} else if o.DailyReserve > 0 && st.Requests > 0 {
+			// HubSpot sends no daily-limit headers to OAuth apps, which
+			// have no daily limit: the reserve asked for could not be kept,
+			// and the user should know it was not.
+			sum.Extra["daily_reserve_unchecked"] = true
+			log.Warn("--daily-reserve was not checked: no answer carried a daily limit (X-HubSpot-RateLimit-Daily-Remaining); HubSpot sends none to OAuth apps, which have none",
+				zap.Int("daily_reserve", o.DailyReserve))
 		}
 		sum.Extra["seconds_waiting_for_rate_limit"] = ps.Waited.Seconds()
 		sum.Extra["portal_counts_requests_on_arrival"] = ps.CountedOnArrival
@@ -938,7 +946,7 @@ func unfedReport(from, code string) (report.Status, bool) {
 // invite a resend. raw is the line as it was in its own file.
 func (p *producer) refuseMalformed(rec rows.Record, fields []string, msg, raw string) error {
 	out := report.Outcome{Row: rec.Row, Record: fields, Status: report.Failed, Code: CodeMalformed, Message: msg, Raw: raw}
-	if ident := p.keyIdent(p.m.Key(fields)); ident != "" && p.prior.Lookup(ident).MayExist() {
+	if key := p.m.Key(fields); p.keyIdent(key) != "" && p.priorOf(p.keyIdent(key), key).MayExist() {
 		out.Status = report.InDoubt
 		out.Message += "; an earlier run sent a row with this key without a clear answer, so it may exist"
 	}
@@ -1026,12 +1034,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	ident := p.keyIdent(key)
 	var prior journal.Prior
 	if ident != "" {
-		prior = p.prior.Lookup(ident)
-		if p.upsert {
-			// A create run before may have left this key in doubt: this
-			// row settles it, so it is met (see journal.State.Unmet).
-			p.prior.Lookup("k:" + p.keyProp + ":" + key)
-		}
+		prior = p.priorOf(ident, key)
 	}
 	if p.last != nil && key != "" {
 		if owner, ok := p.last.Get(p.sameKey(key)); ok {
@@ -1439,6 +1442,25 @@ func (p *producer) duplicateKey(rec rows.Record, key string, dup int) error {
 	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeDuplicateKey, Message: msg})
 }
 
+// priorOf returns what earlier runs recorded of the row with key, whose
+// journal identity is ident, and marks a row they left in doubt as met
+// (see journal.State.Unmet). In upsert mode a key that a create run left
+// in doubt, and no upsert run has sent since, counts as an upsert's left
+// in doubt: the line item may exist, so the row is resumed (sent again,
+// its answer judged as a resend's) and a row refused before it is sent is
+// in doubt, not failed; the upsert's outcome settles the create run's
+// doubt too.
+func (p *producer) priorOf(ident, key string) journal.Prior {
+	prior := p.prior.Lookup(ident)
+	if p.upsert {
+		created := p.prior.Lookup("k:" + p.keyProp + ":" + key)
+		if created.MayExist() && prior.Status == 0 && !prior.Sent {
+			prior = created
+		}
+	}
+	return prior
+}
+
 // sameKey is the form of key under which rows are the same row: in upsert
 // mode, keys that differ only in case are (a portal may compare unique
 // values without regard to case, and the second row would then update the
@@ -1451,8 +1473,11 @@ func (p *producer) sameKey(key string) string {
 	return key
 }
 
-// foldKey is key with letter case folded.
-func foldKey(key string) string { return strings.ToLower(key) }
+// foldKey is key with letter case folded as strings.EqualFold folds it
+// (casefold.Fold), which a portal comparing unique values without regard
+// to case is assumed to match or fall short of: "ΟΔΟΣ-1" and "οδος-1" are
+// one key.
+func foldKey(key string) string { return casefold.Fold(key) }
 
 // spillAfter is the number of keys and content identities the producer
 // keeps in memory before they go to files (spillmap.MemEntries if 0);

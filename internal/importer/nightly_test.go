@@ -413,6 +413,45 @@ func TestEarlierInDoubtSettledByAnUpsert(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(o.OutDir, EarlierInDoubtFile)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: %v, want none", EarlierInDoubtFile, err)
 		}
+		// The next night's file no longer holds K5: the journal says the
+		// upsert settled it, on disk, not only in the run that met it.
+		o.Input = strings.NewReader("SKU,Product\nK6,b\n")
+		sum, err = Run(context.Background(), o)
+		if err != nil || sum.Created != 1 || sum.Extra["earlier_in_doubt"] != 0 {
+			t.Fatalf("next night: err %v, summary %+v; want K6 upserted and no row of earlier runs in doubt", err, sum)
+		}
+		if _, err := os.Stat(filepath.Join(o.OutDir, EarlierInDoubtFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("next night: %s: %v, want none", EarlierInDoubtFile, err)
+		}
+	})
+}
+
+// TestUpsertRefusesARowACreateRunLeftInDoubt: a key a create run sent
+// without an answer may exist; an upsert run that refuses the row before
+// sending it (a value HubSpot would reject, a malformed line) reports it in
+// doubt, not failed, and the next night's file without it still lists it.
+func TestUpsertRefusesARowACreateRunLeftInDoubt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu := upsertPortal(emulator.Config{RateMax: -1})
+		client := inMemory(t, emu, time.Minute)
+		spec, err := mapping.Load(strings.NewReader("properties:\n  hs_sku: SKU\n  name: Product\n  quantity: Qty\nkey: SKU\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// K5's quantity is no number; K7's line has a field too many.
+		o := withJournal(options(t, []byte("SKU,Product,Qty\nK5,a,many\nK6,b,2\nK7,c,3,x\n"), client))
+		o.Mapping, o.KeyProperty, o.Upsert, o.Reader = spec, keyProp, true, client
+		seedJournal(t, o, "k:"+keyProp+":K5", "", "")
+		seedJournal(t, o, "k:"+keyProp+":K7", "", "")
+		sum, err := Run(context.Background(), o)
+		if sum == nil || sum.Created != 1 || sum.InDoubt != 2 || sum.Failed != 0 {
+			t.Fatalf("err %v, summary %+v; want K6 upserted, K5 and K7 in doubt", err, sum)
+		}
+		o.Input = strings.NewReader("SKU,Product,Qty\nK6,b,2\n")
+		sum, _ = Run(context.Background(), o)
+		if sum == nil || sum.Extra["earlier_in_doubt"] != 2 {
+			t.Fatalf("next night: summary %+v; want K5 and K7 still in doubt from earlier runs", sum)
+		}
 	})
 }
 

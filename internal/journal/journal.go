@@ -175,7 +175,13 @@ func (d Doubt) Key() string {
 
 // Unmet returns, sorted by identity, the rows earlier runs left in doubt
 // (sent with no outcome recorded, or recorded in doubt) that no Lookup
-// asked for since the State was loaded.
+// asked for since the State was loaded. A key a create run left in doubt
+// ("k:<property>:<key>") is not listed when the journal holds an upsert of
+// the same key ("u:<property>:<key>") that may exist (created, upserted
+// without its associations, or itself in doubt and so listed under that
+// identity): an upsert of a key gives or finds the key's one line item.
+// (The journal keeps no order between the two; a create run after an
+// upsert run into the same folder is refused before anything is sent.)
 func (s *State) Unmet() []Doubt {
 	if s == nil {
 		return nil
@@ -183,7 +189,8 @@ func (s *State) Unmet() []Doubt {
 	var out []Doubt
 	s.rows.All(func(ident string, owner []byte) bool {
 		switch {
-		case len(owner) == 0:
+		case len(owner) == 0 || owner[0] != stSent && owner[0] != stDoubt:
+		case strings.HasPrefix(ident, "k:") && s.upserted(ident[2:]):
 		case owner[0] == stSent:
 			out = append(out, Doubt{Ident: strings.Clone(ident), Sent: true})
 		case owner[0] == stDoubt:
@@ -196,7 +203,15 @@ func (s *State) Unmet() []Doubt {
 	return out
 }
 
-// Counts returns how many rows earlier runs left in each state.
+// upserted reports whether an upsert run sent the key named by
+// "<property>:<key>" with an outcome other than failed.
+func (s *State) upserted(propKey string) bool {
+	owner, ok := s.rows.Get("u:" + propKey)
+	return ok && owner != "" && mayExist(unmet(owner[0]))
+}
+
+// Counts returns how many identities earlier runs left in each state (a
+// key sent by both a create and an upsert run counts under each).
 func (s *State) Counts() (createdRows, failedRows, doubtfulRows int) {
 	if s == nil {
 		return

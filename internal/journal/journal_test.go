@@ -1373,7 +1373,8 @@ func TestUnmet(t *testing.T) {
 	dir := t.TempDir()
 	j, st := open(t, dir, header)
 	st.Close()
-	if err := j.Sent([]string{"c:abc#1", "c:abc#2", "c:def#1", "k:import_key:B", "k:import_key:C", "u:sku:key:with:colons"}); err != nil {
+	if err := j.Sent([]string{"c:abc#1", "c:abc#2", "c:def#1", "k:import_key:B", "k:import_key:C", "u:sku:key:with:colons",
+		"k:import_key:D", "k:import_key:E", "k:import_key:F"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Done([]report.Outcome{
@@ -1381,6 +1382,17 @@ func TestUnmet(t *testing.T) {
 		{Ident: "c:abc#2", Status: report.InDoubt, Code: "NO_ANSWER", Message: "no answer"},
 		{Ident: "c:def#1", Status: report.InDoubt, Code: "TIMEOUT", Message: "timed out"},
 		{Ident: "k:import_key:C", Status: report.NotSent}}); err != nil {
+		t.Fatal(err)
+	}
+	// Keys a create run left in doubt, then sent by upsert runs: D upserted
+	// (settled), E refused (still in doubt as the create left it), F sent
+	// with no answer (listed once, as the upsert's).
+	if err := j.Sent([]string{"u:import_key:D", "u:import_key:E", "u:import_key:F"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Done([]report.Outcome{
+		{Ident: "u:import_key:D", Status: report.Created, ID: "4"},
+		{Ident: "u:import_key:E", Status: report.Failed, Code: "INVALID_OPTION", Message: "no"}}); err != nil {
 		t.Fatal(err)
 	}
 	closeJ(t, j)
@@ -1398,18 +1410,19 @@ func TestUnmet(t *testing.T) {
 	}
 	st.Lookup("c:abc#1")
 	st.Lookup("k:import_key:C")
-	want := []journal.Doubt{{Ident: "c:def#1", Code: "TIMEOUT", Message: "timed out"}, {Ident: "u:sku:key:with:colons", Sent: true}}
+	want := []journal.Doubt{{Ident: "c:def#1", Code: "TIMEOUT", Message: "timed out"}, {Ident: "k:import_key:E", Sent: true},
+		{Ident: "u:import_key:F", Sent: true}, {Ident: "u:sku:key:with:colons", Sent: true}}
 	if got := st.Unmet(); !slices.Equal(got, want) {
 		t.Errorf("Unmet() = %+v, want %+v", got, want)
 	}
-	if k := want[1].Key(); k != "key:with:colons" {
+	if k := want[3].Key(); k != "key:with:colons" {
 		t.Errorf("Key() = %q", k)
 	}
 	if k := want[0].Key(); k != "" {
 		t.Errorf("a row known by its content: Key() = %q, want none", k)
 	}
-	if c2, f2, d2 := st.Counts(); c2 != c || f2 != f || d2 != d || d != 4 {
-		t.Errorf("Counts() = %d, %d, %d after the lookups, were %d, %d, %d (want 4 in doubt)", c2, f2, d2, c, f, d)
+	if c2, f2, d2 := st.Counts(); c2 != c || f2 != f || d2 != d || d != 8 {
+		t.Errorf("Counts() = %d, %d, %d after the lookups, were %d, %d, %d (want 8 in doubt)", c2, f2, d2, c, f, d)
 	}
 	if got := (*journal.State)(nil).Unmet(); got != nil {
 		t.Errorf("nil State: Unmet() = %v", got)

@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // zone: reads the same on every machine
 	"unicode"
 
+	"github.com/lineitems/importer/internal/casefold"
 	"github.com/lineitems/importer/internal/hubspot"
 )
 
@@ -76,8 +77,8 @@ func newConverter(name string, p PropertySpec) (converter, error) {
 //
 // Schema.Normalize applies the same rule to the portal's options.
 type options struct {
-	folded  map[string][]string // foldCase(label or value) → the labels and values it matches, when they mean different values
-	unique  map[string]string   // foldCase(label or value) → the value, when all it matches mean one
+	folded  map[string][]string // casefold.Fold(label or value) → the labels and values it matches, when they mean different values
+	unique  map[string]string   // casefold.Fold(label or value) → the value, when all it matches mean one
 	labels  []string            // sorted
 	names   []string            // labels, then internal values not among them: for "did you mean"
 	meaning map[string]string   // name → the value it is sent as (a label's value, or an internal value itself)
@@ -101,7 +102,7 @@ func newOptions(values map[string]string) *options {
 		}
 	}
 	for _, n := range o.names {
-		k := foldCase(n)
+		k := casefold.Fold(n)
 		byFold[k] = append(byFold[k], n)
 	}
 	for k, names := range byFold {
@@ -126,7 +127,7 @@ func (o *options) match(c string) (value string, ok bool, ambiguous []string) {
 	if v, ok := o.meaning[c]; ok { // a label first: meaning maps labels to their values
 		return v, true, nil
 	}
-	k := foldCase(c)
+	k := casefold.Fold(c)
 	if v, ok := o.unique[k]; ok {
 		return v, true, nil
 	}

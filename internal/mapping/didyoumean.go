@@ -3,7 +3,6 @@ package mapping
 import (
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -100,24 +99,4 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
-}
-
-// foldCase returns s with each rune replaced by the smallest rune of its
-// case-folding orbit, so that foldCase(a) == foldCase(b) exactly when
-// strings.EqualFold(a, b).
-func foldCase(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || ('a' <= c && c <= 'z') {
-			return strings.Map(foldRune, s)
-		}
-	}
-	return s // ASCII without small letters: already folded
-}
-
-func foldRune(r rune) rune {
-	least := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		least = min(least, f)
-	}
-	return least
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lineitems/importer/internal/casefold"
 	"github.com/lineitems/importer/internal/hubspot"
 )
 
@@ -441,12 +442,12 @@ func TestFoldCase(t *testing.T) {
 		if !strings.EqualFold(p[0], p[1]) {
 			t.Fatalf("bad pair %q", p)
 		}
-		if foldCase(p[0]) != foldCase(p[1]) {
-			t.Errorf("foldCase(%q) = %q, foldCase(%q) = %q", p[0], foldCase(p[0]), p[1], foldCase(p[1]))
+		if casefold.Fold(p[0]) != casefold.Fold(p[1]) {
+			t.Errorf("casefold.Fold(%q) = %q, casefold.Fold(%q) = %q", p[0], casefold.Fold(p[0]), p[1], casefold.Fold(p[1]))
 		}
 	}
-	if foldCase("a") == foldCase("b") || foldCase("ss") == foldCase("ß") {
-		t.Error("foldCase folds what EqualFold tells apart")
+	if casefold.Fold("a") == casefold.Fold("b") || casefold.Fold("ss") == casefold.Fold("ß") {
+		t.Error("casefold.Fold folds what EqualFold tells apart")
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/lineitems/importer/internal/casefold"
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/pacer"
@@ -687,7 +688,8 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			}
 		}
 		if v.Kind == rowstate.Created && v.Action == report.ActionUpdated && before[i] {
-			// An earlier request of this run may have created it.
+			// An earlier request (of this run, or of an earlier run that
+			// left the row in doubt) may have created it.
 			v.Action = report.ActionUpserted
 		}
 		switch {
@@ -1087,13 +1089,18 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 	for i, l := range links {
 		inputs[i] = l.in
 	}
-	fail := func(ls []link, msg string) {
+	// note records, for each link's row without a reason yet, what became
+	// of its association: fail when it was not made, unsure when no clear
+	// answer came (HubSpot may have made it).
+	note := func(ls []link, verb, msg string) {
 		for _, l := range ls {
 			if why[l.row] == "" {
-				why[l.row] = fmt.Sprintf("its association to %s %s was not made: %s", toType, l.in.To.ID, msg)
+				why[l.row] = fmt.Sprintf("its association to %s %s %s: %s", toType, l.in.To.ID, verb, msg)
 			}
 		}
 	}
+	fail := func(ls []link, msg string) { note(ls, "was not made", msg) }
+	unsure := func(ls []link, msg string) { note(ls, "may not have been made", msg) }
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil { // no new request once the run stops
 			return context.Cause(ctx)
@@ -1142,6 +1149,10 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 						own = append(own, msgs[i])
 					}
 				}
+				if len(own) == 0 && len(msgs) == 0 {
+					unsure([]link{l}, general)
+					continue
+				}
 				msg := general
 				if len(own) > 0 {
 					msg = strings.Join(own, "; ")
@@ -1161,6 +1172,9 @@ func (u *Uploader) link(ctx context.Context, toType string, links []link, why []
 			return u.link(ctx, toType, links[mid:], why)
 		case Stop:
 			return &StopError{Code: d.Code, Msg: d.Message, Err: err}
+		case MarkInDoubt:
+			unsure(links, d.Code+": "+d.Message)
+			return nil
 		default:
 			fail(links, d.Code+": "+d.Message)
 			return nil
@@ -1347,10 +1361,10 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 		}
 		i, ok := byKey[key]
 		if !ok && fold {
-			i, ok = byKey[strings.ToLower(key)]
+			i, ok = byKey[casefold.Fold(key)]
 		}
 		if ok && !fold && items[i].Key != key {
-			ok = false // keyIndex's lower-cased entry
+			ok = false // keyIndex's case-folded entry
 		}
 		return i, ok
 	}
@@ -1415,9 +1429,10 @@ func (u *Uploader) maxRounds() int {
 	return u.MaxRounds
 }
 
-// keyIndex maps each item's key to its index, and the lower-cased key too
-// when no other item's lower-cased key is the same (HubSpot may compare
-// unique values without regard to case, and answer with the stored form).
+// keyIndex maps each item's key to its index, and the case-folded key
+// (casefold.Fold) too when no other item's folded key is the same (HubSpot
+// may compare unique values without regard to case, and answer with the
+// stored form).
 func keyIndex(items []*chunker.Item) map[string]int {
 	m := make(map[string]int, 2*len(items))
 	folded := map[string]int{}
@@ -1426,10 +1441,10 @@ func keyIndex(items []*chunker.Item) map[string]int {
 			continue
 		}
 		m[it.Key] = i
-		folded[strings.ToLower(it.Key)]++
+		folded[casefold.Fold(it.Key)]++
 	}
 	for i, it := range items {
-		if l := strings.ToLower(it.Key); it.Key != "" && folded[l] == 1 {
+		if l := casefold.Fold(it.Key); it.Key != "" && folded[l] == 1 {
 			if _, taken := m[l]; !taken {
 				m[l] = i
 			}

@@ -56,6 +56,7 @@ type fakeUpserts struct {
 	badTargets map[string]bool   // deal ids that do not exist
 	linkScript []error
 	linkCalls  int
+	linkSilent bool // association answers name neither results nor errors
 }
 
 func (f *fakeUpserts) Send(_ context.Context, body []byte) (*hubspot.BatchResult, error) {
@@ -139,7 +140,9 @@ func (f *fakeUpserts) CreateAssociations(_ context.Context, to string, inputs []
 			continue
 		}
 		f.links[[2]string{in.From.ID, in.To.ID}]++
-		res.Results = append(res.Results, hubspot.AssociationPair{FromObjectID: hubspot.FlexID(in.From.ID), ToObjectID: hubspot.FlexID(in.To.ID)})
+		if !f.linkSilent {
+			res.Results = append(res.Results, hubspot.AssociationPair{FromObjectID: hubspot.FlexID(in.From.ID), ToObjectID: hubspot.FlexID(in.To.ID)})
+		}
 	}
 	return res, nil
 }
@@ -179,6 +182,33 @@ func TestUpsertOutcomesByKey(t *testing.T) {
 		{Kind: rowstate.Created, ID: "13", Action: report.ActionCreated},
 		{Kind: rowstate.Created, ID: "14", Action: report.ActionUpserted},
 		{Kind: rowstate.Doubt, Code: codeMissingResult, Message: msgMissingResult},
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i+1, got[i], want[i])
+		}
+	}
+}
+
+// TestUpsertOutcomeByAFoldedKey: a result without a trace id whose key
+// differs from the row's only as Unicode case folding tells (a final
+// sigma, a long s) is that row's, when no other row of the batch can be
+// meant.
+func TestUpsertOutcomeByAFoldedKey(t *testing.T) {
+	enc := chunker.Encoder{IDProperty: "k"}
+	var items []*chunker.Item
+	for i, key := range []string{"οδος-1", "ſku-2"} {
+		in := hubspot.CreateInput{Properties: hubspot.PropertyValues{{Name: "k", Value: key}}}
+		items = append(items, enc.Encode(i+1, []string{key}, key, in))
+	}
+	res := &hubspot.BatchResult{StatusCode: 200, BatchResponse: hubspot.BatchResponse{Results: []hubspot.Created{
+		{ID: "21", Upsert: true, Told: true, New: true, Key: "ΟΔΟΣ-1"},
+		{ID: "22", Upsert: true, Told: true, New: false, Key: "SKU-2"},
+	}}}
+	got := Outcomes(items, res, "")
+	want := []rowstate.Verdict{
+		{Kind: rowstate.Created, ID: "21", Action: report.ActionCreated},
+		{Kind: rowstate.Created, ID: "22", Action: report.ActionUpdated},
 	}
 	for i := range want {
 		if got[i] != want[i] {
@@ -278,6 +308,59 @@ func TestUpsertAssociations(t *testing.T) {
 		}
 		if f.linkCalls != 2 || u.Stats().Associations != 2 {
 			t.Errorf("%d association calls (stats %d), want 2: one for the batch's deals, resent once after a 502", f.linkCalls, u.Stats().Associations)
+		}
+	})
+}
+
+// TestUpsertAssociationWithoutAnAnswer: an association call that gets no
+// clear answer in all its attempts (a 502, a 504, a dropped connection,
+// each after HubSpot may have made the association) leaves its rows
+// ASSOCIATION_FAILED with the line item's id, saying HubSpot may have made
+// it: the line item exists, and an association made twice is one
+// association, so the next run makes it again; never created, and never
+// in doubt of a line item that is known.
+func TestUpsertAssociationWithoutAnAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var script []error
+		for i := range DefaultPolicy.MaxAttempts {
+			script = append(script, []error{&hubspot.APIError{StatusCode: 502}, &hubspot.APIError{StatusCode: 504},
+				&hubspot.TransportError{Sent: true, Err: io.ErrUnexpectedEOF}}[i%3])
+		}
+		f := &fakeUpserts{linkScript: script}
+		rec := &memRecorder{}
+		u := upserter(f, rec, t)
+		if err := u.Run(context.Background(), feed(upsertBatch(map[int]string{1: "1001"}, 1, 2))); err != nil {
+			t.Fatal(err)
+		}
+		if f.linkCalls != DefaultPolicy.MaxAttempts {
+			t.Errorf("%d association calls, want %d (every attempt)", f.linkCalls, DefaultPolicy.MaxAttempts)
+		}
+		o := rec.outs[1]
+		if o.Status != report.Failed || o.Code != codeAssociationFailed || o.ID != f.byKey["K1"] ||
+			!strings.Contains(o.Message, "association to deals 1001 may not have been made") || !strings.Contains(o.Message, "HubSpot may have acted") {
+			t.Errorf("row 1: %+v; want ASSOCIATION_FAILED with the line item's id, saying HubSpot may have made it", o)
+		}
+		if o := rec.outs[2]; o.Status != report.Created {
+			t.Errorf("row 2 (no association): %+v, want created", o)
+		}
+	})
+}
+
+// TestUpsertAssociationAnswerSilent: an association answer that names the
+// link neither as made nor as failed leaves the row ASSOCIATION_FAILED,
+// saying the association may not have been made (HubSpot may have made
+// it), never that it was not.
+func TestUpsertAssociationAnswerSilent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeUpserts{linkSilent: true}
+		rec := &memRecorder{}
+		if err := upserter(f, rec, t).Run(context.Background(), feed(upsertBatch(map[int]string{1: "1001"}, 1))); err != nil {
+			t.Fatal(err)
+		}
+		o := rec.outs[1]
+		if o.Status != report.Failed || o.Code != codeAssociationFailed || o.ID != f.byKey["K1"] ||
+			!strings.Contains(o.Message, "association to deals 1001 may not have been made: HubSpot's answer named neither") {
+			t.Errorf("row 1: %+v; want ASSOCIATION_FAILED with its id, saying the association may not have been made", o)
 		}
 	})
 }
