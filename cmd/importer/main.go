@@ -80,8 +80,10 @@ func importerMain() int {
 	go escalate(ctx, out, cfg.Timeout)
 	cfg.Version, cfg.ExitCode = version, exitCode
 	err = command.Run(ctx, cfg.Config, log, out)
-	if err != nil && exitCode(err) != exitRowsFailed && !errors.Is(err, context.Canceled) {
-		// A stop by a signal has said so in the summary.
+	var early *command.EarlyStopError
+	if err != nil && exitCode(err) != exitRowsFailed && (!errors.Is(err, context.Canceled) || errors.As(err, &early)) {
+		// A stop by a signal once the import began has said so in the
+		// summary; one before it says so here.
 		fmt.Fprintln(os.Stderr, "importer:", err)
 	}
 	return exitCode(err)

@@ -350,6 +350,7 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 		{"the window counts a request when its answer is ready", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second, CountAtCompletion: true}, false},
 		{"the window counts a request on arrival", emulator.Config{RateMax: 400, RateInterval: 10 * time.Second}, false},
 		{"search lags behind writes", emulator.Config{RateMax: -1, SearchLag: 5 * time.Second}, false},
+		{"error contexts in the Java map text of the specs' examples, conflicts per row", emulator.Config{RateMax: -1, ConflictPerRow: true, ErrorForms: emulator.ErrorFormText}, false},
 		{"upsert results carry no trace ids", emulator.Config{RateMax: -1, UpsertOmitsTraceID: true}, true},
 		{"2026-09 answers failures with a 207", emulator.Config{RateMax: -1, MultiStatus2026: true}, true},
 	} {
@@ -1357,6 +1358,31 @@ func TestSignals(t *testing.T) {
 		want := fmt.Sprintf("Stopped by SIGINT: %d of the %d rows read so far were created; run the same command again to resume.", sum.Created, sum.Rows)
 		if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "context canceled") || strings.Contains(out.String(), "Import finished") {
 			t.Errorf("output lacks %q, or says more:\n%s", want, out.String())
+		}
+	})
+	t.Run("before the import", func(t *testing.T) {
+		// Every answer takes 3 s: the signal comes while the first read
+		// (the account) is unanswered, before any report exists.
+		p := newExternalPortal(t, 200)
+		p.emu.SetFaults(emulator.Faults{Latency: 3 * time.Second})
+		cmd := p.command(bin)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		must(t, cmd.Start())
+		p.waitForRequests(t, cmd, 1, &out)
+		cmd.Process.Signal(syscall.SIGTERM)
+		if code := exitOf(cmd.Wait()); code != 130 {
+			t.Fatalf("exit %d, want 130\n%s", code, out.String())
+		}
+		want := "importer: stopped before the import began: no line item was sent and no report written; run the same command again"
+		if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "context canceled") {
+			t.Errorf("output lacks %q, or says more:\n%s", want, out.String())
+		}
+		if _, err := os.Stat(filepath.Join(p.outDir(), "created.csv")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("created.csv: %v, want none", err)
+		}
+		if n := len(p.emu.LineItems()); n != 0 {
+			t.Errorf("%d line items created", n)
 		}
 	})
 	t.Run("three", func(t *testing.T) {

@@ -56,6 +56,12 @@ type Console struct {
 // *importer.IncompleteError, an *upload.StopError, a *runlock.HeldError,
 // the context's error, or another (fatal) error.
 func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err error) {
+	importing := false // once set, the summary says how a stop ended the run
+	defer func() {
+		if err != nil && !importing && errors.Is(err, context.Canceled) {
+			err = &EarlyStopError{Err: err}
+		}
+	}()
 	if cfg.Command != InitMapping {
 		if err := inputOutsideOut(cfg.Input, cfg.OutDir, cfg.SummaryJSON); err != nil {
 			return err
@@ -208,6 +214,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		opts.OnProgress, finishBar = con.Stderr.newBar(total)
 		opts.Progress = 200 * time.Millisecond
 	}
+	importing = true
 	sum, err := importer.Run(ctx, opts)
 	finishBar()
 	err = explainDailyLimit(err, account, time.Now())
@@ -703,6 +710,19 @@ func (e *UnavailableError) Error() string {
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// EarlyStopError is a run stopped by a signal before its import began
+// (waiting for the folder's lock, or reading the account and the portal's
+// definitions): no line item was sent and no report written, so no
+// summary says that the run stopped; this error does. It unwraps to the
+// stop's cause (context.Canceled).
+type EarlyStopError struct{ Err error }
+
+func (e *EarlyStopError) Error() string {
+	return "stopped before the import began: no line item was sent and no report written; run the same command again"
+}
+
+func (e *EarlyStopError) Unwrap() error { return e.Err }
 
 // readAgain runs read, one of the reads made before the import (the
 // account, property definitions, association labels), again while it
