@@ -654,12 +654,7 @@ func (p *externalPortal) checkExactlyOnce(t *testing.T) {
 	if len(bySKU) != p.n {
 		t.Fatalf("portal holds %d line items, want %d", len(bySKU), p.n)
 	}
-	f, _ := os.Open(filepath.Join(p.outDir(), "created.csv"))
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSVFile(t, filepath.Join(p.outDir(), "created.csv"))
 	if len(recs)-1 != p.n {
 		t.Fatalf("created.csv has %d rows", len(recs)-1)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -107,18 +106,7 @@ func TestSoak(t *testing.T) {
 			seen := map[string]string{}
 			inReport := func(file string) map[string]string {
 				m := map[string]string{}
-				fh, err := os.Open(filepath.Join(p.outDir(), file))
-				if os.IsNotExist(err) {
-					return m
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer fh.Close()
-				recs, err := csv.NewReader(fh).ReadAll()
-				if err != nil {
-					t.Fatal(err)
-				}
+				recs := readCSVFile(t, filepath.Join(p.outDir(), file)) // every run writes all four
 				col, idCol := -1, -1
 				for i, h := range recs[0] {
 					switch h {

@@ -946,7 +946,7 @@ func unfedReport(from, code string) (report.Status, bool) {
 // invite a resend. raw is the line as it was in its own file.
 func (p *producer) refuseMalformed(rec rows.Record, fields []string, msg, raw string) error {
 	out := report.Outcome{Row: rec.Row, Record: fields, Status: report.Failed, Code: CodeMalformed, Message: msg, Raw: raw}
-	if key := p.m.Key(fields); p.keyIdent(key) != "" && p.priorOf(p.keyIdent(key), key).MayExist() {
+	if p.priorOf(p.m.Key(fields)).MayExist() {
 		out.Status = report.InDoubt
 		out.Message += "; an earlier run sent a row with this key without a clear answer, so it may exist"
 	}
@@ -1032,10 +1032,7 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	// keeps the version of the values its line item was last given,
 	// checked below once the values are known).
 	ident := p.keyIdent(key)
-	var prior journal.Prior
-	if ident != "" {
-		prior = p.priorOf(ident, key)
-	}
+	prior := p.priorOf(key) // none when ident is ""
 	if p.last != nil && key != "" {
 		if owner, ok := p.last.Get(p.sameKey(key)); ok {
 			if later, _ := strconv.Atoi(owner); later > rec.Row {
@@ -1442,25 +1439,6 @@ func (p *producer) duplicateKey(rec rows.Record, key string, dup int) error {
 	return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: report.Failed, Code: CodeDuplicateKey, Message: msg})
 }
 
-// priorOf returns what earlier runs recorded of the row with key, whose
-// journal identity is ident, and marks a row they left in doubt as met
-// (see journal.State.Unmet). In upsert mode a key that a create run left
-// in doubt, and no upsert run has sent since, counts as an upsert's left
-// in doubt: the line item may exist, so the row is resumed (sent again,
-// its answer judged as a resend's) and a row refused before it is sent is
-// in doubt, not failed; the upsert's outcome settles the create run's
-// doubt too.
-func (p *producer) priorOf(ident, key string) journal.Prior {
-	prior := p.prior.Lookup(ident)
-	if p.upsert {
-		created := p.prior.Lookup("k:" + p.keyProp + ":" + key)
-		if created.MayExist() && prior.Status == 0 && !prior.Sent {
-			prior = created
-		}
-	}
-	return prior
-}
-
 // sameKey is the form of key under which rows are the same row: in upsert
 // mode, keys that differ only in case are (a portal may compare unique
 // values without regard to case, and the second row would then update the
@@ -1519,15 +1497,15 @@ func (p *producer) claimKey(row int, key string) (int, error) {
 
 // keyIdent returns the journal identity of the row with the given key,
 // or "" when rows have no key.
-func (p *producer) keyIdent(key string) string {
-	switch {
-	case p.keyProp == "" || key == "":
-		return ""
-	case p.upsert:
-		return "u:" + p.keyProp + ":" + key
-	default:
-		return "k:" + p.keyProp + ":" + key
-	}
+func (p *producer) keyIdent(key string) string { return journal.KeyIdent(p.keyProp, key, p.upsert) }
+
+// priorOf returns what earlier runs recorded of the row with key (see
+// journal.State.LookupKey): in upsert mode a key a create run left in
+// doubt may exist, so such a row is resumed (sent again, its answer judged
+// as a resend's) and a row refused before it is sent is in doubt, not
+// failed.
+func (p *producer) priorOf(key string) journal.Prior {
+	return p.prior.LookupKey(p.keyProp, key, p.upsert)
 }
 
 // keyDigest is the digest under which p.keys knows key: two 64-bit hashes

@@ -154,6 +154,36 @@ func (s *State) Lookup(ident string) Prior {
 	return Prior{}
 }
 
+// KeyIdent returns the identity of a row known by its key in a run with
+// the key property property: "u:<property>:<key>" in an upsert run,
+// "k:<property>:<key>" in a create run; "" when there is no key.
+func KeyIdent(property, key string, upsert bool) string {
+	switch {
+	case property == "" || key == "":
+		return ""
+	case upsert:
+		return "u:" + property + ":" + key
+	default:
+		return "k:" + property + ":" + key
+	}
+}
+
+// LookupKey is Lookup of the row with key (see KeyIdent). In an upsert
+// run, a key that a create run left in doubt, and that no upsert run has
+// sent since, counts as an upsert left in doubt: its line item may exist.
+// Both identities are marked met (see Unmet): the row's outcome settles
+// the create run's doubt too.
+func (s *State) LookupKey(property, key string, upsert bool) Prior {
+	prior := s.Lookup(KeyIdent(property, key, upsert))
+	if upsert {
+		created := s.Lookup(KeyIdent(property, key, false))
+		if created.MayExist() && prior.Status == 0 && !prior.Sent {
+			prior = created
+		}
+	}
+	return prior
+}
+
 // Doubt is a row that earlier runs left in doubt: its identity, and
 // either Sent (sent, no outcome recorded: the process stopped first) or
 // the code and message recorded with it in doubt.

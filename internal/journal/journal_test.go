@@ -1464,3 +1464,52 @@ func TestDamagedMiddleAdvice(t *testing.T) {
 	defer closeJ(t, j)
 	checkState(t, st, modelOf(sampleOps[:1]), 25)
 }
+
+// TestLookupKey: a row known by its key is looked up under its run's
+// identity; in an upsert run a key a create run left in doubt counts when
+// no upsert sent it, and is met either way, while an upsert's own record
+// wins.
+func TestLookupKey(t *testing.T) {
+	for _, tc := range []struct {
+		property, key string
+		upsert        bool
+		want          string
+	}{
+		{"import_key", "A", false, "k:import_key:A"},
+		{"import_key", "A", true, "u:import_key:A"},
+		{"import_key", "", true, ""},
+		{"", "A", false, ""},
+	} {
+		if got := journal.KeyIdent(tc.property, tc.key, tc.upsert); got != tc.want {
+			t.Errorf("KeyIdent(%q, %q, %v) = %q, want %q", tc.property, tc.key, tc.upsert, got, tc.want)
+		}
+	}
+	dir := t.TempDir()
+	j, st := open(t, dir, header)
+	st.Close()
+	if err := j.Sent([]string{"k:p:A", "k:p:B", "u:p:B", "k:p:C"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Done([]report.Outcome{{Ident: "u:p:B", Status: report.Created, ID: "7"}, {Ident: "k:p:C", Status: report.Created, ID: "8"}}); err != nil {
+		t.Fatal(err)
+	}
+	closeJ(t, j)
+	j, st = open(t, dir, header)
+	defer closeJ(t, j)
+	defer st.Close()
+	if p := st.LookupKey("p", "A", false); !p.Sent {
+		t.Errorf("create run, A: %+v, want sent", p)
+	}
+	if p := st.LookupKey("p", "A", true); !p.Sent {
+		t.Errorf("upsert run, A (the create run's doubt): %+v, want sent", p)
+	}
+	if p := st.LookupKey("p", "B", true); p.Status != report.Created || p.ID != "7" {
+		t.Errorf("upsert run, B (upserted since): %+v, want created 7", p)
+	}
+	if p := st.LookupKey("p", "C", true); p != (journal.Prior{}) {
+		t.Errorf("upsert run, C (created by a create run): %+v, want nothing: an upsert sends it", p)
+	}
+	if got := st.Unmet(); len(got) != 0 {
+		t.Errorf("Unmet() = %+v, want every doubt met", got)
+	}
+}

@@ -94,13 +94,8 @@ func (s *Set) Len() int { return s.n }
 // Get returns the owner of v, and whether v is in the set. The owner is a
 // copy, safe to keep after Close.
 func (s *Set) Get(v string) (owner string, ok bool) {
-	if s.n == 0 {
-		return "", false
-	}
-	if i, found := s.find(v, maphash.String(s.seed, v)); found {
-		_, o := s.entry(s.slots[i]&refMask - 1)
-		owner, ok = string(o), true
-	}
+	o, ok := s.ownerOf(v)
+	owner = string(o)
 	// The reads above are of memory that the cleanup frees once s is
 	// unreachable; s must stay reachable until they are done.
 	runtime.KeepAlive(s)
@@ -111,16 +106,27 @@ func (s *Set) Get(v string) (owner string, ok bool) {
 // and reports whether it is. f may change the owner's bytes, not its
 // length, and must not keep the slice.
 func (s *Set) Update(v string, f func(owner []byte)) bool {
-	if s.n == 0 {
-		return false
-	}
-	i, found := s.find(v, maphash.String(s.seed, v))
-	if found {
-		_, o := s.entry(s.slots[i]&refMask - 1)
-		f(o[:len(o):len(o)])
+	o, ok := s.ownerOf(v)
+	if ok {
+		f(o)
 	}
 	runtime.KeepAlive(s)
-	return found
+	return ok
+}
+
+// ownerOf returns v's owner in the set's memory, capped at its length, and
+// whether v is in the set. The caller keeps s reachable while it reads the
+// slice.
+func (s *Set) ownerOf(v string) ([]byte, bool) {
+	if s.n == 0 {
+		return nil, false
+	}
+	i, found := s.find(v, maphash.String(s.seed, v))
+	if !found {
+		return nil, false
+	}
+	_, o := s.entry(s.slots[i]&refMask - 1)
+	return o[:len(o):len(o)], true
 }
 
 // All calls yield with each entry, in no particular order, until yield

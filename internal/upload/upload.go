@@ -868,8 +868,7 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 				v = rowstate.Verdict{Kind: rowstate.Failed, Code: j.code, Message: j.msg}
 			}
 			if id, ok := cased[it.Key]; ok {
-				v = rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
-					Message: fmt.Sprintf("%s; line item %s holds this row's key in another case (HubSpot compares unique values without regard to case)", v.Message, id)}
+				v = casedConflict(v.Message, id)
 			}
 			return v
 		})
@@ -884,14 +883,21 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		return nil, u.concludeEach(missing, func(i int) rowstate.Verdict {
 			it := missing[i]
 			if id, ok := cased[it.Key]; ok {
-				return rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
-					Message: fmt.Sprintf("%s; line item %s holds this row's key in another case (HubSpot compares unique values without regard to case)", j.msg, id)}
+				return casedConflict(j.msg, id)
 			}
 			return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
 				Message: j.msg + "; no line item holds this row's key: another record holds one of its unique values"}
 		})
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
+}
+
+// casedConflict is the verdict of a row refused as a conflict (msg)
+// whose key line item id holds in another case: HubSpot compares unique
+// values without regard to case, so the row cannot exist beside it.
+func casedConflict(msg, id string) rowstate.Verdict {
+	return rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT",
+		Message: fmt.Sprintf("%s; line item %s holds this row's key in another case (HubSpot compares unique values without regard to case)", msg, id)}
 }
 
 // lookUpRefused looks up the keyed rows of a batch HubSpot refused whole
@@ -1435,16 +1441,18 @@ func (u *Uploader) maxRounds() int {
 // stored form).
 func keyIndex(items []*chunker.Item) map[string]int {
 	m := make(map[string]int, 2*len(items))
+	folds := make([]string, len(items)) // each key folded once
 	folded := map[string]int{}
 	for i, it := range items {
 		if it.Key == "" {
 			continue
 		}
 		m[it.Key] = i
-		folded[casefold.Fold(it.Key)]++
+		folds[i] = casefold.Fold(it.Key)
+		folded[folds[i]]++
 	}
-	for i, it := range items {
-		if l := casefold.Fold(it.Key); it.Key != "" && folded[l] == 1 {
+	for i, l := range folds {
+		if l != "" && folded[l] == 1 {
 			if _, taken := m[l]; !taken {
 				m[l] = i
 			}
