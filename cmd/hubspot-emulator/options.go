@@ -115,6 +115,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.config.CountAtCompletion, "count-at-completion", false, "count a request in the rate window when its answer is ready, not when it arrives")
 	fs.Float64Var(&o.faults.CommitThenDrop, "commit-then-drop", 0, "fraction of batch writes (creates, upserts, association creates) committed and then dropped")
 	fs.Float64Var(&o.faults.CommitThenErrorRate, "commit-then-error-rate", 0, "fraction of batch writes (creates, upserts, association creates) committed and then answered with an error")
+	fs.Float64Var(&o.faults.CommitThenRowErrorRate, "commit-then-row-error-rate", 0, "fraction of batch creates that create line items and answer some of them with a per-input error of status 500 instead of their results")
 	fs.StringVar(&ctStatus, "commit-then-statuses", "", "comma-separated statuses for --commit-then-error-rate (default 502,504)")
 	fs.DurationVar(&o.connectDelay, "connect-delay", 0, "hold the first request on each new connection this long, as the TCP and TLS handshakes a new connection costs delay it; 0: none")
 	fs.DurationVar(&o.idleReset, "idle-reset", 0, "reset a keep-alive connection idle this long (from its accept or its last answer) when the next request comes, unread, as a server whose idle timer fires just then; 0: never")
@@ -168,7 +169,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--commit-then-statuses: %w", err)
 	}
 	for name, rate := range map[string]float64{"--error-rate": o.faults.ErrorRate, "--rate-limit-rate": o.faults.RateLimitRate,
-		"--commit-then-drop": o.faults.CommitThenDrop, "--commit-then-error-rate": o.faults.CommitThenErrorRate} {
+		"--commit-then-drop": o.faults.CommitThenDrop, "--commit-then-error-rate": o.faults.CommitThenErrorRate, "--commit-then-row-error-rate": o.faults.CommitThenRowErrorRate} {
 		if rate < 0 || rate > 1 {
 			return nil, fmt.Errorf("%s must be between 0 and 1", name)
 		}

@@ -328,7 +328,7 @@ var errNoToken = errors.New("no access token: set HUBSPOT_ACCESS_TOKEN or give -
 
 // loadToken reads the token from the file (without a UTF-8 byte order
 // mark, as Notepad writes, and surrounding white space), else the
-// environment. A token with a character an HTTP header cannot carry (a
+// environment, without a leading "Bearer " (as copied from a header). A token with a character an HTTP header cannot carry (a
 // line break or another control character inside it) is refused: no
 // request could be sent with it, and retrying would not help. The error
 // never contains the token. Errors are fatal, not usage errors.
@@ -346,6 +346,14 @@ func loadToken(file string, getenv func(string) string) (hubspot.Token, error) {
 		from, s = "--token-file "+file, strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff"))
 		if s == "" {
 			return hubspot.Token{}, fmt.Errorf("--token-file %s is empty", file)
+		}
+	}
+	if scheme, rest, ok := strings.Cut(s+" ", " "); ok && strings.EqualFold(scheme, "Bearer") {
+		// Copied with its scheme from an Authorization header: the client
+		// adds the scheme, and HubSpot would reject "Bearer Bearer …".
+		s = strings.TrimSpace(rest)
+		if s == "" {
+			return hubspot.Token{}, fmt.Errorf("the access token in %s is the word Bearer alone", from)
 		}
 	}
 	if s == "" {

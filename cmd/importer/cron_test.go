@@ -264,13 +264,19 @@ func TestCronAsWritten(t *testing.T) {
 			if s := w.summary(job.out); s.Rows != 50 || s.Created != 50 || s.Earlier != 20 {
 				t.Errorf("night 2: summary %+v; want 50 rows, 20 of them imported earlier", s)
 			}
-			creates := w.emu.Stats().BatchCreates
+			creates, requests := w.emu.Stats().BatchCreates, w.emu.Stats().Requests
 			code, out := w.run(job)
 			if code != 0 || w.emu.Stats().BatchCreates != creates {
 				t.Fatalf("rerun of night 2: exit %d, %d creates sent\n%s", code, w.emu.Stats().BatchCreates-creates, out)
 			}
-			if job.shell == "" && !strings.Contains(out, "Already complete: all 50 rows were created earlier; nothing was sent.") {
+			if job.shell == "" && !strings.Contains(out, "Already complete: all 50 rows were created earlier; no line item was sent.") {
 				t.Errorf("rerun of night 2 does not say it is already complete:\n%s", out)
+			}
+			// No batch write, but the reads before the import count in the
+			// portal's limits, and the summary says how many.
+			if s := w.summary(job.out); s.Requests != 0 || s.Extra["all_requests"] != float64(w.emu.Stats().Requests-requests) {
+				t.Errorf("rerun of night 2: requests %d, all_requests %v; want 0 and the %d the portal received",
+					s.Requests, s.Extra["all_requests"], w.emu.Stats().Requests-requests)
 			}
 
 			// Night 3 starts while night 2's (slow) run still holds --out.
@@ -368,6 +374,11 @@ func killedNight(t *testing.T, w *cronWorld, job cronJob) {
 	}
 	must(t, cmd.Process.Kill())
 	cmd.Wait()
+	// Night 3's summary went when night 4's reports replaced its reports:
+	// none is left to describe them with night 3's exit code.
+	if _, err := os.Stat(filepath.Join(job.out, report.SummaryFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after night 4's kill, %s: stat err = %v, want none (the killed run wrote none)", report.SummaryFile, err)
+	}
 	w.emu.SetFaults(emulator.Faults{})
 
 	w.night(180, 200)

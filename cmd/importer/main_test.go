@@ -247,8 +247,9 @@ func TestBinary(t *testing.T) {
 		if !json.Valid(bytes.Split(out, []byte("\n"))[0]) {
 			t.Errorf("log is not JSON when not on a terminal: %s", bytes.Split(out, []byte("\n"))[0])
 		}
-		// The validation table names the rows the portal's definitions reject.
-		for _, want := range []string{"Problems found before sending", `row 121: "XYZ"`, `row 42: "-25.00"`} {
+		// The validation table names the rows the portal's definitions
+		// reject, and the row that could not be read as a record.
+		for _, want := range []string{"Problems found before sending", `row 121: "XYZ"`, `row 42: "-25.00"`, `MALFORMED_ROW   1      row 88: "line 89: record has 11 fields`} {
 			if !bytes.Contains(out, []byte(want)) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
@@ -329,7 +330,8 @@ func TestBinary(t *testing.T) {
 // portal exactly once under each reading of what HubSpot's documentation
 // leaves open, with answers that are slow and sometimes lost after the
 // batch was committed (so that rows are looked up after each kill, or, in
-// upsert mode, sent again). Each reading is run in create mode and in
+// upsert mode, sent again), and batch creates that answer some of the line
+// items they created with a per-row error of status 500. Each reading is run in create mode and in
 // upsert mode, the upsert runs taking the two API versions in turn; an
 // upsert run ends with nothing in doubt, no batch create and no lookup.
 func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
@@ -372,7 +374,7 @@ func TestKilledUnderEachUndocumentedBehaviour(t *testing.T) {
 				// import ends.
 				p := newExternalPortalWith(t, 20000, tc.cfg)
 				p.emu.SetFaults(emulator.Faults{Latency: 20 * time.Millisecond, LatencyMax: 60 * time.Millisecond,
-					CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}})
+					CommitThenErrorRate: 0.1, CommitThenStatuses: []int{502, 504}, CommitThenRowErrorRate: 0.05})
 				if upsert {
 					p.sticky = []string{"--mode", "upsert", "--api-version", version}
 				}
@@ -1149,6 +1151,56 @@ func TestDryRunsKeepOffImports(t *testing.T) {
 	if after, _ := os.ReadFile(created); !bytes.Equal(before, after) || len(before) == 0 {
 		t.Errorf("the import's created.csv changed (%d bytes, was %d)", len(after), len(before))
 	}
+	t.Run("a dry run that waited for an import's lock", func(t *testing.T) {
+		dryRunAfterLock(t, bin, root)
+	})
+}
+
+// dryRunAfterLock: a dry run given --wait-lock finds the folder empty,
+// then waits while an import holds it; the import writes its journal
+// meanwhile. Once the lock is free the dry run checks again, refuses
+// (exit 1, naming the journal) and writes nothing.
+func dryRunAfterLock(t *testing.T, bin, root string) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc to see that the dry run is waiting for the lock")
+	}
+	out := filepath.Join(t.TempDir(), "shared.import")
+	lock, err := runlock.Acquire(context.Background(), out, 0, time.Second)
+	must(t, err)
+	defer lock.Release()
+	cmd := exec.Command(bin, "--dry-run", "--wait-lock", "1m", "--out", out, "--mapping", filepath.Join(root, "samples/mapping.yaml"), filepath.Join(root, "samples/line_items.csv"))
+	var said bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &said, &said
+	must(t, cmd.Start())
+	defer cmd.Process.Kill()
+	lockFile := filepath.Join(out, runlock.FileName)
+	waiting := func() bool { // it has the lock file open: past its first check
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", cmd.Process.Pid))
+		for _, fd := range fds {
+			if target, err := os.Readlink(fd); err == nil && target == lockFile {
+				return true
+			}
+		}
+		return false
+	}
+	if !eventually(30*time.Second, 5*time.Millisecond, waiting) {
+		t.Fatalf("the dry run never opened %s\n%s", lockFile, said.String())
+	}
+	journal := filepath.Join(out, "portal-4242", "journal.log")
+	must(t, os.MkdirAll(filepath.Dir(journal), 0o700))
+	must(t, os.WriteFile(journal, []byte("the import's\n"), 0o600))
+	must(t, lock.Release())
+	if code := exitOf(cmd.Wait()); code != 1 || !strings.Contains(said.String(), "journal") {
+		t.Fatalf("dry run: exit %d, want 1 with a message naming the journal\n%s", code, said.String())
+	}
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{runlock.FileName, "portal-4242"}; !slices.Equal(names, want) {
+		t.Errorf("the folder holds %v after the refused dry run, want %v", names, want)
+	}
 }
 
 // TestSandboxThenProduction: the README's first step, a sandbox trial,
@@ -1524,6 +1576,10 @@ func TestLoadToken(t *testing.T) {
 		{"a line break inside", "pat-na1-\nsecret\n", "", "", "control character at byte 9"},
 		{"a control character in the environment", "", "pat-na1-\x01secret", "", "HUBSPOT_ACCESS_TOKEN has a control character"},
 		{"an empty file", "\ufeff \n", "", "", "is empty"},
+		{"a file with the scheme, as copied from a header", "Bearer pat-na1-secret\n", "", "pat-na1-secret", ""},
+		{"the environment with the scheme", "", "bearer  pat-na1-secret", "pat-na1-secret", ""},
+		{"the scheme alone", "Bearer \n", "", "", "the word Bearer alone"},
+		{"a token that starts with the word", "", "Bearerpat-na1-secret", "Bearerpat-na1-secret", ""},
 		{"nothing", "", "", "", "no access token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

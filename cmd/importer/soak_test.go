@@ -64,6 +64,9 @@ func TestSoak(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			f.LateCommitRate, f.LateCommit = 0.02, 1500*time.Millisecond
 		}
+		if rng.IntN(3) == 0 {
+			f.CommitThenRowErrorRate = rng.Float64() * 0.05
+		}
 		kills := 1 + rng.IntN(4)
 		rows := 3000 + rng.IntN(5000)
 		name := fmt.Sprintf("trial%d_mode%d", trial, mode)

@@ -69,15 +69,8 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		if err := writable(cfg.SummaryJSON); err != nil {
 			return fmt.Errorf("--summary-json: %w (checked before anything is sent)", err)
 		}
-		if cfg.DryRun {
-			// A dry run or validate writes reports too: never over an import's.
-			if holdsImport(cfg.OutDir, true) {
-				return fmt.Errorf("%s holds an import's journal and reports; a dry run or validate would write over them: give another --out (by default they write to %s)",
-					cfg.OutDir, DefaultOutDir(cfg.Input, cfg.Command, true))
-			}
-		} else if cfg.Sandbox && holdsImport(cfg.OutDir, false) {
-			// Nor a sandbox run over a real import's reports.
-			return fmt.Errorf("%s holds the reports of an import into a real portal; a sandbox run would write its emulator's ids over them: give another --out", cfg.OutDir)
+		if err := keepOffImports(cfg); err != nil {
+			return err
 		}
 		// One run at a time per folder: two writers would each send what the
 		// other is sending, and the reports would match neither.
@@ -86,6 +79,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 			return err
 		}
 		defer lock.Release()
+		// Again under the lock: an import that held it while this run
+		// waited (--wait-lock) may have written its reports meanwhile.
+		if err := keepOffImports(cfg); err != nil {
+			return err
+		}
 	}
 	var spec *mapping.Spec
 	if cfg.MappingPath != "" {
@@ -204,6 +202,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 				filepath.Join(cfg.OutDir, journal.FileName))
 		}
 	}
+	opts.Summaries = []string{filepath.Join(cfg.OutDir, report.SummaryFile)}
+	if cfg.SummaryJSON != "" && cfg.SummaryJSON != "-" {
+		opts.Summaries = append(opts.Summaries, cfg.SummaryJSON)
+	}
 	log.Info("import starting", zap.String("input", inName), zap.String("out", cfg.OutDir),
 		zap.Bool("sandbox", cfg.Sandbox), zap.Bool("dry_run", cfg.DryRun),
 		zap.Float64("rate", cfg.Rate), zap.Int("workers", cfg.Workers), zap.String("key_property", cfg.KeyProperty),
@@ -225,6 +227,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		sum.ExitCode = cfg.ExitCode(err)
 	}
 	sum.Sandbox = cfg.Sandbox
+	if client != nil {
+		// requests counts the batch writes; the portal's limits count
+		// every request: the account, the definitions, the lookups.
+		sum.Extra["all_requests"] = int(counted.n.Load())
+	}
 	human := con.Stdout
 	if cfg.SummaryJSON == "-" {
 		human = con.Stderr
@@ -544,9 +551,9 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	case s.Stopped != "":
 		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to resume.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
 	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0 && s.Batches == 0:
-		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; nothing was sent.\n", s.Rows)
+		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; no line item was sent.\n", s.Rows)
 	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0:
-		fmt.Fprintf(w, "Already complete: all %d rows were created earlier (%d superseded by later rows with their keys); nothing was sent.\n", s.Rows-s.Superseded, s.Superseded)
+		fmt.Fprintf(w, "Already complete: all %d rows were created earlier (%d superseded by later rows with their keys); no line item was sent.\n", s.Rows-s.Superseded, s.Superseded)
 	case s.Superseded > 0:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created (%d superseded by later rows with their keys).\n", s.Created, s.Rows, s.Superseded)
 	default:
@@ -564,7 +571,11 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	if s.Superseded > 0 {
 		lines = append(lines, line{"superseded", s.Superseded})
 	}
-	lines = append(lines, line{"requests", s.Requests}, line{"retries", s.Retries}, line{"throttled (429)", s.Throttled},
+	lines = append(lines, line{"requests", s.Requests})
+	if all, ok := s.Extra["all_requests"].(int); ok && all != s.Requests {
+		lines = append(lines, line{"  with reads", all})
+	}
+	lines = append(lines, line{"retries", s.Retries}, line{"throttled (429)", s.Throttled},
 		line{"elapsed", (time.Duration(s.ElapsedSeconds*1000) * time.Millisecond).String()},
 		line{"rows/s", fmt.Sprintf("%.0f", s.RowsPerSecond)})
 	for _, r := range lines {
@@ -710,6 +721,22 @@ func (e *UnavailableError) Error() string {
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// keepOffImports refuses a dry run, validate or sandbox run into a folder
+// that holds an import's journal and reports, which it would write over.
+func keepOffImports(cfg Config) error {
+	if cfg.DryRun {
+		// A dry run or validate writes reports too: never over an import's.
+		if holdsImport(cfg.OutDir, true) {
+			return fmt.Errorf("%s holds an import's journal and reports; a dry run or validate would write over them: give another --out (by default they write to %s)",
+				cfg.OutDir, DefaultOutDir(cfg.Input, cfg.Command, true))
+		}
+	} else if cfg.Sandbox && holdsImport(cfg.OutDir, false) {
+		// Nor a sandbox run over a real import's reports.
+		return fmt.Errorf("%s holds the reports of an import into a real portal; a sandbox run would write its emulator's ids over them: give another --out", cfg.OutDir)
+	}
+	return nil
+}
 
 // EarlyStopError is a run stopped by a signal before its import began
 // (waiting for the folder's lock, or reading the account and the portal's

@@ -325,6 +325,9 @@ func (s *Server) handleBatchCreateVersion(w http.ResponseWriter, r *http.Request
 	if len(out.created) > 0 && s.commitFault(w) {
 		return
 	}
+	if len(out.created) > 0 {
+		s.rowErrorsAfterCommit(&out)
+	}
 	sc.out = appendBatchResponse(sc.out[:0], &out)
 	writeBody(w, s.multiStatus(out.status, http.StatusCreated, v), sc.out)
 }

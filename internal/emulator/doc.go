@@ -77,7 +77,10 @@
 // (Faults.CommitThenDrop, Faults.CommitThenErrorRate). Batch upserts and
 // association batch creates (v3/v4 and 2026-09) draw the same faults, the
 // commit faults once they have written something (an upsert: any line
-// item created or updated; an association create: any result).
+// item created or updated; an association create: any result). A batch
+// create that was answered then draws Faults.CommitThenRowErrorRate: some
+// of its line items, created, are answered with a per-input error of
+// status "500" in place of their results.
 //
 // # What was looked up, and where
 //

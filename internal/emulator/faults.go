@@ -95,3 +95,45 @@ func (s *Server) lateCommit() {
 	}
 	time.Sleep(d)
 }
+
+// rowErrorsAfterCommit draws Faults.CommitThenRowErrorRate for a batch
+// create that created line items and, when drawn, answers some of its
+// traced results (each with probability ½, at least one) with a per-input
+// error of status "500" instead: the line items stay created. It reports
+// whether it changed out.
+func (s *Server) rowErrorsAfterCommit(out *batchOutcome) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.faults; f.CommitThenRowErrorRate <= 0 || s.rng.Float64() >= f.CommitThenRowErrorRate {
+		return false
+	}
+	var traced []int
+	for i, c := range out.created {
+		if c.in.traceID != "" {
+			traced = append(traced, i)
+		}
+	}
+	if len(traced) == 0 {
+		return false
+	}
+	pick := map[int]bool{traced[s.rng.IntN(len(traced))]: true}
+	for _, i := range traced {
+		if s.rng.IntN(2) == 0 {
+			pick[i] = true
+		}
+	}
+	kept := out.created[:0:0]
+	for i, c := range out.created {
+		if !pick[i] {
+			kept = append(kept, c)
+			continue
+		}
+		e := newStandardError("INTERNAL_ERROR", "internal error", map[string][]string{"objectWriteTraceId": {c.in.traceID}}, nil)
+		e.Status = strconv.Itoa(http.StatusInternalServerError)
+		out.errors = append(out.errors, e)
+	}
+	out.created = kept
+	out.status = http.StatusMultiStatus
+	s.stats.Faults++
+	return true
+}

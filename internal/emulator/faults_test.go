@@ -137,6 +137,52 @@ func TestCommitThenError(t *testing.T) {
 	}
 }
 
+// TestCommitThenRowErrors: the batch creates line items and answers some
+// of them with a per-input error of status "500": every traced input is a
+// result or such an error, never both, at least one is an error, and the
+// store holds every input's line item.
+func TestCommitThenRowErrors(t *testing.T) {
+	c := newClient(t, emulator.Config{})
+	c.srv.SetFaults(emulator.Faults{CommitThenRowErrorRate: 1})
+	const n = 10
+	for round := range 3 {
+		var ins []any
+		for i := range n {
+			ins = append(ins, input(str(round*n+i), props("name", str(round*n+i))))
+		}
+		r, err := c.send(t.Context(), http.MethodPost, "/crm/v3/objects/line_items/batch/create", map[string]any{"inputs": ins}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, r, http.StatusMultiStatus)
+		named := map[string]int{}
+		for _, res := range r.body["results"].([]any) {
+			named[res.(map[string]any)["objectWriteTraceId"].(string)]++
+		}
+		errs := r.body["errors"].([]any)
+		if len(errs) == 0 || len(errs) == n {
+			t.Errorf("%d of %d inputs answered with an error, want some and not all of them (at ½ each, all %d: a chance of 1 in 1,024)", len(errs), n, n)
+		}
+		for _, e := range errs {
+			e := e.(map[string]any)
+			if e["status"] != "500" || e["category"] != "INTERNAL_ERROR" {
+				t.Errorf("error %v, want status 500, INTERNAL_ERROR", e)
+			}
+			for _, tr := range e["context"].(map[string]any)["objectWriteTraceId"].([]any) {
+				named[tr.(string)]++
+			}
+		}
+		for i := range n {
+			if tr := str(round*n + i); named[tr] != 1 {
+				t.Errorf("input %s named %d times in the answer, want once", tr, named[tr])
+			}
+		}
+	}
+	if got := len(c.srv.LineItems()); got != 3*n {
+		t.Errorf("the store holds %d line items, want all %d", got, 3*n)
+	}
+}
+
 func TestLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newClient(t, emulator.Config{})

@@ -283,6 +283,14 @@ type Faults struct {
 	LateCommitRate float64
 	// LateCommit is the delay of a late commit; 0 means 30 s.
 	LateCommit time.Duration
+	// CommitThenRowErrorRate is the fraction of batch creates (v3 and
+	// 2026-09) that created line items and then answer some of them (each
+	// traced one with probability ½, at least one) with a per-input error
+	// of status "500" (category INTERNAL_ERROR) in place of its result:
+	// the line item exists, and the answer says the input failed. The spec
+	// gives each error "the HTTP status code associated with the error";
+	// a 5xx may come after the write, as a whole batch's may.
+	CommitThenRowErrorRate float64
 }
 
 // Property is a property definition of the line item object, as served by

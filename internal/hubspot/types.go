@@ -2,8 +2,8 @@
 // and a small client for the calls the importer makes.
 //
 // Every HTTP response is turned into a typed result or a typed error by one
-// function, [ParseBatchResponse] (and its siblings for other endpoints, which
-// share [parseError]). Callers tell errors apart with errors.As:
+// function, parseResponse, for every endpoint. Callers tell errors apart
+// with errors.As:
 //
 //   - *APIError: HubSpot answered with a non-success status. Its StatusCode,
 //     Category and PolicyName say what went wrong.

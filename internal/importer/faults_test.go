@@ -403,22 +403,7 @@ func spillFailure(t *testing.T, withKey bool) {
 	if withKey {
 		o = keyed(t, emu, o, client)
 	}
-	moved := o.OutDir + ".moved"
-	opened := 0
-	o.OpenReport = func(path string) (report.File, error) {
-		f, err := report.OpenFile(path)
-		if opened++; opened == len(reportFiles) {
-			// Every report is open: the folder moves away, a file takes its
-			// place, and the spill files can no longer be made.
-			if err := os.Rename(o.OutDir, moved); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(o.OutDir, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return f, err
-	}
+	moved := breakSpillFiles(t, &o)
 	sum, err := Run(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "spillmap") {
 		t.Fatalf("err = %v, want the spill file's", err)
@@ -447,6 +432,59 @@ func spillFailure(t *testing.T, withKey bool) {
 	if !slices.Equal(rows, want) || sum.NotSent != spillAfter {
 		t.Errorf("reports hold rows %v (summary: %d not sent), want rows 1 to %d not sent", rows, sum.NotSent, spillAfter)
 	}
+}
+
+// TestSpillFailureKeepsDoubt: an earlier run left every row of a keyless
+// file in doubt (each batch committed, then answered 502). A rerun that
+// fails on the spill file of row contents cannot tell which of the rows
+// with a content the row it was handling is: it reports that row in doubt,
+// like the rows it read before, and none as never sent.
+func TestSpillFailureKeepsDoubt(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: 3})
+	client := inMemory(t, emu, time.Minute)
+	const n = 40
+	input := generate(t, n, 3)
+	o := withJournal(options(t, input, client))
+	emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1, CommitThenStatuses: []int{502}})
+	sum, err := Run(context.Background(), o)
+	if sum == nil || sum.InDoubt != n {
+		t.Fatalf("first run: %+v, %v; want all %d rows in doubt", sum, err, n)
+	}
+	emu.SetFaults(emulator.Faults{})
+	o.Input = bytes.NewReader(input)
+	moved := breakSpillFiles(t, &o)
+	sum, err = Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "spillmap") {
+		t.Fatalf("err = %v, want the spill file's", err)
+	}
+	if got := len(emu.LineItems()); got != n {
+		t.Errorf("the portal holds %d line items, want the first run's %d", got, n)
+	}
+	doubt := readCSV(t, filepath.Join(moved, report.InDoubtFile))[1:]
+	if ns := readCSV(t, filepath.Join(moved, report.NotSentFile))[1:]; len(ns) != 0 || len(doubt) != spillAfter || sum.InDoubt != spillAfter {
+		t.Errorf("%d rows in doubt (summary %d), %d not sent; want all %d rows read in doubt", len(doubt), sum.InDoubt, len(ns), spillAfter)
+	}
+}
+
+// breakSpillFiles makes o's run unable to write spill files once every
+// report is open: the folder moves away and a file takes its place. It
+// returns where the folder went.
+func breakSpillFiles(t *testing.T, o *Options) (moved string) {
+	moved = o.OutDir + ".moved"
+	opened := 0
+	o.OpenReport = func(path string) (report.File, error) {
+		f, err := report.OpenFile(path)
+		if opened++; opened == len(reportFiles) {
+			if err := os.Rename(o.OutDir, moved); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(o.OutDir, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f, err
+	}
+	return moved
 }
 
 var reportFiles = []string{report.CreatedFile, report.FailedFile, report.InDoubtFile, report.NotSentFile}
@@ -509,6 +547,49 @@ func TestNotSentFedBackWithoutKey(t *testing.T) {
 	sum, _ = Run(context.Background(), o)
 	if sum == nil || sum.Created != 2 || len(emu.LineItems()) != 2 {
 		t.Fatalf("the first command again: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+}
+
+// TestInDoubtFedBackWithoutKey: without a key property, a row of
+// in_doubt.csv fed back cannot be told from the other rows with its
+// content, and is reported in doubt as it was; the doubt an earlier run
+// left with its content is its own, not a row "missing from this input".
+// Of two identical rows and a third, all in doubt, the fed-back file holds
+// one of the two and the third (a line deleted by hand): only the other
+// of the two is listed in earlier_in_doubt.csv.
+func TestInDoubtFedBackWithoutKey(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: 6})
+	client := inMemory(t, emu, time.Minute)
+	input := []byte("name,hs_sku,quantity\nWidget,X1,2\nWidget,X1,2\nGadget,Y1,1\n")
+	o := withJournal(options(t, input, client))
+	o.Mapping, o.Workers, o.BatchSize = nil, 1, 1
+	emu.SetFaults(emulator.Faults{CommitThenErrorRate: 1, CommitThenStatuses: []int{502}})
+	sum, _ := Run(context.Background(), o)
+	if sum == nil || sum.InDoubt != 3 || len(emu.LineItems()) != 3 {
+		t.Fatalf("first run: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+	doubt := readCSV(t, filepath.Join(o.OutDir, report.InDoubtFile))
+	var fed bytes.Buffer
+	w := csv.NewWriter(&fed)
+	_ = w.Write(doubt[0])
+	for _, rec := range doubt[1:] {
+		if rec[0] == "Widget" && rec[len(rec)-3] == "2" {
+			continue // one of the two identical rows, deleted
+		}
+		_ = w.Write(rec)
+	}
+	w.Flush()
+
+	o.Input = bytes.NewReader(fed.Bytes())
+	sum, _ = Run(context.Background(), o)
+	if sum == nil || sum.InDoubt != 2 || sum.Rows != 2 || len(emu.LineItems()) != 3 {
+		t.Fatalf("in_doubt.csv fed back: %+v, portal %d", sum, len(emu.LineItems()))
+	}
+	if sum.Extra["earlier_in_doubt"] != 1 || sum.Extra["earlier_in_doubt_fed_back"] != 2 {
+		t.Errorf("earlier_in_doubt %v, of them fed back %v; want 1 and 2", sum.Extra["earlier_in_doubt"], sum.Extra["earlier_in_doubt_fed_back"])
+	}
+	if listed := readCSV(t, filepath.Join(o.OutDir, EarlierInDoubtFile)); len(listed) != 2 {
+		t.Errorf("%s lists %d rows, want the one identical row not fed back: %v", EarlierInDoubtFile, len(listed)-1, listed)
 	}
 }
 

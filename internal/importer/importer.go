@@ -55,6 +55,11 @@ type Options struct {
 	CSV       rows.Options  // the delimiter and encoding; zero values are detected
 	Mapping   *mapping.Spec // nil: every column maps to the property of the same name
 	OutDir    string
+	// Summaries are the files the caller writes the run's summary to
+	// (summary.json, --summary-json). The last run's are removed once this
+	// run's reports have replaced its reports, so that a run stopped before it
+	// writes its own (a kill -9) leaves none that describes other reports.
+	Summaries []string
 	BatchSize int     // 1..100
 	Workers   int     // requests in flight
 	Rate      float64 // requests per second at most, counted per 10 s window; <=0 means no cap of the user's
@@ -309,6 +314,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		return nil, &SetupError{err}
 	}
 	defer rep.Close()
+	for _, path := range o.Summaries {
+		// The last run's summary would sit beside reports it does not
+		// describe, with its exit code, until this run writes its own:
+		// after a kill -9 it never does.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, &SetupError{fmt.Errorf("removing the last run's summary: %w", err)}
+		}
+	}
 
 	var dry *dryRun
 	if o.DryRun || o.ValidateOnly {
@@ -398,6 +411,8 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	}
 	p.contents = spillmap.New(o.OutDir, spillAfter)
 	defer p.contents.Close()
+	p.fedBack = spillmap.New(o.OutDir, spillAfter)
+	defer p.fedBack.Close()
 	if o.Schema != nil {
 		p.checker = o.Schema.NewChecker()
 	}
@@ -536,7 +551,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		// Read to its end, the input held every row it holds: the rows
 		// earlier runs left in doubt that it did not are in no report of
 		// this run.
-		earlier := prior.Unmet()
+		earlier, fed := notFedBack(prior.Unmet(), p.fedBack)
+		if fed > 0 {
+			sum.Extra["earlier_in_doubt_fed_back"] = fed
+		}
 		sum.Extra["earlier_in_doubt"] = len(earlier)
 		if len(earlier) > 0 {
 			log.Warn("rows that earlier runs left in doubt are not in this input; "+EarlierInDoubtFile+" lists them",
@@ -702,27 +720,30 @@ func keyUnconverted(spec *mapping.Spec, prop string) string {
 
 // producer reads, maps and batches records.
 type producer struct {
-	rd            *rows.Reader
-	m             *mapping.Mapper
-	ch            *chunker.Chunker // rows to send
-	recheck       *chunker.Chunker // rows to look up first
-	rep           *report.Writer
-	out           chan<- *chunker.Batch
-	discard       func(*chunker.Batch, string) error // records a batch the run will not send
-	jr            *journal.Journal                   // nil: no journal
-	prior         *journal.State
-	keyProp       string
-	canRecheck    bool            // a Finder can look rows up
-	resend        bool            // --retry-in-doubt, or upserts (which may be sent again)
-	upsert        bool            // rows are upserted by key
-	carried       int             // rows whose outcome came from the journal
-	checker       *schema.Checker // nil without a Schema
-	keys          *spillmap.Map   // keys seen (keyDigest), with the row of each; nil without a key property
-	keySeeds      [2]maphash.Seed // for keyDigest
-	contents      *spillmap.Map   // content identities seen, with how many rows had each
-	scratch       []byte          // for encoding a row's content
-	retryRejected bool            // send content an earlier run saw rejected
-	skipped       int             // blank rows
+	rd         *rows.Reader
+	m          *mapping.Mapper
+	ch         *chunker.Chunker // rows to send
+	recheck    *chunker.Chunker // rows to look up first
+	rep        *report.Writer
+	out        chan<- *chunker.Batch
+	discard    func(*chunker.Batch, string) error // records a batch the run will not send
+	jr         *journal.Journal                   // nil: no journal
+	prior      *journal.State
+	keyProp    string
+	canRecheck bool            // a Finder can look rows up
+	resend     bool            // --retry-in-doubt, or upserts (which may be sent again)
+	upsert     bool            // rows are upserted by key
+	carried    int             // rows whose outcome came from the journal
+	checker    *schema.Checker // nil without a Schema
+	keys       *spillmap.Map   // keys seen (keyDigest), with the row of each; nil without a key property
+	keySeeds   [2]maphash.Seed // for keyDigest
+	contents   *spillmap.Map   // content identities seen, with how many rows had each
+	// fedBack counts, by content, the keyless rows of in_doubt.csv fed
+	// back and reported in doubt as they were (see notFedBack).
+	fedBack       *spillmap.Map
+	scratch       []byte // for encoding a row's content
+	retryRejected bool   // send content an earlier run saw rejected
+	skipped       int    // blank rows
 	tally         *schema.Tally
 	columns       map[string]string // property → CSV column, for messages
 	ambCols       []ambiguousColumn // see ambiguousNumbers
@@ -914,6 +935,59 @@ func (p *producer) readAll(ctx context.Context) error {
 	}
 }
 
+// countFedBack counts a keyless row of in_doubt.csv fed back, by the
+// content its cells map to, in p.fedBack. A row whose cells
+// do not map is not counted. The error, from the disk where the counts go
+// beyond memory, is fatal.
+func (p *producer) countFedBack(rec rows.Record) error {
+	in := &p.in
+	if p.m.MapInto(in, rec.Fields) != nil {
+		return nil
+	}
+	var content string
+	content, p.scratch = chunker.ContentOf(*in, p.scratch)
+	d, ok := contentDigest(content)
+	if !ok {
+		return nil
+	}
+	n, _, err := p.fedBack.Get(d)
+	if err != nil {
+		return err
+	}
+	return p.fedBack.Put(d, n+1)
+}
+
+// notFedBack returns the doubts that earlier runs left and this run did
+// not meet, less those of rows known by their content that a keyless row
+// fed back from in_doubt.csv (counted by countFedBack) stands for: such a
+// row cannot be told from the other rows with its content, so it is
+// reported in doubt as it was, and one doubt with its content is its own. fed is how many were left out. On an error of the
+// spill files the doubts are kept.
+func notFedBack(ds []journal.Doubt, fedBack *spillmap.Map) (left []journal.Doubt, fed int) {
+	for _, d := range ds {
+		if content, _, ok := strings.Cut(strings.TrimPrefix(d.Ident, "c:"), "#"); ok && strings.HasPrefix(d.Ident, "c:") {
+			if dg, ok := contentDigest(content); ok {
+				if n, _, err := fedBack.Get(dg); err == nil && n > 0 {
+					if fedBack.Put(dg, n-1) == nil {
+						fed++
+						continue
+					}
+				}
+			}
+		}
+		left = append(left, d)
+	}
+	return left, fed
+}
+
+// contentDigest reads a row's content identity (chunker.ContentOf) as
+// the digest it is.
+func contentDigest(content string) (spillmap.Digest, bool) {
+	var d spillmap.Digest
+	n, err := base64.RawURLEncoding.Decode(d[:], []byte(content))
+	return d, err == nil && n == len(d)
+}
+
 // unfedReport reports whether a fed-back row comes from not_sent.csv
 // (status NotSent) or in_doubt.csv (InDoubt), by its error_report (from),
 // or, in a report written before that column was, by an error_code that
@@ -949,6 +1023,9 @@ func (p *producer) refuseMalformed(rec rows.Record, fields []string, msg, raw st
 	if p.priorOf(p.m.Key(fields)).MayExist() {
 		out.Status = report.InDoubt
 		out.Message += "; an earlier run sent a row with this key without a clear answer, so it may exist"
+	} else if p.tally != nil {
+		// In the table of problems found before sending, under no property.
+		p.tally.Add(rec.Row, "", schema.Problem{Value: msg, Code: CodeMalformed})
 	}
 	return p.rep.Record(out)
 }
@@ -1009,6 +1086,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 	}
 	if p.keyProp == "" {
 		if status, ok := unfedReport(rec.Report, rec.ReportCode); ok {
+			if status == report.InDoubt {
+				if err := p.countFedBack(rec); err != nil {
+					return p.stopAt(rec, journal.Prior{Sent: true}, err)
+				}
+			}
 			return p.rep.Record(report.Outcome{Row: rec.Row, Record: rec.Fields, Status: status, Code: rec.ReportCode,
 				Message: "a row of " + status.String() + ".csv fed back: without --key-property a row is known by its content and its place among " +
 					"identical rows of its own file, which this file does not keep, so it could pass for a row already created; " +
@@ -1117,6 +1199,11 @@ func (p *producer) one(ctx context.Context, rec rows.Record) error {
 		// n line items, and a rerun creates only those not created yet.
 		n, err := p.occurrence(content)
 		if err != nil {
+			if p.prior.AnyMayExist("c:" + content + "#") {
+				// Which of the rows with this content it is is unknown: an
+				// earlier run's line item with it may be this row's.
+				return p.stopAt(rec, journal.Prior{Sent: true}, err)
+			}
 			return p.stopAt(rec, prior, err)
 		}
 		ident = "c:" + content + "#" + strconv.Itoa(n)
@@ -1465,8 +1552,8 @@ var spillAfter = 0
 // occurrence counts the rows with this content so far, this one included.
 // The error, from the disk where the counts go beyond memory, is fatal.
 func (p *producer) occurrence(content string) (int, error) {
-	var d spillmap.Digest
-	if n, err := base64.RawURLEncoding.Decode(d[:], []byte(content)); err != nil || n != len(d) {
+	d, ok := contentDigest(content)
+	if !ok {
 		return 0, fmt.Errorf("importer: content identity %q is not a 128-bit digest", content)
 	}
 	n, _, err := p.contents.Get(d)

@@ -440,3 +440,32 @@ func TestDryRunSendsNothing(t *testing.T) {
 		t.Errorf("%d batches in %s, want 3", lines, BatchesFile)
 	}
 }
+
+// TestLastSummaryRemoved checks that the last run's summaries go when this
+// run's reports replace its reports: a run killed before it writes its own
+// summary must not leave one that describes other reports.
+func TestLastSummaryRemoved(t *testing.T) {
+	input, _ := os.ReadFile("../../samples/line_items.csv")
+	o := options(t, input, nil)
+	o.DryRun = true
+	inOut := filepath.Join(o.OutDir, report.SummaryFile)
+	elsewhere := filepath.Join(t.TempDir(), "nightly-summary.json")
+	absent := filepath.Join(t.TempDir(), "never-written.json")
+	for _, p := range []string{inOut, elsewhere} {
+		if err := os.WriteFile(p, []byte(`{"exit_code":0}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.Summaries = []string{inOut, elsewhere, absent}
+	if _, err := Run(context.Background(), o); err != nil && !errors.As(err, new(*IncompleteError)) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, p := range o.Summaries {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: stat err = %v, want the last run's summary removed", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.OutDir, report.FailedFile)); err != nil {
+		t.Errorf("this run's report: %v", err)
+	}
+}

@@ -34,8 +34,8 @@ import (
 // and, once a run without faults has finished, that no row is left in
 // doubt. A schedule draws the portal (how unique values compare, how a
 // conflict is reported, how far search lags), the input (keys that differ
-// only in case among them) and, for each run, the faults: commit-then-error
-// and commit-then-drop, 5xx and 423 answers, streaks of 429, answers slower
+// only in case among them) and, for each run, the faults: commit-then-error,
+// commit-then-drop and per-input 500s after a commit, 5xx and 423 answers, streaks of 429, answers slower
 // than the client's timeout, batches processed after the client gave up on
 // them, a stop after a random number of requests, and write errors on the
 // report files.
@@ -128,6 +128,9 @@ func modelFaults(rng *rand.Rand) emulator.Faults {
 	if rng.IntN(3) == 0 { // processed after the client gave up, and after its lookup
 		f.LateCommitRate = rng.Float64() * 0.3
 		f.LateCommit = time.Duration(6+rng.IntN(60)) * time.Second
+	}
+	if rng.IntN(3) == 0 { // line items created, answered with a per-input 500
+		f.CommitThenRowErrorRate = rng.Float64() * 0.3
 	}
 	return f
 }

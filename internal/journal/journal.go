@@ -233,6 +233,25 @@ func (s *State) Unmet() []Doubt {
 	return out
 }
 
+// AnyMayExist reports whether earlier runs left a row whose identity
+// starts with prefix created, or sent without a clear answer: a line item
+// of it exists or may exist. It reads every identity (it is meant for a
+// run that has failed and must not report such a row as never sent), and
+// marks none as met.
+func (s *State) AnyMayExist(prefix string) bool {
+	if s == nil {
+		return false
+	}
+	found := false
+	s.rows.All(func(ident string, owner []byte) bool {
+		if strings.HasPrefix(ident, prefix) && len(owner) > 0 && mayExist(unmet(owner[0])) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
 // upserted reports whether an upsert run sent the key named by
 // "<property>:<key>" with an outcome other than failed.
 func (s *State) upserted(propKey string) bool {

@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/lineitems/importer/internal/durable"
 )
 
 // Status is what became of a row.
@@ -445,8 +447,10 @@ func WriteSummaryFile(path string, s Summary) error {
 }
 
 // ReplaceFile replaces path atomically, with mode 0600, by what write
-// writes: into path.tmp, synced, then renamed over path. On an error the
-// temporary file is removed and path is left as it was.
+// writes: into path.tmp, synced, then renamed over path, and the rename
+// synced in its folder, so that after a power loss path is the old file or
+// the new one, whole. On an error the temporary file is removed and path
+// is left as it was (unless only the last sync failed).
 func ReplaceFile(path string, write func(io.Writer) error) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
@@ -457,7 +461,10 @@ func ReplaceFile(path string, write func(io.Writer) error) error {
 		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // SortLimit is the largest report Sort sorts; a larger one stays in the

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lineitems/importer/internal/casefold"
 	"github.com/lineitems/importer/internal/chunker"
 	"github.com/lineitems/importer/internal/hubspot"
 	"github.com/lineitems/importer/internal/schema"
@@ -158,4 +160,65 @@ func decimal(s string) (*big.Rat, bool) {
 		return nil, false
 	}
 	return new(big.Rat).SetString(s)
+}
+
+// mayBeFrom reports whether one of results (create results that no trace
+// id or key matched) may be the line item of a row that HubSpot's answer
+// named with an error: of every value the row sent, the result echoes the
+// same (sameValue, the same binary floating-point number, as HubSpot may
+// round the number it stores, or looseSame) or leaves it out. Values the row did not
+// send are not compared, as HubSpot may fill some in (a line item's name
+// from its product). A row or a result whose values cannot be read may be
+// any row's.
+func mayBeFrom(it *chunker.Item, results []hubspot.Created) bool {
+	if len(results) == 0 {
+		return false
+	}
+	var in struct {
+		Properties map[string]string `json:"properties"`
+	}
+	if json.Unmarshal(it.JSON, &in) != nil {
+		return true
+	}
+	for _, r := range results {
+		var echoed map[string]*string
+		if json.Unmarshal(r.Properties, &echoed) != nil {
+			return true
+		}
+		may := true
+		for name, v := range in.Properties {
+			if e := echoed[name]; v != "" && e != nil && *e != "" && !sameValue(v, *e) && !sameFloat(v, *e) && !looseSame(v, *e) {
+				may = false
+				break
+			}
+		}
+		if may {
+			return true
+		}
+	}
+	return false
+}
+
+// looseSame reports whether two values are the same text but for case,
+// white space and the order of the options of a multiple choice (a;b):
+// forms in which HubSpot may store a value it was sent (an option's
+// label, TRUE for true, line ends changed). mayBeFrom errs towards "may":
+// a miss there fails a row HubSpot may have created.
+func looseSame(a, b string) bool {
+	norm := func(s string) []string {
+		parts := strings.Split(s, ";")
+		for i, p := range parts {
+			parts[i] = casefold.Fold(strings.Join(strings.Fields(p), " "))
+		}
+		slices.Sort(parts)
+		return parts
+	}
+	return slices.Equal(norm(a), norm(b))
+}
+
+// sameFloat reports whether two values read as the same float64.
+func sameFloat(a, b string) bool {
+	x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	y, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	return err1 == nil && err2 == nil && x == y
 }

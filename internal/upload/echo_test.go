@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/lineitems/importer/internal/chunker"
@@ -87,6 +88,10 @@ func TestOutcomesByEcho(t *testing.T) {
 	created := func(id string) rowstate.Verdict { return rowstate.Verdict{Kind: rowstate.Created, ID: id} }
 	doubt := rowstate.Verdict{Kind: rowstate.Doubt, Code: codeMissingResult, Message: msgMissingResult}
 	failed := rowstate.Verdict{Kind: rowstate.Failed, Code: "INVALID_OPTION", Message: "bad"}
+	// A row an error names, beside a result no row matched that may be its
+	// line item: in doubt, never failed (fixed and fed back, it would be
+	// created again).
+	mayBe := rowstate.Verdict{Kind: rowstate.Doubt, Code: "INVALID_OPTION", Message: "bad; yet a result of the same answer, matched to no row, may be this row's line item"}
 	a, b, c := p("name", "A", "price", "12.50"), p("name", "B", "price", "12.50"), p("name", "A", "price", "3")
 	for _, tc := range []struct {
 		name    string
@@ -109,7 +114,7 @@ func TestOutcomesByEcho(t *testing.T) {
 			"2", []rowstate.Verdict{doubt, failed, doubt}}, // an answer with errors: see the next two
 		{"a failed row's result", rowsOf(a, b),
 			[]hubspot.Created{echoed("202", b)},
-			"2", []rowstate.Verdict{doubt, failed}},
+			"2", []rowstate.Verdict{doubt, mayBe}},
 		{"one row's values within another's", rowsOf(p("name", "A"), a),
 			[]hubspot.Created{echoed("202", a), echoed("201", p("name", "A"))},
 			"", []rowstate.Verdict{doubt, doubt}},
@@ -121,16 +126,28 @@ func TestOutcomesByEcho(t *testing.T) {
 			"none", []rowstate.Verdict{doubt, doubt}},
 		{"a failed row's values within a result", rowsOf(p("name", "A"), p("name", "A", "description", "x")),
 			[]hubspot.Created{echoed("902", p("name", "A"))}, // description left out
-			"1", []rowstate.Verdict{failed, doubt}},
+			"1", []rowstate.Verdict{mayBe, doubt}},
 		{"a failed row created anyway, its name from a product", rowsOf(p("hs_product_id", "P1", "quantity", "1"), p("hs_product_id", "P1", "quantity", "1", "name", "Widget")),
 			[]hubspot.Created{echoed("901", p("hs_product_id", "P1", "quantity", "1", "name", "Widget"))},
-			"1", []rowstate.Verdict{failed, doubt}},
+			"1", []rowstate.Verdict{mayBe, doubt}},
 		{"a failed row created anyway, its number rounded", rowsOf(p("name", "W", "price", "0.10000000000000000001"), p("name", "W", "price", "0.1")),
 			[]hubspot.Created{echoed("901", p("name", "W", "price", "0.1"))},
-			"1", []rowstate.Verdict{failed, doubt}},
+			"1", []rowstate.Verdict{mayBe, doubt}},
 		{"a failed row's result without one of its values", rowsOf(p("name", "A", "price", "1"), p("name", "A")),
 			[]hubspot.Created{echoed("901", p("name", "A"))}, // row 1's, though it failed, price left out
-			"1", []rowstate.Verdict{failed, doubt}},
+			"1", []rowstate.Verdict{mayBe, doubt}},
+		{"a failed row created anyway, its values in another case and spacing", rowsOf(p("name", "Blue  widget", "billing", "annually", "tags", "b;a"), p("name", "B")),
+			[]hubspot.Created{echoed("901", p("name", "Blue widget", "billing", "Annually", "tags", "A;B"))},
+			"1", []rowstate.Verdict{mayBe, doubt}},
+		{"a failed row no result can be", rowsOf(p("name", "A", "price", "1"), p("name", "A", "price", "-1")),
+			[]hubspot.Created{echoed("901", sys(p("name", "A", "price", "1")))},
+			"2", []rowstate.Verdict{doubt, failed}},
+		{"a failed row's other value", rowsOf(p("name", "A", "sku", "S1"), p("name", "B", "sku", "S2")),
+			[]hubspot.Created{echoed("901", p("name", "A", "sku", "S1"))},
+			"2", []rowstate.Verdict{doubt, failed}},
+		{"a result that names nothing", rowsOf(a, b),
+			[]hubspot.Created{echoed("901", p("hs_object_id", "901"))},
+			"2", []rowstate.Verdict{doubt, mayBe}},
 		{"a value the row did not send", rowsOf(p("name", "A"), p("name", "B", "price", "5")),
 			[]hubspot.Created{echoed("902", p("name", "B", "price", "5")), echoed("901", p("name", "A", "price", "5"))},
 			"", []rowstate.Verdict{doubt, doubt}},
@@ -197,7 +214,8 @@ var echoValues = [][2]string{
 // FuzzMatchByEcho: whatever the rows, whichever of their results come back
 // (a row's, none, or two) and in whatever order and form (a value echoed
 // as sent, in HubSpot's form, in a form sameValue does not know, or left
-// out), every result matchByEcho matches to a row is that row's own.
+// out), every result matchByEcho matches to a row is that row's own, and
+// mayBeFrom takes a row's own result for one that may be its line item.
 // (Answers with errors, where a result may be a failed row's, never reach
 // matchByEcho: TestOutcomesByEcho.)
 func FuzzMatchByEcho(f *testing.F) {
@@ -246,6 +264,16 @@ func FuzzMatchByEcho(f *testing.F) {
 		for i, r := range matchByEcho(items, results) {
 			if want := fmt.Sprint(901 + i); r.ID != want {
 				t.Errorf("row %d (%v) matched to result %s, whose row is %s", i+1, props[i], r.ID, want)
+			}
+		}
+		// A row's own result, its values as sent, in HubSpot's forms or
+		// left out, may always be its line item (mayBeFrom errs towards
+		// "may": a miss would fail a row HubSpot created).
+		for _, r := range results {
+			var i int
+			fmt.Sscan(r.ID, &i)
+			if !strings.Contains(string(r.Properties), "~") && !mayBeFrom(items[i-901], []hubspot.Created{r}) {
+				t.Errorf("row %d (%v): its own result %s is taken for another row's", i-900, props[i-901], r.Properties)
 			}
 		}
 	})

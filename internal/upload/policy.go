@@ -97,6 +97,9 @@ var DefaultPolicy = Policy{
 	LockWait:      2 * time.Second,
 }
 
+// mayHaveCreated is how a message says that a row may exist in HubSpot.
+const mayHaveCreated = "HubSpot may have created"
+
 // StatusMigrating is HubSpot's 477 "Migration in Progress": the portal is
 // being moved between data centres and writes are refused for a while.
 const StatusMigrating = 477
@@ -144,7 +147,7 @@ func (p Policy) Decide(a Attempt) Decision {
 		if errors.Is(err, context.DeadlineExceeded) {
 			code = "TIMEOUT"
 		}
-		return Decision{Action: MarkInDoubt, Code: code, Message: te.Error() + "; HubSpot may have created these rows"}
+		return Decision{Action: MarkInDoubt, Code: code, Message: te.Error() + "; " + mayHaveCreated + " these rows"}
 	}
 	var ae *hubspot.APIError
 	if !errors.As(err, &ae) {
@@ -166,16 +169,18 @@ func (p Policy) Decide(a Attempt) Decision {
 	case s == StatusMigrating:
 		return Decision{Action: Stop, Code: "MIGRATION_IN_PROGRESS", Message: "HubSpot is moving this portal between data centres (477 Migration in Progress) and refuses writes until it is done; " +
 			"nothing was created by the refused request. Run the same command again later and the import resumes where it stopped"}
-	case s >= 500 || s == http.StatusSeeOther || s < 300:
+	case s >= 500 || s == http.StatusSeeOther || s == http.StatusFound || s == http.StatusMovedPermanently || s < 300:
 		// A 5xx may come after the work was done. A 303 is the answer of a
 		// server that acted on a POST and points at the result (which the
-		// client does not follow). A success the client did not read as
-		// one (it reads every 2xx of a batch write) says HubSpot acted.
+		// client does not follow); so may a 302 or a 301 be, as servers
+		// answered POSTs before 303 was defined (HTTP lets a client follow
+		// either with a GET). A success the client did not read as one (it
+		// reads every 2xx of a batch write) says HubSpot acted.
 		if p.RetryInDoubt || p.Idempotent {
 			return retry(true, p.BaseDelay, ae.RetryAfter, code, ae.Error())
 		}
 		return Decision{Action: MarkInDoubt, Code: fmt.Sprintf("HTTP_%d", s),
-			Message: ae.Error() + "; HubSpot may have created these rows"}
+			Message: ae.Error() + "; " + mayHaveCreated + " these rows"}
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		return Decision{Action: Stop, Code: code, Message: authMessage(ae)}
 	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
@@ -194,7 +199,8 @@ func (p Policy) Decide(a Attempt) Decision {
 		// One row, refused for what it holds.
 		return Decision{Action: FailRows, Code: code, Message: ae.ReadableMessage()}
 	}
-	// Any other answer (408, 421, 425, 431, a redirect other than 303, ...)
+	// Any other answer (408, 421, 425, 431, a 307 or 308 redirect, which
+	// asks for the same request at another address, ...)
 	// refused the request without a word about its rows: nothing was
 	// processed, and the rows are sent again, then left not sent.
 	return retry(false, p.BaseDelay, ae.RetryAfter, code, ae.Error())

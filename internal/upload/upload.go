@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -663,6 +664,7 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	var wordedOnly []*chunker.Item // refused for words that say a value is taken
 	var ifMissing map[*chunker.Item]rowstate.Verdict
 	var done, unclear, conflict []*chunker.Item
+	var unclearVerdicts []rowstate.Verdict // each unclear row's, for its code and message
 	var doneVerdicts []rowstate.Verdict
 	var conflictMsg string
 	var linked []*chunker.Item // upserted, with associations to make
@@ -701,6 +703,7 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 		case v.Kind == rowstate.Doubt:
 			it.State.Unclear()
 			unclear = append(unclear, it)
+			unclearVerdicts = append(unclearVerdicts, v)
 			continue
 		case v.Kind == rowstate.Failed && v.Code == "CONFLICT" && u.Finder != nil && it.Key != "":
 			// The line item holding the key may be the row itself (an
@@ -756,12 +759,25 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 		next = append(next, job{items: wordedOnly, lookup: true, conflict: true, worded: true,
 			round: j.round, code: v.Code, msg: v.Message, ifMissing: ifMissing})
 	}
-	if len(unclear) > 0 {
-		more, err := u.doubt(j, unclear, codeMissingResult, msgMissingResult)
+	// The unclear rows, each group with its own reason (most often every
+	// one MISSING_RESULT), in the order of the batch.
+	for len(unclear) > 0 {
+		v := unclearVerdicts[0]
+		var same, rest []*chunker.Item
+		var restVerdicts []rowstate.Verdict
+		for i, it := range unclear {
+			if w := unclearVerdicts[i]; w.Code == v.Code && w.Message == v.Message {
+				same = append(same, it)
+			} else {
+				rest, restVerdicts = append(rest, it), append(restVerdicts, w)
+			}
+		}
+		more, err := u.doubt(j, same, v.Code, v.Message)
 		if err != nil {
 			return fail(err)
 		}
 		next = append(next, more...)
+		unclear, unclearVerdicts = rest, restVerdicts
 	}
 	return next, nil
 }
@@ -799,7 +815,10 @@ func (u *Uploader) doubt(j job, items []*chunker.Item, code, msg string) ([]job,
 		return []job{{items: items, round: j.round + 1, code: code, msg: msg}}, nil
 	}
 	if u.Finder == nil {
-		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Doubt, Code: code, Message: msg + "; HubSpot may have created these rows"})
+		if !strings.Contains(msg, mayHaveCreated) { // the policy's messages say so already
+			msg += "; " + mayHaveCreated + " these rows"
+		}
+		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Doubt, Code: code, Message: msg})
 	}
 	return []job{{items: items, lookup: true, round: j.round, code: code, msg: msg}}, nil
 }
@@ -1309,7 +1328,48 @@ func retryAfterOf(ae *hubspot.APIError) time.Duration {
 const (
 	codeMissingResult = "MISSING_RESULT"
 	msgMissingResult  = "HubSpot's answer named neither a result nor an error for this row"
+	// codeContradiction: HubSpot's answer said two things of the row
+	// (two ids, or an id and an error).
+	codeContradiction = "CONTRADICTORY_ANSWER"
 )
+
+// errorVerdict is what a per-row error of a 201/207 answer says of its
+// row. The spec gives each error a status, "the HTTP status code
+// associated with the error" (HubSpot writes "error" there too): a 5xx,
+// or a 408 (inside an answer, the request was received: a timeout while
+// the row was worked on), may come after the row was written, so the row
+// is in doubt; a 429 or 423 refused it unprocessed, so it is not sent (the
+// next run sends it); any other error fails it.
+func errorVerdict(e hubspot.StandardError) rowstate.Verdict {
+	code := e.Code()
+	if e.Conflict() {
+		code = "CONFLICT"
+	}
+	msg := e.ReadableMessage()
+	switch s, _ := strconv.Atoi(strings.TrimSpace(e.Status)); {
+	case s >= 500 && s <= 599 || s == http.StatusRequestTimeout:
+		return rowstate.Verdict{Kind: rowstate.Doubt, Code: fmt.Sprintf("HTTP_%d", s),
+			Message: fmt.Sprintf("HubSpot answered this row with an error of status %d (%s: %s); %s it", s, code, msg, mayHaveCreated)}
+	case s == http.StatusTooManyRequests || s == http.StatusLocked:
+		return rowstate.Verdict{Kind: rowstate.NotSent, Code: fmt.Sprintf("HTTP_%d", s),
+			Message: fmt.Sprintf("HubSpot refused this row unprocessed, with an error of status %d (%s: %s); run the same command again to send it", s, code, msg)}
+	}
+	return rowstate.Verdict{Kind: rowstate.Failed, Code: code, Message: msg}
+}
+
+// caution ranks a row's verdict from an error by what it leaves possible:
+// in doubt (the row may exist) over not sent over failed.
+func caution(k rowstate.Kind) int {
+	switch k {
+	case rowstate.Doubt:
+		return 3
+	case rowstate.NotSent:
+		return 2
+	case rowstate.Failed:
+		return 1
+	}
+	return 0
+}
 
 // Outcomes matches a 201/207 answer to the rows by objectWriteTraceId,
 // never by position, and returns a verdict for each: created, failed with
@@ -1324,14 +1384,34 @@ const (
 // whose codes make it a unique-value conflict
 // ([hubspot.StandardError.Conflict]) has the code CONFLICT, whatever
 // HubSpot named it.
+//
+// An answer that contradicts itself about a row leaves the row in doubt:
+// two results with different ids, a result and an error, or an error
+// beside a create result that neither a trace id nor a key matched and
+// whose values may be the row's (see mayBeFrom). A per-row error whose
+// status is a 5xx or 408 leaves its row in doubt too, and one whose
+// status says the row was refused unprocessed (429, 423) leaves it not
+// sent (see errorVerdict); only the other errors fail their rows. Of two
+// errors for one row, the more cautious verdict stands (in doubt, then
+// not sent, then failed).
 func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty string) []rowstate.Verdict {
 	byTrace := make(map[string]int, len(items))
 	for i, it := range items {
 		byTrace[it.TraceID()] = i
 	}
 	out := make([]rowstate.Verdict, len(items))
+	claimed := make([]bool, len(items)) // rows a result without an id named
 	created := func(i int, r hubspot.Created) {
-		if out[i].Kind != 0 || r.ID == "" {
+		if r.ID == "" {
+			claimed[i] = true
+			return
+		}
+		switch {
+		case out[i].Kind == rowstate.Created && out[i].ID != r.ID:
+			out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: codeContradiction,
+				Message: fmt.Sprintf("HubSpot's answer gave this row two ids, %s and %s", out[i].ID, r.ID)}
+			return
+		case out[i].Kind != 0:
 			return
 		}
 		out[i] = rowstate.Verdict{Kind: rowstate.Created, ID: r.ID}
@@ -1395,21 +1475,45 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 			traceless = append(traceless, r)
 		}
 	}
+	named := make([]bool, len(items)) // rows an error named
 	for _, e := range res.Errors {
 		for _, t := range e.TraceIDs() {
 			i, ok := byTrace[t]
-			if !ok || out[i].Kind != 0 {
+			if !ok {
 				continue
 			}
-			code := e.Code()
-			if e.Conflict() {
-				code = "CONFLICT"
+			v := errorVerdict(e)
+			switch {
+			case named[i]:
+				// Another error for the row: the more cautious stands.
+				if caution(v.Kind) > caution(out[i].Kind) {
+					out[i] = v
+				}
+			case out[i].Kind == rowstate.Created:
+				out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: codeContradiction,
+					Message: fmt.Sprintf("HubSpot's answer gave this row the id %s and an error (%s: %s)", out[i].ID, v.Code, v.Message)}
+			case claimed[i]:
+				out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: codeContradiction,
+					Message: fmt.Sprintf("HubSpot's answer gave this row a result without an id and an error (%s: %s)", v.Code, v.Message)}
+			case out[i].Kind == 0:
+				out[i] = v
 			}
-			out[i] = rowstate.Verdict{Kind: rowstate.Failed, Code: code, Message: e.ReadableMessage()}
+			named[i] = true
+		}
+	}
+	contradicted := false
+	for i := range out {
+		if named[i] && out[i].Kind != rowstate.Doubt && mayBeFrom(items[i], traceless) {
+			// A result no trace id or key matched may be this row's: an
+			// answer that names the row with an error and may also hold
+			// its line item. Failed, it would be fixed and sent again.
+			out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: out[i].Code,
+				Message: out[i].Message + "; yet a result of the same answer, matched to no row, may be this row's line item"}
+			contradicted = true
 		}
 	}
 	decided := func(v rowstate.Verdict) bool { return v.Kind != 0 }
-	if len(traceless) > 0 && len(res.Errors) == 0 && !slices.ContainsFunc(out, decided) {
+	if len(traceless) > 0 && len(res.Errors) == 0 && !contradicted && !slices.ContainsFunc(out, decided) {
 		// Last, the create results that neither a trace id nor a key
 		// matched, by the values they echo, if the answer has no errors,
 		// no row has a verdict and the values tell the rows apart

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -55,7 +56,7 @@ func (f *fakeFinder) Find(_ context.Context, keys []string) (map[string]string, 
 func TestOutcomes(t *testing.T) {
 	b := batchOf(1, 2, 3, 4, 5)
 	res := &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
-		// Out of order, one unknown trace id, one result without an id, one row named twice.
+		// Out of order, one unknown trace id, one result without an id, one row given two ids.
 		Results: []hubspot.Created{{ID: "105", ObjectWriteTraceID: "5"}, {ID: "101", ObjectWriteTraceID: "1"},
 			{ID: "999", ObjectWriteTraceID: "77"}, {ID: "", ObjectWriteTraceID: "4"}, {ID: "102", ObjectWriteTraceID: "1"}},
 		Errors: []hubspot.StandardError{{Category: "VALIDATION_ERROR", Message: "bad",
@@ -63,7 +64,7 @@ func TestOutcomes(t *testing.T) {
 	}}
 	outs := Outcomes(b.Items, res, "")
 	want := []rowstate.Verdict{
-		{Kind: rowstate.Created, ID: "101"},
+		{Kind: rowstate.Doubt, Code: codeContradiction, Message: "HubSpot's answer gave this row two ids, 101 and 102"},
 		{Kind: rowstate.Failed, Code: "INVALID_OPTION", Message: "bad"},
 		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: msgMissingResult},
 		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: msgMissingResult},
@@ -79,11 +80,60 @@ func TestOutcomes(t *testing.T) {
 	}
 }
 
+// TestOutcomesWithErrors: how the per-row errors of a 207 decide their
+// rows: by their status, the more cautious of two errors for one row, and
+// in doubt where a result of the same answer also names the row.
+func TestOutcomesWithErrors(t *testing.T) {
+	rowErr := func(trace, status, code string) hubspot.StandardError {
+		return hubspot.StandardError{Status: status, Category: "VALIDATION_ERROR", Message: "m" + status,
+			Context: map[string][]string{"objectWriteTraceId": {trace}}, Errors: []hubspot.ErrorDetail{{Code: code}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		results  []hubspot.Created
+		errors   []hubspot.StandardError
+		kind     rowstate.Kind
+		code     string
+		contains string
+	}{
+		{"a 400", nil, []hubspot.StandardError{rowErr("1", "400", "INVALID_OPTION")}, rowstate.Failed, "INVALID_OPTION", "m400"},
+		{"a 500", nil, []hubspot.StandardError{rowErr("1", "500", "")}, rowstate.Doubt, "HTTP_500", "may have created"},
+		{"a 408 inside an answer", nil, []hubspot.StandardError{rowErr("1", "408", "")}, rowstate.Doubt, "HTTP_408", "may have created"},
+		{"a 429", nil, []hubspot.StandardError{rowErr("1", "429", "")}, rowstate.NotSent, "HTTP_429", "unprocessed"},
+		{"a 423", nil, []hubspot.StandardError{rowErr("1", "423", "")}, rowstate.NotSent, "HTTP_423", "unprocessed"},
+		{"a 400, then a 500", nil, []hubspot.StandardError{rowErr("1", "400", "INVALID_OPTION"), rowErr("1", "500", "")}, rowstate.Doubt, "HTTP_500", "may have created"},
+		{"a 500, then a 400", nil, []hubspot.StandardError{rowErr("1", "500", ""), rowErr("1", "400", "INVALID_OPTION")}, rowstate.Doubt, "HTTP_500", "may have created"},
+		{"a 429, then a 503", nil, []hubspot.StandardError{rowErr("1", "429", ""), rowErr("1", "503", "")}, rowstate.Doubt, "HTTP_503", "may have created"},
+		{"a 400, then a 429", nil, []hubspot.StandardError{rowErr("1", "400", "INVALID_OPTION"), rowErr("1", "429", "")}, rowstate.NotSent, "HTTP_429", "unprocessed"},
+		{"a result and an error", []hubspot.Created{{ID: "101", ObjectWriteTraceID: "1"}}, []hubspot.StandardError{rowErr("1", "400", "INVALID_OPTION")},
+			rowstate.Doubt, codeContradiction, "the id 101 and an error"},
+		{"an error and a result", []hubspot.Created{{ID: "101", ObjectWriteTraceID: "1"}}, []hubspot.StandardError{rowErr("1", "400", "INVALID_OPTION"), rowErr("1", "429", "")},
+			rowstate.Doubt, codeContradiction, "the id 101 and an error"},
+		{"a result without an id and an error", []hubspot.Created{{ObjectWriteTraceID: "1"}}, []hubspot.StandardError{rowErr("1", "400", "INVALID_OPTION")},
+			rowstate.Doubt, codeContradiction, "a result without an id"},
+		{"a result without an id", []hubspot.Created{{ObjectWriteTraceID: "1"}}, nil, rowstate.Doubt, codeMissingResult, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := batchOf(1, 2)
+			res := &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
+				Results: append(tc.results, hubspot.Created{ID: "102", ObjectWriteTraceID: "2"}), Errors: tc.errors}}
+			outs := Outcomes(b.Items, res, "")
+			if o := outs[0]; o.Kind != tc.kind || o.Code != tc.code || !strings.Contains(o.Message, tc.contains) {
+				t.Errorf("row 1: %+v, want %v %s saying %q", o, tc.kind, tc.code, tc.contains)
+			}
+			if o := outs[1]; o.Kind != rowstate.Created || o.ID != "102" {
+				t.Errorf("row 2: %+v, want created 102", o)
+			}
+		})
+	}
+}
+
 // TestOutcomesByKey: create results without an objectWriteTraceId are
 // matched to their rows by the key property's value, exactly: keys that
 // differ only in case each get their own line item's id, a result holding
 // another case of a row's key is not that row's, a result with a trace id
-// is matched by it alone, and a traced result wins over an untraced one.
+// is matched by it alone, and a row that a traced result and an untraced
+// one both claim, with two ids, is in doubt.
 func TestOutcomesByKey(t *testing.T) {
 	keyed := func(rows []int, keys ...string) []*chunker.Item {
 		items := make([]*chunker.Item, len(rows))
@@ -109,8 +159,11 @@ func TestOutcomesByKey(t *testing.T) {
 			[]hubspot.Created{result("201", "", "abc-1")}, []rowstate.Verdict{doubt}},
 		{"an unknown trace id", keyed([]int{1}, "ABC-1"),
 			[]hubspot.Created{result("201", "77", "ABC-1")}, []rowstate.Verdict{doubt}},
-		{"a traced result wins", keyed([]int{1, 2}, "A", "B"),
-			[]hubspot.Created{result("299", "", "A"), result("201", "1", "A"), result("202", "2", "B")}, []rowstate.Verdict{created("201"), created("202")}},
+		{"two ids for one row", keyed([]int{1, 2}, "A", "B"),
+			[]hubspot.Created{result("299", "", "A"), result("201", "1", "A"), result("202", "2", "B")},
+			[]rowstate.Verdict{{Kind: rowstate.Doubt, Code: codeContradiction, Message: "HubSpot's answer gave this row two ids, 201 and 299"}, created("202")}},
+		{"the same id twice", keyed([]int{1}, "A"),
+			[]hubspot.Created{result("201", "", "A"), result("201", "1", "A")}, []rowstate.Verdict{created("201")}},
 		{"no key property value", keyed([]int{1}, "A"),
 			[]hubspot.Created{{ID: "201"}}, []rowstate.Verdict{doubt}},
 	} {
@@ -137,6 +190,9 @@ type fakeHubSpot struct {
 	// per-row CONFLICT error in a 207.
 	conflicts map[string]string
 	perRow    bool
+	// rowStatus maps trace ids to the status of a per-row error each is
+	// answered with in a 207 ("500", "429", "error", ...).
+	rowStatus map[string]string
 	bodies    [][]byte
 	nextID    int
 }
@@ -180,7 +236,14 @@ func (f *fakeHubSpot) Send(_ context.Context, body []byte) (*hubspot.BatchResult
 			Context: map[string][]string{"objectWriteTraceId": {tr}}})
 	}
 	for _, tr := range traces {
-		if _, ok := f.conflicts[tr]; f.omit[tr] || ok {
+		if st, ok := f.rowStatus[tr]; ok {
+			res.StatusCode = 207
+			res.Errors = append(res.Errors, hubspot.StandardError{Status: st, Category: "SOMETHING", Message: "went wrong",
+				Context: map[string][]string{"objectWriteTraceId": {tr}}})
+		}
+	}
+	for _, tr := range traces {
+		if _, ok := f.conflicts[tr]; f.omit[tr] || ok || f.rowStatus[tr] != "" {
 			continue
 		}
 		f.nextID++
@@ -294,6 +357,60 @@ func TestUploaderSplitsWholeBatchRejection(t *testing.T) {
 	}
 }
 
+// TestPerRowErrorStatus: a per-row error's status says what became of
+// its row. A 5xx may come after the row was written: in doubt, and looked
+// up by key when there is a Finder. A 429 refused it unprocessed: not
+// sent. Any other (HubSpot writes "error") fails it. Each unclear row
+// keeps its own reason.
+func TestPerRowErrorStatus(t *testing.T) {
+	for _, withFinder := range []bool{false, true} {
+		t.Run(fmt.Sprint("finder=", withFinder), func(t *testing.T) {
+			b := batchOf(1, 2, 3, 4, 5)
+			tr := func(i int) string { return b.Items[i].TraceID() }
+			f := &fakeHubSpot{omit: map[string]bool{tr(2): true},
+				rowStatus: map[string]string{tr(1): "500", tr(3): "429", tr(4): "error"}}
+			rec := &memRecorder{}
+			u := &Uploader{Sender: f, Recorder: rec, Policy: DefaultPolicy, Workers: 1}
+			var finder *fakeFinder
+			if withFinder {
+				finder = &fakeFinder{known: map[string]string{"K2": "777"}}
+				u.Finder = finder
+			}
+			if err := u.Run(context.Background(), feed(b)); err != nil {
+				t.Fatal(err)
+			}
+			want := map[int]struct {
+				status report.Status
+				code   string
+			}{
+				1: {report.Created, ""},
+				2: {report.InDoubt, "HTTP_500"},
+				3: {report.InDoubt, codeMissingResult},
+				4: {report.NotSent, "HTTP_429"},
+				5: {report.Failed, "SOMETHING"},
+			}
+			if withFinder {
+				want[2] = struct {
+					status report.Status
+					code   string
+				}{report.Created, ""}
+			}
+			for r, w := range want {
+				o := rec.outs[r]
+				if o.Status != w.status || o.Code != w.code {
+					t.Errorf("row %d: %s %s (%s), want %s %s", r, o.Status, o.Code, o.Message, w.status, w.code)
+				}
+			}
+			if o := rec.outs[2]; withFinder && o.ID != "777" {
+				t.Errorf("row 2: id %q, want the one the lookup found, 777", o.ID)
+			}
+			if o := rec.outs[2]; !withFinder && (!strings.Contains(o.Message, "status 500") || strings.Count(o.Message, "may have created") != 1) {
+				t.Errorf("row 2's message %q does not give the status, or does not say once that HubSpot may have created it", o.Message)
+			}
+		})
+	}
+}
+
 func TestUploaderInDoubtAndStop(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -319,8 +436,12 @@ func TestUploaderInDoubtAndStop(t *testing.T) {
 				t.Fatalf("err = %v, stop = %v", err, tc.stop)
 			}
 			for _, r := range []int{1, 2} {
-				if o := rec.outs[r]; o.Status != tc.want || o.Code != tc.wantCode {
+				o := rec.outs[r]
+				if o.Status != tc.want || o.Code != tc.wantCode {
 					t.Errorf("row %d = %+v", r, o)
+				}
+				if n := strings.Count(o.Message, "may have created"); o.Status == report.InDoubt && n != 1 {
+					t.Errorf("row %d's message says %d times that HubSpot may have created it, want once: %q", r, n, o.Message)
 				}
 			}
 		})
