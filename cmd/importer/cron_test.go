@@ -329,6 +329,59 @@ func TestCronAsWritten(t *testing.T) {
 	}
 }
 
+// TestInputStillBeingWritten: cron starts the import while the export is
+// still writing the file, cut inside row 201 (its last line has no line
+// end, and the file was written moments ago). The run stops with exit 75,
+// sends no part of row 201, and says why; once the export is complete the
+// same command imports every row once, row 201 with its whole values. The
+// import has no key: a row 201 sent cut short would be another row.
+func TestInputStillBeingWritten(t *testing.T) {
+	bin := buildBinary(t)
+	p := newExternalPortal(t, 300)
+	// The price moves to the last column (the mapping finds columns by
+	// name), so that row 201 cut inside it is a valid row, with a price
+	// one digit short.
+	data, err := os.ReadFile(p.input)
+	must(t, err)
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	must(t, err)
+	price := slices.Index(recs[0], "Unit Price")
+	for i, rec := range recs {
+		recs[i] = append(slices.Delete(slices.Clone(rec), price, price+1), rec[price])
+	}
+	encode := func(recs [][]string) []byte {
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		must(t, w.WriteAll(recs))
+		return b.Bytes()
+	}
+	full := encode(recs)
+	row201 := encode(recs[201:202])
+	partial := append(encode(recs[:201]), row201[:len(row201)-2]...) // no line end, and a digit short
+	must(t, os.WriteFile(p.input, partial, 0o644))
+	// Written "now" by a clock a little ahead: recent however slow this
+	// machine is.
+	soon := time.Now().Add(30 * time.Second)
+	must(t, os.Chtimes(p.input, soon, soon))
+	out, err := p.command(bin, "--rate", "0").CombinedOutput()
+	if code := exitOf(err); code != 75 || !strings.Contains(string(out), "without a line end") {
+		t.Fatalf("the run of the file being written: exit %d, want 75 with a message\n%s", code, out)
+	}
+	for _, li := range p.emu.LineItems() {
+		if li.Properties["hs_sku"] == recs[201][0] {
+			t.Fatalf("row 201 (%s) reached the portal cut short: %v", recs[201][0], li.Properties)
+		}
+	}
+	if n := p.emu.LineItemCount(); n > 200 {
+		t.Fatalf("the portal holds %d line items after a run of 200 whole rows", n)
+	}
+	must(t, os.WriteFile(p.input, full, 0o644))
+	if out, err := p.command(bin, "--rate", "0").CombinedOutput(); exitOf(err) != 0 {
+		t.Fatalf("the run of the complete file: exit %d\n%s", exitOf(err), out)
+	}
+	p.checkExactlyOnce(t)
+}
+
 // checkOnce fails t unless the portal holds n line items, no SKU twice.
 func checkOnce(t *testing.T, emu *emulator.Server, n int) {
 	t.Helper()
@@ -382,13 +435,18 @@ func killedNight(t *testing.T, w *cronWorld, job cronJob) {
 	w.emu.SetFaults(emulator.Faults{})
 
 	w.night(180, 200)
-	if code, out := w.run(job); code != 0 {
-		t.Fatalf("night 5: exit %d\n%s", code, out)
+	code, out5 := w.run(job)
+	if code != 0 {
+		t.Fatalf("night 5: exit %d\n%s", code, out5)
 	}
 	list := filepath.Join(job.out, "earlier_in_doubt.csv")
 	recs := readCSVFile(t, list)
 	if len(recs) < 2 || !slices.Equal(recs[0], []string{"key", "identity", "error_code", "error_message"}) {
 		t.Fatalf("night 5: earlier_in_doubt.csv = %q, want night 4's rows", recs)
+	}
+	// A person reading the summary learns of them too, not only the log.
+	if want := fmt.Sprintf("Earlier runs left %d rows in doubt that this input does not hold", len(recs)-1); !strings.Contains(out5, want) || !strings.Contains(out5, list) {
+		t.Errorf("night 5's summary does not say %q and name %s:\n%s", want, list, out5)
 	}
 	t.Logf("night 5 lists %d of night 4's rows", len(recs)-1)
 	night4 := map[string]bool{}
@@ -452,6 +510,8 @@ func TestUpsertCronAsWritten(t *testing.T) {
 	}
 	if s := w.summary(job.out); s.Rows != 50 || s.Created != 50 {
 		t.Errorf("night 2: summary %+v; want 50 rows created or updated", s)
+	} else if acts, _ := s.Extra["actions"].(map[string]any); acts["created"] != float64(30) || acts["updated"] != float64(20) {
+		t.Errorf("night 2: actions %v; want 30 created (rows 41-70) and 20 updated (rows 21-40)", s.Extra["actions"])
 	}
 	st := w.emu.Stats()
 	if st.BatchCreates != 0 || st.BatchUpserts == 0 {
@@ -472,6 +532,9 @@ func TestUpsertCronAsWritten(t *testing.T) {
 	upserts := st.BatchUpserts
 	if code, out := w.run(job); code != 0 || w.emu.Stats().BatchUpserts != upserts {
 		t.Fatalf("rerun of night 2: exit %d, %d upserts sent\n%s", code, w.emu.Stats().BatchUpserts-upserts, out)
+	}
+	if acts, _ := w.summary(job.out).Extra["actions"].(map[string]any); acts["unchanged"] != float64(50) || len(acts) != 1 {
+		t.Errorf("rerun of night 2: actions %v; want all 50 unchanged", acts)
 	}
 }
 

@@ -15,7 +15,7 @@ const (
 	exitFatal       = 1   // bad token, missing scope, bad mapping, unreadable input, daily limit
 	exitUsage       = 2   // bad flags
 	exitRowsFailed  = 3   // finished, but some rows failed or are in doubt
-	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later
+	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later; or the input was still being written
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
@@ -31,6 +31,7 @@ func exitCode(err error) int {
 	var he *runlock.HeldError
 	var une *command.UnavailableError
 	var se *command.SummaryError
+	var ce *command.InputChangedError
 	switch {
 	case err == nil:
 		return exitOK
@@ -40,7 +41,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &se):
 		return exitFatal // whatever the rows' outcome: the summary a wrapper reads is not there
-	case errors.As(err, &he), errors.As(err, &une):
+	case errors.As(err, &he), errors.As(err, &une), errors.As(err, &ce):
 		return exitTryLater
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

@@ -89,9 +89,9 @@ func importerMain() int {
 	return exitCode(err)
 }
 
-// escalate handles the signals after the first, which stopped the run: the
-// second says what the run is waiting for; the third ends the process at
-// once, leaving the requests it waits for in doubt (the journal has them
+// escalate handles the signals: the first stops the run (through ctx) and
+// says what it waits for, the second says it again; the third ends the
+// process at once, leaving the requests it waits for in doubt (the journal has them
 // as sent, so the next run looks them up or reports them in doubt).
 func escalate(ctx context.Context, out command.Console, timeout time.Duration) {
 	// Signals are counted on a channel of their own, from the first: one
@@ -103,6 +103,12 @@ func escalate(ctx context.Context, out command.Console, timeout time.Duration) {
 		<-more // the first also cancels ctx, through signal.NotifyContext
 		switch {
 		case n == 1:
+			<-ctx.Done()
+			if out.InFlight.Load() == 0 {
+				continue // the run ends at once, and says so
+			}
+			fmt.Fprintf(out.Stderr, "importer: stopping: sending nothing more, and waiting for the answers to %d requests already sent (at most %s); a third Ctrl-C stops at once, leaving their rows in doubt\n",
+				out.InFlight.Load(), timeout)
 			continue
 		case n >= 3:
 			fmt.Fprintln(out.Stderr, "importer: stopped at once; the rows of requests still unanswered are in doubt until the next run looks them up")

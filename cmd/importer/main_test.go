@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -1436,16 +1437,20 @@ func TestSignals(t *testing.T) {
 		p := newExternalPortal(t, 20000)
 		p.emu.SetFaults(emulator.Faults{Latency: 2 * time.Second})
 		cmd := p.command(bin, "--rate", "0", "--workers", "4", "--key-property", keyProp, "--timeout", "5m")
-		var out bytes.Buffer
+		var out lockedBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		must(t, cmd.Start())
-		p.waitForRows(t, cmd, 100, &out)
+		p.waitForRows(t, cmd, 100, &out.b)
 		// The first answers are in; the signals must come while later
 		// requests are out. The portal counts a request as it arrives and
 		// answers 2 s later, so one that arrives from now on is in flight.
-		p.waitForRequests(t, cmd, p.emu.Stats().Requests+1, &out)
+		p.waitForRequests(t, cmd, p.emu.Stats().Requests+1, nil)
 		cmd.Process.Signal(os.Interrupt)
-		time.Sleep(100 * time.Millisecond) // a person pressing Ctrl-C again: the process has no clock to fake
+		// The first says at once what the run waits for.
+		if !eventually(30*time.Second, 10*time.Millisecond, func() bool { return strings.Contains(out.String(), "a third Ctrl-C stops at once") }) {
+			cmd.Process.Kill()
+			t.Fatalf("the first signal did not say what the run waits for:\n%s", out.String())
+		}
 		cmd.Process.Signal(os.Interrupt)
 		time.Sleep(100 * time.Millisecond)
 		cmd.Process.Signal(os.Interrupt)
@@ -1470,6 +1475,25 @@ func TestSignals(t *testing.T) {
 		}
 		p.checkExactlyOnce(t)
 	})
+}
+
+// lockedBuffer is a bytes.Buffer that a process writes to while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestSandboxKeepsOffARealImport: a sandbox run refuses a folder that

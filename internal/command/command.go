@@ -274,7 +274,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		zap.Int("failed", sum.Failed), zap.Int("in_doubt", sum.InDoubt), zap.Int("requests", sum.Requests),
 		zap.Int("retries", sum.Retries), zap.Int("throttled", sum.Throttled),
 		zap.Float64("elapsed_seconds", sum.ElapsedSeconds), zap.Int("exit_code", sum.ExitCode))
-	printSummary(human, sum, cfg.OutDir, cfg.Command)
+	printSummary(human, sum, cfg.OutDir, cfg.Command, wroteOut)
 	if tally.Len() > 0 {
 		fmt.Fprintln(human, "Problems found before sending (rows in failed.csv, never sent):")
 		_ = tally.Write(human, 3)
@@ -428,7 +428,9 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 
 // openInput opens the input. With count, it first counts the data records
 // of a file for the progress bar; total is -1 when unknown (standard input
-// cannot be read twice).
+// cannot be read twice). A regular file is read through a watchedInput:
+// one that changes while it is read, or still being written, ends its read
+// with an *InputChangedError.
 func openInput(name string, count bool) (in io.ReadCloser, display string, total int, err error) {
 	if name == "-" {
 		return io.NopCloser(os.Stdin), "stdin", -1, nil
@@ -437,8 +439,13 @@ func openInput(name string, count bool) (in io.ReadCloser, display string, total
 	if err != nil {
 		return nil, name, -1, fmt.Errorf("input: %w", err)
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, name, -1, fmt.Errorf("input: %w", err)
+	}
 	total = -1
-	if count {
+	if count && fi.Mode().IsRegular() {
 		total, err = countRecords(f)
 		if err == nil {
 			_, err = f.Seek(0, io.SeekStart)
@@ -448,7 +455,10 @@ func openInput(name string, count bool) (in io.ReadCloser, display string, total
 		f.Close()
 		return nil, name, -1, fmt.Errorf("input: %w", err)
 	}
-	return f, name, total, nil
+	if !fi.Mode().IsRegular() {
+		return f, name, total, nil // a pipe: read as it comes
+	}
+	return watch(f, name, fi, time.Now), name, total, nil
 }
 
 // countRecords counts r's CSV data records. A malformed record counts as
@@ -540,9 +550,11 @@ func stoppedBy(reason string) string {
 	return ""
 }
 
-// printSummary writes the table a person reads at the end of a run.
-func printSummary(w io.Writer, s *report.Summary, out, command string) {
+// printSummary writes the table a person reads at the end of a run;
+// wroteSummary says whether summary.json was written, to list it.
+func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSummary bool) {
 	wouldSend, _ := s.Extra["would_send"].(int)
+	upserts := actionsOf(s)
 	switch {
 	case command == Validate:
 		fmt.Fprintf(w, "Validation finished (nothing sent): %d of %d rows would be accepted.\n", wouldSend, s.Rows)
@@ -550,6 +562,10 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
 	case s.Stopped != "":
 		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to resume.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
+	case upserts != "" && s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0:
+		fmt.Fprintf(w, "Already complete: all %d rows were upserted earlier with these values (%s); no line item was sent.\n", s.Rows, upserts)
+	case upserts != "":
+		fmt.Fprintf(w, "Import finished: %d of %d rows upserted (%s).\n", s.Created, s.Rows, upserts)
 	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0 && s.Batches == 0:
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; no line item was sent.\n", s.Rows)
 	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0:
@@ -593,10 +609,21 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	if s.Stopped != "" && stoppedBy(s.Stopped) == "" {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)
 	}
+	earlier, _ := s.Extra["earlier_in_doubt"].(int)
+	if earlier > 0 {
+		fmt.Fprintf(w, "Earlier runs left %d rows in doubt that this input does not hold: they may exist in HubSpot (%s lists them).\n",
+			earlier, importer.EarlierInDoubtFile)
+	}
 	fmt.Fprintln(w, "Reports:")
-	files := append(report.Reports(), report.SummaryFile)
+	files := report.Reports()
+	if wroteSummary {
+		files = append(files, report.SummaryFile)
+	}
 	if s.Superseded > 0 {
 		files = append(files, report.SupersededFile)
+	}
+	if earlier > 0 {
+		files = append(files, importer.EarlierInDoubtFile)
 	}
 	if s.DryRun && command != Validate {
 		files = append(files, importer.BatchesFile)
@@ -604,6 +631,26 @@ func printSummary(w io.Writer, s *report.Summary, out, command string) {
 	for _, f := range files {
 		fmt.Fprintf(w, "  %s\n", filepath.Join(out, f))
 	}
+}
+
+// actionsOf says what an upsert import's rows were, "3 created, 2
+// updated, 1 unchanged" (the actions of none left out), or "" for another
+// import.
+func actionsOf(s *report.Summary) string {
+	acts, ok := s.Extra["actions"].(map[string]int)
+	if !ok {
+		return ""
+	}
+	var parts []string
+	for _, a := range []string{report.ActionCreated, report.ActionUpdated, report.ActionUpserted, report.ActionUnchanged} {
+		if acts[a] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", acts[a], a))
+		}
+	}
+	if len(parts) == 0 {
+		return "none written"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // inputOutsideOut refuses an input that lies inside the folder the run

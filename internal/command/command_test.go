@@ -143,11 +143,17 @@ func TestSummaryLines(t *testing.T) {
 			[]string{"Import finished: 100 of 103 rows created (3 superseded by later rows with their keys).", "superseded", "superseded.csv"}},
 		{"no plan, no superseded", report.Summary{Rows: 5, Created: 5}, Import,
 			[]string{"Import finished: 5 of 5 rows created."}},
+		{"upserts", report.Summary{Rows: 7, Created: 6, Failed: 1, Batches: 1, Extra: map[string]any{"actions": map[string]int{"created": 3, "updated": 2, "unchanged": 1}}}, Import,
+			[]string{"Import finished: 6 of 7 rows upserted (3 created, 2 updated, 1 unchanged)."}},
+		{"upserts unchanged", report.Summary{Rows: 4, Created: 4, Earlier: 4, Extra: map[string]any{"actions": map[string]int{"unchanged": 4}}}, Import,
+			[]string{"Already complete: all 4 rows were upserted earlier with these values (4 unchanged); no line item was sent."}},
+		{"earlier in doubt", report.Summary{Rows: 5, Created: 5, Extra: map[string]any{"earlier_in_doubt": 2}}, Import,
+			[]string{"Earlier runs left 2 rows in doubt that this input does not hold", "out/earlier_in_doubt.csv"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			printSummary(&b, &tc.s, "out", tc.command)
+			printSummary(&b, &tc.s, "out", tc.command, true)
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("summary lacks %q:\n%s", w, b.String())

@@ -11,6 +11,7 @@ package importer
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -487,6 +488,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		sum.Extra["rows_from_earlier_runs"] = p.carried
 	}
 	sum.Skipped = p.skipped
+	if counts.Actions != nil {
+		sum.Extra["actions"] = counts.Actions // what the upserts did
+	}
 	sum.Extra["delimiter"] = delimiterName(rd.Delimiter())
 	sum.Extra["encoding"] = rd.Encoding()
 	if pc != nil {
@@ -540,7 +544,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 	}
 	if err := rep.Close(); err != nil {
-		return sum, fmt.Errorf("closing reports: %w", err)
+		// The run's own error (a record that failed) says more; the
+		// summary says the run did not finish as the counts would suggest.
+		err = errors.Join(fmt.Errorf("closing reports: %w", err), cmp.Or(readErr, upErr, drainErr))
+		sum.Stopped = err.Error()
+		return sum, err
 	}
 	if o.OpenReport == nil {
 		if err := report.Sort(o.OutDir); err != nil {
@@ -581,6 +589,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 		return sum, upErr
 	case drainErr != nil:
+		sum.Stopped = drainErr.Error()
 		return sum, drainErr
 	}
 	if n := counts.Failed + counts.InDoubt + counts.NotSent; n > 0 {

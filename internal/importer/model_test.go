@@ -249,6 +249,9 @@ func runModel(t *testing.T, seed uint64, tally *modelTally) {
 		switch {
 		case err == nil, errors.As(err, &ie), errors.Is(err, context.Canceled), errors.As(err, &se):
 		case !wrote && errors.Is(err, errNoSpace):
+			if sum != nil && sum.Stopped == "" { // nil: the reports could not be made, and nothing was sent
+				t.Fatalf("%s: the reports could not be written (%v), and the summary does not say the run stopped: %+v", label, err, sum)
+			}
 		default:
 			t.Fatalf("%s: %v", label, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,6 +136,9 @@ type Counts struct {
 	Superseded int
 	Earlier    int            // of the created rows, those an earlier run created
 	Codes      map[string]int // error code → rows, over failed, in-doubt and not-sent rows
+	// Actions counts the created rows by Outcome.Action, in a Writer made
+	// WithActions (an upsert import); nil otherwise.
+	Actions map[string]int
 }
 
 // Writer writes outcomes to the three CSV reports. It is safe for
@@ -300,6 +304,10 @@ func (w *Writer) Record(outs ...Outcome) error {
 			line = append(line, when)
 			if w.actions {
 				line = append(line, o.Action)
+				if w.counts.Actions == nil {
+					w.counts.Actions = map[string]int{}
+				}
+				w.counts.Actions[o.Action]++
 			}
 			w.created.Write(line)
 		} else {
@@ -366,10 +374,11 @@ func (w *Writer) Counts() Counts {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := w.counts
-	c.Codes = make(map[string]int, len(w.counts.Codes))
-	for k, v := range w.counts.Codes {
-		c.Codes[k] = v
+	c.Codes = maps.Clone(w.counts.Codes)
+	if c.Codes == nil {
+		c.Codes = map[string]int{}
 	}
+	c.Actions = maps.Clone(w.counts.Actions)
 	return c
 }
 
