@@ -330,11 +330,12 @@ func TestCronAsWritten(t *testing.T) {
 }
 
 // TestInputStillBeingWritten: cron starts the import while the export is
-// still writing the file, cut inside row 201 (its last line has no line
-// end, and the file was written moments ago). The run stops with exit 75,
-// sends no part of row 201, and says why; once the export is complete the
-// same command imports every row once, row 201 with its whole values. The
-// import has no key: a row 201 sent cut short would be another row.
+// still writing the file, stopped inside row 201's last cell (its last
+// line has no line end, and the file was written moments ago). The run
+// waits for the line, the export writes the rest, and the run reads on:
+// every row once, row 201 with its whole price. The import has no key: a
+// row 201 sent cut short would be another row, and the next night's whole
+// one a second line item.
 func TestInputStillBeingWritten(t *testing.T) {
 	bin := buildBinary(t)
 	p := newExternalPortal(t, 300)
@@ -349,37 +350,62 @@ func TestInputStillBeingWritten(t *testing.T) {
 	for i, rec := range recs {
 		recs[i] = append(slices.Delete(slices.Clone(rec), price, price+1), rec[price])
 	}
-	encode := func(recs [][]string) []byte {
-		var b bytes.Buffer
-		w := csv.NewWriter(&b)
-		must(t, w.WriteAll(recs))
-		return b.Bytes()
-	}
-	full := encode(recs)
-	row201 := encode(recs[201:202])
-	partial := append(encode(recs[:201]), row201[:len(row201)-2]...) // no line end, and a digit short
-	must(t, os.WriteFile(p.input, partial, 0o644))
-	// Written "now" by a clock a little ahead: recent however slow this
-	// machine is.
-	soon := time.Now().Add(30 * time.Second)
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	must(t, w.WriteAll(recs[:202]))
+	cut := b.Len() - 2 // row 201 without its line end and its price's last digit
+	must(t, w.WriteAll(recs[202:]))
+	full := b.Bytes()
+	must(t, os.WriteFile(p.input, full[:cut], 0o644))
+	// Written "now" by a clock a little ahead: the run waits for the line
+	// however slow this machine is, until the rest comes.
+	soon := time.Now().Add(20 * time.Second)
 	must(t, os.Chtimes(p.input, soon, soon))
-	out, err := p.command(bin, "--rate", "0").CombinedOutput()
-	if code := exitOf(err); code != 75 || !strings.Contains(string(out), "without a line end") {
-		t.Fatalf("the run of the file being written: exit %d, want 75 with a message\n%s", code, out)
+	cmd := p.command(bin, "--rate", "0")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	must(t, cmd.Start())
+	defer cmd.Process.Kill()
+	if !eventually(time.Minute, 10*time.Millisecond, func() bool { return strings.Contains(out.String(), "waiting for it to be finished") }) {
+		t.Fatalf("the run did not wait for the file's last line:\n%s", out.String())
 	}
-	for _, li := range p.emu.LineItems() {
-		if li.Properties["hs_sku"] == recs[201][0] {
-			t.Fatalf("row 201 (%s) reached the portal cut short: %v", recs[201][0], li.Properties)
-		}
-	}
-	if n := p.emu.LineItemCount(); n > 200 {
-		t.Fatalf("the portal holds %d line items after a run of 200 whole rows", n)
-	}
-	must(t, os.WriteFile(p.input, full, 0o644))
-	if out, err := p.command(bin, "--rate", "0").CombinedOutput(); exitOf(err) != 0 {
-		t.Fatalf("the run of the complete file: exit %d\n%s", exitOf(err), out)
+	f, err := os.OpenFile(p.input, os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.Write(full[cut:])
+	must(t, errors.Join(err, f.Close()))
+	if err := cmd.Wait(); exitOf(err) != 0 {
+		t.Fatalf("exit %d\n%s", exitOf(err), out.String())
 	}
 	p.checkExactlyOnce(t)
+	for _, li := range p.emu.LineItems() {
+		if li.Properties["hs_sku"] == recs[201][0] && li.Properties["price"] != recs[201][len(recs[201])-1] {
+			t.Errorf("row 201 (%s) has the price %s, want %s", recs[201][0], li.Properties["price"], recs[201][len(recs[201])-1])
+		}
+	}
+}
+
+// TestLastWinsFromAFile: --duplicate-keys last-wins reads the input twice
+// (the first time for each key's last row): from a file it does, and
+// only the last row of a key is sent.
+func TestLastWinsFromAFile(t *testing.T) {
+	bin := buildBinary(t)
+	p := newExternalPortal(t, 100)
+	data, err := os.ReadFile(p.input)
+	must(t, err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	// Rows 1 and 2 again at the end: their later rows win.
+	data = append(data, append(slices.Clone(lines[1]), lines[2]...)...)
+	must(t, os.WriteFile(p.input, data, 0o644))
+	out, err := p.command(bin, "--rate", "0", "--key-property", keyProp, "--duplicate-keys", "last-wins").CombinedOutput()
+	if exitOf(err) != 0 {
+		t.Fatalf("exit %d\n%s", exitOf(err), out)
+	}
+	if s := p.summary(t); s.Rows != 102 || s.Created != 100 || s.Superseded != 2 {
+		t.Errorf("summary %+v; want 102 rows, 100 created, 2 superseded", s)
+	}
+	if n := p.emu.LineItemCount(); n != 100 {
+		t.Errorf("the portal holds %d line items, want 100", n)
+	}
 }
 
 // checkOnce fails t unless the portal holds n line items, no SKU twice.

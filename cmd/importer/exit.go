@@ -7,6 +7,7 @@ import (
 	"github.com/lineitems/importer/internal/command"
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/runlock"
+	"github.com/lineitems/importer/internal/watch"
 )
 
 // Exit codes, for cron jobs and scripts.
@@ -15,7 +16,7 @@ const (
 	exitFatal       = 1   // bad token, missing scope, bad mapping, unreadable input, daily limit
 	exitUsage       = 2   // bad flags
 	exitRowsFailed  = 3   // finished, but some rows failed or are in doubt
-	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later; or the input was still being written
+	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later; or the input was written over while it was read
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
@@ -31,7 +32,7 @@ func exitCode(err error) int {
 	var he *runlock.HeldError
 	var une *command.UnavailableError
 	var se *command.SummaryError
-	var ce *command.InputChangedError
+	var ce *watch.ChangedError
 	switch {
 	case err == nil:
 		return exitOK

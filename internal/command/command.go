@@ -36,6 +36,7 @@ import (
 	"github.com/lineitems/importer/internal/runlock"
 	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/upload"
+	"github.com/lineitems/importer/internal/watch"
 )
 
 // Console is where a run talks to people: standard output for the
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		}
 	}
 
-	in, inName, total, err := openInput(cfg.Input, con.Terminal)
+	in, inName, total, err := openInput(ctx, cfg.Input, con.Terminal, log)
 	if err != nil {
 		return err
 	}
@@ -428,11 +429,24 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 
 // openInput opens the input. With count, it first counts the data records
 // of a file for the progress bar; total is -1 when unknown (standard input
-// cannot be read twice). A regular file is read through a watchedInput:
-// one that changes while it is read, or still being written, ends its read
-// with an *InputChangedError.
-func openInput(name string, count bool) (in io.ReadCloser, display string, total int, err error) {
+// cannot be read twice). A regular file (standard input too, when it is
+// one) is read through a watch.File, which reads on while a writer appends
+// to it and waits for a last line without a line end that was written
+// moments ago; one written over while it is read ends its read with a
+// *watch.ChangedError.
+func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (in io.ReadCloser, display string, total int, err error) {
+	watched := func(f *os.File, display string, fi os.FileInfo) *watch.File {
+		w := watch.New(ctx, f, display, fi, watch.Clock{})
+		w.OnWait = func(age time.Duration) {
+			log.Info("the input ends in a line without a line end, written moments ago: waiting for it to be finished",
+				zap.String("input", display), zap.Duration("written_ago", age), zap.Duration("settle", watch.SettleTime))
+		}
+		return w
+	}
 	if name == "-" {
+		if fi, err := os.Stdin.Stat(); err == nil && fi.Mode().IsRegular() {
+			return io.NopCloser(watched(os.Stdin, "stdin", fi)), "stdin", -1, nil
+		}
 		return io.NopCloser(os.Stdin), "stdin", -1, nil
 	}
 	f, err := os.Open(name)
@@ -458,7 +472,7 @@ func openInput(name string, count bool) (in io.ReadCloser, display string, total
 	if !fi.Mode().IsRegular() {
 		return f, name, total, nil // a pipe: read as it comes
 	}
-	return watch(f, name, fi, time.Now), name, total, nil
+	return watched(f, name, fi), name, total, nil
 }
 
 // countRecords counts r's CSV data records. A malformed record counts as

@@ -47,6 +47,7 @@ import (
 	"github.com/lineitems/importer/internal/schema"
 	"github.com/lineitems/importer/internal/spillmap"
 	"github.com/lineitems/importer/internal/upload"
+	"github.com/lineitems/importer/internal/watch"
 )
 
 // Options configure one run.
@@ -546,7 +547,13 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if err := rep.Close(); err != nil {
 		// The run's own error (a record that failed) says more; the
 		// summary says the run did not finish as the counts would suggest.
-		err = errors.Join(fmt.Errorf("closing reports: %w", err), cmp.Or(readErr, upErr, drainErr))
+		// What had stopped the run is told, not wrapped: the exit code is a
+		// failure's, not a signal's or a retry's.
+		if cause := cmp.Or(readErr, upErr, drainErr); cause != nil {
+			err = fmt.Errorf("closing reports: %w (the run had stopped: %v)", err, cause)
+		} else {
+			err = fmt.Errorf("closing reports: %w", err)
+		}
 		sum.Stopped = err.Error()
 		return sum, err
 	}
@@ -934,6 +941,12 @@ func (p *producer) readAll(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
+			if _, over := errors.AsType[*watch.ChangedError](err); over {
+				// Rows read from a file written over may mix its two
+				// versions: none more is sent.
+				p.drop(stopWhy(ctx, err))
+				return err
+			}
 			p.flush(ctx)
 			return err
 		}

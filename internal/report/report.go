@@ -12,6 +12,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -307,7 +308,7 @@ func (w *Writer) Record(outs ...Outcome) error {
 				if w.counts.Actions == nil {
 					w.counts.Actions = map[string]int{}
 				}
-				w.counts.Actions[o.Action]++
+				w.counts.Actions[cmp.Or(o.Action, ActionUpserted)]++ // no action known: it was upserted
 			}
 			w.created.Write(line)
 		} else {

@@ -1,0 +1,179 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFile: what a File reads to its end, and what it waits for, for files
+// written at various times before, appended to, or written over while they
+// are read, in reads of 1, 3 and 4096 bytes, on a fake clock.
+func TestFile(t *testing.T) {
+	start := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	appendTo := func(s string) func(path string, now time.Time) error {
+		return func(path string, now time.Time) error {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.WriteString(s)
+			return errors.Join(err, f.Close(), os.Chtimes(path, now, now))
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		content string
+		age     time.Duration // how long before the read the file was last written
+		// before runs once the File is made, during at the first wait.
+		before, during func(path string, now time.Time) error
+		want           string        // what is read, if the read ends in io.EOF
+		wantErr        string        // else a part of the error
+		waited         time.Duration // on the fake clock
+	}{
+		{name: "a line end, just written", content: "a,b\n1,2\n", want: "a,b\n1,2\n"},
+		{name: "CRLF, just written", content: "a,b\r\n1,2\r\n", want: "a,b\r\n1,2\r\n"},
+		{name: "a lone CR at the end, just written", content: "a,b\r1,2\r", want: "a,b\r1,2\r"},
+		{name: "UTF-16LE with a line end, just written", content: "\xff\xfea\x00\n\x00", want: "\xff\xfea\x00\n\x00"},
+		{name: "no line end, written long ago", content: "a,b\n1,2", age: time.Hour, want: "a,b\n1,2"},
+		{name: "no line end, written SettleTime ago", content: "a,b\n1,2", age: SettleTime, want: "a,b\n1,2"},
+		{name: "no line end, written 1 s ago, left as it is", content: "a,b\n1,2", age: time.Second, want: "a,b\n1,2", waited: SettleTime - time.Second},
+		{name: "no line end, by a clock 30 s ahead", content: "a,b\n1,2", age: -30 * time.Second, want: "a,b\n1,2", waited: SettleTime + 30*time.Second},
+		{name: "no line end, by a clock far ahead", content: "a,b\n1,2", age: -time.Hour, want: "a,b\n1,2"},
+		{name: "cut inside a line, then finished", content: "a,b\n1,2", age: time.Second, during: appendTo("5\n3,4\n"),
+			want: "a,b\n1,25\n3,4\n", waited: PollEvery},
+		{name: "UTF-16LE cut inside a line, left as it is", content: "\xff\xfea\x00b\x00", want: "\xff\xfea\x00b\x00", waited: SettleTime},
+		{name: "an empty file", content: "", want: ""},
+		{name: "appended to while read", content: "a,b\n1,2\n", age: time.Hour, before: appendTo("3,4\n"), want: "a,b\n1,2\n3,4\n"},
+		{name: "written over, shorter", content: "a,b\n1,2\n3,4\n", age: time.Hour, before: func(path string, now time.Time) error {
+			return os.WriteFile(path, []byte("a,b\n9,9\n"), 0o644)
+		}, wantErr: "written over"},
+		{name: "written over with as many bytes", content: "a,b\n1,2\n", age: time.Hour, before: func(path string, now time.Time) error {
+			return errors.Join(os.WriteFile(path, []byte("a,b\n9,9\n"), 0o644), os.Chtimes(path, now, now))
+		}, wantErr: "written over"},
+	} {
+		for _, chunk := range []int{1, 3, 4096} {
+			t.Run(tc.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "in.csv")
+				if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				now := start
+				mod := now.Add(-tc.age)
+				if err := os.Chtimes(path, mod, mod); err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				fi, err := f.Stat()
+				if err != nil {
+					t.Fatal(err)
+				}
+				during := tc.during
+				waits := 0
+				w := New(context.Background(), f, "in.csv", fi, Clock{
+					Now: func() time.Time { return now },
+					Sleep: func(ctx context.Context, d time.Duration) error {
+						now = now.Add(d)
+						if during != nil {
+							err := during(path, now)
+							during = nil
+							return err
+						}
+						return nil
+					},
+				})
+				w.OnWait = func(time.Duration) { waits++ }
+				if tc.before != nil {
+					if err := tc.before(path, now); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := readAll(w, chunk)
+				switch {
+				case tc.wantErr != "":
+					var ce *ChangedError
+					if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("reads of %d: err = %v, want a ChangedError saying %q", chunk, err, tc.wantErr)
+					}
+				case err != nil || got != tc.want:
+					t.Fatalf("reads of %d: read %q, %v; want %q and io.EOF", chunk, got, err, tc.want)
+				}
+				if waited := now.Sub(start); waited != tc.waited || (waited > 0) != (waits == 1) {
+					t.Errorf("reads of %d: waited %v (OnWait called %d times), want %v", chunk, waited, waits, tc.waited)
+				}
+			})
+		}
+	}
+}
+
+// readAll reads r to its end in reads of chunk bytes; a nil error is io.EOF.
+func readAll(r io.Reader, chunk int) (string, error) {
+	var got []byte
+	buf := make([]byte, chunk)
+	for {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			return string(got), nil
+		}
+		if err != nil {
+			return string(got), err
+		}
+	}
+}
+
+// TestFileWaitEndsWithContext: a wait for a last line ends when the
+// context does, and the read with the context's error.
+func TestFileWaitEndsWithContext(t *testing.T) {
+	f, fi := openWritten(t, "a,b\n1,2")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := New(ctx, f, "in.csv", fi, Clock{Now: fi.ModTime})
+	w.OnWait = func(time.Duration) { cancel() }
+	if _, err := readAll(w, 4096); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestFileSeek: a seek to the start reads the file again, whole.
+func TestFileSeek(t *testing.T) {
+	f, fi := openWritten(t, "a,b\n1,2\n")
+	w := New(context.Background(), f, "in.csv", fi, Clock{})
+	var rs io.ReadSeeker = w
+	for i := range 2 {
+		if got, err := readAll(rs, 3); err != nil || got != "a,b\n1,2\n" {
+			t.Fatalf("read %d: %q, %v", i+1, got, err)
+		}
+		if _, err := rs.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// openWritten writes content to a new file and opens it, with its stat;
+// the file is closed when the test ends.
+func openWritten(t *testing.T, content string) (*os.File, os.FileInfo) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, fi
+}
