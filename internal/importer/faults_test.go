@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/lineitems/importer/internal/journal"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/upload"
+	"github.com/lineitems/importer/internal/watch"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -465,6 +467,36 @@ func TestSpillFailureKeepsDoubt(t *testing.T) {
 		t.Errorf("%d rows in doubt (summary %d), %d not sent; want all %d rows read in doubt", len(doubt), sum.InDoubt, len(ns), spillAfter)
 	}
 }
+
+// TestInputWrittenOver: an input written over while it was read (its
+// reader ends with a *watch.ChangedError) sends none of the rows read and
+// not yet sent, which may mix the file's two versions: they are not sent.
+// Nor does one still being written when the reader gave up on it: the
+// next run sends them with the rest.
+func TestInputWrittenOver(t *testing.T) {
+	for _, appending := range []bool{false, true} {
+		t.Run(fmt.Sprint("appending=", appending), func(t *testing.T) {
+			emu := newPortal(emulator.Config{RateMax: -1, Seed: 7})
+			const n = 50 // one batch, sent only once the input ends
+			o := withJournal(options(t, nil, inMemory(t, emu, time.Minute)))
+			changed := &watch.ChangedError{Name: "test.csv", Why: "test", Appending: appending}
+			o.Input = io.MultiReader(bytes.NewReader(generate(t, n, 7)), errReader{changed})
+			sum, err := Run(context.Background(), o)
+			if !errors.Is(err, changed) {
+				t.Fatalf("err = %v, want the reader's", err)
+			}
+			want := 0
+			if got := emu.LineItemCount(); got != want || sum.Created != want || sum.NotSent != n-want {
+				t.Errorf("the portal holds %d line items; summary %d created, %d not sent; want %d created", got, sum.Created, sum.NotSent, want)
+			}
+		})
+	}
+}
+
+// errReader is a reader that fails with its error.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // breakSpillFiles makes o's run unable to write spill files once every
 // report is open: the folder moves away and a file takes its place. It

@@ -941,9 +941,10 @@ func (p *producer) readAll(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			if _, over := errors.AsType[*watch.ChangedError](err); over {
+			if _, ok := errors.AsType[*watch.ChangedError](err); ok {
 				// Rows read from a file written over may mix its two
-				// versions: none more is sent.
+				// versions: none more is sent (nor from one still being
+				// written: the next run sends them with the rest).
 				p.drop(stopWhy(ctx, err))
 				return err
 			}

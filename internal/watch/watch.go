@@ -3,12 +3,13 @@
 // cron started the import.
 //
 // A File reads through to the end of the file, and there checks the file
-// again. A file that grew meanwhile (a writer appending) is read on. A
-// file whose last line has no line end and that was written less than
-// SettleTime before is waited for, checking every PollEvery, until it grows
-// (it is read on) or SettleTime has passed since it was last written (the
-// line is whole). A file that shrank, or was written over without growing,
-// ends the read with a *ChangedError.
+// again. A file that grew meanwhile (a writer appending) is read on, for
+// ReadOnFor at most. A file whose last line has no line end and that was
+// written less than SettleTime before is waited for, checking every
+// PollEvery, until it grows (it is read on) or has been left unchanged for
+// SettleTime (the line is whole). A file that shrank, or was written over
+// without growing, ends the read with a *ChangedError; so does one still
+// growing inside a line once ReadOnFor has passed.
 //
 // What is not caught: a file written over with more bytes than were read
 // looks like one appended to, and a writer that pauses longer than
@@ -32,16 +33,28 @@ const SettleTime = 5 * time.Second
 // PollEvery is how often a file is checked while it is waited for.
 const PollEvery = 200 * time.Millisecond
 
-// ChangedError is a file that was written over while it was read: it
-// shrank, or changed without growing. The rows read before the change was
-// seen may mix its two versions. It is temporary: once the file is
-// complete, the same command reads it again.
+// ReadOnFor is how long after the first time it reaches the end of the
+// file a File reads on what a writer appends: a file appended to for ever
+// (a log) must not keep the run, and the folder's lock, for ever. After
+// that it ends at a line end, and the rest is the next run's.
+const ReadOnFor = 2 * time.Minute
+
+// ChangedError is a file that was written over while it was read (it
+// shrank, or changed without growing), or that was still being written,
+// inside a line, once ReadOnFor had passed (Appending). The rows read
+// from a file written over may mix its two versions; those read from one
+// appended to are whole. It is temporary: once the file is complete, the
+// same command reads it again.
 type ChangedError struct {
-	Name string
-	Why  string
+	Name      string
+	Why       string
+	Appending bool
 }
 
 func (e *ChangedError) Error() string {
+	if e.Appending {
+		return fmt.Sprintf("%s was still being written (%s): its last line was not read. Run the same command again once the file is complete", e.Name, e.Why)
+	}
 	return fmt.Sprintf("%s was written over while it was read (%s): the rows read before the change was seen may mix its two versions, "+
 		"so check created.csv; the rows not yet sent were not sent. Run the same command again once the file is complete", e.Name, e.Why)
 }
@@ -55,7 +68,8 @@ type Clock struct {
 
 // File reads f, and checks it at its end (see the package comment). It
 // implements io.ReadSeeker: a seek to the start reads the file again from
-// there. It is not safe for concurrent use.
+// there, up to where the first read ended (what the first read was, the
+// second is). It is not safe for concurrent use.
 type File struct {
 	ctx   context.Context
 	f     *os.File
@@ -65,14 +79,19 @@ type File struct {
 	// how long ago the file was last written.
 	OnWait func(age time.Duration)
 
-	size    int64     // the file's size and modification time when last checked
-	mod     time.Time //
-	read    int64     // bytes read from the start
-	tail    [2]byte   // the last two bytes read
-	waiting bool
+	size int64     // the file's size and modification time when last checked
+	mod  time.Time //
+	// The size and time last seen, and when they were first seen so.
+	seenSize int64
+	seenMod  time.Time
+	seen     time.Time
+	read     int64     // where the next read reads from
+	tail     [2]byte   // the last two bytes read
+	limit    int64     // after a seek back to the start: where the first read ended; 0 before
+	endedAt  time.Time // when the end of the file was first reached
 }
 
-// New returns a File that reads f, opened as name, from its start; fi is
+// New returns a File that reads f, opened as name, from where f is; fi is
 // f's stat taken when it was opened. The waits end when ctx is done, and
 // the read then ends with ctx.Err().
 func New(ctx context.Context, f *os.File, name string, fi os.FileInfo, clock Clock) *File {
@@ -82,7 +101,11 @@ func New(ctx context.Context, f *os.File, name string, fi os.FileInfo, clock Clo
 	if clock.Sleep == nil {
 		clock.Sleep = sleep
 	}
-	return &File{ctx: ctx, f: f, name: name, clock: clock, size: fi.Size(), mod: fi.ModTime()}
+	w := &File{ctx: ctx, f: f, name: name, clock: clock, size: fi.Size(), mod: fi.ModTime()}
+	if pos, err := f.Seek(0, io.SeekCurrent); err == nil {
+		w.read = pos // standard input may come partway into its file
+	}
+	return w
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -99,31 +122,49 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Read reads from the file. At its end it returns io.EOF only once the
 // file is settled: see the package comment.
 func (w *File) Read(p []byte) (int, error) {
-	n, err := w.f.Read(p)
-	switch {
-	case n >= 2:
-		w.tail = [2]byte{p[n-2], p[n-1]}
-	case n == 1:
-		w.tail = [2]byte{w.tail[1], p[0]}
+	if w.limit > 0 {
+		if w.read >= w.limit {
+			return 0, w.atLimit()
+		}
+		p = p[:min(int64(len(p)), w.limit-w.read)]
 	}
-	w.read += int64(n)
-	if err == io.EOF {
+	for empty := 0; ; empty++ {
+		n, err := w.f.Read(p)
+		switch {
+		case n >= 2:
+			w.tail = [2]byte{p[n-2], p[n-1]}
+		case n == 1:
+			w.tail = [2]byte{w.tail[1], p[0]}
+		}
+		w.read += int64(n)
+		if n > 0 || err != io.EOF {
+			return n, err
+		}
 		more, cerr := w.atEnd()
 		switch {
 		case cerr != nil:
-			return n, cerr
-		case more:
-			return n, nil // the next Read reads what was added
+			return 0, cerr
+		case !more:
+			return 0, io.EOF
+		case empty >= 50:
+			// Its size says there is more, and reading it gives none.
+			return 0, &ChangedError{Name: w.name, Why: fmt.Sprintf("its size says %d bytes, and reading it stops at %d", w.size, w.read)}
+		case empty > 0:
+			if err := w.clock.Sleep(w.ctx, PollEvery); err != nil {
+				return 0, err
+			}
 		}
 	}
-	return n, err
 }
 
-// Seek sets where the next Read reads from. A seek to the start reads the
-// file again, with the checks of a first read.
+// Seek sets where the next Read reads from. A seek back to the start
+// reads the file again, up to where the first read ended.
 func (w *File) Seek(offset int64, whence int) (int64, error) {
 	pos, err := w.f.Seek(offset, whence)
 	if err == nil {
+		if pos == 0 && w.read > 0 {
+			w.limit = max(w.limit, w.read)
+		}
 		w.read, w.tail = pos, [2]byte{}
 	}
 	return pos, err
@@ -132,17 +173,43 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 // Close closes the file.
 func (w *File) Close() error { return w.f.Close() }
 
+// atLimit checks the file when a second read reaches the end of the first:
+// grown, it is the same file (the rest is the next run's); shrunk or
+// written over, it is not.
+func (w *File) atLimit() error {
+	fi, err := w.f.Stat()
+	if err != nil {
+		return io.EOF
+	}
+	if size := fi.Size(); size < w.limit || size == w.size && !fi.ModTime().Equal(w.mod) {
+		return w.changed(size, fi.ModTime())
+	}
+	return io.EOF
+}
+
+func (w *File) changed(size int64, mod time.Time) *ChangedError {
+	return &ChangedError{Name: w.name, Why: fmt.Sprintf("%d bytes read; %d bytes, modified %s, when last checked; %d bytes, modified %s, now",
+		w.read, w.size, w.mod.UTC().Format(time.RFC3339Nano), size, mod.UTC().Format(time.RFC3339Nano))}
+}
+
 // atEnd checks the file at the end of what was read: more says it grew.
 func (w *File) atEnd() (more bool, err error) {
-	w.waiting = false
+	waited := false
+	if w.endedAt.IsZero() {
+		w.endedAt = w.clock.Now()
+	}
 	for {
 		fi, err := w.f.Stat()
 		if err != nil {
 			return false, nil // nothing to compare: the read stands as it is
 		}
-		size, mod := fi.Size(), fi.ModTime()
+		size, mod, now := fi.Size(), fi.ModTime(), w.clock.Now()
+		if w.seen.IsZero() || size != w.seenSize || !mod.Equal(w.seenMod) {
+			w.seen, w.seenSize, w.seenMod = now, size, mod
+		}
+		readingOn := now.Sub(w.endedAt) < ReadOnFor
 		switch {
-		case size > w.read && size >= w.size:
+		case size > w.read && size >= w.size && readingOn:
 			// Appended to since it was read: read on.
 			w.size, w.mod = size, mod
 			return true, nil
@@ -150,25 +217,26 @@ func (w *File) atEnd() (more bool, err error) {
 			// Appended to while it was read, and read to its new end.
 			w.size, w.mod = size, mod
 			continue
-		case size < w.read || size != w.size || !mod.Equal(w.mod):
-			return false, &ChangedError{Name: w.name, Why: fmt.Sprintf("%d bytes read; %d bytes, modified %s, when last checked; %d bytes, modified %s, now",
-				w.read, w.size, w.mod.UTC().Format(time.RFC3339Nano), size, mod.UTC().Format(time.RFC3339Nano))}
+		case size < w.read || size < w.size || size == w.size && !mod.Equal(w.mod):
+			return false, w.changed(size, mod)
 		case w.read == 0 || w.lineEnded():
+			return false, nil // what was added after ReadOnFor is the next run's
+		case !readingOn:
+			return false, &ChangedError{Name: w.name, Appending: true,
+				Why: fmt.Sprintf("its last line still had no line end %s after the end of the file was first reached", ReadOnFor)}
+		}
+		// The last line has no line end: whole, once the file has been
+		// left unchanged for SettleTime, by its modification time or, for
+		// a time ahead of this clock, since it was first seen so.
+		unchanged := max(now.Sub(mod), now.Sub(w.seen))
+		if unchanged >= SettleTime {
 			return false, nil
 		}
-		// The last line has no line end: whole, unless the file was
-		// written moments ago (a clock a little behind the file's, on a
-		// network file system, counts as moments; one far behind does not
-		// hold every run up).
-		age := w.clock.Now().Sub(mod)
-		if age >= SettleTime || age <= -time.Minute {
-			return false, nil
+		if !waited && w.OnWait != nil {
+			w.OnWait(now.Sub(mod))
 		}
-		if !w.waiting && w.OnWait != nil {
-			w.OnWait(age)
-		}
-		w.waiting = true
-		if err := w.clock.Sleep(w.ctx, min(PollEvery, SettleTime-age)); err != nil {
+		waited = true
+		if err := w.clock.Sleep(w.ctx, min(PollEvery, SettleTime-unchanged)); err != nil {
 			return false, err
 		}
 	}

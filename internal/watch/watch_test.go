@@ -43,8 +43,8 @@ func TestFile(t *testing.T) {
 		{name: "no line end, written long ago", content: "a,b\n1,2", age: time.Hour, want: "a,b\n1,2"},
 		{name: "no line end, written SettleTime ago", content: "a,b\n1,2", age: SettleTime, want: "a,b\n1,2"},
 		{name: "no line end, written 1 s ago, left as it is", content: "a,b\n1,2", age: time.Second, want: "a,b\n1,2", waited: SettleTime - time.Second},
-		{name: "no line end, by a clock 30 s ahead", content: "a,b\n1,2", age: -30 * time.Second, want: "a,b\n1,2", waited: SettleTime + 30*time.Second},
-		{name: "no line end, by a clock far ahead", content: "a,b\n1,2", age: -time.Hour, want: "a,b\n1,2"},
+		{name: "no line end, by a clock 30 s ahead", content: "a,b\n1,2", age: -30 * time.Second, want: "a,b\n1,2", waited: SettleTime},
+		{name: "no line end, by a clock far ahead", content: "a,b\n1,2", age: -time.Hour, want: "a,b\n1,2", waited: SettleTime},
 		{name: "cut inside a line, then finished", content: "a,b\n1,2", age: time.Second, during: appendTo("5\n3,4\n"),
 			want: "a,b\n1,25\n3,4\n", waited: PollEvery},
 		{name: "UTF-16LE cut inside a line, left as it is", content: "\xff\xfea\x00b\x00", want: "\xff\xfea\x00b\x00", waited: SettleTime},
@@ -176,4 +176,112 @@ func openWritten(t *testing.T, content string) (*os.File, os.FileInfo) {
 		t.Fatal(err)
 	}
 	return f, fi
+}
+
+// TestFileFromWhereItIs: standard input may come partway into its file
+// (a wrapper read a line of it first): the read goes from there to the
+// end, and ends.
+func TestFileFromWhereItIs(t *testing.T) {
+	f, fi := openWritten(t, "preamble\na,b\n1,2\n")
+	if _, err := f.Read(make([]byte, len("preamble\n"))); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readAll(New(context.Background(), f, "stdin", fi, Clock{}), 3); err != nil || got != "a,b\n1,2\n" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+}
+
+// TestFileReadsOnForAWhile: a file appended to for ever (a log) is read
+// on for ReadOnFor, then ends at a line end, or, inside a line, with a
+// ChangedError that says it was still being written.
+func TestFileReadsOnForAWhile(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		wantErr    bool
+	}{
+		{"lines with their line ends", "x,1\n", false},
+		{"lines that start with their line ends", "\nx,1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, fi := openWritten(t, "a,b"+tc.line)
+			now := fi.ModTime().Add(time.Hour)
+			appended := 0
+			// The writer appends a line each time the clock is read, and
+			// each reading is a second later.
+			w := New(context.Background(), f, "in.csv", fi, Clock{
+				Now: func() time.Time {
+					now = now.Add(time.Second)
+					out, err := os.OpenFile(f.Name(), os.O_APPEND|os.O_WRONLY, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out.WriteString(tc.line)
+					out.Close()
+					os.Chtimes(f.Name(), now, now)
+					appended++
+					return now
+				},
+				Sleep: func(ctx context.Context, d time.Duration) error { now = now.Add(d); return nil },
+			})
+			got, err := readAll(w, 4096)
+			var ce *ChangedError
+			switch {
+			case tc.wantErr && (!errors.As(err, &ce) || !ce.Appending):
+				t.Fatalf("err = %v, want a ChangedError saying the file was still being written", err)
+			case !tc.wantErr && err != nil:
+				t.Fatalf("err = %v, want io.EOF", err)
+			case !tc.wantErr && !strings.HasSuffix(got, "\n"):
+				t.Fatalf("the read ended inside a line: %q", got[max(0, len(got)-20):])
+			}
+			if appended > int(ReadOnFor/time.Second)+10 {
+				t.Errorf("the writer appended %d lines, one a second: the read went on past %s", appended, ReadOnFor)
+			}
+		})
+	}
+}
+
+// TestFileSecondRead: after a seek back to the start (--duplicate-keys
+// last-wins reads the file twice), the second read ends where the first
+// did, whatever was appended since; a file written over since ends it with
+// a ChangedError.
+func TestFileSecondRead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		between func(path string) error
+		wantErr bool
+	}{
+		{"appended to between the reads", func(path string) error {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.WriteString("3,4\n")
+			return errors.Join(err, f.Close())
+		}, false},
+		{"written over, shorter, between the reads", func(path string) error {
+			return os.WriteFile(path, []byte("a,b\n"), 0o644)
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, fi := openWritten(t, "a,b\n1,2\n")
+			w := New(context.Background(), f, "in.csv", fi, Clock{})
+			if got, err := readAll(w, 3); err != nil || got != "a,b\n1,2\n" {
+				t.Fatalf("first read %q, %v", got, err)
+			}
+			if err := tc.between(f.Name()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			got, err := readAll(w, 3)
+			var ce *ChangedError
+			switch {
+			case tc.wantErr && !errors.As(err, &ce):
+				t.Fatalf("second read %q, %v; want a ChangedError", got, err)
+			case !tc.wantErr && (err != nil || got != "a,b\n1,2\n"):
+				t.Fatalf("second read %q, %v; want what the first read", got, err)
+			}
+		})
+	}
 }
