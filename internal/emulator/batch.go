@@ -322,10 +322,10 @@ func (s *Server) handleBatchCreateVersion(w http.ResponseWriter, r *http.Request
 		s.writeBatchFailure(w, *fail)
 		return
 	}
-	if len(out.created) > 0 && s.commitFault(w) {
-		return
-	}
 	if len(out.created) > 0 {
+		if s.commitFault(w) {
+			return
+		}
 		s.rowErrorsAfterCommit(&out)
 	}
 	sc.out = appendBatchResponse(sc.out[:0], &out)

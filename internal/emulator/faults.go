@@ -99,13 +99,12 @@ func (s *Server) lateCommit() {
 // rowErrorsAfterCommit draws Faults.CommitThenRowErrorRate for a batch
 // create that created line items and, when drawn, answers some of its
 // traced results (each with probability ½, at least one) with a per-input
-// error of status "500" instead: the line items stay created. It reports
-// whether it changed out.
-func (s *Server) rowErrorsAfterCommit(out *batchOutcome) bool {
+// error of status "500" instead: the line items stay created.
+func (s *Server) rowErrorsAfterCommit(out *batchOutcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f := s.faults; f.CommitThenRowErrorRate <= 0 || s.rng.Float64() >= f.CommitThenRowErrorRate {
-		return false
+		return
 	}
 	var traced []int
 	for i, c := range out.created {
@@ -114,7 +113,7 @@ func (s *Server) rowErrorsAfterCommit(out *batchOutcome) bool {
 		}
 	}
 	if len(traced) == 0 {
-		return false
+		return
 	}
 	pick := map[int]bool{traced[s.rng.IntN(len(traced))]: true}
 	for _, i := range traced {
@@ -135,5 +134,4 @@ func (s *Server) rowErrorsAfterCommit(out *batchOutcome) bool {
 	out.created = kept
 	out.status = http.StatusMultiStatus
 	s.stats.Faults++
-	return true
 }

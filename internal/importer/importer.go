@@ -984,17 +984,17 @@ func (p *producer) countFedBack(rec rows.Record) error {
 // not meet, less those of rows known by their content that a keyless row
 // fed back from in_doubt.csv (counted by countFedBack) stands for: such a
 // row cannot be told from the other rows with its content, so it is
-// reported in doubt as it was, and one doubt with its content is its own. fed is how many were left out. On an error of the
-// spill files the doubts are kept.
+// reported in doubt as it was, and one doubt with its content is its own.
+// fed is how many were left out. On an error of the spill files the
+// doubts are kept.
 func notFedBack(ds []journal.Doubt, fedBack *spillmap.Map) (left []journal.Doubt, fed int) {
 	for _, d := range ds {
-		if content, _, ok := strings.Cut(strings.TrimPrefix(d.Ident, "c:"), "#"); ok && strings.HasPrefix(d.Ident, "c:") {
+		if rest, ok := strings.CutPrefix(d.Ident, "c:"); ok { // known by its content
+			content, _, _ := strings.Cut(rest, "#")
 			if dg, ok := contentDigest(content); ok {
-				if n, _, err := fedBack.Get(dg); err == nil && n > 0 {
-					if fedBack.Put(dg, n-1) == nil {
-						fed++
-						continue
-					}
+				if n, _, err := fedBack.Get(dg); err == nil && n > 0 && fedBack.Put(dg, n-1) == nil {
+					fed++
+					continue
 				}
 			}
 		}

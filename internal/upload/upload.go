@@ -1501,7 +1501,6 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 			named[i] = true
 		}
 	}
-	contradicted := false
 	for i := range out {
 		if named[i] && out[i].Kind != rowstate.Doubt && mayBeFrom(items[i], traceless) {
 			// A result no trace id or key matched may be this row's: an
@@ -1509,11 +1508,10 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 			// its line item. Failed, it would be fixed and sent again.
 			out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: out[i].Code,
 				Message: out[i].Message + "; yet a result of the same answer, matched to no row, may be this row's line item"}
-			contradicted = true
 		}
 	}
 	decided := func(v rowstate.Verdict) bool { return v.Kind != 0 }
-	if len(traceless) > 0 && len(res.Errors) == 0 && !contradicted && !slices.ContainsFunc(out, decided) {
+	if len(traceless) > 0 && len(res.Errors) == 0 && !slices.ContainsFunc(out, decided) {
 		// Last, the create results that neither a trace id nor a key
 		// matched, by the values they echo, if the answer has no errors,
 		// no row has a verdict and the values tell the rows apart
