@@ -149,6 +149,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, err
 		}
 	}
+	if fs.NArg() > 0 && (fs.Arg(0) == command.Validate || fs.Arg(0) == command.InitMapping) {
+		return nil, &usageError{fmt.Sprintf("the command goes first: importer %s [flags] FILE.csv (got %q after flags)", fs.Arg(0), fs.Arg(0))}
+	}
 	if fs.NArg() > 1 && strings.HasPrefix(fs.Arg(1), "-") && fs.Arg(1) != "-" {
 		return nil, &usageError{fmt.Sprintf("flags go before the file: importer [flags] FILE.csv (got %q after %s)", fs.Arg(1), fs.Arg(0))}
 	}

@@ -77,7 +77,10 @@ func importerMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out.InFlight = new(atomic.Int64)
-	go escalate(ctx, out, cfg.Timeout)
+	abandon, abandonNow := context.WithCancel(context.Background())
+	defer abandonNow()
+	out.Abandon = abandon
+	go escalate(ctx, out, abandonNow, cfg.Timeout)
 	cfg.Version, cfg.ExitCode = version, exitCode
 	err = command.Run(ctx, cfg.Config, log, out)
 	var early *command.EarlyStopError
@@ -90,13 +93,15 @@ func importerMain() int {
 }
 
 // escalate handles the signals: the first stops the run (through ctx) and
-// says what it waits for, the second says it again; the third ends the
-// process at once, leaving the requests it waits for in doubt (the journal has them
-// as sent, so the next run looks them up or reports them in doubt).
-func escalate(ctx context.Context, out command.Console, timeout time.Duration) {
+// says what it waits for, the second says it again; the third stops
+// waiting for the answers to the requests already sent (abandon), whose
+// rows the run then reports in doubt as it ends, its reports written (the
+// journal has them as sent, so the next run looks them up or reports them
+// in doubt); a fourth ends the process at once, without its reports.
+func escalate(ctx context.Context, out command.Console, abandon context.CancelFunc, timeout time.Duration) {
 	// Signals are counted on a channel of their own, from the first: one
 	// registered only once ctx is done could miss a quick second.
-	more := make(chan os.Signal, 3)
+	more := make(chan os.Signal, 4)
 	signal.Notify(more, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(more)
 	for n := 1; ; n++ {
@@ -107,15 +112,20 @@ func escalate(ctx context.Context, out command.Console, timeout time.Duration) {
 			if out.InFlight.Load() == 0 {
 				continue // the run ends at once, and says so
 			}
-			fmt.Fprintf(out.Stderr, "importer: stopping: sending nothing more, and waiting for the answers to %d requests already sent (at most %s); a third Ctrl-C stops at once, leaving their rows in doubt\n",
+			fmt.Fprintf(out.Stderr, "importer: stopping: sending nothing more, and waiting for the answers to %d requests already sent (at most %s); a third Ctrl-C stops waiting, leaving their rows in doubt\n",
 				out.InFlight.Load(), timeout)
 			continue
-		case n >= 3:
-			fmt.Fprintln(out.Stderr, "importer: stopped at once; the rows of requests still unanswered are in doubt until the next run looks them up")
+		case n == 3:
+			waiting := out.InFlight.Load()
+			abandon()
+			fmt.Fprintf(out.Stderr, "importer: stopping now: the answers to %d requests are no longer waited for, and their rows go to in_doubt.csv; the reports are being written (a fourth Ctrl-C ends the process without them)\n", waiting)
+			continue
+		case n >= 4:
+			fmt.Fprintln(out.Stderr, "importer: stopped at once, without writing the reports; the journal holds every row sent, and the next run of the same command reports them")
 			os.Exit(exitInterrupted)
 		}
 		<-ctx.Done()
-		fmt.Fprintf(out.Stderr, "importer: stopping: waiting for the answers to %d requests already sent (at most %s); press Ctrl-C again to stop at once, leaving their rows in doubt\n",
+		fmt.Fprintf(out.Stderr, "importer: stopping: waiting for the answers to %d requests already sent (at most %s); press Ctrl-C again to stop waiting, leaving their rows in doubt\n",
 			out.InFlight.Load(), timeout)
 	}
 }

@@ -107,6 +107,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "missing mapping file", args: []string{"--mapping", tokFile + ".missing", "a.csv"}, env: withTok, errText: "--mapping"},
 		{name: "plain http to a remote host", args: []string{"--base-url", "http://api.hubapi.com", "a.csv"}, env: withTok, errText: "loopback"},
 		{name: "a flag after the file", args: []string{"a.csv", "--rate", "5"}, env: withTok, usage: true, errText: "flags go before the file"},
+		{name: "a command after flags", args: []string{"--rate", "5", "validate", "--mapping", "m.yaml", "a.csv"}, env: withTok, usage: true, errText: "the command goes first: importer validate [flags] FILE.csv"},
 		{name: "rate below 0.1", args: []string{"--rate", "0.05", "a.csv"}, env: withTok, usage: true, errText: "below 0.1"},
 		{name: "rate 0.1", args: []string{"--rate", "0.1", "a.csv"}, env: withTok},
 		{name: "batch size over 100", args: []string{"--batch-size", "101", "a.csv"}, env: withTok, usage: true},
@@ -794,6 +795,16 @@ func TestSubcommands(t *testing.T) {
 		if fmt.Sprint(names) != "[failed.csv summary.json]" {
 			t.Errorf("validate wrote %v; want only the reports it fills, failed.csv and summary.json", names)
 		}
+		// The printed list of reports names what was written, and only that.
+		_, listed, _ := strings.Cut(string(out), "Reports:\n")
+		listed, _, _ = strings.Cut(listed, "Problems")
+		var paths []string
+		for l := range strings.Lines(listed) {
+			paths = append(paths, filepath.Base(strings.TrimSpace(l)))
+		}
+		if fmt.Sprint(paths) != "[failed.csv summary.json]" {
+			t.Errorf("the summary lists the reports %v; want [failed.csv summary.json]:\n%s", paths, out)
+		}
 		var sum report.Summary
 		data, _ := os.ReadFile(filepath.Join(dir, "line_items.validate", "summary.json"))
 		if err := json.Unmarshal(data, &sum); err != nil || sum.Requests != 0 || sum.Created != 0 || sum.Failed != 6 {
@@ -1433,48 +1444,81 @@ func TestSignals(t *testing.T) {
 			t.Errorf("%d line items created", n)
 		}
 	})
-	t.Run("three", func(t *testing.T) {
-		p := newExternalPortal(t, 20000)
-		p.emu.SetFaults(emulator.Faults{Latency: 2 * time.Second})
-		cmd := p.command(bin, "--rate", "0", "--workers", "4", "--key-property", keyProp, "--timeout", "5m")
-		var out lockedBuffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		must(t, cmd.Start())
-		p.waitForRows(t, cmd, 100, &out.b)
-		// The first answers are in; the signals must come while later
-		// requests are out. The portal counts a request as it arrives and
-		// answers 2 s later, so one that arrives from now on is in flight.
-		p.waitForRequests(t, cmd, p.emu.Stats().Requests+1, nil)
-		cmd.Process.Signal(os.Interrupt)
-		// The first says at once what the run waits for.
-		if !eventually(30*time.Second, 10*time.Millisecond, func() bool { return strings.Contains(out.String(), "a third Ctrl-C stops at once") }) {
-			cmd.Process.Kill()
-			t.Fatalf("the first signal did not say what the run waits for:\n%s", out.String())
-		}
-		cmd.Process.Signal(os.Interrupt)
+	t.Run("three", func(t *testing.T) { threeSignals(t, bin) })
+}
+
+// threeSignals sends three SIGINTs while requests are in flight. The third
+// stops waiting for their answers, which come to no one: the run ends
+// with its reports written, their rows in doubt, every row it read in one
+// report. The next run finishes with every row once. (A fourth would end
+// the process without its reports; it comes too late to test here, as the
+// run ends within moments of the third.)
+func threeSignals(t *testing.T, bin string) {
+	p := newExternalPortal(t, 20000)
+	p.emu.SetFaults(emulator.Faults{Latency: 2 * time.Second})
+	cmd := p.command(bin, "--rate", "0", "--workers", "4", "--key-property", keyProp, "--timeout", "5m")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	must(t, cmd.Start())
+	p.waitForRows(t, cmd, 100, &out.b)
+	// The first answers are in; the signals must come while later
+	// requests are out. The portal counts a request as it arrives and
+	// answers 2 s later, so one that arrives from now on is in flight.
+	p.waitForRequests(t, cmd, p.emu.Stats().Requests+1, nil)
+	cmd.Process.Signal(os.Interrupt)
+	// The first says at once what the run waits for.
+	if !eventually(30*time.Second, 10*time.Millisecond, func() bool { return strings.Contains(out.String(), "a third Ctrl-C stops waiting") }) {
+		cmd.Process.Kill()
+		t.Fatalf("the first signal did not say what the run waits for:\n%s", out.String())
+	}
+	for range 2 {
 		time.Sleep(100 * time.Millisecond)
 		cmd.Process.Signal(os.Interrupt)
-		err := cmd.Wait()
-		if code := exitOf(err); code != 130 {
-			t.Fatalf("exit %d, want 130\n%s", code, out.String())
+	}
+	err := cmd.Wait()
+	if code := exitOf(err); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, out.String())
+	}
+	// Stopped before the answers, the process was not there to hear them;
+	// had it waited for them, no answer would be orphaned.
+	if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
+		t.Fatalf("no request was answered to no one: the signals did not stop the wait before the answers came\n%s", out.String())
+	}
+	wants := []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopping now: the answers to"}
+	// The reports account for every row read, and the abandoned
+	// requests' rows, which the portal may hold, are in doubt.
+	sum := p.summary(t)
+	if sum.InDoubt == 0 || sum.Created+sum.Failed+sum.InDoubt+sum.NotSent != sum.Rows {
+		t.Errorf("summary %+v: want the abandoned rows in doubt, and every row read in a report", sum)
+	}
+	reported := map[string]bool{}
+	for name, col := range map[string]int{"created.csv": 2, "in_doubt.csv": 0} { // the SKU's column
+		recs := readCSVFile(t, filepath.Join(p.outDir(), name))
+		if recs[0][col] != "SKU" {
+			t.Fatalf("%s's column %d is %q, not the SKU", name, col, recs[0][col])
 		}
-		// Ended at once, the process was not there to hear the answers to
-		// what it had sent; had it waited for them, no answer would be
-		// orphaned.
-		if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
-			t.Fatalf("no request was answered to no one: the third signal did not end the process before the answers came\n%s", out.String())
+		for _, r := range recs[1:] {
+			reported[r[col]] = true
 		}
-		for _, want := range []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopped at once"} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("output lacks %q:\n%s", want, out.String())
-			}
+	}
+	for _, li := range p.emu.LineItems() {
+		if !reported[li.Properties["hs_sku"]] {
+			t.Fatalf("the portal holds %s, in neither created.csv nor in_doubt.csv", li.Properties["hs_sku"])
 		}
-		p.emu.SetFaults(emulator.Faults{})
-		if msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp).CombinedOutput(); exitOf(err) != 0 {
-			t.Fatalf("rerun: exit %d\n%s", exitOf(err), msg)
+	}
+	if !strings.Contains(out.String(), "Stopped by SIGINT") {
+		t.Errorf("no summary printed:\n%s", out.String())
+	}
+	for _, want := range wants {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
-		p.checkExactlyOnce(t)
-	})
+	}
+	p.emu.SetFaults(emulator.Faults{})
+	if msg, err := p.command(bin, "--rate", "0", "--key-property", keyProp).CombinedOutput(); exitOf(err) != 0 {
+		t.Fatalf("rerun: exit %d\n%s", exitOf(err), msg)
+	}
+	p.checkExactlyOnce(t)
 }
 
 // lockedBuffer is a bytes.Buffer that a process writes to while the test

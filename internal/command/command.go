@@ -48,6 +48,10 @@ type Console struct {
 	// InFlight, if set, counts the requests waiting for HubSpot's answer,
 	// for a message when a second signal comes.
 	InFlight *atomic.Int64
+	// Abandon, if set, is done when the requests already sent are no
+	// longer waited for (a third signal): their rows go to the in-doubt
+	// report, and the run ends with its reports written.
+	Abandon context.Context
 }
 
 // Run performs one invocation as cfg says: an import (or a dry run,
@@ -182,6 +186,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		Schema:        portal,
 		Tally:         tally,
 		InFlight:      con.InFlight,
+		Abandon:       con.Abandon,
 		CSV:           cfg.CSV,
 		RetryRejected: cfg.RetryRejected,
 	}
@@ -580,10 +585,14 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		fmt.Fprintf(w, "Already complete: all %d rows were upserted earlier with these values (%s); no line item was sent.\n", s.Rows, upserts)
 	case upserts != "":
 		fmt.Fprintf(w, "Import finished: %d of %d rows upserted (%s).\n", s.Created, s.Rows, upserts)
-	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0 && s.Batches == 0:
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Superseded == 0 && s.Batches == 0 && s.Requests == 0:
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; no line item was sent.\n", s.Rows)
-	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0:
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0 && s.Requests == 0:
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier (%d superseded by later rows with their keys); no line item was sent.\n", s.Rows-s.Superseded, s.Superseded)
+	case s.Rows > 0 && s.Earlier+s.Superseded == s.Rows:
+		// Sent (a new folder knows none of them), refused for keys line
+		// items held, and found by them: created by no request of this run.
+		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; the %d requests that sent them were refused, as line items already held their keys, and created nothing.\n", s.Rows-s.Superseded, s.Requests)
 	case s.Superseded > 0:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created (%d superseded by later rows with their keys).\n", s.Created, s.Rows, s.Superseded)
 	default:
@@ -630,6 +639,9 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	}
 	fmt.Fprintln(w, "Reports:")
 	files := report.Reports()
+	if command == Validate {
+		files = []string{report.FailedFile} // the only report a validate run fills
+	}
 	if wroteSummary {
 		files = append(files, report.SummaryFile)
 	}

@@ -147,6 +147,10 @@ func TestSummaryLines(t *testing.T) {
 			[]string{"Import finished: 6 of 7 rows upserted (3 created, 2 updated, 1 unchanged)."}},
 		{"upserts unchanged", report.Summary{Rows: 4, Created: 4, Earlier: 4, Extra: map[string]any{"actions": map[string]int{"unchanged": 4}}}, Import,
 			[]string{"Already complete: all 4 rows were upserted earlier with these values (4 unchanged); no line item was sent."}},
+		{"all earlier, none sent", report.Summary{Rows: 3000, Created: 3000, Earlier: 3000}, Import,
+			[]string{"Already complete: all 3000 rows were created earlier; no line item was sent."}},
+		{"all earlier, found after refusals", report.Summary{Rows: 3000, Created: 3000, Earlier: 3000, Requests: 30}, Import,
+			[]string{"Already complete: all 3000 rows were created earlier; the 30 requests that sent them were refused, as line items already held their keys, and created nothing."}},
 		{"earlier in doubt", report.Summary{Rows: 5, Created: 5, Extra: map[string]any{"earlier_in_doubt": 2}}, Import,
 			[]string{"Earlier runs left 2 rows in doubt that this input does not hold", "out/earlier_in_doubt.csv"}},
 	}

@@ -109,6 +109,16 @@ func (e *APIError) MayBeConflict() bool {
 	return false
 }
 
+// TakenInWords reports whether a 400 or 422 says in words that the value
+// of property is taken (see [StandardError.TakenInWords]).
+func (e *APIError) TakenInWords(property string) bool {
+	switch e.StatusCode {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return takenInWords(e.Details, e.Message, property)
+	}
+	return false
+}
+
 // MissingScopes lists the scopes a 403 MISSING_SCOPES answer says are required.
 func (e *APIError) MissingScopes() []string {
 	var out []string

@@ -301,6 +301,38 @@ func conflictByWords(details []ErrorDetail, message string) bool {
 	for _, v := range embeddedValidations(message) {
 		texts = append(texts, v.Message)
 	}
+	return saysTaken(texts)
+}
+
+// TakenInWords reports whether the error says in words that the value of
+// property is taken: a detail "in" that property (or naming it as its
+// context's propertyName), or an embedded property error naming it, whose message says so (see [StandardError.MayBeConflict],
+// and its caveat).
+func (e StandardError) TakenInWords(property string) bool {
+	return takenInWords(e.Errors, e.Message, property)
+}
+
+func takenInWords(details []ErrorDetail, message, property string) bool {
+	if property == "" {
+		return false
+	}
+	var texts []string
+	for _, d := range details {
+		if d.In == property || slices.Contains(d.Context["propertyName"], property) {
+			texts = append(texts, d.Message)
+		}
+	}
+	for _, v := range embeddedValidations(message) {
+		if v.Name == property {
+			texts = append(texts, v.Message)
+		}
+	}
+	return saysTaken(texts)
+}
+
+// saysTaken reports whether one of texts says in words that a value is
+// taken (conflictWords).
+func saysTaken(texts []string) bool {
 	for _, t := range texts {
 		t = strings.ToLower(t)
 		for _, w := range conflictWords {

@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"strings"
@@ -260,5 +262,101 @@ func TestIdentitiesBeyondMemory(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// rewriteCSV returns input with each record passed through edit (the
+// header as record 0).
+func rewriteCSV(t *testing.T, input []byte, edit func(i int, rec []string) []string) []byte {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(input)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	for i, rec := range recs {
+		if err := w.Write(edit(i, rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// TestKeyColumnMustNotChange: a keyed run whose mapping takes keys from
+// another column than the folder's earlier runs did, while the input still
+// has that column, would create every row again under a new key: it is
+// refused before anything is sent. A key column renamed in the input (the
+// old name gone) holds the same keys: the run goes on, finds every row,
+// and creates nothing.
+func TestKeyColumnMustNotChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 30
+		emu := newPortal(emulator.Config{RateMax: -1, Seed: 8})
+		input := generate(t, n, 8)
+		client := inMemory(t, emu, time.Minute)
+		base := keyed(t, emu, withJournal(options(t, input, client)), client)
+		run := func(input []byte, edit func(*mapping.Spec)) (*report.Summary, error) {
+			o := base
+			o.Input = bytes.NewReader(input)
+			spec := sampleSpec(t)
+			if edit != nil {
+				edit(spec)
+			}
+			o.Mapping = spec
+			return Run(context.Background(), o)
+		}
+		if sum, err := run(input, nil); err != nil || sum.Created != n {
+			t.Fatalf("first run: %v %+v", err, sum)
+		}
+		before := emu.Stats().BatchCreates
+
+		// Keys from another column, the old one still there: refused.
+		legacy := rewriteCSV(t, input, func(i int, rec []string) []string {
+			if i == 0 {
+				return append(rec, "Legacy")
+			}
+			return append(rec, "L-"+rec[0])
+		})
+		_, err := run(legacy, func(s *mapping.Spec) { s.Key = "Legacy" })
+		var se *SetupError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), `took from the column "SKU"; this run's mapping takes keys from "Legacy"`) {
+			t.Fatalf("keys from another column: %v; want it refused before sending", err)
+		}
+		if d := emu.Stats().BatchCreates - before; d != 0 || len(emu.LineItems()) != n {
+			t.Fatalf("keys from another column: %d batch creates, %d line items for %d rows", d, len(emu.LineItems()), n)
+		}
+
+		// The key column renamed: the same keys, every row found.
+		renamed := rewriteCSV(t, input, func(i int, rec []string) []string {
+			if i == 0 {
+				rec[0] = "Sku Code"
+			}
+			return rec
+		})
+		sum, err := run(renamed, func(s *mapping.Spec) {
+			s.Key = "Sku Code"
+			p := s.Properties["hs_sku"]
+			p.Column = "Sku Code"
+			s.Properties["hs_sku"] = p
+		})
+		if err != nil || sum.Created != n || sum.Earlier != n {
+			t.Fatalf("key column renamed: %v %+v; want all %d rows created earlier", err, sum, n)
+		}
+		if d := emu.Stats().BatchCreates - before; d != 0 || len(emu.LineItems()) != n {
+			t.Fatalf("key column renamed: %d batch creates, %d line items for %d rows", d, len(emu.LineItems()), n)
+		}
+		// The folder now knows the new name: the old one, back in the
+		// input beside it, is another column.
+		both := rewriteCSV(t, renamed, func(i int, rec []string) []string {
+			if i == 0 {
+				return append(rec, "SKU")
+			}
+			return append(rec, "X-"+rec[0])
+		})
+		if _, err := run(both, func(s *mapping.Spec) { s.Key = "SKU" }); !errors.As(err, &se) || !strings.Contains(err.Error(), `took from the column "Sku Code"`) {
+			t.Fatalf("back to the old column beside the new one: %v; want it refused", err)
+		}
 	})
 }

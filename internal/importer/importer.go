@@ -146,6 +146,9 @@ type Options struct {
 	RetryRejected bool
 	// InFlight, if set, counts the requests waiting for HubSpot's answer.
 	InFlight *atomic.Int64
+	// Abandon, if set, ends the wait for the answers of the requests
+	// already sent when it is done (see upload.Uploader.Abandon).
+	Abandon context.Context
 }
 
 // Sender is what a run needs of HubSpot to send its rows. *hubspot.Client
@@ -285,6 +288,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			prior.Close()
 			return nil, &SetupError{err}
 		}
+		if renamed, err := checkKeyColumn(stateDir, prior, o.KeyProperty, spec.Key, rd.Header()); err != nil {
+			jr.Close()
+			prior.Close()
+			return nil, &SetupError{err}
+		} else if renamed != "" {
+			log.Info("the key column has a new name; rows are known by their keys, which the column is taken to hold as before",
+				zap.String("was", renamed), zap.String("now", spec.Key))
+		}
 		defer jr.Close()
 		defer prior.Close()
 		if c, f, d := prior.Counts(); c+f+d > 0 {
@@ -372,6 +383,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		SettleDelay: o.SettleDelay,
 		MaxRounds:   o.MaxRounds,
 		InFlight:    o.InFlight,
+		Abandon:     o.Abandon,
 		KeyProperty: o.KeyProperty,
 	}
 	if o.Sender != nil {
@@ -1317,6 +1329,54 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// KeyColumnFile holds, in a journal's folder, the name of the column that
+// the last keyed run took its rows' keys from.
+const KeyColumnFile = "key-column"
+
+// checkKeyColumn refuses a keyed run whose mapping takes keys from another
+// column than the runs before it did, while the input still has that
+// column: rows are known by their keys, so a row imported under its old
+// key would be created again under its new one (nothing in HubSpot holds
+// the new key yet). When the old column is gone from the input, it was
+// renamed (the usual case: an export's new header): the run goes on,
+// recording the new name, and checkKeyColumn returns the old one. A
+// keyless run, and a folder with no rows known by key that may exist,
+// are not checked; the file records the column for the next run.
+func checkKeyColumn(stateDir string, prior *journal.State, keyProp, column string, header []string) (renamed string, err error) {
+	if keyProp == "" || column == "" {
+		return "", nil
+	}
+	path := filepath.Join(stateDir, KeyColumnFile)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var was string
+	if len(data) > 0 {
+		if was, err = strconv.Unquote(strings.TrimSuffix(string(data), "\n")); err != nil {
+			return "", fmt.Errorf("%s is damaged: it names, quoted, the column earlier runs took keys from; remove it if the mapping's key: is the one they used", path)
+		}
+	}
+	if was == column {
+		return "", nil
+	}
+	ids := prior.Identities()
+	known := ids["k:"+keyProp] + ids["u:"+keyProp]
+	if was != "" && known > 0 {
+		if slices.Contains(header, was) {
+			return "", fmt.Errorf("the journal in %s knows %d rows by their keys in %s, which earlier runs took from the column %q; this run's mapping takes keys from %q, and the input still has %q: "+
+				"rows imported under their old keys would be created again under new ones. Put key: %s back in the mapping; "+
+				"if the keys are meant to change, the line items imported so far do not hold the new ones, and any run would create them again",
+				stateDir, known, keyProp, was, column, was, was)
+		}
+		renamed = was
+	}
+	return renamed, report.ReplaceFile(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, strconv.Quote(column)+"\n")
+		return err
+	})
 }
 
 // UpsertsFile marks a journal's folder as holding an upsert import's rows.

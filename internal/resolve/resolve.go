@@ -162,11 +162,70 @@ func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased m
 	return found, cased, nil
 }
 
-// read runs one batch read, retrying what may be retried: a read changes
-// nothing, so a 5xx or a lost answer is simply asked again.
+// KeysOf reads records by their HubSpot ids and returns, for each id
+// found, the record's value of Property ("" when it holds none). An id
+// absent from the map is one HubSpot said it holds no record for (as a
+// record created moments ago may not be readable yet, a caller must not
+// take that for proof that it will never exist). It returns the same
+// errors as Find.
+func (r *Resolver) KeysOf(ctx context.Context, ids []string) (map[string]string, error) {
+	keys := make(map[string]string, len(ids))
+	want := make(map[string]bool, len(ids))
+	var group []string
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		res, err := r.readBy(ctx, "", group)
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Errors {
+			if !e.NotFound() {
+				return fmt.Errorf("reading %s by id: HubSpot answered %s: %s", r.objectType(), e.Category, e.ReadableMessage())
+			}
+		}
+		for _, obj := range res.Results {
+			if want[obj.ID] {
+				keys[obj.ID] = obj.Properties[r.Property]
+			}
+		}
+		group = group[:0]
+		return nil
+	}
+	for _, id := range ids {
+		if id == "" || want[id] {
+			continue
+		}
+		want[id] = true
+		group = append(group, id)
+		if len(group) == MaxInputs {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// read runs one batch read by Property.
 func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadResult, error) {
-	req := hubspot.BatchReadRequest{IDProperty: r.Property, Properties: []string{r.Property},
+	return r.readBy(ctx, r.Property, keys)
+}
+
+// readBy runs one batch read of the records whose idProperty ("" for
+// their HubSpot ids) is one of keys, retrying what may be retried: a read
+// changes nothing, so a 5xx or a lost answer is simply asked again.
+func (r *Resolver) readBy(ctx context.Context, idProperty string, keys []string) (*hubspot.BatchReadResult, error) {
+	req := hubspot.BatchReadRequest{IDProperty: idProperty, Properties: []string{r.Property},
 		Inputs: make([]hubspot.ObjectID, len(keys))}
+	by := idProperty
+	if by == "" {
+		by = "id"
+	}
 	for i, k := range keys {
 		req.Inputs[i] = hubspot.ObjectID{ID: k}
 	}
@@ -188,7 +247,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		if r.Pacer != nil {
 			var err error
 			if release, err = r.Pacer.Acquire(ctx); err != nil {
-				return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), r.Property, err)
+				return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), by, err)
 			}
 		}
 		res, err := r.Reader.BatchReadObjects(ctx, r.objectType(), req)
@@ -210,7 +269,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 				{Category: ae.Category, Message: ae.Message, Context: map[string][]string{"ids": slices.Clone(keys)}}}}, nil
 		}
 		if err == nil {
-			silent := unanswered(res, keys, r.Property)
+			silent := unanswered(res, keys, idProperty)
 			if len(silent) == 0 || r.SilentIsMissing || slices.ContainsFunc(res.Errors, func(e hubspot.StandardError) bool { return !e.NotFound() }) {
 				return res, nil
 			}
@@ -220,7 +279,7 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 		}
 		last = err
 		if ae != nil && ae.Lasting() {
-			return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), r.Property, err)
+			return nil, fmt.Errorf("reading %s by %s: %w", r.objectType(), by, err)
 		}
 		var after time.Duration
 		if ae != nil {
@@ -230,18 +289,23 @@ func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadR
 			return nil, context.Cause(ctx)
 		}
 	}
-	return nil, fmt.Errorf("reading %s by %s: gave up after %d attempts: %w", r.objectType(), r.Property, attempts, last)
+	return nil, fmt.Errorf("reading %s by %s: gave up after %d attempts: %w", r.objectType(), by, attempts, last)
 }
 
 // unanswered returns the keys that res names neither as a record's value
-// of property (in any case: a portal may compare values without regard to
-// case) nor in a "not found" error's context. HubSpot answers a batch read
-// with a record or an OBJECT_NOT_FOUND error naming its id for each input;
-// a key it is silent about is not known to be missing.
+// of property (its id when property is "") (in any case: a portal may
+// compare values without regard to case) nor in a "not found" error's
+// context. HubSpot answers a batch read with a record or an
+// OBJECT_NOT_FOUND error naming its id for each input; a key it is silent
+// about is not known to be missing.
 func unanswered(res *hubspot.BatchReadResult, keys []string, property string) []string {
 	named := make(map[string]bool, len(res.Results)+len(keys))
 	for _, obj := range res.Results {
-		if obj.ID != "" { // a record without an id tells nothing (see FindCased)
+		switch {
+		case obj.ID == "": // a record without an id tells nothing (see FindCased)
+		case property == "":
+			named[obj.ID] = true
+		default:
 			named[obj.Properties[property]] = true
 		}
 	}

@@ -607,3 +607,44 @@ func TestSilentIsMissing(t *testing.T) {
 		}
 	})
 }
+
+// TestKeysOf: line items read by id give the key each holds; ids no line
+// item has, and line items younger than the portal's read lag, are left
+// out, 100 ids to a request, under both answers to a read that finds none.
+func TestKeysOf(t *testing.T) {
+	for _, as404 := range []bool{false, true} {
+		t.Run(fmt.Sprint("404=", as404), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPortal(t, emulator.Config{Seed: 6, BatchReadNoneFound404: as404, ReadLag: time.Minute})
+				old := p.create(t, []string{"OLD-1", "OLD-2"})
+				time.Sleep(2 * time.Minute)
+				young := p.create(t, []string{"YOUNG-1"})
+				r := resolve.New(p.recording(t, token), keyProp, nil)
+				ids := []string{old["OLD-1"], old["OLD-2"], young["YOUNG-1"], old["OLD-1"], "1"}
+				for i := range 120 {
+					ids = append(ids, strconv.Itoa(900000000+i)) // no such line items
+				}
+				got, err := r.KeysOf(context.Background(), ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := map[string]string{old["OLD-1"]: "OLD-1", old["OLD-2"]: "OLD-2"}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("KeysOf = %v, want %v", got, want)
+				}
+				bodies, _, _ := p.rec.snapshot()
+				if len(bodies) != 2 {
+					t.Fatalf("%d reads for 124 distinct ids, want 2", len(bodies))
+				}
+				if strings.Contains(bodies[0], "idProperty") {
+					t.Errorf("a read by id names an idProperty: %s", bodies[0])
+				}
+				time.Sleep(time.Minute) // the young line item can now be read
+				got, err = r.KeysOf(context.Background(), []string{young["YOUNG-1"]})
+				if err != nil || got[young["YOUNG-1"]] != "YOUNG-1" {
+					t.Errorf("after the lag, KeysOf = %v, %v", got, err)
+				}
+			})
+		})
+	}
+}

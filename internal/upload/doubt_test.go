@@ -647,3 +647,96 @@ func TestConcludeChecksEveryVerdictFirst(t *testing.T) {
 		t.Errorf("recorded %v", rec.outs)
 	}
 }
+
+// holderFinder is a sequenceFinder that also reads line items by id
+// (holderReader): holders maps ids to the keys they hold; err fails every
+// such read.
+type holderFinder struct {
+	*sequenceFinder
+	holders map[string]string
+	err     error
+	reads   int
+}
+
+func (f *holderFinder) KeysOf(_ context.Context, ids []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]string{}
+	for _, id := range ids {
+		if k, ok := f.holders[id]; ok {
+			out[id] = k
+		}
+	}
+	return out, nil
+}
+
+// TestConflictHolderRead: a row sent for the first time is refused
+// because line item 903 holds one of its unique values, and a read by key
+// does not find the row's key (reads may lag behind creates). Line item
+// 903 is read by id: holding the row's key, it is the row, created
+// earlier; holding another key, the row failed; not readable yet, or
+// unreadable, the row may exist and stays in doubt.
+func TestConflictHolderRead(t *testing.T) {
+	cases := []struct {
+		name    string
+		holders map[string]string
+		err     error
+		status  report.Status
+		id      string
+		message string
+	}{
+		{"903 holds the row's key", map[string]string{"903": "K3"}, nil, report.Created, "903", ""},
+		{"903 holds another key", map[string]string{"903": "K9"}, nil, report.Failed, "", `and another key ("K9")`},
+		{"903 holds the key in another case", map[string]string{"903": "k3"}, nil, report.Failed, "", "in another case"},
+		{"903 not readable yet", map[string]string{}, nil, report.InDoubt, "", "the row may exist"},
+		{"reading 903 fails", nil, errors.New("read unavailable"), report.InDoubt, "", "reading line item 903 failed: read unavailable"},
+	}
+	for _, tc := range cases {
+		for _, perRow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, per row=%v", tc.name, perRow), func(t *testing.T) {
+				f := &fakeHubSpot{conflicts: map[string]string{"3": "903"}, perRow: perRow}
+				finder := &holderFinder{sequenceFinder: &sequenceFinder{known: []map[string]string{{}}}, holders: tc.holders, err: tc.err}
+				rec := &memRecorder{}
+				u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+				if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
+					t.Fatal(err)
+				}
+				checkOnce(t, rec, 1, 2, 3, 4)
+				o := rec.outs[3]
+				if o.Status != tc.status || o.ID != tc.id || !strings.Contains(o.Message, tc.message) {
+					t.Errorf("row 3 = %+v, want %v %q with %q", o, tc.status, tc.id, tc.message)
+				}
+				if tc.status == report.Created && !o.Earlier {
+					t.Errorf("row 3 = %+v, want it created by an earlier request", o)
+				}
+				if finder.reads != 1 {
+					t.Errorf("line items read by id %d times, want 1", finder.reads)
+				}
+			})
+		}
+	}
+}
+
+// TestConflictMessagesPerRow: rows of one batch refused each with its own
+// conflict keep their own messages, each naming the line item that holds
+// that row's value.
+func TestConflictMessagesPerRow(t *testing.T) {
+	f := &fakeHubSpot{conflicts: map[string]string{"2": "902", "3": "903", "4": "904"}, perRow: true}
+	finder := &sequenceFinder{known: []map[string]string{{}}}
+	rec := &memRecorder{}
+	u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+	if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
+		t.Fatal(err)
+	}
+	checkOnce(t, rec, 1, 2, 3, 4)
+	for r, id := range map[int]string{2: "902", 3: "903", 4: "904"} {
+		o := rec.outs[r]
+		if o.Status != report.Failed || !strings.Contains(o.Message, "Existing ID: "+id) {
+			t.Errorf("row %d = %+v, want failed naming line item %s", r, o, id)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +89,16 @@ type casedFinder interface {
 	FindCased(ctx context.Context, keys []string) (found, cased map[string]string, err error)
 }
 
+// holderReader is a Finder that also reads line items by their ids: the
+// key each holds. *resolve.Resolver implements it. With it, a row refused
+// for a unique value that HubSpot says line item N holds, and whose key no
+// line item is found to hold, is checked against N: reads may lag behind
+// creates, and N may hold the row's very key. Without it, such a row
+// fails (or stays in doubt if an earlier request may have created it).
+type holderReader interface {
+	KeysOf(ctx context.Context, ids []string) (map[string]string, error)
+}
+
 // Pacer admits requests under the portal's rate limit and learns from each
 // answer. *pacer.Pacer implements it.
 type Pacer interface {
@@ -121,6 +132,11 @@ type Uploader struct {
 	MaxRounds int
 	// InFlight, if set, counts the batch creates waiting for an answer.
 	InFlight *atomic.Int64
+	// Abandon, if set, cancels the requests in flight when it is done:
+	// a request's answer is otherwise waited for even after the run's
+	// context ends. An abandoned request that may have reached HubSpot
+	// leaves its rows in doubt, as a timeout does.
+	Abandon context.Context
 	// Idempotent says the batches are upserts: sending a row again cannot
 	// create it twice. A row without a clear answer is then sent again
 	// (up to MaxRounds times) instead of being looked up; a unique-value
@@ -140,7 +156,7 @@ type Uploader struct {
 
 	// Warnings that every worker may meet at once are logged at most
 	// once in 10 s each.
-	cappedWarn, lookupWarn rate.Sometimes
+	cappedWarn, lookupWarn, giveUpWarn rate.Sometimes
 
 	requests  atomic.Int64
 	retries   atomic.Int64
@@ -202,7 +218,7 @@ func (e *StopError) Unwrap() error { return e.Err }
 // It returns nil, ctx.Err(), a *StopError, or a *RecordError or other error
 // from the journal or the reports (fatal).
 func (u *Uploader) Run(ctx context.Context, batches <-chan *chunker.Batch) error {
-	u.cappedWarn.Interval, u.lookupWarn.Interval = 10*time.Second, 10*time.Second
+	u.cappedWarn.Interval, u.lookupWarn.Interval, u.giveUpWarn.Interval = 10*time.Second, 10*time.Second, 10*time.Second
 	g, gctx := errgroup.WithContext(ctx)
 	// waiting bounds the batches taken from the channel that wait for a
 	// slot in the rate window: workers are many, to keep a window's worth
@@ -419,7 +435,10 @@ type job struct {
 	// row not found failed for HubSpot's own reason, ifMissing's verdict
 	// for it (else code and msg), which leaves a row that may exist in
 	// doubt.
-	worded    bool
+	worded bool
+	// ifMissing holds, for rows of a conflict or worded job refused each
+	// with an error of its own, that error's verdict (else code and msg
+	// stand for it).
 	ifMissing map[*chunker.Item]rowstate.Verdict
 	// refused: HubSpot refused the whole batch, saying a unique value is
 	// taken (a 409, say), and nothing of it was created: its rows are
@@ -612,7 +631,7 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 		case Conflict:
 			u.batches.Add(1)
 			notProcessed(j.items)
-			return u.conflicted(j.items, d, j.round)
+			return u.conflicted(j.items, d, err, j.round)
 		case MarkInDoubt:
 			u.batches.Add(1)
 			for _, it := range j.items {
@@ -630,6 +649,10 @@ func (u *Uploader) post(ctx context.Context, j job) ([]job, error) {
 			u.batches.Add(1)
 			notProcessed(j.items)
 			log.Debug("batch not sent: attempts used up", zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code))
+			u.giveUpWarn.Do(func() { // a scheduler's log shows why rows are left not sent
+				log.Warn("HubSpot did not process a batch after every attempt; its rows are not sent (not_sent.csv), and the next run sends them",
+					zap.Int("first_row", j.items[0].Row), zap.Int("rows", len(j.items)), zap.String("code", d.Code), zap.String("reason", d.Message))
+			})
 			return nil, u.conclude(j.items, rowstate.Verdict{Kind: rowstate.NotSent, Code: d.Code, Message: d.Message})
 		case Stop:
 			notProcessed(j.items)
@@ -650,14 +673,16 @@ func notProcessed(items []*chunker.Item) {
 // doubt, and looked up like any other row without a clear answer.
 func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
 	verdicts := Outcomes(j.items, res, u.KeyProperty)
-	var worded map[string]bool // trace ids of rows whose errors say only in words that a value is taken
+	var worded map[string]bool   // trace ids of rows whose errors say only in words that a value is taken
+	var keyTaken map[string]bool // ... and that it is the row's key
 	for _, e := range res.Errors {
 		if e.MayBeConflict() {
 			if worded == nil {
-				worded = map[string]bool{}
+				worded, keyTaken = map[string]bool{}, map[string]bool{}
 			}
 			for _, t := range e.TraceIDs() {
 				worded[t] = true
+				keyTaken[t] = e.TakenInWords(u.KeyProperty)
 			}
 		}
 	}
@@ -711,7 +736,10 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			// or another tool created it: a row is known by its key.
 			it.State.NotProcessed()
 			conflict = append(conflict, it)
-			conflictMsg = v.Message
+			if ifMissing == nil {
+				ifMissing = map[*chunker.Item]rowstate.Verdict{}
+			}
+			ifMissing[it] = v // its own message, naming the record that holds its value
 			continue
 		case v.Kind == rowstate.Failed && worded[it.TraceID()] && !u.Idempotent && u.Finder != nil && it.Key != "":
 			// Its error says in words that a value is taken: looked up
@@ -722,6 +750,9 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 				ifMissing = map[*chunker.Item]rowstate.Verdict{}
 			}
 			ifMissing[it] = v
+			if keyTaken[it.TraceID()] {
+				ifMissing[it] = keyTakenInWords(v.Code, v.Message)
+			}
 			continue
 		}
 		it.State.NotProcessed() // this request's fate is known; Close decides from the row's past
@@ -752,7 +783,8 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 		next = append(next, more...)
 	}
 	if len(conflict) > 0 {
-		next = append(next, job{items: conflict, lookup: true, conflict: true, round: j.round, code: "CONFLICT", msg: conflictMsg})
+		next = append(next, job{items: conflict, lookup: true, conflict: true, round: j.round, code: "CONFLICT",
+			msg: ifMissing[conflict[0]].Message, ifMissing: ifMissing})
 	}
 	if len(wordedOnly) > 0 {
 		v := ifMissing[wordedOnly[0]]
@@ -786,7 +818,7 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 // record holds one of its unique values. If an earlier request for the row
 // may have created it, that record may be the row itself: it is looked up
 // by key. Otherwise the row failed.
-func (u *Uploader) conflicted(items []*chunker.Item, d Decision, round int) ([]job, error) {
+func (u *Uploader) conflicted(items []*chunker.Item, d Decision, err error, round int) ([]job, error) {
 	msg := d.Message
 	if u.Idempotent {
 		if len(items) == 1 && items[0].State.MayExist() {
@@ -798,7 +830,12 @@ func (u *Uploader) conflicted(items []*chunker.Item, d Decision, round int) ([]j
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
 	}
 	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
-		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, code: d.Code, msg: msg}}, nil
+		var ifMissing map[*chunker.Item]rowstate.Verdict
+		var ae *hubspot.APIError
+		if d.Worded && errors.As(err, &ae) && ae.TakenInWords(u.KeyProperty) {
+			ifMissing = map[*chunker.Item]rowstate.Verdict{items[0]: keyTakenInWords(d.Code, msg)}
+		}
+		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, code: d.Code, msg: msg, ifMissing: ifMissing}}, nil
 	}
 	return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: msg})
 }
@@ -893,22 +930,104 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		})
 	}
 	if j.conflict {
-		// No record holds the row's key exactly: the value is another
-		// record's. A record holding the key in another case proves that
-		// the row cannot exist beside it. Otherwise a row an earlier
-		// request may have created stays in doubt (Close): HubSpot may
-		// hold that request's values for its uniqueness check before a
-		// read shows its record, or commit it later.
-		return nil, u.concludeEach(missing, func(i int) rowstate.Verdict {
-			it := missing[i]
-			if id, ok := cased[it.Key]; ok {
-				return casedConflict(j.msg, id)
-			}
-			return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
-				Message: j.msg + "; no line item holds this row's key: another record holds one of its unique values"}
-		})
+		return nil, u.conflictMissing(ctx, j, missing, cased)
 	}
 	return []job{{items: missing, round: j.round + 1, code: j.code, msg: j.msg}}, nil
+}
+
+// conflictMissing settles the rows of a conflict job whose keys no line
+// item was found to hold exactly. A record holding the key in another
+// case proves that the row cannot exist beside it. Otherwise the record
+// HubSpot named as holding the row's value ("Existing ID: N") is read, if
+// the Finder can (holderReader), for a read by key may lag behind a create:
+// N holding the row's key makes the row created (with id N); N holding
+// another key, or no record named, makes it failed, since another record
+// holds one of its values (a row an earlier request may have created
+// stays in doubt all the same, by Close: HubSpot may hold that request's
+// values for its uniqueness check before a read shows its record, or
+// commit it later); N not readable yet, or a read that fails, leaves the
+// row in doubt, to be looked up by the next run.
+func (u *Uploader) conflictMissing(ctx context.Context, j job, missing []*chunker.Item, cased map[string]string) error {
+	msgOf := func(it *chunker.Item) string {
+		if v, ok := j.ifMissing[it]; ok {
+			return v.Message
+		}
+		return j.msg
+	}
+	holders := map[*chunker.Item]string{}
+	var ids []string
+	hr, canRead := u.Finder.(holderReader)
+	for _, it := range missing {
+		if _, ok := cased[it.Key]; ok || !canRead {
+			continue
+		}
+		if id := existingID(msgOf(it)); id != "" {
+			holders[it] = id
+			ids = append(ids, id)
+		}
+	}
+	var keys map[string]string
+	var readErr error
+	if len(ids) > 0 {
+		if keys, readErr = hr.KeysOf(ctx, ids); readErr != nil {
+			if stop := u.lookupEnds(ctx, readErr); stop != nil {
+				return stop
+			}
+		}
+	}
+	return u.concludeEach(missing, func(i int) rowstate.Verdict {
+		it := missing[i]
+		msg := msgOf(it)
+		if id, ok := cased[it.Key]; ok {
+			return casedConflict(msg, id)
+		}
+		id, named := holders[it]
+		if !named {
+			return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
+				Message: msg + "; no line item holds this row's key: another record holds one of its unique values"}
+		}
+		if readErr != nil {
+			return rowstate.Verdict{Kind: rowstate.Doubt, Code: "CONFLICT",
+				Message: fmt.Sprintf("%s; no line item was found holding this row's key, and reading line item %s failed: %v; the next run looks the row up again", msg, id, readErr)}
+		}
+		key, found := keys[id]
+		switch {
+		case !found:
+			return rowstate.Verdict{Kind: rowstate.Doubt, Code: "CONFLICT",
+				Message: fmt.Sprintf("%s; HubSpot names line item %s as holding one of the row's unique values, but neither it nor the row's key can be read yet (reads may lag behind creates): the row may exist; the next run looks it up again", msg, id)}
+		case key == it.Key:
+			return rowstate.Verdict{Kind: rowstate.Created, ID: id, Earlier: !it.State.MayExistByThisRun()}
+		case strings.EqualFold(key, it.Key):
+			// Another case of the key proves nothing here (a portal may
+			// compare unique values with regard to case): the row failed,
+			// unless an earlier request may have created it (Close).
+			return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
+				Message: fmt.Sprintf("%s; line item %s holds one of this row's unique values, and its key in another case (%q)", msg, id, key)}
+		}
+		return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
+			Message: fmt.Sprintf("%s; line item %s holds one of this row's unique values, and another key (%q)", msg, id, key)}
+	})
+}
+
+// keyTakenInWords is the verdict of a row refused with code and msg, an
+// error that says in words that the row's key is taken, when no line item
+// is found holding the key: reads may lag behind creates, so the row may
+// exist.
+func keyTakenInWords(code, msg string) rowstate.Verdict {
+	return rowstate.Verdict{Kind: rowstate.Doubt, Code: code,
+		Message: msg + "; HubSpot says the row's key is taken, and no line item was found holding it (reads may lag behind creates): the row may exist; the next run looks it up again"}
+}
+
+// existingIDPattern finds the record HubSpot names in a conflict's message.
+var existingIDPattern = regexp.MustCompile(`Existing ID: ([0-9]+)`)
+
+// existingID returns the id of the record a conflict's message names as
+// holding the value ("... already exists. Existing ID: 123"), or "".
+func existingID(msg string) string {
+	if m := existingIDPattern.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // casedConflict is the verdict of a row refused as a conflict (msg)
@@ -1278,14 +1397,21 @@ func (u *Uploader) journalSent(j job) error {
 // headers of a successful answer, and returns call's error. The request is
 // counted (and in flight) while it goes, and not cancelled with ctx: once
 // sent, its answer is worth waiting for (the HTTP client's timeout bounds
-// it). What the answer says about the rate limit (its headers, whether it
+// it), unless Abandon is done. What the answer says about the rate limit (its headers, whether it
 // was a 429, its Retry-After) goes to release, the pacer's.
 func (u *Uploader) exchange(ctx context.Context, release pacer.Release, call func(context.Context) (hubspot.RateLimit, error)) error {
 	u.requests.Add(1)
 	if u.InFlight != nil {
 		u.InFlight.Add(1)
 	}
-	rl, err := call(context.WithoutCancel(ctx))
+	cctx := context.WithoutCancel(ctx)
+	if u.Abandon != nil {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithCancel(cctx)
+		defer cancel()
+		defer context.AfterFunc(u.Abandon, cancel)()
+	}
+	rl, err := call(cctx)
 	if u.InFlight != nil {
 		u.InFlight.Add(-1)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"sort"
 	"strconv"
 	"strings"
@@ -786,4 +788,29 @@ type stoppingJournal struct {
 func (s *stoppingJournal) Await(t uint64) error {
 	s.stop()
 	return s.logJournal.Await(t)
+}
+
+// TestGiveUpWarns: a batch HubSpot never processed, its attempts used up,
+// is left not sent, and the log says so at warn level, once, with the
+// reason (a scheduler's log otherwise shows only progress stuck).
+func TestGiveUpWarns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refused := &hubspot.TransportError{Sent: false, Err: errors.New("dial tcp: connect: connection refused")}
+		f := &fakeHubSpot{script: repeat(refused, 8)}
+		core, logs := observer.New(zap.WarnLevel)
+		rec := &memRecorder{}
+		policy := DefaultPolicy
+		policy.MaxAttempts = 2
+		u := &Uploader{Sender: f, Recorder: rec, Policy: policy, Workers: 1, Log: zap.New(core)}
+		if err := u.Run(context.Background(), feed(batchOf(1, 2), batchOf(3, 4))); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.statuses()[report.NotSent]; len(got) != 4 {
+			t.Fatalf("not sent %v, want all 4 rows", got)
+		}
+		warns := logs.FilterMessageSnippet("HubSpot did not process a batch").All()
+		if len(warns) != 1 || !strings.Contains(fmt.Sprint(warns[0].ContextMap()["reason"]), "connection refused") {
+			t.Errorf("warnings %+v, want one naming the reason", warns)
+		}
+	})
 }
