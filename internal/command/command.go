@@ -639,13 +639,13 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	}
 	fmt.Fprintln(w, "Reports:")
 	files := report.Reports()
-	if command == Validate {
-		files = []string{report.FailedFile} // the only report a validate run fills
+	if s.DryRun {
+		files = []string{report.FailedFile} // the only report a dry run or validate fills
 	}
 	if wroteSummary {
 		files = append(files, report.SummaryFile)
 	}
-	if s.Superseded > 0 {
+	if s.Superseded > 0 && !s.DryRun {
 		files = append(files, report.SupersededFile)
 	}
 	if earlier > 0 {

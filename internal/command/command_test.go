@@ -136,23 +136,35 @@ func TestSummaryLines(t *testing.T) {
 		s       report.Summary
 		command string
 		want    []string
+		not     []string
 	}{
 		{"plan", report.Summary{DryRun: true, Rows: 20197, Failed: 3, Extra: map[string]any{"would_send": 20194, "plan_create": 1204, "plan_update": 18990}}, Validate,
-			[]string{"Validation finished (nothing sent): 20194 of 20197 rows would be accepted.", "Plan: 1,204 to create, 18,990 to update, 3 failing."}},
+			[]string{"Validation finished (nothing sent): 20194 of 20197 rows would be accepted.", "Plan: 1,204 to create, 18,990 to update, 3 failing."}, nil},
 		{"superseded", report.Summary{Rows: 103, Created: 100, Superseded: 3}, Import,
-			[]string{"Import finished: 100 of 103 rows created (3 superseded by later rows with their keys).", "superseded", "superseded.csv"}},
+			[]string{"Import finished: 100 of 103 rows created (3 superseded by later rows with their keys).", "superseded", "superseded.csv"}, nil},
 		{"no plan, no superseded", report.Summary{Rows: 5, Created: 5}, Import,
-			[]string{"Import finished: 5 of 5 rows created."}},
+			[]string{"Import finished: 5 of 5 rows created."}, nil},
 		{"upserts", report.Summary{Rows: 7, Created: 6, Failed: 1, Batches: 1, Extra: map[string]any{"actions": map[string]int{"created": 3, "updated": 2, "unchanged": 1}}}, Import,
-			[]string{"Import finished: 6 of 7 rows upserted (3 created, 2 updated, 1 unchanged)."}},
+			[]string{"Import finished: 6 of 7 rows upserted (3 created, 2 updated, 1 unchanged)."}, nil},
 		{"upserts unchanged", report.Summary{Rows: 4, Created: 4, Earlier: 4, Extra: map[string]any{"actions": map[string]int{"unchanged": 4}}}, Import,
-			[]string{"Already complete: all 4 rows were upserted earlier with these values (4 unchanged); no line item was sent."}},
+			[]string{"Already complete: all 4 rows were upserted earlier with these values (4 unchanged); no line item was sent."}, nil},
 		{"all earlier, none sent", report.Summary{Rows: 3000, Created: 3000, Earlier: 3000}, Import,
-			[]string{"Already complete: all 3000 rows were created earlier; no line item was sent."}},
+			[]string{"Already complete: all 3000 rows were created earlier; no line item was sent."}, nil},
 		{"all earlier, found after refusals", report.Summary{Rows: 3000, Created: 3000, Earlier: 3000, Requests: 30}, Import,
-			[]string{"Already complete: all 3000 rows were created earlier; the 30 requests that sent them were refused, as line items already held their keys, and created nothing."}},
+			[]string{"Already complete: all 3000 rows were created earlier; the 30 requests that sent them were refused, as line items already held their keys, and created nothing."}, nil},
 		{"earlier in doubt", report.Summary{Rows: 5, Created: 5, Extra: map[string]any{"earlier_in_doubt": 2}}, Import,
-			[]string{"Earlier runs left 2 rows in doubt that this input does not hold", "out/earlier_in_doubt.csv"}},
+			[]string{"Earlier runs left 2 rows in doubt that this input does not hold", "out/earlier_in_doubt.csv"}, nil},
+		{"dry run lists the files it writes", report.Summary{DryRun: true, Rows: 300, Failed: 4, Extra: map[string]any{"would_send": 296}}, Import,
+			[]string{"Dry run finished (nothing sent): 296 of 300 rows would be sent.", "out/failed.csv", "out/summary.json", "out/batches.jsonl"},
+			[]string{"created.csv", "in_doubt.csv", "not_sent.csv"}},
+		{"a dry run with last-wins writes no superseded.csv", report.Summary{DryRun: true, Rows: 300, Superseded: 2, Extra: map[string]any{"would_send": 298}}, Import,
+			[]string{"out/failed.csv", "out/batches.jsonl"}, []string{"superseded.csv"}},
+		{"validate lists the files it writes", report.Summary{DryRun: true, Rows: 300, Failed: 4, Extra: map[string]any{"would_send": 296}}, Validate,
+			[]string{"out/failed.csv", "out/summary.json"},
+			[]string{"created.csv", "in_doubt.csv", "not_sent.csv", "batches.jsonl"}},
+		{"an import lists every report", report.Summary{Rows: 5, Created: 5}, Import,
+			[]string{"out/created.csv", "out/failed.csv", "out/in_doubt.csv", "out/not_sent.csv", "out/summary.json"},
+			[]string{"batches.jsonl"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,6 +173,11 @@ func TestSummaryLines(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("summary lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(b.String(), n) {
+					t.Errorf("summary names %q:\n%s", n, b.String())
 				}
 			}
 			if tc.s.Superseded == 0 && strings.Contains(b.String(), "superseded") {

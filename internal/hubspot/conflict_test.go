@@ -99,3 +99,53 @@ func TestNotFound(t *testing.T) {
 		t.Error("a 207 input error is read as not found by its category alone")
 	}
 }
+
+// TestExistingID: the record a conflict names as holding the value is
+// found where HubSpot may put it (its context, a detail's context, its
+// message, outside an embedded list of property problems), and the
+// readable message names it once.
+func TestExistingID(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		body     string
+		id       string
+		readable string
+	}{
+		{"in the message", `{"status":"error","message":"Line item already exists. Existing ID: 7","category":"CONFLICT"}`,
+			"7", "Line item already exists. Existing ID: 7"},
+		{"in the context only", `{"status":"error","message":"Line item already exists.","category":"CONFLICT","context":{"existingId":["8"]}}`,
+			"8", "Line item already exists.; Existing ID: 8"},
+		{"in the context as one value", `{"status":"error","message":"Line item already exists.","category":"CONFLICT","context":{"existingId":"12"}}`,
+			"12", "Line item already exists.; Existing ID: 12"},
+		{"in a detail's context", `{"status":"error","message":"Conflict","category":"CONFLICT","errors":[{"message":"taken","in":"import_key","context":{"existingId":["9"]}}]}`,
+			"9", "Conflict; Existing ID: 9"},
+		{"outside an embedded list", `{"status":"error","message":"Line item already exists. Existing ID: 10. Property values were not valid: [{\"isValid\":false,\"message\":\"import_key is taken\",\"error\":\"DUPLICATE\",\"name\":\"import_key\"}]","category":"CONFLICT"}`,
+			"10", "import_key is taken; Existing ID: 10"},
+		{"the context and the message agree", `{"status":"error","message":"Line item already exists. Existing ID: 11","category":"CONFLICT","context":{"existingId":["11"]}}`,
+			"11", "Line item already exists. Existing ID: 11"},
+		{"not an id", `{"status":"error","message":"Line item already exists.","category":"CONFLICT","context":{"existingId":["abc"]}}`,
+			"", "Line item already exists."},
+		{"none", `{"status":"error","message":"Some value was not one of the allowed options","category":"VALIDATION_ERROR"}`,
+			"", "Some value was not one of the allowed options"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e StandardError
+			if err := json.Unmarshal([]byte(tc.body), &e); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.ExistingID(); got != tc.id {
+				t.Errorf("ExistingID() = %q, want %q", got, tc.id)
+			}
+			if got := e.ReadableMessage(); got != tc.readable {
+				t.Errorf("ReadableMessage() = %q, want %q", got, tc.readable)
+			}
+			ae := newAPIError(&http.Response{StatusCode: 409, Header: http.Header{}}, []byte(tc.body), RateLimit{}, time.Now())
+			if got := ae.ExistingID(); got != tc.id {
+				t.Errorf("APIError.ExistingID() = %q, want %q", got, tc.id)
+			}
+			if got := ae.ReadableMessage(); got != tc.readable {
+				t.Errorf("APIError.ReadableMessage() = %q, want %q", got, tc.readable)
+			}
+		})
+	}
+}

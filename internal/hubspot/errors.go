@@ -82,8 +82,15 @@ func (e *APIError) Daily() bool {
 func (e *APIError) Code() string { return errorCode(e.Details, e.Message, e.Category) }
 
 // ReadableMessage returns HubSpot's message with any embedded JSON list of
-// property problems rendered as sentences.
-func (e *APIError) ReadableMessage() string { return errorMessage(e.Message) }
+// property problems rendered as sentences, naming the record a conflict
+// says holds the value, as [StandardError.ReadableMessage] does.
+func (e *APIError) ReadableMessage() string {
+	return withExistingID(errorMessage(e.Message), e.ExistingID())
+}
+
+// ExistingID returns the id of the record that a unique-value conflict
+// names as holding the value, as [StandardError.ExistingID] does.
+func (e *APIError) ExistingID() string { return existingID(e.Message, e.Context, e.Details) }
 
 // Conflict reports whether HubSpot refused the request because another
 // record already holds a unique value of an input: a 409, or a 400 or 422

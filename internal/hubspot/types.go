@@ -16,6 +16,7 @@ package hubspot
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -306,8 +307,8 @@ func conflictByWords(details []ErrorDetail, message string) bool {
 
 // TakenInWords reports whether the error says in words that the value of
 // property is taken: a detail "in" that property (or naming it as its
-// context's propertyName), or an embedded property error naming it, whose message says so (see [StandardError.MayBeConflict],
-// and its caveat).
+// context's propertyName), or an embedded property error naming it, whose
+// message says so (see [StandardError.MayBeConflict], and its caveat).
 func (e StandardError) TakenInWords(property string) bool {
 	return takenInWords(e.Errors, e.Message, property)
 }
@@ -378,8 +379,71 @@ func errorMessage(message string) string {
 }
 
 // ReadableMessage returns the error's message with HubSpot's embedded JSON
-// list of property problems rendered as plain sentences.
-func (e StandardError) ReadableMessage() string { return errorMessage(e.Message) }
+// list of property problems rendered as plain sentences, naming the record
+// that a conflict says holds the value ("Existing ID: N") when the error
+// names one the sentences leave out (see [StandardError.ExistingID]).
+func (e StandardError) ReadableMessage() string {
+	return withExistingID(errorMessage(e.Message), e.ExistingID())
+}
+
+// ExistingID returns the id of the record that a unique-value conflict
+// names as holding the value: its context's existingId, else a detail's,
+// else the "Existing ID: N" of its message; "" when it names none.
+func (e StandardError) ExistingID() string { return existingID(e.Message, e.Context, e.Errors) }
+
+// existingIDPattern finds the record a conflict's message names.
+var existingIDPattern = regexp.MustCompile(`Existing ID: ([0-9]+)`)
+
+// ExistingIDIn returns the id of the record a message names as holding a
+// value ("... already exists. Existing ID: 123"), or "".
+func ExistingIDIn(message string) string {
+	if m := existingIDPattern.FindStringSubmatch(message); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func existingID(message string, context map[string][]string, details []ErrorDetail) string {
+	named := func(c map[string][]string) string {
+		if ids := c["existingId"]; len(ids) == 1 && isDigits(ids[0]) {
+			return ids[0]
+		}
+		return ""
+	}
+	if id := named(context); id != "" {
+		return id
+	}
+	for _, d := range details {
+		if id := named(d.Context); id != "" {
+			return id
+		}
+	}
+	return ExistingIDIn(message)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// withExistingID is msg naming the record id ("; Existing ID: N") unless
+// id is "" or msg names it already.
+func withExistingID(msg, id string) string {
+	if id == "" || ExistingIDIn(msg) == id {
+		return msg
+	}
+	if msg == "" {
+		return "Existing ID: " + id
+	}
+	return msg + "; Existing ID: " + id
+}
 
 // Property is a property definition from GET /crm/v3/properties/line_items.
 type Property struct {

@@ -98,21 +98,7 @@ func (r *Resolver) Find(ctx context.Context, keys []string) (map[string]string, 
 // HubSpot documents neither. It returns the same errors as Find.
 func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased map[string]string, err error) {
 	found = make(map[string]string, len(keys))
-	want := make(map[string]bool, len(keys))
-	var group []string
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
-		}
-		res, err := r.read(ctx, group)
-		if err != nil {
-			return err
-		}
-		for _, e := range res.Errors {
-			if !e.NotFound() {
-				return fmt.Errorf("reading %s by %s: HubSpot answered %s: %s", r.objectType(), r.Property, e.Category, e.ReadableMessage())
-			}
-		}
+	err = r.eachGroup(ctx, r.Property, keys, func(group []string, want map[string]bool, res *hubspot.BatchReadResult) error {
 		for _, obj := range res.Results {
 			if obj.ID == "" {
 				// No proof of anything: the key stays unanswered, as if
@@ -136,22 +122,9 @@ func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased m
 			}
 			found[v] = obj.ID
 		}
-		group = group[:0]
 		return nil
-	}
-	for _, k := range keys {
-		if k == "" || want[k] {
-			continue
-		}
-		want[k] = true
-		group = append(group, k)
-		if len(group) == MaxInputs {
-			if err := flush(); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	for k := range cased {
@@ -170,50 +143,65 @@ func (r *Resolver) FindCased(ctx context.Context, keys []string) (found, cased m
 // errors as Find.
 func (r *Resolver) KeysOf(ctx context.Context, ids []string) (map[string]string, error) {
 	keys := make(map[string]string, len(ids))
-	want := make(map[string]bool, len(ids))
-	var group []string
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
-		}
-		res, err := r.readBy(ctx, "", group)
-		if err != nil {
-			return err
-		}
-		for _, e := range res.Errors {
-			if !e.NotFound() {
-				return fmt.Errorf("reading %s by id: HubSpot answered %s: %s", r.objectType(), e.Category, e.ReadableMessage())
-			}
-		}
+	err := r.eachGroup(ctx, "", ids, func(_ []string, want map[string]bool, res *hubspot.BatchReadResult) error {
 		for _, obj := range res.Results {
 			if want[obj.ID] {
 				keys[obj.ID] = obj.Properties[r.Property]
 			}
 		}
-		group = group[:0]
 		return nil
-	}
-	for _, id := range ids {
-		if id == "" || want[id] {
-			continue
-		}
-		want[id] = true
-		group = append(group, id)
-		if len(group) == MaxInputs {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	return keys, nil
 }
 
-// read runs one batch read by Property.
-func (r *Resolver) read(ctx context.Context, keys []string) (*hubspot.BatchReadResult, error) {
-	return r.readBy(ctx, r.Property, keys)
+// eachGroup reads the records whose idProperty ("" for their HubSpot ids)
+// is one of values, leaving out empty and repeated values, in groups of at
+// most MaxInputs, and hands each group's answer to use with the values
+// asked so far. An error HubSpot gives for one value other than "not
+// found" fails the whole read, as does an error from use.
+func (r *Resolver) eachGroup(ctx context.Context, idProperty string, values []string,
+	use func(group []string, want map[string]bool, res *hubspot.BatchReadResult) error) error {
+	by := idProperty
+	if by == "" {
+		by = "id"
+	}
+	want := make(map[string]bool, len(values))
+	var group []string
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		res, err := r.readBy(ctx, idProperty, group)
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Errors {
+			if !e.NotFound() {
+				return fmt.Errorf("reading %s by %s: HubSpot answered %s: %s", r.objectType(), by, e.Category, e.ReadableMessage())
+			}
+		}
+		if err := use(group, want, res); err != nil {
+			return err
+		}
+		group = group[:0]
+		return nil
+	}
+	for _, v := range values {
+		if v == "" || want[v] {
+			continue
+		}
+		want[v] = true
+		group = append(group, v)
+		if len(group) == MaxInputs {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // readBy runs one batch read of the records whose idProperty ("" for

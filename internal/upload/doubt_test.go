@@ -696,9 +696,9 @@ func TestConflictHolderRead(t *testing.T) {
 		{"reading 903 fails", nil, errors.New("read unavailable"), report.InDoubt, "", "reading line item 903 failed: read unavailable"},
 	}
 	for _, tc := range cases {
-		for _, perRow := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s, per row=%v", tc.name, perRow), func(t *testing.T) {
-				f := &fakeHubSpot{conflicts: map[string]string{"3": "903"}, perRow: perRow}
+		for _, form := range []struct{ perRow, inContext bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			t.Run(fmt.Sprintf("%s, %+v", tc.name, form), func(t *testing.T) {
+				f := &fakeHubSpot{conflicts: map[string]string{"3": "903"}, perRow: form.perRow, inContext: form.inContext}
 				finder := &holderFinder{sequenceFinder: &sequenceFinder{known: []map[string]string{{}}}, holders: tc.holders, err: tc.err}
 				rec := &memRecorder{}
 				u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
@@ -723,20 +723,78 @@ func TestConflictHolderRead(t *testing.T) {
 
 // TestConflictMessagesPerRow: rows of one batch refused each with its own
 // conflict keep their own messages, each naming the line item that holds
-// that row's value.
+// that row's value, whether the lookup that follows misses them (failed)
+// or fails (in doubt).
 func TestConflictMessagesPerRow(t *testing.T) {
-	f := &fakeHubSpot{conflicts: map[string]string{"2": "902", "3": "903", "4": "904"}, perRow: true}
-	finder := &sequenceFinder{known: []map[string]string{{}}}
-	rec := &memRecorder{}
-	u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
-	if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name   string
+		known  map[string]string // nil: the lookup fails
+		status report.Status
+	}{
+		{"not found", map[string]string{}, report.Failed},
+		{"the lookup fails", nil, report.InDoubt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeHubSpot{conflicts: map[string]string{"2": "902", "3": "903", "4": "904"}, perRow: true}
+			finder := &sequenceFinder{known: []map[string]string{tc.known}}
+			rec := &memRecorder{}
+			u := &Uploader{Sender: f, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+			if err := u.Run(context.Background(), feed(batchOf(1, 2, 3, 4))); err != nil {
+				t.Fatal(err)
+			}
+			checkOnce(t, rec, 1, 2, 3, 4)
+			for r, id := range map[int]string{2: "902", 3: "903", 4: "904"} {
+				o := rec.outs[r]
+				if o.Status != tc.status || !strings.Contains(o.Message, "Existing ID: "+id) {
+					t.Errorf("row %d = %+v, want %v naming line item %s", r, o, tc.status, id)
+				}
+			}
+		})
 	}
-	checkOnce(t, rec, 1, 2, 3, 4)
-	for r, id := range map[int]string{2: "902", 3: "903", 4: "904"} {
-		o := rec.outs[r]
-		if o.Status != report.Failed || !strings.Contains(o.Message, "Existing ID: "+id) {
-			t.Errorf("row %d = %+v, want failed naming line item %s", r, o, id)
-		}
+}
+
+// TestWordedKeyTaken: a row whose errors say in words that its key is
+// taken, and whose key no read shows yet (reads lag behind creates), may
+// exist: it is in doubt, whatever the order of its errors; a row whose
+// words name only another property failed for HubSpot's own reason.
+func TestWordedKeyTaken(t *testing.T) {
+	keyTaken := hubspot.StandardError{Status: "error", Category: "VALIDATION_ERROR", Message: "Invalid input",
+		Errors:  []hubspot.ErrorDetail{{Message: "another line item already has that value", In: "import_key"}},
+		Context: map[string][]string{"objectWriteTraceId": {"3"}}}
+	skuTaken := hubspot.StandardError{Status: "error", Category: "VALIDATION_ERROR", Message: "Invalid input",
+		Errors:  []hubspot.ErrorDetail{{Message: "another line item already has that value", In: "hs_sku"}},
+		Context: map[string][]string{"objectWriteTraceId": {"3"}}}
+	for _, tc := range []struct {
+		name   string
+		errs   []hubspot.StandardError
+		status report.Status
+	}{
+		{"the key", []hubspot.StandardError{keyTaken}, report.InDoubt},
+		{"the key, then another property", []hubspot.StandardError{keyTaken, skuTaken}, report.InDoubt},
+		{"another property, then the key", []hubspot.StandardError{skuTaken, keyTaken}, report.InDoubt},
+		{"another property", []hubspot.StandardError{skuTaken}, report.Failed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				send := SenderFunc(func(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+					return &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
+						Results: []hubspot.Created{{ID: "101", ObjectWriteTraceID: "1"}, {ID: "102", ObjectWriteTraceID: "2"}},
+						Errors:  tc.errs}}, nil
+				})
+				finder := &sequenceFinder{known: []map[string]string{{}}}
+				rec := &memRecorder{}
+				u := &Uploader{Sender: send, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1, KeyProperty: "import_key"}
+				if err := u.Run(context.Background(), feed(batchOf(1, 2, 3))); err != nil {
+					t.Fatal(err)
+				}
+				checkOnce(t, rec, 1, 2, 3)
+				if o := rec.outs[3]; o.Status != tc.status || o.Code != "VALIDATION_ERROR" {
+					t.Errorf("row 3 = %+v, want %v (VALIDATION_ERROR)", o, tc.status)
+				}
+				if finder.calls != 1 {
+					t.Errorf("%d lookups, want 1", finder.calls)
+				}
+			})
+		})
 	}
 }

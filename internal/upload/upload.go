@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -434,11 +433,13 @@ type job struct {
 	// (hubspot.StandardError.MayBeConflict). A row found is created; a
 	// row not found failed for HubSpot's own reason, ifMissing's verdict
 	// for it (else code and msg), which leaves a row that may exist in
-	// doubt.
-	worded bool
+	// doubt, unless the words said that its key is taken (keyTaken): then
+	// it is in doubt (keyTakenInWords).
+	worded   bool
+	keyTaken map[*chunker.Item]bool
 	// ifMissing holds, for rows of a conflict or worded job refused each
 	// with an error of its own, that error's verdict (else code and msg
-	// stand for it).
+	// stand for it): see msgOf.
 	ifMissing map[*chunker.Item]rowstate.Verdict
 	// refused: HubSpot refused the whole batch, saying a unique value is
 	// taken (a 409, say), and nothing of it was created: its rows are
@@ -457,6 +458,15 @@ type job struct {
 	// granted, when set, is called once the job's first request has its
 	// slot in the rate window (or will not get one).
 	granted func()
+}
+
+// msgOf is the message HubSpot refused row it with: its own error's, else
+// the job's.
+func (j job) msgOf(it *chunker.Item) string {
+	if v, ok := j.ifMissing[it]; ok {
+		return v.Message
+	}
+	return j.msg
 }
 
 // send delivers one batch and records every one of its rows exactly once.
@@ -674,7 +684,7 @@ func notProcessed(items []*chunker.Item) {
 func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job, error) {
 	verdicts := Outcomes(j.items, res, u.KeyProperty)
 	var worded map[string]bool   // trace ids of rows whose errors say only in words that a value is taken
-	var keyTaken map[string]bool // ... and that it is the row's key
+	var keyTaken map[string]bool // ... and that it is the row's key (by any of its errors)
 	for _, e := range res.Errors {
 		if e.MayBeConflict() {
 			if worded == nil {
@@ -682,11 +692,12 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			}
 			for _, t := range e.TraceIDs() {
 				worded[t] = true
-				keyTaken[t] = e.TakenInWords(u.KeyProperty)
+				keyTaken[t] = keyTaken[t] || e.TakenInWords(u.KeyProperty)
 			}
 		}
 	}
 	var wordedOnly []*chunker.Item // refused for words that say a value is taken
+	var wordedKeyTaken map[*chunker.Item]bool
 	var ifMissing map[*chunker.Item]rowstate.Verdict
 	var done, unclear, conflict []*chunker.Item
 	var unclearVerdicts []rowstate.Verdict // each unclear row's, for its code and message
@@ -751,7 +762,10 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 			}
 			ifMissing[it] = v
 			if keyTaken[it.TraceID()] {
-				ifMissing[it] = keyTakenInWords(v.Code, v.Message)
+				if wordedKeyTaken == nil {
+					wordedKeyTaken = map[*chunker.Item]bool{}
+				}
+				wordedKeyTaken[it] = true
 			}
 			continue
 		}
@@ -788,7 +802,7 @@ func (u *Uploader) accept(j job, res *hubspot.BatchResult, before []bool) ([]job
 	}
 	if len(wordedOnly) > 0 {
 		v := ifMissing[wordedOnly[0]]
-		next = append(next, job{items: wordedOnly, lookup: true, conflict: true, worded: true,
+		next = append(next, job{items: wordedOnly, lookup: true, conflict: true, worded: true, keyTaken: wordedKeyTaken,
 			round: j.round, code: v.Code, msg: v.Message, ifMissing: ifMissing})
 	}
 	// The unclear rows, each group with its own reason (most often every
@@ -830,12 +844,12 @@ func (u *Uploader) conflicted(items []*chunker.Item, d Decision, err error, roun
 		return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Absent, Code: "CONFLICT", Message: msg})
 	}
 	if len(items) == 1 && u.Finder != nil && items[0].Key != "" {
-		var ifMissing map[*chunker.Item]rowstate.Verdict
+		var keyTaken map[*chunker.Item]bool
 		var ae *hubspot.APIError
 		if d.Worded && errors.As(err, &ae) && ae.TakenInWords(u.KeyProperty) {
-			ifMissing = map[*chunker.Item]rowstate.Verdict{items[0]: keyTakenInWords(d.Code, msg)}
+			keyTaken = map[*chunker.Item]bool{items[0]: true}
 		}
-		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, code: d.Code, msg: msg, ifMissing: ifMissing}}, nil
+		return []job{{items: items, lookup: true, conflict: true, worded: d.Worded, keyTaken: keyTaken, code: d.Code, msg: msg}}, nil
 	}
 	return nil, u.conclude(items, rowstate.Verdict{Kind: rowstate.Failed, Code: d.Code, Message: msg})
 }
@@ -884,8 +898,10 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		return nil, err
 	}
 	if maxRounds := u.maxRounds(); j.round >= maxRounds {
-		return nil, u.conclude(keyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-			Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msg, j.round)})
+		return nil, u.concludeEach(keyed, func(i int) rowstate.Verdict {
+			return rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+				Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msgOf(keyed[i]), j.round)}
+		})
 	}
 	if !retry.Sleep(ctx, time.Duration(j.round+1)*u.SettleDelay) {
 		return nil, context.Cause(ctx)
@@ -898,8 +914,10 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 		u.lookupWarn.Do(func() {
 			log.Warn("looking up rows in doubt failed; they stay in doubt", zap.Int("rows", len(keyed)), zap.Error(err))
 		})
-		return nil, u.conclude(keyed, rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-			Message: j.msg + "; looking the row up by its key failed: " + err.Error()})
+		return nil, u.concludeEach(keyed, func(i int) rowstate.Verdict {
+			return rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
+				Message: j.msgOf(keyed[i]) + "; looking the row up by its key failed: " + err.Error()}
+		})
 	}
 	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
 	if err := u.concludeEach(hit, func(i int) rowstate.Verdict {
@@ -924,7 +942,10 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 				v = rowstate.Verdict{Kind: rowstate.Failed, Code: j.code, Message: j.msg}
 			}
 			if id, ok := cased[it.Key]; ok {
-				v = casedConflict(v.Message, id)
+				return casedConflict(v.Message, id)
+			}
+			if j.keyTaken[it] {
+				return keyTakenInWords(v.Code, v.Message)
 			}
 			return v
 		})
@@ -948,20 +969,22 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 // commit it later); N not readable yet, or a read that fails, leaves the
 // row in doubt, to be looked up by the next run.
 func (u *Uploader) conflictMissing(ctx context.Context, j job, missing []*chunker.Item, cased map[string]string) error {
-	msgOf := func(it *chunker.Item) string {
-		if v, ok := j.ifMissing[it]; ok {
-			return v.Message
+	var casedRows, rest []*chunker.Item
+	for _, it := range missing {
+		if _, ok := cased[it.Key]; ok {
+			casedRows = append(casedRows, it)
+		} else {
+			rest = append(rest, it)
 		}
-		return j.msg
 	}
 	holders := map[*chunker.Item]string{}
 	var ids []string
 	hr, canRead := u.Finder.(holderReader)
-	for _, it := range missing {
-		if _, ok := cased[it.Key]; ok || !canRead {
-			continue
+	for _, it := range rest {
+		if !canRead {
+			break
 		}
-		if id := existingID(msgOf(it)); id != "" {
+		if id := hubspot.ExistingIDIn(j.msgOf(it)); id != "" {
 			holders[it] = id
 			ids = append(ids, id)
 		}
@@ -975,12 +998,14 @@ func (u *Uploader) conflictMissing(ctx context.Context, j job, missing []*chunke
 			}
 		}
 	}
-	return u.concludeEach(missing, func(i int) rowstate.Verdict {
-		it := missing[i]
-		msg := msgOf(it)
-		if id, ok := cased[it.Key]; ok {
-			return casedConflict(msg, id)
+	// Every row in one call: none is closed unless all are recorded.
+	return u.concludeEach(append(casedRows, rest...), func(i int) rowstate.Verdict {
+		if i < len(casedRows) {
+			it := casedRows[i]
+			return casedConflict(j.msgOf(it), cased[it.Key])
 		}
+		it := rest[i-len(casedRows)]
+		msg := j.msgOf(it)
 		id, named := holders[it]
 		if !named {
 			return rowstate.Verdict{Kind: rowstate.Failed, Code: "CONFLICT",
@@ -1016,18 +1041,6 @@ func (u *Uploader) conflictMissing(ctx context.Context, j job, missing []*chunke
 func keyTakenInWords(code, msg string) rowstate.Verdict {
 	return rowstate.Verdict{Kind: rowstate.Doubt, Code: code,
 		Message: msg + "; HubSpot says the row's key is taken, and no line item was found holding it (reads may lag behind creates): the row may exist; the next run looks it up again"}
-}
-
-// existingIDPattern finds the record HubSpot names in a conflict's message.
-var existingIDPattern = regexp.MustCompile(`Existing ID: ([0-9]+)`)
-
-// existingID returns the id of the record a conflict's message names as
-// holding the value ("... already exists. Existing ID: 123"), or "".
-func existingID(msg string) string {
-	if m := existingIDPattern.FindStringSubmatch(msg); m != nil {
-		return m[1]
-	}
-	return ""
 }
 
 // casedConflict is the verdict of a row refused as a conflict (msg)

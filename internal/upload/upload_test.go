@@ -192,6 +192,10 @@ type fakeHubSpot struct {
 	// per-row CONFLICT error in a 207.
 	conflicts map[string]string
 	perRow    bool
+	// inContext: a conflict names the line item holding the value in its
+	// context's existingId only, its message saying "Line item already
+	// exists." alone.
+	inContext bool
 	// rowStatus maps trace ids to the status of a per-row error each is
 	// answered with in a 207 ("500", "429", "error", ...).
 	rowStatus map[string]string
@@ -230,12 +234,17 @@ func (f *fakeHubSpot) Send(_ context.Context, body []byte) (*hubspot.BatchResult
 			continue
 		}
 		msg := "Line item already exists. Existing ID: " + id
+		ctx := map[string][]string{"objectWriteTraceId": {tr}}
+		if f.inContext {
+			msg = "Line item already exists."
+			ctx["existingId"] = []string{id}
+		}
 		if !f.perRow {
-			return nil, &hubspot.APIError{StatusCode: 409, Category: "CONFLICT", Message: msg}
+			return nil, &hubspot.APIError{StatusCode: 409, Category: "CONFLICT", Message: msg, Context: ctx}
 		}
 		res.StatusCode = 207
 		res.Errors = append(res.Errors, hubspot.StandardError{Status: "error", Category: "CONFLICT", Message: msg,
-			Context: map[string][]string{"objectWriteTraceId": {tr}}})
+			Context: ctx})
 	}
 	for _, tr := range traces {
 		if st, ok := f.rowStatus[tr]; ok {
