@@ -162,33 +162,34 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	policy.MaxAttempts = cfg.MaxAttempts
 	policy.RetryInDoubt = cfg.RetryInDoubt
 	opts := importer.Options{
-		Input:         in,
-		InputName:     inName,
-		Mapping:       spec,
-		OutDir:        cfg.OutDir,
-		FeedBackCheck: !cfg.Sandbox, // a sandbox's portal and journal are new every run
-		BatchSize:     cfg.BatchSize,
-		Workers:       cfg.Workers,
-		Rate:          cfg.Rate,
-		Pacer:         pc,
-		DailyReserve:  cfg.DailyReserve,
-		Sender:        sender,
-		Policy:        policy,
-		DryRun:        cfg.DryRun && cfg.Command != Validate,
-		ValidateOnly:  cfg.Command == Validate,
-		Log:           log,
-		KeyProperty:   cfg.KeyProperty,
-		Upsert:        cfg.Upsert,
-		LastWins:      cfg.LastWins,
-		Reader:        reader,
-		Targets:       targetReader(client),
-		SettleDelay:   cfg.LookupDelay,
-		Schema:        portal,
-		Tally:         tally,
-		InFlight:      con.InFlight,
-		Abandon:       con.Abandon,
-		CSV:           cfg.CSV,
-		RetryRejected: cfg.RetryRejected,
+		Input:                in,
+		InputName:            inName,
+		Mapping:              spec,
+		OutDir:               cfg.OutDir,
+		FeedBackCheck:        !cfg.Sandbox, // a sandbox's portal and journal are new every run
+		BatchSize:            cfg.BatchSize,
+		Workers:              cfg.Workers,
+		Rate:                 cfg.Rate,
+		Pacer:                pc,
+		DailyReserve:         cfg.DailyReserve,
+		Sender:               sender,
+		Policy:               policy,
+		DryRun:               cfg.DryRun && cfg.Command != Validate,
+		ValidateOnly:         cfg.Command == Validate,
+		Log:                  log,
+		KeyProperty:          cfg.KeyProperty,
+		KeyColumnRenamedFrom: cfg.KeyColumnRenamedFrom,
+		Upsert:               cfg.Upsert,
+		LastWins:             cfg.LastWins,
+		Reader:               reader,
+		Targets:              targetReader(client),
+		SettleDelay:          cfg.LookupDelay,
+		Schema:               portal,
+		Tally:                tally,
+		InFlight:             con.InFlight,
+		Abandon:              con.Abandon,
+		CSV:                  cfg.CSV,
+		RetryRejected:        cfg.RetryRejected,
 	}
 	if account != nil && !cfg.DryRun {
 		opts.Journal = journal.Header{Portal: account.PortalID, Started: time.Now().UTC()}
@@ -595,6 +596,8 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		fmt.Fprintf(w, "Already complete: all %d rows were created earlier; the %d requests that sent them were refused, as line items already held their keys, and created nothing.\n", s.Rows-s.Superseded, s.Requests)
 	case s.Superseded > 0:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created (%d superseded by later rows with their keys).\n", s.Created, s.Rows, s.Superseded)
+	case s.Earlier > 0:
+		fmt.Fprintf(w, "Import finished: %d of %d rows created, %d of them earlier (not by this run).\n", s.Created, s.Rows, s.Earlier)
 	default:
 		fmt.Fprintf(w, "Import finished: %d of %d rows created.\n", s.Created, s.Rows)
 	}
@@ -627,6 +630,11 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 				break
 			}
 			fmt.Fprintf(w, "  %6d  %s\n", c.Count, c.Code)
+		}
+	}
+	for _, c := range s.ErrorCodes {
+		if c.Code == upload.CodeAssociationFailed && c.Count > 0 {
+			fmt.Fprintf(w, "%d of the failed rows exist in HubSpot, upserted without an association (%s in failed.csv, with each line item's id): run the same command again to make their associations.\n", c.Count, c.Code)
 		}
 	}
 	if s.Stopped != "" && stoppedBy(s.Stopped) == "" {
@@ -941,6 +949,10 @@ type Config struct {
 	// earlier run.
 	RetryRejected bool
 	KeyProperty   string
+	// KeyColumnRenamedFrom names the column earlier runs into OutDir took
+	// keys from, of which the mapping's key column is a new name
+	// (--key-column-renamed-from).
+	KeyColumnRenamedFrom string
 	// Upsert creates or updates line items by KeyProperty instead of
 	// creating them (--mode upsert).
 	Upsert bool

@@ -675,3 +675,37 @@ func TestNotSentFedBackByItsColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestFedBackReportEncoding: a report is UTF-8. Fed back with the
+// single-byte encoding of the nightly file it came from, its accented
+// letters would reach HubSpot as two characters each: the run is refused
+// before anything is sent. The same file saved in that encoding (by a
+// spreadsheet, say) is read with it.
+func TestFedBackReportEncoding(t *testing.T) {
+	emu := newPortal(emulator.Config{RateMax: -1, Seed: 9})
+	client := inMemory(t, emu, time.Minute)
+	report := "name,hs_sku,quantity,error_report,raw_line,error_row,error_code,error_message\n" +
+		"Thé vert,X1,2,failed,,2,INVALID_VALUE,fixed\n"
+	o := withJournal(options(t, []byte(report), client))
+	o.Mapping, o.Workers = nil, 1
+	o.CSV.Encoding = "windows-1252"
+	_, err := Run(context.Background(), o)
+	var se *SetupError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "run without --encoding") {
+		t.Fatalf("a UTF-8 report read as windows-1252: %v; want it refused", err)
+	}
+	if n := len(emu.LineItems()); n != 0 {
+		t.Fatalf("%d line items created by a refused run", n)
+	}
+
+	o.Input = strings.NewReader(strings.ReplaceAll(report, "é", "\xe9"))
+	sum, err := Run(context.Background(), o)
+	if err != nil || sum.Created != 1 {
+		t.Fatalf("the report saved in windows-1252: %v %+v", err, sum)
+	}
+	for _, li := range emu.LineItems() {
+		if li.Properties["name"] != "Thé vert" {
+			t.Errorf("name %q, want %q", li.Properties["name"], "Thé vert")
+		}
+	}
+}

@@ -285,11 +285,12 @@ func rewriteCSV(t *testing.T, input []byte, edit func(i int, rec []string) []str
 }
 
 // TestKeyColumnMustNotChange: a keyed run whose mapping takes keys from
-// another column than the folder's earlier runs did, while the input still
-// has that column, would create every row again under a new key: it is
-// refused before anything is sent. A key column renamed in the input (the
-// old name gone) holds the same keys: the run goes on, finds every row,
-// and creates nothing.
+// another column than the folder's earlier runs did would create every
+// row again under a new key: it is refused before anything is sent, the
+// old column still in the input or not (a new id scheme replaces it). A
+// key column the operator says was renamed (--key-column-renamed-from,
+// the old name gone) holds the same keys: the run goes on, finds every
+// row, and creates nothing.
 func TestKeyColumnMustNotChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 30
@@ -297,8 +298,10 @@ func TestKeyColumnMustNotChange(t *testing.T) {
 		input := generate(t, n, 8)
 		client := inMemory(t, emu, time.Minute)
 		base := keyed(t, emu, withJournal(options(t, input, client)), client)
+		renamedFrom := ""
 		run := func(input []byte, edit func(*mapping.Spec)) (*report.Summary, error) {
 			o := base
+			o.KeyColumnRenamedFrom = renamedFrom
 			o.Input = bytes.NewReader(input)
 			spec := sampleSpec(t)
 			if edit != nil {
@@ -328,19 +331,47 @@ func TestKeyColumnMustNotChange(t *testing.T) {
 			t.Fatalf("keys from another column: %d batch creates, %d line items for %d rows", d, len(emu.LineItems()), n)
 		}
 
-		// The key column renamed: the same keys, every row found.
+		// A new id scheme in place of the old column: refused too, for
+		// nothing tells it from a rename.
+		scheme := rewriteCSV(t, input, func(i int, rec []string) []string {
+			if i == 0 {
+				rec[0] = "ItemRef"
+			} else {
+				rec[0] = "REF-" + rec[0]
+			}
+			return rec
+		})
+		toColumn := func(col string) func(*mapping.Spec) {
+			return func(s *mapping.Spec) {
+				s.Key = col
+				p := s.Properties["hs_sku"]
+				p.Column = col
+				s.Properties["hs_sku"] = p
+			}
+		}
+		if _, err := run(scheme, toColumn("ItemRef")); !errors.As(err, &se) || !strings.Contains(err.Error(), `and the input has no "SKU". If "ItemRef" is "SKU" renamed, holding the same keys, run again with --key-column-renamed-from SKU.`) {
+			t.Fatalf("a new id scheme in place of the key column: %v; want it refused", err)
+		}
+		if d := emu.Stats().BatchCreates - before; d != 0 || len(emu.LineItems()) != n {
+			t.Fatalf("a new id scheme: %d batch creates, %d line items for %d rows", d, len(emu.LineItems()), n)
+		}
+
+		// The key column renamed: refused until the operator says so,
+		// naming the old column; then the same keys, every row found.
 		renamed := rewriteCSV(t, input, func(i int, rec []string) []string {
 			if i == 0 {
 				rec[0] = "Sku Code"
 			}
 			return rec
 		})
-		sum, err := run(renamed, func(s *mapping.Spec) {
-			s.Key = "Sku Code"
-			p := s.Properties["hs_sku"]
-			p.Column = "Sku Code"
-			s.Properties["hs_sku"] = p
-		})
+		for _, from := range []string{"", "Product"} {
+			renamedFrom = from
+			if _, err := run(renamed, toColumn("Sku Code")); !errors.As(err, &se) || !strings.Contains(err.Error(), "--key-column-renamed-from SKU") {
+				t.Fatalf("key column renamed, --key-column-renamed-from %q: %v; want it refused", from, err)
+			}
+		}
+		renamedFrom = "SKU"
+		sum, err := run(renamed, toColumn("Sku Code"))
 		if err != nil || sum.Created != n || sum.Earlier != n {
 			t.Fatalf("key column renamed: %v %+v; want all %d rows created earlier", err, sum, n)
 		}
@@ -355,8 +386,25 @@ func TestKeyColumnMustNotChange(t *testing.T) {
 			}
 			return append(rec, "X-"+rec[0])
 		})
+		renamedFrom = ""
 		if _, err := run(both, func(s *mapping.Spec) { s.Key = "SKU" }); !errors.As(err, &se) || !strings.Contains(err.Error(), `took from the column "Sku Code"`) {
 			t.Fatalf("back to the old column beside the new one: %v; want it refused", err)
 		}
 	})
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"SKU":        "SKU",
+		"sku_code-1": "sku_code-1",
+		"Sku Code":   "'Sku Code'",
+		"O'Brien":    `'O'\''Brien'`,
+		"":           "''",
+		"Réf":        "'Réf'",
+		"a;b":        "'a;b'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
 }

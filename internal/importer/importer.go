@@ -119,6 +119,10 @@ type Options struct {
 	// key. Each row's key is sent in it, and rows without a clear answer are
 	// looked up by it with Finder.
 	KeyProperty string
+	// KeyColumnRenamedFrom names the column that earlier keyed runs into
+	// the folder took keys from, when the mapping's key column is that
+	// column renamed (--key-column-renamed-from): see checkKeyColumn.
+	KeyColumnRenamedFrom string
 	// Reader, when set with KeyProperty, looks rows up by key through a
 	// resolve.Resolver paced with the run's pacer (batch reads count in the
 	// same window as the creates). Finder, when set, is used instead.
@@ -228,6 +232,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	}
 	log.Info("reading the input", zap.String("input", o.InputName), zap.String("delimiter", delimiterName(rd.Delimiter())),
 		zap.String("encoding", rd.Encoding()), zap.Int("columns", len(rd.Header())))
+	if rd.ReadsAsUTF8() {
+		if rd.FedBack() {
+			return nil, &SetupError{fmt.Errorf("%s is a report of the importer, which writes UTF-8, and its text reads as UTF-8; read as %s, its accented letters would reach HubSpot as two characters each (\"é\" as \"Ã©\"): "+
+				"run without --encoding (and without IMPORTER_ENCODING); if the file was saved in %s since, convert it to UTF-8 first (iconv -f %s -t UTF-8)", o.InputName, rd.Encoding(), rd.Encoding(), rd.Encoding())}
+		}
+		log.Warn("the input's text reads as UTF-8, and the encoding given would garble it (\"é\" read as \"Ã©\"): check --encoding",
+			zap.String("input", o.InputName), zap.String("encoding", rd.Encoding()))
+	}
 	spec := o.Mapping
 	if spec == nil {
 		if err := unknownColumns(rd.Header(), o.Schema, o.InputName); err != nil {
@@ -288,12 +300,12 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			prior.Close()
 			return nil, &SetupError{err}
 		}
-		if renamed, err := checkKeyColumn(stateDir, prior, o.KeyProperty, spec.Key, rd.Header()); err != nil {
+		if renamed, err := checkKeyColumn(stateDir, prior, o.KeyProperty, spec.Key, o.KeyColumnRenamedFrom, rd.Header()); err != nil {
 			jr.Close()
 			prior.Close()
 			return nil, &SetupError{err}
 		} else if renamed != "" {
-			log.Info("the key column has a new name; rows are known by their keys, which the column is taken to hold as before",
+			log.Info("the key column has a new name; rows are known by their keys, which the column holds as before",
 				zap.String("was", renamed), zap.String("now", spec.Key))
 		}
 		defer jr.Close()
@@ -1336,15 +1348,16 @@ func (p *producer) finish(ctx context.Context, r pendingRow) error {
 const KeyColumnFile = "key-column"
 
 // checkKeyColumn refuses a keyed run whose mapping takes keys from another
-// column than the runs before it did, while the input still has that
-// column: rows are known by their keys, so a row imported under its old
-// key would be created again under its new one (nothing in HubSpot holds
-// the new key yet). When the old column is gone from the input, it was
-// renamed (the usual case: an export's new header): the run goes on,
-// recording the new name, and checkKeyColumn returns the old one. A
-// keyless run, and a folder with no rows known by key that may exist,
-// are not checked; the file records the column for the next run.
-func checkKeyColumn(stateDir string, prior *journal.State, keyProp, column string, header []string) (renamed string, err error) {
+// column than the runs before it did: rows are known by their keys, so a
+// row imported under its old key would be created again under its new one
+// (nothing in HubSpot holds the new key yet). Only the operator can tell
+// a renamed column (an export's new header over the same keys) from
+// another one (a new id scheme): with the old column gone from the input
+// and renamedFrom naming it, the run goes on, recording the new name, and
+// checkKeyColumn returns the old one. A keyless run, and a folder with no
+// rows known by key that may exist, are not checked; the file records the
+// column for the next run.
+func checkKeyColumn(stateDir string, prior *journal.State, keyProp, column, renamedFrom string, header []string) (renamed string, err error) {
 	if keyProp == "" || column == "" {
 		return "", nil
 	}
@@ -1370,6 +1383,12 @@ func checkKeyColumn(stateDir string, prior *journal.State, keyProp, column strin
 				"rows imported under their old keys would be created again under new ones. Put key: %s back in the mapping; "+
 				"if the keys are meant to change, the line items imported so far do not hold the new ones, and any run would create them again",
 				stateDir, known, keyProp, was, column, was, was)
+		}
+		if renamedFrom != was {
+			return "", fmt.Errorf("the journal in %s knows %d rows by their keys in %s, which earlier runs took from the column %q; this run's mapping takes keys from %q, and the input has no %q. "+
+				"If %q is %q renamed, holding the same keys, run again with --key-column-renamed-from %s. "+
+				"If it holds other keys (a new id scheme), the line items imported so far do not hold them, and every row would be created again as a new line item",
+				stateDir, known, keyProp, was, column, was, column, was, shellQuote(was))
 		}
 		renamed = was
 	}
@@ -1843,4 +1862,20 @@ func (d *dryRun) Close() error {
 	err := errors.Join(d.w.Flush(), d.f.Close())
 	d.f = nil
 	return err
+}
+
+// shellQuote is s as one word of a POSIX shell command line: as it is when
+// only letters, digits and _ . - / : , + = @ make it, else in single quotes.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_.-/:,+=@", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

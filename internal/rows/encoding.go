@@ -113,9 +113,42 @@ func (r *Reader) openInput(in io.Reader, name string) error {
 		return nil
 	}
 	r.decoded = true
+	if bom == "" && !wide {
+		r.utf8Text = utf8Text(br)
+	}
 	r.lossy = !strings.HasPrefix(r.encoding, "utf-16") && !strings.HasPrefix(r.encoding, "gb18030") // both write U+FFFD itself
 	r.src = bufio.NewReaderSize(transform.NewReader(br, enc.NewDecoder()), 64<<10)
 	return nil
+}
+
+// sniffSize is how much of an input utf8Text looks at.
+const sniffSize = 64 << 10
+
+// utf8Text reports whether the first sniffSize bytes of br hold text
+// beyond ASCII and are valid UTF-8 (a character cut by the end of the
+// sniff aside). Text in a single-byte encoding seldom is: an accented
+// letter followed by a letter or a space is not valid UTF-8.
+func utf8Text(br *bufio.Reader) bool {
+	p, _ := br.Peek(sniffSize)
+	if len(p) == sniffSize {
+		// A character cut by the end is left out.
+		for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+			if utf8.RuneStart(p[i]) {
+				if !utf8.FullRune(p[i:]) {
+					p = p[:i]
+				}
+				break
+			}
+		}
+	}
+	ascii := true
+	for _, b := range p {
+		if b >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	return !ascii && utf8.Valid(p)
 }
 
 // undefined1252 reports whether b, in 0x80-0x9F, has no character in

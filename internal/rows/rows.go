@@ -184,6 +184,7 @@ type Reader struct {
 	comma    rune
 	encoding string
 	decoded  bool // the input goes through a decoder
+	utf8Text bool // ... yet its start is UTF-8 text beyond ASCII (utf8Text)
 	// lossy: the decoder writes U+FFFD for a byte its encoding does not
 	// define, and the encoding has no U+FFFD of its own (every decoded
 	// encoding but UTF-16 and GB18030), so a U+FFFD in the text is such a
@@ -381,6 +382,13 @@ func (r *Reader) Header() []string { return r.header }
 // FedBack reports whether the input is one of the importer's own reports
 // fed back: its header has one of [ReportColumns].
 func (r *Reader) FedBack() bool { return r.fedBack }
+
+// ReadsAsUTF8 reports whether the input, decoded from the single-byte
+// encoding given in Options, begins (its first 64 KiB) with text beyond
+// ASCII that is valid UTF-8: most likely a UTF-8 file that the encoding
+// would garble ("é" read as "Ã©"), as text in a single-byte encoding
+// seldom is valid UTF-8.
+func (r *Reader) ReadsAsUTF8() bool { return r.utf8Text }
 
 // Delimiter returns the delimiter in use, given or detected.
 func (r *Reader) Delimiter() rune { return r.comma }

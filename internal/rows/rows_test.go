@@ -693,3 +693,34 @@ func TestStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestReadsAsUTF8: an input whose start is UTF-8 text beyond ASCII is
+// told apart, under a single-byte encoding given by name, from text in
+// that encoding, a character cut at the end of the sniff included.
+func TestReadsAsUTF8(t *testing.T) {
+	long := "SKU,Name\n" + strings.Repeat("A-1,Thé vert\n", sniffSize/13+1)
+	for _, tc := range []struct {
+		name, input, encoding string
+		want                  bool
+	}{
+		{"UTF-8 read as windows-1252", "SKU,Name\nA-1,Thé vert\n", "windows-1252", true},
+		{"UTF-8 read as iso-8859-1", "SKU,Name\nA-1,Très bon\n", "iso-8859-1", true},
+		{"windows-1252", "SKU,Name\nA-1,Th\xe9 vert\n", "windows-1252", false},
+		{"windows-1252 and a UTF-8 row later", "SKU,Name\nA-1,Th\xe9 vert\nA-2,Thé vert\n", "windows-1252", false},
+		{"ASCII", "SKU,Name\nA-1,Tea\n", "windows-1252", false},
+		{"UTF-8 as UTF-8", "SKU,Name\nA-1,Thé vert\n", "", false},
+		{"a byte order mark", "\xef\xbb\xbfSKU,Name\nA-1,Thé vert\n", "windows-1252", false},
+		{"longer than the sniff", long, "windows-1252", true},
+		{"longer than the sniff, cut after its lead byte", long[:sniffSize-1] + "\xc3\xa9" + long[sniffSize+1:], "windows-1252", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rd, err := NewReaderOptions(strings.NewReader(tc.input), Options{Encoding: tc.encoding})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rd.ReadsAsUTF8(); got != tc.want {
+				t.Errorf("ReadsAsUTF8() = %v, want %v (encoding %s)", got, tc.want, rd.Encoding())
+			}
+		})
+	}
+}

@@ -1227,15 +1227,15 @@ func (u *Uploader) concludeLinks(j job, fallback string, why []string) error {
 		if reason == "" {
 			return v
 		}
-		return rowstate.Verdict{Kind: rowstate.Unlinked, ID: v.ID, Code: codeAssociationFailed,
+		return rowstate.Verdict{Kind: rowstate.Unlinked, ID: v.ID, Code: CodeAssociationFailed,
 			Message: fmt.Sprintf("the line item was %s (id %s), but %s; the same command makes the association again",
 				cmp.Or(v.Action, report.ActionUpserted), v.ID, reason)}
 	})
 }
 
-// codeAssociationFailed is the code of an upserted row whose association
+// CodeAssociationFailed is the code of an upserted row whose association
 // could not be made.
-const codeAssociationFailed = "ASSOCIATION_FAILED"
+const CodeAssociationFailed = "ASSOCIATION_FAILED"
 
 // link sends one batch of associations to toType until HubSpot answers it
 // or the policy gives up, and notes in why, for each row with an
@@ -1540,7 +1540,9 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 	}
 	out := make([]rowstate.Verdict, len(items))
 	claimed := make([]bool, len(items)) // rows a result without an id named
+	matched := 0                        // results matched to a row
 	created := func(i int, r hubspot.Created) {
+		matched++
 		if r.ID == "" {
 			claimed[i] = true
 			return
@@ -1659,12 +1661,30 @@ func Outcomes(items []*chunker.Item, res *hubspot.BatchResult, keyProperty strin
 			created(i, r)
 		}
 	}
+	missing := rowstate.Verdict{Kind: rowstate.Doubt, Code: codeMissingResult, Message: msgMissingResult}
+	if n := len(res.Results) - matched; n > 0 {
+		missing.Message = unmatchedResults(n)
+	}
 	for i := range out {
 		if out[i].Kind == 0 {
-			out[i] = rowstate.Verdict{Kind: rowstate.Doubt, Code: codeMissingResult, Message: msgMissingResult}
+			out[i] = missing
 		}
 	}
 	return out
+}
+
+// unmatchedResults is the message of a row without a result or an error
+// in an answer that held n results matched to no row: the row's line item
+// may be one of them.
+func unmatchedResults(n int) string {
+	results := "results"
+	if n == 1 {
+		results = "a result"
+	}
+	if n > 1 {
+		results = strconv.Itoa(n) + " results"
+	}
+	return fmt.Sprintf("%s, but held %s matched to no row (by trace id, key or the values echoed): this row's line item may be one of them", msgMissingResult, results)
 }
 
 // maxRounds is how many rounds of lookups (or, for upserts, resends) rows

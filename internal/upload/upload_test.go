@@ -68,8 +68,8 @@ func TestOutcomes(t *testing.T) {
 	want := []rowstate.Verdict{
 		{Kind: rowstate.Doubt, Code: codeContradiction, Message: "HubSpot's answer gave this row two ids, 101 and 102"},
 		{Kind: rowstate.Failed, Code: "INVALID_OPTION", Message: "bad"},
-		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: msgMissingResult},
-		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: msgMissingResult},
+		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: unmatchedResults(1)}, // trace id 77's
+		{Kind: rowstate.Doubt, Code: "MISSING_RESULT", Message: unmatchedResults(1)},
 		{Kind: rowstate.Created, ID: "105"},
 	}
 	if len(outs) != len(want) {
@@ -172,7 +172,7 @@ func TestOutcomesByKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			outs := Outcomes(tc.items, &hubspot.BatchResult{StatusCode: 201, BatchResponse: hubspot.BatchResponse{Results: tc.results}}, "k")
 			for i, w := range tc.want {
-				if outs[i] != w {
+				if !sameVerdict(outs[i], w) {
 					t.Errorf("row %d: %+v, want %+v", i+1, outs[i], w)
 				}
 			}
@@ -822,4 +822,41 @@ func TestGiveUpWarns(t *testing.T) {
 			t.Errorf("warnings %+v, want one naming the reason", warns)
 		}
 	})
+}
+
+// sameVerdict reports whether got is want, a want of msgMissingResult
+// standing also for the message of an answer with results matched to no
+// row (unmatchedResults).
+func sameVerdict(got, want rowstate.Verdict) bool {
+	if want.Message == msgMissingResult && strings.HasPrefix(got.Message, msgMissingResult) {
+		got.Message = want.Message
+	}
+	return got == want
+}
+
+// TestUnmatchedResults: a row without a result or an error of its own, in
+// an answer that holds results matched to no row, is told that its line
+// item may be one of them; in an answer without such results, that the
+// answer named nothing for it.
+func TestUnmatchedResults(t *testing.T) {
+	b := batchOf(1, 2)
+	for _, tc := range []struct {
+		name    string
+		results []hubspot.Created
+		want    string
+	}{
+		{"nothing for row 2", []hubspot.Created{{ID: "101", ObjectWriteTraceID: "1"}}, msgMissingResult},
+		{"a result for no row", []hubspot.Created{{ID: "101", ObjectWriteTraceID: "1"}, {ID: "199"}}, unmatchedResults(1)},
+		{"two results of unknown trace ids", []hubspot.Created{{ID: "101", ObjectWriteTraceID: "1"}, {ID: "198", ObjectWriteTraceID: "8"}, {ID: "199", ObjectWriteTraceID: "9"}}, unmatchedResults(2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outs := Outcomes(b.Items, &hubspot.BatchResult{StatusCode: 201, BatchResponse: hubspot.BatchResponse{Results: tc.results}}, "")
+			if outs[0].Kind != rowstate.Created || outs[1].Kind != rowstate.Doubt || outs[1].Message != tc.want {
+				t.Errorf("verdicts %+v; want row 1 created, row 2 in doubt with %q", outs, tc.want)
+			}
+		})
+	}
+	if m := unmatchedResults(2); !strings.Contains(m, "held 2 results matched to no row") || !strings.Contains(m, "may be one of them") {
+		t.Errorf("unmatchedResults(2) = %q", m)
+	}
 }
