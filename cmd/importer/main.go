@@ -112,20 +112,20 @@ func escalate(ctx context.Context, out command.Console, abandon context.CancelFu
 			if out.InFlight.Load() == 0 {
 				continue // the run ends at once, and says so
 			}
-			fmt.Fprintf(out.Stderr, "importer: stopping: sending nothing more, and waiting for the answers to %d requests already sent (at most %s); a third Ctrl-C stops waiting, leaving their rows in doubt\n",
+			fmt.Fprintf(out.Stderr, "importer: stopping: sending nothing more, and waiting for the answers to %d requests already sent (at most %s); a third interrupt (Ctrl-C or SIGTERM) stops waiting, leaving their rows in doubt\n",
 				out.InFlight.Load(), timeout)
 			continue
 		case n == 3:
 			waiting := out.InFlight.Load()
 			abandon()
-			fmt.Fprintf(out.Stderr, "importer: stopping now: the answers to %d requests are no longer waited for, and their rows go to in_doubt.csv; the reports are being written (a fourth Ctrl-C ends the process without them)\n", waiting)
+			fmt.Fprintf(out.Stderr, "importer: stopping now: the answers to %d requests are no longer waited for, and their rows go to in_doubt.csv; the reports are being written (a fourth interrupt ends the process without them)\n", waiting)
 			continue
 		case n >= 4:
 			fmt.Fprintln(out.Stderr, "importer: stopped at once, without writing the reports; the journal holds every row sent, and the next run of the same command reports them")
 			os.Exit(exitInterrupted)
 		}
 		<-ctx.Done()
-		fmt.Fprintf(out.Stderr, "importer: stopping: waiting for the answers to %d requests already sent (at most %s); press Ctrl-C again to stop waiting, leaving their rows in doubt\n",
+		fmt.Fprintf(out.Stderr, "importer: stopping: waiting for the answers to %d requests already sent (at most %s); one more interrupt (Ctrl-C or SIGTERM) stops waiting, leaving their rows in doubt\n",
 			out.InFlight.Load(), timeout)
 	}
 }

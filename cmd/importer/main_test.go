@@ -1445,6 +1445,7 @@ func TestSignals(t *testing.T) {
 		}
 	})
 	t.Run("three", func(t *testing.T) { threeSignals(t, bin) })
+	t.Run("three, keyless, every row sent", func(t *testing.T) { threeSignalsAllSent(t, bin) })
 }
 
 // threeSignals sends three SIGINTs while requests are in flight. The third
@@ -1467,7 +1468,9 @@ func threeSignals(t *testing.T, bin string) {
 	p.waitForRequests(t, cmd, p.emu.Stats().Requests+1, nil)
 	cmd.Process.Signal(os.Interrupt)
 	// The first says at once what the run waits for.
-	if !eventually(30*time.Second, 10*time.Millisecond, func() bool { return strings.Contains(out.String(), "a third Ctrl-C stops waiting") }) {
+	if !eventually(30*time.Second, 10*time.Millisecond, func() bool {
+		return strings.Contains(out.String(), "a third interrupt (Ctrl-C or SIGTERM) stops waiting")
+	}) {
 		cmd.Process.Kill()
 		t.Fatalf("the first signal did not say what the run waits for:\n%s", out.String())
 	}
@@ -1519,6 +1522,41 @@ func threeSignals(t *testing.T, bin string) {
 		t.Fatalf("rerun: exit %d\n%s", exitOf(err), msg)
 	}
 	p.checkExactlyOnce(t)
+}
+
+// threeSignalsAllSent sends three SIGINTs once every row of a keyless run
+// has been sent, while the last request is out. The rows of the requests
+// no longer waited for are in doubt because of the stop: the run ends as
+// a stopped one (exit 130), not as a finished one (exit 3).
+func threeSignalsAllSent(t *testing.T, bin string) {
+	p := newExternalPortal(t, 500)
+	p.emu.SetFaults(emulator.Faults{Latency: 2 * time.Second})
+	cmd := p.command(bin, "--rate", "0", "--workers", "4", "--timeout", "5m")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	must(t, cmd.Start())
+	// Four requests at once, the fifth (the last 100 rows) as soon as an
+	// answer is in: once a row is created, every row has been sent, and
+	// the fifth request is out for 2 s.
+	p.waitForRows(t, cmd, 1, &out.b)
+	for range 3 {
+		time.Sleep(100 * time.Millisecond)
+		cmd.Process.Signal(os.Interrupt)
+	}
+	err := cmd.Wait()
+	if code := exitOf(err); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, out.String())
+	}
+	if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
+		t.Fatalf("no request was answered to no one: the signals did not stop the wait for the last answer\n%s", out.String())
+	}
+	sum := p.summary(t)
+	if sum.Rows != 500 || sum.NotSent != 0 || sum.InDoubt == 0 || sum.Stopped == "" || sum.Created+sum.Failed+sum.InDoubt != sum.Rows {
+		t.Errorf("summary %+v: want every row read and sent, the abandoned ones in doubt, and the run stopped", sum)
+	}
+	if !strings.Contains(out.String(), "Stopped by SIGINT") {
+		t.Errorf("the summary does not say the run was stopped:\n%s", out.String())
+	}
 }
 
 // lockedBuffer is a bytes.Buffer that a process writes to while the test

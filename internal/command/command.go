@@ -645,6 +645,12 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		fmt.Fprintf(w, "Earlier runs left %d rows in doubt that this input does not hold: they may exist in HubSpot (%s lists them).\n",
 			earlier, importer.EarlierInDoubtFile)
 	}
+	unlinked, _ := s.Extra["earlier_unlinked"].(int)
+	if unlinked > 0 {
+		fmt.Fprintf(w, "Earlier runs upserted %d rows without their associations that this input does not hold: their line items exist, unlinked (%s lists them; a file that holds them makes their associations).\n",
+			unlinked, importer.EarlierInDoubtFile)
+		earlier += unlinked // listed below
+	}
 	fmt.Fprintln(w, "Reports:")
 	files := report.Reports()
 	if s.DryRun {

@@ -114,15 +114,17 @@ func TestExistingID(t *testing.T) {
 		{"in the message", `{"status":"error","message":"Line item already exists. Existing ID: 7","category":"CONFLICT"}`,
 			"7", "Line item already exists. Existing ID: 7"},
 		{"in the context only", `{"status":"error","message":"Line item already exists.","category":"CONFLICT","context":{"existingId":["8"]}}`,
-			"8", "Line item already exists.; Existing ID: 8"},
+			"8", "Line item already exists. Existing ID: 8"},
 		{"in the context as one value", `{"status":"error","message":"Line item already exists.","category":"CONFLICT","context":{"existingId":"12"}}`,
-			"12", "Line item already exists.; Existing ID: 12"},
+			"12", "Line item already exists. Existing ID: 12"},
 		{"in a detail's context", `{"status":"error","message":"Conflict","category":"CONFLICT","errors":[{"message":"taken","in":"import_key","context":{"existingId":["9"]}}]}`,
 			"9", "Conflict; Existing ID: 9"},
 		{"outside an embedded list", `{"status":"error","message":"Line item already exists. Existing ID: 10. Property values were not valid: [{\"isValid\":false,\"message\":\"import_key is taken\",\"error\":\"DUPLICATE\",\"name\":\"import_key\"}]","category":"CONFLICT"}`,
 			"10", "import_key is taken; Existing ID: 10"},
 		{"the context and the message agree", `{"status":"error","message":"Line item already exists. Existing ID: 11","category":"CONFLICT","context":{"existingId":["11"]}}`,
 			"11", "Line item already exists. Existing ID: 11"},
+		{"the context and the message disagree", `{"status":"error","message":"Line item already exists. Existing ID: 11","category":"CONFLICT","context":{"existingId":["12"]}}`,
+			"12", "Line item already exists. Existing ID: 11; Existing ID: 12"},
 		{"not an id", `{"status":"error","message":"Line item already exists.","category":"CONFLICT","context":{"existingId":["abc"]}}`,
 			"", "Line item already exists."},
 		{"none", `{"status":"error","message":"Some value was not one of the allowed options","category":"VALIDATION_ERROR"}`,
@@ -138,6 +140,10 @@ func TestExistingID(t *testing.T) {
 			}
 			if got := e.ReadableMessage(); got != tc.readable {
 				t.Errorf("ReadableMessage() = %q, want %q", got, tc.readable)
+			}
+			// What a row's message keeps of the error names the same record.
+			if got := ExistingIDIn(e.ReadableMessage()); got != tc.id {
+				t.Errorf("ExistingIDIn(ReadableMessage()) = %q, want %q", got, tc.id)
 			}
 			ae := newAPIError(&http.Response{StatusCode: 409, Header: http.Header{}}, []byte(tc.body), RateLimit{}, time.Now())
 			if got := ae.ExistingID(); got != tc.id {

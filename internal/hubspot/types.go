@@ -395,10 +395,12 @@ func (e StandardError) ExistingID() string { return existingID(e.Message, e.Cont
 var existingIDPattern = regexp.MustCompile(`Existing ID: ([0-9]+)`)
 
 // ExistingIDIn returns the id of the record a message names as holding a
-// value ("... already exists. Existing ID: 123"), or "".
+// value ("... already exists. Existing ID: 123"), the last one when it
+// names several (ReadableMessage puts the one an error's context names
+// last), or "".
 func ExistingIDIn(message string) string {
-	if m := existingIDPattern.FindStringSubmatch(message); m != nil {
-		return m[1]
+	if m := existingIDPattern.FindAllStringSubmatch(message, -1); m != nil {
+		return m[len(m)-1][1]
 	}
 	return ""
 }
@@ -439,8 +441,11 @@ func withExistingID(msg, id string) string {
 	if id == "" || ExistingIDIn(msg) == id {
 		return msg
 	}
-	if msg == "" {
+	switch {
+	case msg == "":
 		return "Existing ID: " + id
+	case strings.HasSuffix(msg, "."):
+		return msg + " Existing ID: " + id
 	}
 	return msg + "; Existing ID: " + id
 }

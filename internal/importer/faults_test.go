@@ -709,3 +709,30 @@ func TestFedBackReportEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyColumnWithoutKeyProperty: a mapping that names a key column, run
+// without --key-property, is a keyless run, and says so in a warning; with
+// the key property, no such warning.
+func TestKeyColumnWithoutKeyProperty(t *testing.T) {
+	for _, withKey := range []bool{false, true} {
+		t.Run(fmt.Sprint("key property=", withKey), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				emu := newPortal(emulator.Config{RateMax: -1, Seed: 4})
+				client := inMemory(t, emu, time.Minute)
+				o := withJournal(options(t, generate(t, 20, 4), client))
+				if withKey {
+					o = keyed(t, emu, o, client)
+				}
+				core, logs := observer.New(zap.WarnLevel)
+				o.Log = zap.New(core)
+				if sum, err := Run(context.Background(), o); err != nil || sum.Created != 20 {
+					t.Fatalf("err %v, summary %+v", err, sum)
+				}
+				n := len(logs.FilterMessageSnippet("no --key-property was given").All())
+				if want := map[bool]int{false: 1, true: 0}[withKey]; n != want {
+					t.Errorf("%d warnings of a key column without --key-property, want %d: %v", n, want, logs.All())
+				}
+			})
+		})
+	}
+}

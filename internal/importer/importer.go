@@ -251,6 +251,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if err != nil {
 		return nil, &SetupError{err}
 	}
+	if o.KeyProperty == "" && spec.Key != "" && !o.DryRun && !o.ValidateOnly {
+		log.Warn("the mapping names a key column, but no --key-property was given: rows are known by their content, in this --out folder only, "+
+			"and rows without a clear answer are not looked up; give --key-property (a unique line-item property) for the key to count",
+			zap.String("key", spec.Key))
+	}
 	if o.Upsert && o.KeyProperty == "" {
 		return nil, &SetupError{errors.New("upsert mode needs --key-property: the unique line-item property whose value names each row's line item")}
 	}
@@ -594,10 +599,21 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		if fed > 0 {
 			sum.Extra["earlier_in_doubt_fed_back"] = fed
 		}
-		sum.Extra["earlier_in_doubt"] = len(earlier)
-		if len(earlier) > 0 {
+		unlinked := 0
+		for _, d := range earlier {
+			if d.Unlinked {
+				unlinked++
+			}
+		}
+		sum.Extra["earlier_in_doubt"] = len(earlier) - unlinked
+		sum.Extra["earlier_unlinked"] = unlinked
+		if n := len(earlier) - unlinked; n > 0 {
 			log.Warn("rows that earlier runs left in doubt are not in this input; "+EarlierInDoubtFile+" lists them",
-				zap.Int("rows", len(earlier)), zap.String("file", filepath.Join(o.OutDir, EarlierInDoubtFile)))
+				zap.Int("rows", n), zap.String("file", filepath.Join(o.OutDir, EarlierInDoubtFile)))
+		}
+		if unlinked > 0 {
+			log.Warn("rows that earlier runs upserted without their associations are not in this input; "+EarlierInDoubtFile+" lists them",
+				zap.Int("rows", unlinked), zap.String("file", filepath.Join(o.OutDir, EarlierInDoubtFile)))
 		}
 		if err := writeEarlierInDoubt(filepath.Join(o.OutDir, EarlierInDoubtFile), earlier); err != nil {
 			// The count is in the summary; the run's own outcome stands.
@@ -609,10 +625,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
 		sum.Stopped = readErr.Error()
 		return sum, readErr
-	case upErr != nil && errors.Is(upErr, context.Canceled) && readErr == nil && counts.NotSent == 0 && st.Interrupted == 0:
+	case upErr != nil && errors.Is(upErr, context.Canceled) && readErr == nil && counts.NotSent == 0 && st.Interrupted == 0 && st.Abandoned == 0:
 		// Stopped after the last row was read and answered: nothing
 		// remains, so the run ends as a finished one. (Rows the stop left
-		// in doubt, not looked up, make it a stopped run.)
+		// in doubt, not looked up or not waited for, make it a stopped
+		// run.)
 	case upErr != nil:
 		sum.Stopped = upErr.Error()
 		if errors.Is(upErr, context.Canceled) && context.Cause(ctx) != nil {
@@ -630,9 +647,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 }
 
 // EarlierInDoubtFile lists, after a run that read its input to the end,
-// the rows that earlier runs into the folder left in doubt and that the
-// input did not hold: in no other report of the run, they may exist in
-// HubSpot. Written by every such run (removed when there are none), so
+// the rows that earlier runs into the folder left in doubt, or upserted
+// without their associations, and that the input did not hold: in no
+// other report of the run, they may exist in HubSpot, or exist unlinked. Written by every such run (removed when there are none), so
 // that a nightly file that no longer holds them does not hide them.
 const EarlierInDoubtFile = "earlier_in_doubt.csv"
 
@@ -650,8 +667,11 @@ func writeEarlierInDoubt(path string, ds []journal.Doubt) error {
 		_ = w.Write([]string{"key", "identity", "error_code", "error_message"})
 		for _, d := range ds {
 			msg, code := d.Message, d.Code
-			if d.Sent {
+			switch {
+			case d.Sent:
 				code, msg = "NO_ANSWER", "sent, and the run stopped before an answer was recorded"
+			case d.Unlinked:
+				code, msg = upload.CodeAssociationFailed, "upserted (its line item exists) without its associations: a run on a file that holds the row again makes them"
 			}
 			_ = w.Write([]string{d.Key(), d.Ident, code, msg})
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -340,6 +341,20 @@ func TestUpsertAssociationFailureIsItsOwnOutcome(t *testing.T) {
 		}
 		if id == "" || !strings.Contains(failed[0]["error_message"], id) {
 			t.Errorf("row 7 is on the portal as %q; the message should name it: %s", id, failed[0]["error_message"])
+		}
+
+		// A night whose file no longer holds row 7: the row, unlinked,
+		// is listed in earlier_in_doubt.csv, not forgotten.
+		var night bytes.Buffer
+		w = csv.NewWriter(&night)
+		_ = w.WriteAll(append(slices.Clone(recs[:7]), recs[8:]...))
+		sum, o, err = upsertRun(t, emu, client, night.Bytes(), state)
+		if err != nil || sum.Extra["earlier_unlinked"] != 1 || sum.Extra["earlier_in_doubt"] != 0 {
+			t.Fatalf("a night without row 7: err %v, summary %+v; want it listed as upserted without its association", err, sum)
+		}
+		listed, err := os.ReadFile(filepath.Join(o.OutDir, EarlierInDoubtFile))
+		if err != nil || !strings.Contains(string(listed), "SKU-0000007") || !strings.Contains(string(listed), "ASSOCIATION_FAILED") {
+			t.Fatalf("%s = %q, %v; want row 7 listed as ASSOCIATION_FAILED", EarlierInDoubtFile, listed, err)
 		}
 
 		emu.SeedObjects("deals", "4242")

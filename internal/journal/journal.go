@@ -186,11 +186,14 @@ func (s *State) LookupKey(property, key string, upsert bool) Prior {
 
 // Doubt is a row that earlier runs left in doubt: its identity, and
 // either Sent (sent, no outcome recorded: the process stopped first) or
-// the code and message recorded with it in doubt.
+// the code and message recorded with it in doubt; or, Unlinked, a row
+// they upserted without its associations.
 type Doubt struct {
 	Ident         string
 	Sent          bool
 	Code, Message string
+	// Unlinked: upserted without its associations; its line item exists.
+	Unlinked bool
 }
 
 // Key returns the key of a row known by its key (an identity
@@ -204,8 +207,9 @@ func (d Doubt) Key() string {
 }
 
 // Unmet returns, sorted by identity, the rows earlier runs left in doubt
-// (sent with no outcome recorded, or recorded in doubt) that no Lookup
-// asked for since the State was loaded. A key a create run left in doubt
+// (sent with no outcome recorded, or recorded in doubt), or upserted
+// without their associations (Unlinked), that no Lookup asked for since
+// the State was loaded. A key a create run left in doubt
 // ("k:<property>:<key>") is not listed when the journal holds an upsert of
 // the same key ("u:<property>:<key>") that may exist (created, upserted
 // without its associations, or itself in doubt and so listed under that
@@ -219,8 +223,10 @@ func (s *State) Unmet() []Doubt {
 	var out []Doubt
 	s.rows.All(func(ident string, owner []byte) bool {
 		switch {
-		case len(owner) == 0 || owner[0] != stSent && owner[0] != stDoubt:
+		case len(owner) == 0 || owner[0] != stSent && owner[0] != stDoubt && owner[0] != stLinkless:
 		case strings.HasPrefix(ident, "k:") && s.upserted(ident[2:]):
+		case owner[0] == stLinkless:
+			out = append(out, Doubt{Ident: strings.Clone(ident), Unlinked: true})
 		case owner[0] == stSent:
 			out = append(out, Doubt{Ident: strings.Clone(ident), Sent: true})
 		case owner[0] == stDoubt:

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/unicode"
@@ -113,7 +114,7 @@ func (r *Reader) openInput(in io.Reader, name string) error {
 		return nil
 	}
 	r.decoded = true
-	if bom == "" && !wide {
+	if _, single := enc.(*charmap.Charmap); single && bom == "" {
 		r.utf8Text = utf8Text(br)
 	}
 	r.lossy = !strings.HasPrefix(r.encoding, "utf-16") && !strings.HasPrefix(r.encoding, "gb18030") // both write U+FFFD itself

@@ -711,7 +711,11 @@ func TestReadsAsUTF8(t *testing.T) {
 		{"UTF-8 as UTF-8", "SKU,Name\nA-1,Thé vert\n", "", false},
 		{"a byte order mark", "\xef\xbb\xbfSKU,Name\nA-1,Thé vert\n", "windows-1252", false},
 		{"longer than the sniff", long, "windows-1252", true},
-		{"longer than the sniff, cut after its lead byte", long[:sniffSize-1] + "\xc3\xa9" + long[sniffSize+1:], "windows-1252", true},
+		{"longer than the sniff, a character cut after its lead byte", long[:sniffSize-1] + "€" + long[sniffSize+2:], "windows-1252", true},
+		{"longer than the sniff, a character cut after two bytes", long[:sniffSize-2] + "€" + long[sniffSize+1:], "windows-1252", true},
+		{"longer than the sniff, invalid at its end", long[:sniffSize-2] + "\xe9x" + long[sniffSize:], "windows-1252", false},
+		{"a multi-byte encoding", "SKU,Name\nA-1,Thé vert\n", "shift_jis", false},
+		{"UTF-16 by name", "S\x00K\x00U\x00\n\x00", "utf-16le", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rd, err := NewReaderOptions(strings.NewReader(tc.input), Options{Encoding: tc.encoding})

@@ -798,3 +798,33 @@ func TestWordedKeyTaken(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnCodeWhenLookupFails: rows of one answer refused each with its own
+// worded error keep their own code and message when the lookup that
+// follows fails.
+func TestOwnCodeWhenLookupFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		send := SenderFunc(func(ctx context.Context, body []byte) (*hubspot.BatchResult, error) {
+			return &hubspot.BatchResult{StatusCode: 207, BatchResponse: hubspot.BatchResponse{
+				Results: []hubspot.Created{{ID: "103", ObjectWriteTraceID: "3"}},
+				Errors: []hubspot.StandardError{
+					{Status: "error", Category: "VALIDATION_ERROR", Message: "name: Alpha already exists",
+						Context: map[string][]string{"objectWriteTraceId": {"1"}}},
+					{Status: "error", Category: "VALIDATION_ERROR", Message: "name: Beta already in use",
+						Errors:  []hubspot.ErrorDetail{{Code: "INVALID_OPTION", Message: "Beta already in use", In: "name"}},
+						Context: map[string][]string{"objectWriteTraceId": {"2"}}}}}}, nil
+		})
+		finder := &sequenceFinder{known: []map[string]string{nil}}
+		rec := &memRecorder{}
+		u := &Uploader{Sender: send, Recorder: rec, Finder: finder, Policy: DefaultPolicy, Workers: 1}
+		if err := u.Run(context.Background(), feed(batchOf(1, 2, 3))); err != nil {
+			t.Fatal(err)
+		}
+		checkOnce(t, rec, 1, 2, 3)
+		for r, want := range map[int][2]string{1: {"VALIDATION_ERROR", "Alpha"}, 2: {"INVALID_OPTION", "Beta"}} {
+			if o := rec.outs[r]; o.Status != report.InDoubt || o.Code != want[0] || !strings.Contains(o.Message, want[1]) || !strings.Contains(o.Message, "looking the row up by its key failed") {
+				t.Errorf("row %d = %+v, want in doubt with %s and its own message", r, o, want[0])
+			}
+		}
+	})
+}

@@ -165,6 +165,7 @@ type Uploader struct {
 	searched  atomic.Int64
 	// interrupted counts the rows whose outcome the run's stop decided.
 	interrupted atomic.Int64
+	abandoned   atomic.Int64
 
 	associations atomic.Int64
 }
@@ -184,6 +185,10 @@ type Stats struct {
 	// not sent, in doubt or unlinked because the run stopped before it
 	// sent them (again), looked them up or made their associations.
 	Interrupted int
+	// Abandoned counts the requests whose answers were no longer waited
+	// for once Abandon was done: their rows are in doubt because the run
+	// was stopped.
+	Abandoned int
 }
 
 // Stats returns the counters; it is safe to call while Run is going.
@@ -191,7 +196,7 @@ func (u *Uploader) Stats() Stats {
 	return Stats{Requests: int(u.requests.Load()), Retries: int(u.retries.Load()),
 		Throttled: int(u.throttled.Load()), Batches: int(u.batches.Load()),
 		Searched: int(u.searched.Load()), Resolved: int(u.resolved.Load()), Associations: int(u.associations.Load()),
-		Interrupted: int(u.interrupted.Load())}
+		Interrupted: int(u.interrupted.Load()), Abandoned: int(u.abandoned.Load())}
 }
 
 // StopError is returned by Run when HubSpot's answer means no further
@@ -463,10 +468,17 @@ type job struct {
 // msgOf is the message HubSpot refused row it with: its own error's, else
 // the job's.
 func (j job) msgOf(it *chunker.Item) string {
+	_, msg := j.own(it)
+	return msg
+}
+
+// own is the code and message HubSpot refused row it with: its own
+// error's, else the job's.
+func (j job) own(it *chunker.Item) (code, msg string) {
 	if v, ok := j.ifMissing[it]; ok {
-		return v.Message
+		return v.Code, v.Message
 	}
-	return j.msg
+	return j.code, j.msg
 }
 
 // send delivers one batch and records every one of its rows exactly once.
@@ -899,8 +911,9 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 	}
 	if maxRounds := u.maxRounds(); j.round >= maxRounds {
 		return nil, u.concludeEach(keyed, func(i int) rowstate.Verdict {
-			return rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-				Message: fmt.Sprintf("%s; still unresolved after %d lookups", j.msgOf(keyed[i]), j.round)}
+			code, msg := j.own(keyed[i])
+			return rowstate.Verdict{Kind: rowstate.Doubt, Code: code,
+				Message: fmt.Sprintf("%s; still unresolved after %d lookups", msg, j.round)}
 		})
 	}
 	if !retry.Sleep(ctx, time.Duration(j.round+1)*u.SettleDelay) {
@@ -915,8 +928,9 @@ func (u *Uploader) lookUp(ctx context.Context, j job) ([]job, error) {
 			log.Warn("looking up rows in doubt failed; they stay in doubt", zap.Int("rows", len(keyed)), zap.Error(err))
 		})
 		return nil, u.concludeEach(keyed, func(i int) rowstate.Verdict {
-			return rowstate.Verdict{Kind: rowstate.Doubt, Code: j.code,
-				Message: j.msgOf(keyed[i]) + "; looking the row up by its key failed: " + err.Error()}
+			code, msg := j.own(keyed[i])
+			return rowstate.Verdict{Kind: rowstate.Doubt, Code: code,
+				Message: msg + "; looking the row up by its key failed: " + err.Error()}
 		})
 	}
 	log.Debug("rows in doubt looked up", zap.Int("found", len(hit)), zap.Int("missing", len(missing)), zap.Int("round", j.round+1))
@@ -1427,6 +1441,9 @@ func (u *Uploader) exchange(ctx context.Context, release pacer.Release, call fun
 	rl, err := call(cctx)
 	if u.InFlight != nil {
 		u.InFlight.Add(-1)
+	}
+	if err != nil && u.Abandon != nil && u.Abandon.Err() != nil {
+		u.abandoned.Add(1)
 	}
 	var ae *hubspot.APIError
 	if errors.As(err, &ae) {

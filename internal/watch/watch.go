@@ -2,8 +2,11 @@
 // be written over, while it is read: an export that had not finished when
 // cron started the import.
 //
-// A File reads through to the end of the file, and there checks the file
-// again. A file that grew meanwhile (a writer appending) is read on, for
+// A File checks the file after every read: one that shrank (below what
+// was read, or below its size when last checked), or was written over
+// with as many bytes, ends the read with a *ChangedError at once, and the
+// bytes of that read, which may be the new version's, are not returned.
+// At the end of the file it checks the file again. A file that grew meanwhile (a writer appending) is read on, for
 // ReadOnFor at most. A file whose last line has no line end and that was
 // written less than SettleTime before is waited for, checking every
 // PollEvery, until it grows (it is read on) or has been left unchanged for
@@ -11,8 +14,8 @@
 // without growing, ends the read with a *ChangedError; so does one still
 // growing inside a line once ReadOnFor has passed.
 //
-// What is not caught: a file written over with more bytes than were read
-// looks like one appended to, and a writer that pauses longer than
+// What is not caught: a file written over with at least as many bytes as
+// it had, between two reads, looks like one appended to, and a writer that pauses longer than
 // SettleTime in the middle of a line leaves that line cut short. Line ends
 // are looked for in the raw bytes (LF or CR, or either followed by a NUL,
 // as UTF-16LE writes them).
@@ -136,6 +139,11 @@ func (w *File) Read(p []byte) (int, error) {
 		case n == 1:
 			w.tail = [2]byte{w.tail[1], p[0]}
 		}
+		if n > 0 {
+			if cerr := w.check(w.read + int64(n)); cerr != nil {
+				return 0, cerr
+			}
+		}
 		w.read += int64(n)
 		if n > 0 || err != io.EOF {
 			return n, err
@@ -172,6 +180,24 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 
 // Close closes the file.
 func (w *File) Close() error { return w.f.Close() }
+
+// check checks the file after a read that ends at read: one that shrank
+// below it or below the size last checked, or that changed without
+// changing its size, was written over. One that grew was appended to.
+func (w *File) check(read int64) *ChangedError {
+	fi, err := w.f.Stat()
+	if err != nil {
+		return nil // nothing to compare: the read stands as it is
+	}
+	size, mod := fi.Size(), fi.ModTime()
+	switch {
+	case size < read || size < w.size || size == w.size && !mod.Equal(w.mod):
+		return w.changed(size, mod)
+	case size > w.size:
+		w.size, w.mod = size, mod
+	}
+	return nil
+}
 
 // atLimit checks the file when a second read reaches the end of the first:
 // grown, it is the same file (the rest is the next run's); shrunk or

@@ -285,3 +285,58 @@ func TestFileSecondRead(t *testing.T) {
 		})
 	}
 }
+
+// TestFileWrittenOverWhileRead: a file written over in place while it is
+// read (an export run again: truncated, then written anew) ends the read
+// at the next read after the change, before a byte of the new version is
+// returned, whenever the new version is shorter than the old one or, with
+// as many bytes, written later; a file appended to reads on.
+func TestFileWrittenOverWhileRead(t *testing.T) {
+	const old = "a,b\n1,2\n3,4\n5,6\n"
+	for _, tc := range []struct {
+		name, next string
+		appended   bool
+	}{
+		{"shorter than what was read", "a,b\n", false},
+		{"shorter, yet longer than what was read", "a,b\n9,9\n8,8\n", false},
+		{"as many bytes", "a,b\n9,9\n8,8\n7,7\n", false},
+		{"appended to", old + "7,8\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, fi := openWritten(t, old)
+			w := New(context.Background(), f, "in.csv", fi, Clock{})
+			head := make([]byte, 8)
+			if n, err := io.ReadFull(w, head); n != 8 || err != nil {
+				t.Fatalf("first read: %d, %v", n, err)
+			}
+			later := fi.ModTime().Add(time.Second)
+			if tc.appended {
+				g, err := os.OpenFile(f.Name(), os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = g.WriteString(tc.next[len(old):])
+				if err := errors.Join(err, g.Close()); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(f.Name(), []byte(tc.next), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(f.Name(), later, later); err != nil {
+				t.Fatal(err)
+			}
+			rest, err := readAll(w, 4096)
+			var ce *ChangedError
+			switch {
+			case tc.appended:
+				if err != nil || string(head)+rest != tc.next {
+					t.Errorf("appended to: read %q, %v; want %q", string(head)+rest, err, tc.next)
+				}
+			case !errors.As(err, &ce) || ce.Appending:
+				t.Errorf("written over: read on to %q, %v; want a ChangedError", rest, err)
+			case rest != "":
+				t.Errorf("written over: %q of the new version returned before the ChangedError", rest)
+			}
+		})
+	}
+}
