@@ -1474,19 +1474,7 @@ func threeSignals(t *testing.T, bin string) {
 		cmd.Process.Kill()
 		t.Fatalf("the first signal did not say what the run waits for:\n%s", out.String())
 	}
-	for range 2 {
-		time.Sleep(100 * time.Millisecond)
-		cmd.Process.Signal(os.Interrupt)
-	}
-	err := cmd.Wait()
-	if code := exitOf(err); code != 130 {
-		t.Fatalf("exit %d, want 130\n%s", code, out.String())
-	}
-	// Stopped before the answers, the process was not there to hear them;
-	// had it waited for them, no answer would be orphaned.
-	if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
-		t.Fatalf("no request was answered to no one: the signals did not stop the wait before the answers came\n%s", out.String())
-	}
+	p.interruptAbandons(t, cmd, 2, &out)
 	wants := []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopping now: the answers to"}
 	// The reports account for every row read, and the abandoned
 	// requests' rows, which the portal may hold, are in doubt.
@@ -1539,23 +1527,31 @@ func threeSignalsAllSent(t *testing.T, bin string) {
 	// answer is in: once a row is created, every row has been sent, and
 	// the fifth request is out for 2 s.
 	p.waitForRows(t, cmd, 1, &out.b)
-	for range 3 {
-		time.Sleep(100 * time.Millisecond)
-		cmd.Process.Signal(os.Interrupt)
-	}
-	err := cmd.Wait()
-	if code := exitOf(err); code != 130 {
-		t.Fatalf("exit %d, want 130\n%s", code, out.String())
-	}
-	if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
-		t.Fatalf("no request was answered to no one: the signals did not stop the wait for the last answer\n%s", out.String())
-	}
+	p.interruptAbandons(t, cmd, 3, &out)
 	sum := p.summary(t)
 	if sum.Rows != 500 || sum.NotSent != 0 || sum.InDoubt == 0 || sum.Stopped == "" || sum.Created+sum.Failed+sum.InDoubt != sum.Rows {
 		t.Errorf("summary %+v: want every row read and sent, the abandoned ones in doubt, and the run stopped", sum)
 	}
 	if !strings.Contains(out.String(), "Stopped by SIGINT") {
 		t.Errorf("the summary does not say the run was stopped:\n%s", out.String())
+	}
+}
+
+// interruptAbandons sends cmd n SIGINTs, 100 ms apart, the last of them
+// the third, and checks that the run exits 130 and stopped waiting for
+// answers: stopped before them, the process was not there to hear them
+// (had it waited, no answer would be orphaned).
+func (p *externalPortal) interruptAbandons(t *testing.T, cmd *exec.Cmd, n int, out *lockedBuffer) {
+	t.Helper()
+	for range n {
+		time.Sleep(100 * time.Millisecond)
+		cmd.Process.Signal(os.Interrupt)
+	}
+	if code := exitOf(cmd.Wait()); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, out.String())
+	}
+	if !eventually(30*time.Second, 20*time.Millisecond, func() bool { return p.emu.Stats().Orphaned > 0 }) {
+		t.Fatalf("no request was answered to no one: the signals did not stop the wait before the answers came\n%s", out.String())
 	}
 }
 
