@@ -645,6 +645,9 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		fmt.Fprintf(w, "Earlier runs left %d rows in doubt that this input does not hold: they may exist in HubSpot (%s lists them).\n",
 			earlier, importer.EarlierInDoubtFile)
 	}
+	if found, _ := s.Extra["earlier_in_doubt_found"].(int); found > 0 {
+		fmt.Fprintf(w, "%d rows earlier runs left in doubt, not in this input, were found by key: created (the journal records their ids).\n", found)
+	}
 	unlinked, _ := s.Extra["earlier_unlinked"].(int)
 	if unlinked > 0 {
 		fmt.Fprintf(w, "Earlier runs upserted %d rows without their associations that this input does not hold: their line items exist, unlinked (%s lists them; a file that holds them makes their associations).\n",

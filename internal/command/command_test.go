@@ -158,6 +158,8 @@ func TestSummaryLines(t *testing.T) {
 			[]string{"Already complete: all 3000 rows were created earlier; the 30 requests that sent them were refused, as line items already held their keys, and created nothing."}, nil},
 		{"earlier in doubt", report.Summary{Rows: 5, Created: 5, Extra: map[string]any{"earlier_in_doubt": 2}}, Import,
 			[]string{"Earlier runs left 2 rows in doubt that this input does not hold", "out/earlier_in_doubt.csv"}, nil},
+		{"earlier found", report.Summary{Rows: 5, Created: 5, Extra: map[string]any{"earlier_in_doubt": 0, "earlier_in_doubt_found": 3}}, Import,
+			[]string{"3 rows earlier runs left in doubt, not in this input, were found by key: created"}, []string{"earlier_in_doubt.csv"}},
 		{"earlier unlinked", report.Summary{Rows: 5, Created: 5, Extra: map[string]any{"earlier_in_doubt": 0, "earlier_unlinked": 1}}, Import,
 			[]string{"Earlier runs upserted 1 rows without their associations that this input does not hold", "out/earlier_in_doubt.csv"},
 			[]string{"rows in doubt"}},

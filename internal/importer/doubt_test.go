@@ -501,7 +501,7 @@ func TestWarnsOfRowsInDoubtFromEarlierRuns(t *testing.T) {
 		if err != nil || sum.Rows != 0 || sum.InDoubt != 0 {
 			t.Fatalf("err %v, summary %+v; want an empty run", err, sum)
 		}
-		warned := logs.FilterMessageSnippet("in doubt").All()
+		warned := logs.FilterMessageSnippet("are not in this input").All()
 		if len(warned) != 1 || warned[0].ContextMap()["rows"] != int64(n) {
 			t.Fatalf("warnings %v; want one naming the %d rows in doubt", logs.All(), n)
 		}

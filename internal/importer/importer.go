@@ -566,6 +566,22 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if elapsed > 0 {
 		sum.RowsPerSecond = float64(counts.Rows) / elapsed.Seconds()
 	}
+	var earlier []journal.Doubt
+	if prior != nil && readErr == nil {
+		// Read to its end, the input held every row it holds: the rows
+		// earlier runs left in doubt that it did not are in no report of
+		// this run. Those known by key are looked up first.
+		var fed int
+		earlier, fed = notFedBack(prior.Unmet(), p.fedBack)
+		if fed > 0 {
+			sum.Extra["earlier_in_doubt_fed_back"] = fed
+		}
+		if finder != nil && upErr == nil && ctx.Err() == nil {
+			var found int
+			earlier, found = settleEarlier(ctx, log, finder, jr, o.KeyProperty, earlier)
+			sum.Extra["earlier_in_doubt_found"] = found
+		}
+	}
 	if jr != nil {
 		// Takes the last outcomes to disk; the reports hold them anyway, so a
 		// failure here only weakens a resume after a power loss.
@@ -592,13 +608,6 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 	}
 	if prior != nil && readErr == nil {
-		// Read to its end, the input held every row it holds: the rows
-		// earlier runs left in doubt that it did not are in no report of
-		// this run.
-		earlier, fed := notFedBack(prior.Unmet(), p.fedBack)
-		if fed > 0 {
-			sum.Extra["earlier_in_doubt_fed_back"] = fed
-		}
 		unlinked := 0
 		for _, d := range earlier {
 			if d.Unlinked {
@@ -644,6 +653,49 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent}
 	}
 	return sum, nil
+}
+
+// settleEarlier looks up by key the rows of ds (rows earlier runs left in
+// doubt that this run's input did not hold) that are known by keyProp in
+// a create run, records those found in the journal as created, with the
+// ids found, and returns the others and how many were found. A row not
+// found stays in doubt (a read may lag behind a create); a lookup that
+// fails leaves every row as it was, and the run's outcome stands.
+func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, jr *journal.Journal, keyProp string, ds []journal.Doubt) ([]journal.Doubt, int) {
+	prefix := journal.KeyIdent(keyProp, "x", false)
+	prefix = prefix[:len(prefix)-1] // "k:<property>:"
+	var keys []string
+	for _, d := range ds {
+		if strings.HasPrefix(d.Ident, prefix) && !d.Unlinked {
+			keys = append(keys, d.Ident[len(prefix):])
+		}
+	}
+	if len(keys) == 0 || jr == nil {
+		return ds, 0
+	}
+	found, err := finder.Find(ctx, keys)
+	if err != nil {
+		log.Warn("looking up the rows earlier runs left in doubt failed; they stay in doubt", zap.Int("rows", len(keys)), zap.Error(err))
+		return ds, 0
+	}
+	var left []journal.Doubt
+	var outs []report.Outcome
+	for _, d := range ds {
+		if id, ok := found[strings.TrimPrefix(d.Ident, prefix)]; ok && strings.HasPrefix(d.Ident, prefix) && !d.Unlinked {
+			outs = append(outs, report.Outcome{Ident: d.Ident, Status: report.Created, ID: id})
+			continue
+		}
+		left = append(left, d)
+	}
+	if len(outs) == 0 {
+		return ds, 0
+	}
+	if err := jr.Done(outs); err != nil {
+		log.Warn("recording the rows earlier runs left in doubt, found by key", zap.Error(err))
+		return ds, 0
+	}
+	log.Info("rows earlier runs left in doubt, not in this input, found by key: recorded as created", zap.Int("rows", len(outs)))
+	return left, len(outs)
 }
 
 // EarlierInDoubtFile lists, after a run that read its input to the end,
