@@ -124,7 +124,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.duplicateKeys, "duplicate-keys", "fail", "rows that share a key: fail (the later ones fail as DUPLICATE_KEY) or last-wins (only the last is sent; the others go to superseded.csv)")
 	fs.StringVar(&c.apiVersion, "api-version", "v3", "HubSpot API generation: v3 (/crm/v3/..., v4 associations) or 2026-09 (/crm/objects/2026-09/...)")
 	fs.StringVar(&c.KeyProperty, "key-property", "", "unique line-item `property` that stores the mapping's key; rows without a clear answer are looked up by it, so none is lost or created twice")
-	fs.StringVar(&c.KeyColumnRenamedFrom, "key-column-renamed-from", "", "the `column` earlier runs into --out took keys from, when the mapping's key: column is it renamed (the same keys under a new header)")
+	fs.StringVar(&c.KeyColumnRenamedFrom, "key-column-renamed-from", "", "the `column` earlier runs into --out took keys from, when the mapping's key: column is that column renamed (the same keys under a new header)")
 	fs.DurationVar(&c.WaitLock, "wait-lock", 0, "when another run is using --out, wait up to `duration` for it to finish (default: exit at once with code 75)")
 	fs.BoolVar(&c.restart, "restart", false, "removed: rows are now recognised by key or content across runs and files (see docs/guarantees.md)")
 	fs.DurationVar(&c.LookupDelay, "lookup-delay", 0, "wait before looking up rows without a clear answer (lookups read the records themselves, so none is needed)")

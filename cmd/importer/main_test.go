@@ -1535,6 +1535,13 @@ func threeSignalsAllSent(t *testing.T, bin string) {
 	if !strings.Contains(out.String(), "Stopped by SIGINT") {
 		t.Errorf("the summary does not say the run was stopped:\n%s", out.String())
 	}
+	// Each row in doubt says why: its answer was no longer waited for.
+	recs := readCSVFile(t, filepath.Join(p.outDir(), "in_doubt.csv"))
+	for _, r := range recs[1:] {
+		if msg := r[len(r)-1]; !strings.Contains(msg, "the run stopped waiting for it, at a third interrupt") {
+			t.Fatalf("in_doubt.csv: %q does not say the answer was no longer waited for", msg)
+		}
+	}
 }
 
 // interruptAbandons sends cmd n SIGINTs, 100 ms apart, the last of them

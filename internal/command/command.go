@@ -642,16 +642,16 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	}
 	earlier, _ := s.Extra["earlier_in_doubt"].(int)
 	if earlier > 0 {
-		fmt.Fprintf(w, "Earlier runs left %d rows in doubt that this input does not hold: they may exist in HubSpot (%s lists them).\n",
-			earlier, importer.EarlierInDoubtFile)
+		fmt.Fprintf(w, "Earlier runs left %s in doubt that this input does not hold: they may exist in HubSpot (%s lists them).\n",
+			rowsCount(earlier), importer.EarlierInDoubtFile)
 	}
 	if found, _ := s.Extra["earlier_in_doubt_found"].(int); found > 0 {
-		fmt.Fprintf(w, "%d rows earlier runs left in doubt, not in this input, were found by key: created (the journal records their ids).\n", found)
+		fmt.Fprintf(w, "%s earlier runs left in doubt, not in this input, found by key: created (the journal records their ids).\n", rowsCount(found))
 	}
 	unlinked, _ := s.Extra["earlier_unlinked"].(int)
 	if unlinked > 0 {
-		fmt.Fprintf(w, "Earlier runs upserted %d rows without their associations that this input does not hold: their line items exist, unlinked (%s lists them; a file that holds them makes their associations).\n",
-			unlinked, importer.EarlierInDoubtFile)
+		fmt.Fprintf(w, "Earlier runs upserted %s without their associations that this input does not hold: their line items exist, unlinked (%s lists them; a file that holds them makes their associations).\n",
+			rowsCount(unlinked), importer.EarlierInDoubtFile)
 		earlier += unlinked // listed below
 	}
 	fmt.Fprintln(w, "Reports:")
@@ -674,6 +674,14 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	for _, f := range files {
 		fmt.Fprintf(w, "  %s\n", filepath.Join(out, f))
 	}
+}
+
+// rowsCount is "1 row" or "n rows".
+func rowsCount(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.Itoa(n) + " rows"
 }
 
 // actionsOf says what an upsert import's rows were, "3 created, 2

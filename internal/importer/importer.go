@@ -235,7 +235,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if rd.ReadsAsUTF8() {
 		if rd.FedBack() {
 			return nil, &SetupError{fmt.Errorf("%s is a report of the importer, which writes UTF-8, and its text reads as UTF-8; read as %s, its accented letters would reach HubSpot as two characters each (\"é\" as \"Ã©\"): "+
-				"run without --encoding (and without IMPORTER_ENCODING); if the file was saved in %s since, convert it to UTF-8 first (iconv -f %s -t UTF-8)", o.InputName, rd.Encoding(), rd.Encoding(), rd.Encoding())}
+				"run without --encoding (and without IMPORTER_ENCODING)", o.InputName, rd.Encoding())}
 		}
 		log.Warn("the input's text reads as UTF-8, and the encoding given would garble it (\"é\" read as \"Ã©\"): check --encoding",
 			zap.String("input", o.InputName), zap.String("encoding", rd.Encoding()))
@@ -425,7 +425,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	// A short queue: the workers wait on the pacer far more than on the
 	// producer, and each queued batch holds its encoded body.
 	batches := make(chan *chunker.Batch, min(max(o.Workers, 1), 32))
-	p := &producer{rd: rd, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
+	p := &producer{rd: rd, inputName: o.InputName, m: mapper, ch: ch, recheck: recheck, rep: rep, out: batches, discard: up.Discard, jr: jr, prior: prior,
 		keyProp: o.KeyProperty, canRecheck: finder != nil, resend: o.Policy.RetryInDoubt || o.Upsert, upsert: o.Upsert,
 		tally: o.Tally, columns: columnsOf(spec, o.KeyProperty), retryRejected: o.RetryRejected,
 		ambCols: ambiguousNumbers(spec, o.Schema, rd.Header())}
@@ -833,6 +833,7 @@ func keyUnconverted(spec *mapping.Spec, prop string) string {
 // producer reads, maps and batches records.
 type producer struct {
 	rd         *rows.Reader
+	inputName  string
 	m          *mapping.Mapper
 	ch         *chunker.Chunker // rows to send
 	recheck    *chunker.Chunker // rows to look up first
@@ -993,15 +994,23 @@ func (p *producer) run(ctx context.Context) error {
 	// Rows held for a later row with their key that was not read: the run
 	// stopped first, or the file changed since it was read for each key's
 	// last row.
+	changed := 0 // a later row's key not where the first read found it
 	for _, later := range slices.Sorted(maps.Keys(p.held)) {
 		why := stoppedBeforeSent
 		if err == nil {
 			why = fmt.Sprintf("the input changed while it was read (row %d no longer has this row's key, so this row, which it was to supersede, was not sent): run the same command again", later)
+			changed = later
 		}
 		for _, h := range p.held[later] {
 			p.unsent(h.rec, h.prior, why) // in doubt if an earlier run may have created its key's line item
 		}
 		delete(p.held, later)
+	}
+	if changed > 0 {
+		// The second read did not read what the first did: the file was
+		// written over (with as many bytes or more, which its size and
+		// time do not tell from an append).
+		err = &watch.ChangedError{Name: p.inputName, Why: fmt.Sprintf("row %d no longer has the key it had when the file was first read", changed)}
 	}
 	if len(p.pending) > 0 {
 		// A stop, or an error, left rows waiting for their targets.

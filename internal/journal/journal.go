@@ -70,15 +70,17 @@ const (
 	stLinkless = 'l' // upserted (it exists), its associations not made: sent again
 )
 
-// met is the state byte of an entry in state st (stSent or stDoubt) once
-// Lookup has asked for it; unmet undoes it. Entries in other states are
-// not marked.
+// met is the state byte of an entry in state st (stSent, stDoubt or
+// stLinkless: the states Unmet lists) once Lookup has asked for it; unmet
+// undoes it. Entries in other states are not marked.
 func met(st byte) byte {
 	switch st {
 	case stSent:
 		return 'S'
 	case stDoubt:
 		return 'D'
+	case stLinkless:
+		return 'L'
 	}
 	return st
 }
@@ -89,6 +91,8 @@ func unmet(st byte) byte {
 		return stSent
 	case 'D':
 		return stDoubt
+	case 'L':
+		return stLinkless
 	}
 	return st
 }

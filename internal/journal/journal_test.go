@@ -1387,14 +1387,15 @@ func TestUnmet(t *testing.T) {
 	// Keys a create run left in doubt, then sent by upsert runs: D upserted
 	// (settled), E refused (still in doubt as the create left it), F sent
 	// with no answer (listed once, as the upsert's).
-	// G upserted without its associations: it exists, unlinked.
-	if err := j.Sent([]string{"u:import_key:D", "u:import_key:E", "u:import_key:F", "u:import_key:G"}); err != nil {
+	// G and H upserted without their associations: they exist, unlinked.
+	if err := j.Sent([]string{"u:import_key:D", "u:import_key:E", "u:import_key:F", "u:import_key:G", "u:import_key:H"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Done([]report.Outcome{
 		{Ident: "u:import_key:D", Status: report.Created, ID: "4"},
 		{Ident: "u:import_key:E", Status: report.Failed, Code: "INVALID_OPTION", Message: "no"},
-		{Ident: "u:import_key:G", Status: report.Failed, ID: "7", Code: "ASSOCIATION_FAILED", Message: "no deal"}}); err != nil {
+		{Ident: "u:import_key:G", Status: report.Failed, ID: "7", Code: "ASSOCIATION_FAILED", Message: "no deal"},
+		{Ident: "u:import_key:H", Status: report.Failed, ID: "8", Code: "ASSOCIATION_FAILED", Message: "no deal"}}); err != nil {
 		t.Fatal(err)
 	}
 	closeJ(t, j)
@@ -1412,6 +1413,9 @@ func TestUnmet(t *testing.T) {
 	}
 	st.Lookup("c:abc#1")
 	st.Lookup("k:import_key:C")
+	if p := st.Lookup("u:import_key:H"); p.Status != 0 || p.Sent { // sent again, as a row never sent
+		t.Errorf("Lookup(u:import_key:H) = %+v, want nothing recorded", p)
+	}
 	want := []journal.Doubt{{Ident: "c:def#1", Code: "TIMEOUT", Message: "timed out"}, {Ident: "k:import_key:E", Sent: true},
 		{Ident: "u:import_key:F", Sent: true}, {Ident: "u:import_key:G", Unlinked: true}, {Ident: "u:sku:key:with:colons", Sent: true}}
 	if got := st.Unmet(); !slices.Equal(got, want) {

@@ -1444,6 +1444,9 @@ func (u *Uploader) exchange(ctx context.Context, release pacer.Release, call fun
 	}
 	if err != nil && u.Abandon != nil && u.Abandon.Err() != nil {
 		u.abandoned.Add(1)
+		if te, ok := errors.AsType[*hubspot.TransportError](err); ok {
+			te.Err = fmt.Errorf("the run stopped waiting for it, at a third interrupt (%w)", te.Err)
+		}
 	}
 	var ae *hubspot.APIError
 	if errors.As(err, &ae) {

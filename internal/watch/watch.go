@@ -182,21 +182,49 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 func (w *File) Close() error { return w.f.Close() }
 
 // check checks the file after a read that ends at read: one that shrank
-// below it or below the size last checked, or that changed without
-// changing its size, was written over. One that grew was appended to.
-func (w *File) check(read int64) *ChangedError {
+// below it or below the size last checked, or that has another time at
+// that size still after PollEvery, was written over (an append updates a
+// file's time before its size: sameSizeChanged). One that grew was
+// appended to. It returns a *ChangedError, or ctx's error if the wait was
+// cut short.
+func (w *File) check(read int64) error {
 	fi, err := w.f.Stat()
 	if err != nil {
 		return nil // nothing to compare: the read stands as it is
 	}
 	size, mod := fi.Size(), fi.ModTime()
+	if size == w.size && !mod.Equal(w.mod) {
+		over, s, m, err := w.sameSizeChanged()
+		if err != nil {
+			return err
+		}
+		if over {
+			return w.changed(s, m)
+		}
+		size, mod = s, m
+	}
 	switch {
-	case size < read || size < w.size || size == w.size && !mod.Equal(w.mod):
+	case size < read || size < w.size:
 		return w.changed(size, mod)
 	case size > w.size:
 		w.size, w.mod = size, mod
 	}
 	return nil
+}
+
+// sameSizeChanged reports whether a file seen at the size last checked
+// with another time was written over: it looks again after PollEvery, as
+// an append updates the time before the size. It returns the size and
+// time it saw last, and ctx's error if the wait was cut short.
+func (w *File) sameSizeChanged() (bool, int64, time.Time, error) {
+	if err := w.clock.Sleep(w.ctx, PollEvery); err != nil {
+		return false, 0, time.Time{}, err
+	}
+	fi, err := w.f.Stat()
+	if err != nil {
+		return false, w.size, w.mod, nil
+	}
+	return fi.Size() == w.size, fi.Size(), fi.ModTime(), nil
 }
 
 // atLimit checks the file when a second read reaches the end of the first:
@@ -207,8 +235,18 @@ func (w *File) atLimit() error {
 	if err != nil {
 		return io.EOF
 	}
-	if size := fi.Size(); size < w.limit || size == w.size && !fi.ModTime().Equal(w.mod) {
-		return w.changed(size, fi.ModTime())
+	size, mod := fi.Size(), fi.ModTime()
+	if size < w.limit || size < w.size {
+		return w.changed(size, mod)
+	}
+	if size == w.size && !mod.Equal(w.mod) {
+		over, size, mod, err := w.sameSizeChanged()
+		if err != nil {
+			return err
+		}
+		if over {
+			return w.changed(size, mod)
+		}
 	}
 	return io.EOF
 }
@@ -243,8 +281,17 @@ func (w *File) atEnd() (more bool, err error) {
 			// Appended to while it was read, and read to its new end.
 			w.size, w.mod = size, mod
 			continue
-		case size < w.read || size < w.size || size == w.size && !mod.Equal(w.mod):
+		case size < w.read || size < w.size:
 			return false, w.changed(size, mod)
+		case size == w.size && !mod.Equal(w.mod):
+			over, size, mod, err := w.sameSizeChanged()
+			if err != nil {
+				return false, err
+			}
+			if over {
+				return false, w.changed(size, mod)
+			}
+			continue // it grew: an append
 		case w.read == 0 || w.lineEnded():
 			return false, nil // what was added after ReadOnFor is the next run's
 		case !readingOn:
