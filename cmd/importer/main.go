@@ -97,7 +97,7 @@ func importerMain() int {
 // waiting for the answers to the requests already sent (abandon), whose
 // rows the run then reports in doubt as it ends, its reports written (the
 // journal has them as sent, so the next run looks them up or reports them
-// in doubt); a fourth ends the process at once, without its reports.
+// in doubt); a fourth ends the process at once, its reports unfinished.
 func escalate(ctx context.Context, out command.Console, abandon context.CancelFunc, timeout time.Duration) {
 	// Signals are counted on a channel of their own, from the first: one
 	// registered only once ctx is done could miss a quick second.
@@ -118,10 +118,10 @@ func escalate(ctx context.Context, out command.Console, abandon context.CancelFu
 		case n == 3:
 			waiting := out.InFlight.Load()
 			abandon()
-			fmt.Fprintf(out.Stderr, "importer: stopping now: the answers to %d requests are no longer waited for, and their rows go to in_doubt.csv; the reports are being written (a fourth interrupt ends the process without them)\n", waiting)
+			fmt.Fprintf(out.Stderr, "importer: stopping now: the answers to %d requests are no longer waited for, and their rows go to in_doubt.csv; the reports are being written (a fourth interrupt ends the process before they are finished)\n", waiting)
 			continue
 		case n >= 4:
-			fmt.Fprintln(out.Stderr, "importer: stopped at once, without writing the reports; the journal holds every row sent, and the next run of the same command reports them")
+			fmt.Fprintln(out.Stderr, "importer: stopped at once, the reports unfinished (they hold part of the run, and there is no summary); the journal holds every row sent, and the next run of the same command reports them")
 			os.Exit(exitInterrupted)
 		}
 		<-ctx.Done()
