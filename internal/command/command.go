@@ -652,7 +652,6 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	if unlinked > 0 {
 		fmt.Fprintf(w, "Earlier runs upserted %s without their associations that this input does not hold: their line items exist, unlinked (%s lists them; a file that holds them makes their associations).\n",
 			rowsCount(unlinked), importer.EarlierInDoubtFile)
-		earlier += unlinked // listed below
 	}
 	fmt.Fprintln(w, "Reports:")
 	files := report.Reports()
@@ -665,7 +664,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	if s.Superseded > 0 && !s.DryRun {
 		files = append(files, report.SupersededFile)
 	}
-	if earlier > 0 {
+	if earlier+unlinked > 0 {
 		files = append(files, importer.EarlierInDoubtFile)
 	}
 	if s.DryRun && command != Validate {

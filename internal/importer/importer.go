@@ -662,12 +662,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 // found stays in doubt (a read may lag behind a create); a lookup that
 // fails leaves every row as it was, and the run's outcome stands.
 func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, jr *journal.Journal, keyProp string, ds []journal.Doubt) ([]journal.Doubt, int) {
-	prefix := journal.KeyIdent(keyProp, "x", false)
-	prefix = prefix[:len(prefix)-1] // "k:<property>:"
+	prefix := "k:" + keyProp + ":" // a create run's key (journal.KeyIdent)
 	var keys []string
 	for _, d := range ds {
-		if strings.HasPrefix(d.Ident, prefix) && !d.Unlinked {
-			keys = append(keys, d.Ident[len(prefix):])
+		if k, ok := strings.CutPrefix(d.Ident, prefix); ok {
+			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 || jr == nil {
@@ -681,9 +680,11 @@ func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, j
 	var left []journal.Doubt
 	var outs []report.Outcome
 	for _, d := range ds {
-		if id, ok := found[strings.TrimPrefix(d.Ident, prefix)]; ok && strings.HasPrefix(d.Ident, prefix) && !d.Unlinked {
-			outs = append(outs, report.Outcome{Ident: d.Ident, Status: report.Created, ID: id})
-			continue
+		if k, ok := strings.CutPrefix(d.Ident, prefix); ok {
+			if id, ok := found[k]; ok {
+				outs = append(outs, report.Outcome{Ident: d.Ident, Status: report.Created, ID: id})
+				continue
+			}
 		}
 		left = append(left, d)
 	}
@@ -701,7 +702,8 @@ func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, j
 // EarlierInDoubtFile lists, after a run that read its input to the end,
 // the rows that earlier runs into the folder left in doubt, or upserted
 // without their associations, and that the input did not hold: in no
-// other report of the run, they may exist in HubSpot, or exist unlinked. Written by every such run (removed when there are none), so
+// other report of the run, they may exist in HubSpot, or exist unlinked.
+// Written by every such run (removed when there are none), so
 // that a nightly file that no longer holds them does not hide them.
 const EarlierInDoubtFile = "earlier_in_doubt.csv"
 
@@ -1008,8 +1010,7 @@ func (p *producer) run(ctx context.Context) error {
 	}
 	if changed > 0 {
 		// The second read did not read what the first did: the file was
-		// written over (with as many bytes or more, which its size and
-		// time do not tell from an append).
+		// written over in a way its size and time did not show.
 		err = &watch.ChangedError{Name: p.inputName, Why: fmt.Sprintf("row %d no longer has the key it had when the file was first read", changed)}
 	}
 	if len(p.pending) > 0 {

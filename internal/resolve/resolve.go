@@ -16,6 +16,7 @@
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -164,10 +165,7 @@ func (r *Resolver) KeysOf(ctx context.Context, ids []string) (map[string]string,
 // found" fails the whole read, as does an error from use.
 func (r *Resolver) eachGroup(ctx context.Context, idProperty string, values []string,
 	use func(group []string, want map[string]bool, res *hubspot.BatchReadResult) error) error {
-	by := idProperty
-	if by == "" {
-		by = "id"
-	}
+	by := cmp.Or(idProperty, "id") // for messages
 	want := make(map[string]bool, len(values))
 	var group []string
 	flush := func() error {
@@ -210,10 +208,7 @@ func (r *Resolver) eachGroup(ctx context.Context, idProperty string, values []st
 func (r *Resolver) readBy(ctx context.Context, idProperty string, keys []string) (*hubspot.BatchReadResult, error) {
 	req := hubspot.BatchReadRequest{IDProperty: idProperty, Properties: []string{r.Property},
 		Inputs: make([]hubspot.ObjectID, len(keys))}
-	by := idProperty
-	if by == "" {
-		by = "id"
-	}
+	by := cmp.Or(idProperty, "id") // for messages
 	for i, k := range keys {
 		req.Inputs[i] = hubspot.ObjectID{ID: k}
 	}

@@ -994,13 +994,12 @@ func (u *Uploader) conflictMissing(ctx context.Context, j job, missing []*chunke
 	holders := map[*chunker.Item]string{}
 	var ids []string
 	hr, canRead := u.Finder.(holderReader)
-	for _, it := range rest {
-		if !canRead {
-			break
-		}
-		if id := hubspot.ExistingIDIn(j.msgOf(it)); id != "" {
-			holders[it] = id
-			ids = append(ids, id)
+	if canRead {
+		for _, it := range rest {
+			if id := hubspot.ExistingIDIn(j.msgOf(it)); id != "" {
+				holders[it] = id
+				ids = append(ids, id)
+			}
 		}
 	}
 	var keys map[string]string

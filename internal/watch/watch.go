@@ -4,19 +4,22 @@
 //
 // A File checks the file after every read: one that shrank (below what
 // was read, or below its size when last checked), or was written over
-// with as many bytes, ends the read with a *ChangedError at once, and the
-// bytes of that read, which may be the new version's, are not returned.
-// At the end of the file it checks the file again. A file that grew meanwhile (a writer appending) is read on, for
-// ReadOnFor at most. A file whose last line has no line end and that was
+// with as many bytes (a new time at the same size, still so when looked
+// at again after PollEvery, as an append updates a file's time before its
+// size), ends the read with a *ChangedError, and the bytes of that read,
+// which may be the new version's, are not returned. At the end of the
+// file it checks the file again. A file that grew meanwhile (a writer
+// appending) is read on, for ReadOnFor at most. A file whose last line has no line end and that was
 // written less than SettleTime before is waited for, checking every
 // PollEvery, until it grows (it is read on) or has been left unchanged for
 // SettleTime (the line is whole). A file that shrank, or was written over
 // without growing, ends the read with a *ChangedError; so does one still
 // growing inside a line once ReadOnFor has passed.
 //
-// What is not caught: a file written over with at least as many bytes as
-// it had, between two reads, looks like one appended to, and a writer that pauses longer than
-// SettleTime in the middle of a line leaves that line cut short. Line ends
+// What is not caught: a file written over with more bytes than it had,
+// between two reads, looks like one appended to, and a writer that pauses
+// longer than SettleTime in the middle of a line leaves that line cut
+// short. Line ends
 // are looked for in the raw bytes (LF or CR, or either followed by a NUL,
 // as UTF-16LE writes them).
 package watch
@@ -182,26 +185,17 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 func (w *File) Close() error { return w.f.Close() }
 
 // check checks the file after a read that ends at read: one that shrank
-// below it or below the size last checked, or that has another time at
-// that size still after PollEvery, was written over (an append updates a
-// file's time before its size: sameSizeChanged). One that grew was
-// appended to. It returns a *ChangedError, or ctx's error if the wait was
-// cut short.
+// below it or below the size last checked, or that lookAgain finds written
+// over, was written over. One that grew was appended to. It returns a
+// *ChangedError, or ctx's error if the wait was cut short.
 func (w *File) check(read int64) error {
 	fi, err := w.f.Stat()
 	if err != nil {
 		return nil // nothing to compare: the read stands as it is
 	}
-	size, mod := fi.Size(), fi.ModTime()
-	if size == w.size && !mod.Equal(w.mod) {
-		over, s, m, err := w.sameSizeChanged()
-		if err != nil {
-			return err
-		}
-		if over {
-			return w.changed(s, m)
-		}
-		size, mod = s, m
+	size, mod, err := w.lookAgain(fi.Size(), fi.ModTime())
+	if err != nil {
+		return err
 	}
 	switch {
 	case size < read || size < w.size:
@@ -212,19 +206,27 @@ func (w *File) check(read int64) error {
 	return nil
 }
 
-// sameSizeChanged reports whether a file seen at the size last checked
-// with another time was written over: it looks again after PollEvery, as
-// an append updates the time before the size. It returns the size and
-// time it saw last, and ctx's error if the wait was cut short.
-func (w *File) sameSizeChanged() (bool, int64, time.Time, error) {
+// lookAgain returns size and mod, the file's as just seen, unless they are
+// the size last checked at another time. An append updates a file's time
+// before its size, so it then looks again after PollEvery: the same size
+// still is a file written over with as many bytes (a *ChangedError);
+// another is returned with its time. It returns ctx's error if the wait
+// was cut short.
+func (w *File) lookAgain(size int64, mod time.Time) (int64, time.Time, error) {
+	if size != w.size || mod.Equal(w.mod) {
+		return size, mod, nil
+	}
 	if err := w.clock.Sleep(w.ctx, PollEvery); err != nil {
-		return false, 0, time.Time{}, err
+		return 0, time.Time{}, err
 	}
 	fi, err := w.f.Stat()
 	if err != nil {
-		return false, w.size, w.mod, nil
+		return w.size, w.mod, nil // nothing to compare
 	}
-	return fi.Size() == w.size, fi.Size(), fi.ModTime(), nil
+	if fi.Size() == w.size {
+		return 0, time.Time{}, w.changed(fi.Size(), fi.ModTime())
+	}
+	return fi.Size(), fi.ModTime(), nil
 }
 
 // atLimit checks the file when a second read reaches the end of the first:
@@ -239,14 +241,8 @@ func (w *File) atLimit() error {
 	if size < w.limit || size < w.size {
 		return w.changed(size, mod)
 	}
-	if size == w.size && !mod.Equal(w.mod) {
-		over, size, mod, err := w.sameSizeChanged()
-		if err != nil {
-			return err
-		}
-		if over {
-			return w.changed(size, mod)
-		}
+	if _, _, err := w.lookAgain(size, mod); err != nil {
+		return err
 	}
 	return io.EOF
 }
@@ -284,14 +280,10 @@ func (w *File) atEnd() (more bool, err error) {
 		case size < w.read || size < w.size:
 			return false, w.changed(size, mod)
 		case size == w.size && !mod.Equal(w.mod):
-			over, size, mod, err := w.sameSizeChanged()
-			if err != nil {
+			if _, _, err := w.lookAgain(size, mod); err != nil {
 				return false, err
 			}
-			if over {
-				return false, w.changed(size, mod)
-			}
-			continue // it grew: an append
+			continue // it grew (an append), or shrank: checked again
 		case w.read == 0 || w.lineEnded():
 			return false, nil // what was added after ReadOnFor is the next run's
 		case !readingOn:
