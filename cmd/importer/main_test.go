@@ -1475,7 +1475,8 @@ func threeSignals(t *testing.T, bin string) {
 		t.Fatalf("the first signal did not say what the run waits for:\n%s", out.String())
 	}
 	p.interruptAbandons(t, cmd, 2, &out)
-	wants := []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopping now: the answers to"}
+	wants := []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopping now: the answers to",
+		"run the same command again to look them up by " + keyProp + "."}
 	// The reports account for every row read, and the abandoned
 	// requests' rows, which the portal may hold, are in doubt.
 	sum := p.summary(t)
@@ -1532,8 +1533,16 @@ func threeSignalsAllSent(t *testing.T, bin string) {
 	if sum.Rows != 500 || sum.NotSent != 0 || sum.InDoubt == 0 || sum.Stopped == "" || sum.Created+sum.Failed+sum.InDoubt != sum.Rows {
 		t.Errorf("summary %+v: want every row read and sent, the abandoned ones in doubt, and the run stopped", sum)
 	}
-	if !strings.Contains(out.String(), "Stopped by SIGINT") {
-		t.Errorf("the summary does not say the run was stopped:\n%s", out.String())
+	// The rerun sends nothing (every row was sent), and without a key it
+	// cannot settle the rows in doubt: the summary does not promise that.
+	for _, want := range []string{"Stopped by SIGINT", "run the same command again to send the rest.",
+		fmt.Sprintf("%d rows in doubt (in_doubt.csv) may exist in HubSpot: without --key-property no later run can look them up", sum.InDoubt)} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "to resume") {
+		t.Errorf("the summary promises a keyless rerun resumes the rows in doubt:\n%s", out.String())
 	}
 	// Each row in doubt says why: its answer was no longer waited for.
 	recs := readCSVFile(t, filepath.Join(p.outDir(), "in_doubt.csv"))

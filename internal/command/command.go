@@ -575,11 +575,17 @@ func stoppedBy(reason string) string {
 func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSummary bool) {
 	wouldSend, _ := s.Extra["would_send"].(int)
 	upserts := actionsOf(s)
+	keyProperty, _ := s.Extra["key_property"].(string)
+	keyed := keyProperty != ""
 	switch {
 	case command == Validate:
 		fmt.Fprintf(w, "Validation finished (nothing sent): %d of %d rows would be accepted.\n", wouldSend, s.Rows)
 	case s.DryRun:
 		fmt.Fprintf(w, "Dry run finished (nothing sent): %d of %d rows would be sent.\n", wouldSend, s.Rows)
+	case s.Stopped != "" && s.InDoubt > 0 && !keyed:
+		// The rerun sends the rest; it cannot settle the rows in doubt,
+		// which the line below says.
+		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to send the rest.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
 	case s.Stopped != "":
 		fmt.Fprintf(w, "Stopped%s: %d of the %d rows read so far were created; run the same command again to resume.\n", stoppedBy(s.Stopped), s.Created, s.Rows)
 	case upserts != "" && s.Rows > 0 && s.Earlier+s.Superseded == s.Rows && s.Batches == 0:
@@ -636,6 +642,15 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		if c.Code == upload.CodeAssociationFailed && c.Count > 0 {
 			fmt.Fprintf(w, "%d of the failed rows exist in HubSpot, upserted without an association (%s in failed.csv, with each line item's id): run the same command again to make their associations.\n", c.Count, c.Code)
 		}
+	}
+	switch {
+	case s.InDoubt == 0 || s.DryRun:
+	case keyed:
+		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: run the same command again to look them up by %s.\n",
+			rowsCount(s.InDoubt), report.InDoubtFile, keyProperty)
+	default:
+		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property no later run can look them up, and each reports them in doubt again. Check them in HubSpot, then decide: --retry-in-doubt sends them again, at the risk of a duplicate of each one that exists.\n",
+			rowsCount(s.InDoubt), report.InDoubtFile)
 	}
 	if s.Stopped != "" && stoppedBy(s.Stopped) == "" {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)

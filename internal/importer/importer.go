@@ -521,6 +521,9 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if counts.Actions != nil {
 		sum.Extra["actions"] = counts.Actions // what the upserts did
 	}
+	if o.KeyProperty != "" {
+		sum.Extra["key_property"] = o.KeyProperty // a later run can look this run's doubts up
+	}
 	sum.Extra["delimiter"] = delimiterName(rd.Delimiter())
 	sum.Extra["encoding"] = rd.Encoding()
 	if pc != nil {
