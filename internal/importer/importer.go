@@ -570,6 +570,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		sum.RowsPerSecond = float64(counts.Rows) / elapsed.Seconds()
 	}
 	var earlier []journal.Doubt
+	var settleErr error // the run stopped during settleEarlier's lookup
 	if prior != nil && readErr == nil {
 		// Read to its end, the input held every row it holds: the rows
 		// earlier runs left in doubt that it did not are in no report of
@@ -581,7 +582,7 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 		}
 		if finder != nil && upErr == nil && ctx.Err() == nil {
 			var found int
-			earlier, found = settleEarlier(ctx, log, finder, jr, o.KeyProperty, earlier)
+			earlier, found, settleErr = settleEarlier(ctx, log, finder, jr, o.KeyProperty, earlier)
 			sum.Extra["earlier_in_doubt_found"] = found
 		}
 	}
@@ -651,6 +652,11 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	case drainErr != nil:
 		sum.Stopped = drainErr.Error()
 		return sum, drainErr
+	case settleErr != nil:
+		// Every row of the input has its outcome; the earlier doubts the
+		// lookup did not reach stay listed, for the next run to look up.
+		sum.Stopped = context.Cause(ctx).Error()
+		return sum, settleErr
 	}
 	if n := counts.Failed + counts.InDoubt + counts.NotSent; n > 0 {
 		return sum, &IncompleteError{Failed: counts.Failed, InDoubt: counts.InDoubt, NotSent: counts.NotSent}
@@ -663,8 +669,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 // a create run, records those found in the journal as created, with the
 // ids found, and returns the others and how many were found. A row not
 // found stays in doubt (a read may lag behind a create); a lookup that
-// fails leaves every row as it was, and the run's outcome stands.
-func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, jr *journal.Journal, keyProp string, ds []journal.Doubt) ([]journal.Doubt, int) {
+// fails leaves every row as it was, and the run's outcome stands, unless
+// it failed because ctx was done: its error is then returned, and the run
+// is a stopped one.
+func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, jr *journal.Journal, keyProp string, ds []journal.Doubt) ([]journal.Doubt, int, error) {
 	prefix := "k:" + keyProp + ":" // a create run's key (journal.KeyIdent)
 	var keys []string
 	for _, d := range ds {
@@ -673,12 +681,12 @@ func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, j
 		}
 	}
 	if len(keys) == 0 || jr == nil {
-		return ds, 0
+		return ds, 0, nil
 	}
 	found, err := finder.Find(ctx, keys)
 	if err != nil {
 		log.Warn("looking up the rows earlier runs left in doubt failed; they stay in doubt", zap.Int("rows", len(keys)), zap.Error(err))
-		return ds, 0
+		return ds, 0, ctx.Err()
 	}
 	var left []journal.Doubt
 	var outs []report.Outcome
@@ -692,14 +700,14 @@ func settleEarlier(ctx context.Context, log *zap.Logger, finder upload.Finder, j
 		left = append(left, d)
 	}
 	if len(outs) == 0 {
-		return ds, 0
+		return ds, 0, nil
 	}
 	if err := jr.Done(outs); err != nil {
 		log.Warn("recording the rows earlier runs left in doubt, found by key", zap.Error(err))
-		return ds, 0
+		return ds, 0, nil
 	}
 	log.Info("rows earlier runs left in doubt, not in this input, found by key: recorded as created", zap.Int("rows", len(outs)))
-	return left, len(outs)
+	return left, len(outs), nil
 }
 
 // EarlierInDoubtFile lists, after a run that read its input to the end,
@@ -1588,7 +1596,9 @@ func lastRows(in io.Reader, opts rows.Options, spec *mapping.Spec, keyProp strin
 			last.Close()
 			return nil, err
 		}
-		if rec.Err != nil || rec.Blank {
+		if rec.Err != nil || rec.Blank || rec.ReportCode == CodeMalformed {
+			// Rows the import refuses before it weighs their keys (see
+			// producer.one): none of them takes a key from another row.
 			continue
 		}
 		if key := m.Key(rec.Fields); key != "" {

@@ -404,10 +404,7 @@ func TestEarlierInDoubtNotInTheInput(t *testing.T) {
 // One not found stays listed.
 func TestEarlierInDoubtFoundByKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		emu := newPortal(emulator.Config{RateMax: -1})
-		client := inMemory(t, emu, time.Minute)
-		o := withJournal(keyed(t, emu, options(t, nil, client), client))
-		o.Mapping = skuProductSpec(t)
+		emu, o := keyedSKUImport(t)
 		// K9's request committed; the run that sent it stopped before its
 		// answer. K8's did not commit.
 		other := o
@@ -439,6 +436,45 @@ func TestEarlierInDoubtFoundByKey(t *testing.T) {
 			t.Errorf("created.csv = %q, want K9 with id %s", created, id)
 		}
 	})
+}
+
+// TestStoppedWhileLookingUpEarlierDoubts: a signal while the rows earlier
+// runs left in doubt are looked up stops the run: it says so (exit 130),
+// its own rows keep their outcomes, and the earlier rows stay listed.
+func TestStoppedWhileLookingUpEarlierDoubts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, o := keyedSKUImport(t)
+		seedJournal(t, o, "k:"+keyProp+":K9", "", "")
+		ctx, cancel := context.WithCancelCause(context.Background())
+		defer cancel(nil)
+		finds := 0
+		o.Finder = finderFunc(func(ctx context.Context, keys []string) (map[string]string, error) {
+			if finds++; slices.Equal(keys, []string{"K9"}) {
+				cancel(errors.New("interrupt")) // the signal comes during the lookup
+			}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+		o.Input = bytes.NewReader([]byte("SKU,Product\nK1,a\n"))
+		sum, err := Run(ctx, o)
+		if !errors.Is(err, context.Canceled) || sum.Stopped != "interrupt" || sum.Created != 1 || finds != 1 {
+			t.Fatalf("err %v, summary %+v, %d lookups; want K1 created and the run stopped during the lookup of K9", err, sum, finds)
+		}
+		if recs := readCSV(t, filepath.Join(o.OutDir, EarlierInDoubtFile)); len(recs) != 2 || recs[1][0] != "K9" {
+			t.Errorf("%s = %q, want K9", EarlierInDoubtFile, recs)
+		}
+	})
+}
+
+// keyedSKUImport is a portal without a rate limit, and a keyed import into
+// it with a journal, its mapping SKU (the key) and Product. Call it inside
+// a synctest bubble.
+func keyedSKUImport(t *testing.T) (*emulator.Server, Options) {
+	emu := newPortal(emulator.Config{RateMax: -1})
+	client := inMemory(t, emu, time.Minute)
+	o := withJournal(keyed(t, emu, options(t, nil, client), client))
+	o.Mapping = skuProductSpec(t)
+	return emu, o
 }
 
 // TestEarlierInDoubtSettledByAnUpsert: a key a create run left in doubt,

@@ -733,6 +733,34 @@ func TestLastWinsInputChanged(t *testing.T) {
 	}
 }
 
+// TestLastWinsFedBackMalformedRow: a failed.csv fed back with last-wins,
+// whose last row for a key is one that could not be read in its own file
+// (MALFORMED_ROW, refused again as it is): that row takes the key from no
+// row. The fixed row before it is sent, and the input, which did not
+// change, is not taken for one written over.
+func TestLastWinsFedBackMalformedRow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		emu, o := keyedSKUImport(t)
+		o.LastWins = true
+		o.Input = bytes.NewReader([]byte("SKU,Product,error_report,raw_line,error_row,error_code,error_message\n" +
+			"K1,a,failed,,2,,\n" +
+			"K1,b,failed,\"K1,\"\"b\",3,MALFORMED_ROW,bare quote\n"))
+		sum, err := Run(context.Background(), o)
+		var ce *watch.ChangedError
+		if errors.As(err, &ce) || sum.Stopped != "" || sum.Created != 1 || sum.Failed != 1 || sum.Superseded != 0 || sum.NotSent != 0 {
+			t.Fatalf("err %v, summary %+v; want the fixed row created and the malformed one failed", err, sum)
+		}
+		created := reportRecords(t, o.OutDir, report.CreatedFile)
+		failed := reportRecords(t, o.OutDir, report.FailedFile)
+		if len(created) != 1 || created[0]["Product"] != "a" || len(failed) != 1 || failed[0]["error_code"] != CodeMalformed {
+			t.Errorf("created.csv %v, failed.csv %v", created, failed)
+		}
+		if n := len(emu.LineItems()); n != 1 {
+			t.Errorf("the portal holds %d line items, want 1", n)
+		}
+	})
+}
+
 // TestStaleSupersededReportIsRemoved: a run without last-wins leaves no
 // superseded.csv of an earlier run beside its reports.
 func TestStaleSupersededReportIsRemoved(t *testing.T) {

@@ -3,11 +3,14 @@
 // cron started the import.
 //
 // A File checks the file after every read: one that shrank (below what
-// was read, or below its size when last checked), or was written over
-// with as many bytes (a new time at the same size, still so when looked
-// at again after PollEvery, as an append updates a file's time before its
-// size), ends the read with a *ChangedError, and the bytes of that read,
-// which may be the new version's, are not returned. At the end of the
+// was read, or below its size when last checked), was written over with
+// as many bytes (a new time at the same size, still so when looked at
+// again after PollEvery, as an append updates a file's time before its
+// size), or no longer holds the bytes read where the last two reads ended
+// (up to KeepBytes of each, read again from the file), ends the read with
+// a *ChangedError, and the bytes of that read, which may be the new
+// version's, are not returned. An append never changes bytes already
+// read. At the end of the
 // file it checks the file again. A file that grew meanwhile (a writer
 // appending) is read on, for ReadOnFor at most. A file whose last line has no line end and that was
 // written less than SettleTime before is waited for, checking every
@@ -17,7 +20,10 @@
 // growing inside a line once ReadOnFor has passed.
 //
 // What is not caught: a file written over with more bytes than it had,
-// between two reads, looks like one appended to, and a writer that pauses
+// between two reads, whose new version holds the same bytes as the old
+// where the last two reads ended (the same export with rows added at its
+// end, or changed only further up) looks like one appended to; and a
+// writer that pauses
 // longer than SettleTime in the middle of a line leaves that line cut
 // short. Line ends
 // are looked for in the raw bytes (LF or CR, or either followed by a NUL,
@@ -25,6 +31,7 @@
 package watch
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -38,6 +45,11 @@ const SettleTime = 5 * time.Second
 
 // PollEvery is how often a file is checked while it is waited for.
 const PollEvery = 200 * time.Millisecond
+
+// KeepBytes is how many of the bytes last read a File keeps, to read
+// them again from the file at the next check: bytes an append leaves
+// alone, and that a file written over likely changes.
+const KeepBytes = 4 << 10
 
 // ReadOnFor is how long after the first time it reaches the end of the
 // file a File reads on what a writer appends: a file appended to for ever
@@ -91,10 +103,13 @@ type File struct {
 	seenSize int64
 	seenMod  time.Time
 	seen     time.Time
-	read     int64     // where the next read reads from
-	tail     [2]byte   // the last two bytes read
-	limit    int64     // after a seek back to the start: where the first read ended; 0 before
-	endedAt  time.Time // when the end of the file was first reached
+	read     int64   // where the next read reads from
+	tail     [2]byte // the last two bytes read
+	// kept is the last bytes returned (KeepBytes at most), which end at
+	// read; scratch is where they are read again.
+	kept, scratch []byte
+	limit         int64     // after a seek back to the start: where the first read ended; 0 before
+	endedAt       time.Time // when the end of the file was first reached
 }
 
 // New returns a File that reads f, opened as name, from where f is; fi is
@@ -143,9 +158,10 @@ func (w *File) Read(p []byte) (int, error) {
 			w.tail = [2]byte{w.tail[1], p[0]}
 		}
 		if n > 0 {
-			if cerr := w.check(w.read + int64(n)); cerr != nil {
+			if cerr := w.check(w.read+int64(n), p[:n]); cerr != nil {
 				return 0, cerr
 			}
+			w.keep(p[:n])
 		}
 		w.read += int64(n)
 		if n > 0 || err != io.EOF {
@@ -176,7 +192,7 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 		if pos == 0 && w.read > 0 {
 			w.limit = max(w.limit, w.read)
 		}
-		w.read, w.tail = pos, [2]byte{}
+		w.read, w.tail, w.kept = pos, [2]byte{}, w.kept[:0]
 	}
 	return pos, err
 }
@@ -184,11 +200,12 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 // Close closes the file.
 func (w *File) Close() error { return w.f.Close() }
 
-// check checks the file after a read that ends at read: one that shrank
-// below it or below the size last checked, or that lookAgain finds written
-// over, was written over. One that grew was appended to. It returns a
+// check checks the file after a read of got that ends at read: one that
+// shrank below it or below the size last checked, that lookAgain finds
+// written over, or that no longer holds the bytes kept or the end of got,
+// was written over. One that grew was appended to. It returns a
 // *ChangedError, or ctx's error if the wait was cut short.
-func (w *File) check(read int64) error {
+func (w *File) check(read int64, got []byte) error {
 	fi, err := w.f.Stat()
 	if err != nil {
 		return nil // nothing to compare: the read stands as it is
@@ -200,10 +217,48 @@ func (w *File) check(read int64) error {
 	switch {
 	case size < read || size < w.size:
 		return w.changed(size, mod)
+	case !w.holds(w.kept, w.read-int64(len(w.kept))):
+		return w.changedBytes(w.read-int64(len(w.kept)), w.read)
+	case !w.holds(got[max(0, len(got)-KeepBytes):], read-int64(min(len(got), KeepBytes))):
+		return w.changedBytes(read-int64(min(len(got), KeepBytes)), read)
 	case size > w.size:
 		w.size, w.mod = size, mod
 	}
 	return nil
+}
+
+// keep keeps the last KeepBytes of what was read, got included.
+func (w *File) keep(got []byte) {
+	if w.kept == nil {
+		w.kept, w.scratch = make([]byte, 0, 2*KeepBytes), make([]byte, KeepBytes)
+	}
+	if len(got) >= KeepBytes {
+		w.kept = append(w.kept[:0], got[len(got)-KeepBytes:]...)
+		return
+	}
+	w.kept = append(w.kept, got...)
+	if extra := len(w.kept) - KeepBytes; extra > 0 {
+		w.kept = w.kept[:copy(w.kept, w.kept[extra:])]
+	}
+}
+
+// holds reports whether the file holds b at offset at. A file that
+// cannot be read there (a pipe) holds it: there is nothing to compare.
+func (w *File) holds(b []byte, at int64) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(w.scratch) < len(b) {
+		w.scratch = make([]byte, KeepBytes)
+	}
+	n, err := w.f.ReadAt(w.scratch[:len(b)], at)
+	switch {
+	case n == len(b):
+		return bytes.Equal(w.scratch[:n], b)
+	case err == io.EOF:
+		return false // it ends before what was read there
+	}
+	return true
 }
 
 // lookAgain returns size and mod, the file's as just seen, unless they are
@@ -245,6 +300,12 @@ func (w *File) atLimit() error {
 		return err
 	}
 	return io.EOF
+}
+
+// changedBytes is the *ChangedError of a file that no longer holds the
+// bytes read from from to to.
+func (w *File) changedBytes(from, to int64) *ChangedError {
+	return &ChangedError{Name: w.name, Why: fmt.Sprintf("bytes %d to %d, as read, are no longer what the file holds there", from, to)}
 }
 
 func (w *File) changed(size int64, mod time.Time) *ChangedError {

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -301,11 +302,16 @@ func TestFileWrittenOverWhileRead(t *testing.T) {
 		{"shorter than what was read", "a,b\n", false},
 		{"shorter, yet longer than what was read", "a,b\n9,9\n8,8\n", false},
 		{"as many bytes", "a,b\n9,9\n8,8\n7,7\n", false},
+		{"longer, other bytes where the read ended", "a,b\n9,9\n8,8\n7,7\n6,6\n", false},
 		{"appended to", old + "7,8\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, fi := openWritten(t, old)
-			w := New(context.Background(), f, "in.csv", fi, Clock{})
+			now := fi.ModTime().Add(time.Hour)
+			w := New(context.Background(), f, "in.csv", fi, Clock{
+				Now:   func() time.Time { return now },
+				Sleep: func(ctx context.Context, d time.Duration) error { now = now.Add(d); return nil },
+			})
 			head := make([]byte, 8)
 			if n, err := io.ReadFull(w, head); n != 8 || err != nil {
 				t.Fatalf("first read: %d, %v", n, err)
@@ -339,6 +345,61 @@ func TestFileWrittenOverWhileRead(t *testing.T) {
 				t.Errorf("written over: %q of the new version returned before the ChangedError", rest)
 			}
 		})
+	}
+}
+
+// TestFileWrittenOverThenAppended: a file written over in place with as
+// many bytes, whose writer goes on appending to the new version before
+// it is looked at again, is written over: the bytes already read are no
+// longer there. (By size and time alone it looks like the append of
+// TestFileAppendTouchesTimeFirst.)
+func TestFileWrittenOverThenAppended(t *testing.T) {
+	const old = "a,b\n1,2\n3,4\n"
+	f, fi := openWritten(t, old)
+	now := fi.ModTime().Add(time.Hour)
+	w := New(context.Background(), f, "in.csv", fi, Clock{
+		Now: func() time.Time { return now },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			now = now.Add(d)
+			g, err := os.OpenFile(f.Name(), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = g.WriteString("9,9\n") // the new version goes on
+			return errors.Join(err, g.Close())
+		},
+	})
+	head := make([]byte, 8)
+	if _, err := io.ReadFull(w, head); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.Name(), []byte("a,b\n5,6\n7,8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	touched := fi.ModTime().Add(time.Second)
+	if err := os.Chtimes(f.Name(), touched, touched); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := readAll(w, 4096)
+	var ce *ChangedError
+	if !errors.As(err, &ce) || rest != "" {
+		t.Errorf("read %q, %v; want a *ChangedError before a byte of the new version (old 1,2 mixed with new 7,8, and 5,6 never read)", string(head)+rest, err)
+	}
+}
+
+// TestFileKeep: the bytes kept are the last KeepBytes read, whatever the
+// sizes of the reads.
+func TestFileKeep(t *testing.T) {
+	var all []byte
+	w := &File{}
+	for i, n := range []int{1, 7, KeepBytes - 3, 2, KeepBytes + 5, 0, 10, 3 * KeepBytes, KeepBytes - 1} {
+		got := bytes.Repeat([]byte{byte('a' + i)}, n)
+		all = append(all, got...)
+		w.keep(got)
+		want := all[max(0, len(all)-KeepBytes):]
+		if !bytes.Equal(w.kept, want) {
+			t.Fatalf("after %d reads: kept %d bytes ending %q, want %d ending %q", i+1, len(w.kept), w.kept[max(0, len(w.kept)-3):], len(want), want[max(0, len(want)-3):])
+		}
 	}
 }
 
