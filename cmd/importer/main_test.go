@@ -1476,7 +1476,7 @@ func threeSignals(t *testing.T, bin string) {
 	}
 	p.interruptAbandons(t, cmd, 2, &out)
 	wants := []string{"waiting for the answers to", "requests already sent (at most 5m0s)", "stopping now: the answers to",
-		"run the same command again to look them up by " + keyProp + "."}
+		"the same command run again looks them up by " + keyProp}
 	// The reports account for every row read, and the abandoned
 	// requests' rows, which the portal may hold, are in doubt.
 	sum := p.summary(t)

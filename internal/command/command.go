@@ -577,6 +577,7 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	upserts := actionsOf(s)
 	keyProperty, _ := s.Extra["key_property"].(string)
 	keyed := keyProperty != ""
+	resends, _ := s.Extra["retry_in_doubt"].(bool)
 	switch {
 	case command == Validate:
 		fmt.Fprintf(w, "Validation finished (nothing sent): %d of %d rows would be accepted.\n", wouldSend, s.Rows)
@@ -643,11 +644,18 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 			fmt.Fprintf(w, "%d of the failed rows exist in HubSpot, upserted without an association (%s in failed.csv, with each line item's id): run the same command again to make their associations.\n", c.Count, c.Code)
 		}
 	}
+	// What the same command does with the rows in doubt when run again.
 	switch {
 	case s.InDoubt == 0 || s.DryRun:
-	case keyed:
-		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: run the same command again to look them up by %s.\n",
+	case s.Extra["mode"] == "upsert":
+		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: the same command run again upserts them by %s, which gives each key one line item.\n",
 			rowsCount(s.InDoubt), report.InDoubtFile, keyProperty)
+	case keyed:
+		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: the same command run again looks them up by %s (a row refused before it was sent, whose message says why, once it is fixed).\n",
+			rowsCount(s.InDoubt), report.InDoubtFile, keyProperty)
+	case resends:
+		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property they cannot be looked up, and the same command (with --retry-in-doubt) sends them again: a duplicate of each one that exists. Check them in HubSpot first.\n",
+			rowsCount(s.InDoubt), report.InDoubtFile)
 	default:
 		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property no later run can look them up, and each reports them in doubt again. Check them in HubSpot, then decide: --retry-in-doubt sends them again, at the risk of a duplicate of each one that exists.\n",
 			rowsCount(s.InDoubt), report.InDoubtFile)

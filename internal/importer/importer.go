@@ -521,8 +521,15 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if counts.Actions != nil {
 		sum.Extra["actions"] = counts.Actions // what the upserts did
 	}
+	// What a later run does with this run's rows in doubt follows from
+	// these: looks them up by the key, upserts them again, or, keyless,
+	// sends them again (retry_in_doubt) or leaves them in doubt.
 	if o.KeyProperty != "" {
-		sum.Extra["key_property"] = o.KeyProperty // a later run can look this run's doubts up
+		sum.Extra["key_property"] = o.KeyProperty
+	}
+	sum.Extra["mode"] = map[bool]string{false: "create", true: "upsert"}[o.Upsert]
+	if o.Policy.RetryInDoubt {
+		sum.Extra["retry_in_doubt"] = true
 	}
 	sum.Extra["delimiter"] = delimiterName(rd.Delimiter())
 	sum.Extra["encoding"] = rd.Encoding()
