@@ -443,7 +443,12 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (in io.ReadCloser, display string, total int, err error) {
 	watched := func(f *os.File, display string, fi os.FileInfo) *watch.File {
 		w := watch.New(ctx, f, display, fi, watch.Clock{})
-		w.OnWait = func(age time.Duration) {
+		w.OnWait = func(age time.Duration, lineEnded bool) {
+			if lineEnded {
+				log.Info("the input was written moments ago, and may still be being written: waiting until it is left unchanged",
+					zap.String("input", display), zap.Duration("written_ago", age), zap.Duration("settle", watch.QuietTime))
+				return
+			}
 			log.Info("the input ends in a line without a line end, written moments ago: waiting for it to be finished",
 				zap.String("input", display), zap.Duration("written_ago", age), zap.Duration("settle", watch.SettleTime))
 		}

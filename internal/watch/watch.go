@@ -10,22 +10,25 @@
 // (up to KeepBytes of each, read again from the file), ends the read with
 // a *ChangedError, and the bytes of that read, which may be the new
 // version's, are not returned. An append never changes bytes already
-// read. At the end of the
-// file it checks the file again. A file that grew meanwhile (a writer
-// appending) is read on, for ReadOnFor at most. A file whose last line has no line end and that was
-// written less than SettleTime before is waited for, checking every
-// PollEvery, until it grows (it is read on) or has been left unchanged for
-// SettleTime (the line is whole). A file that shrank, or was written over
+// read.
+//
+// At the end of the file it checks the file again. A file that grew
+// meanwhile (a writer appending) is read on, for ReadOnFor at most. A file
+// written moments before is waited for, checking every PollEvery, until
+// it grows (it is read on) or has been left unchanged for a while: for
+// QuietTime when its last line has its line end (a writer that appends
+// whole lines may be between two of them), for SettleTime when it has
+// none (the line may be cut). A file that shrank, or was written over
 // without growing, ends the read with a *ChangedError; so does one still
 // growing inside a line once ReadOnFor has passed.
 //
 // What is not caught: a file written over with more bytes than it had,
 // between two reads, whose new version holds the same bytes as the old
 // where the last two reads ended (the same export with rows added at its
-// end, or changed only further up) looks like one appended to; and a
-// writer that pauses
-// longer than SettleTime in the middle of a line leaves that line cut
-// short. Line ends
+// end, or changed only further up) looks like one appended to; a writer
+// that pauses longer than QuietTime between two lines has the lines after
+// the pause left to the next run; and one that pauses longer than
+// SettleTime in the middle of a line leaves that line cut short. Line ends
 // are looked for in the raw bytes (LF or CR, or either followed by a NUL,
 // as UTF-16LE writes them).
 package watch
@@ -42,6 +45,12 @@ import (
 // SettleTime is how long a last line without a line end must have been
 // left unchanged before it is taken as whole.
 const SettleTime = 5 * time.Second
+
+// QuietTime is how long a file whose last line has its line end must have
+// been left unchanged before its end is taken as the end: a writer that
+// appends whole lines, and is between two of them when the read reaches
+// the end, goes on within it.
+const QuietTime = 2 * time.Second
 
 // PollEvery is how often a file is checked while it is waited for.
 const PollEvery = 200 * time.Millisecond
@@ -93,9 +102,11 @@ type File struct {
 	f     *os.File
 	name  string
 	clock Clock
-	// OnWait, if set, is called once for each wait for a last line, with
-	// how long ago the file was last written.
-	OnWait func(age time.Duration)
+	// OnWait, if set, is called at the first wait for the file to be left
+	// unchanged, with how long ago it was last written and whether its
+	// last line has its line end.
+	OnWait func(age time.Duration, lineEnded bool)
+	told   bool // OnWait was called
 
 	size int64     // the file's size and modification time when last checked
 	mod  time.Time //
@@ -315,7 +326,6 @@ func (w *File) changed(size int64, mod time.Time) *ChangedError {
 
 // atEnd checks the file at the end of what was read: more says it grew.
 func (w *File) atEnd() (more bool, err error) {
-	waited := false
 	if w.endedAt.IsZero() {
 		w.endedAt = w.clock.Now()
 	}
@@ -345,24 +355,31 @@ func (w *File) atEnd() (more bool, err error) {
 				return false, err
 			}
 			continue // it grew (an append), or shrank: checked again
-		case w.read == 0 || w.lineEnded():
+		}
+		// The end is the end once the file has been left unchanged for a
+		// while, by its modification time or, for a time ahead of this
+		// clock, since it was first seen so: QuietTime after a whole line,
+		// SettleTime inside one.
+		ended := w.read == 0 || w.lineEnded()
+		settle := SettleTime
+		if ended {
+			settle = QuietTime
+		}
+		unchanged := max(now.Sub(mod), now.Sub(w.seen))
+		switch {
+		case ended && !readingOn:
 			return false, nil // what was added after ReadOnFor is the next run's
 		case !readingOn:
 			return false, &ChangedError{Name: w.name, Appending: true,
 				Why: fmt.Sprintf("its last line still had no line end %s after the end of the file was first reached", ReadOnFor)}
-		}
-		// The last line has no line end: whole, once the file has been
-		// left unchanged for SettleTime, by its modification time or, for
-		// a time ahead of this clock, since it was first seen so.
-		unchanged := max(now.Sub(mod), now.Sub(w.seen))
-		if unchanged >= SettleTime {
+		case unchanged >= settle:
 			return false, nil
 		}
-		if !waited && w.OnWait != nil {
-			w.OnWait(now.Sub(mod))
+		if !w.told && w.OnWait != nil {
+			w.OnWait(now.Sub(mod), ended)
 		}
-		waited = true
-		if err := w.clock.Sleep(w.ctx, min(PollEvery, SettleTime-unchanged)); err != nil {
+		w.told = true
+		if err := w.clock.Sleep(w.ctx, min(PollEvery, settle-unchanged)); err != nil {
 			return false, err
 		}
 	}
