@@ -466,6 +466,28 @@ func TestStoppedWhileLookingUpEarlierDoubts(t *testing.T) {
 	})
 }
 
+// TestEarlierDoubtsLookupTimeCounts: the time the end-of-run lookup of
+// earlier doubts takes is part of the run's elapsed time.
+func TestEarlierDoubtsLookupTimeCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, o := keyedSKUImport(t)
+		seedJournal(t, o, "k:"+keyProp+":K9", "", "")
+		o.Finder = finderFunc(func(ctx context.Context, keys []string) (map[string]string, error) {
+			if slices.Equal(keys, []string{"K9"}) {
+				time.Sleep(90 * time.Second) // 30 reads at 3 s each
+			}
+			return map[string]string{}, nil
+		})
+		o.Input = bytes.NewReader([]byte("SKU,Product\nK1,a\n"))
+		sum, err := Run(context.Background(), o)
+		if err != nil || sum.ElapsedSeconds < 90 || sum.Extra["earlier_in_doubt_lookup_seconds"] != 90.0 ||
+			!sum.FinishedAt.Equal(sum.StartedAt.Add(time.Duration(sum.ElapsedSeconds*float64(time.Second)))) {
+			t.Errorf("err %v, elapsed %v s, lookup %v s, started %v, finished %v; want the 90 s lookup counted",
+				err, sum.ElapsedSeconds, sum.Extra["earlier_in_doubt_lookup_seconds"], sum.StartedAt, sum.FinishedAt)
+		}
+	})
+}
+
 // keyedSKUImport is a portal without a rate limit, and a keyed import into
 // it with a journal, its mapping SKU (the key) and Product. Call it inside
 // a synctest bubble.
