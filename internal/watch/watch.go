@@ -241,7 +241,7 @@ func (w *File) check(read int64, got []byte) error {
 // keep keeps the last KeepBytes of what was read, got included.
 func (w *File) keep(got []byte) {
 	if w.kept == nil {
-		w.kept, w.scratch = make([]byte, 0, 2*KeepBytes), make([]byte, KeepBytes)
+		w.kept = make([]byte, 0, 2*KeepBytes)
 	}
 	if len(got) >= KeepBytes {
 		w.kept = append(w.kept[:0], got[len(got)-KeepBytes:]...)
