@@ -577,8 +577,14 @@ func TestUpsertCronAsWritten(t *testing.T) {
 	if code, out := w.run(job); code != 0 || w.emu.Stats().BatchUpserts != upserts {
 		t.Fatalf("rerun of night 2: exit %d, %d upserts sent\n%s", code, w.emu.Stats().BatchUpserts-upserts, out)
 	}
-	if acts, _ := w.summary(job.out).Extra["actions"].(map[string]any); acts["unchanged"] != float64(50) || len(acts) != 1 {
+	sum := w.summary(job.out)
+	if acts, _ := sum.Extra["actions"].(map[string]any); acts["unchanged"] != float64(50) || len(acts) != 1 {
 		t.Errorf("rerun of night 2: actions %v; want all 50 unchanged", acts)
+	}
+	// What a later run does with rows in doubt is read from these.
+	if sum.Extra["mode"] != "upsert" || sum.Extra["key_property"] != keyProp || sum.Extra["retry_in_doubt"] != nil {
+		t.Errorf("rerun of night 2: mode %v, key_property %v, retry_in_doubt %v; want upsert, %s, none",
+			sum.Extra["mode"], sum.Extra["key_property"], sum.Extra["retry_in_doubt"], keyProp)
 	}
 }
 

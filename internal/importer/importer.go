@@ -527,7 +527,10 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 	if o.KeyProperty != "" {
 		sum.Extra["key_property"] = o.KeyProperty
 	}
-	sum.Extra["mode"] = map[bool]string{false: "create", true: "upsert"}[o.Upsert]
+	sum.Extra["mode"] = "create"
+	if o.Upsert {
+		sum.Extra["mode"] = "upsert"
+	}
 	if o.Policy.RetryInDoubt {
 		sum.Extra["retry_in_doubt"] = true
 	}
