@@ -80,7 +80,8 @@ Environment:
 Exit codes: 0 all rows created, 3 some rows failed or are in doubt,
 1 fatal error, 2 usage error, 75 another run is using --out, or HubSpot
 did not answer the reads before the import (nothing sent: try again
-later), 130 interrupted.
+later), or the input was written over, or still being written, while it
+was read (try again once it is complete), 130 interrupted.
 
 Flags:
 `

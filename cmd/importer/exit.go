@@ -16,7 +16,7 @@ const (
 	exitFatal       = 1   // bad token, missing scope, bad mapping, unreadable input, daily limit
 	exitUsage       = 2   // bad flags
 	exitRowsFailed  = 3   // finished, but some rows failed or are in doubt
-	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later; or the input was written over while it was read
+	exitTryLater    = 75  // another run holds --out, or HubSpot did not answer the first reads (EX_TEMPFAIL): nothing sent, try again later; or the input was written over while it was read, or still being written when the run stopped reading it
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
@@ -33,6 +33,7 @@ func exitCode(err error) int {
 	var une *command.UnavailableError
 	var se *command.SummaryError
 	var ce *watch.ChangedError
+	var fe *watch.UnfinishedError
 	switch {
 	case err == nil:
 		return exitOK
@@ -42,7 +43,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &se):
 		return exitFatal // whatever the rows' outcome: the summary a wrapper reads is not there
-	case errors.As(err, &he), errors.As(err, &une), errors.As(err, &ce):
+	case errors.As(err, &he), errors.As(err, &une), errors.As(err, &ce), errors.As(err, &fe):
 		return exitTryLater
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

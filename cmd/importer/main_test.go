@@ -36,6 +36,7 @@ import (
 	"github.com/lineitems/importer/internal/runlock"
 	"github.com/lineitems/importer/internal/sample"
 	"github.com/lineitems/importer/internal/upload"
+	"github.com/lineitems/importer/internal/watch"
 )
 
 func TestExitCode(t *testing.T) {
@@ -52,6 +53,8 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("run: %w", &runlock.HeldError{Dir: "out", PID: 7}), 75},
 		{fmt.Errorf("reading which portal the token belongs to: %w", &command.UnavailableError{What: "the account", Err: &hubspot.APIError{StatusCode: 429}}), 75},
 		{&importer.SetupError{Err: errors.New("bad mapping")}, 1},
+		{&watch.ChangedError{Name: "in.csv", Why: "it shrank"}, 75},
+		{&watch.UnfinishedError{Name: "in.csv", Unread: 4096}, 75},
 		{errors.New("disk full"), 1},
 		{errors.Join(&importer.IncompleteError{Failed: 1}, &command.SummaryError{Err: errors.New("writing --summary-json: disk full")}), 1},
 		{errors.Join(fmt.Errorf("wrapped: %w", context.Canceled), &command.SummaryError{Err: errors.New("disk full")}), 1},

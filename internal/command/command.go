@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 		}
 	}
 
-	in, inName, total, err := openInput(ctx, cfg.Input, con.Terminal, log)
+	in, inName, total, watched, err := openInput(ctx, cfg.Input, con.Terminal, log)
 	if err != nil {
 		return err
 	}
@@ -229,6 +229,18 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	err = explainDailyLimit(err, account, time.Now())
 	if sum == nil {
 		return err
+	}
+	if watched != nil && watched.Unfinished() != nil {
+		// Every row read has its outcome, and the rest of the file is the
+		// next run's: a run that would exit 0 tells its scheduler to run
+		// again (75); one whose rows failed keeps its exit code.
+		ue := watched.Unfinished().(*watch.UnfinishedError)
+		log.Warn("the input was still being written when the run stopped reading it; the rest is left to the next run",
+			zap.String("input", inName), zap.Int64("bytes_unread", ue.Unread), zap.Duration("read_on_for", watch.ReadOnFor))
+		sum.Extra["input_unfinished_bytes"] = ue.Unread
+		if err == nil {
+			err = ue
+		}
 	}
 	if cfg.ExitCode != nil {
 		sum.ExitCode = cfg.ExitCode(err)
@@ -440,8 +452,10 @@ func checkAssociationTypes(ctx context.Context, c *hubspot.Client, spec *mapping
 // to it and waits for a last line without a line end that was written
 // moments ago; one written over while it is read ends its read with a
 // *watch.ChangedError.
-func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (in io.ReadCloser, display string, total int, err error) {
-	watched := func(f *os.File, display string, fi os.FileInfo) *watch.File {
+//
+// watched is the watch.File the input is read through, or nil.
+func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (in io.ReadCloser, display string, total int, watched *watch.File, err error) {
+	watchFile := func(f *os.File, display string, fi os.FileInfo) *watch.File {
 		w := watch.New(ctx, f, display, fi, watch.Clock{})
 		w.OnWait = func(age time.Duration, lineEnded bool) {
 			if lineEnded {
@@ -456,18 +470,19 @@ func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (i
 	}
 	if name == "-" {
 		if fi, err := os.Stdin.Stat(); err == nil && fi.Mode().IsRegular() {
-			return io.NopCloser(watched(os.Stdin, "stdin", fi)), "stdin", -1, nil
+			w := watchFile(os.Stdin, "stdin", fi)
+			return io.NopCloser(w), "stdin", -1, w, nil
 		}
-		return io.NopCloser(os.Stdin), "stdin", -1, nil
+		return io.NopCloser(os.Stdin), "stdin", -1, nil, nil
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, name, -1, fmt.Errorf("input: %w", err)
+		return nil, name, -1, nil, fmt.Errorf("input: %w", err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, name, -1, fmt.Errorf("input: %w", err)
+		return nil, name, -1, nil, fmt.Errorf("input: %w", err)
 	}
 	total = -1
 	if count && fi.Mode().IsRegular() {
@@ -478,12 +493,13 @@ func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (i
 	}
 	if err != nil {
 		f.Close()
-		return nil, name, -1, fmt.Errorf("input: %w", err)
+		return nil, name, -1, nil, fmt.Errorf("input: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return f, name, total, nil // a pipe: read as it comes
+		return f, name, total, nil, nil // a pipe: read as it comes
 	}
-	return watched(f, name, fi), name, total, nil
+	w := watchFile(f, name, fi)
+	return w, name, total, w, nil
 }
 
 // countRecords counts r's CSV data records. A malformed record counts as
@@ -664,6 +680,10 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 	default:
 		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property no later run can look them up, and each reports them in doubt again. Check them in HubSpot, then decide: --retry-in-doubt sends them again, at the risk of a duplicate of each one that exists.\n",
 			rowsCount(s.InDoubt), report.InDoubtFile)
+	}
+	if unread, ok := s.Extra["input_unfinished_bytes"].(int64); ok {
+		fmt.Fprintf(w, "The input was still being written %s after the run first reached its end (%s): the rows written after that are left to the next run of the same command.\n",
+			watch.ReadOnFor, (&watch.UnfinishedError{Unread: unread}).Written())
 	}
 	if s.Stopped != "" && stoppedBy(s.Stopped) == "" {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -187,6 +188,10 @@ func TestSummaryLines(t *testing.T) {
 		{"upsert rows in doubt", report.Summary{Rows: 20, Created: 18, InDoubt: 2, Extra: map[string]any{"mode": "upsert", "key_property": "sku", "actions": map[string]int{"created": 18}}}, Import,
 			[]string{"2 rows in doubt (in_doubt.csv) may exist in HubSpot: the same command run again upserts them by sku, which gives each key one line item."},
 			[]string{"look them up"}},
+		{"input still being written", report.Summary{Rows: 2500, Created: 2500, Extra: map[string]any{"input_unfinished_bytes": int64(40960)}}, Import,
+			[]string{"Import finished: 2500 of 2500 rows created.", "The input was still being written 2m0s after the run first reached its end (40960 bytes more so far): the rows written after that are left to the next run of the same command."}, nil},
+		{"input still being written, none past the read", report.Summary{Rows: 2500, Created: 2500, Extra: map[string]any{"input_unfinished_bytes": int64(0)}}, Import,
+			[]string{"The input was still being written 2m0s after the run first reached its end (written to moments before): the rows written after that are left"}, nil},
 		{"no rows in doubt, no line about them", report.Summary{Rows: 300, Created: 300, Stopped: "interrupt"}, Import,
 			[]string{"run the same command again to resume."}, []string{"in doubt (", "send the rest"}},
 		{"an import lists every report", report.Summary{Rows: 5, Created: 5}, Import,
@@ -314,4 +319,28 @@ func TestReadAgain(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestOpenInputIsWatched: a regular file is read through a watch.File,
+// whose Unfinished the run consults once the import is done.
+func TestOpenInputIsWatched(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(path, []byte("a,b\n1,2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
+		t.Fatal(err)
+	}
+	in, _, _, watched, err := openInput(context.Background(), path, false, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if watched == nil || in != io.ReadCloser(watched) {
+		t.Fatalf("openInput returned %T and watched %v; want the watch.File for both", in, watched)
+	}
+	if b, err := io.ReadAll(in); err != nil || string(b) != "a,b\n1,2\n" || watched.Unfinished() != nil {
+		t.Errorf("read %q, %v, unfinished %v", b, err, watched.Unfinished())
+	}
 }

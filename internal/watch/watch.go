@@ -86,6 +86,29 @@ func (e *ChangedError) Error() string {
 		"so check created.csv; the rows not yet sent were not sent. Run the same command again once the file is complete", e.Name, e.Why)
 }
 
+// UnfinishedError is a file still being written when its read ended at
+// a line end, ReadOnFor after it first reached its end (see
+// [File.Unfinished]): what was read is whole lines, and the rest is the
+// next run's.
+type UnfinishedError struct {
+	Name   string
+	Unread int64 // bytes written past where the read ended, when it ended
+}
+
+func (e *UnfinishedError) Error() string {
+	return fmt.Sprintf("%s was still being written %s after the end of the file was first reached (%s): the rows up to there were read, and the rest "+
+		"is left to the next run. Run the same command again once the file is complete", e.Name, ReadOnFor, e.Written())
+}
+
+// Written says what was seen of the writer when the read ended: the
+// bytes it had added past the read, or that it had written moments before.
+func (e *UnfinishedError) Written() string {
+	if e.Unread > 0 {
+		return fmt.Sprintf("%d bytes more so far", e.Unread)
+	}
+	return "written to moments before"
+}
+
 // Clock is what a File waits with; the zero value is the real clock.
 type Clock struct {
 	Now func() time.Time
@@ -107,6 +130,8 @@ type File struct {
 	// last line has its line end.
 	OnWait func(age time.Duration, lineEnded bool)
 	told   bool // OnWait was called
+	// unfinished is set when the read ended at a file still being written.
+	unfinished *UnfinishedError
 
 	size int64     // the file's size and modification time when last checked
 	mod  time.Time //
@@ -206,6 +231,17 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 		w.read, w.tail, w.kept = pos, [2]byte{}, w.kept[:0]
 	}
 	return pos, err
+}
+
+// Unfinished returns an *UnfinishedError if the read ended, ReadOnFor
+// after it first reached the end of the file, while the file was still
+// being written (it had grown past where the read ended, or was written
+// less than QuietTime before); nil otherwise.
+func (w *File) Unfinished() error {
+	if w.unfinished == nil {
+		return nil
+	}
+	return w.unfinished
 }
 
 // Close closes the file.
@@ -365,10 +401,20 @@ func (w *File) atEnd() (more bool, err error) {
 		if ended {
 			settle = QuietTime
 		}
-		unchanged := max(now.Sub(mod), now.Sub(w.seen))
+		age := now.Sub(mod)
+		if mod.Nanosecond() == 0 {
+			// A file system that keeps times in whole seconds: it may
+			// have been written up to a second later than its time says.
+			age -= time.Second
+		}
+		unchanged := max(age, now.Sub(w.seen))
 		switch {
 		case ended && !readingOn:
-			return false, nil // what was added after ReadOnFor is the next run's
+			// What was added after ReadOnFor is the next run's.
+			if size > w.read || unchanged < QuietTime {
+				w.unfinished = &UnfinishedError{Name: w.name, Unread: size - w.read}
+			}
+			return false, nil
 		case !readingOn:
 			return false, &ChangedError{Name: w.name, Appending: true,
 				Why: fmt.Sprintf("its last line still had no line end %s after the end of the file was first reached", ReadOnFor)}

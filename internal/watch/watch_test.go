@@ -16,7 +16,7 @@ import (
 // written at various times before, appended to, or written over while they
 // are read, in reads of 1, 3 and 4096 bytes, on a fake clock.
 func TestFile(t *testing.T) {
-	start := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	start := time.Date(2026, 12, 3, 8, 0, 0, 123456789, time.UTC)
 	appendTo := func(s string) func(path string, now time.Time) error {
 		return func(path string, now time.Time) error {
 			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -31,6 +31,7 @@ func TestFile(t *testing.T) {
 		name    string
 		content string
 		age     time.Duration // how long before the read the file was last written
+		coarse  bool          // its time in whole seconds, as some file systems keep it
 		// before runs once the File is made, during at the first wait.
 		before, during func(path string, now time.Time) error
 		want           string        // what is read, if the read ends in io.EOF
@@ -39,6 +40,12 @@ func TestFile(t *testing.T) {
 	}{
 		{name: "a line end, just written", content: "a,b\n1,2\n", want: "a,b\n1,2\n", waited: QuietTime},
 		{name: "a line end, written QuietTime ago", content: "a,b\n1,2\n", age: QuietTime, want: "a,b\n1,2\n"},
+		// Written at 07:59:58.623, its time says 07:59:58: 2.123 s ago by
+		// the time, 1.123 s at the least.
+		{name: "a line end, written 1.5 s ago, by a time in whole seconds", content: "a,b\n1,2\n", age: 1500 * time.Millisecond, coarse: true,
+			want: "a,b\n1,2\n", waited: QuietTime - 1123456789*time.Nanosecond},
+		{name: "a line end, written 3.5 s ago, by a time in whole seconds", content: "a,b\n1,2\n", age: 3500 * time.Millisecond, coarse: true,
+			want: "a,b\n1,2\n"},
 		{name: "a line end, written 1.5 s ago, then more lines", content: "a,b\n1,2\n", age: 1500 * time.Millisecond, during: appendTo("3,4\n5,6\n"),
 			want: "a,b\n1,2\n3,4\n5,6\n", waited: PollEvery + QuietTime}, // the writer was between two lines
 		{name: "CRLF, just written", content: "a,b\r\n1,2\r\n", want: "a,b\r\n1,2\r\n", waited: QuietTime},
@@ -70,6 +77,9 @@ func TestFile(t *testing.T) {
 				}
 				now := start
 				mod := now.Add(-tc.age)
+				if tc.coarse {
+					mod = mod.Truncate(time.Second)
+				}
 				if err := os.Chtimes(path, mod, mod); err != nil {
 					t.Fatal(err)
 				}
@@ -111,6 +121,8 @@ func TestFile(t *testing.T) {
 					}
 				case err != nil || got != tc.want:
 					t.Fatalf("reads of %d: read %q, %v; want %q and io.EOF", chunk, got, err, tc.want)
+				case w.Unfinished() != nil:
+					t.Errorf("reads of %d: %v, of a file left unchanged", chunk, w.Unfinished())
 				}
 				// OnWait tells of the first wait for the file to be left
 				// unchanged, not of a second look.
@@ -243,6 +255,12 @@ func TestFileReadsOnForAWhile(t *testing.T) {
 				t.Fatalf("err = %v, want io.EOF", err)
 			case !tc.wantErr && !strings.HasSuffix(got, "\n"):
 				t.Fatalf("the read ended inside a line: %q", got[max(0, len(got)-20):])
+			}
+			// Ended at a line end while the writer goes on: the rest is
+			// the next run's, and the read says so.
+			var ue *UnfinishedError
+			if !tc.wantErr && !errors.As(w.Unfinished(), &ue) {
+				t.Errorf("Unfinished() = %v, want an *UnfinishedError", w.Unfinished())
 			}
 			if appended > int(ReadOnFor/time.Second)+10 {
 				t.Errorf("the writer appended %d lines, one a second: the read went on past %s", appended, ReadOnFor)
