@@ -454,6 +454,12 @@ func killedNight(t *testing.T, w *cronWorld, job cronJob) {
 	}
 	must(t, cmd.Process.Kill())
 	cmd.Wait()
+	// The killed run's request, if it reached the portal, is created or
+	// not before night 5 starts: then the portal holds what night 5 can
+	// find.
+	if !eventually(30*time.Second, 10*time.Millisecond, func() bool { return w.emu.Stats().InFlight == 0 }) {
+		t.Fatalf("the portal is still serving %d requests of the killed run", w.emu.Stats().InFlight)
+	}
 	// Night 3's summary went when night 4's reports replaced its reports:
 	// none is left to describe them with night 3's exit code.
 	if _, err := os.Stat(filepath.Join(job.out, report.SummaryFile)); !errors.Is(err, os.ErrNotExist) {

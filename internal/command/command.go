@@ -230,14 +230,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, con Console) (err err
 	if sum == nil {
 		return err
 	}
-	if watched != nil && watched.Unfinished() != nil {
+	var ue *watch.UnfinishedError
+	if watched != nil && errors.As(watched.Unfinished(), &ue) {
 		// Every row read has its outcome, and the rest of the file is the
 		// next run's: a run that would exit 0 tells its scheduler to run
 		// again (75); one whose rows failed keeps its exit code.
-		ue := watched.Unfinished().(*watch.UnfinishedError)
-		log.Warn("the input was still being written when the run stopped reading it; the rest is left to the next run",
-			zap.String("input", inName), zap.Int64("bytes_unread", ue.Unread), zap.Duration("read_on_for", watch.ReadOnFor))
+		log.Warn("the input grew past where the run stopped reading it; the rest is left to the next run",
+			zap.String("input", inName), zap.Int64("bytes_unread", ue.Unread), zap.Bool("after_the_read", ue.Later))
 		sum.Extra["input_unfinished_bytes"] = ue.Unread
+		sum.Extra["input_unfinished"] = ue.What()
 		if err == nil {
 			err = ue
 		}
@@ -681,9 +682,8 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property no later run can look them up, and each reports them in doubt again. Check them in HubSpot, then decide: --retry-in-doubt sends them again, at the risk of a duplicate of each one that exists.\n",
 			rowsCount(s.InDoubt), report.InDoubtFile)
 	}
-	if unread, ok := s.Extra["input_unfinished_bytes"].(int64); ok {
-		fmt.Fprintf(w, "The input was still being written %s after the run first reached its end (%s): the rows written after that are left to the next run of the same command.\n",
-			watch.ReadOnFor, (&watch.UnfinishedError{Unread: unread}).Written())
+	if what, ok := s.Extra["input_unfinished"].(string); ok {
+		fmt.Fprintf(w, "The input %s: the rows past where the run stopped reading are left to the next run of the same command.\n", what)
 	}
 	if s.Stopped != "" && stoppedBy(s.Stopped) == "" {
 		fmt.Fprintf(w, "Stopped: %s\n", s.Stopped)

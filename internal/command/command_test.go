@@ -20,6 +20,7 @@ import (
 	"github.com/lineitems/importer/internal/importer"
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/upload"
+	"github.com/lineitems/importer/internal/watch"
 )
 
 func TestInputOutsideOut(t *testing.T) {
@@ -188,10 +189,12 @@ func TestSummaryLines(t *testing.T) {
 		{"upsert rows in doubt", report.Summary{Rows: 20, Created: 18, InDoubt: 2, Extra: map[string]any{"mode": "upsert", "key_property": "sku", "actions": map[string]int{"created": 18}}}, Import,
 			[]string{"2 rows in doubt (in_doubt.csv) may exist in HubSpot: the same command run again upserts them by sku, which gives each key one line item."},
 			[]string{"look them up"}},
-		{"input still being written", report.Summary{Rows: 2500, Created: 2500, Extra: map[string]any{"input_unfinished_bytes": int64(40960)}}, Import,
-			[]string{"Import finished: 2500 of 2500 rows created.", "The input was still being written 2m0s after the run first reached its end (40960 bytes more so far): the rows written after that are left to the next run of the same command."}, nil},
-		{"input still being written, none past the read", report.Summary{Rows: 2500, Created: 2500, Extra: map[string]any{"input_unfinished_bytes": int64(0)}}, Import,
-			[]string{"The input was still being written 2m0s after the run first reached its end (written to moments before): the rows written after that are left"}, nil},
+		{"input still being written", report.Summary{Rows: 2500, Created: 2500, Extra: map[string]any{"input_unfinished_bytes": int64(40960),
+			"input_unfinished": (&watch.UnfinishedError{Unread: 40960}).What()}}, Import,
+			[]string{"Import finished: 2500 of 2500 rows created.", "The input was still being written 2m0s after the run first reached its end (40960 bytes more so far): the rows past where the run stopped reading are left to the next run of the same command."}, nil},
+		{"input written to after the read", report.Summary{Rows: 2500, Created: 2500, Extra: map[string]any{"input_unfinished_bytes": int64(300),
+			"input_unfinished": (&watch.UnfinishedError{Unread: 300, Later: true}).What()}}, Import,
+			[]string{"The input grew by 300 bytes after the run had read it to its end: the rows past where the run stopped reading are left"}, nil},
 		{"no rows in doubt, no line about them", report.Summary{Rows: 300, Created: 300, Stopped: "interrupt"}, Import,
 			[]string{"run the same command again to resume."}, []string{"in doubt (", "send the rest"}},
 		{"an import lists every report", report.Summary{Rows: 5, Created: 5}, Import,

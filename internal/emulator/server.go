@@ -372,6 +372,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
+	s.stats.InFlight++
+	defer func() {
+		s.mu.Lock()
+		s.stats.InFlight--
+		s.mu.Unlock()
+	}()
 	latency := s.faults.Latency
 	if max := s.faults.LatencyMax; max > latency {
 		latency += time.Duration(s.rng.Int64N(int64(max - latency)))

@@ -396,4 +396,7 @@ type Stats struct {
 	// answered after their client had gone (it timed out, or was killed):
 	// what they did, no one heard.
 	Orphaned int
+	// InFlight is how many requests are being served now: once it is 0,
+	// every request that arrived has done all it will do.
+	InFlight int
 }

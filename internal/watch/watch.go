@@ -86,27 +86,29 @@ func (e *ChangedError) Error() string {
 		"so check created.csv; the rows not yet sent were not sent. Run the same command again once the file is complete", e.Name, e.Why)
 }
 
-// UnfinishedError is a file still being written when its read ended at
-// a line end, ReadOnFor after it first reached its end (see
-// [File.Unfinished]): what was read is whole lines, and the rest is the
-// next run's.
+// UnfinishedError is a file that grew past where its read ended (see
+// [File.Unfinished]): still being written ReadOnFor after the read first
+// reached its end, or written to again after the read had ended. What was
+// read is whole lines, and the rest is the next run's.
 type UnfinishedError struct {
 	Name   string
-	Unread int64 // bytes written past where the read ended, when it ended
+	Unread int64 // bytes written past where the read ended
+	// Later: the file grew after its read had ended (the writer paused
+	// longer than QuietTime), not while it was read.
+	Later bool
 }
 
 func (e *UnfinishedError) Error() string {
-	return fmt.Sprintf("%s was still being written %s after the end of the file was first reached (%s): the rows up to there were read, and the rest "+
-		"is left to the next run. Run the same command again once the file is complete", e.Name, ReadOnFor, e.Written())
+	return fmt.Sprintf("%s %s: the rows up to there were read, and the rest is left to the next run. "+
+		"Run the same command again once the file is complete", e.Name, e.What())
 }
 
-// Written says what was seen of the writer when the read ended: the
-// bytes it had added past the read, or that it had written moments before.
-func (e *UnfinishedError) Written() string {
-	if e.Unread > 0 {
-		return fmt.Sprintf("%d bytes more so far", e.Unread)
+// What says how the file was seen to grow, for a sentence about it.
+func (e *UnfinishedError) What() string {
+	if e.Later {
+		return fmt.Sprintf("grew by %d bytes after the run had read it to its end", e.Unread)
 	}
-	return "written to moments before"
+	return fmt.Sprintf("was still being written %s after the run first reached its end (%d bytes more so far)", ReadOnFor, e.Unread)
 }
 
 // Clock is what a File waits with; the zero value is the real clock.
@@ -132,6 +134,10 @@ type File struct {
 	told   bool // OnWait was called
 	// unfinished is set when the read ended at a file still being written.
 	unfinished *UnfinishedError
+	// grew: the file was seen to grow since the end of the file was last
+	// reached; grewAt: when the end was reached after that.
+	grew   bool
+	grewAt time.Time
 
 	size int64     // the file's size and modification time when last checked
 	mod  time.Time //
@@ -233,15 +239,21 @@ func (w *File) Seek(offset int64, whence int) (int64, error) {
 	return pos, err
 }
 
-// Unfinished returns an *UnfinishedError if the read ended, ReadOnFor
-// after it first reached the end of the file, while the file was still
-// being written (it had grown past where the read ended, or was written
-// less than QuietTime before); nil otherwise.
+// Unfinished returns an *UnfinishedError if the file has grown past where
+// its read ended: the read ended, ReadOnFor after it first reached the
+// end of the file, while the file was still growing; or the file is
+// larger now, when Unfinished is called (once the rows read have been
+// sent), than where the read ended. It returns nil otherwise, and for a
+// file that cannot be looked at.
 func (w *File) Unfinished() error {
-	if w.unfinished == nil {
-		return nil
+	if w.unfinished != nil {
+		return w.unfinished
 	}
-	return w.unfinished
+	fi, err := w.f.Stat()
+	if end := max(w.read, w.limit); err == nil && w.endedAt != (time.Time{}) && fi.Size() > end {
+		return &UnfinishedError{Name: w.name, Unread: fi.Size() - end, Later: true}
+	}
+	return nil
 }
 
 // Close closes the file.
@@ -269,7 +281,7 @@ func (w *File) check(read int64, got []byte) error {
 	case !w.holds(got[max(0, len(got)-KeepBytes):], read-int64(min(len(got), KeepBytes))):
 		return w.changedBytes(read-int64(min(len(got), KeepBytes)), read)
 	case size > w.size:
-		w.size, w.mod = size, mod
+		w.size, w.mod, w.grew = size, mod, true
 	}
 	return nil
 }
@@ -375,14 +387,17 @@ func (w *File) atEnd() (more bool, err error) {
 			w.seen, w.seenSize, w.seenMod = now, size, mod
 		}
 		readingOn := now.Sub(w.endedAt) < ReadOnFor
+		if w.grew {
+			w.grew, w.grewAt = false, now
+		}
 		switch {
 		case size > w.read && size >= w.size && readingOn:
 			// Appended to since it was read: read on.
-			w.size, w.mod = size, mod
+			w.size, w.mod, w.grew = size, mod, true
 			return true, nil
 		case size == w.read && size > w.size:
 			// Appended to while it was read, and read to its new end.
-			w.size, w.mod = size, mod
+			w.size, w.mod, w.grew = size, mod, true
 			continue
 		case size < w.read || size < w.size:
 			return false, w.changed(size, mod)
@@ -408,13 +423,21 @@ func (w *File) atEnd() (more bool, err error) {
 			age -= time.Second
 		}
 		unchanged := max(age, now.Sub(w.seen))
+		if !w.grewAt.IsZero() {
+			// Seen to grow: quiet since then at most, whatever its time
+			// says (the clock that set it may lag behind this one).
+			unchanged = min(unchanged, now.Sub(w.grewAt))
+		}
 		switch {
-		case ended && !readingOn:
+		case ended && !readingOn && size > w.read:
 			// What was added after ReadOnFor is the next run's.
-			if size > w.read || unchanged < QuietTime {
-				w.unfinished = &UnfinishedError{Name: w.name, Unread: size - w.read}
-			}
+			w.unfinished = &UnfinishedError{Name: w.name, Unread: size - w.read}
 			return false, nil
+		case ended && !readingOn && unchanged >= QuietTime:
+			return false, nil
+		case ended && !readingOn:
+			// Waited for below: it grows (the rest is the next run's), or
+			// is left unchanged for QuietTime.
 		case !readingOn:
 			return false, &ChangedError{Name: w.name, Appending: true,
 				Why: fmt.Sprintf("its last line still had no line end %s after the end of the file was first reached", ReadOnFor)}

@@ -181,12 +181,17 @@ func TestFileSeek(t *testing.T) {
 // and opens it, with its stat; the file is closed when the test ends.
 func openWritten(t *testing.T, content string) (*os.File, os.FileInfo) {
 	t.Helper()
+	return openWrittenAt(t, content, time.Now().Add(-time.Hour))
+}
+
+// openWrittenAt is openWritten of a file last written at mod.
+func openWrittenAt(t *testing.T, content string, mod time.Time) (*os.File, os.FileInfo) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "in.csv")
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hourAgo := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
+	if err := os.Chtimes(path, mod, mod); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -473,5 +478,108 @@ func TestFileAppendTouchesTimeFirst(t *testing.T) {
 				t.Errorf("read %q, %v; want %q, read on", got, err, content+"3,4\n")
 			}
 		})
+	}
+}
+
+// appendLine appends s to the file at path and, unless mod is zero, sets
+// its time to mod.
+func appendLine(t *testing.T, path, s string, mod time.Time) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString(s)
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if !mod.IsZero() {
+		if err := os.Chtimes(path, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFileGrowsAfterTheRead: a file written to again once its read has
+// ended (the writer paused longer than QuietTime) is unfinished, after
+// one read or after the second of last-wins; one left as it is is not.
+func TestFileGrowsAfterTheRead(t *testing.T) {
+	for _, second := range []bool{false, true} {
+		f, fi := openWritten(t, "a,b\n1,2\n")
+		w := New(context.Background(), f, "in.csv", fi, Clock{})
+		if got, err := readAll(w, 3); err != nil || got != "a,b\n1,2\n" || w.Unfinished() != nil {
+			t.Fatalf("read %q, %v, unfinished %v", got, err, w.Unfinished())
+		}
+		appendLine(t, f.Name(), "3,4\n", time.Time{})
+		if second {
+			if _, err := w.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := readAll(w, 3); err != nil || got != "a,b\n1,2\n" {
+				t.Fatalf("second read %q, %v", got, err)
+			}
+		}
+		var ue *UnfinishedError
+		if !errors.As(w.Unfinished(), &ue) || !ue.Later || ue.Unread != 4 {
+			t.Errorf("second read %v: Unfinished() = %v, want 4 bytes written after the read", second, w.Unfinished())
+		}
+	}
+}
+
+// TestFileTimeBehindTheClock: a file seen to grow while it is read is
+// waited for, QuietTime from then, even when its time, set by a clock
+// behind this one, says it was written long before.
+func TestFileTimeBehindTheClock(t *testing.T) {
+	start := time.Now()
+	behind := start.Add(-10 * time.Second)
+	f, fi := openWrittenAt(t, "a,b\n1,2\n", behind)
+	slept := time.Duration(0)
+	w := New(context.Background(), f, "in.csv", fi, Clock{Now: func() time.Time { return start.Add(slept) },
+		Sleep: func(ctx context.Context, d time.Duration) error { slept += d; return nil }})
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(w, head); err != nil {
+		t.Fatal(err)
+	}
+	appendLine(t, f.Name(), "3,4\n", behind) // while it is read
+	rest, err := readAll(w, 4096)
+	if got := string(head) + rest; err != nil || got != "a,b\n1,2\n3,4\n" || slept != QuietTime {
+		t.Errorf("read %q, %v, after waiting %v; want the whole file after %v", got, err, slept, QuietTime)
+	}
+}
+
+// TestFileTimeAheadComplete: a file whose time is ahead of this clock,
+// seen to grow while it is read and read to its end minutes later, is
+// complete once left unchanged for QuietTime: not unfinished.
+func TestFileTimeAheadComplete(t *testing.T) {
+	for _, ahead := range []time.Duration{time.Hour, 10 * time.Second} {
+		start := time.Now()
+		mod := start.Add(ahead)
+		f, fi := openWrittenAt(t, "a,b\n1,2\n", mod)
+		now := start
+		appended := false
+		w := New(context.Background(), f, "in.csv", fi, Clock{Now: func() time.Time { return now },
+			Sleep: func(ctx context.Context, d time.Duration) error {
+				now = now.Add(d)
+				if !appended {
+					appended = true
+					appendLine(t, f.Name(), "3,4\n", mod.Add(time.Second))
+				}
+				return nil
+			}})
+		buf := make([]byte, 8)
+		got := ""
+		for range 2 {
+			n, err := w.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += string(buf[:n])
+		}
+		appendLine(t, f.Name(), "5,6\n", mod.Add(2*time.Second)) // the writer's last line
+		now = now.Add(3 * time.Minute)                           // the reader comes back to it much later
+		rest, err := readAll(w, 8)
+		if got += rest; err != nil || got != "a,b\n1,2\n3,4\n5,6\n" || w.Unfinished() != nil {
+			t.Errorf("time %v ahead: read %q, %v, unfinished %v; want the whole file, complete", ahead, got, err, w.Unfinished())
+		}
 	}
 }
