@@ -26,6 +26,7 @@ func newLogger(format, level string, w io.Writer, terminal bool) (*zap.Logger, e
 	}
 	ec := zap.NewProductionEncoderConfig()
 	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	ec.EncodeDuration = zapcore.StringDurationEncoder // "2s", "42.6ms": a unit a reader sees
 	var enc zapcore.Encoder
 	switch format {
 	case "json":

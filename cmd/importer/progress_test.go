@@ -10,8 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
+	"go.uber.org/zap"
 
 	"github.com/lineitems/importer/internal/report"
 	"github.com/lineitems/importer/internal/sample"
@@ -176,4 +178,20 @@ func sandboxSample(t *testing.T, dir string, flags ...string) (stdout, stderr *b
 	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	return stdout, stderr, cmd.Run()
+}
+
+// TestLogDurationsHaveUnits: a duration in a log line says its unit, in
+// JSON and on a terminal.
+func TestLogDurationsHaveUnits(t *testing.T) {
+	for _, format := range []string{"json", "console"} {
+		var b bytes.Buffer
+		log, err := newLogger(format, "info", &b, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("waiting", zap.Duration("settle", 2*time.Second), zap.Duration("written_ago", 42600*time.Microsecond))
+		if out := b.String(); !strings.Contains(out, `"settle":"2s"`) && !strings.Contains(out, `"settle": "2s"`) || !strings.Contains(out, "42.6ms") {
+			t.Errorf("%s: %s", format, out)
+		}
+	}
 }
