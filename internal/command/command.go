@@ -459,13 +459,11 @@ func openInput(ctx context.Context, name string, count bool, log *zap.Logger) (i
 	watchFile := func(f *os.File, display string, fi os.FileInfo) *watch.File {
 		w := watch.New(ctx, f, display, fi, watch.Clock{})
 		w.OnWait = func(age time.Duration, lineEnded bool) {
+			msg, settle := "the input ends in a line without a line end, written moments ago: waiting for it to be finished", watch.SettleTime
 			if lineEnded {
-				log.Info("the input was written moments ago, and may still be being written: waiting until it is left unchanged",
-					zap.String("input", display), zap.Duration("written_ago", age), zap.Duration("settle", watch.QuietTime))
-				return
+				msg, settle = "the input was written moments ago, and may still be being written: waiting until it is left unchanged", watch.QuietTime
 			}
-			log.Info("the input ends in a line without a line end, written moments ago: waiting for it to be finished",
-				zap.String("input", display), zap.Duration("written_ago", age), zap.Duration("settle", watch.SettleTime))
+			log.Info(msg, zap.String("input", display), zap.Duration("written_ago", age), zap.Duration("settle", settle))
 		}
 		return w
 	}
@@ -667,20 +665,19 @@ func printSummary(w io.Writer, s *report.Summary, out, command string, wroteSumm
 		}
 	}
 	// What the same command does with the rows in doubt when run again.
-	switch {
-	case s.InDoubt == 0 || s.DryRun:
-	case s.Extra["mode"] == "upsert":
-		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: the same command run again upserts them by %s, which gives each key one line item.\n",
-			rowsCount(s.InDoubt), report.InDoubtFile, keyProperty)
-	case keyed:
-		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: the same command run again looks them up by %s (a row refused before it was sent, whose message says why, once it is fixed).\n",
-			rowsCount(s.InDoubt), report.InDoubtFile, keyProperty)
-	case resends:
-		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property they cannot be looked up, and the same command (with --retry-in-doubt) sends them again: a duplicate of each one that exists. Check them in HubSpot first.\n",
-			rowsCount(s.InDoubt), report.InDoubtFile)
-	default:
-		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: without --key-property no later run can look them up, and each reports them in doubt again. Check them in HubSpot, then decide: --retry-in-doubt sends them again, at the risk of a duplicate of each one that exists.\n",
-			rowsCount(s.InDoubt), report.InDoubtFile)
+	if s.InDoubt > 0 && !s.DryRun {
+		var next string
+		switch {
+		case s.Extra["mode"] == "upsert":
+			next = "the same command run again upserts them by " + keyProperty + ", which gives each key one line item."
+		case keyed:
+			next = "the same command run again looks them up by " + keyProperty + " (a row refused before it was sent, whose message says why, once it is fixed)."
+		case resends:
+			next = "without --key-property they cannot be looked up, and the same command (with --retry-in-doubt) sends them again: a duplicate of each one that exists. Check them in HubSpot first."
+		default:
+			next = "without --key-property no later run can look them up, and each reports them in doubt again. Check them in HubSpot, then decide: --retry-in-doubt sends them again, at the risk of a duplicate of each one that exists."
+		}
+		fmt.Fprintf(w, "%s in doubt (%s) may exist in HubSpot: %s\n", rowsCount(s.InDoubt), report.InDoubtFile, next)
 	}
 	if what, ok := s.Extra["input_unfinished"].(string); ok {
 		fmt.Fprintf(w, "The input %s: the rows past where the run stopped reading are left to the next run of the same command.\n", what)

@@ -576,9 +576,6 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			return sum, fmt.Errorf("writing %s: %w", BatchesFile, err)
 		}
 	}
-	if elapsed > 0 {
-		sum.RowsPerSecond = float64(counts.Rows) / elapsed.Seconds()
-	}
 	var earlier []journal.Doubt
 	var settleErr error // the run stopped during settleEarlier's lookup
 	if prior != nil && readErr == nil {
@@ -595,12 +592,14 @@ func Run(ctx context.Context, o Options) (*report.Summary, error) {
 			earlier, found, settleErr = settleEarlier(ctx, log, finder, jr, o.KeyProperty, earlier)
 			sum.Extra["earlier_in_doubt_found"] = found
 			// The lookup is part of the run: its time counts.
-			lookup := time.Since(start) - elapsed
-			sum.Extra["earlier_in_doubt_lookup_seconds"] = lookup.Seconds()
-			elapsed += lookup
-			sum.FinishedAt, sum.ElapsedSeconds = time.Now().UTC(), elapsed.Seconds()
-			sum.RowsPerSecond = float64(counts.Rows) / elapsed.Seconds()
+			before := elapsed
+			elapsed = time.Since(start)
+			sum.Extra["earlier_in_doubt_lookup_seconds"] = (elapsed - before).Seconds()
 		}
+	}
+	sum.FinishedAt, sum.ElapsedSeconds = start.Add(elapsed).UTC(), elapsed.Seconds()
+	if elapsed > 0 {
+		sum.RowsPerSecond = float64(counts.Rows) / elapsed.Seconds()
 	}
 	if jr != nil {
 		// Takes the last outcomes to disk; the reports hold them anyway, so a

@@ -250,7 +250,7 @@ func (w *File) Unfinished() error {
 		return w.unfinished
 	}
 	fi, err := w.f.Stat()
-	if end := max(w.read, w.limit); err == nil && w.endedAt != (time.Time{}) && fi.Size() > end {
+	if end := max(w.read, w.limit); err == nil && !w.endedAt.IsZero() && fi.Size() > end {
 		return &UnfinishedError{Name: w.name, Unread: fi.Size() - end, Later: true}
 	}
 	return nil
@@ -273,14 +273,16 @@ func (w *File) check(read int64, got []byte) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case size < read || size < w.size:
+	if size < read || size < w.size {
 		return w.changed(size, mod)
-	case !w.holds(w.kept, w.read-int64(len(w.kept))):
-		return w.changedBytes(w.read-int64(len(w.kept)), w.read)
-	case !w.holds(got[max(0, len(got)-KeepBytes):], read-int64(min(len(got), KeepBytes))):
-		return w.changedBytes(read-int64(min(len(got), KeepBytes)), read)
-	case size > w.size:
+	}
+	if err := w.stillHolds(w.kept, w.read); err != nil {
+		return err
+	}
+	if err := w.stillHolds(got[max(0, len(got)-KeepBytes):], read); err != nil {
+		return err
+	}
+	if size > w.size {
 		w.size, w.mod, w.grew = size, mod, true
 	}
 	return nil
@@ -301,23 +303,22 @@ func (w *File) keep(got []byte) {
 	}
 }
 
-// holds reports whether the file holds b at offset at. A file that
-// cannot be read there (a pipe) holds it: there is nothing to compare.
-func (w *File) holds(b []byte, at int64) bool {
+// stillHolds returns a *ChangedError if the file no longer holds b, bytes
+// read that end at offset end; nil if it does, or cannot be read there (a
+// pipe): there is nothing to compare.
+func (w *File) stillHolds(b []byte, end int64) *ChangedError {
 	if len(b) == 0 {
-		return true
+		return nil
 	}
 	if len(w.scratch) < len(b) {
 		w.scratch = make([]byte, KeepBytes)
 	}
+	at := end - int64(len(b))
 	n, err := w.f.ReadAt(w.scratch[:len(b)], at)
-	switch {
-	case n == len(b):
-		return bytes.Equal(w.scratch[:n], b)
-	case err == io.EOF:
-		return false // it ends before what was read there
+	if n == len(b) && !bytes.Equal(w.scratch[:n], b) || n < len(b) && err == io.EOF { // it ends before what was read there
+		return &ChangedError{Name: w.name, Why: fmt.Sprintf("bytes %d to %d, as read, are no longer what the file holds there", at, end)}
 	}
-	return true
+	return nil
 }
 
 // lookAgain returns size and mod, the file's as just seen, unless they are
@@ -359,12 +360,6 @@ func (w *File) atLimit() error {
 		return err
 	}
 	return io.EOF
-}
-
-// changedBytes is the *ChangedError of a file that no longer holds the
-// bytes read from from to to.
-func (w *File) changedBytes(from, to int64) *ChangedError {
-	return &ChangedError{Name: w.name, Why: fmt.Sprintf("bytes %d to %d, as read, are no longer what the file holds there", from, to)}
 }
 
 func (w *File) changed(size int64, mod time.Time) *ChangedError {
