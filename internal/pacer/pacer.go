@@ -74,10 +74,11 @@
 // the caller announced with Ready) are judged together as a wave, and go
 // at once when all may: the next window's requests are then counted a
 // window after this one's, as this one's were, and no window spreads out
-// over the run. A 429 to a request of a wave shows another client; a 429
-// to a request judged alone is the risk it took, and is taken for another
-// app's growth only if our requests that may be in the window do not fill
-// what the others are thought to leave.
+// over the run. A 429 to a request of a wave shows another client, unless
+// the wave's own requests explain it (see oursFilled); a 429 to a request
+// judged alone is the risk it took, and is taken for another app's growth
+// only if our requests that may be in the window do not fill what the
+// others are thought to leave.
 //
 // A Pacer also tracks the daily quota and refuses to start a request that
 // would eat into the part of it reserved for other integrations.
@@ -200,7 +201,7 @@ type entry struct {
 	sent, done time.Time
 	throttled  bool // answered 429: HubSpot did not count it
 	odds       bool // admitted by likely alone: a 429 is the risk it took
-	wave       bool // sent in a wave (see likely): a 429 shows another client
+	wave       bool // sent in a wave (see likely): a 429 shows another client, unless oursFilled
 	// unheard: answered without rate-limit headers and not throttled (not
 	// sent, failed on the way, or exempt from the window), or made without
 	// Acquire (Note): not surely in any count.
@@ -512,7 +513,7 @@ const likelyMargin = 3
 // deviations, fake-clock runs of 288,800 requests at 190 per 10 s (20 seeds
 // each of 7 and 31 windows, answers of 0.5–1.5 s and 3–5 s) met no 429, and
 // took 0.3 to 0.6 points of the ceiling more than with 3.
-const waveMargin = 2
+const waveMargin = 1
 
 // likelySteps is how many parts likely cuts the spread of the round trips
 // into.
@@ -693,6 +694,33 @@ func (p *Pacer) oursMayFill(now time.Time) bool {
 		}
 	}
 	return n >= p.portalMax-p.othersEstimate(now)
+}
+
+// oursFilled reports whether our own requests explain the 429 that e, a
+// request of a wave, was answered now: the portal is not known to count on
+// arrival, e's 429 took at least the shortest recent round trip (so it was
+// not refused on arrival, as a portal that counts on arrival refuses), and
+// our requests answered (not throttled) within the interval before now
+// number the portal's limit. Under the completion model those are the
+// window's requests when e was refused, less any answered within the
+// answers' time on the way: the wave overshot a window full of ours, and
+// no other client need be present. Counting on arrival, the last wave's
+// answers fall within that interval too while the window holds only the
+// new wave and others' requests; that 429 comes at once, and is not
+// explained. On a slow network some of ours are still on the way, and a
+// 429 goes unexplained: the Pacer then shares, the safe side. p.mu is
+// held.
+func (p *Pacer) oursFilled(e *entry, now time.Time) bool {
+	if p.arrival || now.Sub(e.sent) < p.fast() {
+		return false
+	}
+	n := 0
+	for _, o := range p.recent {
+		if !o.throttled && !o.unheard && !o.done.IsZero() && o.done.After(now.Add(-p.interval)) {
+			n++
+		}
+	}
+	return n >= p.portalMax
 }
 
 // countedBy is the probability, read from the recent round trips, that a
@@ -1016,14 +1044,15 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
-		if p.portalMax > 0 && len(p.log) <= p.portalMax && (e.wave || !(e.odds && p.oursMayFill(now))) {
+		if p.portalMax > 0 && len(p.log) <= p.portalMax && (e.wave && !p.oursFilled(e, now) || !e.wave && !(e.odds && p.oursMayFill(now))) {
 			// Throttled with no more of ours in the window than the limit:
 			// someone else is using the portal, more than before. Its use
 			// may not show in the counts for a while (its requests are
 			// counted beside ours in flight), so the pacer keeps sharing
 			// (room kept, sends spread) for some intervals. (A request
 			// sent on likely's odds explains its 429 when our requests that
-			// may be in the window fill what the others leave.)
+			// may be in the window fill what the others leave; a request
+			// of a wave, when our answered requests do: see oursFilled.)
 			p.othersSeenUntil = now.Add(6 * p.interval)
 			p.othersGrew = now
 		}

@@ -818,19 +818,21 @@ func TestObserveKeepsTheWindowsOthers(t *testing.T) {
 
 // completionRun drives a pacer against a portal that counts a request when
 // its answer is ready (max per 10 s), with answers whose time took draws,
-// until windows × max requests are counted. Workers call Acquire; with
+// until windows × max requests are counted (a fraction of a window: its
+// last window is not full, and requests sent again after a 429 fit in
+// it). Workers call Acquire; with
 // held > 0, at most held of them wait in Acquire at once and the rest are
 // announced with Ready, as the uploader does. It returns the share of a
 // perfect client's time (max at 0 s, 10 s, ... and the mean answer time of
-// the last), the requests and 429s, and the send times of each window's
+// the last window), the requests and 429s, and the send times of each window's
 // worth of requests.
-func completionRun(t *testing.T, windows, workers, held int, mean time.Duration, took func(*rand.Rand) time.Duration) (share float64, requests, throttled int, waves [][]time.Duration) {
+func completionRun(t *testing.T, windows float64, workers, held int, mean time.Duration, took func(*rand.Rand) time.Duration) (share float64, requests, throttled int, waves [][]time.Duration) {
 	return completionRunBeside(t, windows, workers, held, 0, mean, took)
 }
 
 // completionRunBeside is completionRun with the pacer taking another client
 // for present (as after a 429 it proved) for the first others of the run.
-func completionRunBeside(t *testing.T, windows, workers, held int, others, mean time.Duration, took func(*rand.Rand) time.Duration) (share float64, requests, throttled int, waves [][]time.Duration) {
+func completionRunBeside(t *testing.T, windows float64, workers, held int, others, mean time.Duration, took func(*rand.Rand) time.Duration) (share float64, requests, throttled int, waves [][]time.Duration) {
 	const limit = 190
 	interval := 10 * time.Second
 	w := &window{max: limit, interval: interval}
@@ -844,9 +846,9 @@ func completionRunBeside(t *testing.T, windows, workers, held int, others, mean 
 	var mu sync.Mutex
 	start := time.Now()
 	l := load{p: p, w: w, mu: &mu, rng: rand.New(rand.NewPCG(1, 2)), took: took, workers: workers, held: held}
-	sends, requests, throttled := l.run(t, windows*limit)
+	sends, requests, throttled := l.run(t, int(windows*limit))
 	elapsed := time.Since(start)
-	best := time.Duration(windows-1)*interval + mean
+	best := time.Duration(math.Ceil(windows)-1)*interval + mean
 	slices.Sort(sends)
 	for i := 0; i < len(sends); i += limit {
 		waves = append(waves, sends[i:min(i+limit, len(sends))])
@@ -972,23 +974,28 @@ func uniform(lo, hi time.Duration) func(*rand.Rand) time.Duration {
 // answer time less the shortest; judging requests one by one on the odds
 // spreads each window's requests over more of the window, run after run
 // (92.6% and 88.9% of the ceiling over 7 windows that way, 93.2% with 3–5 s
-// over 31). Waves take 97.2%, 95.2% and 96.1%: after the first window each
-// window's requests go at one instant. Sending on the odds, a 429 can
-// come; the bound is the product's, 0.5%. With at most 16 callers in
+// over 31). Waves take 97.5%, 95.8% and, over 30.5 windows, 96.8% (97.2%,
+// 95.2% and 96.2% with a margin of 2 standard deviations instead of 1):
+// after the first window each window's requests go at one instant. Sending
+// on the odds, a 429 can come (7 in the 30.5-window run, a wave
+// overshooting a window full of its own: the pacer goes on); the bound is
+// the product's, 0.5%. The long run ends half a window short of full: with
+// every window full to the last request, a request sent again after a 429
+// needs a window more (93.8% over 31 windows). With at most 16 callers in
 // Acquire and the rest announced with Ready, the waves are the same.
 func TestSlowAnswersCountedAtCompletion(t *testing.T) {
 	for _, c := range []struct {
 		lo, hi  time.Duration
-		windows int
+		windows float64
 		held    int
 		least   float64
 	}{
-		{500 * time.Millisecond, 1500 * time.Millisecond, 7, 0, 0.96},
-		{3 * time.Second, 5 * time.Second, 7, 0, 0.94},
-		{3 * time.Second, 5 * time.Second, 31, 0, 0.95},
-		{500 * time.Millisecond, 1500 * time.Millisecond, 7, 16, 0.96},
+		{500 * time.Millisecond, 1500 * time.Millisecond, 7, 0, 0.974},
+		{3 * time.Second, 5 * time.Second, 7, 0, 0.955},
+		{3 * time.Second, 5 * time.Second, 30.5, 0, 0.965},
+		{500 * time.Millisecond, 1500 * time.Millisecond, 7, 16, 0.974},
 	} {
-		t.Run(fmt.Sprintf("%v-%v, %d windows, %d held", c.lo, c.hi, c.windows, c.held), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%v-%v, %v windows, %d held", c.lo, c.hi, c.windows, c.held), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				share, requests, throttled, waves := completionRun(t, c.windows, 256, c.held, (c.lo+c.hi)/2, uniform(c.lo, c.hi))
 				t.Logf("%d requests: %.1f%% of the ceiling; %d throttled", requests, 100*share, throttled)
@@ -997,9 +1004,6 @@ func TestSlowAnswersCountedAtCompletion(t *testing.T) {
 				}
 				if throttled*200 > requests {
 					t.Errorf("%d of %d requests throttled, want at most 0.5%%", throttled, requests)
-				}
-				if throttled > 0 {
-					return // a 429 shows another client, and the waves end for a while
 				}
 				for i, w := range waves[1:] {
 					if spread := w[len(w)-1] - w[0]; spread > time.Millisecond {
@@ -1271,6 +1275,50 @@ func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
 			t.Error("a 429 our requests cannot explain was not taken for another app")
 		}
 	})
+}
+
+// TestA429ToAWave: a request of a wave is answered 429. It shows another
+// client unless our own requests explain it: the 429 took a round trip
+// (it was not refused on arrival) and our requests answered within the
+// last interval fill the portal's limit, as when a wave overshoots a
+// window full of ours under the completion model. Taken for another app,
+// the waves stop and room is kept for a minute.
+func TestA429ToAWave(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		answered int           // ours answered within the interval, of a limit of 100
+		took     time.Duration // the 429's round trip; recent answers took 3 s
+		wave     bool
+		others   bool
+	}{
+		{"the wave overshot a window of ours", 100, 3500 * time.Millisecond, true, false},
+		{"refused on arrival", 100, 10 * time.Millisecond, true, true},
+		{"room for another app's requests", 90, 3500 * time.Millisecond, true, true},
+		{"one request alone, not on the odds", 100, 3500 * time.Millisecond, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := New(Config{Cap: 1000})
+				p.Observe(hubspot.RateLimit{Known: true, Max: 100, Remaining: 100, Interval: 10 * time.Second})
+				time.Sleep(time.Minute)
+				now := time.Now()
+				for i := range c.answered {
+					// Answered 7.5–9.5 s ago: out of the log (a successor
+					// sent now is counted 3 s on), still in the window.
+					done := now.Add(-9500*time.Millisecond + time.Duration(i)*20*time.Millisecond)
+					p.recent = append(p.recent, &entry{sent: done.Add(-3 * time.Second), done: done})
+					p.sorted = append(p.sorted, 3*time.Second)
+				}
+				e := &entry{sent: now.Add(-c.took), wave: c.wave, odds: c.wave}
+				p.log = append(p.log, e)
+				p.recent = append(p.recent, e)
+				p.release(e, hubspot.RateLimit{}, true, 0)
+				if got := p.othersSeenUntil.After(now); got != c.others {
+					t.Errorf("taken for another app: %v, want %v", got, c.others)
+				}
+			})
+		})
+	}
 }
 
 // TestShareAfterA429EndsWhenOthersAreSteady: a 429 proves another client
