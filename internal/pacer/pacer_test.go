@@ -1278,23 +1278,32 @@ func TestA429ToAnOddsRequestCanShowOthers(t *testing.T) {
 }
 
 // TestA429ToAWave: a request of a wave is answered 429. It shows another
-// client unless our own requests explain it: the 429 took a round trip
-// (it was not refused on arrival) and our requests answered within the
-// last interval fill the portal's limit, as when a wave overshoots a
-// window full of ours under the completion model. Taken for another app,
-// the waves stop and room is kept for a minute.
+// client unless our own requests explain it: the portal is not known to
+// count on arrival, the 429 took a round trip of ours (it was not refused
+// on arrival), and our requests answered within the last interval fill the
+// portal's limit, less those answered within onTheWay (as many may be
+// counted and still on the way), as when a wave overshoots a window full
+// of ours under the completion model. Taken for another app, the waves
+// stop and room is kept for a minute.
 func TestA429ToAWave(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		answered int           // ours answered within the interval, of a limit of 100
-		took     time.Duration // the 429's round trip; recent answers took 3 s
+		late     int           // of those, answered within the last 50 ms
+		took     time.Duration // the 429's round trip; our answers took 3 s
 		wave     bool
+		arrival  bool // the portal known to count on arrival
+		instant  bool // an answer without headers came back at once
 		others   bool
 	}{
-		{"the wave overshot a window of ours", 100, 3500 * time.Millisecond, true, false},
-		{"refused on arrival", 100, 10 * time.Millisecond, true, true},
-		{"room for another app's requests", 90, 3500 * time.Millisecond, true, true},
-		{"one request alone, not on the odds", 100, 3500 * time.Millisecond, false, true},
+		{"the wave overshot a window of ours", 100, 0, 3500 * time.Millisecond, true, false, false, false},
+		{"some of ours still on the way", 96, 4, 3500 * time.Millisecond, true, false, false, false},
+		{"refused on arrival", 100, 0, 10 * time.Millisecond, true, false, false, true},
+		{"refused on arrival, after an answer without headers at once", 100, 0, 10 * time.Millisecond, true, false, true, true},
+		{"room for another app's requests", 90, 0, 3500 * time.Millisecond, true, false, false, true},
+		{"room for more than those on the way", 95, 4, 3500 * time.Millisecond, true, false, false, true},
+		{"counted on arrival, as far as known", 100, 0, 3500 * time.Millisecond, true, true, false, true},
+		{"one request alone, not on the odds", 100, 0, 3500 * time.Millisecond, false, false, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -1304,11 +1313,20 @@ func TestA429ToAWave(t *testing.T) {
 				now := time.Now()
 				for i := range c.answered {
 					// Answered 7.5–9.5 s ago: out of the log (a successor
-					// sent now is counted 3 s on), still in the window.
+					// sent now is counted 3 s on), still in the window; or
+					// the last late ones, within the last 50 ms.
 					done := now.Add(-9500*time.Millisecond + time.Duration(i)*20*time.Millisecond)
+					if i >= c.answered-c.late {
+						done = now.Add(-time.Duration(c.answered-i) * 10 * time.Millisecond)
+					}
 					p.recent = append(p.recent, &entry{sent: done.Add(-3 * time.Second), done: done})
 					p.sorted = append(p.sorted, 3*time.Second)
 				}
+				if c.instant {
+					p.recent = append(p.recent, &entry{sent: now.Add(-time.Second), done: now.Add(-time.Second), unheard: true})
+					p.sorted = slices.Insert(p.sorted, 0, 0)
+				}
+				p.arrival = c.arrival
 				e := &entry{sent: now.Add(-c.took), wave: c.wave, odds: c.wave}
 				p.log = append(p.log, e)
 				p.recent = append(p.recent, e)
