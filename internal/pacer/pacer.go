@@ -699,10 +699,9 @@ func (p *Pacer) oursMayFill(now time.Time) bool {
 }
 
 // oursFilled reports whether our own requests explain the 429 that e, a
-// request of a wave, was answered now, with the portal counting on arrival
-// as far as the Pacer knew when it came (arrival): not known to count on
-// arrival, e's 429 took at least the shortest round trip of our requests
-// counted in the last interval (so it was not refused on arrival, as a
+// request of a wave, was answered now: the portal is not known to count
+// on arrival, e's 429 took at least the shortest round trip of our
+// requests counted in the last interval (so it was not refused on arrival, as a
 // portal that counts on arrival refuses), and those requests number the
 // portal's limit, less as many as were answered within onTheWay before now
 // (as many may have been counted and still be on the way: a 429 comes back
@@ -715,8 +714,8 @@ func (p *Pacer) oursMayFill(now time.Time) bool {
 // leave ours short of the limit, unless it has no more of them there than
 // ours answered within onTheWay (and then its use shows in the counts,
 // which end the waves). p.mu is held.
-func (p *Pacer) oursFilled(e *entry, now time.Time, arrival bool) bool {
-	if arrival {
+func (p *Pacer) oursFilled(e *entry, now time.Time) bool {
+	if p.arrival {
 		return false
 	}
 	n, late := 0, 0
@@ -1054,7 +1053,9 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 	}
 	if throttled {
 		p.stats.Throttled++
-		arrival := p.arrival // as the Pacer knew it when the 429 came
+		// Whether the wave's own requests explain it, read before a 429
+		// with room doubts the arrival model below.
+		ownWave := e.wave && p.oursFilled(e, now)
 		if p.arrival && len(p.log) <= p.portalMax {
 			// A 429 with room in the window as the arrival model counts it:
 			// another app grew, or the model is wrong. Be safe for a few
@@ -1066,7 +1067,7 @@ func (p *Pacer) release(e *entry, rl hubspot.RateLimit, throttled bool, retryAft
 			p.stats.CountedOnArrival = false
 		}
 		p.pauseUntil = later(p.pauseUntil, now.Add(max(retryAfter, p.cfg.Pause)))
-		if p.portalMax > 0 && len(p.log) <= p.portalMax && (e.wave && !p.oursFilled(e, now, arrival) || !e.wave && !(e.odds && p.oursMayFill(now))) {
+		if p.portalMax > 0 && len(p.log) <= p.portalMax && !ownWave && !(!e.wave && e.odds && p.oursMayFill(now)) {
 			// Throttled with no more of ours in the window than the limit:
 			// someone else is using the portal, more than before. Its use
 			// may not show in the counts for a while (its requests are
